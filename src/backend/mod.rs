@@ -1,0 +1,48 @@
+//! Backends: where buffers live and what launches the collectives. One trait, [`Backend`]; the host
+//! MPI backend (`host_mpi`) and the NCCL GPU backend (`nccl`) implement it. The runner
+//! (`crate::measure`) drives every backend through the same calls, so the multi-rank logic proven on
+//! the host backend is the logic the GPU backend runs.
+
+use crate::collectives::{Collective, Counts};
+use crate::data::CheckOutcome;
+use crate::error::Result;
+use crate::measure::{Timing, TimingPlan};
+use crate::report::{BackendInfo, RankPlacement};
+use crate::types::{DataType, ReduceOp};
+
+/// One (collective, size, dtype, op, root, placement) as the backend runs it.
+#[derive(Clone, Copy)]
+pub struct CallSpec<'a> {
+    pub collective: &'a dyn Collective,
+    pub dtype: DataType,
+    pub op: Option<ReduceOp>,
+    pub root: usize,
+    pub counts: Counts,
+    pub in_place: bool,
+    pub seed: u64,
+}
+
+pub trait Backend {
+    fn info(&self) -> BackendInfo;
+    /// Placement of this process's local ranks (one entry each).
+    fn placements(&self) -> Vec<RankPlacement>;
+    /// Global ranks hosted by this process.
+    fn local_ranks(&self) -> Vec<usize>;
+    /// Total ranks in the communicator (all processes).
+    fn nranks(&self) -> usize;
+    /// Largest buffer this backend can allocate per rank, if it knows (e.g. free device memory).
+    fn max_buffer_bytes(&self) -> Option<u64>;
+    /// Allocates send and receive buffers large enough for every size of the sweep.
+    fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> Result<()>;
+    /// Fills every local rank's input from the generator and poisons its output.
+    fn prepare(&mut self, call: &CallSpec) -> Result<()>;
+    /// Runs `iters` untimed operations.
+    fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()>;
+    /// Runs the timed loop (nccl-tests semantics: host clock after completion).
+    fn measure(&mut self, call: &CallSpec, plan: &TimingPlan) -> Result<Timing>;
+    /// Counts wrong output elements over this process's local ranks.
+    fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome>;
+    /// Test hook: overwrites output element `index` of local rank `global_rank` with a wrong value
+    /// (after the operation, before the check).
+    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize) -> Result<()>;
+}

@@ -1,0 +1,4 @@
+//! `allgather-perf`: nccl-tests' `all_gather_perf`, same flags and output.
+fn main() {
+    std::process::exit(collbench::app::collective_main("all_gather"));
+}

@@ -1,0 +1,130 @@
+//! The collective model: one small file per collective behind the [`Collective`] trait, like
+//! nccl-tests' per-collective `testColl` tables. Adding a collective is one file plus one line in
+//! [`REGISTRY`].
+//!
+//! A collective says (a) how many elements each rank sends and receives for a size, (b) the bus
+//! bandwidth factor, (c) where every output element comes from ([`Segment`]s, used by host and GPU
+//! validation alike), and (d) how to launch itself from backend [`Primitives`].
+
+use crate::error::Result;
+use crate::types::{DataType, ReduceOp};
+
+/// Per-rank element counts for one size, with nccl-tests' `getCollByteCount` meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Elements in each rank's send buffer.
+    pub send_count: usize,
+    /// Elements in each rank's receive buffer.
+    pub recv_count: usize,
+    /// The count passed to the library call (and printed in the `count` column).
+    pub param_count: usize,
+    /// In-place: the send buffer starts this many elements into the receive buffer.
+    pub send_inplace_offset: usize,
+    /// In-place: the output starts this many elements into the receive buffer.
+    pub recv_inplace_offset: usize,
+}
+
+/// Where a run of a rank's output elements comes from. Offsets are in elements: `dst_offset` into the
+/// rank's output (receive) buffer, `src_offset` into the source ranks' *input* (send) buffers, whose
+/// contents are a pure function of (seed, rank, index) — see `crate::data`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment {
+    /// `out[dst_offset + j] == input(src_rank)[src_offset + j]` for `j < len`.
+    Copy {
+        dst_offset: usize,
+        len: usize,
+        src_rank: usize,
+        src_offset: usize,
+    },
+    /// `out[dst_offset + j] == reduce over all ranks r of input(r)[src_offset + j]`.
+    Reduce {
+        dst_offset: usize,
+        len: usize,
+        src_offset: usize,
+    },
+}
+
+/// What the `redop` column prints for a collective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpColumn {
+    /// A reduction: the operator's name, and `-o` selects operators.
+    Reduction,
+    /// Not a reduction: prints `none`.
+    None,
+    /// Prints the selected operator's name although it is ignored (nccl-tests' sendrecv).
+    Ignored,
+    /// Prints nothing (nccl-tests' hypercube).
+    Blank,
+}
+
+/// Arguments of one launch for one local rank.
+#[derive(Clone, Copy, Debug)]
+pub struct LaunchArgs {
+    pub rank: usize,
+    pub nranks: usize,
+    pub root: usize,
+    pub dtype: DataType,
+    pub op: Option<ReduceOp>,
+    pub counts: Counts,
+}
+
+/// What a backend offers a collective to launch itself with. Buffers are the backend's current send
+/// and receive buffers for `args.rank` (in-place runs already point send into receive). Offsets and
+/// counts are in elements of `args.dtype`.
+pub trait Primitives {
+    fn all_reduce(&mut self, args: &LaunchArgs, count: usize) -> Result<()>;
+    fn reduce(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()>;
+    fn broadcast(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()>;
+    fn all_gather(&mut self, args: &LaunchArgs, send_count: usize) -> Result<()>;
+    fn reduce_scatter(&mut self, args: &LaunchArgs, recv_count: usize) -> Result<()>;
+    fn all_to_all(&mut self, args: &LaunchArgs, count_per_peer: usize) -> Result<()>;
+    fn gather(&mut self, args: &LaunchArgs, send_count: usize, root: usize) -> Result<()>;
+    fn scatter(&mut self, args: &LaunchArgs, recv_count: usize, root: usize) -> Result<()>;
+    /// Point-to-point calls between `group_start` and `group_end` are issued together.
+    fn group_start(&mut self) -> Result<()>;
+    fn group_end(&mut self) -> Result<()>;
+    fn send(&mut self, args: &LaunchArgs, send_offset: usize, count: usize, peer: usize)
+        -> Result<()>;
+    fn recv(&mut self, args: &LaunchArgs, recv_offset: usize, count: usize, peer: usize)
+        -> Result<()>;
+}
+
+pub trait Collective: Send + Sync {
+    /// nccl-tests' test name without `_perf`, e.g. `all_reduce`.
+    fn name(&self) -> &'static str;
+    /// Our binary name, e.g. `allreduce-perf`.
+    fn binary_name(&self) -> &'static str;
+    fn op_column(&self) -> OpColumn;
+    /// True when `-r` selects a root (printed in the `root` column); false prints -1.
+    fn uses_root(&self) -> bool;
+    /// Element counts for `count` elements of `elt_size` bytes (count = size / elt_size).
+    fn counts(&self, count: usize, elt_size: usize, nranks: usize) -> Counts;
+    /// busbw = algbw × this factor.
+    fn bus_bw_factor(&self, nranks: usize) -> f64;
+    /// Where each checked output element of `rank` comes from. Elements not covered are not checked.
+    fn expected(&self, rank: usize, nranks: usize, root: usize, counts: &Counts) -> Vec<Segment>;
+    /// False when nccl-tests prints `N/A` for the in-place #wrong column.
+    fn in_place_checked(&self) -> bool {
+        true
+    }
+    /// Enqueue one operation.
+    fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()>;
+    /// Why this collective cannot run with `nranks` ranks, if it cannot (e.g. hypercube needs a power of two).
+    fn rank_count_problem(&self, _nranks: usize) -> Option<String> {
+        None
+    }
+}
+
+/// Every collective, in `collbench list` order. One line per collective.
+pub static REGISTRY: &[&dyn Collective] = &[];
+
+/// Looks a collective up by its nccl-tests name (`all_reduce`), its binary name (`allreduce-perf`) or
+/// the nccl-tests binary name (`all_reduce_perf`).
+pub fn find(name: &str) -> Option<&'static dyn Collective> {
+    REGISTRY.iter().copied().find(|c| {
+        c.name() == name
+            || c.binary_name() == name
+            || format!("{}_perf", c.name()) == name
+            || c.name().replace('_', "") == name
+    })
+}

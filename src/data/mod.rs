@@ -1,0 +1,50 @@
+//! Deterministic data and exact validation.
+//!
+//! Each rank's input is a pure function of (seed, rank, index) — and of the dtype, operator and rank
+//! count, which pick values whose every partial reduction is exactly representable, so results are
+//! exact whatever order a library reduces in. Each rank computes its expected output locally from the
+//! collective's [`Segment`](crate::collectives::Segment)s, with no data exchange. kernels/*.cu mirror
+//! this module line by line.
+
+use crate::collectives::Segment;
+use crate::types::{DataType, ReduceOp};
+use serde::{Deserialize, Serialize};
+
+/// Everything the generator needs besides (rank, index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GenParams {
+    pub seed: u64,
+    pub nranks: usize,
+    pub dtype: DataType,
+    /// `None` for non-reduction collectives (data then spans the type's whole exact range).
+    pub op: Option<ReduceOp>,
+}
+
+/// The first wrong element a rank found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WrongElement {
+    pub rank: usize,
+    /// Element index in the rank's output buffer.
+    pub index: usize,
+    /// Values formatted for people (e.g. `3`, `1.5`, `0x7e00`).
+    pub expected: String,
+    pub got: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    pub wrong: u64,
+    pub first: Option<WrongElement>,
+}
+
+impl CheckOutcome {
+    /// Combines outcomes of several ranks: wrong counts add, the lowest rank's first element wins.
+    pub fn merge(mut self, other: CheckOutcome) -> CheckOutcome {
+        self.wrong += other.wrong;
+        self.first = match (self.first.take(), other.first) {
+            (Some(a), Some(b)) => Some(if b.rank < a.rank { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+}

@@ -1,0 +1,23 @@
+//! collbench: a collective-communication benchmark suite (nccl-tests compatible).
+//!
+//! Data flows one way, and the modules follow it:
+//! `cli` → `plan` (validated) → `world` (ranks, hosts) → `backend` (buffers, launches) →
+//! `measure` (timed loop, runner) → `aggregate` (across ranks) → `sinks` (text, JSON, CSV…) →
+//! exit code (`error::CollbenchError::exit_code`).
+//! `collectives`, `data` and `types` are the model every stage shares; `report` is the result model.
+
+pub mod aggregate;
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod collectives;
+pub mod data;
+pub mod error;
+pub mod measure;
+pub mod plan;
+pub mod report;
+pub mod sinks;
+pub mod types;
+pub mod world;
+
+pub use error::{CollbenchError, Result};

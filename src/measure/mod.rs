@@ -1,0 +1,32 @@
+//! Measurement: the timing plan, the timed loop's result, per-iteration statistics, and the runner
+//! that drives a backend over the sweep.
+
+use serde::{Deserialize, Serialize};
+
+/// How one measurement is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimingPlan {
+    /// `-n`: timed iterations.
+    pub iters: usize,
+    /// `-m`: operations aggregated per iteration.
+    pub agg_iters: usize,
+    /// `-G`: CUDA graph launches (0 = no graph).
+    pub graph_launches: usize,
+    /// `-z`: wait for completion after every operation.
+    pub blocking: bool,
+    /// `-I`: record per-iteration times.
+    pub per_iteration: bool,
+    /// `-K`: per-iteration samples skipped at the start.
+    pub per_iteration_skip: usize,
+    /// `-C`: report CPU time instead of wall time.
+    pub report_cputime: bool,
+}
+
+/// Result of one timed loop on one process.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Seconds per operation by the host clock (elapsed / (iters × agg × launches)).
+    pub seconds_per_op: f64,
+    /// Per-iteration times in microseconds per operation, when requested.
+    pub per_iteration_us: Vec<f64>,
+}

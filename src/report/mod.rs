@@ -1,0 +1,170 @@
+//! The result model shared by every sink and by the tools that read results back (compare, plot,
+//! Prometheus). `Report` is what `-J` writes; its JSON Schema lives in docs/report.schema.json and
+//! every change here must bump [`SCHEMA_VERSION`] and that file together.
+
+use crate::data::WrongElement;
+use crate::types::DataType;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    /// The command line, argv[0] included.
+    pub args: Vec<String>,
+    /// RFC 3339 UTC.
+    pub start_time: String,
+    pub end_time: Option<String>,
+    /// False when the sweep was interrupted (signal, timeout) before every row finished.
+    pub complete: bool,
+    pub backend: BackendInfo,
+    pub collective: String,
+    pub nranks: usize,
+    pub hosts: Vec<String>,
+    /// One entry per rank, ordered by rank.
+    pub ranks: Vec<RankPlacement>,
+    pub slurm: Option<SlurmInfo>,
+    /// Allowlisted environment (NCCL_*, FI_*, SLURM_*, CUDA_*, OMPI_*, UCX_*, PMIX_RANK, …).
+    pub environment: BTreeMap<String, String>,
+    pub config: RunConfig,
+    pub results: Vec<ResultRow>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// `mpi` or `nccl`.
+    pub name: String,
+    /// Human-readable library and version, e.g. `Open MPI v4.1.4` or `NCCL 2.28.9`.
+    pub library: String,
+    /// Where the library was loaded from, when known.
+    pub library_path: Option<String>,
+    /// Numeric version (NCCL's 22809 style) when the library has one.
+    pub version_code: Option<i64>,
+    /// Network NCCL selected (Socket, IB, AWS Libfabric…), when known.
+    pub network: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankPlacement {
+    pub rank: usize,
+    /// NCCL_TESTS_SPLIT group.
+    pub group: usize,
+    pub host: String,
+    pub pid: u32,
+    /// CUDA device ordinal; `None` on the host backend.
+    pub device: Option<i32>,
+    pub bus_id: Option<String>,
+    /// Device name, e.g. `NVIDIA H100 80GB HBM3`, or `host memory`.
+    pub device_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlurmInfo {
+    pub job_id: Option<String>,
+    pub step_id: Option<String>,
+    pub node_list: Option<String>,
+    pub nnodes: Option<String>,
+    pub ntasks: Option<String>,
+    pub partition: Option<String>,
+}
+
+/// The validated plan as run (what nccl-tests prints in its `# nThread …` line, plus ours).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub nthreads: usize,
+    pub ngpus: usize,
+    pub min_bytes: u64,
+    pub max_bytes: u64,
+    /// `factor` or `bytes`.
+    pub step_kind: String,
+    pub step_value: f64,
+    pub warmup_iters: usize,
+    pub iters: usize,
+    pub agg_iters: usize,
+    pub check_iters: usize,
+    pub graph_launches: usize,
+    pub blocking: bool,
+    pub average_mode: String,
+    pub per_iteration_timing: bool,
+    pub per_iteration_skip: usize,
+    pub run_cycles: usize,
+    pub seed: u64,
+    pub dtypes: Vec<DataType>,
+    pub ops: Vec<String>,
+    pub roots: Vec<i64>,
+}
+
+/// One line of the table: a (collective, size, dtype, op, root) with out-of-place and in-place
+/// measurements.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub collective: String,
+    pub size_bytes: u64,
+    pub count: u64,
+    pub dtype: DataType,
+    /// Operator name as printed (`sum`, `none`, or empty).
+    pub redop: String,
+    /// -1 when the collective has no root.
+    pub root: i64,
+    pub out_of_place: Option<Measurement>,
+    pub in_place: Option<Measurement>,
+    /// Which cycle of `-N` produced the row (0-based).
+    pub cycle: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// The reported time (per `-a`): microseconds per operation.
+    pub time_us: f64,
+    pub algbw_gbps: f64,
+    pub bus_bandwidth_gbps: f64,
+    /// Wrong elements summed over ranks; `None` when not checked (printed `N/A`).
+    pub wrong: Option<u64>,
+    pub first_wrong: Option<WrongElement>,
+    /// Time spread across ranks, always recorded.
+    pub ranks: RankSpread,
+    /// `-I`: per-iteration statistics (max over ranks for each iteration).
+    pub per_iteration: Option<IterStats>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankSpread {
+    pub time_us_min: f64,
+    pub time_us_avg: f64,
+    pub time_us_max: f64,
+    pub slowest_rank: usize,
+    pub slowest_host: String,
+    pub slowest_device: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IterStats {
+    pub samples: usize,
+    pub min_us: f64,
+    pub max_us: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub cv_percent: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Sum of #wrong over every row (nccl-tests' "Out of bounds values").
+    pub out_of_bounds: u64,
+    /// nccl-tests' "Avg bus bandwidth" (mean of busbw over every measured column).
+    pub avg_bus_bandwidth_gbps: f64,
+    pub passed: bool,
+    pub first_wrong: Option<WrongElement>,
+    /// Why the run ended early, when it did.
+    pub interrupted: Option<String>,
+}
