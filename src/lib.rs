@@ -18,6 +18,7 @@ pub mod plan;
 pub mod report;
 pub mod sinks;
 pub mod types;
+pub mod verdict;
 pub mod world;
 
 pub use error::{CollbenchError, Result};

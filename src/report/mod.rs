@@ -32,6 +32,10 @@ pub struct Report {
     pub config: RunConfig,
     pub results: Vec<ResultRow>,
     pub summary: Summary,
+    /// Acceptance verdict (`--min-busbw`, `NCCL_TESTS_MIN_BW`, `--profile`); absent when nothing
+    /// was checked. Additive: readers of older reports get `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::verdict::Verdict>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,437 @@
+//! Acceptance verdicts: turn a finished [`Report`] into PASS/FAIL checks (measured vs expected), the
+//! way cluster health checks use nccl-tests, but with the slowest ranks named for every failure.
+//!
+//! Checks come from three places ([`Criteria`]): `--min-busbw GBPS` (rows of at least
+//! `--min-busbw-size`), nccl-tests' `NCCL_TESTS_MIN_BW` (the "Avg bus bandwidth" must reach 90% of
+//! it, as nccl-tests does), and an acceptance [`profile`]. A failed verdict is exit code 7
+//! ([`CollbenchError::CheckFailed`]).
+
+pub mod criteria;
+pub mod profile;
+pub mod render;
+pub mod size;
+
+pub use criteria::{Criteria, MinBusbw};
+
+use crate::error::{CollbenchError, Result};
+use crate::report::{Measurement, Report, ResultRow};
+use crate::types::DataType;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The verdict block: printed after the table and stored in the JSON report (`Report::verdict`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub passed: bool,
+    /// Acceptance profile used, if any.
+    pub profile: Option<String>,
+    /// Distinct hosts in the run (profiles are per node count).
+    pub nodes: usize,
+    pub checks: Vec<Check>,
+    /// Ranks that were the slowest in failing checks, most often first.
+    pub slowest_ranks: Vec<SlowRank>,
+}
+
+/// What a check compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// `--min-busbw`: one row's bus bandwidth against a floor.
+    MinBusbw,
+    /// `NCCL_TESTS_MIN_BW`: the average bus bandwidth against 90% of the value.
+    NcclTestsMinBw,
+    /// A profile's expected bus bandwidth for one row.
+    Profile,
+    /// The profile had no expectation for anything this run measured.
+    ProfileCoverage,
+    /// Every checked element was right (nccl-tests' "Out of bounds values").
+    Data,
+    /// The sweep finished every row.
+    Complete,
+}
+
+impl CheckKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckKind::MinBusbw => "min-busbw",
+            CheckKind::NcclTestsMinBw => "NCCL_TESTS_MIN_BW",
+            CheckKind::Profile => "profile",
+            CheckKind::ProfileCoverage => "profile-coverage",
+            CheckKind::Data => "data",
+            CheckKind::Complete => "complete",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub passed: bool,
+    pub collective: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub dtype: Option<DataType>,
+    /// `out_of_place` or `in_place`: the column that was compared (the lower busbw of the two).
+    pub placement: Option<String>,
+    pub measured: f64,
+    /// The value `measured` had to reach (for `data`: the most wrong elements allowed, 0).
+    pub threshold: f64,
+    /// `GB/s`, or `wrong elements`, or `rows`.
+    pub unit: String,
+    /// Where the threshold comes from (flag, environment, profile source or derivation).
+    pub basis: String,
+    /// For a failed bandwidth check: the slowest rank of the compared measurement.
+    pub slowest: Option<SlowRank>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlowRank {
+    pub rank: usize,
+    pub host: String,
+    pub device: Option<i32>,
+    pub device_name: Option<String>,
+    /// This rank's time and the average over ranks, µs per operation (one check), or the worst
+    /// ratio seen (in `Verdict::slowest_ranks`).
+    pub time_us: f64,
+    pub rank_avg_time_us: f64,
+    /// In `Verdict::slowest_ranks`: how many failing checks this rank was the slowest in.
+    pub failing_checks: usize,
+}
+
+impl Verdict {
+    /// `Err(CheckFailed)` naming the failed checks when the verdict failed: exit code 7.
+    pub fn to_result(&self) -> Result<()> {
+        if self.passed {
+            return Ok(());
+        }
+        let failed: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(render::one_line)
+            .collect();
+        let mut message = format!(
+            "{} of {} checks failed: {}",
+            failed.len(),
+            self.checks.len(),
+            failed.join("; ")
+        );
+        if let Some(slow) = self.slowest_ranks.first() {
+            message.push_str(&format!(
+                "; slowest rank {} on host {}{}",
+                slow.rank,
+                slow.host,
+                slow.device
+                    .map(|d| format!(" device {d}"))
+                    .unwrap_or_default()
+            ));
+        }
+        Err(CollbenchError::CheckFailed(message))
+    }
+
+    /// Hosts of the ranks that were slowest in failing checks (for dashboards).
+    pub fn failing_hosts(&self) -> Vec<String> {
+        let hosts: BTreeSet<&str> = self.slowest_ranks.iter().map(|r| r.host.as_str()).collect();
+        hosts.into_iter().map(str::to_string).collect()
+    }
+}
+
+/// Distinct hosts of a report (from the rank placement, else the host list).
+pub fn node_count(report: &Report) -> usize {
+    let hosts: BTreeSet<&str> = if report.ranks.is_empty() {
+        report.hosts.iter().map(String::as_str).collect()
+    } else {
+        report.ranks.iter().map(|r| r.host.as_str()).collect()
+    };
+    hosts.len().max(1)
+}
+
+/// Evaluates `criteria` against `report`. `None` when there is nothing to check (no flag, no
+/// environment threshold, no profile): then no verdict block is printed.
+pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
+    if criteria.is_empty() {
+        return None;
+    }
+    let nodes = node_count(report);
+    let mut checks = Vec::new();
+
+    let validated = report.results.iter().any(|r| {
+        [&r.out_of_place, &r.in_place]
+            .iter()
+            .any(|m| m.as_ref().is_some_and(|m| m.wrong.is_some()))
+    });
+    if validated || report.summary.out_of_bounds > 0 {
+        checks.push(data_check(report));
+    }
+    if !report.complete {
+        checks.push(Check {
+            kind: CheckKind::Complete,
+            passed: false,
+            collective: Some(report.collective.clone()),
+            size_bytes: None,
+            dtype: None,
+            placement: None,
+            measured: report.results.len() as f64,
+            threshold: report.results.len() as f64 + 1.0,
+            unit: "rows".into(),
+            basis: format!(
+                "sweep interrupted: {}",
+                report
+                    .summary
+                    .interrupted
+                    .as_deref()
+                    .unwrap_or("unknown reason")
+            ),
+            slowest: None,
+        });
+    }
+
+    if let Some(min) = &criteria.min_busbw {
+        let largest = report
+            .results
+            .iter()
+            .map(|r| r.size_bytes)
+            .max()
+            .unwrap_or(0);
+        let from_size = min.effective_min_size(largest);
+        for row in report.results.iter().filter(|r| r.size_bytes >= from_size) {
+            if let Some((placement, m)) = lowest_busbw(row) {
+                checks.push(bandwidth_check(
+                    CheckKind::MinBusbw,
+                    report,
+                    row,
+                    placement,
+                    m,
+                    min.gbps,
+                    format!("--min-busbw {} for sizes >= {from_size} B", min.gbps),
+                ));
+            }
+        }
+        if !report
+            .results
+            .iter()
+            .any(|r| r.size_bytes >= from_size && lowest_busbw(r).is_some())
+        {
+            checks.push(Check {
+                kind: CheckKind::MinBusbw,
+                passed: false,
+                collective: Some(report.collective.clone()),
+                size_bytes: Some(from_size),
+                dtype: None,
+                placement: None,
+                measured: 0.0,
+                threshold: min.gbps,
+                unit: "GB/s".into(),
+                basis: format!(
+                    "--min-busbw {}: no measured row of at least {from_size} B",
+                    min.gbps
+                ),
+                slowest: None,
+            });
+        }
+    }
+
+    if let Some(value) = criteria.nccl_tests_min_bw {
+        let avg = report.summary.avg_bus_bandwidth_gbps;
+        let threshold = value * criteria::NCCL_TESTS_MIN_BW_FRACTION;
+        checks.push(Check {
+            kind: CheckKind::NcclTestsMinBw,
+            passed: avg >= threshold,
+            collective: Some(report.collective.clone()),
+            size_bytes: None,
+            dtype: None,
+            placement: None,
+            measured: avg,
+            threshold,
+            unit: "GB/s".into(),
+            basis: format!("NCCL_TESTS_MIN_BW={value}: Avg bus bandwidth must reach 90% of it (nccl-tests rule)"),
+            slowest: None,
+        });
+    }
+
+    if let Some(profile) = &criteria.profile {
+        let before = checks.len();
+        for row in &report.results {
+            let Some(expected) =
+                profile.expected(&row.collective, nodes as u32, row.size_bytes, row.dtype)
+            else {
+                continue;
+            };
+            if let Some((placement, m)) = lowest_busbw(row) {
+                let threshold = expected.busbw_gbps * profile.pass_fraction;
+                checks.push(bandwidth_check(
+                    CheckKind::Profile,
+                    report,
+                    row,
+                    placement,
+                    m,
+                    threshold,
+                    format!(
+                        "profile {}: {:.0}% of {:.2} GB/s expected on {nodes} node(s) ({})",
+                        profile.name,
+                        profile.pass_fraction * 100.0,
+                        expected.busbw_gbps,
+                        expected.basis
+                    ),
+                ));
+            }
+        }
+        if checks.len() == before {
+            let sizes: BTreeSet<u64> = report.results.iter().map(|r| r.size_bytes).collect();
+            checks.push(Check {
+                kind: CheckKind::ProfileCoverage,
+                passed: false,
+                collective: Some(report.collective.clone()),
+                size_bytes: None,
+                dtype: None,
+                placement: None,
+                measured: 0.0,
+                threshold: 1.0,
+                unit: "rows".into(),
+                basis: format!(
+                    "profile {} has no expectation for {} on {nodes} node(s) at the sizes run ({}); it covers: {}",
+                    profile.name,
+                    report.collective,
+                    sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+                    profile.coverage()
+                ),
+                slowest: None,
+            });
+        }
+    }
+
+    let passed = checks.iter().all(|c| c.passed);
+    let slowest_ranks = rank_suspects(&checks);
+    Some(Verdict {
+        passed,
+        profile: criteria.profile.as_ref().map(|p| p.name.clone()),
+        nodes,
+        checks,
+        slowest_ranks,
+    })
+}
+
+/// The measured column with the lower bus bandwidth (both must reach a floor).
+fn lowest_busbw(row: &ResultRow) -> Option<(&'static str, &Measurement)> {
+    let columns = [
+        ("out_of_place", row.out_of_place.as_ref()),
+        ("in_place", row.in_place.as_ref()),
+    ];
+    columns
+        .into_iter()
+        .filter_map(|(name, m)| m.map(|m| (name, m)))
+        .filter(|(_, m)| m.bus_bandwidth_gbps.is_finite())
+        .min_by(|a, b| a.1.bus_bandwidth_gbps.total_cmp(&b.1.bus_bandwidth_gbps))
+}
+
+fn bandwidth_check(
+    kind: CheckKind,
+    report: &Report,
+    row: &ResultRow,
+    placement: &str,
+    m: &Measurement,
+    threshold: f64,
+    basis: String,
+) -> Check {
+    let passed = m.bus_bandwidth_gbps >= threshold;
+    Check {
+        kind,
+        passed,
+        collective: Some(row.collective.clone()),
+        size_bytes: Some(row.size_bytes),
+        dtype: Some(row.dtype),
+        placement: Some(placement.to_string()),
+        measured: m.bus_bandwidth_gbps,
+        threshold,
+        unit: "GB/s".into(),
+        basis,
+        slowest: (!passed).then(|| slow_rank_of(report, m)),
+    }
+}
+
+fn slow_rank_of(report: &Report, m: &Measurement) -> SlowRank {
+    let spread = &m.ranks;
+    SlowRank {
+        rank: spread.slowest_rank,
+        host: spread.slowest_host.clone(),
+        device: spread.slowest_device,
+        device_name: report
+            .ranks
+            .iter()
+            .find(|r| r.rank == spread.slowest_rank)
+            .map(|r| r.device_name.clone()),
+        time_us: spread.time_us_max,
+        rank_avg_time_us: spread.time_us_avg,
+        failing_checks: 1,
+    }
+}
+
+fn data_check(report: &Report) -> Check {
+    let wrong = report.summary.out_of_bounds;
+    let first = report.summary.first_wrong.as_ref();
+    let host = first.and_then(|w| report.ranks.iter().find(|r| r.rank == w.rank));
+    Check {
+        kind: CheckKind::Data,
+        passed: wrong == 0,
+        collective: Some(report.collective.clone()),
+        size_bytes: None,
+        dtype: None,
+        placement: None,
+        measured: wrong as f64,
+        threshold: 0.0,
+        unit: "wrong elements".into(),
+        basis: match first {
+            Some(w) => format!(
+                "first wrong element: rank {} index {} expected {} got {}",
+                w.rank, w.index, w.expected, w.got
+            ),
+            None => "exact validation of every checked element (-c)".into(),
+        },
+        slowest: first.map(|w| SlowRank {
+            rank: w.rank,
+            host: host.map(|h| h.host.clone()).unwrap_or_default(),
+            device: host.and_then(|h| h.device),
+            device_name: host.map(|h| h.device_name.clone()),
+            time_us: 0.0,
+            rank_avg_time_us: 0.0,
+            failing_checks: 1,
+        }),
+    }
+}
+
+/// Ranks that were the slowest in failing bandwidth checks, most often first, then by how far
+/// above the rank average they were.
+fn rank_suspects(checks: &[Check]) -> Vec<SlowRank> {
+    let mut suspects: Vec<SlowRank> = Vec::new();
+    for slow in checks
+        .iter()
+        .filter(|c| !c.passed)
+        .filter_map(|c| c.slowest.as_ref())
+    {
+        match suspects.iter_mut().find(|s| s.rank == slow.rank) {
+            Some(s) => {
+                s.failing_checks += 1;
+                if ratio(slow) > ratio(s) {
+                    s.time_us = slow.time_us;
+                    s.rank_avg_time_us = slow.rank_avg_time_us;
+                }
+            }
+            None => suspects.push(slow.clone()),
+        }
+    }
+    suspects.sort_by(|a, b| {
+        b.failing_checks
+            .cmp(&a.failing_checks)
+            .then(ratio(b).total_cmp(&ratio(a)))
+            .then(a.rank.cmp(&b.rank))
+    });
+    suspects.truncate(8);
+    suspects
+}
+
+fn ratio(slow: &SlowRank) -> f64 {
+    if slow.rank_avg_time_us > 0.0 {
+        slow.time_us / slow.rank_avg_time_us
+    } else {
+        0.0
+    }
+}

@@ -1,0 +1,130 @@
+//! The verdict block printed after the table. Every line starts with `#` like nccl-tests' own
+//! comment lines, so scripts that skip comments keep working; `# Verdict: PASS|FAIL` is the line to
+//! grep.
+
+use super::{Check, CheckKind, SlowRank, Verdict};
+
+/// The block, one `\n`-terminated line each.
+pub fn block(verdict: &Verdict) -> String {
+    let mut out = String::new();
+    let failed = verdict.checks.iter().filter(|c| !c.passed).count();
+    out.push_str(&format!(
+        "# Verdict: {} ({} of {} checks passed{}, {} node{})\n",
+        if verdict.passed { "PASS" } else { "FAIL" },
+        verdict.checks.len() - failed,
+        verdict.checks.len(),
+        verdict
+            .profile
+            .as_ref()
+            .map(|p| format!(", profile {p}"))
+            .unwrap_or_default(),
+        verdict.nodes,
+        if verdict.nodes == 1 { "" } else { "s" }
+    ));
+    for check in &verdict.checks {
+        out.push_str(&format!(
+            "#  {}  {}\n",
+            if check.passed { "PASS" } else { "FAIL" },
+            one_line(check)
+        ));
+        out.push_str(&format!("#        basis: {}\n", check.basis));
+        if let Some(slow) = check.slowest.as_ref().filter(|_| !check.passed) {
+            out.push_str(&format!("#        {}\n", describe_rank(slow, check.kind)));
+        }
+    }
+    if !verdict.passed && !verdict.slowest_ranks.is_empty() {
+        out.push_str("# Slowest ranks in failing checks:\n");
+        for slow in &verdict.slowest_ranks {
+            out.push_str(&format!(
+                "#   rank {} on {}{}{}: slowest in {} failing check{}{}\n",
+                slow.rank,
+                slow.host,
+                slow.device
+                    .map(|d| format!(" device {d}"))
+                    .unwrap_or_default(),
+                slow.device_name
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                slow.failing_checks,
+                if slow.failing_checks == 1 { "" } else { "s" },
+                over_average(slow)
+            ));
+        }
+    }
+    out
+}
+
+/// One check on one line: what was measured against what.
+pub fn one_line(check: &Check) -> String {
+    let mut what = vec![check.kind.label().to_string()];
+    if let Some(c) = &check.collective {
+        what.push(c.clone());
+    }
+    if let Some(size) = check.size_bytes {
+        what.push(format!("{size} B"));
+    }
+    if let Some(dtype) = check.dtype {
+        what.push(dtype.name().to_string());
+    }
+    if let Some(p) = &check.placement {
+        what.push(p.replace('_', "-"));
+    }
+    let relation = if check.passed { ">=" } else { "<" };
+    match check.kind {
+        CheckKind::Data => format!(
+            "{}: {} wrong elements (allowed {})",
+            what.join(" "),
+            check.measured,
+            check.threshold
+        ),
+        CheckKind::Complete => format!(
+            "{}: {} rows finished before the run stopped",
+            what.join(" "),
+            check.measured
+        ),
+        CheckKind::ProfileCoverage => format!("{}: nothing to compare", what.join(" ")),
+        _ => format!(
+            "{}: busbw {:.2} {} {} {:.2} {}",
+            what.join(" "),
+            check.measured,
+            check.unit,
+            relation,
+            check.threshold,
+            check.unit
+        ),
+    }
+}
+
+fn describe_rank(slow: &SlowRank, kind: CheckKind) -> String {
+    let device = slow
+        .device
+        .map(|d| format!(" device {d}"))
+        .unwrap_or_default();
+    let name = slow
+        .device_name
+        .as_ref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    if kind == CheckKind::Data {
+        return format!(
+            "first wrong element on rank {} host {}{device}{name}",
+            slow.rank, slow.host
+        );
+    }
+    format!(
+        "slowest: rank {} on {}{device}{name}: {:.1} us vs {:.1} us rank average",
+        slow.rank, slow.host, slow.time_us, slow.rank_avg_time_us
+    )
+}
+
+fn over_average(slow: &SlowRank) -> String {
+    if slow.rank_avg_time_us > 0.0 && slow.time_us > 0.0 {
+        format!(
+            ", up to {:+.1}% over the rank average",
+            (slow.time_us / slow.rank_avg_time_us - 1.0) * 100.0
+        )
+    } else {
+        String::new()
+    }
+}
