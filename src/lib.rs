@@ -16,6 +16,7 @@ pub mod error;
 pub mod measure;
 pub mod plan;
 pub mod report;
+pub mod signals;
 pub mod sinks;
 pub mod types;
 pub mod verdict;

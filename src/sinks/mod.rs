@@ -1,6 +1,11 @@
 //! Output sinks, one small file per format behind [`Sink`] (hyperfine's export/ layout). Only rank 0
 //! owns sinks; rows reach it already aggregated across ranks.
 
+pub mod atomic;
+pub mod jsonl;
+pub mod prometheus;
+pub mod pushgateway;
+
 use crate::error::Result;
 use crate::report::{Report, ResultRow};
 

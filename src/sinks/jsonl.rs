@@ -1,0 +1,224 @@
+//! `--jsonl FILE`: the run as JSON Lines, appended and flushed one record at a time, so a run that
+//! is killed (SIGKILL, node crash, OOM) keeps every row that finished. Records:
+//!
+//! - `{"record":"begin","run_id":…,"report":{…header, "results":[]…}}`
+//! - `{"record":"row","run_id":…,"row":{…ResultRow…}}` per finished row
+//! - `{"record":"end","run_id":…,"complete":…,"end_time":…,"summary":{…},"verdict":{…}}`
+//!
+//! The file is opened for append: several runs (e.g. one per collective in an sbatch) can share it;
+//! `run_id` tells them apart. [`read_runs`] rebuilds one [`Report`] per run; a run with no `end`
+//! record is returned incomplete, and a torn last line (the process died mid-write) is ignored.
+
+use super::Sink;
+use crate::error::{CollbenchError, Result};
+use crate::report::{Report, ResultRow, Summary};
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+enum Record {
+    Begin {
+        run_id: String,
+        report: Box<Report>,
+    },
+    Row {
+        run_id: String,
+        row: Box<ResultRow>,
+    },
+    End {
+        run_id: String,
+        complete: bool,
+        end_time: Option<String>,
+        summary: Box<Summary>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict: Option<Box<Verdict>>,
+    },
+}
+
+/// Identifies a run inside a shared file: start time, rank 0's host and pid.
+pub fn run_id(report: &Report) -> String {
+    match report.ranks.first() {
+        Some(r0) => format!("{}/{}/{}", report.start_time, r0.host, r0.pid),
+        None => format!("{}/{}", report.start_time, std::process::id()),
+    }
+}
+
+pub struct JsonlSink {
+    path: PathBuf,
+    file: Option<File>,
+    run_id: String,
+}
+
+impl JsonlSink {
+    /// Opens (creating if needed) `path` for append. Fails before the run starts if it cannot.
+    pub fn open(path: &Path) -> Result<JsonlSink> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| CollbenchError::io(path.display().to_string(), e))?;
+        Ok(JsonlSink {
+            path: path.to_path_buf(),
+            file: Some(file),
+            run_id: String::new(),
+        })
+    }
+
+    fn append(&mut self, record: &Record) -> Result<()> {
+        let io = |e| CollbenchError::io(self.path.display().to_string(), e);
+        let mut line = serde_json::to_vec(record).map_err(|e| io(std::io::Error::other(e)))?;
+        line.push(b'\n');
+        let file = self.file.as_mut().ok_or_else(|| {
+            io(std::io::Error::other(
+                "the JSON Lines file was already closed",
+            ))
+        })?;
+        // One write per record: with O_APPEND the line lands whole at the end of the file.
+        file.write_all(&line).map_err(io)?;
+        file.flush().map_err(io)?;
+        // Rows are the thing to keep: get them onto the disk, not just into the page cache.
+        file.sync_data().map_err(io)
+    }
+}
+
+impl Sink for JsonlSink {
+    fn begin(&mut self, report: &Report) -> Result<()> {
+        self.run_id = run_id(report);
+        let mut header = report.clone();
+        header.results.clear();
+        header.verdict = None;
+        self.append(&Record::Begin {
+            run_id: self.run_id.clone(),
+            report: Box::new(header),
+        })
+    }
+
+    fn row(&mut self, _report: &Report, row: &ResultRow) -> Result<()> {
+        self.append(&Record::Row {
+            run_id: self.run_id.clone(),
+            row: Box::new(row.clone()),
+        })
+    }
+
+    fn finish(&mut self, report: &Report) -> Result<()> {
+        self.append(&Record::End {
+            run_id: self.run_id.clone(),
+            complete: report.complete,
+            end_time: report.end_time.clone(),
+            summary: Box::new(report.summary.clone()),
+            verdict: report.verdict.clone().map(Box::new),
+        })?;
+        self.file = None;
+        Ok(())
+    }
+}
+
+/// Rebuilds the runs stored in a JSON Lines file, in the order they began.
+pub fn read_runs(path: &Path) -> Result<Vec<Report>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CollbenchError::io(path.display().to_string(), e))?;
+    parse_runs(&text, &path.display().to_string())
+}
+
+/// [`read_runs`] on text; `origin` names the file in errors.
+pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
+    let mut runs: Vec<(String, Report, bool)> = Vec::new();
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let is_last = index + 1 == lines.len();
+        let record: Record = match serde_json::from_str(line) {
+            Ok(r) => r,
+            // The last line without a newline is a write the process did not finish: drop it.
+            Err(_) if is_last => break,
+            Err(e) => {
+                return Err(CollbenchError::Usage(format!(
+                    "{origin}:{}: not a collbench JSON Lines record ({e}); expected begin/row/end records written by --jsonl",
+                    index + 1
+                )))
+            }
+        };
+        let unknown = |id: &str| {
+            CollbenchError::Usage(format!(
+                "{origin}:{}: record for run '{id}' comes before that run's begin record",
+                index + 1
+            ))
+        };
+        match record {
+            Record::Begin { run_id, report } => {
+                let mut report = *report;
+                report.complete = false;
+                runs.push((run_id, report, false));
+            }
+            Record::Row { run_id, row } => {
+                let run = runs
+                    .iter_mut()
+                    .rev()
+                    .find(|r| r.0 == run_id)
+                    .ok_or_else(|| unknown(&run_id))?;
+                run.1.results.push(*row);
+            }
+            Record::End {
+                run_id,
+                complete,
+                end_time,
+                summary,
+                verdict,
+            } => {
+                let run = runs
+                    .iter_mut()
+                    .rev()
+                    .find(|r| r.0 == run_id)
+                    .ok_or_else(|| unknown(&run_id))?;
+                run.1.complete = complete;
+                run.1.end_time = end_time;
+                run.1.summary = *summary;
+                run.1.verdict = verdict.map(|v| *v);
+                run.2 = true;
+            }
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|(_, mut report, ended)| {
+            if !ended {
+                report.complete = false;
+                report.summary = summary_of_rows(&report.results);
+                report.summary.interrupted = Some(
+                    "no end record: the process died before finishing (rows up to then are kept)"
+                        .into(),
+                );
+            }
+            report
+        })
+        .collect())
+}
+
+/// The footer numbers of a run that never wrote its own: wrong elements summed, nccl-tests' average
+/// bus bandwidth (mean over every measured column).
+fn summary_of_rows(rows: &[ResultRow]) -> Summary {
+    let measured: Vec<&crate::report::Measurement> = rows
+        .iter()
+        .flat_map(|r| [r.out_of_place.as_ref(), r.in_place.as_ref()])
+        .flatten()
+        .collect();
+    let out_of_bounds: u64 = measured.iter().filter_map(|m| m.wrong).sum();
+    let avg = if measured.is_empty() {
+        0.0
+    } else {
+        measured.iter().map(|m| m.bus_bandwidth_gbps).sum::<f64>() / measured.len() as f64
+    };
+    Summary {
+        out_of_bounds,
+        avg_bus_bandwidth_gbps: avg,
+        passed: out_of_bounds == 0,
+        first_wrong: measured.iter().find_map(|m| m.first_wrong.clone()),
+        interrupted: None,
+    }
+}

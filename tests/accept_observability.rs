@@ -1,0 +1,573 @@
+//! Prometheus textfile output checked by the real `promtool`, a push received by a real
+//! `prometheus-pushgateway` started here, the JSON Lines record, and the Grafana dashboard's queries
+//! checked against the metrics we emit.
+
+mod accept_support;
+
+use accept_support::*;
+use collbench::report::Report;
+use collbench::sinks::jsonl::{self, JsonlSink};
+use collbench::sinks::prometheus::{exposition, FailingHost, PromFileSink, COMMON_LABELS, METRICS};
+use collbench::sinks::pushgateway::PushGatewaySink;
+use collbench::sinks::Sink;
+use collbench::verdict::{evaluate, Criteria};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn failing_report() -> Report {
+    let mut rows = seeds_p5_two_nodes();
+    rows[4].busbw_ip = 200.0;
+    rows[4].slowest_rank = 9;
+    let mut r = report("all_reduce", &["gpu-node-a", "gpu-node-b"], 8, &rows);
+    let mut c = Criteria::from_flags(Some("430"), None, Some("400")).unwrap();
+    c.profile = Some(collbench::verdict::profile::Profile::load("p5.48xlarge").unwrap());
+    r.verdict = evaluate(&r, &c);
+    r
+}
+
+fn promtool_check(text: &str) -> (bool, String) {
+    let mut child = Command::new("timeout")
+        .args(["30", "promtool", "check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus) must be installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
+#[test]
+fn promtool_accepts_the_textfile_for_passing_failing_and_running_sweeps() {
+    let passing = report("all_reduce", &["a", "b"], 8, &seeds_p5_two_nodes());
+    let mut in_progress = passing.clone();
+    in_progress.end_time = None;
+    let failing = failing_report();
+    let hosts = vec![FailingHost {
+        host: "gpu-node-b".into(),
+        source: "pairwise".into(),
+    }];
+    for (name, r, rows, hosts) in [
+        ("passing", &passing, &passing.results[..], &[][..]),
+        (
+            "in progress",
+            &in_progress,
+            &in_progress.results[..3],
+            &[][..],
+        ),
+        ("failing", &failing, &failing.results[..], &hosts[..]),
+        ("empty", &in_progress, &[][..], &[][..]),
+    ] {
+        let text = exposition(r, rows, hosts, 1.7e9);
+        let (ok, said) = promtool_check(&text);
+        assert!(ok, "{name}: promtool said:\n{said}\n{text}");
+    }
+    // And promtool does reject a broken file: the check can fail.
+    let (ok, _) = promtool_check("collbench_rows{collective=\"x\" 1\n");
+    assert!(!ok);
+
+    let text = exposition(&failing, &failing.results, &hosts, 1.7e9);
+    assert!(text.contains("collbench_bus_bandwidth_bytes_per_second{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\",size_bytes=\"17179869184\",dtype=\"float\",redop=\"sum\",root=\"-1\",placement=\"out_of_place\"} 487090000000\n"), "{text}");
+    assert!(text.contains("collbench_verdict_passed{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\",profile=\"p5.48xlarge\"} 0\n"), "{text}");
+    assert!(text.contains("collbench_failing_host{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\",host=\"gpu-node-b\",source=\"pairwise\"} 1\n"), "{text}");
+    assert!(
+        text.contains("host=\"gpu-node-b\",source=\"verdict\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("collbench_info{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\",version=\""), "{text}");
+    assert!(text.contains("slurm_job_id=\"4242\"} 1"), "{text}");
+}
+
+#[test]
+fn prom_file_is_rewritten_whole_after_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("collbench.prom");
+    let mut r = report("all_reduce", &["a", "b"], 8, &seeds_p5_two_nodes());
+    let rows = std::mem::take(&mut r.results);
+    r.end_time = None;
+    let mut sink = PromFileSink::new(&path);
+    sink.begin(&r).unwrap();
+    let series = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("collbench_bus_bandwidth_bytes_per_second{"))
+            .count()
+    };
+    assert_eq!(series(&std::fs::read_to_string(&path).unwrap()), 0);
+    for (i, row) in rows.iter().enumerate() {
+        r.results.push(row.clone());
+        sink.row(&r, row).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(series(&text), 2 * (i + 1));
+        assert!(text.contains(&format!("collbench_rows{{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\"}} {}\n", i + 1)));
+        assert!(text.contains("collbench_run_complete{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\"} 0\n"));
+    }
+    r.end_time = Some("2026-11-22T10:02:00Z".into());
+    sink.finish(&r).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("collbench_run_complete{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\"} 1\n"));
+    assert!(promtool_check(&text).0);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+}
+
+/// A pushgateway on a free port, killed (by its PID) when dropped.
+struct Gateway {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let code = raw.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((code, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn start_gateway() -> Gateway {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new("prometheus-pushgateway")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!(
+            "--persistence.file={}",
+            dir.path().join("pg.data").display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus-pushgateway (Debian package) must be installed");
+    let gw = Gateway {
+        child,
+        port,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some((200, _)) = http_get(port, "/-/ready") {
+            return gw;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pushgateway on port {port} not ready in 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_real_pushgateway_receives_our_series_with_job_instance_and_slurm_labels() {
+    let gw = start_gateway();
+    let r = failing_report();
+    let mut sink = PushGatewaySink::new(&format!("http://127.0.0.1:{}", gw.port)).unwrap();
+    sink.set_failing_hosts(vec![FailingHost {
+        host: "gpu-node-b".into(),
+        source: "pairwise".into(),
+    }]);
+    sink.begin(&r).unwrap();
+    sink.finish(&r).unwrap();
+
+    let (code, body) = http_get(gw.port, "/api/v1/metrics").expect("pushgateway API answers");
+    assert_eq!(code, 200, "{body}");
+    let api: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(api["status"], "success");
+    let groups = api["data"].as_array().unwrap();
+    let group = groups
+        .iter()
+        .find(|g| g["labels"]["job"] == "collbench")
+        .unwrap_or_else(|| panic!("no collbench group in {body}"));
+    assert_eq!(group["labels"]["instance"], "gpu-node-a");
+    assert_eq!(group["labels"]["slurm_job_id"], "4242");
+    assert_eq!(group["labels"]["collective"], "all_reduce");
+    let busbw = &group["collbench_bus_bandwidth_bytes_per_second"]["metrics"];
+    let at_16g = busbw
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["labels"]["size_bytes"] == "17179869184" && m["labels"]["placement"] == "out_of_place"
+        })
+        .unwrap_or_else(|| panic!("{busbw}"));
+    assert_eq!(
+        at_16g["value"].as_str().unwrap().parse::<f64>().unwrap(),
+        487.09e9
+    );
+    let hosts = &group["collbench_failing_host"]["metrics"];
+    assert!(hosts.to_string().contains("gpu-node-b"), "{hosts}");
+    assert_eq!(
+        group["collbench_verdict_passed"]["metrics"][0]["value"],
+        "0"
+    );
+
+    // A second push of the same group replaces it (PUT), it does not add a group.
+    let mut passing = report(
+        "all_reduce",
+        &["gpu-node-a", "gpu-node-b"],
+        8,
+        &seeds_p5_two_nodes(),
+    );
+    passing.verdict = evaluate(
+        &passing,
+        &Criteria::from_flags(Some("400"), None, None).unwrap(),
+    );
+    PushGatewaySink::new(&format!("http://127.0.0.1:{}/", gw.port))
+        .unwrap()
+        .push(&passing)
+        .unwrap();
+    let (_, body) = http_get(gw.port, "/api/v1/metrics").unwrap();
+    let api: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let groups: Vec<_> = api["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["labels"]["job"] == "collbench")
+        .collect();
+    assert_eq!(groups.len(), 1, "{body}");
+    assert_eq!(
+        groups[0]["collbench_verdict_passed"]["metrics"][0]["value"],
+        "1"
+    );
+    assert!(groups[0].get("collbench_failing_host").is_none(), "{body}");
+
+    // A gateway that is not there is an I/O error (exit 1) naming the URL, within the timeout.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let err = PushGatewaySink::new(&format!("http://127.0.0.1:{closed}"))
+        .unwrap()
+        .push(&passing)
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 1);
+    assert!(
+        err.to_string()
+            .contains(&format!("127.0.0.1:{closed}/metrics/job/collbench")),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[test]
+fn jsonl_keeps_every_finished_row_of_a_killed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.jsonl");
+    let full = failing_report();
+
+    // Run 1 finishes; run 2 dies after three rows, in the middle of writing the fourth.
+    let mut sink = JsonlSink::open(&path).unwrap();
+    sink.begin(&full).unwrap();
+    for row in &full.results {
+        sink.row(&full, row).unwrap();
+    }
+    sink.finish(&full).unwrap();
+    let mut second = full.clone();
+    second.start_time = "2026-11-22T11:00:00Z".into();
+    let mut sink = JsonlSink::open(&path).unwrap();
+    sink.begin(&second).unwrap();
+    for row in &second.results[..3] {
+        sink.row(&second, row).unwrap();
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"{\"record\":\"row\",\"run_id\":\"2026-11-22T11:00:00Z/gpu")
+        .unwrap();
+    drop(f);
+
+    let runs = jsonl::read_runs(&path).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(runs[0].complete);
+    assert_eq!(runs[0].results, full.results);
+    assert_eq!(runs[0].verdict, full.verdict);
+    assert!(!runs[1].complete);
+    assert_eq!(runs[1].results, second.results[..3].to_vec());
+    assert!(runs[1]
+        .summary
+        .interrupted
+        .as_deref()
+        .unwrap()
+        .contains("no end record"));
+    let expected_avg = second.results[..3]
+        .iter()
+        .map(|r| {
+            r.out_of_place.as_ref().unwrap().bus_bandwidth_gbps
+                + r.in_place.as_ref().unwrap().bus_bandwidth_gbps
+        })
+        .sum::<f64>()
+        / 6.0;
+    assert!((runs[1].summary.avg_bus_bandwidth_gbps - expected_avg).abs() < 1e-9);
+
+    // A malformed line that is not the torn last one is an error naming the line.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let broken = text.replacen("\"record\":\"row\"", "\"record\":\"bogus\"", 1);
+    let err = jsonl::parse_runs(&broken, "runs.jsonl")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("runs.jsonl:2:"), "{err}");
+    let orphan = "{\"record\":\"row\",\"run_id\":\"x\",\"row\":".to_string()
+        + &serde_json::to_string(&full.results[0]).unwrap()
+        + "}\n";
+    let err = jsonl::parse_runs(&orphan, "o.jsonl")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("before that run's begin record"), "{err}");
+}
+
+// ---- Grafana dashboard ------------------------------------------------------------------------
+
+const PROMQL_WORDS: &[&str] = &[
+    "max",
+    "min",
+    "sum",
+    "count",
+    "avg",
+    "by",
+    "without",
+    "time",
+    "label_values",
+    "topk",
+    "bottomk",
+    "rate",
+    "increase",
+    "and",
+    "or",
+    "unless",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+
+/// Every PromQL expression of the dashboard: panel targets and template variable queries.
+fn dashboard_queries() -> Vec<String> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/grafana-collbench.json"
+    ))
+    .unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for panel in dash["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            out.push(target["expr"].as_str().unwrap().to_string());
+        }
+    }
+    for var in dash["templating"]["list"].as_array().unwrap() {
+        out.push(var["query"]["query"].as_str().unwrap().to_string());
+    }
+    out
+}
+
+/// (metric names, label names used with each metric, grouping labels, other identifiers).
+struct Parsed {
+    metrics: BTreeMap<String, BTreeSet<String>>,
+    grouping: BTreeSet<String>,
+    words: BTreeSet<String>,
+}
+
+fn parse_promql(expr: &str) -> Parsed {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut p = Parsed {
+        metrics: BTreeMap::new(),
+        grouping: BTreeSet::new(),
+        words: BTreeSet::new(),
+    };
+    let mut i = 0;
+    let mut last_ident = String::new();
+    let mut after_by = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += 1;
+            }
+            i += 1;
+        } else if c == '{' {
+            let end = i + chars[i..]
+                .iter()
+                .position(|&c| c == '}')
+                .expect("closed matcher");
+            let inside: String = chars[i + 1..end].iter().collect();
+            let mut labels = BTreeSet::new();
+            for matcher in inside.split(',') {
+                let name: String = matcher
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let rest = matcher.trim()[name.len()..].trim_start();
+                assert!(
+                    rest.starts_with("=~") || rest.starts_with('=') || rest.starts_with("!="),
+                    "{expr}: bad matcher {matcher}"
+                );
+                assert!(
+                    rest.contains('"'),
+                    "{expr}: matcher without string {matcher}"
+                );
+                labels.insert(name);
+            }
+            p.metrics
+                .entry(last_ident.clone())
+                .or_default()
+                .extend(labels);
+            i = end + 1;
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+            {
+                i += 1;
+            }
+            let ident: String = chars[start..i].iter().collect();
+            if ident.starts_with("collbench_") {
+                p.metrics.entry(ident.clone()).or_default();
+            } else if ident == "by" {
+                after_by = true;
+            } else {
+                p.words.insert(ident.clone());
+            }
+            last_ident = ident;
+        } else if c == '(' && after_by {
+            let end = i + chars[i..].iter().position(|&c| c == ')').unwrap();
+            let inside: String = chars[i + 1..end].iter().collect();
+            p.grouping
+                .extend(inside.split(',').map(|l| l.trim().to_string()));
+            after_by = false;
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    p
+}
+
+#[test]
+fn every_dashboard_query_uses_only_metrics_and_labels_we_emit() {
+    let queries = dashboard_queries();
+    assert!(queries.len() >= 12, "{queries:?}");
+    // What a real failing run with pairwise hosts emits.
+    let r = failing_report();
+    let emitted = exposition(
+        &r,
+        &r.results,
+        &[FailingHost {
+            host: "gpu-node-b".into(),
+            source: "pairwise".into(),
+        }],
+        1.7e9,
+    );
+    let mut used = BTreeSet::new();
+    for q in &queries {
+        let parsed = parse_promql(q);
+        assert!(
+            !parsed.metrics.is_empty(),
+            "{q}: queries no collbench metric"
+        );
+        let mut allowed_labels: BTreeSet<&str> = COMMON_LABELS.iter().copied().collect();
+        for (metric, labels) in &parsed.metrics {
+            let def = METRICS
+                .iter()
+                .find(|m| m.name == metric)
+                .unwrap_or_else(|| panic!("{q}: {metric} is not a metric collbench emits"));
+            assert!(
+                emitted.contains(&format!("\n{metric}{{")),
+                "{q}: {metric} is declared but absent from a real failing run's output"
+            );
+            used.insert(metric.clone());
+            for label in labels {
+                assert!(
+                    COMMON_LABELS.contains(&label.as_str()) || def.labels.contains(&label.as_str()),
+                    "{q}: {metric} has no label {label}"
+                );
+            }
+            allowed_labels.extend(def.labels.iter().copied());
+        }
+        for label in &parsed.grouping {
+            assert!(
+                allowed_labels.contains(label.as_str()),
+                "{q}: groups by unknown label {label}"
+            );
+        }
+        for word in &parsed.words {
+            assert!(
+                PROMQL_WORDS.contains(&word.as_str()) || allowed_labels.contains(word.as_str()),
+                "{q}: '{word}' is neither PromQL nor a label we emit"
+            );
+        }
+    }
+    for wanted in [
+        "collbench_bus_bandwidth_bytes_per_second",
+        "collbench_verdict_passed",
+        "collbench_failing_host",
+    ] {
+        assert!(used.contains(wanted), "dashboard lacks {wanted}");
+    }
+    // The checker is not vacuous: it rejects a metric we do not emit and a label we do not set.
+    let bad = parse_promql("max by (host) (collbench_busbw_gbps{collective=\"x\"})");
+    assert!(!METRICS.iter().any(|m| bad.metrics.contains_key(m.name)));
+    let bad = parse_promql("collbench_rows{gpu=\"0\"}");
+    assert!(bad.metrics["collbench_rows"].contains("gpu"));
+}
