@@ -49,7 +49,12 @@ impl Step {
                 }
                 let count = (max - min) / step + 1;
                 if count > MAX_SWEEP_SIZES as u64 {
-                    return Err(too_many_sizes(count, &format!("-i/--stepbytes {step}"), min, max));
+                    return Err(too_many_sizes(
+                        count,
+                        &format!("-i/--stepbytes {step}"),
+                        min,
+                        max,
+                    ));
                 }
                 Ok((0..count).map(|k| min + k * step).collect())
             }
@@ -309,7 +314,7 @@ impl TestPlan {
         }
         if let Some(problem) = self.collective.rank_count_problem(nranks) {
             return Err(CollbenchError::Usage(format!(
-                "{} cannot run on {nranks} ranks: {problem}",
+                "{} cannot run on {nranks} ranks: {problem}; accepted: a rank count it supports",
                 self.collective.name()
             )));
         }
@@ -362,7 +367,10 @@ impl TestPlan {
             used.push(format!("-g/--ngpus {} (GPUs per thread)", self.ngpus));
         }
         if self.nthreads > 1 {
-            used.push(format!("-t/--nthreads {} (threads driving GPUs)", self.nthreads));
+            used.push(format!(
+                "-t/--nthreads {} (threads driving GPUs)",
+                self.nthreads
+            ));
         }
         if self.timing.graph_launches > 0 {
             used.push(format!(
@@ -380,7 +388,10 @@ impl TestPlan {
             used.push("-M/--memory_report 1 (GPU memory report)".into());
         }
         if self.unalign > 0 {
-            used.push(format!("-u/--unalign {} (device buffer offset)", self.unalign));
+            used.push(format!(
+                "-u/--unalign {} (device buffer offset)",
+                self.unalign
+            ));
         }
         if self.stream_null {
             used.push("-y/--stream_null 1 (CUDA null stream)".into());
