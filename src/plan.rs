@@ -30,6 +30,14 @@ pub enum Step {
 }
 
 impl Step {
+    /// What nccl-tests' header prints after `step:`: `2(factor)` or `1048576(bytes)`.
+    pub fn nccl_tests_label(self) -> String {
+        match self {
+            Step::Factor(factor) => format!("{}(factor)", factor as u64),
+            Step::Bytes(bytes) => format!("{bytes}(bytes)"),
+        }
+    }
+
     /// Every size from `min` to `max` (inclusive when reached), ascending, like nccl-tests' loop
     /// `for (size = min; size <= max; size = factor > 1 ? size * factor : size + step)`.
     /// Errors (naming the flags) when the loop would never end or exceed [`MAX_SWEEP_SIZES`].
@@ -483,6 +491,12 @@ mod tests {
         let sizes = Step::Factor(2.0).sizes(1, u64::MAX).unwrap();
         assert_eq!(sizes.len(), 64);
         assert_eq!(*sizes.last().unwrap(), 1 << 63);
+    }
+
+    #[test]
+    fn header_labels() {
+        assert_eq!(Step::Factor(2.0).nccl_tests_label(), "2(factor)");
+        assert_eq!(Step::Bytes(1 << 20).nccl_tests_label(), "1048576(bytes)");
     }
 
     #[test]

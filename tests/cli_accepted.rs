@@ -394,6 +394,16 @@ fn umbrella_rejects_unknown_and_missing_commands() {
 fn umbrella_uses_the_crate_registry() {
     // Whatever the registry holds, every entry is reachable by `run` under its nccl-tests name.
     let no_env = |_: &str| None;
+    match parse_umbrella(&argv("collbench", &["list"]), &no_env) {
+        Ok(Umbrella::List(text)) => {
+            assert_eq!(
+                text.lines().count(),
+                collbench::collectives::REGISTRY.len() + 1,
+                "{text}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
     for c in collbench::collectives::REGISTRY {
         let args = argv("collbench", &["run", c.name(), "-n", "1"]);
         match parse_umbrella(&args, &no_env) {

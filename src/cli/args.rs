@@ -150,7 +150,7 @@ pub struct RawArgs {
         long = "per_iter_skip",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "per-iteration statistics skip the first N iterations; < -n [default: 0]"
+        help = "with -I 1, statistics skip the first N iterations; < -n [default: 0]"
     )]
     pub per_iter_skip: Option<String>,
 

@@ -32,6 +32,11 @@ pub enum Parsed {
     Run(Box<TestPlan>),
 }
 
+/// The process environment, for the `env` parameter of the parsers.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Parses a per-collective command line. `argv[0]` is the program name (as `std::env::args()`
 /// gives it); the rest are flags. `env` reads environment variables (NCCL_TESTS_SPLIT…), so tests
 /// can pass a map instead of touching the process environment.
