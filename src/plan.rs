@@ -202,7 +202,18 @@ impl BackendChoice {
 /// `--push-gateway`, `--require-net`). Owned by the acceptance work: add fields here and in
 /// `crate::cli::args::AcceptanceArgs`; nothing else in the plan needs to change.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct AcceptancePlan {}
+pub struct AcceptancePlan {
+    /// `--min-busbw` / `--min-busbw-size` and `NCCL_TESTS_MIN_BW` (the profile is in `profile`).
+    pub criteria: crate::verdict::Criteria,
+    /// `--profile`: loaded and validated at parse time, or `auto` (resolved once devices are known).
+    pub profile: Option<crate::verdict::ProfileChoice>,
+    /// `--jsonl`.
+    pub jsonl_path: Option<PathBuf>,
+    /// `--prom-file`.
+    pub prom_file: Option<PathBuf>,
+    /// `--push-gateway`, checked.
+    pub push_gateway: Option<String>,
+}
 
 #[derive(Clone)]
 pub struct TestPlan {

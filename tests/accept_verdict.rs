@@ -130,7 +130,7 @@ fn nccl_tests_min_bw_fails_below_ninety_percent_like_nccl_tests() {
     let err = Criteria::from_flags(None, Some("1G"), None).unwrap_err();
     assert!(err.to_string().contains("without --min-busbw"), "{err}");
     let err = Criteria::from_flags(Some("10"), Some("1Q"), None).unwrap_err();
-    assert!(err.to_string().contains("--min-busbw-size: '1Q'"), "{err}");
+    assert!(err.to_string().contains("--min-busbw-size '1Q'"), "{err}");
 }
 
 #[test]
@@ -313,7 +313,11 @@ fn malformed_profiles_are_rejected_with_the_field_named() {
             "busbw_gbps = \"fast\"",
             "not a valid profile",
         ),
-        ("size = \"256M\"", "size = \"256Q\"", "'256Q' is not a size"),
+        (
+            "size = \"256M\"",
+            "size = \"256Q\"",
+            "size = \"256Q\" is not a size",
+        ),
         ("size = \"256M\"", "size = \"0\"", "more than 0 bytes"),
         (
             "collective = \"all_reduce\"\nnodes = 2\nsize = \"256M\"",
@@ -414,4 +418,109 @@ fn wrong_results_and_interrupted_runs_fail_the_verdict() {
         "{text}"
     );
     assert!(text.contains("sweep interrupted: SIGTERM"), "{text}");
+}
+
+#[test]
+fn acceptance_flags_are_checked_before_any_work() {
+    use clap::Parser;
+    use collbench::cli::args::RawArgs;
+    use collbench::cli::build::acceptance_plan;
+    use collbench::verdict::ProfileChoice;
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("run.prom").display().to_string();
+    let jsonl = dir.path().join("run.jsonl").display().to_string();
+    let parse = |args: &[&str], env: &[(&str, &str)]| {
+        let raw = RawArgs::try_parse_from(args).unwrap();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        acceptance_plan(&raw.acceptance, &move |name: &str| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    };
+    let plan = parse(
+        &[
+            "--min-busbw",
+            "400",
+            "--min-busbw-size",
+            "4G",
+            "--profile",
+            "p5.48xlarge",
+            "--prom-file",
+            &prom,
+            "--jsonl",
+            &jsonl,
+            "--push-gateway",
+            "http://pg:9091",
+        ],
+        &[("NCCL_TESTS_MIN_BW", "350")],
+    )
+    .unwrap();
+    assert!(plan.has_checks());
+    let min = plan.criteria.min_busbw.as_ref().unwrap();
+    assert_eq!((min.gbps, min.min_size), (400.0, Some(4 * GIB)));
+    assert_eq!(plan.criteria.nccl_tests_min_bw, Some(350.0));
+    assert!(matches!(&plan.profile, Some(ProfileChoice::Given(p)) if p.name == "p5.48xlarge"));
+    assert_eq!(plan.push_gateway.as_deref(), Some("http://pg:9091"));
+    let none = parse(&[], &[]).unwrap();
+    assert!(!none.has_checks());
+
+    // --profile auto resolves from the DMI product name, then the devices.
+    let auto = parse(&["--profile", "auto"], &[]).unwrap();
+    let dmi = dir.path().join("product_name");
+    std::fs::write(&dmi, "p5en.48xlarge\n").unwrap();
+    let c = auto
+        .resolve_criteria_with(&["NVIDIA H200".into()], &dmi)
+        .unwrap();
+    assert_eq!(c.profile.unwrap().name, "p5en.48xlarge");
+    let c = auto
+        .resolve_criteria_with(
+            &["NVIDIA H100 80GB HBM3".into()],
+            &dir.path().join("absent"),
+        )
+        .unwrap();
+    assert_eq!(c.profile.unwrap().name, "h100-nvlink-8gpu");
+    let err = auto
+        .resolve_criteria_with(&["host memory".into()], &dir.path().join("absent"))
+        .unwrap_err();
+    assert_eq!(err.exit_code(), exit::USAGE);
+
+    let bad_cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (&["--min-busbw", "fast"], &[], "--min-busbw: 'fast'"),
+        (
+            &["--min-busbw", "10", "--min-busbw-size", "12Q"],
+            &[],
+            "--min-busbw-size '12Q'",
+        ),
+        (&["--min-busbw-size", "1G"], &[], "without --min-busbw"),
+        (&["--profile", "p9.huge"], &[], "'p9.huge' is not a profile"),
+        (
+            &["--profile", "/nonexistent/x.toml"],
+            &[],
+            "/nonexistent/x.toml",
+        ),
+        (
+            &["--prom-file", "/nonexistent-dir/a.prom"],
+            &[],
+            "does not exist",
+        ),
+        (&["--jsonl", "/tmp"], &[], "not a file name"),
+        (&["--push-gateway", "https://pg:9091"], &[], "https"),
+        (
+            &[],
+            &[("NCCL_TESTS_MIN_BW", "lots")],
+            "NCCL_TESTS_MIN_BW: 'lots'",
+        ),
+    ];
+    for (args, env, wanted) in bad_cases {
+        let err = parse(args, env).unwrap_err();
+        assert!(
+            err.exit_code() == exit::USAGE || err.exit_code() == exit::IO,
+            "{args:?}"
+        );
+        assert!(err.to_string().contains(wanted), "{args:?}: {err}");
+    }
+    let same = parse(&["--prom-file", &prom, "--jsonl", &prom], &[]).unwrap_err();
+    assert!(same.to_string().contains("two different files"), "{same}");
 }

@@ -313,4 +313,51 @@ pub struct RawArgs {
 /// `--require-net`). Owned by the acceptance work: add the flags here and their checked values in
 /// `crate::plan::AcceptancePlan` (built in `crate::cli::build::acceptance_plan`).
 #[derive(Args, Debug, Clone, Default)]
-pub struct AcceptanceArgs {}
+pub struct AcceptanceArgs {
+    #[arg(
+        long = "min-busbw",
+        value_name = "GBPS",
+        allow_hyphen_values = true,
+        help = "fail (exit 7) when busbw of a size >= --min-busbw-size is below GBPS [default: none]"
+    )]
+    pub min_busbw: Option<String>,
+    #[arg(
+        long = "min-busbw-size",
+        value_name = "SIZE",
+        allow_hyphen_values = true,
+        help = "smallest size --min-busbw applies to [default: 1G, or the largest size run if less]"
+    )]
+    pub min_busbw_size: Option<String>,
+    #[arg(
+        long = "profile",
+        value_name = "NAME|FILE|auto",
+        allow_hyphen_values = true,
+        help = "check busbw against an acceptance profile (results/profiles: p4d.24xlarge, \
+                p5.48xlarge, p5en.48xlarge, h100-nvlink-8gpu), a .toml file, or auto (instance \
+                type, then GPU model) [default: none]"
+    )]
+    pub profile: Option<String>,
+    #[arg(
+        long = "jsonl",
+        value_name = "FILE",
+        allow_hyphen_values = true,
+        help = "append each finished row to FILE as JSON Lines, flushed per row [default: none]"
+    )]
+    pub jsonl: Option<String>,
+    #[arg(
+        long = "prom-file",
+        value_name = "FILE",
+        allow_hyphen_values = true,
+        help = "write Prometheus textfile metrics (node_exporter), atomically, after every row \
+                [default: none]"
+    )]
+    pub prom_file: Option<String>,
+    #[arg(
+        long = "push-gateway",
+        value_name = "URL",
+        allow_hyphen_values = true,
+        help = "push the metrics to a Prometheus Pushgateway at the end (http://host:9091) \
+                [default: none]"
+    )]
+    pub push_gateway: Option<String>,
+}

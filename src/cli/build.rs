@@ -271,7 +271,7 @@ pub fn build_plan(
         None => DEFAULT_SEED,
     };
     let split = split_rule_from_env(env)?;
-    let acceptance = acceptance_plan(&raw.acceptance)?;
+    let acceptance = acceptance_plan(&raw.acceptance, env)?;
 
     Ok(TestPlan {
         collective,
@@ -316,9 +316,11 @@ pub fn build_plan(
 }
 
 /// Checks the acceptance flags into the plan's acceptance section (see `AcceptanceArgs`).
-pub fn acceptance_plan(raw: &AcceptanceArgs) -> Result<AcceptancePlan> {
-    let AcceptanceArgs {} = raw;
-    Ok(AcceptancePlan {})
+pub fn acceptance_plan(
+    raw: &AcceptanceArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AcceptancePlan> {
+    crate::verdict::criteria::acceptance_plan(raw, env)
 }
 
 /// nccl-tests 2.19 flags for NCCL features collbench does not drive: a clear error, not "unknown".

@@ -1,9 +1,23 @@
 //! What a run is judged against: `--min-busbw`/`--min-busbw-size`, nccl-tests' `NCCL_TESTS_MIN_BW`
 //! and `--profile`. Built before the run (flags and environment are validated up front, exit 6).
 
-use super::profile::Profile;
-use super::size::parse_size;
+use super::profile::{self, Profile};
+use crate::cli::args::AcceptanceArgs;
+use crate::cli::values::{parse_size, Flag};
 use crate::error::{CollbenchError, Result};
+use crate::plan::AcceptancePlan;
+use crate::sinks::pushgateway::GatewayUrl;
+use std::path::{Path, PathBuf};
+
+const MIN_BUSBW_SIZE: Flag = Flag::long_only("min-busbw-size");
+
+/// `--profile`: a profile loaded (and validated) when the command line is parsed, or `auto`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProfileChoice {
+    /// Resolved once the devices are known: instance type (DMI product name), then GPU model.
+    Auto,
+    Given(Box<Profile>),
+}
 
 /// nccl-tests fails when the average bus bandwidth is below 90% of `NCCL_TESTS_MIN_BW`
 /// (src/common.cu: `bw[0] < check_avg_bw*(0.9)`).
@@ -54,7 +68,7 @@ impl Criteria {
             Some(text) => Some(MinBusbw {
                 gbps: parse_gbps(text, "--min-busbw")?,
                 min_size: min_busbw_size
-                    .map(|s| parse_size(s, "--min-busbw-size"))
+                    .map(|s| parse_size(MIN_BUSBW_SIZE, s))
                     .transpose()?,
             }),
             None if min_busbw_size.is_some() => {
@@ -74,13 +88,6 @@ impl Criteria {
             nccl_tests_min_bw,
             profile: None,
         })
-    }
-
-    /// Reads `NCCL_TESTS_MIN_BW` from the environment (unset or empty: no check).
-    pub fn nccl_tests_min_bw_from_env() -> Option<String> {
-        std::env::var("NCCL_TESTS_MIN_BW")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -110,5 +117,103 @@ pub fn avg_bw_footer_word(
         None => "",
         Some(min) if avg_bus_bandwidth_gbps < min * NCCL_TESTS_MIN_BW_FRACTION => "FAILED",
         Some(_) => "OK",
+    }
+}
+
+/// Checks the acceptance flags (and `NCCL_TESTS_MIN_BW` through `env`) into the plan's acceptance
+/// section, before any work: every bad value is a usage error (exit 6).
+pub fn acceptance_plan(
+    raw: &AcceptanceArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AcceptancePlan> {
+    let min_bw_env = env("NCCL_TESTS_MIN_BW").filter(|v| !v.trim().is_empty());
+    let criteria = Criteria::from_flags(
+        raw.min_busbw.as_deref(),
+        raw.min_busbw_size.as_deref(),
+        min_bw_env.as_deref(),
+    )?;
+    let profile = match raw.profile.as_deref() {
+        None => None,
+        Some("auto") => Some(ProfileChoice::Auto),
+        Some(value) => Some(ProfileChoice::Given(Box::new(Profile::load(value)?))),
+    };
+    let jsonl_path = output_path("--jsonl", raw.jsonl.as_deref())?;
+    let prom_file = output_path("--prom-file", raw.prom_file.as_deref())?;
+    if let (Some(a), Some(b)) = (&jsonl_path, &prom_file) {
+        if a == b {
+            return Err(CollbenchError::Usage(format!(
+                "--jsonl and --prom-file both name '{}'; accepted: two different files",
+                a.display()
+            )));
+        }
+    }
+    let push_gateway = match raw.push_gateway.as_deref() {
+        Some(url) => {
+            GatewayUrl::parse(url)?;
+            Some(url.to_string())
+        }
+        None => None,
+    };
+    Ok(AcceptancePlan {
+        criteria,
+        profile,
+        jsonl_path,
+        prom_file,
+        push_gateway,
+    })
+}
+
+/// An output file flag: names a file whose directory exists (checked before any work).
+fn output_path(flag: &str, value: Option<&str>) -> Result<Option<PathBuf>> {
+    let Some(text) = value else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(text);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if text.trim().is_empty() || path.file_name().is_none() || path.is_dir() {
+        return Err(CollbenchError::Usage(format!(
+            "{flag} '{text}': not a file name; accepted: a file path such as results/run.prom"
+        )));
+    }
+    if !dir.is_dir() {
+        return Err(CollbenchError::Usage(format!(
+            "{flag} '{text}': directory '{}' does not exist; accepted: a file in an existing directory",
+            dir.display()
+        )));
+    }
+    Ok(Some(path))
+}
+
+impl AcceptancePlan {
+    /// The criteria to judge the run by, with `--profile auto` resolved from this machine's DMI
+    /// product name and the devices of the run (rank 0 calls it once the placements are known).
+    pub fn resolve_criteria(&self, device_names: &[String]) -> Result<Criteria> {
+        self.resolve_criteria_with(device_names, Path::new(profile::DMI_PRODUCT_NAME))
+    }
+
+    /// [`Self::resolve_criteria`] reading the instance type from `product_name_path`.
+    pub fn resolve_criteria_with(
+        &self,
+        device_names: &[String],
+        product_name_path: &Path,
+    ) -> Result<Criteria> {
+        let mut criteria = self.criteria.clone();
+        criteria.profile = match &self.profile {
+            None => None,
+            Some(ProfileChoice::Given(p)) => Some((**p).clone()),
+            Some(ProfileChoice::Auto) => {
+                let product = profile::read_product_name(product_name_path);
+                Some(profile::resolve("auto", product.as_deref(), device_names)?)
+            }
+        };
+        Ok(criteria)
+    }
+
+    /// True when a verdict will be computed (some check was asked for).
+    pub fn has_checks(&self) -> bool {
+        !self.criteria.is_empty() || self.profile.is_some()
     }
 }

@@ -11,7 +11,7 @@ pub mod profile;
 pub mod render;
 pub mod size;
 
-pub use criteria::{Criteria, MinBusbw};
+pub use criteria::{Criteria, MinBusbw, ProfileChoice};
 
 use crate::error::{CollbenchError, Result};
 use crate::report::{Measurement, Report, ResultRow};

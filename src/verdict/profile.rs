@@ -8,7 +8,8 @@
 //! counts than any measured one, a profile may opt in (`derive_larger_node_counts`) to a
 //! network-bound model, see [`network_bound_factor`].
 
-use super::size::{format_size, parse_size};
+use super::size::format_size;
+use crate::cli::values::{parse_size, Flag};
 use crate::error::{CollbenchError, Result};
 use crate::types::DataType;
 use serde::Deserialize;
@@ -178,7 +179,13 @@ impl Profile {
             if !(1..=100_000).contains(&entry.nodes) {
                 return Err(at(format!("nodes = {} is outside 1..=100000", entry.nodes)));
             }
-            let size_bytes = parse_size(&entry.size, "size").map_err(|e| at(e.to_string()))?;
+            let size_bytes = parse_size(Flag::long_only("size"), &entry.size).map_err(|e| {
+                let why = match e {
+                    CollbenchError::Usage(m) => m,
+                    other => other.to_string(),
+                };
+                at(format!("size = \"{}\" is not a size ({why})", entry.size))
+            })?;
             if size_bytes == 0 {
                 return Err(at("size must be more than 0 bytes".into()));
             }
