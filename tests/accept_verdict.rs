@@ -486,7 +486,8 @@ fn acceptance_flags_are_checked_before_any_work() {
         .unwrap_err();
     assert_eq!(err.exit_code(), exit::USAGE);
 
-    let bad_cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let bad_cases: &[Case] = &[
         (&["--min-busbw", "fast"], &[], "--min-busbw: 'fast'"),
         (
             &["--min-busbw", "10", "--min-busbw-size", "12Q"],
