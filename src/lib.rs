@@ -11,6 +11,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod collectives;
+pub mod compare;
 pub mod data;
 pub mod error;
 pub mod measure;

@@ -1,0 +1,449 @@
+//! `collbench compare BASELINE NEW [--tolerance PCT] [--markdown]`: per (collective, size, dtype,
+//! op, root, placement) bus-bandwidth deltas between two runs, noise-aware.
+//!
+//! A row regresses only when its busbw dropped by more than `--tolerance` percent AND by more than
+//! the runs' own spread explains: [`NOISE_SIGMAS`] × the combined relative spread of both runs (the
+//! per-iteration coefficient of variation when `-I` was on, else half the rank spread
+//! (max-min)/avg, plus the spread across `-N` cycles). A baseline row missing from the new run also
+//! fails. Exit codes: 0 no regression, 7 regression or missing rows, 6 unusable input, 1 I/O.
+
+pub mod load;
+
+use crate::error::{CollbenchError, Result};
+use crate::report::{Measurement, Report, ResultRow};
+use crate::types::DataType;
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// How many combined standard deviations of spread a drop must exceed to count.
+pub const NOISE_SIGMAS: f64 = 2.0;
+/// `--tolerance` default, percent.
+pub const DEFAULT_TOLERANCE_PERCENT: f64 = 5.0;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "collbench compare",
+    no_binary_name = true,
+    about = "Compare two runs (JSON from -J, or --jsonl) per collective/size/type; exit 7 on a regression"
+)]
+pub struct CompareArgs {
+    /// The reference run (e.g. results/baselines/….json).
+    pub baseline: PathBuf,
+    /// The run to judge.
+    pub new: PathBuf,
+    /// A drop must exceed this many percent (and the runs' own noise) to count as a regression.
+    #[arg(long, value_name = "PCT", default_value_t = DEFAULT_TOLERANCE_PERCENT, allow_hyphen_values = true)]
+    pub tolerance: f64,
+    /// Print a Markdown table (for PR comments, CI summaries) instead of text.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+/// One compared cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delta {
+    pub key: Key,
+    pub baseline_gbps: Option<f64>,
+    pub new_gbps: Option<f64>,
+    /// New busbw relative to baseline minus 1 (−0.10 = 10% slower), from the times.
+    pub change: Option<f64>,
+    /// The drop a row may show before it counts, from the runs' spread (relative).
+    pub noise: f64,
+    pub status: Status,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    pub collective: String,
+    pub size_bytes: u64,
+    pub dtype: DataType,
+    pub redop: String,
+    pub root: i64,
+    pub placement: Placement,
+}
+
+/// Which column of a row; out-of-place sorts first, as in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Placement {
+    OutOfPlace,
+    InPlace,
+}
+
+impl Placement {
+    pub fn label(self) -> &'static str {
+        match self {
+            Placement::OutOfPlace => "out-of-place",
+            Placement::InPlace => "in-place",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Unchanged,
+    /// Beyond the tolerance but inside the noise allowance.
+    WithinNoise,
+    Improved,
+    Regressed,
+    /// In the baseline, not in the new run.
+    Missing,
+    /// In the new run only.
+    New,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Unchanged => "ok",
+            Status::WithinNoise => "noise",
+            Status::Improved => "IMPROVED",
+            Status::Regressed => "REGRESSION",
+            Status::Missing => "MISSING",
+            Status::New => "new",
+        }
+    }
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    pub tolerance: f64,
+    pub deltas: Vec<Delta>,
+}
+
+impl Comparison {
+    pub fn count(&self, status: Status) -> usize {
+        self.deltas.iter().filter(|d| d.status == status).count()
+    }
+
+    pub fn failed(&self) -> bool {
+        self.count(Status::Regressed) + self.count(Status::Missing) > 0
+    }
+}
+
+/// Mean time and relative spread of one key over the `-N` cycles of a run.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    time_us: f64,
+    busbw_gbps: f64,
+    noise: f64,
+}
+
+fn measurement_noise(m: &Measurement) -> f64 {
+    match &m.per_iteration {
+        Some(stats) if stats.samples > 1 => stats.cv_percent / 100.0,
+        _ if m.ranks.time_us_avg > 0.0 => {
+            (m.ranks.time_us_max - m.ranks.time_us_min) / m.ranks.time_us_avg / 2.0
+        }
+        _ => 0.0,
+    }
+}
+
+fn cells(report: &Report) -> BTreeMap<Key, Cell> {
+    let mut samples: BTreeMap<Key, Vec<&Measurement>> = BTreeMap::new();
+    for row in &report.results {
+        for (placement, m) in placements(row) {
+            samples.entry(key(row, placement)).or_default().push(m);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|(k, ms)| {
+            let n = ms.len() as f64;
+            let time = ms.iter().map(|m| m.time_us).sum::<f64>() / n;
+            let busbw = ms.iter().map(|m| m.bus_bandwidth_gbps).sum::<f64>() / n;
+            let within = ms.iter().map(|m| measurement_noise(m).powi(2)).sum::<f64>() / n;
+            let across = if ms.len() > 1 {
+                ms.iter().map(|m| (m.time_us - time).powi(2)).sum::<f64>()
+                    / (n - 1.0)
+                    / time.powi(2)
+            } else {
+                0.0
+            };
+            (
+                k,
+                Cell {
+                    time_us: time,
+                    busbw_gbps: busbw,
+                    noise: (within + across).sqrt(),
+                },
+            )
+        })
+        .collect()
+}
+
+fn placements(row: &ResultRow) -> impl Iterator<Item = (Placement, &Measurement)> {
+    [
+        (Placement::OutOfPlace, row.out_of_place.as_ref()),
+        (Placement::InPlace, row.in_place.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(p, m)| m.map(|m| (p, m)))
+}
+
+fn key(row: &ResultRow, placement: Placement) -> Key {
+    Key {
+        collective: row.collective.clone(),
+        size_bytes: row.size_bytes,
+        dtype: row.dtype,
+        redop: row.redop.clone(),
+        root: row.root,
+        placement,
+    }
+}
+
+/// Compares `new` against `baseline`. Runs on different rank counts are refused: busbw is not
+/// comparable across them.
+pub fn compare(baseline: &Report, new: &Report, tolerance_percent: f64) -> Result<Comparison> {
+    if !(tolerance_percent.is_finite() && (0.0..100.0).contains(&tolerance_percent)) {
+        return Err(CollbenchError::Usage(format!(
+            "--tolerance '{tolerance_percent}': accepted: a percentage from 0 to less than 100"
+        )));
+    }
+    if baseline.nranks != new.nranks {
+        return Err(CollbenchError::Usage(format!(
+            "the baseline ran {} ranks and the new run {}: bus bandwidth is not comparable across \
+             rank counts; accepted: two runs with the same number of ranks",
+            baseline.nranks, new.nranks
+        )));
+    }
+    let tolerance = tolerance_percent / 100.0;
+    let base = cells(baseline);
+    let fresh = cells(new);
+    let mut deltas = Vec::new();
+    for (k, b) in &base {
+        let delta = match fresh.get(k) {
+            None => Delta {
+                key: k.clone(),
+                baseline_gbps: Some(b.busbw_gbps),
+                new_gbps: None,
+                change: None,
+                noise: b.noise * NOISE_SIGMAS,
+                status: Status::Missing,
+            },
+            Some(n) => {
+                // busbw ∝ 1/time, and time stays meaningful where busbw rounds to 0 (tiny sizes).
+                let change = b.time_us / n.time_us - 1.0;
+                let noise = NOISE_SIGMAS * (b.noise.powi(2) + n.noise.powi(2)).sqrt();
+                let status = if change.abs() <= tolerance {
+                    Status::Unchanged
+                } else if change.abs() <= noise {
+                    Status::WithinNoise
+                } else if change < 0.0 {
+                    Status::Regressed
+                } else {
+                    Status::Improved
+                };
+                Delta {
+                    key: k.clone(),
+                    baseline_gbps: Some(b.busbw_gbps),
+                    new_gbps: Some(n.busbw_gbps),
+                    change: Some(change),
+                    noise,
+                    status,
+                }
+            }
+        };
+        deltas.push(delta);
+    }
+    for (k, n) in &fresh {
+        if !base.contains_key(k) {
+            deltas.push(Delta {
+                key: k.clone(),
+                baseline_gbps: None,
+                new_gbps: Some(n.busbw_gbps),
+                change: None,
+                noise: n.noise * NOISE_SIGMAS,
+                status: Status::New,
+            });
+        }
+    }
+    deltas.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(Comparison {
+        tolerance: tolerance_percent,
+        deltas,
+    })
+}
+
+fn gbps(value: Option<f64>) -> String {
+    value
+        .map(|v| format!("{v:.2}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn percent(value: Option<f64>) -> String {
+    value
+        .map(|v| format!("{:+.1}%", v * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn describe(report: &Report, path: &str) -> String {
+    let nodes = crate::verdict::node_count(report);
+    format!(
+        "{path} ({}, {} ranks on {nodes} node{}, {} {})",
+        report.start_time,
+        report.nranks,
+        if nodes == 1 { "" } else { "s" },
+        report.backend.name,
+        report.backend.library
+    )
+}
+
+fn summary_line(c: &Comparison) -> String {
+    format!(
+        "{} regression{}, {} missing, {} improved, {} within noise, {} unchanged, {} new",
+        c.count(Status::Regressed),
+        if c.count(Status::Regressed) == 1 {
+            ""
+        } else {
+            "s"
+        },
+        c.count(Status::Missing),
+        c.count(Status::Improved),
+        c.count(Status::WithinNoise),
+        c.count(Status::Unchanged),
+        c.count(Status::New)
+    )
+}
+
+/// The comparison as a text table.
+pub fn render_text(c: &Comparison, baseline: &str, new: &str) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# collbench compare\n# baseline: {baseline}\n# new:      {new}\n"
+    ));
+    out.push_str(&format!(
+        "# a drop counts beyond {}% and beyond {NOISE_SIGMAS} x the runs' combined spread (noise column)\n",
+        c.tolerance
+    ));
+    out.push_str(&format!(
+        "# {:>14} {:>12} {:>8} {:>6} {:>5} {:>12} {:>10} {:>10} {:>8} {:>7}  {}\n",
+        "collective",
+        "size(B)",
+        "type",
+        "redop",
+        "root",
+        "placement",
+        "base GB/s",
+        "new GB/s",
+        "delta",
+        "noise",
+        "status"
+    ));
+    for d in &c.deltas {
+        out.push_str(&format!(
+            "  {:>14} {:>12} {:>8} {:>6} {:>5} {:>12} {:>10} {:>10} {:>8} {:>7}  {}\n",
+            d.key.collective,
+            d.key.size_bytes,
+            d.key.dtype.name(),
+            d.key.redop,
+            d.key.root,
+            d.key.placement.label(),
+            gbps(d.baseline_gbps),
+            gbps(d.new_gbps),
+            percent(d.change),
+            format!("±{:.1}%", d.noise * 100.0),
+            d.status.label()
+        ));
+    }
+    out.push_str(&format!(
+        "# Result: {} ({})\n",
+        if c.failed() { "REGRESSION" } else { "OK" },
+        summary_line(c)
+    ));
+    out
+}
+
+/// The comparison as a GitHub-flavoured Markdown table.
+pub fn render_markdown(c: &Comparison, baseline: &str, new: &str) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "**collbench compare: {}** ({})\n\n- baseline: `{baseline}`\n- new: `{new}`\n- a drop counts beyond {}% and beyond {NOISE_SIGMAS} x the runs' combined spread\n\n",
+        if c.failed() { "REGRESSION" } else { "OK" },
+        summary_line(c),
+        c.tolerance
+    ));
+    out.push_str("| collective | size (B) | type | redop | root | placement | base GB/s | new GB/s | delta | noise | status |\n");
+    out.push_str("|---|---:|---|---|---:|---|---:|---:|---:|---:|---|\n");
+    for d in &c.deltas {
+        let status = match d.status {
+            Status::Regressed | Status::Missing => format!("**{}**", d.status.label()),
+            other => other.label().to_string(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | ±{:.1}% | {} |\n",
+            d.key.collective,
+            d.key.size_bytes,
+            d.key.dtype.name(),
+            d.key.redop,
+            d.key.root,
+            d.key.placement.label(),
+            gbps(d.baseline_gbps),
+            gbps(d.new_gbps),
+            percent(d.change),
+            d.noise * 100.0,
+            status
+        ));
+    }
+    out
+}
+
+/// `collbench compare …` (arguments after `compare`): prints the table to `out`;
+/// `Err(CheckFailed)` (exit 7) on a regression or a missing row.
+pub fn command(args: &[String], out: &mut dyn Write) -> Result<()> {
+    let parsed = match CompareArgs::try_parse_from(args) {
+        Ok(parsed) => parsed,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            let _ = write!(out, "{e}");
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(CollbenchError::Usage(format!(
+                "collbench compare: {}; accepted: collbench compare BASELINE NEW [--tolerance PCT] [--markdown]",
+                e.to_string().lines().next().unwrap_or("bad arguments").trim_start_matches("error: ")
+            )))
+        }
+    };
+    let baseline = load::load_one(&parsed.baseline)?;
+    let new = load::load_one(&parsed.new)?;
+    let c = compare(&baseline, &new, parsed.tolerance)?;
+    let base_name = describe(&baseline, &parsed.baseline.display().to_string());
+    let new_name = describe(&new, &parsed.new.display().to_string());
+    let text = if parsed.markdown {
+        render_markdown(&c, &base_name, &new_name)
+    } else {
+        render_text(&c, &base_name, &new_name)
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| CollbenchError::io("standard output", e))?;
+    if c.failed() {
+        let worst: Vec<String> = c
+            .deltas
+            .iter()
+            .filter(|d| matches!(d.status, Status::Regressed | Status::Missing))
+            .take(3)
+            .map(|d| {
+                format!(
+                    "{} {} B {} {}: {}",
+                    d.key.collective,
+                    d.key.size_bytes,
+                    d.key.dtype.name(),
+                    d.key.placement.label(),
+                    match d.change {
+                        Some(ch) => format!("{:+.1}%", ch * 100.0),
+                        None => "missing".into(),
+                    }
+                )
+            })
+            .collect();
+        return Err(CollbenchError::CheckFailed(format!(
+            "regression against {}: {} ({})",
+            parsed.baseline.display(),
+            summary_line(&c),
+            worst.join("; ")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! `collbench compare`: noise-aware regression check between two result files.
+
+mod accept_support;
+
+use accept_support::*;
+use collbench::compare::{self, command, compare, Status};
+use collbench::error::exit;
+use collbench::report::Report;
+use collbench::sinks::jsonl::JsonlSink;
+use collbench::sinks::Sink;
+
+fn base() -> Report {
+    report("all_reduce", &["a", "b"], 8, &seeds_p5_two_nodes())
+}
+
+/// The same run with busbw at `size` scaled by `factor` (time scaled by 1/factor).
+fn scaled(r: &Report, size: u64, factor: f64) -> Report {
+    let mut out = r.clone();
+    for row in out.results.iter_mut().filter(|row| row.size_bytes == size) {
+        for m in [&mut row.out_of_place, &mut row.in_place]
+            .into_iter()
+            .flatten()
+        {
+            m.bus_bandwidth_gbps *= factor;
+            m.algbw_gbps *= factor;
+            m.time_us /= factor;
+            m.ranks.time_us_min /= factor;
+            m.ranks.time_us_avg /= factor;
+            m.ranks.time_us_max /= factor;
+        }
+    }
+    out
+}
+
+fn with_cv(r: &Report, cv: f64) -> Report {
+    let mut out = r.clone();
+    for row in &mut out.results {
+        for m in [&mut row.out_of_place, &mut row.in_place]
+            .into_iter()
+            .flatten()
+        {
+            m.per_iteration = Some(collbench::report::IterStats {
+                samples: 20,
+                min_us: m.time_us * 0.8,
+                max_us: m.time_us * 1.2,
+                p50_us: m.time_us,
+                p99_us: m.time_us * 1.2,
+                cv_percent: cv,
+            });
+        }
+    }
+    out
+}
+
+const GIB: u64 = 1 << 30;
+
+#[test]
+fn a_drop_beyond_tolerance_and_noise_is_a_regression() {
+    let b = base();
+    let c = compare(&b, &b, 5.0).unwrap();
+    assert!(!c.failed());
+    assert_eq!(c.count(Status::Unchanged), 14);
+
+    let slower = scaled(&b, GIB, 0.90);
+    let c = compare(&b, &slower, 5.0).unwrap();
+    assert!(c.failed());
+    let regressed: Vec<_> = c
+        .deltas
+        .iter()
+        .filter(|d| d.status == Status::Regressed)
+        .collect();
+    assert_eq!(regressed.len(), 2, "{c:#?}");
+    assert!(regressed.iter().all(|d| d.key.size_bytes == GIB));
+    assert!((regressed[0].change.unwrap() + 0.10).abs() < 1e-9);
+    // The fixture's rank spread is 2% of avg → noise 2 × sqrt(2) × 1% ≈ 2.8%.
+    assert!(
+        (regressed[0].noise - 2.0 * (2.0f64 * 0.0101f64.powi(2)).sqrt()).abs() < 1e-3,
+        "{}",
+        regressed[0].noise
+    );
+
+    // 3% is inside a 5% tolerance; a 12% tolerance hides the 10% drop.
+    assert!(!compare(&b, &scaled(&b, GIB, 0.97), 5.0).unwrap().failed());
+    assert!(!compare(&b, &slower, 12.0).unwrap().failed());
+    // Faster is reported, never a failure.
+    let c = compare(&b, &scaled(&b, GIB, 1.2), 5.0).unwrap();
+    assert_eq!(c.count(Status::Improved), 2);
+    assert!(!c.failed());
+}
+
+#[test]
+fn a_drop_the_runs_own_spread_explains_is_not_a_regression() {
+    let b = with_cv(&base(), 8.0);
+    let slower = with_cv(&scaled(&base(), GIB, 0.90), 8.0);
+    let c = compare(&b, &slower, 5.0).unwrap();
+    assert!(!c.failed(), "{c:#?}");
+    assert_eq!(c.count(Status::WithinNoise), 2);
+    // Quiet runs (cv 1%) with the same drop: a regression.
+    let c = compare(
+        &with_cv(&base(), 1.0),
+        &with_cv(&scaled(&base(), GIB, 0.90), 1.0),
+        5.0,
+    )
+    .unwrap();
+    assert_eq!(c.count(Status::Regressed), 2);
+    // -N cycles that disagree by ±15% also widen the allowance.
+    let mut cycles = base();
+    let mut second = scaled(&base(), GIB, 0.74).results;
+    for r in &mut second {
+        r.cycle = 1;
+    }
+    cycles.results.extend(second);
+    let c = compare(&cycles, &scaled(&base(), GIB, 0.80), 5.0).unwrap();
+    let at_gib = c.deltas.iter().find(|d| d.key.size_bytes == GIB).unwrap();
+    assert_eq!(at_gib.status, Status::WithinNoise, "{at_gib:?}");
+}
+
+#[test]
+fn missing_rows_fail_new_rows_do_not_and_rank_counts_must_match() {
+    let b = base();
+    let mut fewer = b.clone();
+    fewer.results.pop();
+    let c = compare(&b, &fewer, 5.0).unwrap();
+    assert_eq!(c.count(Status::Missing), 2);
+    assert!(c.failed());
+    let c = compare(&fewer, &b, 5.0).unwrap();
+    assert_eq!(c.count(Status::New), 2);
+    assert!(!c.failed());
+    let other = report(
+        "all_reduce",
+        &["a", "b", "c", "d"],
+        8,
+        &seeds_p5_two_nodes(),
+    );
+    let err = compare(&b, &other, 5.0).unwrap_err();
+    assert_eq!(err.exit_code(), exit::USAGE);
+    assert!(
+        err.to_string().contains("16 ranks and the new run 32"),
+        "{err}"
+    );
+    for bad in [-1.0, 100.0, f64::NAN] {
+        assert_eq!(compare(&b, &b, bad).unwrap_err().exit_code(), exit::USAGE);
+    }
+}
+
+#[test]
+fn the_command_reads_json_and_jsonl_prints_text_or_markdown_and_exits_7() {
+    let dir = tempfile::tempdir().unwrap();
+    let base_path = dir.path().join("baseline.json");
+    std::fs::write(&base_path, serde_json::to_string_pretty(&base()).unwrap()).unwrap();
+    // The new run as the --jsonl file of a run that was killed after all rows (no end record).
+    let new_path = dir.path().join("new.jsonl");
+    let slower = scaled(&base(), 4 * GIB, 0.8);
+    let mut sink = JsonlSink::open(&new_path).unwrap();
+    sink.begin(&slower).unwrap();
+    for row in &slower.results {
+        sink.row(&slower, row).unwrap();
+    }
+    let args = |extra: &[&str]| -> Vec<String> {
+        [base_path.to_str().unwrap(), new_path.to_str().unwrap()]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let mut out = Vec::new();
+    let err = command(&args(&[]), &mut out).unwrap_err();
+    assert_eq!(err.exit_code(), exit::WRONG_OR_FAILED);
+    assert!(
+        err.to_string()
+            .contains("all_reduce 4294967296 B float out-of-place: -20.0%"),
+        "{err}"
+    );
+    let text = String::from_utf8(out).unwrap();
+    println!("{text}");
+    assert!(text.contains("# baseline: "), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("4294967296") && l.contains("out-of-place"))
+        .unwrap();
+    assert!(
+        line.contains("465.87")
+            && line.contains("372.70")
+            && line.contains("-20.0%")
+            && line.ends_with("REGRESSION"),
+        "{line}"
+    );
+    assert!(
+        text.contains("# Result: REGRESSION (2 regressions, 0 missing"),
+        "{text}"
+    );
+
+    let mut out = Vec::new();
+    command(&args(&["--markdown", "--tolerance", "25"]), &mut out).unwrap();
+    let md = String::from_utf8(out).unwrap();
+    println!("{md}");
+    assert!(md.starts_with("**collbench compare: OK**"), "{md}");
+    assert!(md.contains("| collective | size (B) | type |"), "{md}");
+    assert!(md.contains("| all_reduce | 4294967296 | float | sum | -1 | out-of-place | 465.87 | 372.70 | -20.0% |"), "{md}");
+
+    for (bad, wanted) in [
+        (vec!["only-one.json"], "collbench compare:"),
+        (
+            vec![base_path.to_str().unwrap(), "/nonexistent.json"],
+            "/nonexistent.json",
+        ),
+        (
+            vec![
+                base_path.to_str().unwrap(),
+                base_path.to_str().unwrap(),
+                "--tolerance",
+                "x",
+            ],
+            "--tolerance",
+        ),
+    ] {
+        let bad: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
+        let err = command(&bad, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains(wanted), "{err}");
+    }
+}
+
+#[test]
+fn malformed_result_files_are_rejected_with_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = serde_json::to_value(base()).unwrap();
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        (
+            "schema",
+            {
+                let mut v = good.clone();
+                v["schema_version"] = 99.into();
+                v
+            },
+            "schema_version 99",
+        ),
+        (
+            "negative",
+            {
+                let mut v = good.clone();
+                v["results"][2]["in_place"]["time_us"] = (-4.0).into();
+                v
+            },
+            "results[2] (1073741824 B): time_us = -4",
+        ),
+        (
+            "zero",
+            {
+                let mut v = good.clone();
+                v["results"][0]["out_of_place"]["time_us"] = 0.0.into();
+                v
+            },
+            "must be more than 0",
+        ),
+        (
+            "spread",
+            {
+                let mut v = good.clone();
+                v["results"][1]["out_of_place"]["ranks"]["time_us_min"] = 1e12.into();
+                v
+            },
+            "exceeds ranks.time_us_max",
+        ),
+        (
+            "type",
+            {
+                let mut v = good.clone();
+                v["results"][0]["dtype"] = "float128".into();
+                v
+            },
+            "not a collbench JSON report",
+        ),
+        (
+            "empty",
+            {
+                let mut v = good.clone();
+                v["results"][0]["out_of_place"] = serde_json::Value::Null;
+                v["results"][0]["in_place"] = serde_json::Value::Null;
+                v
+            },
+            "neither out_of_place nor in_place",
+        ),
+    ];
+    for (name, value, wanted) in cases {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, value.to_string()).unwrap();
+        let err = compare::load::load_one(&path).unwrap_err();
+        assert_eq!(err.exit_code(), exit::USAGE, "{name}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&path.display().to_string()) && msg.contains(wanted),
+            "{name}: {msg}"
+        );
+    }
+    for garbage in [
+        "",
+        "not json",
+        "[1,2]",
+        "{\"record\":\"row\"}\n{}",
+        "\u{0}\u{1}",
+    ] {
+        let path = dir.path().join("g.json");
+        std::fs::write(&path, garbage).unwrap();
+        assert!(compare::load::load_one(&path).is_err(), "{garbage:?}");
+    }
+}
