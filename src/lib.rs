@@ -16,6 +16,7 @@ pub mod data;
 pub mod error;
 pub mod measure;
 pub mod plan;
+pub mod plot;
 pub mod report;
 pub mod signals;
 pub mod sinks;
