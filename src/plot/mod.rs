@@ -85,10 +85,12 @@ pub struct Line {
     pub threshold: bool,
 }
 
+/// (collective, dtype, op, root, cycle): one line each.
+type GroupKey = (String, DataType, String, i64, usize);
+
 /// Turns runs into lines. `label` names the run (file stem).
 pub fn run_lines(report: &Report, label: &str, placement: PlacementArg, dashed: bool) -> Vec<Line> {
-    let mut groups: BTreeMap<(String, DataType, String, i64, usize), Vec<&ResultRow>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<&ResultRow>> = BTreeMap::new();
     for row in &report.results {
         groups
             .entry((
@@ -101,7 +103,7 @@ pub fn run_lines(report: &Report, label: &str, placement: PlacementArg, dashed: 
             .or_default()
             .push(row);
     }
-    let distinct = |f: &dyn Fn(&(String, DataType, String, i64, usize)) -> String| {
+    let distinct = |f: &dyn Fn(&GroupKey) -> String| {
         let mut values: Vec<String> = groups.keys().map(f).collect();
         values.dedup();
         values.sort();
