@@ -11,23 +11,28 @@ use std::path::Path;
 pub fn load_runs(path: &Path) -> Result<Vec<Report>> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| CollbenchError::io(shown.clone(), e))?;
-    let runs = if text.trim_start().starts_with('{') && !looks_like_jsonl(&text) {
-        let report: Report = serde_json::from_str(&text).map_err(|e| {
+    parse_runs(&text, &shown)
+}
+
+/// [`load_runs`] on the text of a file; `origin` names it in errors.
+pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
+    let runs = if text.trim_start().starts_with('{') && !looks_like_jsonl(text) {
+        let report: Report = serde_json::from_str(text).map_err(|e| {
             CollbenchError::Usage(format!(
-                "{shown}: not a collbench JSON report ({e}); expected a file written by -J or --jsonl"
+                "{origin}: not a collbench JSON report ({e}); expected a file written by -J or --jsonl"
             ))
         })?;
         vec![report]
     } else {
-        jsonl::parse_runs(&text, &shown)?
+        jsonl::parse_runs(text, origin)?
     };
     if runs.is_empty() {
         return Err(CollbenchError::Usage(format!(
-            "{shown}: holds no run; expected a file written by -J or --jsonl"
+            "{origin}: holds no run; expected a file written by -J or --jsonl"
         )));
     }
     for run in &runs {
-        validate(run, &shown)?;
+        validate(run, origin)?;
     }
     Ok(runs)
 }

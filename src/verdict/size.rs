@@ -11,8 +11,10 @@ pub fn format_size(bytes: u64) -> String {
             }
             // Halves and quarters read well; anything else falls through to a smaller unit.
             if (u128::from(bytes) * 4) % u128::from(unit) == 0 {
-                let value = bytes as f64 / unit as f64;
-                return format!("{value}{suffix}");
+                // Exact digits (no float): .25, .5 or .75 of the unit.
+                let quarters = (bytes % unit) / (unit / 4);
+                let fraction = ["", "25", "5", "75"][quarters as usize];
+                return format!("{}.{fraction}{suffix}", bytes / unit);
             }
         }
     }
