@@ -6,6 +6,7 @@
 //! exit code (`error::CollbenchError::exit_code`).
 //! `collectives`, `data` and `types` are the model every stage shares; `report` is the result model.
 
+pub mod accept;
 pub mod aggregate;
 pub mod app;
 pub mod backend;
