@@ -111,7 +111,7 @@ impl HostBackend {
     fn launch(&mut self, call: &CallSpec, op_index: usize) -> Result<()> {
         let footprint = Self::footprint(call);
         let capacity = self.send.len().min(self.recv.len());
-        let steps = if footprint == 0 { 1 } else { (capacity / footprint).max(1) };
+        let steps = capacity.checked_div(footprint).unwrap_or(1).max(1);
         let shift = footprint * (op_index % steps);
         let layout = self.layout(call, shift);
         let args = LaunchArgs {
@@ -169,7 +169,7 @@ impl LoopOps for HostLoop<'_, '_> {
     fn complete(&mut self) -> Result<()> {
         Ok(())
     }
-    fn block_after_op(&mut self) -> Result<()> {
+    fn barrier(&mut self) -> Result<()> {
         self.backend.transport.barrier()
     }
 }
