@@ -21,7 +21,8 @@ pub fn within_avg_tolerance(dtype: DataType, got_bits: u64, quotient: f64) -> bo
     match float_format(dtype) {
         Some(fmt) => {
             let got = bits_to_f64(fmt, got_bits);
-            let tolerance = AVG_FLOAT_TOLERANCE_ULPS * (fmt.epsilon() * quotient.abs() + fmt.min_subnormal());
+            let tolerance =
+                AVG_FLOAT_TOLERANCE_ULPS * (fmt.epsilon() * quotient.abs() + fmt.min_subnormal());
             // Written so that NaN fails.
             (got - quotient).abs() <= tolerance
         }
@@ -110,7 +111,12 @@ pub fn corrupt_bits(dtype: DataType, bits: u64) -> u64 {
 /// [`Segment`]s describe it) and records the lowest-index wrong element. Elements no segment covers are
 /// not checked; segment elements beyond the end of `output` count as wrong (a size mismatch between a
 /// collective and a backend must never pass silently). Cost: O(elements × K), never O(× nranks).
-pub fn check_output(p: &GenParams, rank: usize, segments: &[Segment], output: &[u8]) -> CheckOutcome {
+pub fn check_output(
+    p: &GenParams,
+    rank: usize,
+    segments: &[Segment],
+    output: &[u8],
+) -> CheckOutcome {
     let scheme = Scheme::new(p);
     let elt_size = p.dtype.size_bytes();
     let float_avg = p.op == Some(ReduceOp::Avg) && p.dtype.is_float();
@@ -124,17 +130,27 @@ pub fn check_output(p: &GenParams, rank: usize, segments: &[Segment], output: &[
     };
     for segment in segments {
         match *segment {
-            Segment::Copy { dst_offset, len, src_rank, src_offset } => {
+            Segment::Copy {
+                dst_offset,
+                len,
+                src_rank,
+                src_offset,
+            } => {
                 let rank_key = scheme.rank_key(src_rank);
                 for j in 0..len {
-                    let expected = scheme.input_bits_keyed(src_rank, rank_key, (src_offset + j) as u64);
+                    let expected =
+                        scheme.input_bits_keyed(src_rank, rank_key, (src_offset + j) as u64);
                     let got = read_element(output, elt_size, dst_offset + j);
                     if got != Some(expected) {
                         record(dst_offset + j, expected, got, &mut wrong);
                     }
                 }
             }
-            Segment::Reduce { dst_offset, len, src_offset } => {
+            Segment::Reduce {
+                dst_offset,
+                len,
+                src_offset,
+            } => {
                 for j in 0..len {
                     let (expected, quotient) = scheme.expected_reduce((src_offset + j) as u64);
                     let got = read_element(output, elt_size, dst_offset + j);

@@ -25,7 +25,9 @@
 //! `kernels/collbench.cu` mirrors this file: `cb_scheme`, `cb_input_bits`, `cb_contributor_bits`,
 //! `cb_expected_reduce`.
 
-use super::formats::{bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat};
+use super::formats::{
+    bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat,
+};
 use super::hash::{element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
 use super::GenParams;
 use crate::types::{DataType, ReduceOp};
@@ -81,7 +83,11 @@ impl Scheme {
     pub fn new(p: &GenParams) -> Scheme {
         let nranks = p.nranks.max(1) as u64;
         let width = p.dtype.size_bytes() as u32 * 8;
-        let width_mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        let width_mask = if width == 64 {
+            u64::MAX
+        } else {
+            (1u64 << width) - 1
+        };
         let fmt = float_format(p.dtype);
         let exact_integer_bits = fmt.map(|f| f.man_bits + 1).unwrap_or(0);
         let float_magnitude = if fmt.is_some() {
@@ -89,7 +95,11 @@ impl Scheme {
         } else {
             0
         };
-        let type_max = if p.dtype.is_signed_int() { width_mask >> 1 } else { width_mask };
+        let type_max = if p.dtype.is_signed_int() {
+            width_mask >> 1
+        } else {
+            width_mask
+        };
         let int_avg_limit = type_max.min(INT_AVG_TOTAL_LIMIT) / nranks;
         let mut contributor_keys = [0u64; MAX_CONTRIBUTORS];
         for (j, key) in contributor_keys.iter_mut().enumerate() {
@@ -153,7 +163,10 @@ impl Scheme {
     /// Float prod contributor: (negative, a) for ±2^a.
     #[inline(always)]
     fn float_prod_factor(contributor_hash: u64) -> (bool, i32) {
-        ((contributor_hash >> 2) & 1 == 1, (contributor_hash & 3) as i32 - 1)
+        (
+            (contributor_hash >> 2) & 1 == 1,
+            (contributor_hash & 3) as i32 - 1,
+        )
     }
 
     /// The neutral value a non-contributing rank holds.
@@ -210,8 +223,12 @@ impl Scheme {
                     let magnitude = pow2(a);
                     f64_to_bits(fmt, if negative { -magnitude } else { magnitude })
                 }
-                ReduceOp::Max | ReduceOp::Min => sanitize_float(fmt, contributor_hash & self.width_mask),
-                ReduceOp::Avg => f64_to_bits(fmt, (contributor_hash % (self.float_magnitude + 1)) as f64),
+                ReduceOp::Max | ReduceOp::Min => {
+                    sanitize_float(fmt, contributor_hash & self.width_mask)
+                }
+                ReduceOp::Avg => {
+                    f64_to_bits(fmt, (contributor_hash % (self.float_magnitude + 1)) as f64)
+                }
             },
         }
     }
@@ -267,7 +284,11 @@ impl Scheme {
                         let mut acc = 0u64;
                         for j in 0..s {
                             let v = self.contributor_bits(op, layout, j, hash_of(j));
-                            let factor = if op == ReduceOp::MulSum { mulsum_factor(rank_of(j)) } else { 1 };
+                            let factor = if op == ReduceOp::MulSum {
+                                mulsum_factor(rank_of(j))
+                            } else {
+                                1
+                            };
                             acc = acc.wrapping_add(v.wrapping_mul(factor));
                         }
                         acc
@@ -275,7 +296,8 @@ impl Scheme {
                     ReduceOp::Prod => {
                         let mut acc = 1u64;
                         for j in 0..s {
-                            acc = acc.wrapping_mul(self.contributor_bits(op, layout, j, hash_of(j)));
+                            acc =
+                                acc.wrapping_mul(self.contributor_bits(op, layout, j, hash_of(j)));
                         }
                         acc
                     }
@@ -283,7 +305,10 @@ impl Scheme {
                         let mut best = self.contributor_bits(op, layout, 0, hash_of(0));
                         for j in 1..s {
                             let v = self.contributor_bits(op, layout, j, hash_of(j));
-                            let (a, b) = (int_value(self.params.dtype, v), int_value(self.params.dtype, best));
+                            let (a, b) = (
+                                int_value(self.params.dtype, v),
+                                int_value(self.params.dtype, best),
+                            );
                             if (op == ReduceOp::Max && a > b) || (op == ReduceOp::Min && a < b) {
                                 best = v;
                             }
@@ -301,10 +326,17 @@ impl Scheme {
                 ReduceOp::Sum | ReduceOp::MulSum => {
                     let mut total = 0i64;
                     for j in 0..s {
-                        let factor = if op == ReduceOp::MulSum { mulsum_factor(rank_of(j)) as i64 } else { 1 };
+                        let factor = if op == ReduceOp::MulSum {
+                            mulsum_factor(rank_of(j)) as i64
+                        } else {
+                            1
+                        };
                         total += factor * self.float_sum_integer(hash_of(j));
                     }
-                    (f64_to_bits(fmt, total as f64 * pow2(Self::scale_exponent(layout))), f64::NAN)
+                    (
+                        f64_to_bits(fmt, total as f64 * pow2(Self::scale_exponent(layout))),
+                        f64::NAN,
+                    )
                 }
                 ReduceOp::Prod => {
                     let mut negative = false;
@@ -315,7 +347,10 @@ impl Scheme {
                         exponent += a;
                     }
                     let magnitude = pow2(exponent);
-                    (f64_to_bits(fmt, if negative { -magnitude } else { magnitude }), f64::NAN)
+                    (
+                        f64_to_bits(fmt, if negative { -magnitude } else { magnitude }),
+                        f64::NAN,
+                    )
                 }
                 ReduceOp::Max | ReduceOp::Min => {
                     let mut best = self.contributor_bits(op, layout, 0, hash_of(0));
