@@ -98,7 +98,13 @@ impl HostBackend {
     }
 
     fn layout(&self, call: &CallSpec, shift: usize) -> Layout {
-        Layout::new(call.in_place, shift, &call.counts, self.transport.rank(), call.dtype)
+        Layout::new(
+            call.in_place,
+            shift,
+            &call.counts,
+            self.transport.rank(),
+            call.dtype,
+        )
     }
 
     /// Bytes of one operation's footprint (nccl-tests' `max(sendBytes, expectedBytes)`).
@@ -223,9 +229,13 @@ impl Backend for HostBackend {
         let rank = self.transport.rank();
         let send_start = layout.send_start();
         let input = if call.in_place {
-            self.recv.bytes_mut().get_mut(send_start..send_start + send_len)
+            self.recv
+                .bytes_mut()
+                .get_mut(send_start..send_start + send_len)
         } else {
-            self.send.bytes_mut().get_mut(send_start..send_start + send_len)
+            self.send
+                .bytes_mut()
+                .get_mut(send_start..send_start + send_len)
         }
         .ok_or_else(|| {
             CollbenchError::Mpi(format!(
@@ -252,17 +262,28 @@ impl Backend for HostBackend {
                 plan.graph_launches
             )));
         }
-        run_timed(plan, &mut HostLoop { backend: self, call })
+        run_timed(
+            plan,
+            &mut HostLoop {
+                backend: self,
+                call,
+            },
+        )
     }
 
     fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome> {
         let params = self.params(call);
         let rank = self.transport.rank();
-        let segments = call
-            .collective
-            .expected(rank, self.transport.nranks(), call.root, &call.counts);
+        let segments =
+            call.collective
+                .expected(rank, self.transport.nranks(), call.root, &call.counts);
         let (start, len) = self.output_range(call)?;
-        let mut outcome = check_output(&params, rank, &segments, &self.recv.bytes()[start..start + len]);
+        let mut outcome = check_output(
+            &params,
+            rank,
+            &segments,
+            &self.recv.bytes()[start..start + len],
+        );
         // Report the rank as printed (global), not the rank inside an NCCL_TESTS_SPLIT group.
         if let Some(first) = outcome.first.as_mut() {
             first.rank = self.placement.rank;
@@ -270,7 +291,12 @@ impl Backend for HostBackend {
         Ok(outcome)
     }
 
-    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize) -> Result<()> {
+    fn plant_corruption(
+        &mut self,
+        call: &CallSpec,
+        global_rank: usize,
+        index: usize,
+    ) -> Result<()> {
         if global_rank != self.transport.rank() || index >= call.counts.recv_count {
             return Ok(());
         }
@@ -283,5 +309,126 @@ impl Backend for HostBackend {
         let corrupted = corrupt_bits(call.dtype, u64::from_le_bytes(bits)).to_le_bytes();
         element.copy_from_slice(&corrupted[..elt]);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectives::{OpColumn, REGISTRY};
+    use crate::types::{DataType, ReduceOp};
+
+    fn call<'a>(
+        collective: &'a dyn crate::collectives::Collective,
+        dtype: DataType,
+        op: Option<ReduceOp>,
+        bytes: usize,
+        in_place: bool,
+    ) -> CallSpec<'a> {
+        let count = bytes / dtype.size_bytes();
+        CallSpec {
+            collective,
+            dtype,
+            op,
+            root: 0,
+            counts: collective.counts(count, dtype.size_bytes(), 1),
+            in_place,
+            seed: 42,
+        }
+    }
+
+    fn ops_for(collective: &dyn crate::collectives::Collective) -> Vec<Option<ReduceOp>> {
+        match collective.op_column() {
+            OpColumn::Reduction => ReduceOp::ALL.iter().copied().map(Some).collect(),
+            _ => vec![None],
+        }
+    }
+
+    #[test]
+    fn every_collective_type_and_op_is_exact_on_one_rank() {
+        let mut backend = HostBackend::single(host_placement(0, 0, "test-host"));
+        backend.allocate(4096, 4096).unwrap();
+        for &collective in REGISTRY {
+            for dtype in DataType::ALL {
+                for op in ops_for(collective) {
+                    for in_place in [false, true] {
+                        let c = call(collective, dtype, op, 4096, in_place);
+                        backend.prepare(&c).unwrap();
+                        backend.warmup(&c, 1).unwrap();
+                        let outcome = backend.check(&c).unwrap();
+                        assert_eq!(
+                            outcome.wrong,
+                            0,
+                            "{} {dtype} {op:?} in_place={in_place}: {:?}",
+                            collective.name(),
+                            outcome.first
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_planted_corruption_is_counted_and_reported_with_the_printed_rank() {
+        let mut backend = HostBackend::single(host_placement(5, 0, "test-host"));
+        backend.allocate(1024, 1024).unwrap();
+        let collective = REGISTRY[0];
+        let c = call(
+            collective,
+            DataType::Float,
+            Some(ReduceOp::Sum),
+            1024,
+            false,
+        );
+        backend.prepare(&c).unwrap();
+        backend.warmup(&c, 1).unwrap();
+        backend.plant_corruption(&c, 0, 3).unwrap();
+        let outcome = backend.check(&c).unwrap();
+        assert_eq!(outcome.wrong, 1);
+        let first = outcome.first.unwrap();
+        assert_eq!((first.rank, first.index), (5, 3));
+    }
+
+    #[test]
+    fn a_skipped_operation_leaves_poison_that_the_check_catches() {
+        let mut backend = HostBackend::single(host_placement(0, 0, "test-host"));
+        backend.allocate(256, 256).unwrap();
+        let c = call(
+            REGISTRY[0],
+            DataType::Int32,
+            Some(ReduceOp::Max),
+            256,
+            false,
+        );
+        backend.prepare(&c).unwrap();
+        let outcome = backend.check(&c).unwrap();
+        assert_eq!(outcome.wrong, 64);
+    }
+
+    #[test]
+    fn timed_loop_moves_buffers_and_reports_a_time() {
+        let mut backend = HostBackend::single(host_placement(0, 0, "test-host"));
+        backend.allocate(1 << 16, 1 << 16).unwrap();
+        let c = call(
+            REGISTRY[0],
+            DataType::Float,
+            Some(ReduceOp::Sum),
+            1024,
+            false,
+        );
+        let plan = TimingPlan {
+            iters: 20,
+            agg_iters: 2,
+            graph_launches: 0,
+            blocking: false,
+            blocking_mode: crate::plan::BlockingMode::Off,
+            per_iteration: true,
+            per_iteration_skip: 0,
+            report_cputime: false,
+        };
+        let timing = backend.measure(&c, &plan).unwrap();
+        assert!(timing.seconds_per_op > 0.0);
+        assert_eq!(timing.per_iteration_us.len(), 20);
     }
 }

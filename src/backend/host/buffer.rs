@@ -58,7 +58,9 @@ mod tests {
 
     #[test]
     fn impossible_allocations_are_errors_not_aborts() {
-        let error = HostBuffer::new(usize::MAX - 7, "receive buffer").err().unwrap();
+        let error = HostBuffer::new(usize::MAX - 7, "receive buffer")
+            .err()
+            .unwrap();
         assert!(error.to_string().contains("receive buffer"), "{error}");
     }
 }

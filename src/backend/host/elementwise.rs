@@ -287,7 +287,10 @@ fn combine_typed<T: Element>(op: WireOp, input: &[u8], inout: &mut [u8]) {
         WireOp::Min => T::min,
         WireOp::Max => T::max,
     };
-    for (a, b) in input.chunks_exact(T::SIZE).zip(inout.chunks_exact_mut(T::SIZE)) {
+    for (a, b) in input
+        .chunks_exact(T::SIZE)
+        .zip(inout.chunks_exact_mut(T::SIZE))
+    {
         apply(T::read(a), T::read(b)).write(b);
     }
 }
@@ -338,7 +341,10 @@ mod tests {
     use super::*;
 
     fn bytes_f16(values: &[f32]) -> Vec<u8> {
-        values.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect()
+        values
+            .iter()
+            .flat_map(|&v| f16::from_f32(v).to_le_bytes())
+            .collect()
     }
 
     fn f16_values(bytes: &[u8]) -> Vec<f32> {
@@ -360,18 +366,33 @@ mod tests {
     #[test]
     fn min_max_prod_on_bfloat16_and_integers() {
         let to_bf = |v: &[f32]| -> Vec<u8> {
-            v.iter().flat_map(|&x| bf16::from_f32(x).to_le_bytes()).collect()
+            v.iter()
+                .flat_map(|&x| bf16::from_f32(x).to_le_bytes())
+                .collect()
         };
         let mut inout = to_bf(&[1.0, -2.0]);
-        combine(DataType::Bfloat16, WireOp::Max, &to_bf(&[3.0, -4.0]), &mut inout);
+        combine(
+            DataType::Bfloat16,
+            WireOp::Max,
+            &to_bf(&[3.0, -4.0]),
+            &mut inout,
+        );
         assert_eq!(inout, to_bf(&[3.0, -2.0]));
-        combine(DataType::Bfloat16, WireOp::Prod, &to_bf(&[0.5, 4.0]), &mut inout);
+        combine(
+            DataType::Bfloat16,
+            WireOp::Prod,
+            &to_bf(&[0.5, 4.0]),
+            &mut inout,
+        );
         assert_eq!(inout, to_bf(&[1.5, -8.0]));
 
         let mut ints: Vec<u8> = [5i32, -7].iter().flat_map(|v| v.to_le_bytes()).collect();
         let other: Vec<u8> = [-9i32, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
         combine(DataType::Int32, WireOp::Min, &other, &mut ints);
-        let back: Vec<i32> = ints.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
+        let back: Vec<i32> = ints
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         assert_eq!(back, vec![-9, -7]);
     }
 
@@ -380,7 +401,12 @@ mod tests {
         let e4m3 = float_format(DataType::Fp8E4M3).unwrap();
         let enc = |x: f64| f64_to_bits(e4m3, x) as u8;
         let mut inout = vec![enc(1.5), enc(448.0)];
-        combine(DataType::Fp8E4M3, WireOp::Sum, &[enc(0.5), enc(448.0)], &mut inout);
+        combine(
+            DataType::Fp8E4M3,
+            WireOp::Sum,
+            &[enc(0.5), enc(448.0)],
+            &mut inout,
+        );
         assert_eq!(inout, vec![enc(2.0), enc(448.0)]);
     }
 
@@ -390,10 +416,16 @@ mod tests {
         let mut dst = vec![0u8; 2];
         scale_into(DataType::Uint8, &src, &mut dst, 2);
         assert_eq!(dst, vec![6, 144]); // 400 wraps modulo 256, like the GPU
-        let mut floats: Vec<u8> = [3.0f64, -8.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut floats: Vec<u8> = [3.0f64, -8.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         scale_in_place(DataType::Double, &mut floats, 2.0f64.to_bits());
         divide_in_place(DataType::Double, &mut floats, 4);
-        let back: Vec<f64> = floats.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
+        let back: Vec<f64> = floats
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         assert_eq!(back, vec![1.5, -4.0]);
         let mut signed: Vec<u8> = [-12i64].iter().flat_map(|v| v.to_le_bytes()).collect();
         divide_in_place(DataType::Int64, &mut signed, 3);

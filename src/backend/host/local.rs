@@ -1,7 +1,7 @@
 //! The transport of a one-rank world (no MPI): every collective of one rank is a local copy.
 
 use super::elementwise::WireOp;
-use super::transport::{checked_bytes, check_disjoint, Sink, Source, Transfer, Transport};
+use super::transport::{check_disjoint, checked_bytes, Sink, Source, Transfer, Transport};
 use crate::error::{CollbenchError, Result};
 use crate::types::DataType;
 
@@ -9,7 +9,13 @@ use crate::types::DataType;
 #[derive(Debug, Default)]
 pub struct LocalTransport;
 
-fn copy_source(what: &str, src: Source, dst: &mut [u8], count: usize, dtype: DataType) -> Result<()> {
+fn copy_source(
+    what: &str,
+    src: Source,
+    dst: &mut [u8],
+    count: usize,
+    dtype: DataType,
+) -> Result<()> {
     let bytes = checked_bytes(what, count, dtype, dst.len())?;
     if let Source::Buffer(src) = src {
         let bytes_in = checked_bytes(what, count, dtype, src.len())?;
@@ -38,7 +44,14 @@ impl Transport for LocalTransport {
     fn barrier(&mut self) -> Result<()> {
         Ok(())
     }
-    fn all_reduce(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType, _op: WireOp) -> Result<()> {
+    fn all_reduce(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        _op: WireOp,
+    ) -> Result<()> {
         copy_source("all_reduce", src, dst, count, dtype)
     }
     fn reduce(
@@ -53,11 +66,23 @@ impl Transport for LocalTransport {
         only_rank_zero("reduce root", root)?;
         copy_source("reduce", src, dst, count, dtype)
     }
-    fn broadcast(&mut self, buffer: &mut [u8], count: usize, dtype: DataType, root: usize) -> Result<()> {
+    fn broadcast(
+        &mut self,
+        buffer: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
         only_rank_zero("broadcast root", root)?;
         checked_bytes("broadcast", count, dtype, buffer.len()).map(|_| ())
     }
-    fn all_gather(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType) -> Result<()> {
+    fn all_gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()> {
         copy_source("all_gather", src, dst, count, dtype)
     }
     fn reduce_scatter_block(
@@ -70,14 +95,34 @@ impl Transport for LocalTransport {
     ) -> Result<()> {
         copy_source("reduce_scatter", src, dst, count, dtype)
     }
-    fn all_to_all(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType) -> Result<()> {
+    fn all_to_all(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()> {
         copy_source("all_to_all", src, dst, count, dtype)
     }
-    fn gather(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType, root: usize) -> Result<()> {
+    fn gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
         only_rank_zero("gather root", root)?;
         copy_source("gather", src, dst, count, dtype)
     }
-    fn scatter(&mut self, src: &[u8], dst: Sink, count: usize, dtype: DataType, root: usize) -> Result<()> {
+    fn scatter(
+        &mut self,
+        src: &[u8],
+        dst: Sink,
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
         only_rank_zero("scatter root", root)?;
         match dst {
             Sink::Buffer(dst) => copy_source("scatter", Source::Buffer(src), dst, count, dtype),
@@ -114,12 +159,10 @@ impl Transport for LocalTransport {
             let to = recv_buffer.get_mut(recv.offset..recv.offset + recv.len);
             match (from, to) {
                 (Some(from), Some(to)) => to.copy_from_slice(from),
-                _ => {
-                    return Err(CollbenchError::Mpi(
-                        "a transfer lies outside the host backend's buffers (internal size mismatch)"
-                            .to_string(),
-                    ))
-                }
+                _ => return Err(CollbenchError::Mpi(
+                    "a transfer lies outside the host backend's buffers (internal size mismatch)"
+                        .to_string(),
+                )),
             }
         }
         Ok(())

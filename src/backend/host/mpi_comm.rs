@@ -7,7 +7,7 @@
 //! Errors are returned (MPI_ERRORS_RETURN) and become `CollbenchError::Mpi` (exit 5).
 
 use super::elementwise::{combine, WireOp};
-use super::transport::{checked_bytes, check_disjoint, Sink, Source, Transfer, Transport};
+use super::transport::{check_disjoint, checked_bytes, Sink, Source, Transfer, Transport};
 use crate::error::{CollbenchError, Result};
 use crate::types::DataType;
 use mpi::ffi;
@@ -50,7 +50,8 @@ unsafe extern "C" fn user_reduce<const T: usize, const O: usize>(
     }
 }
 
-type UserFunction = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut ffi::MPI_Datatype);
+type UserFunction =
+    unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut ffi::MPI_Datatype);
 
 macro_rules! user_functions_for {
     ($t:literal) => {
@@ -88,7 +89,10 @@ fn error_text(code: c_int) -> String {
     if status != 0 {
         return format!("MPI error code {code}");
     }
-    let bytes: Vec<u8> = buffer[..len.max(0) as usize].iter().map(|&c| c as u8).collect();
+    let bytes: Vec<u8> = buffer[..len.max(0) as usize]
+        .iter()
+        .map(|&c| c as u8)
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -152,7 +156,9 @@ impl MpiTransport {
     pub fn new(comm: &mpi::topology::SimpleCommunicator) -> Result<MpiTransport> {
         let mut dup = unsafe { std::mem::zeroed::<ffi::MPI_Comm>() };
         // SAFETY: comm is a valid communicator; dup receives the new handle.
-        check("MPI_Comm_dup", 0, unsafe { ffi::MPI_Comm_dup(comm.as_raw(), &mut dup) })?;
+        check("MPI_Comm_dup", 0, unsafe {
+            ffi::MPI_Comm_dup(comm.as_raw(), &mut dup)
+        })?;
         let mut rank: c_int = 0;
         let mut size: c_int = 0;
         // SAFETY: dup is a valid communicator from here on.
@@ -239,17 +245,33 @@ impl Transport for MpiTransport {
 
     fn barrier(&mut self) -> Result<()> {
         // SAFETY: valid communicator.
-        check("MPI_Barrier", self.rank, unsafe { ffi::MPI_Barrier(self.comm) })
+        check("MPI_Barrier", self.rank, unsafe {
+            ffi::MPI_Barrier(self.comm)
+        })
     }
 
-    fn all_reduce(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType, op: WireOp) -> Result<()> {
+    fn all_reduce(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        op: WireOp,
+    ) -> Result<()> {
         let call = "MPI_Allreduce";
         let bytes = checked_bytes(call, count, dtype, dst.len())?;
         let send = source_ptr(src, bytes, call)?;
         let n = count_arg(call, count)?;
         // SAFETY: both buffers hold `count` elements (checked above).
         check(call, self.rank, unsafe {
-            ffi::MPI_Allreduce(send, dst.as_mut_ptr().cast(), n, datatype(dtype), self.op(dtype, op), self.comm)
+            ffi::MPI_Allreduce(
+                send,
+                dst.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                self.op(dtype, op),
+                self.comm,
+            )
         })
     }
 
@@ -269,29 +291,57 @@ impl Transport for MpiTransport {
         if is_root {
             checked_bytes(call, count, dtype, dst.len())?;
         } else if matches!(src, Source::InPlace) {
-            return Err(CollbenchError::Mpi(format!("{call}: MPI_IN_PLACE is only valid at the root")));
+            return Err(CollbenchError::Mpi(format!(
+                "{call}: MPI_IN_PLACE is only valid at the root"
+            )));
         }
         let send = source_ptr(src, bytes, call)?;
         let n = count_arg(call, count)?;
         // SAFETY: the send buffer holds `count` elements; the receive buffer too at the root (it is
         // not accessed elsewhere).
         check(call, self.rank, unsafe {
-            ffi::MPI_Reduce(send, dst.as_mut_ptr().cast(), n, datatype(dtype), self.op(dtype, op), root_arg, self.comm)
+            ffi::MPI_Reduce(
+                send,
+                dst.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                self.op(dtype, op),
+                root_arg,
+                self.comm,
+            )
         })
     }
 
-    fn broadcast(&mut self, buffer: &mut [u8], count: usize, dtype: DataType, root: usize) -> Result<()> {
+    fn broadcast(
+        &mut self,
+        buffer: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
         let call = "MPI_Bcast";
         let root_arg = self.root_arg(call, root)?;
         checked_bytes(call, count, dtype, buffer.len())?;
         let n = count_arg(call, count)?;
         // SAFETY: the buffer holds `count` elements.
         check(call, self.rank, unsafe {
-            ffi::MPI_Bcast(buffer.as_mut_ptr().cast(), n, datatype(dtype), root_arg, self.comm)
+            ffi::MPI_Bcast(
+                buffer.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                root_arg,
+                self.comm,
+            )
         })
     }
 
-    fn all_gather(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType) -> Result<()> {
+    fn all_gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()> {
         let call = "MPI_Allgather";
         checked_bytes(call, count.saturating_mul(self.nranks), dtype, dst.len())?;
         let send = source_ptr(src, count.saturating_mul(dtype.size_bytes()), call)?;
@@ -324,11 +374,24 @@ impl Transport for MpiTransport {
         // SAFETY: the input holds count × nranks elements, the output count (or, in place, the
         // output buffer holds the whole input).
         check(call, self.rank, unsafe {
-            ffi::MPI_Reduce_scatter_block(send, dst.as_mut_ptr().cast(), n, datatype(dtype), self.op(dtype, op), self.comm)
+            ffi::MPI_Reduce_scatter_block(
+                send,
+                dst.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                self.op(dtype, op),
+                self.comm,
+            )
         })
     }
 
-    fn all_to_all(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType) -> Result<()> {
+    fn all_to_all(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()> {
         let call = "MPI_Alltoall";
         let total = count.saturating_mul(self.nranks);
         let bytes = checked_bytes(call, total, dtype, dst.len())?;
@@ -342,7 +405,14 @@ impl Transport for MpiTransport {
         })
     }
 
-    fn gather(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType, root: usize) -> Result<()> {
+    fn gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
         let call = "MPI_Gather";
         let root_arg = self.root_arg(call, root)?;
         let is_root = root == self.rank;
@@ -350,7 +420,9 @@ impl Transport for MpiTransport {
         if is_root {
             checked_bytes(call, total, dtype, dst.len())?;
         } else if matches!(src, Source::InPlace) {
-            return Err(CollbenchError::Mpi(format!("{call}: MPI_IN_PLACE is only valid at the root")));
+            return Err(CollbenchError::Mpi(format!(
+                "{call}: MPI_IN_PLACE is only valid at the root"
+            )));
         }
         let send = source_ptr(src, count.saturating_mul(dtype.size_bytes()), call)?;
         let n = count_arg(call, count)?;
@@ -358,11 +430,27 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: send holds `count` elements; at the root dst holds count × nranks.
         check(call, self.rank, unsafe {
-            ffi::MPI_Gather(send, n, t, dst.as_mut_ptr().cast(), n, t, root_arg, self.comm)
+            ffi::MPI_Gather(
+                send,
+                n,
+                t,
+                dst.as_mut_ptr().cast(),
+                n,
+                t,
+                root_arg,
+                self.comm,
+            )
         })
     }
 
-    fn scatter(&mut self, src: &[u8], dst: Sink, count: usize, dtype: DataType, root: usize) -> Result<()> {
+    fn scatter(
+        &mut self,
+        src: &[u8],
+        dst: Sink,
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
         let call = "MPI_Scatter";
         let root_arg = self.root_arg(call, root)?;
         let is_root = root == self.rank;
@@ -377,7 +465,9 @@ impl Transport for MpiTransport {
             }
             Sink::InPlace if is_root => in_place(),
             Sink::InPlace => {
-                return Err(CollbenchError::Mpi(format!("{call}: MPI_IN_PLACE is only valid at the root")))
+                return Err(CollbenchError::Mpi(format!(
+                    "{call}: MPI_IN_PLACE is only valid at the root"
+                )))
             }
         };
         let n = count_arg(call, count)?;
@@ -405,7 +495,11 @@ impl Transport for MpiTransport {
             .map(|t| (t, send_buffer.len()))
             .chain(recvs.iter().map(|t| (t, recv_buffer.len())))
         {
-            if t.offset.checked_add(t.len).is_none_or(|end| end > available) || t.len % elt != 0 {
+            if t.offset
+                .checked_add(t.len)
+                .is_none_or(|end| end > available)
+                || t.len % elt != 0
+            {
                 return Err(CollbenchError::Mpi(format!(
                     "{call}: transfer of {} bytes at offset {} lies outside a {available}-byte buffer",
                     t.len, t.offset
@@ -424,7 +518,15 @@ impl Transport for MpiTransport {
             // SAFETY: the range was checked above and ranges are disjoint; the buffer outlives the
             // Waitall below.
             let code = unsafe {
-                ffi::MPI_Irecv(base.add(r.offset).cast(), (r.len / elt) as c_int, t, r.peer as c_int, 0, self.comm, &mut request)
+                ffi::MPI_Irecv(
+                    base.add(r.offset).cast(),
+                    (r.len / elt) as c_int,
+                    t,
+                    r.peer as c_int,
+                    0,
+                    self.comm,
+                    &mut request,
+                )
             };
             check("MPI_Irecv", self.rank, code)?;
             self.requests.push(request);
@@ -452,7 +554,11 @@ impl Transport for MpiTransport {
         }
         // SAFETY: every request was started above on buffers that are still borrowed.
         check("MPI_Waitall", self.rank, unsafe {
-            ffi::MPI_Waitall(self.requests.len() as c_int, self.requests.as_mut_ptr(), ffi::RSMPI_STATUSES_IGNORE)
+            ffi::MPI_Waitall(
+                self.requests.len() as c_int,
+                self.requests.as_mut_ptr(),
+                ffi::RSMPI_STATUSES_IGNORE,
+            )
         })
     }
 }

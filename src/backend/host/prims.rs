@@ -31,7 +31,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(in_place: bool, shift: usize, counts: &Counts, rank: usize, dtype: DataType) -> Layout {
+    pub fn new(
+        in_place: bool,
+        shift: usize,
+        counts: &Counts,
+        rank: usize,
+        dtype: DataType,
+    ) -> Layout {
         let elt = dtype.size_bytes();
         Layout {
             in_place,
@@ -59,6 +65,8 @@ pub struct PendingGroup {
     /// Element type of the group's transfers (every transfer of a launch uses the launch's type).
     dtype: Option<DataType>,
     sends: Vec<Transfer>,
+    /// For each send: true when it reads the receive buffer (in place, or `send_from_recv`).
+    sends_from_recv: Vec<bool>,
     recvs: Vec<Transfer>,
 }
 
@@ -87,7 +95,12 @@ fn slice<'b>(what: &str, buffer: &'b [u8], start: usize, len: usize) -> Result<&
         .ok_or_else(|| range_error(what, start, len, available))
 }
 
-fn slice_mut<'b>(what: &str, buffer: &'b mut [u8], start: usize, len: usize) -> Result<&'b mut [u8]> {
+fn slice_mut<'b>(
+    what: &str,
+    buffer: &'b mut [u8],
+    start: usize,
+    len: usize,
+) -> Result<&'b mut [u8]> {
     let available = buffer.len();
     buffer
         .get_mut(start..start.saturating_add(len))
@@ -97,9 +110,12 @@ fn slice_mut<'b>(what: &str, buffer: &'b mut [u8], start: usize, len: usize) -> 
 /// `(wire operator, mulsum scalar bits, divide by nranks)` for a reduction.
 fn reduction(args: &LaunchArgs) -> Result<(WireOp, Option<u64>, bool)> {
     let op = args.op.ok_or_else(|| {
-        CollbenchError::Mpi("a reduction was launched without an operator (internal error)".to_string())
+        CollbenchError::Mpi(
+            "a reduction was launched without an operator (internal error)".to_string(),
+        )
     })?;
-    let scalar = (op == ReduceOp::MulSum).then(|| mulsum_scalar(args.rank, args.nranks, args.dtype));
+    let scalar =
+        (op == ReduceOp::MulSum).then(|| mulsum_scalar(args.rank, args.nranks, args.dtype));
     Ok((WireOp::for_op(op), scalar, op == ReduceOp::Avg))
 }
 
@@ -135,30 +151,77 @@ impl HostPrims<'_> {
     fn flush_group(&mut self, dtype: DataType) -> Result<()> {
         self.group.dtype = None;
         let mut sends = std::mem::take(&mut self.group.sends);
-        let recvs = std::mem::take(&mut self.group.recvs);
-        let result = if self.layout.in_place {
-            // Sends read the receive buffer that receives write: stage them so MPI never sees a
-            // send buffer overlapping a receive buffer.
+        let mut from_recv = std::mem::take(&mut self.group.sends_from_recv);
+        let mut recvs = std::mem::take(&mut self.group.recvs);
+        let result = if from_recv.iter().any(|&f| f) {
+            // Some sends read the buffer that receives write: stage every send in scratch so MPI
+            // never sees a send buffer overlapping a receive buffer.
             let mut at = 0;
-            for send in sends.iter_mut() {
-                let from = slice("send view", self.recv.bytes(), send.offset, send.len)?;
-                slice_mut("scratch", self.scratch.bytes_mut(), at, send.len)?.copy_from_slice(from);
+            let mut staged = Ok(());
+            for (send, &reads_recv) in sends.iter_mut().zip(&from_recv) {
+                let source = if reads_recv {
+                    self.recv.bytes()
+                } else {
+                    self.send.bytes()
+                };
+                let copied = slice("send view", source, send.offset, send.len).and_then(|from| {
+                    slice_mut("scratch", self.scratch.bytes_mut(), at, send.len)
+                        .map(|to| to.copy_from_slice(from))
+                });
+                if let Err(error) = copied {
+                    staged = Err(error);
+                    break;
+                }
                 send.offset = at;
                 at += send.len;
             }
-            self.transport
-                .exchange(self.scratch.bytes(), &sends, self.recv.bytes_mut(), &recvs, dtype)
+            staged.and_then(|()| {
+                self.transport.exchange(
+                    self.scratch.bytes(),
+                    &sends,
+                    self.recv.bytes_mut(),
+                    &recvs,
+                    dtype,
+                )
+            })
         } else {
-            self.transport
-                .exchange(self.send.bytes(), &sends, self.recv.bytes_mut(), &recvs, dtype)
+            self.transport.exchange(
+                self.send.bytes(),
+                &sends,
+                self.recv.bytes_mut(),
+                &recvs,
+                dtype,
+            )
         };
         // Keep the vectors' capacity for the next group.
         sends.clear();
-        self.group.sends = sends;
-        let mut recvs = recvs;
+        from_recv.clear();
         recvs.clear();
+        self.group.sends = sends;
+        self.group.sends_from_recv = from_recv;
         self.group.recvs = recvs;
         result
+    }
+
+    fn push_send(
+        &mut self,
+        args: &LaunchArgs,
+        offset: usize,
+        count: usize,
+        peer: usize,
+        reads_recv: bool,
+    ) -> Result<()> {
+        self.group.dtype = Some(args.dtype);
+        self.group.sends.push(Transfer {
+            offset,
+            len: self.bytes(count, args.dtype),
+            peer,
+        });
+        self.group.sends_from_recv.push(reads_recv);
+        if self.group.depth == 0 {
+            return self.flush_group(args.dtype);
+        }
+        Ok(())
     }
 }
 
@@ -172,7 +235,8 @@ impl Primitives for HostPrims<'_> {
             if let Some(scalar) = scalar {
                 scale_in_place(args.dtype, data, scalar);
             }
-            self.transport.all_reduce(Source::InPlace, data, count, args.dtype, op)?;
+            self.transport
+                .all_reduce(Source::InPlace, data, count, args.dtype, op)?;
         } else {
             let staged = self.layout.in_place || scalar.is_some();
             if staged {
@@ -184,7 +248,8 @@ impl Primitives for HostPrims<'_> {
                 slice("send view", self.send.bytes(), s, len)?
             };
             let dst = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
-            self.transport.all_reduce(Source::Buffer(src), dst, count, args.dtype, op)?;
+            self.transport
+                .all_reduce(Source::Buffer(src), dst, count, args.dtype, op)?;
         }
         if average {
             self.divide_output(len, args.dtype, args.nranks)?;
@@ -203,11 +268,19 @@ impl Primitives for HostPrims<'_> {
             if let Some(scalar) = scalar {
                 scale_in_place(args.dtype, data, scalar);
             }
-            self.transport.reduce(Source::InPlace, data, count, args.dtype, op, root)?;
+            self.transport
+                .reduce(Source::InPlace, data, count, args.dtype, op, root)?;
         } else if self.layout.in_place && !is_root && scalar.is_none() {
             // A non-root's output is not written: its send view may be read where it lies.
             let src = slice("send view", self.recv.bytes(), s, len)?;
-            self.transport.reduce(Source::Buffer(src), &mut nothing, count, args.dtype, op, root)?;
+            self.transport.reduce(
+                Source::Buffer(src),
+                &mut nothing,
+                count,
+                args.dtype,
+                op,
+                root,
+            )?;
         } else {
             let staged = self.layout.in_place || scalar.is_some();
             if staged {
@@ -223,7 +296,8 @@ impl Primitives for HostPrims<'_> {
             } else {
                 &mut nothing[..]
             };
-            self.transport.reduce(Source::Buffer(src), dst, count, args.dtype, op, root)?;
+            self.transport
+                .reduce(Source::Buffer(src), dst, count, args.dtype, op, root)?;
         }
         if average && is_root {
             self.divide_output(len, args.dtype, args.nranks)?;
@@ -234,7 +308,7 @@ impl Primitives for HostPrims<'_> {
     fn broadcast(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()> {
         let len = self.bytes(count, args.dtype);
         let (s, r) = (self.layout.send_start(), self.layout.recv_start());
-        if args.rank == root && s != r {
+        if args.rank == root && (!self.layout.in_place || s != r) {
             // NCCL's out-of-place broadcast also fills the root's receive buffer.
             if self.layout.in_place {
                 self.recv.bytes_mut().copy_within(s..s + len, r);
@@ -253,7 +327,9 @@ impl Primitives for HostPrims<'_> {
         let total = len * args.nranks;
         if self.layout.in_place && s == r + args.rank * len {
             let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
-            return self.transport.all_gather(Source::InPlace, dst, send_count, args.dtype);
+            return self
+                .transport
+                .all_gather(Source::InPlace, dst, send_count, args.dtype);
         }
         if self.layout.in_place {
             self.stage(len, args.dtype, None)?;
@@ -264,7 +340,8 @@ impl Primitives for HostPrims<'_> {
             slice("send view", self.send.bytes(), s, len)?
         };
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
-        self.transport.all_gather(Source::Buffer(src), dst, send_count, args.dtype)
+        self.transport
+            .all_gather(Source::Buffer(src), dst, send_count, args.dtype)
     }
 
     fn reduce_scatter(&mut self, args: &LaunchArgs, recv_count: usize) -> Result<()> {
@@ -279,8 +356,13 @@ impl Primitives for HostPrims<'_> {
             if let Some(scalar) = scalar {
                 scale_in_place(args.dtype, data, scalar);
             }
-            self.transport
-                .reduce_scatter_block(Source::InPlace, data, recv_count, args.dtype, op)?;
+            self.transport.reduce_scatter_block(
+                Source::InPlace,
+                data,
+                recv_count,
+                args.dtype,
+                op,
+            )?;
             if r != s {
                 self.recv.bytes_mut().copy_within(s..s + len, r);
             }
@@ -295,8 +377,13 @@ impl Primitives for HostPrims<'_> {
                 slice("send view", self.send.bytes(), s, total)?
             };
             let dst = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
-            self.transport
-                .reduce_scatter_block(Source::Buffer(src), dst, recv_count, args.dtype, op)?;
+            self.transport.reduce_scatter_block(
+                Source::Buffer(src),
+                dst,
+                recv_count,
+                args.dtype,
+                op,
+            )?;
         }
         if average {
             self.divide_output(len, args.dtype, args.nranks)?;
@@ -309,7 +396,9 @@ impl Primitives for HostPrims<'_> {
         let (s, r) = (self.layout.send_start(), self.layout.recv_start());
         if self.layout.in_place && s == r {
             let data = slice_mut("in-place view", self.recv.bytes_mut(), r, total)?;
-            return self.transport.all_to_all(Source::InPlace, data, count_per_peer, args.dtype);
+            return self
+                .transport
+                .all_to_all(Source::InPlace, data, count_per_peer, args.dtype);
         }
         if self.layout.in_place {
             self.stage(total, args.dtype, None)?;
@@ -320,7 +409,8 @@ impl Primitives for HostPrims<'_> {
             slice("send view", self.send.bytes(), s, total)?
         };
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
-        self.transport.all_to_all(Source::Buffer(src), dst, count_per_peer, args.dtype)
+        self.transport
+            .all_to_all(Source::Buffer(src), dst, count_per_peer, args.dtype)
     }
 
     fn gather(&mut self, args: &LaunchArgs, send_count: usize, root: usize) -> Result<()> {
@@ -331,14 +421,24 @@ impl Primitives for HostPrims<'_> {
         let mut nothing: [u8; 0] = [];
         if is_root && self.layout.in_place && s == r + root * len {
             let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
-            return self.transport.gather(Source::InPlace, dst, send_count, args.dtype, root);
-        }
-        if !is_root {
-            let source = if self.layout.in_place { self.recv.bytes() } else { self.send.bytes() };
-            let src = slice("send view", source, s, len)?;
             return self
                 .transport
-                .gather(Source::Buffer(src), &mut nothing, send_count, args.dtype, root);
+                .gather(Source::InPlace, dst, send_count, args.dtype, root);
+        }
+        if !is_root {
+            let source = if self.layout.in_place {
+                self.recv.bytes()
+            } else {
+                self.send.bytes()
+            };
+            let src = slice("send view", source, s, len)?;
+            return self.transport.gather(
+                Source::Buffer(src),
+                &mut nothing,
+                send_count,
+                args.dtype,
+                root,
+            );
         }
         if self.layout.in_place {
             self.stage(len, args.dtype, None)?;
@@ -349,7 +449,8 @@ impl Primitives for HostPrims<'_> {
             slice("send view", self.send.bytes(), s, len)?
         };
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
-        self.transport.gather(Source::Buffer(src), dst, send_count, args.dtype, root)
+        self.transport
+            .gather(Source::Buffer(src), dst, send_count, args.dtype, root)
     }
 
     fn scatter(&mut self, args: &LaunchArgs, recv_count: usize, root: usize) -> Result<()> {
@@ -359,11 +460,15 @@ impl Primitives for HostPrims<'_> {
         let is_root = args.rank == root;
         if !is_root {
             let dst = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
-            return self.transport.scatter(&[], Sink::Buffer(dst), recv_count, args.dtype, root);
+            return self
+                .transport
+                .scatter(&[], Sink::Buffer(dst), recv_count, args.dtype, root);
         }
         if self.layout.in_place && r == s + root * len {
             let src = slice("send view", self.recv.bytes(), s, total)?;
-            return self.transport.scatter(src, Sink::InPlace, recv_count, args.dtype, root);
+            return self
+                .transport
+                .scatter(src, Sink::InPlace, recv_count, args.dtype, root);
         }
         if self.layout.in_place {
             self.stage(total, args.dtype, None)?;
@@ -374,7 +479,8 @@ impl Primitives for HostPrims<'_> {
             slice("send view", self.send.bytes(), s, total)?
         };
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
-        self.transport.scatter(src, Sink::Buffer(dst), recv_count, args.dtype, root)
+        self.transport
+            .scatter(src, Sink::Buffer(dst), recv_count, args.dtype, root)
     }
 
     fn group_start(&mut self) -> Result<()> {
@@ -399,20 +505,58 @@ impl Primitives for HostPrims<'_> {
         }
     }
 
-    fn send(&mut self, args: &LaunchArgs, send_offset: usize, count: usize, peer: usize) -> Result<()> {
-        self.group.dtype = Some(args.dtype);
-        self.group.sends.push(Transfer {
-            offset: self.layout.send_start() + self.bytes(send_offset, args.dtype),
-            len: self.bytes(count, args.dtype),
-            peer,
-        });
-        if self.group.depth == 0 {
-            return self.flush_group(args.dtype);
+    fn send(
+        &mut self,
+        args: &LaunchArgs,
+        send_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()> {
+        let offset = self.layout.send_start() + self.bytes(send_offset, args.dtype);
+        self.push_send(args, offset, count, peer, self.layout.in_place)
+    }
+
+    fn send_from_recv(
+        &mut self,
+        args: &LaunchArgs,
+        recv_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()> {
+        let offset = self.layout.recv_start() + self.bytes(recv_offset, args.dtype);
+        self.push_send(args, offset, count, peer, true)
+    }
+
+    fn copy_send_to_recv(
+        &mut self,
+        args: &LaunchArgs,
+        send_offset: usize,
+        recv_offset: usize,
+        count: usize,
+    ) -> Result<()> {
+        let len = self.bytes(count, args.dtype);
+        let from = self.layout.send_start() + self.bytes(send_offset, args.dtype);
+        let to = self.layout.recv_start() + self.bytes(recv_offset, args.dtype);
+        if self.layout.in_place {
+            if from != to {
+                slice("send view", self.recv.bytes(), from, len)?;
+                slice("output view", self.recv.bytes(), to, len)?;
+                self.recv.bytes_mut().copy_within(from..from + len, to);
+            }
+            return Ok(());
         }
+        let source = slice("send view", self.send.bytes(), from, len)?;
+        slice_mut("output view", self.recv.bytes_mut(), to, len)?.copy_from_slice(source);
         Ok(())
     }
 
-    fn recv(&mut self, args: &LaunchArgs, recv_offset: usize, count: usize, peer: usize) -> Result<()> {
+    fn recv(
+        &mut self,
+        args: &LaunchArgs,
+        recv_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()> {
         self.group.dtype = Some(args.dtype);
         self.group.recvs.push(Transfer {
             offset: self.layout.recv_start() + self.bytes(recv_offset, args.dtype),

@@ -35,7 +35,14 @@ pub trait Transport {
     fn nranks(&self) -> usize;
     /// MPI_Barrier on the backend's communicator (`-z 1`).
     fn barrier(&mut self) -> Result<()>;
-    fn all_reduce(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType, op: WireOp) -> Result<()>;
+    fn all_reduce(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        op: WireOp,
+    ) -> Result<()>;
     /// `dst` matters only at `root`; `Source::InPlace` only at `root`.
     fn reduce(
         &mut self,
@@ -46,9 +53,21 @@ pub trait Transport {
         op: WireOp,
         root: usize,
     ) -> Result<()>;
-    fn broadcast(&mut self, buffer: &mut [u8], count: usize, dtype: DataType, root: usize) -> Result<()>;
+    fn broadcast(
+        &mut self,
+        buffer: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()>;
     /// In place: this rank's part already sits at `dst[rank × count]`.
-    fn all_gather(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType) -> Result<()>;
+    fn all_gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()>;
     /// In place: the input is `dst` (count × nranks elements) and the result lands at its start.
     fn reduce_scatter_block(
         &mut self,
@@ -59,12 +78,32 @@ pub trait Transport {
         op: WireOp,
     ) -> Result<()>;
     /// In place: input and output are both `dst`.
-    fn all_to_all(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType) -> Result<()>;
+    fn all_to_all(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()>;
     /// `dst` matters only at `root`; in place (root only): root's part already sits at
     /// `dst[root × count]`.
-    fn gather(&mut self, src: Source, dst: &mut [u8], count: usize, dtype: DataType, root: usize) -> Result<()>;
+    fn gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()>;
     /// `src` matters only at `root`; `Sink::InPlace` only at `root`.
-    fn scatter(&mut self, src: &[u8], dst: Sink, count: usize, dtype: DataType, root: usize) -> Result<()>;
+    fn scatter(
+        &mut self,
+        src: &[u8],
+        dst: Sink,
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()>;
     /// Starts every send and receive, then waits for all of them (Isend/Irecv + Waitall).
     /// Receive ranges must not overlap each other.
     fn exchange(
@@ -124,7 +163,11 @@ mod tests {
 
     #[test]
     fn overlapping_receives_are_rejected() {
-        let t = |offset, len| Transfer { offset, len, peer: 0 };
+        let t = |offset, len| Transfer {
+            offset,
+            len,
+            peer: 0,
+        };
         assert!(check_disjoint(&[t(0, 4), t(4, 4), t(100, 0), t(100, 0)]).is_ok());
         assert!(check_disjoint(&[t(8, 4), t(0, 9)]).is_err());
     }
