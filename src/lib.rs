@@ -19,7 +19,6 @@ pub mod measure;
 pub mod plan;
 pub mod plot;
 pub mod report;
-pub mod signals;
 pub mod sinks;
 pub mod types;
 pub mod verdict;

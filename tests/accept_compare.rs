@@ -46,6 +46,9 @@ fn with_cv(r: &Report, cv: f64) -> Report {
                 p50_us: m.time_us,
                 p99_us: m.time_us * 1.2,
                 cv_percent: cv,
+                avg_us: m.time_us,
+                p95_us: m.time_us * 1.15,
+                stdev_us: m.time_us * cv / 100.0,
             });
         }
     }

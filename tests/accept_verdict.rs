@@ -111,11 +111,9 @@ fn nccl_tests_min_bw_fails_below_ninety_percent_like_nccl_tests() {
         assert_eq!(word, if passes { "OK" } else { "FAILED" });
     }
     assert_eq!(avg_bw_footer_word(10.0, None), "");
-    // -1 is nccl-tests' "unset"; garbage is rejected where nccl-tests' atof silently reads 0.
-    assert!(Criteria::from_flags(None, None, Some("-1"))
-        .unwrap()
-        .is_empty());
-    for bad in ["abc", "nan", "inf", "-3", "1e999", ""] {
+    // Garbage is rejected where nccl-tests' atof silently reads 0; empty means unset.
+    assert!(Criteria::from_flags(None, None, Some(" ")).unwrap().is_empty());
+    for bad in ["abc", "nan", "inf", "-3", "1e999", "-1"] {
         let err = Criteria::from_flags(None, None, Some(bad)).unwrap_err();
         assert_eq!(err.exit_code(), exit::USAGE, "{bad}");
         assert!(err.to_string().contains("NCCL_TESTS_MIN_BW"), "{err}");
@@ -511,7 +509,7 @@ fn acceptance_flags_are_checked_before_any_work() {
         (
             &[],
             &[("NCCL_TESTS_MIN_BW", "lots")],
-            "NCCL_TESTS_MIN_BW: 'lots'",
+            "NCCL_TESTS_MIN_BW=\"lots\"",
         ),
     ];
     for (args, env, wanted) in bad_cases {

@@ -1,93 +1,74 @@
-//! Crash-safe file outputs: write to a temporary file beside the target, flush and fsync, then
-//! rename over the target. A reader (node_exporter, a script, a human) sees either the previous
-//! complete file or the new complete file, never a torn one; a crash leaves at most a stray
-//! `.NAME.tmp.PID` file.
+//! Write-then-rename: a file appears complete or not at all. The temporary file sits in the target
+//! directory (a rename across file systems is not atomic) under a hidden name with our pid.
 
 use crate::error::{CollbenchError, Result};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// A file being written; [`AtomicFile::commit`] makes it visible under the target name. Dropped
-/// without commit, the temporary file is removed and the target is untouched.
-pub struct AtomicFile {
-    target: PathBuf,
-    temp: PathBuf,
-    writer: Option<BufWriter<File>>,
+pub(crate) struct AtomicFile {
+    final_path: PathBuf,
+    temp_path: PathBuf,
+    writer: BufWriter<File>,
 }
 
 impl AtomicFile {
-    pub fn create(target: &Path) -> Result<AtomicFile> {
-        let name = target
-            .file_name()
-            .ok_or_else(|| {
-                CollbenchError::Usage(format!(
-                    "output path '{}' names no file; expected a file path such as results/run.json",
-                    target.display()
-                ))
-            })?
-            .to_string_lossy()
-            .into_owned();
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let temp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)
-            .map_err(|e| CollbenchError::io(temp.display().to_string(), e))?;
-        Ok(AtomicFile {
-            target: target.to_path_buf(),
-            temp,
-            writer: Some(BufWriter::new(file)),
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let temp_path = temp_path_for(path);
+        let file = File::create(&temp_path)
+            .map_err(|e| CollbenchError::io(temp_path.display().to_string(), e))?;
+        Ok(Self {
+            final_path: path.to_path_buf(),
+            temp_path,
+            writer: BufWriter::new(file),
         })
     }
 
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
+    /// Path of the temporary file (where partial output lives until [`commit`](Self::commit)).
+    pub(crate) fn temp_path(&self) -> &Path {
+        &self.temp_path
+    }
+
+    pub(crate) fn writer(&mut self) -> &mut BufWriter<File> {
+        &mut self.writer
+    }
+
+    pub(crate) fn io_error(&self, e: std::io::Error) -> CollbenchError {
+        CollbenchError::io(self.temp_path.display().to_string(), e)
+    }
+
+    /// Pushes buffered bytes to the temporary file (progress is visible there).
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.writer.flush().map_err(|e| self.io_error(e))
+    }
+
+    /// Flushes, syncs and renames into place.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.flush()?;
         self.writer
-            .as_mut()
-            .expect("writer is present until commit")
-    }
-
-    /// Flushes, fsyncs and renames over the target.
-    pub fn commit(mut self) -> Result<()> {
-        let io = |path: &Path, e| CollbenchError::io(path.display().to_string(), e);
-        let writer = self.writer.take().expect("commit runs once");
-        let file = writer
-            .into_inner()
-            .map_err(|e| io(&self.temp, e.into_error()))?;
-        file.sync_all().map_err(|e| io(&self.temp, e))?;
-        drop(file);
-        std::fs::rename(&self.temp, &self.target).map_err(|e| io(&self.target, e))?;
-        // Persist the rename itself; not every filesystem lets a directory be fsynced, and the data
-        // is already safe, so a failure here is not an error.
-        if let Some(dir) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+            .get_ref()
+            .sync_all()
+            .map_err(|e| CollbenchError::io(self.temp_path.display().to_string(), e))?;
+        std::fs::rename(&self.temp_path, &self.final_path)
+            .map_err(|e| CollbenchError::io(self.final_path.display().to_string(), e))
     }
 }
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-    }
-}
-
-/// Replaces `target` with `contents` atomically.
-pub fn write_atomic(target: &Path, contents: &[u8]) -> Result<()> {
-    let mut file = AtomicFile::create(target)?;
+/// Writes `bytes` to `path` atomically.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = AtomicFile::create(path)?;
     file.writer()
-        .write_all(contents)
-        .map_err(|e| CollbenchError::io(target.display().to_string(), e))?;
+        .write_all(bytes)
+        .map_err(|e| CollbenchError::io(file.temp_path().display().to_string(), e))?;
     file.commit()
+}
+
+fn temp_path_for(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".to_string());
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 #[cfg(test)]
@@ -95,39 +76,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replaces_whole_files_and_leaves_no_temp() {
+    fn nothing_at_the_final_path_until_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("run.prom");
-        write_atomic(&target, b"first\n").unwrap();
-        write_atomic(&target, b"second\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "second\n");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
+        let path = dir.path().join("out.csv");
+        std::fs::write(&path, "old").unwrap();
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.writer().write_all(b"new contents").unwrap();
+        f.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_to_string(f.temp_path()).unwrap(),
+            "new contents"
+        );
+        let temp = f.temp_path().to_path_buf();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new contents");
+        assert!(!temp.exists());
     }
 
     #[test]
-    fn an_uncommitted_file_leaves_the_target_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("run.json");
-        write_atomic(&target, b"{}").unwrap();
-        {
-            let mut f = AtomicFile::create(&target).unwrap();
-            f.writer().write_all(b"{\"half").unwrap();
-        }
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn a_missing_directory_is_an_io_error_naming_the_path() {
-        let err = write_atomic(Path::new("/nonexistent-dir/x/run.json"), b"{}").unwrap_err();
+    fn unwritable_directory_is_an_io_error_naming_the_path() {
+        let err = write_atomically(Path::new("/nonexistent-dir/x.json"), b"{}").unwrap_err();
         assert_eq!(err.exit_code(), 1);
         assert!(
-            err.to_string()
-                .contains("/nonexistent-dir/x/.run.json.tmp."),
+            err.to_string().contains("/nonexistent-dir/.x.json."),
             "{err}"
         );
     }

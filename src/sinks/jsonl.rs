@@ -189,36 +189,18 @@ pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
         .map(|(_, mut report, ended)| {
             if !ended {
                 report.complete = false;
-                report.summary = summary_of_rows(&report.results);
-                report.summary.interrupted = Some(
-                    "no end record: the process died before finishing (rows up to then are kept)"
-                        .into(),
+                // The footer numbers of a run that never wrote its own, from its rows.
+                let min_bw = report.summary.min_bus_bandwidth_gbps;
+                report.summary = crate::aggregate::summarize(
+                    &report.results,
+                    min_bw,
+                    Some(
+                        "no end record: the process died before finishing (rows up to then are kept)"
+                            .into(),
+                    ),
                 );
             }
             report
         })
         .collect())
-}
-
-/// The footer numbers of a run that never wrote its own: wrong elements summed, nccl-tests' average
-/// bus bandwidth (mean over every measured column).
-fn summary_of_rows(rows: &[ResultRow]) -> Summary {
-    let measured: Vec<&crate::report::Measurement> = rows
-        .iter()
-        .flat_map(|r| [r.out_of_place.as_ref(), r.in_place.as_ref()])
-        .flatten()
-        .collect();
-    let out_of_bounds: u64 = measured.iter().filter_map(|m| m.wrong).sum();
-    let avg = if measured.is_empty() {
-        0.0
-    } else {
-        measured.iter().map(|m| m.bus_bandwidth_gbps).sum::<f64>() / measured.len() as f64
-    };
-    Summary {
-        out_of_bounds,
-        avg_bus_bandwidth_gbps: avg,
-        passed: out_of_bounds == 0,
-        first_wrong: measured.iter().find_map(|m| m.first_wrong.clone()),
-        interrupted: None,
-    }
 }

@@ -8,7 +8,7 @@
 //! in Prometheus base units, as `promtool check metrics` requires: bandwidth in bytes per second
 //! (nccl-tests' GB/s × 1e9), time in seconds.
 
-use super::atomic::write_atomic;
+use super::atomic::write_atomically;
 use super::Sink;
 use crate::error::Result;
 use crate::report::{Measurement, Report, ResultRow};
@@ -414,7 +414,7 @@ impl PromFileSink {
 
     fn write(&self, report: &Report, rows: &[ResultRow]) -> Result<()> {
         let text = exposition(report, rows, &self.failing_hosts, unix_now());
-        write_atomic(&self.path, text.as_bytes())
+        write_atomically(&self.path, text.as_bytes())
     }
 }
 

@@ -78,11 +78,8 @@ impl Criteria {
             }
             None => None,
         };
-        // nccl-tests treats -1 as "no check" (its unset sentinel); keep that spelling working.
-        let nccl_tests_min_bw = nccl_tests_min_bw_env
-            .filter(|text| text.trim() != "-1")
-            .map(|text| parse_gbps(text, "NCCL_TESTS_MIN_BW"))
-            .transpose()?;
+        let nccl_tests_min_bw =
+            crate::aggregate::min_bus_bandwidth_from_env(nccl_tests_min_bw_env)?;
         Ok(Criteria {
             min_busbw,
             nccl_tests_min_bw,
@@ -126,12 +123,14 @@ pub fn acceptance_plan(
     raw: &AcceptanceArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AcceptancePlan> {
-    let min_bw_env = env("NCCL_TESTS_MIN_BW").filter(|v| !v.trim().is_empty());
-    let criteria = Criteria::from_flags(
+    let mut criteria = Criteria::from_flags(
         raw.min_busbw.as_deref(),
         raw.min_busbw_size.as_deref(),
-        min_bw_env.as_deref(),
+        None,
     )?;
+    // One parser for NCCL_TESTS_MIN_BW: the footer's (crate::aggregate) and the verdict's agree.
+    criteria.nccl_tests_min_bw =
+        crate::aggregate::min_bus_bandwidth_from_env(env("NCCL_TESTS_MIN_BW").as_deref())?;
     let profile = match raw.profile.as_deref() {
         None => None,
         Some("auto") => Some(ProfileChoice::Auto),

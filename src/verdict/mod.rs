@@ -366,7 +366,13 @@ fn slow_rank_of(report: &Report, m: &Measurement) -> SlowRank {
 }
 
 fn data_check(report: &Report) -> Check {
-    let wrong = report.summary.out_of_bounds;
+    let wrong: u64 = report
+        .results
+        .iter()
+        .flat_map(|r| [&r.out_of_place, &r.in_place])
+        .filter_map(|m| m.as_ref().and_then(|m| m.wrong))
+        .sum::<u64>()
+        .max(report.summary.out_of_bounds.min(1));
     let first = report.summary.first_wrong.as_ref();
     let host = first.and_then(|w| report.ranks.iter().find(|r| r.rank == w.rank));
     Check {

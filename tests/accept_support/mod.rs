@@ -50,6 +50,7 @@ pub fn measurement(
         algbw_gbps: algbw,
         bus_bandwidth_gbps: busbw,
         wrong: Some(0),
+        ranks_with_wrong: 0,
         first_wrong: None,
         ranks: RankSpread {
             time_us_min: time_us * 0.98,
@@ -66,6 +67,9 @@ pub fn measurement(
             p50_us: time_us,
             p99_us: time_us * 1.04,
             cv_percent: cv,
+            avg_us: time_us,
+            p95_us: time_us * 1.03,
+            stdev_us: time_us * cv / 100.0,
         }),
     }
 }
@@ -174,11 +178,17 @@ pub fn report(collective: &str, hosts: &[&str], ranks_per_host: usize, rows: &[R
             dtypes: vec![DataType::Float],
             ops: vec!["sum".into()],
             roots: vec![-1],
+            blocking_mode: 0,
+            unalign: 0,
+            parallel_init: false,
+            report_cputime: false,
+            report_timestamps: false,
         },
         results,
         summary: Summary {
             out_of_bounds: 0,
             avg_bus_bandwidth_gbps: avg,
+            min_bus_bandwidth_gbps: None,
             passed: true,
             first_wrong: None,
             interrupted: None,
