@@ -55,12 +55,88 @@ pub fn umbrella_main() -> i32 {
             print_text(&text);
             exit::OK
         }
-        Ok(Umbrella::Other { name, .. }) => report_error(&CollbenchError::Usage(format!(
-            "collbench {name}: this command is not part of this build; accepted: run <collective> \
-             [flags], list, --version, -h"
-        ))),
+        Ok(Umbrella::Other { name, args }) => other_command(&name, &args),
         Err(error) => report_error(&error),
     }
+}
+
+/// `collbench compare|plot|accept …`.
+fn other_command(name: &str, args: &[String]) -> i32 {
+    let mut stdout = std::io::stdout();
+    let result = match name {
+        "compare" => crate::compare::command(args, &mut stdout),
+        "plot" => crate::plot::command(args, &mut stdout),
+        "accept" => return accept_main(args),
+        _ => Err(CollbenchError::Usage(format!(
+            "collbench {name}: this command is not part of this build; accepted: run <collective> \
+             [flags], list, accept, compare, plot, --version, -h"
+        ))),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(error) => report_error(&error),
+    }
+}
+
+/// `collbench accept [--pairwise …] [flags]`: an acceptance run, or bad-node isolation by pairs.
+fn accept_main(args: &[String]) -> i32 {
+    use crate::accept::command::{parse, AcceptCommand};
+    match parse(args, &cli::process_env) {
+        Ok(AcceptCommand::Help(text)) => {
+            if world::launcher_rank_hint().unwrap_or(0) == 0 {
+                print_text(&text);
+            }
+            exit::OK
+        }
+        Ok(AcceptCommand::Run(plan)) => run_plan(*plan),
+        Ok(AcceptCommand::Pairwise(plan, options)) => run_pairwise(*plan, &options),
+        Err(error) => report_error(&error),
+    }
+}
+
+/// The backend of one pair in `accept --pairwise`, on the pair's communicator (its ranks are
+/// numbered within the pair).
+fn pair_backend<'g>(plan: &TestPlan, group: &'g dyn World) -> Result<Box<dyn Backend + 'g>> {
+    let mut notices = Vec::new();
+    build_backend(plan, group, group, 0, &mut notices)
+}
+
+fn run_pairwise(plan: TestPlan, options: &crate::accept::command::PairwiseOptions) -> i32 {
+    let stop = install_signal_handlers();
+    if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
+        watchdog::set_target(plan.collective.name(), 0);
+        watchdog::start(timeout);
+    }
+    let world = {
+        let _armed = watchdog::waiting(Phase::Init);
+        match init_world() {
+            Ok(world) => world,
+            Err(error) => return report_error(&error),
+        }
+    };
+    watchdog::set_identity(world.rank(), world.hostname());
+    watchdog::set_abort_handle(world.abort_handle());
+    let result = crate::accept::pairwise::run(&plan, world.as_ref(), stop, options, &pair_backend);
+    let code = match result {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            let code = report_error_at(&error, world.rank());
+            // Usage, verdict and signal outcomes are agreed by every rank; anything else may
+            // leave ranks waiting in a collective: end the whole job.
+            let agreed = matches!(
+                error,
+                CollbenchError::Usage(_)
+                    | CollbenchError::CheckFailed(_)
+                    | CollbenchError::Interrupted { .. }
+            );
+            if !agreed && world.size() > 1 {
+                world.abort(code);
+            }
+            code
+        }
+    };
+    drop(world);
+    code
 }
 
 /// The command line; arguments that are not UTF-8 are kept with replacement characters (the parser
@@ -200,6 +276,8 @@ struct Prepared<'w> {
     hooks: TestHooks,
     min_bus_bandwidth_gbps: Option<f64>,
     notices: Vec<String>,
+    /// Acceptance checks (rank 0; empty elsewhere).
+    criteria: crate::verdict::Criteria,
 }
 
 fn run_in_world(mut plan: TestPlan, world: &dyn World, stop: StopSignal) -> i32 {
@@ -230,6 +308,7 @@ fn run_in_world(mut plan: TestPlan, world: &dyn World, stop: StopSignal) -> i32 
         hooks,
         min_bus_bandwidth_gbps,
         notices,
+        criteria,
     } = prepared;
 
     let outcome = runner::run(RunInputs {
@@ -241,11 +320,20 @@ fn run_in_world(mut plan: TestPlan, world: &dyn World, stop: StopSignal) -> i32 
         min_bus_bandwidth_gbps,
         notices,
         stop: Some(stop),
+        criteria,
     });
     // The backend's communicator is freed before its group's, before MPI is finalized.
     drop(backend);
     drop(group_world);
-    match outcome.and_then(|outcome| verdict(&outcome)) {
+    let result = outcome.and_then(|outcome| {
+        let push = match &outcome.report {
+            Some(report) => finish_acceptance(&plan, report),
+            None => Ok(()),
+        };
+        // The verdict's exit code (7, 130/143) wins over a failed push (1).
+        verdict(&outcome).and(push)
+    });
+    match result {
         Ok(()) => exit::OK,
         Err(error) => {
             let code = report_error_at(&error, world.rank());
@@ -265,14 +353,27 @@ fn run_in_world(mut plan: TestPlan, world: &dyn World, stop: StopSignal) -> i32 
 }
 
 fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
+    // Usage errors and failed checks are the same on every rank: rank 0 says it once.
     let usage = matches!(
         error,
-        CollbenchError::Usage(_) | CollbenchError::Unsupported(_)
+        CollbenchError::Usage(_) | CollbenchError::Unsupported(_) | CollbenchError::CheckFailed(_)
     );
     if !usage || rank == 0 {
         eprintln!("collbench: {error}");
     }
     error.exit_code()
+}
+
+/// Rank 0 after the sweep: prints the verdict block after the table and pushes the metrics to
+/// `--push-gateway`. A failed push is an I/O error (exit 1) that only wins over a clean verdict.
+fn finish_acceptance(plan: &TestPlan, report: &crate::report::Report) -> Result<()> {
+    if let Some(v) = &report.verdict {
+        print_text(&crate::verdict::render::block(v));
+    }
+    match &plan.acceptance.push_gateway {
+        Some(url) => crate::sinks::pushgateway::PushGatewaySink::new(url)?.push(report),
+        None => Ok(()),
+    }
 }
 
 /// The run's verdict as an error (exit 7, 130/143) or success; the same on every rank.
@@ -312,6 +413,21 @@ fn verdict(outcome: &RunOutcome) -> Result<()> {
     }
     if let Some(signal) = outcome.interrupted_by {
         return Err(CollbenchError::Interrupted { signal });
+    }
+    if outcome.verdict_failed {
+        let detail = outcome
+            .report
+            .as_ref()
+            .and_then(|r| r.verdict.as_ref())
+            .and_then(|v| v.to_result().err())
+            .map(|e| match e {
+                CollbenchError::CheckFailed(m) => m,
+                other => other.to_string(),
+            })
+            .unwrap_or_else(|| "see rank 0's verdict block".to_string());
+        return Err(CollbenchError::CheckFailed(format!(
+            "acceptance verdict FAIL: {detail}"
+        )));
     }
     Ok(())
 }
@@ -353,7 +469,15 @@ fn prepare<'w>(plan: &mut TestPlan, world: &'w dyn World) -> Result<Prepared<'w>
     }
 
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let mut criteria = crate::verdict::Criteria::default();
     if world.rank() == 0 {
+        // `--profile auto` needs the device model: rank 0's own devices name it.
+        let devices: Vec<String> = backend
+            .placements()
+            .into_iter()
+            .map(|p| p.device_name)
+            .collect();
+        criteria = plan.acceptance.resolve_criteria(&devices)?;
         sinks.push(Box::new(TextSink::stdout()));
         if let Some(path) = &plan.json_path {
             sinks::check_output_path("-J/--output_file", path)?;
@@ -363,6 +487,12 @@ fn prepare<'w>(plan: &mut TestPlan, world: &'w dyn World) -> Result<Prepared<'w>
             sinks::check_output_path("--csv", path)?;
             sinks.push(Box::new(CsvSink::new(path.clone())));
         }
+        if let Some(path) = &plan.acceptance.jsonl_path {
+            sinks.push(Box::new(crate::sinks::jsonl::JsonlSink::open(path)?));
+        }
+        if let Some(path) = &plan.acceptance.prom_file {
+            sinks.push(Box::new(crate::sinks::prometheus::PromFileSink::new(path)));
+        }
     }
     Ok(Prepared {
         group_world,
@@ -371,6 +501,7 @@ fn prepare<'w>(plan: &mut TestPlan, world: &'w dyn World) -> Result<Prepared<'w>
         hooks,
         min_bus_bandwidth_gbps,
         notices,
+        criteria,
     })
 }
 

@@ -112,7 +112,9 @@ fn nccl_tests_min_bw_fails_below_ninety_percent_like_nccl_tests() {
     }
     assert_eq!(avg_bw_footer_word(10.0, None), "");
     // Garbage is rejected where nccl-tests' atof silently reads 0; empty means unset.
-    assert!(Criteria::from_flags(None, None, Some(" ")).unwrap().is_empty());
+    assert!(Criteria::from_flags(None, None, Some(" "))
+        .unwrap()
+        .is_empty());
     for bad in ["abc", "nan", "inf", "-3", "1e999", "-1"] {
         let err = Criteria::from_flags(None, None, Some(bad)).unwrap_err();
         assert_eq!(err.exit_code(), exit::USAGE, "{bad}");

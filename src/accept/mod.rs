@@ -3,4 +3,8 @@
 //! passed, and the hosts that still fail are named, with the `scontrol … state=drain` line to take
 //! them out (run only with `--drain`).
 
+pub mod command;
+pub mod drain;
 pub mod pairing;
+pub mod pairwise;
+pub mod report;

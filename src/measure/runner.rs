@@ -50,6 +50,9 @@ pub struct RunInputs<'a> {
     /// Comment lines rank 0 prints after the header (e.g. nccl-tests' "Reducing maxBytes").
     pub notices: Vec<String>,
     pub stop: Option<StopSignal>,
+    /// Acceptance checks (`--min-busbw`, `--profile`, NCCL_TESTS_MIN_BW), judged on rank 0 before
+    /// the sinks finish so every output carries the verdict. Empty: no verdict.
+    pub criteria: crate::verdict::Criteria,
 }
 
 /// How a run ended, the same on every rank.
@@ -57,12 +60,14 @@ pub struct RunInputs<'a> {
 pub struct RunOutcome {
     /// Wrong elements over every cell and rank.
     pub wrong_elements: u64,
-    /// No wrong element and the bandwidth check (NCCL_TESTS_MIN_BW) held.
+    /// No wrong element, the bandwidth check (NCCL_TESTS_MIN_BW) and the acceptance verdict held.
     pub passed: bool,
     /// The average bus bandwidth was below 90 % of NCCL_TESTS_MIN_BW.
     pub bandwidth_failed: bool,
     /// The signal that stopped the sweep early, if one did.
     pub interrupted_by: Option<i32>,
+    /// The acceptance verdict (`RunInputs::criteria`) failed; the same on every rank.
+    pub verdict_failed: bool,
     /// The final report (world rank 0 only).
     pub report: Option<Report>,
 }
@@ -152,6 +157,7 @@ struct Runner<'a> {
     sinks: Vec<Box<dyn Sink>>,
     hooks: TestHooks,
     stop: Option<StopSignal>,
+    criteria: crate::verdict::Criteria,
     /// Every rank's placement, by rank (world rank 0 only).
     placements: Vec<RankPlacement>,
     /// This process's printed ranks.
@@ -484,18 +490,25 @@ impl Runner<'_> {
         });
         let summary = self.summary.summary(min_bw, interrupted);
         let bandwidth_failed = summary.bus_bandwidth_ok() == Some(false);
-        // Rank 0 alone knows the bandwidth verdict: share it so every rank exits alike.
-        let mut verdict = vec![u8::from(bandwidth_failed)];
+        let mut verdict_failed = false;
+        if self.is_root() {
+            report.summary = summary;
+            report.end_time = Some(report::time::now_rfc3339());
+            report.complete = interrupted_by.is_none();
+            report.verdict = crate::verdict::evaluate(&report, &self.criteria);
+            verdict_failed = report.verdict.as_ref().is_some_and(|v| !v.passed);
+        }
+        // Rank 0 alone knows the bandwidth and acceptance verdicts: share them so every rank
+        // exits alike.
+        let mut verdict = vec![u8::from(bandwidth_failed), u8::from(verdict_failed)];
         {
             let _armed = watchdog::waiting(Phase::Finish);
             self.world.broadcast_bytes(&mut verdict)?;
         }
         let bandwidth_failed = verdict.first() == Some(&1);
-        let passed = self.wrong_elements == 0 && !bandwidth_failed;
+        let verdict_failed = verdict.get(1) == Some(&1);
+        let passed = self.wrong_elements == 0 && !bandwidth_failed && !verdict_failed;
         let report = if self.is_root() {
-            report.summary = summary;
-            report.end_time = Some(report::time::now_rfc3339());
-            report.complete = interrupted_by.is_none();
             for sink in self.sinks.iter_mut() {
                 sink.finish(&report)?;
             }
@@ -508,6 +521,7 @@ impl Runner<'_> {
             passed,
             bandwidth_failed,
             interrupted_by,
+            verdict_failed,
             report,
         })
     }
@@ -533,6 +547,7 @@ pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
         sinks: inputs.sinks,
         hooks: inputs.hooks,
         stop: inputs.stop,
+        criteria: inputs.criteria,
         placements: Vec::new(),
         my_ranks: Vec::new(),
         my_comm_ranks: Vec::new(),

@@ -8,6 +8,7 @@
 //! The file is opened for append: several runs (e.g. one per collective in an sbatch) can share it;
 //! `run_id` tells them apart. [`read_runs`] rebuilds one [`Report`] per run; a run with no `end`
 //! record is returned incomplete, and a torn last line (the process died mid-write) is ignored.
+//! `collbench accept --pairwise` appends `pair` and `pairwise` records; readers of sweeps skip them.
 
 use super::Sink;
 use crate::error::{CollbenchError, Result};
@@ -117,6 +118,13 @@ impl Sink for JsonlSink {
     }
 }
 
+fn is_pairwise_record(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("record").and_then(|r| r.as_str()).map(str::to_string))
+        .is_some_and(|r| r == "pair" || r == "pairwise")
+}
+
 /// Rebuilds the runs stored in a JSON Lines file, in the order they began.
 pub fn read_runs(path: &Path) -> Result<Vec<Report>> {
     let text = std::fs::read_to_string(path)
@@ -135,6 +143,8 @@ pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
         let is_last = index + 1 == lines.len();
         let record: Record = match serde_json::from_str(line) {
             Ok(r) => r,
+            // `accept --pairwise` shares the format: its pair records are not sweep rows.
+            Err(_) if is_pairwise_record(line) => continue,
             // The last line without a newline is a write the process did not finish: drop it.
             Err(_) if is_last => break,
             Err(e) => {

@@ -21,6 +21,7 @@ pub mod prometheus;
 pub mod pushgateway;
 pub mod text;
 
+pub(crate) use self::atomic::write_atomically;
 pub use self::csv::CsvSink;
 pub use self::json::JsonSink;
 pub use self::text::TextSink;

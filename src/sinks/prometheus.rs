@@ -115,6 +115,16 @@ pub const METRICS: &[MetricDef] = &[
         help: "One verdict check: the value it had to reach.",
     },
     MetricDef {
+        name: "collbench_pair_bus_bandwidth_bytes_per_second",
+        labels: &["round", "host_a", "host_b"],
+        help: "collbench accept --pairwise: busbw of one pair of hosts in one round.",
+    },
+    MetricDef {
+        name: "collbench_pairwise_hosts",
+        labels: &["state"],
+        help: "collbench accept --pairwise: hosts by outcome (good, bad, unresolved).",
+    },
+    MetricDef {
         name: "collbench_failing_host",
         labels: &["host", "source"],
         help: "1 for each host named bad: source=verdict (slowest rank in a failing check) or pairwise (collbench accept).",
@@ -437,4 +447,79 @@ impl Sink for PromFileSink {
             self.write(report, &self.rows)
         }
     }
+}
+
+/// The metrics of a `collbench accept --pairwise` run (written by `--prom-file`, pushed by
+/// `--push-gateway`): failing hosts, every pair's busbw, host counts by outcome, the verdict.
+pub fn pairwise_exposition(
+    r: &crate::accept::report::PairwiseReport,
+    now_unix_seconds: f64,
+) -> String {
+    let mut b = Builder {
+        common: vec![
+            ("collective".into(), r.collective.clone()),
+            ("backend".into(), r.backend.clone()),
+            ("nodes".into(), r.hosts.len().to_string()),
+            ("nranks".into(), r.nranks.to_string()),
+        ],
+        families: BTreeMap::new(),
+    };
+    for (index, round) in r.rounds.iter().enumerate() {
+        for pair in round {
+            b.add(
+                "collbench_pair_bus_bandwidth_bytes_per_second",
+                &[
+                    ("round", (index + 1).to_string()),
+                    ("host_a", pair.hosts[0].clone()),
+                    ("host_b", pair.hosts[1].clone()),
+                ],
+                pair.busbw_gbps * GB,
+            );
+        }
+    }
+    let bad = r.bad_hosts.len();
+    let unresolved = r.unresolved_hosts.len();
+    let good = r.hosts.len().saturating_sub(bad + unresolved);
+    for (state, count) in [("good", good), ("bad", bad), ("unresolved", unresolved)] {
+        b.add(
+            "collbench_pairwise_hosts",
+            &[("state", state.to_string())],
+            count as f64,
+        );
+    }
+    b.add(
+        "collbench_verdict_passed",
+        &[("profile", String::new())],
+        if r.passed { 1.0 } else { 0.0 },
+    );
+    for host in &r.bad_hosts {
+        b.add(
+            "collbench_failing_host",
+            &[("host", host.host.clone()), ("source", "pairwise".into())],
+            1.0,
+        );
+    }
+    b.add(
+        "collbench_run_interrupted",
+        &[],
+        if r.interrupted.is_some() { 1.0 } else { 0.0 },
+    );
+    b.add(
+        "collbench_last_update_timestamp_seconds",
+        &[],
+        now_unix_seconds,
+    );
+    b.add(
+        "collbench_info",
+        &[
+            ("version", r.tool.version.clone()),
+            ("library", r.backend.clone()),
+            (
+                "slurm_job_id",
+                std::env::var("SLURM_JOB_ID").unwrap_or_default(),
+            ),
+        ],
+        1.0,
+    );
+    b.render()
 }

@@ -311,7 +311,7 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
 }
 
 /// The measured column with the lower bus bandwidth (both must reach a floor).
-fn lowest_busbw(row: &ResultRow) -> Option<(&'static str, &Measurement)> {
+pub fn lowest_busbw(row: &ResultRow) -> Option<(&'static str, &Measurement)> {
     let columns = [
         ("out_of_place", row.out_of_place.as_ref()),
         ("in_place", row.in_place.as_ref()),

@@ -206,6 +206,7 @@ pub fn report_from_anchor(text: &str) -> Report {
         config,
         results,
         summary,
+        verdict: None,
     }
 }
 
@@ -343,6 +344,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
         },
         results,
         summary,
+        verdict: None,
     }
 }
 

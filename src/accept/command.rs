@@ -1,0 +1,119 @@
+//! `collbench accept [--pairwise [--drain] [--pair-tolerance PCT]] [--collective NAME] [flags]`.
+//!
+//! The collective test flags are those of `collbench run` (nccl-tests' set plus `--min-busbw`,
+//! `--profile`, `-J`, `--jsonl`, `--prom-file`, `--push-gateway`…); the collective defaults to
+//! all_reduce. Without `--pairwise` it is one acceptance run whose verdict is the exit code.
+
+use crate::cli::{self, Parsed};
+use crate::collectives;
+use crate::error::{CollbenchError, Result};
+
+/// `--pair-tolerance` default: without an absolute threshold, a pair fails below this many percent
+/// under the reference pair bandwidth.
+pub const DEFAULT_PAIR_TOLERANCE_PERCENT: f64 = 20.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairwiseOptions {
+    /// `--drain`: run the printed `scontrol update … state=drain` lines.
+    pub drain: bool,
+    /// `--pair-tolerance PCT` (relative mode only).
+    pub tolerance_percent: f64,
+}
+
+/// What `collbench accept …` asks for.
+#[derive(Debug)]
+pub enum AcceptCommand {
+    /// `-h`: the text to print.
+    Help(String),
+    /// One acceptance run (the normal sweep with its verdict).
+    Run(Box<crate::plan::TestPlan>),
+    Pairwise(Box<crate::plan::TestPlan>, PairwiseOptions),
+}
+
+const ACCEPT_USAGE: &str = "collbench accept [--pairwise [--drain] [--pair-tolerance PCT]] \
+                            [--collective NAME] [collective test flags, see collbench run all_reduce -h]";
+
+/// Parses the arguments after `accept`.
+pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<AcceptCommand> {
+    let mut pairwise = false;
+    let mut drain = false;
+    let mut tolerance: Option<String> = None;
+    let mut collective_name = "all_reduce".to_string();
+    let mut rest = vec!["collbench accept".to_string()];
+    let mut i = 0;
+    let value = |i: usize, flag: &str| -> Result<String> {
+        args.get(i + 1).cloned().ok_or_else(|| {
+            CollbenchError::Usage(format!("{flag} needs a value; accepted: {ACCEPT_USAGE}"))
+        })
+    };
+    while i < args.len() {
+        let arg = args[i].as_str();
+        match arg {
+            "--pairwise" => pairwise = true,
+            "--drain" => drain = true,
+            "--pair-tolerance" => {
+                tolerance = Some(value(i, arg)?);
+                i += 1;
+            }
+            "--collective" => {
+                collective_name = value(i, arg)?;
+                i += 1;
+            }
+            _ => {
+                if let Some(v) = arg.strip_prefix("--pair-tolerance=") {
+                    tolerance = Some(v.to_string());
+                } else if let Some(v) = arg.strip_prefix("--collective=") {
+                    collective_name = v.to_string();
+                } else {
+                    rest.push(args[i].clone());
+                }
+            }
+        }
+        i += 1;
+    }
+    if !pairwise && (drain || tolerance.is_some()) {
+        return Err(CollbenchError::Usage(format!(
+            "{} is only meaningful with --pairwise; accepted: {ACCEPT_USAGE}",
+            if drain { "--drain" } else { "--pair-tolerance" }
+        )));
+    }
+    let collective = collectives::find(&collective_name).ok_or_else(|| {
+        CollbenchError::Usage(format!(
+            "--collective '{collective_name}': unknown collective; accepted: {}",
+            collectives::REGISTRY
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let tolerance_percent = match tolerance {
+        None => DEFAULT_PAIR_TOLERANCE_PERCENT,
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 && v < 100.0 => v,
+            _ => {
+                return Err(CollbenchError::Usage(format!(
+                "--pair-tolerance '{text}': accepted: a percentage above 0 and below 100, e.g. 20"
+            )))
+            }
+        },
+    };
+    match cli::parse_collective_args(collective, &rest, env)? {
+        Parsed::Help(text) => Ok(AcceptCommand::Help(format!(
+            "USAGE: {ACCEPT_USAGE}\n\n  --pairwise            split the job by host into pairs that run the test at once, \
+             re-pair failing hosts with passing ones, name the bad hosts\n  --drain               \
+             with --pairwise: run the printed scontrol drain lines\n  --pair-tolerance PCT  \
+             with --pairwise and no --min-busbw/--profile: a pair fails below the reference pair \
+             busbw minus PCT percent [default: {DEFAULT_PAIR_TOLERANCE_PERCENT}]\n  --collective NAME     \
+             the test to run [default: all_reduce]\n\nCollective test flags:\n{text}"
+        ))),
+        Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(
+            plan,
+            PairwiseOptions {
+                drain,
+                tolerance_percent,
+            },
+        )),
+        Parsed::Run(plan) => Ok(AcceptCommand::Run(plan)),
+    }
+}

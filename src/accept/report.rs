@@ -1,0 +1,206 @@
+//! What `collbench accept --pairwise` found: the text printed, the `-J` JSON and the Prometheus
+//! metrics (`collbench_failing_host{source="pairwise"}`).
+
+use super::pairing::{drain_line, Conviction, Isolation};
+use crate::report::ToolInfo;
+use serde::{Deserialize, Serialize};
+
+/// `-J` of a pairwise run. `kind` tells it from a sweep report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairwiseReport {
+    /// Always `collbench-pairwise`.
+    pub kind: String,
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub args: Vec<String>,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub collective: String,
+    /// `mpi` or `nccl`.
+    pub backend: String,
+    pub nranks: usize,
+    /// Hosts in order of their first rank, with their rank count.
+    pub hosts: Vec<HostInfo>,
+    /// Sizes of at least this many bytes decide a pair's busbw (lowest of them).
+    pub check_size_bytes: u64,
+    pub threshold_gbps: f64,
+    /// Where the threshold comes from.
+    pub threshold_basis: String,
+    pub rounds: Vec<Vec<PairRecord>>,
+    pub bad_hosts: Vec<BadHost>,
+    pub unresolved_hosts: Vec<String>,
+    /// Every host was cleared.
+    pub passed: bool,
+    /// Set when a signal stopped the isolation early.
+    pub interrupted: Option<String>,
+}
+
+pub const PAIRWISE_KIND: &str = "collbench-pairwise";
+pub const PAIRWISE_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub host: String,
+    pub ranks: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairRecord {
+    pub hosts: [String; 2],
+    pub busbw_gbps: f64,
+    pub wrong: u64,
+    pub passed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BadHost {
+    pub host: String,
+    /// The cleared host it failed with.
+    pub partner: String,
+    pub busbw_gbps: f64,
+    pub wrong: u64,
+    pub threshold_gbps: f64,
+    pub round: usize,
+    /// The exact line to drain it.
+    pub drain_command: String,
+    /// With `--drain`: whether scontrol succeeded, and what it said when it did not.
+    pub drained: Option<bool>,
+    pub drain_error: Option<String>,
+}
+
+impl BadHost {
+    pub fn from_conviction(c: &Conviction) -> BadHost {
+        BadHost {
+            host: c.host.clone(),
+            partner: c.partner.clone(),
+            busbw_gbps: c.busbw_gbps,
+            wrong: c.wrong,
+            threshold_gbps: c.threshold_gbps,
+            round: c.round,
+            drain_command: drain_line(c),
+            drained: None,
+            drain_error: None,
+        }
+    }
+}
+
+/// The rounds of `iso` with host names.
+pub fn rounds(iso: &Isolation) -> Vec<Vec<PairRecord>> {
+    iso.rounds
+        .iter()
+        .map(|round| {
+            round
+                .iter()
+                .map(|p| PairRecord {
+                    hosts: [iso.hosts[p.hosts[0]].clone(), iso.hosts[p.hosts[1]].clone()],
+                    busbw_gbps: p.busbw_gbps,
+                    wrong: p.wrong,
+                    passed: p.passed,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The text block rank 0 prints; every line but the scontrol ones starts with `#`.
+pub fn render(r: &PairwiseReport) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# collbench accept --pairwise: {} hosts, {} ranks, {} on the {} backend, sizes >= {} B\n",
+        r.hosts.len(),
+        r.nranks,
+        r.collective,
+        r.backend,
+        r.check_size_bytes
+    ));
+    out.push_str(&format!(
+        "# a pair passes at busbw >= {:.2} GB/s ({}) with no wrong element\n",
+        r.threshold_gbps, r.threshold_basis
+    ));
+    for (index, round) in r.rounds.iter().enumerate() {
+        let busy: Vec<&str> = round
+            .iter()
+            .flat_map(|p| p.hosts.iter().map(String::as_str))
+            .collect();
+        let idle: Vec<&str> = r
+            .hosts
+            .iter()
+            .map(|h| h.host.as_str())
+            .filter(|h| !busy.contains(h))
+            .collect();
+        out.push_str(&format!(
+            "# round {}: {} pair{} at once{}\n",
+            index + 1,
+            round.len(),
+            if round.len() == 1 { "" } else { "s" },
+            if idle.is_empty() {
+                String::new()
+            } else {
+                format!(" (idle: {})", idle.join(", "))
+            }
+        ));
+        for p in round {
+            out.push_str(&format!(
+                "#   {:>20} + {:<20} {:>10.2} GB/s{}  {}\n",
+                p.hosts[0],
+                p.hosts[1],
+                p.busbw_gbps,
+                if p.wrong > 0 {
+                    format!(" {} wrong", p.wrong)
+                } else {
+                    String::new()
+                },
+                if p.passed { "PASS" } else { "FAIL" }
+            ));
+        }
+    }
+    if let Some(why) = &r.interrupted {
+        out.push_str(&format!("# interrupted: {why}\n"));
+    }
+    if r.bad_hosts.is_empty() {
+        out.push_str("# Bad hosts: none\n");
+    } else {
+        out.push_str(&format!("# Bad hosts ({}):\n", r.bad_hosts.len()));
+        for b in &r.bad_hosts {
+            let why = if b.wrong > 0 {
+                format!("{} wrong elements", b.wrong)
+            } else {
+                format!("busbw {:.2} < {:.2} GB/s", b.busbw_gbps, b.threshold_gbps)
+            };
+            out.push_str(&format!(
+                "#   {}: {why} paired with good host {} (round {})\n",
+                b.host, b.partner, b.round
+            ));
+        }
+        for b in &r.bad_hosts {
+            out.push_str(&b.drain_command);
+            out.push('\n');
+            match (b.drained, &b.drain_error) {
+                (Some(true), _) => out.push_str(&format!("#   drained {}\n", b.host)),
+                (Some(false), Some(e)) => {
+                    out.push_str(&format!("#   could not drain {}: {e}\n", b.host))
+                }
+                _ => {}
+            }
+        }
+    }
+    if !r.unresolved_hosts.is_empty() {
+        out.push_str(&format!(
+            "# Unresolved (failed only next to other suspects; no passing partner left): {}\n",
+            r.unresolved_hosts.join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "# Verdict: {}\n",
+        if r.passed {
+            "PASS (every host cleared)".to_string()
+        } else {
+            format!(
+                "FAIL ({} bad, {} unresolved)",
+                r.bad_hosts.len(),
+                r.unresolved_hosts.len()
+            )
+        }
+    ));
+    out
+}

@@ -1,0 +1,365 @@
+//! `collbench accept` under a real `mpirun`: bad-node isolation by pairs on the host backend, one
+//! machine standing in for several hosts (COLLBENCH_TEST_HOSTNAME gives each rank a host name) and
+//! one host made slow (COLLBENCH_TEST_DELAY sleeps after every operation of one rank). The report
+//! must name that host and only it. Also the plain acceptance run's verdict and exit code.
+#![cfg(feature = "mpi")]
+
+use std::path::Path;
+use std::process::Command;
+
+const COLLBENCH: &str = env!("CARGO_BIN_EXE_collbench");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// One mpirun at a time: the timing comparisons need the machine's cores to themselves.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `mpirun -np N collbench accept ARGS` with `env`, bounded by `timeout`.
+fn mpirun(np: usize, env: &[(&str, &str)], args: &[&str], dir: &Path) -> Run {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "--kill-after=10",
+        "300",
+        "mpirun",
+        "--allow-run-as-root",
+        "--oversubscribe",
+    ])
+    .args(["-np", &np.to_string(), COLLBENCH, "accept"])
+    .args(args)
+    .current_dir(dir)
+    // Waiting ranks yield the CPU: this 2-core machine runs more ranks than cores.
+    .env("OMPI_MCA_mpi_yield_when_idle", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .output()
+        .expect("mpirun (openmpi-bin) must be installed");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A slow host's pairs run 0.6 s per operation against milliseconds for the others; the 95%
+/// tolerance keeps the noise of an oversubscribed 2-core machine from failing healthy pairs.
+const SWEEP: &[&str] = &[
+    "--pairwise",
+    "-b",
+    "4M",
+    "-e",
+    "4M",
+    "-n",
+    "3",
+    "-w",
+    "1",
+    "--backend",
+    "mpi",
+    "--pair-tolerance",
+    "95",
+];
+
+fn isolate(hosts: &[&str], slow_rank: usize, dir: &Path) -> (Run, serde_json::Value) {
+    let names = hosts.join(",");
+    let delay = format!("{slow_rank}:600000");
+    let mut args = SWEEP.to_vec();
+    args.extend([
+        "-J",
+        "pairwise.json",
+        "--prom-file",
+        "pairwise.prom",
+        "--jsonl",
+        "pairwise.jsonl",
+    ]);
+    let run = mpirun(
+        hosts.len(),
+        &[
+            ("COLLBENCH_TEST_HOSTNAME", &names),
+            ("COLLBENCH_TEST_DELAY", &delay),
+        ],
+        &args,
+        dir,
+    );
+    println!("{}\n{}", run.stdout, run.stderr);
+    let json = std::fs::read_to_string(dir.join("pairwise.json")).expect("-J written");
+    (run, serde_json::from_str(&json).unwrap())
+}
+
+fn bad_hosts(report: &serde_json::Value) -> Vec<String> {
+    report["bad_hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["host"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_odd_number_of_hosts_names_the_slow_host_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, report) = isolate(
+        &["node-a", "node-b", "node-c", "node-d", "node-e"],
+        2,
+        dir.path(),
+    );
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert_eq!(bad_hosts(&report), vec!["node-c"]);
+    assert_eq!(report["unresolved_hosts"].as_array().unwrap().len(), 0);
+    assert_eq!(report["kind"], "collbench-pairwise");
+    // Round 1: two pairs at once, node-e waits; it is tested later with a cleared host.
+    assert_eq!(report["rounds"][0].as_array().unwrap().len(), 2);
+    let everyone_tested: Vec<String> = report["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter())
+        .flat_map(|p| {
+            p["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(everyone_tested.contains(&"node-e".to_string()));
+    let drain: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("scontrol"))
+        .collect();
+    assert_eq!(drain.len(), 1, "{}", run.stdout);
+    assert!(
+        drain[0]
+            .starts_with("scontrol update nodename=node-c state=drain reason=\"collbench: busbw "),
+        "{}",
+        drain[0]
+    );
+    assert!(
+        run.stdout.contains("# Verdict: FAIL (1 bad, 0 unresolved)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("1 bad host(s) node-c"),
+        "{}",
+        run.stderr
+    );
+
+    // The Prometheus file names the host for the dashboard; promtool accepts it.
+    let prom = std::fs::read_to_string(dir.path().join("pairwise.prom")).unwrap();
+    assert!(
+        prom.contains("host=\"node-c\",source=\"pairwise\"} 1"),
+        "{prom}"
+    );
+    assert_eq!(prom.matches("collbench_failing_host{").count(), 1, "{prom}");
+    let check = Command::new("timeout")
+        .args(["30", "promtool", "check", "metrics"])
+        .stdin(std::fs::File::open(dir.path().join("pairwise.prom")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // The JSON Lines file has every pair as it finished, then the whole result.
+    let jsonl = std::fs::read_to_string(dir.path().join("pairwise.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let pairs = records.iter().filter(|r| r["record"] == "pair").count();
+    let total: usize = report["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().len())
+        .sum();
+    assert_eq!(pairs, total);
+    assert_eq!(records.last().unwrap()["record"], "pairwise");
+}
+
+#[test]
+fn an_even_number_of_hosts_names_the_slow_host_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, report) = isolate(&["gpu1", "gpu2", "gpu3", "gpu4"], 3, dir.path());
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert_eq!(bad_hosts(&report), vec!["gpu4"]);
+    assert!(
+        run.stdout
+            .contains("scontrol update nodename=gpu4 state=drain"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("nodename=gpu3"), "{}", run.stdout);
+}
+
+#[test]
+fn a_healthy_set_of_hosts_passes_and_misuse_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let healthy = mpirun(
+        3,
+        &[("COLLBENCH_TEST_HOSTNAME", "x,y,z")],
+        &[
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.000001",
+        ],
+        dir.path(),
+    );
+    assert_eq!(healthy.code, 0, "{}\n{}", healthy.stdout, healthy.stderr);
+    assert!(
+        healthy
+            .stdout
+            .contains("# Verdict: PASS (every host cleared)"),
+        "{}",
+        healthy.stdout
+    );
+    assert!(
+        healthy.stdout.contains("# round 2: 1 pair at once"),
+        "{}",
+        healthy.stdout
+    );
+
+    let one_host = mpirun(
+        2,
+        &[],
+        &["--pairwise", "-b", "64K", "-e", "64K", "--backend", "mpi"],
+        dir.path(),
+    );
+    assert_eq!(one_host.code, 6, "{}", one_host.stderr);
+    assert!(
+        one_host.stderr.contains("needs ranks on at least 2 hosts"),
+        "{}",
+        one_host.stderr
+    );
+    let three = mpirun(
+        3,
+        &[("COLLBENCH_TEST_HOSTNAME", "x,y,z")],
+        &["--pairwise", "-b", "64K", "-e", "64K", "--backend", "mpi"],
+        dir.path(),
+    );
+    assert_eq!(three.code, 6, "{}", three.stderr);
+    assert!(
+        three
+            .stderr
+            .contains("give --min-busbw GBPS or --profile NAME"),
+        "{}",
+        three.stderr
+    );
+    let drain_alone = mpirun(1, &[], &["--drain"], dir.path());
+    assert_eq!(drain_alone.code, 6);
+    assert!(drain_alone
+        .stderr
+        .contains("--drain is only meaningful with --pairwise"));
+}
+
+#[test]
+fn a_plain_acceptance_run_exits_with_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let fail = mpirun(
+        4,
+        &[],
+        &[
+            "-b",
+            "1M",
+            "-e",
+            "4M",
+            "-f",
+            "2",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "10000",
+            "-J",
+            "acc.json",
+            "--prom-file",
+            "acc.prom",
+        ],
+        dir.path(),
+    );
+    assert_eq!(fail.code, 7, "{}", fail.stderr);
+    assert!(
+        fail.stdout
+            .contains("# Collective test concluded: all_reduce_perf"),
+        "{}",
+        fail.stdout
+    );
+    assert!(fail.stdout.contains("# Verdict: FAIL"), "{}", fail.stdout);
+    assert!(
+        fail.stdout
+            .contains("#  FAIL  min-busbw all_reduce 4194304 B float"),
+        "{}",
+        fail.stdout
+    );
+    // Said once (by rank 0), not by every rank.
+    assert_eq!(
+        fail.stderr.matches("acceptance verdict FAIL").count(),
+        1,
+        "{}",
+        fail.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("acc.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["verdict"]["passed"], false);
+    assert_eq!(report["complete"], true);
+    let prom = std::fs::read_to_string(dir.path().join("acc.prom")).unwrap();
+    assert!(prom.contains("collbench_verdict_passed{collective=\"all_reduce\",backend=\"mpi\",nodes=\"1\",nranks=\"4\",profile=\"\"} 0"), "{prom}");
+
+    let pass = mpirun(
+        2,
+        &[],
+        &[
+            "-b",
+            "1M",
+            "-e",
+            "1M",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.000001",
+        ],
+        dir.path(),
+    );
+    assert_eq!(pass.code, 0, "{}", pass.stderr);
+    assert!(pass.stdout.contains("# Verdict: PASS"), "{}", pass.stdout);
+    // A profile with nothing for one node at these sizes cannot pass silently.
+    let profile = mpirun(
+        2,
+        &[],
+        &[
+            "-b",
+            "1M",
+            "-e",
+            "1M",
+            "--backend",
+            "mpi",
+            "--profile",
+            "p5.48xlarge",
+        ],
+        dir.path(),
+    );
+    assert_eq!(profile.code, 7, "{}", profile.stderr);
+    assert!(
+        profile
+            .stdout
+            .contains("profile p5.48xlarge has no expectation for all_reduce on 1 node(s)"),
+        "{}",
+        profile.stdout
+    );
+}
