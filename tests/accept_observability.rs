@@ -56,7 +56,9 @@ fn promtool_accepts_the_textfile_for_passing_failing_and_running_sweeps() {
     let passing = report("all_reduce", &["a", "b"], 8, &seeds_p5_two_nodes());
     let mut in_progress = passing.clone();
     in_progress.end_time = None;
-    let failing = failing_report();
+    let mut failing = failing_report();
+    // Label values with quotes, backslashes and a NUL (Open MPI's version string has one).
+    failing.backend.library = "Open \"MPI\" v4.1.4 \\ build\0".into();
     let hosts = vec![FailingHost {
         host: "gpu-node-b".into(),
         source: "pairwise".into(),

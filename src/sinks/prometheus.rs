@@ -147,6 +147,8 @@ fn escape(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            // Other control characters (a NUL in a library string) have no escape: drop them.
+            c if c.is_control() => {}
             c => out.push(c),
         }
     }

@@ -84,7 +84,14 @@ impl MpiWorld {
     /// `MPI_Get_library_version`, first line (e.g. `Open MPI v4.1.4, package: …`).
     pub fn library_version() -> String {
         mpi::environment::library_version()
-            .map(|v| v.lines().next().unwrap_or("").trim().to_string())
+            // Open MPI's string ends with a NUL that Rust's trim() keeps.
+            .map(|v| {
+                v.lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .to_string()
+            })
             .unwrap_or_else(|_| "unknown MPI".to_string())
     }
 }

@@ -1,0 +1,220 @@
+//! Nothing lost: a run killed mid-sweep (SIGTERM as scancel/preemption sends it, SIGINT as Ctrl-C
+//! does) keeps every finished row in -J, --csv, --jsonl and --prom-file, marks the run incomplete
+//! and exits 143/130.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ALLREDUCE: &str = env!("CARGO_BIN_EXE_allreduce-perf");
+
+fn rows_in_jsonl(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.contains("\"record\":\"row\""))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits (bounded) until the sweep has finished `rows` rows.
+fn wait_for_rows(path: &Path, rows: usize, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while rows_in_jsonl(path) < rows {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before {rows} rows"
+        );
+        assert!(Instant::now() < deadline, "no {rows} rows within 120 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits (bounded) for the exit code.
+fn wait_exit(child: &mut Child, limit: Duration) -> i32 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not stop within {limit:?} after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn outputs(dir: &Path) -> Vec<String> {
+    ["run.json", "run.csv", "run.jsonl", "run.prom"]
+        .iter()
+        .map(|f| dir.join(f).display().to_string())
+        .collect()
+}
+
+fn sweep_args(dir: &Path) -> Vec<String> {
+    let o = outputs(dir);
+    [
+        "-b",
+        "1M",
+        "-e",
+        "1G",
+        "-f",
+        "2",
+        "-n",
+        "10",
+        "-w",
+        "1",
+        "--backend",
+        "mpi",
+        "-J",
+        &o[0],
+        "--csv",
+        &o[1],
+        "--jsonl",
+        &o[2],
+        "--prom-file",
+        &o[3],
+        "--min-busbw",
+        "0.000001",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Checks every output holds exactly the finished rows and says the run is incomplete.
+fn check_outputs(dir: &Path, signal_name: &str) -> usize {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["complete"], false);
+    let rows = json["results"].as_array().unwrap().len();
+    let interrupted = json["summary"]["interrupted"].as_str().unwrap();
+    assert!(interrupted.contains(signal_name), "{interrupted}");
+    assert!(rows >= 2 && rows < 11, "{rows} rows");
+    // The verdict says so too.
+    assert_eq!(json["verdict"]["passed"], false);
+    assert!(json["verdict"]["checks"]
+        .to_string()
+        .contains("\"complete\""));
+
+    let jsonl = std::fs::read_to_string(dir.join("run.jsonl")).unwrap();
+    assert_eq!(rows_in_jsonl(&dir.join("run.jsonl")), rows);
+    let end: serde_json::Value = serde_json::from_str(jsonl.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (end["record"].as_str(), end["complete"].as_bool()),
+        (Some("end"), Some(false))
+    );
+    let runs = collbench::sinks::jsonl::read_runs(&dir.join("run.jsonl")).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results.len(), rows);
+
+    let csv = std::fs::read_to_string(dir.join("run.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let size_column = header.iter().position(|h| *h == "size_bytes").unwrap();
+    let cells: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // One line per measured cell: out-of-place and in-place of every finished row.
+    assert_eq!(cells.len(), 2 * rows, "{csv}");
+    let sizes: std::collections::BTreeSet<&str> = cells.iter().map(|c| c[size_column]).collect();
+    assert_eq!(sizes.len(), rows, "{csv}");
+
+    let prom = std::fs::read_to_string(dir.join("run.prom")).unwrap();
+    assert!(prom.contains(&format!("collbench_rows{{collective=\"all_reduce\",backend=\"mpi\",nodes=\"1\",nranks=\"{}\"}} {rows}\n", json["nranks"])), "{prom}");
+    assert!(
+        prom.contains("collbench_run_interrupted{") && prom.contains("} 1\n"),
+        "{prom}"
+    );
+    // No temporary file is left behind.
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp"), "{name}");
+    }
+    rows
+}
+
+fn signal_single_process(signal: i32, name: &str, code: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(ALLREDUCE)
+        .args(sweep_args(dir.path()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&dir.path().join("run.jsonl"), 3, &mut child);
+    // SAFETY: kill(2) on the pid of our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(120)), code);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("# Verdict: FAIL"), "{stdout}");
+    let rows = check_outputs(dir.path(), name);
+    // The text table printed exactly those rows.
+    let table_rows = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(table_rows, rows, "{stdout}");
+}
+
+#[test]
+fn sigterm_mid_sweep_keeps_every_finished_row_and_exits_143() {
+    signal_single_process(libc::SIGTERM, "SIGTERM", 143);
+}
+
+#[test]
+fn sigint_mid_sweep_keeps_every_finished_row_and_exits_130() {
+    signal_single_process(libc::SIGINT, "SIGINT", 130);
+}
+
+/// Under mpirun with 4 ranks, SIGTERM reaches every rank at once (as slurmstepd delivers scancel):
+/// they agree to stop after the same row.
+#[cfg(feature = "mpi")]
+#[test]
+fn sigterm_to_every_rank_under_mpirun_keeps_the_rows_and_exits_143() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("timeout")
+        .args([
+            "--kill-after=10",
+            "300",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            "4",
+            ALLREDUCE,
+        ])
+        .args(sweep_args(dir.path()))
+        .env("OMPI_MCA_mpi_yield_when_idle", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&dir.path().join("run.jsonl"), 3, &mut child);
+    let ranks = Command::new("pgrep")
+        .args(["-f", ALLREDUCE])
+        .output()
+        .unwrap();
+    let pids: Vec<i32> = String::from_utf8_lossy(&ranks.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|&pid| {
+            // Only the ranks of this run: children of this test's mpirun.
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    c.contains(&dir.path().display().to_string())
+                        && !c.starts_with("timeout")
+                        && !c.contains("mpirun")
+                })
+                .unwrap_or(false)
+        })
+        .collect();
+    assert_eq!(pids.len(), 4, "{pids:?}");
+    for pid in pids {
+        // SAFETY: kill(2) on a rank process this test started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(120)), 143);
+    check_outputs(dir.path(), "SIGTERM");
+}
