@@ -159,8 +159,14 @@ fn float_reductions_are_not_trivial() {
             let scheme = Scheme::new(&p);
             let distinct: std::collections::HashSet<u64> =
                 (0..512u64).map(|i| scheme.expected_reduce(i).0).collect();
+            // fp8 averages have few possible values: (0..=M·S)/n with M = 1 or 2, S = 2.
+            let enough = if dtype.is_fp8() && op == ReduceOp::Avg {
+                3
+            } else {
+                5
+            };
             assert!(
-                distinct.len() >= 5,
+                distinct.len() >= enough,
                 "{dtype} {op}: only {} distinct results",
                 distinct.len()
             );

@@ -3,7 +3,7 @@
 //! Non-reduction collectives (`op == None`) get rich values: random bits for integers, random finite
 //! normal values across the whole exponent range for floats. Reductions must be exact whatever order a
 //! library combines the ranks in, at any rank count, and checkable in O(K) per element. So each
-//! element `i` has only `S = min(nranks, MAX_CONTRIBUTORS)` *contributing* ranks — the consecutive
+//! element `i` has only `S = min(nranks, K = MAX_CONTRIBUTORS = 4)` *contributing* ranks — the consecutive
 //! ranks `start(i), start(i)+1, ...` (mod nranks), `start(i)` hashed — and every other rank holds the
 //! operator's neutral *background* value (0 for sum/avg/mulsum, 1 for prod, the lowest value for max,
 //! the highest for min). Contributor `j` of element `i` holds a value hashed from (seed, i, j):
@@ -20,7 +20,8 @@
 //! sum of at most K terms m·2^e (mulsum: times a factor 1 or 2) is then an integer multiple of 2^e
 //! within the exact range, so it is exact in any order; products are powers of two within range; min
 //! and max never round. Float avg is the only result that rounds (libraries compute sum/n or premultiply
-//! by 1/n): see `check::AVG_FLOAT_TOLERANCE_ULPS`.
+//! by 1/n), so float averages have only S = min(nranks, AVG_FLOAT_CONTRIBUTORS = 2) contributors, which
+//! keeps the rounding small: see `check::avg_float_tolerance`.
 //!
 //! `kernels/collbench.cu` mirrors this file: `cb_scheme`, `cb_input_bits`, `cb_contributor_bits`,
 //! `cb_expected_reduce`.
@@ -34,6 +35,9 @@ use crate::types::{DataType, ReduceOp};
 
 /// K: the most ranks that contribute a non-neutral value to one element of a reduction.
 pub const MAX_CONTRIBUTORS: usize = 4;
+
+/// S for float averages: fewer terms, fewer roundings, a tighter tolerance (see `check.rs`).
+pub const AVG_FLOAT_CONTRIBUTORS: usize = 2;
 
 /// Integer averages keep n·v below this, so a contributor's share `n·v·(j+1)/S` fits in 64 bits.
 const INT_AVG_TOTAL_LIMIT: u64 = 1 << 58;
@@ -60,7 +64,7 @@ pub fn mulsum_scalar(rank: usize, _nranks: usize, dtype: DataType) -> u64 {
 pub struct Scheme {
     pub params: GenParams,
     nranks: u64,
-    /// S = min(nranks, K).
+    /// S = min(nranks, K) (K = 2 for float avg).
     contributors: u64,
     layout_key: u64,
     contributor_keys: [u64; MAX_CONTRIBUTORS],
@@ -108,7 +112,11 @@ impl Scheme {
         Scheme {
             params: *p,
             nranks,
-            contributors: nranks.min(MAX_CONTRIBUTORS as u64),
+            contributors: nranks.min(if fmt.is_some() && p.op == Some(ReduceOp::Avg) {
+                AVG_FLOAT_CONTRIBUTORS as u64
+            } else {
+                MAX_CONTRIBUTORS as u64
+            }),
             layout_key: lane_key(p.seed, LAYOUT_LANE),
             contributor_keys,
             width_mask,
