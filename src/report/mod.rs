@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod env;
+pub mod meta;
 pub mod slurm;
 pub mod time;
 
