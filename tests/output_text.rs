@@ -172,7 +172,7 @@ fn header_variants_follow_nccl_tests_format_strings() {
     assert_eq!(lines[2], "# nThread 1 nGpus 1 minBytes 1048576 maxBytes 1048576 step: 2(factor) warmup iters: 5 iters: 10 agg iters: 1 validation: 1 graph: 0 unalign: 0");
     assert_eq!(
         lines[3],
-        "# Blocking Enabled: wait for completion after each collective (no barrier) "
+        "# Blocking Enabled: wait after each inner iteration (-m), no barrier "
     );
     assert_eq!(
         lines[4],
@@ -212,7 +212,7 @@ fn header_variants_follow_nccl_tests_format_strings() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[3],
-        "# Blocking Enabled: wait for completion and barrier after each collective "
+        "# Blocking Enabled: wait and barrier after each inner iteration (-m) "
     );
     assert_eq!(
         lines[4],
