@@ -2,6 +2,8 @@
 //! does) keeps every finished row in -J, --csv, --jsonl and --prom-file, marks the run incomplete
 //! and exits 143/130.
 
+mod accept_support;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -89,6 +91,8 @@ fn check_outputs(dir: &Path, signal_name: &str) -> usize {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(json["complete"], false);
+    let errors = accept_support::schema_errors(&json);
+    assert!(errors.is_empty(), "{errors:#?}");
     let rows = json["results"].as_array().unwrap().len();
     let interrupted = json["summary"]["interrupted"].as_str().unwrap();
     assert!(interrupted.contains(signal_name), "{interrupted}");

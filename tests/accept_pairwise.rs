@@ -4,6 +4,8 @@
 //! must name that host and only it. Also the plain acceptance run's verdict and exit code.
 #![cfg(feature = "mpi")]
 
+mod accept_support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -318,6 +320,8 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
             .unwrap();
     assert_eq!(report["verdict"]["passed"], false);
     assert_eq!(report["complete"], true);
+    let errors = accept_support::schema_errors(&report);
+    assert!(errors.is_empty(), "{errors:#?}");
     let prom = std::fs::read_to_string(dir.path().join("acc.prom")).unwrap();
     assert!(prom.contains("collbench_verdict_passed{collective=\"all_reduce\",backend=\"mpi\",nodes=\"1\",nranks=\"4\",profile=\"\"} 0"), "{prom}");
 

@@ -525,3 +525,68 @@ fn acceptance_flags_are_checked_before_any_work() {
     let same = parse(&["--prom-file", &prom, "--jsonl", &prom], &[]).unwrap_err();
     assert!(same.to_string().contains("two different files"), "{same}");
 }
+
+#[test]
+fn reports_with_verdicts_validate_against_the_json_schema() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let mut failing = report("all_reduce", &["a", "b"], 8, &seeds_p5_two_nodes());
+    failing.results[3]
+        .in_place
+        .as_mut()
+        .unwrap()
+        .bus_bandwidth_gbps = 12.0;
+    failing.summary.out_of_bounds = 1;
+    failing.summary.first_wrong = Some(collbench::data::WrongElement {
+        rank: 3,
+        index: 9,
+        expected: "1".into(),
+        got: "2".into(),
+    });
+    failing.complete = false;
+    failing.summary.interrupted = Some("stopped by signal 15 (SIGTERM) after 7 rows".into());
+    let mut c = Criteria::from_flags(Some("400"), Some("1G"), Some("300")).unwrap();
+    c.profile = Some(Profile::load("p5.48xlarge").unwrap());
+    failing.verdict = evaluate(&failing, &c);
+    let mut uncovered = report("all_reduce", &["a", "b", "c"], 8, &seeds_p5_two_nodes());
+    uncovered.verdict = evaluate(
+        &uncovered,
+        &Criteria {
+            profile: Some(Profile::load("h100-nvlink-8gpu").unwrap()),
+            ..Criteria::default()
+        },
+    );
+    let plain = report("all_reduce", &["a"], 2, &[row(1 << 20, 3.0)]);
+    for (name, r) in [
+        ("failing", &failing),
+        ("uncovered", &uncovered),
+        ("no verdict", &plain),
+    ] {
+        let value = serde_json::to_value(r).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+    let kinds: Vec<String> = failing
+        .verdict
+        .as_ref()
+        .unwrap()
+        .checks
+        .iter()
+        .map(|c| format!("{:?}", c.kind))
+        .collect();
+    for kind in ["Data", "Complete", "MinBusbw", "NcclTestsMinBw", "Profile"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kinds:?}");
+    }
+    // The schema still rejects what it should: an unknown check kind.
+    let mut bad = serde_json::to_value(&failing).unwrap();
+    bad["verdict"]["checks"][0]["kind"] = "vibes".into();
+    assert!(validator.iter_errors(&bad).next().is_some());
+}

@@ -12,7 +12,8 @@ pub mod meta;
 pub mod slurm;
 pub mod time;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 1: first release; 2: adds `verdict` (acceptance checks).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {

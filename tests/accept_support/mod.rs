@@ -212,3 +212,18 @@ pub fn seeds_p5_two_nodes() -> Vec<RowSpec> {
     .map(|(size, busbw)| row(size, busbw))
     .collect()
 }
+
+/// Schema errors of a `-J` report (docs/report.schema.json); empty when it validates.
+pub fn schema_errors(value: &serde_json::Value) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
