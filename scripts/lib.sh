@@ -48,3 +48,14 @@ export_nvrtc_env() {
     *) export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;
     esac
 }
+
+# The binaries cargo builds, and the nccl-tests name each one is also installed under
+# ("ours:theirs"; collbench has no nccl-tests name).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+COLLBENCH_BINARIES=(collbench allreduce-perf allgather-perf reducescatter-perf alltoall-perf alltoallv-perf
+    broadcast-perf reduce-perf sendrecv-perf gather-perf scatter-perf hypercube-perf)
+# shellcheck disable=SC2034
+NCCL_TESTS_NAMES=(allreduce-perf:all_reduce_perf allgather-perf:all_gather_perf
+    reducescatter-perf:reduce_scatter_perf alltoall-perf:alltoall_perf alltoallv-perf:alltoallv_perf
+    broadcast-perf:broadcast_perf reduce-perf:reduce_perf sendrecv-perf:sendrecv_perf
+    gather-perf:gather_perf scatter-perf:scatter_perf hypercube-perf:hypercube_perf)

@@ -21,6 +21,7 @@ dir="${1:-${COLLBENCH_SLURM_DIR:-}}"
 if [ -s "$dir/etc/slurm.conf" ] && [ -s "$dir/pids/slurmctld.pid" ]; then
     export SLURM_CONF="$dir/etc/slurm.conf"
     if timeout 10 scancel --full --quiet --user=root 2>/dev/null; then
+        # shellcheck disable=SC2016 # expanded by the inner shell, on each poll
         timeout 20 bash -c 'while [ -n "$(squeue -h -o %i 2>/dev/null)" ]; do sleep 0.5; done' ||
             log "jobs still listed after 20 s; stopping the daemons anyway"
     fi

@@ -12,6 +12,7 @@ and python3-jsonschema are there, and consistent with the text (rows, nranks, wr
 Exit 0 when every check holds, 1 with one line per failed check otherwise.
 """
 import argparse
+import csv
 import json
 import os
 import re
@@ -122,10 +123,33 @@ def check_json(path, args):
         check(got == value, f"{path}: environment {name}={got!r}, expected {value!r}")
 
 
+def check_csv(path, args):
+    """--csv: a header naming the columns, one line per (size, placement), wrong counts as in the table."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            lines = list(csv.DictReader(handle))
+    except (OSError, csv.Error) as error:
+        check(False, f"{path}: not readable CSV: {error}")
+        return
+    if not check(lines, f"{path}: no data lines"):
+        return
+    for column in ("size_bytes", "in_place", "wrong"):
+        if not check(column in lines[0], f"{path}: no '{column}' column in the header {list(lines[0])}"):
+            return
+    check(len(lines) == 2 * args.rows, f"{path}: {len(lines)} lines, expected {2 * args.rows} (out-of-place + in-place per size)")
+    wrong = [int(line["wrong"]) for line in lines if line["wrong"].isdigit()]
+    check(len(wrong) == len(lines), f"{path}: some 'wrong' cells are not counts")
+    if args.expect_wrong:
+        check(sum(wrong) > 0, f"{path}: no wrong elements in a corrupted run")
+    else:
+        check(sum(wrong) == 0, f"{path}: {sum(wrong)} wrong elements")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text", help="text output (stdout of the run)")
     parser.add_argument("--json", help="-J output")
+    parser.add_argument("--csv", help="--csv output")
     parser.add_argument("--rows", type=int, required=True, help="expected table rows")
     parser.add_argument("--min-bytes", type=int)
     parser.add_argument("--max-bytes", type=int)
@@ -137,12 +161,14 @@ def main():
                         help="NAME=VALUE expected in the JSON's environment (repeatable)")
     parser.add_argument("--repo", default=os.path.join(os.path.dirname(__file__), "..", ".."))
     args = parser.parse_args()
-    if not args.text and not args.json:
-        parser.error("give --text and/or --json")
+    if not (args.text or args.json or args.csv):
+        parser.error("give --text, --json and/or --csv")
     if args.text:
         check_text(args.text, args)
     if args.json:
         check_json(args.json, args)
+    if args.csv:
+        check_csv(args.csv, args)
     for failure in failures:
         print(f"check_output: {failure}", file=sys.stderr)
     return 1 if failures else 0

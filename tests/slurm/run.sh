@@ -151,9 +151,7 @@ case_sbatch_allreduce() {
         --json "$work/sbatch/collbench-allreduce_$job.json" --job-id "$job" \
         --env FI_PROVIDER=efa --env NCCL_DEBUG=INFO --env FI_EFA_USE_DEVICE_RDMA=1
     # The template's own copies of the outputs, on the "shared" path.
-    check_run --text "$work/sbatch/collbench-allreduce_$job.txt"
-    [ "$(head -n 1 "$work/sbatch/collbench-allreduce_$job.csv" | tr -cd ',' | wc -c)" -ge 5 ] ||
-        { echo "CSV header missing: $work/sbatch/collbench-allreduce_$job.csv" >&2; return 1; }
+    check_run --text "$work/sbatch/collbench-allreduce_$job.txt" --csv "$work/sbatch/collbench-allreduce_$job.csv"
 }
 
 case_sbatch_corrupt() {
@@ -164,7 +162,8 @@ case_sbatch_corrupt() {
     [ "$rc" -eq 7 ] || { echo "sbatch --wait exited $rc for a corrupted run, expected 7" >&2; return 1; }
     job_state "$job" | grep -q 'JobState=FAILED ExitCode=7:0' || return 1
     check_run --text "$work/corrupt/collbench-allreduce_$job.out" \
-        --json "$work/corrupt/collbench-allreduce_$job.json" --expect-wrong
+        --json "$work/corrupt/collbench-allreduce_$job.json" \
+        --csv "$work/corrupt/collbench-allreduce_$job.csv" --expect-wrong
 }
 
 run_case mpi-hello case_mpi_hello
