@@ -26,8 +26,9 @@ DEBIAN_PACKAGES=(
     libfabric-dev libfabric-bin
     # dashboards: promtool checks our metrics; a pushgateway receives pushes in the tests
     prometheus prometheus-pushgateway
-    # tools the scripts and tests call (JSON Schema validation of -J output, shell lint)
-    procps hostname python3 python3-jsonschema shellcheck
+    # tools the scripts and tests call (make: the README's commands; JSON Schema validation of -J
+    # output; shell lint)
+    make procps hostname python3 python3-jsonschema shellcheck
 )
 
 check_only=0
