@@ -23,13 +23,18 @@ gpu_count() {
     timeout 30 nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true
 }
 
-# Prints the libnccl that loads (system name, COLLBENCH_NCCL_LIBRARY, or the pip wheel's), or fails.
+# Prints the libnccl that loads, or fails. Same order as collbench's loader: COLLBENCH_NCCL_LIBRARY
+# alone when set (an explicit choice), else the loader's path, else the pip wheel's.
 loadable_nccl() {
     python3 - <<'PY'
 import ctypes, glob, os, site, sys
-candidates = [os.environ.get("COLLBENCH_NCCL_LIBRARY"), "libnccl.so.2", "libnccl.so"]
-for folder in site.getsitepackages() + [site.getusersitepackages()]:
-    candidates += sorted(glob.glob(os.path.join(folder, "nvidia", "nccl", "lib", "libnccl.so*")))
+override = os.environ.get("COLLBENCH_NCCL_LIBRARY")
+if override:
+    candidates = [override]
+else:
+    candidates = ["libnccl.so.2", "libnccl.so"]
+    for folder in site.getsitepackages() + [site.getusersitepackages()]:
+        candidates += sorted(glob.glob(os.path.join(folder, "nvidia", "nccl", "lib", "libnccl.so*")))
 for candidate in filter(None, candidates):
     try:
         ctypes.CDLL(candidate)
