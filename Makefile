@@ -1,0 +1,38 @@
+# collbench: the README's two commands are `make run` and `make test`. Both install the Debian
+# packages they need first (scripts/install-deps.sh: a fast no-op when everything is there).
+#
+#   make run                    build (release, MPI) and run a real all-reduce sweep
+#   make test                   every test: fmt, clippy, unit + integration, scripts, real Slurm
+#   make install PREFIX=/opt/x  binaries + nccl-tests names (all_reduce_perf, ...) as links
+#   make uninstall PREFIX=/opt/x
+#   make gpu-check              GPU checks (scripts/gpu-check.sh; needs a GPU machine)
+#   make deps | build           the steps on their own
+
+PREFIX ?= /usr/local
+CARGO ?= cargo
+
+.PHONY: run test install uninstall gpu-check deps build
+
+deps:
+	scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release --features mpi --bins
+
+run: build
+	scripts/run-sweep.sh
+
+test: deps
+	scripts/test-all.sh
+
+install: build
+	scripts/install.sh "$(PREFIX)"
+
+uninstall:
+	scripts/install.sh --uninstall "$(PREFIX)"
+
+# No build step: on the GPU machines there is no Rust toolchain (binaries are built elsewhere and
+# carried) and no package mirror; scripts/gpu-check.sh finds the binaries itself.
+gpu-check:
+	@test -x scripts/gpu-check.sh || { echo "scripts/gpu-check.sh is missing: the GPU checks are not in this checkout" >&2; exit 1; }
+	scripts/gpu-check.sh

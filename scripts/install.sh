@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the built binaries under PREFIX/bin, plus the nccl-tests names (all_reduce_perf, ...) as
+# symlinks to them so that existing scripts run unchanged, the sbatch templates under
+# PREFIX/share/collbench/sbatch and the README under PREFIX/share/doc/collbench.
+#
+#   scripts/install.sh PREFIX              (make install PREFIX=/opt/collbench)
+#   scripts/install.sh --uninstall PREFIX  removes exactly what install put there
+# DESTDIR is honoured (packaging). Binaries come from COLLBENCH_BIN_DIR (default target/release).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+uninstall=0
+if [ "${1:-}" = --uninstall ]; then
+    uninstall=1
+    shift
+fi
+{ [ $# -eq 1 ] && [ -n "$1" ]; } || die "usage: $0 [--uninstall] PREFIX (got: $*)"
+case "$1" in /*) ;; *) die "PREFIX '$1' must be an absolute path, e.g. /usr/local or /opt/collbench" ;; esac
+dest="${DESTDIR:-}$1"
+bin_dir="${COLLBENCH_BIN_DIR:-$COLLBENCH_ROOT/target/release}"
+
+if [ "$uninstall" -eq 1 ]; then
+    for pair in "${NCCL_TESTS_NAMES[@]}"; do rm -f "$dest/bin/${pair#*:}"; done
+    for name in "${COLLBENCH_BINARIES[@]}"; do rm -f "$dest/bin/$name"; done
+    rm -rf "$dest/share/collbench" "$dest/share/doc/collbench"
+    log "removed collbench from $dest"
+    exit 0
+fi
+
+for name in "${COLLBENCH_BINARIES[@]}"; do
+    [ -x "$bin_dir/$name" ] || die "$bin_dir/$name is missing: build first (cargo build --release --features mpi, or make install)"
+done
+install -d "$dest/bin" "$dest/share/collbench/sbatch" "$dest/share/doc/collbench"
+for name in "${COLLBENCH_BINARIES[@]}"; do
+    install -m 0755 "$bin_dir/$name" "$dest/bin/$name"
+done
+# Relative links: the tree stays valid when DESTDIR is stripped or the prefix is moved.
+for pair in "${NCCL_TESTS_NAMES[@]}"; do
+    ln -sfn "${pair%%:*}" "$dest/bin/${pair#*:}"
+done
+install -m 0644 "$COLLBENCH_ROOT"/sbatch/*.sbatch "$dest/share/collbench/sbatch/"
+install -m 0644 "$COLLBENCH_ROOT/README.md" "$dest/share/doc/collbench/README.md"
+log "installed ${#COLLBENCH_BINARIES[@]} binaries and ${#NCCL_TESTS_NAMES[@]} nccl-tests links in $dest/bin"

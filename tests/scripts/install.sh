@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make install PREFIX=<temp>`: every binary is installed and runs (--help), every nccl-tests name is
+# a relative symlink that resolves to its binary and runs; installing twice is fine; `make
+# uninstall` removes all of it. Also: a relative PREFIX is refused with a clear error.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/../../scripts/lib.sh"
+cd "$COLLBENCH_ROOT"
+
+prefix="$(mktemp -d /tmp/collbench-install.XXXXXX)"
+trap 'rm -rf "$prefix"' EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+timeout 1800 make --no-print-directory install PREFIX="$prefix"
+timeout 600 make --no-print-directory install PREFIX="$prefix" >/dev/null # twice: idempotent
+
+for name in "${COLLBENCH_BINARIES[@]}"; do
+    if [ ! -x "$prefix/bin/$name" ] || [ -L "$prefix/bin/$name" ]; then
+        fail "$prefix/bin/$name is not an installed executable"
+    fi
+    help="$(timeout 30 "$prefix/bin/$name" --help 2>&1)" || fail "$name --help exited $?"
+    grep -qi 'usage' <<<"$help" || fail "$name --help printed no usage: '$help'"
+done
+for pair in "${NCCL_TESTS_NAMES[@]}"; do
+    ours="${pair%%:*}" theirs="${pair#*:}"
+    link="$prefix/bin/$theirs"
+    [ -L "$link" ] || fail "$link is not a symlink"
+    [ "$(readlink "$link")" = "$ours" ] || fail "$link points to '$(readlink "$link")', expected '$ours' (relative)"
+    [ "$(readlink -f "$link")" = "$(readlink -f "$prefix/bin/$ours")" ] || fail "$link does not resolve to $ours"
+    help="$(timeout 30 "$link" --help 2>&1)" || fail "$theirs --help exited $?"
+    grep -qi 'usage' <<<"$help" || fail "$theirs --help printed no usage"
+    echo "ok  $theirs -> $ours"
+done
+for template in sbatch/*.sbatch; do
+    cmp -s "$template" "$prefix/share/collbench/sbatch/$(basename "$template")" || fail "$template not installed"
+done
+[ -f "$prefix/share/doc/collbench/README.md" ] || fail "README not installed"
+
+if out="$(scripts/install.sh relative/prefix 2>&1)"; then fail "a relative PREFIX was accepted"; fi
+grep -q "must be an absolute path" <<<"$out" || fail "relative PREFIX error unclear: $out"
+
+timeout 60 make --no-print-directory uninstall PREFIX="$prefix"
+left="$(find "$prefix" -mindepth 1 ! -type d)"
+[ -z "$left" ] || fail "uninstall left: $left"
+echo "install: ${#COLLBENCH_BINARIES[@]} binaries, ${#NCCL_TESTS_NAMES[@]} nccl-tests links, templates, README; uninstall clean"

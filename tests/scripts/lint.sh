@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Static checks of everything shell in the repo, and of the promises the templates and README make:
+#   - shellcheck (and bash -n) on scripts/, tests/, .ci/run and sbatch/*.sbatch
+#   - every sbatch template: --exclusive, --wait-all-nodes=1, nodes / tasks / GPUs per node lines,
+#     srun --mpi=pmix, the optional Pyxis image, and the SAME EFA/NCCL block (copied, not drifting),
+#     in which every export has its own comment
+#   - the README's exit-code table lists exactly the codes src/error.rs maps
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+problems=0
+fail() {
+    echo "FAIL: $*" >&2
+    problems=$((problems + 1))
+}
+
+mapfile -t shell_files < <(ls scripts/*.sh tests/scripts/*.sh tests/slurm/*.sh sbatch/*.sbatch .ci/run 2>/dev/null)
+for file in "${shell_files[@]}"; do
+    bash -n "$file" || fail "$file: bash -n"
+done
+shellcheck -x -s bash "${shell_files[@]}" || fail "shellcheck (above)"
+echo "shellcheck: ${#shell_files[@]} files"
+
+efa_block() { sed -n '/^# >>> EFA\/NCCL environment/,/^# <<< EFA\/NCCL environment/p' "$1"; }
+reference="$(efa_block sbatch/allreduce.sbatch)"
+[ -n "$reference" ] || fail "sbatch/allreduce.sbatch has no EFA/NCCL block"
+for required in FI_PROVIDER=efa FI_EFA_USE_DEVICE_RDMA=1 FI_EFA_FORK_SAFE=1 NCCL_DEBUG=INFO NCCL_BUFFSIZE NCCL_P2P_NET_CHUNKSIZE NCCL_TUNER_PLUGIN; do
+    grep -q "export $required" <<<"$reference" || fail "EFA/NCCL block lacks export $required"
+done
+# Each export is directly under a comment line (or a one-line guard under a comment).
+awk '/^ *export /{ if (prev !~ /^ *#/ && prev !~ /^ *if \[/) { print "uncommented: " $0; bad=1 } } { prev=$0 } END { exit bad }' \
+    <<<"$reference" || fail "an EFA/NCCL export without its comment"
+
+for template in sbatch/*.sbatch; do
+    for directive in '--nodes=' '--ntasks-per-node=' '--gpus-per-node=' '--exclusive' '--wait-all-nodes=1' '--output='; do
+        grep -q "^#SBATCH $directive" "$template" || fail "$template: no '#SBATCH $directive'"
+    done
+    grep -q -- '--mpi=pmix' "$template" || fail "$template: no srun --mpi=pmix"
+    grep -q -- '--container-image=' "$template" || fail "$template: no optional Pyxis --container-image"
+    [ "$(efa_block "$template")" = "$reference" ] || fail "$template: EFA/NCCL block differs from allreduce.sbatch"
+    echo "template ok: $template"
+done
+
+# README exit codes vs the one mapping in src/error.rs.
+code_codes="$(sed -n '/pub fn exit_code/,/^    }/p' src/error.rs | grep -oE '=> [0-9]+,' | grep -oE '[0-9]+' | sort -n | uniq | tr '\n' ' ')"
+# shellcheck disable=SC2016 # backquotes are literal Markdown here
+readme_codes="$(sed -n '/^## Exit codes/,/^## /p' README.md | grep -oE '^\| *`?[0-9]+`? *\|' | grep -oE '[0-9]+' | sort -n | uniq | tr '\n' ' ')"
+for code in $code_codes 0 130 143; do
+    [[ " $readme_codes " == *" $code "* ]] || fail "README's exit-code table lacks $code (src/error.rs maps it)"
+done
+echo "README exit codes: $readme_codes"
+
+[ "$problems" -eq 0 ] || {
+    echo "lint: $problems problem(s)" >&2
+    exit 1
+}
+echo "lint: clean"
