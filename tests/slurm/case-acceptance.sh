@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Slurm case: sbatch/acceptance.sbatch on the local cluster (1 node x 4 tasks, host backend).
+#   pass     COLLBENCH_MIN_BUSBW tiny: job COMPLETED exit 0, JSON verdict PASS, JSON Lines rows,
+#            Prometheus textfile accepted by promtool with the job's id
+#   fail     COLLBENCH_MIN_BUSBW far above the host: sbatch --wait exits 7, job FAILED 7:0, verdict
+#            FAIL naming the slowest rank's host
+#   scancel  a long sweep cancelled mid-run: the ranks get SIGTERM, stop after the current row and
+#            leave every finished row in -J, --jsonl and --prom-file, marked incomplete
+# Run by tests/slurm/run.sh with SLURM_CONF, COLLBENCH_BIN_DIR and COLLBENCH_CASE_DIR set.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dir="${COLLBENCH_CASE_DIR:?}"
+bin="${COLLBENCH_BIN_DIR:?}/collbench"
+[ -x "$bin" ] || { echo "no $bin" >&2; exit 1; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+# submit TAG [VAR=VALUE...]: sbatch --wait of the template; prints sbatch's exit code.
+submit() {
+    local tag="$1" rc=0
+    shift
+    mkdir -p "$dir/$tag"
+    env COLLBENCH_BIN="$bin" COLLBENCH_OUTPUT_DIR="$dir/$tag" OMPI_MCA_mpi_yield_when_idle=1 "$@" \
+        timeout 300 sbatch --wait --parsable --nodes=1 --ntasks-per-node=4 --gpus-per-node=0 \
+        --chdir="$dir/$tag" --output="$dir/$tag/%x_%j.out" "$root/sbatch/acceptance.sbatch" \
+        >"$dir/$tag/job_id" || rc=$?
+    echo "$rc"
+}
+job_of() { cut -d';' -f1 <"$dir/$1/job_id"; }
+state_of() { scontrol show job "$1" | grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9]+:[0-9]+' | tr '\n' ' '; }
+
+# ---- pass ---------------------------------------------------------------------------------------
+rc="$(submit pass COLLBENCH_MIN_BUSBW=0.000001 COLLBENCH_ARGS="-b 1M -e 8M -f 2")"
+job="$(job_of pass)"
+base="$dir/pass/collbench-acceptance_$job"
+cat "$dir/pass/collbench-acceptance_$job.out"
+[ "$rc" -eq 0 ] || fail "pass: sbatch --wait exited $rc"
+state_of "$job" | grep -q 'JobState=COMPLETED' || fail "pass: $(state_of "$job")"
+grep -q '^# Verdict: PASS' "$base.txt" || fail "pass: no PASS verdict in $base.txt"
+[ "$(json "$base.json" 'd["verdict"]["passed"]')" = True ] || fail "pass: JSON verdict"
+[ "$(json "$base.json" 'd["slurm"]["job_id"]')" = "$job" ] || fail "pass: JSON job id"
+[ "$(grep -c '"record":"row"' "$base.jsonl")" -eq 4 ] || fail "pass: 4 rows in $base.jsonl"
+timeout 30 promtool check metrics <"$base.prom" || fail "pass: promtool rejects $base.prom"
+grep -q "slurm_job_id=\"$job\"} 1" "$base.prom" || fail "pass: job id not in $base.prom"
+grep -qE '^collbench_verdict_passed\{.*\} 1$' "$base.prom" || fail "pass: verdict metric"
+echo "pass: ok (job $job)"
+
+# ---- fail ---------------------------------------------------------------------------------------
+rc="$(submit fail COLLBENCH_MIN_BUSBW=100000 COLLBENCH_ARGS="-b 1M -e 8M -f 2")"
+job="$(job_of fail)"
+base="$dir/fail/collbench-acceptance_$job"
+[ "$rc" -eq 7 ] || fail "fail: sbatch --wait exited $rc, expected 7"
+state_of "$job" | grep -q 'JobState=FAILED ExitCode=7:0' || fail "fail: $(state_of "$job")"
+grep -q '^# Verdict: FAIL' "$base.txt" || fail "fail: no FAIL verdict"
+grep -qE '^#   rank [0-9]+ on [^ ]+' "$base.txt" || fail "fail: slowest ranks not named"
+[ "$(json "$base.json" 'd["verdict"]["passed"]')" = False ] || fail "fail: JSON verdict"
+grep -qE '^collbench_verdict_passed\{.*\} 0$' "$base.prom" || fail "fail: verdict metric"
+echo "fail: ok (job $job)"
+
+# ---- scancel mid-sweep --------------------------------------------------------------------------
+mkdir -p "$dir/cancel"
+job="$(env COLLBENCH_BIN="$bin" COLLBENCH_OUTPUT_DIR="$dir/cancel" OMPI_MCA_mpi_yield_when_idle=1 \
+    COLLBENCH_MIN_BUSBW=0.000001 COLLBENCH_ARGS="-b 1M -e 256M -f 2 -n 40" \
+    timeout 30 sbatch --parsable --nodes=1 --ntasks-per-node=4 --gpus-per-node=0 \
+    --chdir="$dir/cancel" --output="$dir/cancel/%x_%j.out" "$root/sbatch/acceptance.sbatch" | cut -d';' -f1)"
+base="$dir/cancel/collbench-acceptance_$job"
+# shellcheck disable=SC2016 # expanded by the inner shell
+timeout 120 bash -c 'until [ "$(grep -c "\"record\":\"row\"" "$1" 2>/dev/null)" -ge 2 ]; do sleep 0.2; done' _ "$base.jsonl" ||
+    fail "cancel: no 2 rows within 120 s"
+timeout 10 scancel "$job"
+# shellcheck disable=SC2016
+timeout 90 bash -c 'until [ -z "$(squeue -h -j "$1" 2>/dev/null)" ]; do sleep 0.5; done' _ "$job" ||
+    fail "cancel: job $job still listed 90 s after scancel"
+state_of "$job" | grep -q 'JobState=CANCELLED' || fail "cancel: $(state_of "$job")"
+rows="$(grep -c '"record":"row"' "$base.jsonl")"
+tail -n 1 "$base.jsonl" | grep -q '"record":"end".*"complete":false' || fail "cancel: no incomplete end record"
+[ "$(json "$base.json" 'd["complete"]')" = False ] || fail "cancel: JSON not marked incomplete"
+[ "$(json "$base.json" 'len(d["results"])')" -eq "$rows" ] || fail "cancel: JSON rows != $rows JSON Lines rows"
+json "$base.json" 'd["summary"]["interrupted"]' | grep -q SIGTERM || fail "cancel: interruption not recorded"
+[ "$rows" -lt 9 ] || fail "cancel: all 9 rows finished; the cancel came too late to test anything"
+grep -qE '^collbench_run_interrupted\{.*\} 1$' "$base.prom" || fail "cancel: prom not marked interrupted"
+grep -qE "^collbench_rows\{.*\} $rows\$" "$base.prom" || fail "cancel: prom rows"
+echo "cancel: ok (job $job, $rows rows kept)"
