@@ -101,7 +101,7 @@ fn prom_file_is_rewritten_whole_after_every_row() {
     let mut r = report("all_reduce", &["a", "b"], 8, &seeds_p5_two_nodes());
     let rows = std::mem::take(&mut r.results);
     r.end_time = None;
-    let mut sink = PromFileSink::new(&path);
+    let mut sink = PromFileSink::new(&path).with_interval(std::time::Duration::ZERO);
     sink.begin(&r).unwrap();
     let series = |text: &str| {
         text.lines()
@@ -572,4 +572,38 @@ fn every_dashboard_query_uses_only_metrics_and_labels_we_emit() {
     assert!(!METRICS.iter().any(|m| bad.metrics.contains_key(m.name)));
     let bad = parse_promql("collbench_rows{gpu=\"0\"}");
     assert!(bad.metrics["collbench_rows"].contains("gpu"));
+}
+
+#[test]
+fn prom_file_progress_is_throttled_but_the_end_is_always_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("throttled.prom");
+    let mut r = report("all_reduce", &["a", "b"], 8, &seeds_p5_two_nodes());
+    let rows = std::mem::take(&mut r.results);
+    r.end_time = None;
+    let rows_line = |n: usize| {
+        format!("collbench_rows{{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\"}} {n}\n")
+    };
+    // Rows arriving faster than once a second do not rewrite the file each time.
+    let mut sink = PromFileSink::new(&path);
+    sink.begin(&r).unwrap();
+    for row in &rows {
+        r.results.push(row.clone());
+        sink.row(&r, row).unwrap();
+    }
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains(&rows_line(0)));
+    std::thread::sleep(collbench::sinks::prometheus::PROGRESS_INTERVAL);
+    // A -N cycle repeats a row: the same series, the latest value; the row count grows.
+    r.results.push(rows[0].clone());
+    sink.row(&r, &rows[0]).unwrap();
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains(&rows_line(rows.len() + 1)));
+    r.end_time = Some("2026-11-22T10:02:00Z".into());
+    sink.finish(&r).unwrap();
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains(&rows_line(rows.len() + 1)));
 }

@@ -360,9 +360,9 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
     );
     assert_eq!(profile.code, 7, "{}", profile.stderr);
     assert!(
-        profile
-            .stdout
-            .contains("profile p5.48xlarge has no expectation for all_reduce on 1 node(s)"),
+        profile.stdout.contains(
+            "profile p5.48xlarge is for 8 ranks per node (8 on 1 node(s)); this run has 2 ranks"
+        ),
         "{}",
         profile.stdout
     );

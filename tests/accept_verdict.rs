@@ -590,3 +590,24 @@ fn reports_with_verdicts_validate_against_the_json_schema() {
     bad["verdict"]["checks"][0]["kind"] = "vibes".into();
     assert!(validator.iter_errors(&bad).next().is_some());
 }
+
+#[test]
+fn a_profile_only_judges_runs_with_its_ranks_per_node() {
+    let c = Criteria {
+        profile: Some(Profile::load("p5.48xlarge").unwrap()),
+        ..Criteria::default()
+    };
+    // 2 nodes x 4 ranks: the 8-GPU numbers do not apply, whatever the busbw.
+    let half = report("all_reduce", &["a", "b"], 4, &seeds_p5_two_nodes());
+    let v = evaluate(&half, &c).unwrap();
+    assert!(!v.passed);
+    let shape = v
+        .checks
+        .iter()
+        .find(|c| c.kind == CheckKind::ProfileCoverage)
+        .unwrap();
+    assert_eq!((shape.measured, shape.threshold), (8.0, 16.0));
+    assert!(render::block(&v)
+        .contains("profile-coverage all_reduce: 8 ranks where the profile expects 16"));
+    assert!(!v.checks.iter().any(|c| c.kind == CheckKind::Profile));
+}

@@ -403,12 +403,19 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Rewrites the textfile atomically at begin, after every row and at finish.
+/// Rewrites the textfile atomically at begin, after rows (at most every
+/// [`PROGRESS_INTERVAL`], so a sweep of thousands of sizes does not rewrite it thousands of times)
+/// and at finish.
 pub struct PromFileSink {
     path: PathBuf,
     rows: Vec<ResultRow>,
     failing_hosts: Vec<FailingHost>,
+    last_write: Option<std::time::Instant>,
+    interval: std::time::Duration,
 }
+
+/// Least time between two progress rewrites of `--prom-file`.
+pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl PromFileSink {
     pub fn new(path: &Path) -> PromFileSink {
@@ -416,7 +423,15 @@ impl PromFileSink {
             path: path.to_path_buf(),
             rows: Vec::new(),
             failing_hosts: Vec::new(),
+            last_write: None,
+            interval: PROGRESS_INTERVAL,
         }
+    }
+
+    /// Progress rewrites at most every `interval` (`ZERO`: after every row).
+    pub fn with_interval(mut self, interval: std::time::Duration) -> PromFileSink {
+        self.interval = interval;
+        self
     }
 
     /// Hosts found bad by pairwise isolation, written with the next update.
@@ -424,9 +439,11 @@ impl PromFileSink {
         self.failing_hosts = hosts;
     }
 
-    fn write(&self, report: &Report, rows: &[ResultRow]) -> Result<()> {
+    fn write(&mut self, report: &Report, rows: &[ResultRow]) -> Result<()> {
         let text = exposition(report, rows, &self.failing_hosts, unix_now());
-        write_atomically(&self.path, text.as_bytes())
+        write_atomically(&self.path, text.as_bytes())?;
+        self.last_write = Some(std::time::Instant::now());
+        Ok(())
     }
 }
 
@@ -438,7 +455,14 @@ impl Sink for PromFileSink {
 
     fn row(&mut self, report: &Report, row: &ResultRow) -> Result<()> {
         self.rows.push(row.clone());
-        self.write(report, &self.rows)
+        let due = self.last_write.is_none_or(|t| t.elapsed() >= self.interval);
+        if due {
+            let rows = std::mem::take(&mut self.rows);
+            let result = self.write(report, &rows);
+            self.rows = rows;
+            result?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self, report: &Report) -> Result<()> {
@@ -446,7 +470,8 @@ impl Sink for PromFileSink {
         if report.results.len() >= self.rows.len() {
             self.write(report, &report.results)
         } else {
-            self.write(report, &self.rows)
+            let rows = std::mem::take(&mut self.rows);
+            self.write(report, &rows)
         }
     }
 }

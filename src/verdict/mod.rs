@@ -250,7 +250,28 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
 
     if let Some(profile) = &criteria.profile {
         let before = checks.len();
-        for row in &report.results {
+        // Expected numbers are for full nodes: gpus_per_node ranks on each of the run's nodes.
+        let expected_ranks = profile.gpus_per_node as usize * nodes;
+        let shape_fits = report.nranks == expected_ranks;
+        if !shape_fits {
+            checks.push(Check {
+                kind: CheckKind::ProfileCoverage,
+                passed: false,
+                collective: Some(report.collective.clone()),
+                size_bytes: None,
+                dtype: None,
+                placement: None,
+                measured: report.nranks as f64,
+                threshold: expected_ranks as f64,
+                unit: "ranks".into(),
+                basis: format!(
+                    "profile {} is for {} ranks per node ({expected_ranks} on {nodes} node(s)); this run has {} ranks, so its busbw is not comparable",
+                    profile.name, profile.gpus_per_node, report.nranks
+                ),
+                slowest: None,
+            });
+        }
+        for row in report.results.iter().filter(|_| shape_fits) {
             let Some(expected) =
                 profile.expected(&row.collective, nodes as u32, row.size_bytes, row.dtype)
             else {
@@ -275,7 +296,7 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
                 ));
             }
         }
-        if checks.len() == before {
+        if shape_fits && checks.len() == before {
             let sizes: BTreeSet<u64> = report.results.iter().map(|r| r.size_bytes).collect();
             checks.push(Check {
                 kind: CheckKind::ProfileCoverage,

@@ -83,6 +83,12 @@ pub fn one_line(check: &Check) -> String {
             what.join(" "),
             check.measured
         ),
+        CheckKind::ProfileCoverage if check.unit == "ranks" => format!(
+            "{}: {} ranks where the profile expects {}",
+            what.join(" "),
+            check.measured,
+            check.threshold
+        ),
         CheckKind::ProfileCoverage => format!("{}: nothing to compare", what.join(" ")),
         _ => format!(
             "{}: busbw {:.2} {} {} {:.2} {}",
