@@ -198,7 +198,9 @@ fn schema_rejects_malformed_reports() {
         }),
         ("unknown dtype", |r| r["results"][0]["dtype"] = json!("fp9")),
         ("unknown backend", |r| r["backend"]["name"] = json!("gloo")),
-        ("wrong schema version", |r| r["schema_version"] = json!(SCHEMA_VERSION + 1)),
+        ("wrong schema version", |r| {
+            r["schema_version"] = json!(SCHEMA_VERSION + 1)
+        }),
         ("an unexpected field", |r| r["summary"]["extra"] = json!(1)),
         ("a credential in the environment", |r| {
             r["environment"]["NCCL_IB_SECRET_KEY"] = json!("x")
