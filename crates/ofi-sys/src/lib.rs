@@ -19,3 +19,9 @@ pub const HEADER_API_VERSION: u32 = fi_version_of(FI_MAJOR_VERSION, FI_MINOR_VER
 
 /// True when built against libfabric 2.x headers.
 pub const API_V2: bool = cfg!(ofi_api_v2);
+
+/// `FI_ADDR_UNSPEC` / `FI_ADDR_NOTAVAIL` (`((uint64_t) -1)`: a cast bindgen does not evaluate).
+pub const FI_ADDR_UNSPEC: fi_addr_t = u64::MAX;
+pub const FI_ADDR_NOTAVAIL: fi_addr_t = u64::MAX;
+/// `FI_KEY_NOTAVAIL` (`((uint64_t) -1)`).
+pub const FI_KEY_NOTAVAIL: u64 = u64::MAX;
