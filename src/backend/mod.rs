@@ -44,5 +44,6 @@ pub trait Backend {
     fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome>;
     /// Test hook: overwrites output element `index` of local rank `global_rank` with a wrong value
     /// (after the operation, before the check).
-    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize) -> Result<()>;
+    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize)
+        -> Result<()>;
 }

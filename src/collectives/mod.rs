@@ -83,10 +83,20 @@ pub trait Primitives {
     /// Point-to-point calls between `group_start` and `group_end` are issued together.
     fn group_start(&mut self) -> Result<()>;
     fn group_end(&mut self) -> Result<()>;
-    fn send(&mut self, args: &LaunchArgs, send_offset: usize, count: usize, peer: usize)
-        -> Result<()>;
-    fn recv(&mut self, args: &LaunchArgs, recv_offset: usize, count: usize, peer: usize)
-        -> Result<()>;
+    fn send(
+        &mut self,
+        args: &LaunchArgs,
+        send_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()>;
+    fn recv(
+        &mut self,
+        args: &LaunchArgs,
+        recv_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()>;
 }
 
 pub trait Collective: Send + Sync {

@@ -6,7 +6,6 @@
 //! collective's [`Segment`](crate::collectives::Segment)s, with no data exchange. kernels/*.cu mirror
 //! this module line by line.
 
-use crate::collectives::Segment;
 use crate::types::{DataType, ReduceOp};
 use serde::{Deserialize, Serialize};
 
