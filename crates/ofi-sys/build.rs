@@ -65,7 +65,9 @@ fn main() {
         .layout_tests(false)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .generate()
-        .expect("bindgen failed on the libfabric headers (is libclang installed? Debian: libclang-dev)");
+        .expect(
+            "bindgen failed on the libfabric headers (is libclang installed? Debian: libclang-dev)",
+        );
     bindings
         .write_to_file(out_dir.join("bindings.rs"))
         .expect("writing bindings.rs into OUT_DIR");

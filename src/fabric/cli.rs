@@ -63,7 +63,12 @@ pub struct TransferArgs {
     #[arg(short = 'e', long = "maxbytes", value_name = "MAX", default_value = "4M", value_parser = parse_size)]
     pub max_bytes: usize,
     /// Multiplication factor between sizes.
-    #[arg(short = 'f', long = "stepfactor", value_name = "F", default_value_t = 2)]
+    #[arg(
+        short = 'f',
+        long = "stepfactor",
+        value_name = "F",
+        default_value_t = 2
+    )]
     pub step_factor: usize,
     /// Timed ping-pongs (and one-at-a-time RMA operations) per size.
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -81,13 +86,18 @@ pub struct TransferArgs {
     #[arg(long)]
     pub no_rma: bool,
     /// Fail (exit 7) when the best send/recv bandwidth (MaxBw, GB/s) is below this.
-    #[arg(long = "min-bw", value_name = "GBPS")]
+    #[arg(long = "min-bw", value_name = "GBPS", allow_negative_numbers = true)]
     pub min_bw_gb_per_s: Option<f64>,
     /// Fail (exit 7) when the smallest typical send/recv latency (MinTypicalLat, us) is above this.
-    #[arg(long = "max-lat", value_name = "US")]
+    #[arg(long = "max-lat", value_name = "US", allow_negative_numbers = true)]
     pub max_lat_us: Option<f64>,
     /// Longest wait for any single completion or peer message, in seconds (exit 4 when exceeded).
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30.0,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
@@ -170,7 +180,10 @@ impl TransferArgs {
                 self.timeout
             )));
         }
-        for (value, flag) in [(self.min_bw_gb_per_s, "--min-bw"), (self.max_lat_us, "--max-lat")] {
+        for (value, flag) in [
+            (self.min_bw_gb_per_s, "--min-bw"),
+            (self.max_lat_us, "--max-lat"),
+        ] {
             if let Some(v) = value {
                 if !(v.is_finite() && v >= 0.0) {
                     return Err(CollbenchError::Usage(format!(
@@ -192,7 +205,9 @@ impl TransferArgs {
 /// Parses `args` (without the leading "fabric"); clap's own help/version output is a usage
 /// "error" carrying the text, which the caller prints with exit 0.
 pub fn parse(args: &[String]) -> std::result::Result<FabricCli, clap::Error> {
-    FabricCli::try_parse_from(std::iter::once("collbench fabric".to_string()).chain(args.iter().cloned()))
+    FabricCli::try_parse_from(
+        std::iter::once("collbench fabric".to_string()).chain(args.iter().cloned()),
+    )
 }
 
 #[cfg(test)]
@@ -214,9 +229,20 @@ mod tests {
         assert_eq!(parse_size("4K"), Ok(4096));
         assert_eq!(parse_size("1m"), Ok(1 << 20));
         assert!(parse_size("4X").is_err());
-        assert_eq!(transfer(&["-b", "8", "-e", "64"]).sizes().unwrap(), vec![8, 16, 32, 64]);
-        assert_eq!(transfer(&["-b", "1K", "-e", "1K"]).sizes().unwrap(), vec![1024]);
-        assert_eq!(transfer(&["-b", "3", "-e", "100", "-f", "4"]).sizes().unwrap(), vec![3, 12, 48]);
+        assert_eq!(
+            transfer(&["-b", "8", "-e", "64"]).sizes().unwrap(),
+            vec![8, 16, 32, 64]
+        );
+        assert_eq!(
+            transfer(&["-b", "1K", "-e", "1K"]).sizes().unwrap(),
+            vec![1024]
+        );
+        assert_eq!(
+            transfer(&["-b", "3", "-e", "100", "-f", "4"])
+                .sizes()
+                .unwrap(),
+            vec![3, 12, 48]
+        );
     }
 
     #[test]
@@ -228,6 +254,8 @@ mod tests {
             vec!["--iters", "0"],
             vec!["--window", "5000"],
             vec!["--timeout", "0"],
+            vec!["--timeout", "-2"],
+            vec!["--max-lat", "-1"],
             vec!["--min-bw", "-1"],
         ] {
             let error = transfer(&args).validate().expect_err("must be rejected");

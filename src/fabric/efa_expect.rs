@@ -42,14 +42,24 @@ pub fn detect_instance_type(dmi_product_name: &Path) -> Option<String> {
 pub enum EfaCheck {
     /// The instance type is unknown or has no documented EFA count: nothing to compare.
     NotApplicable { instance_type: Option<String> },
-    Match { instance_type: String, expected: usize, found: usize },
-    Mismatch { instance_type: String, expected: usize, found: usize },
+    Match {
+        instance_type: String,
+        expected: usize,
+        found: usize,
+    },
+    Mismatch {
+        instance_type: String,
+        expected: usize,
+        found: usize,
+    },
 }
 
 impl EfaCheck {
     pub fn evaluate(instance_type: Option<&str>, efa_devices_found: usize) -> Self {
         let Some(instance_type) = instance_type else {
-            return EfaCheck::NotApplicable { instance_type: None };
+            return EfaCheck::NotApplicable {
+                instance_type: None,
+            };
         };
         match expected_efa_devices(instance_type) {
             None => EfaCheck::NotApplicable {
@@ -102,12 +112,28 @@ mod tests {
 
     #[test]
     fn evaluation_distinguishes_match_mismatch_and_unknown() {
-        assert!(matches!(EfaCheck::evaluate(Some("p5.48xlarge"), 32), EfaCheck::Match { .. }));
+        assert!(matches!(
+            EfaCheck::evaluate(Some("p5.48xlarge"), 32),
+            EfaCheck::Match { .. }
+        ));
         let mismatch = EfaCheck::evaluate(Some("p5.48xlarge"), 31);
-        assert!(matches!(mismatch, EfaCheck::Mismatch { expected: 32, found: 31, .. }));
+        assert!(matches!(
+            mismatch,
+            EfaCheck::Mismatch {
+                expected: 32,
+                found: 31,
+                ..
+            }
+        ));
         assert!(mismatch.describe().contains("31 EFA devices found"));
-        assert!(matches!(EfaCheck::evaluate(Some("c7i.large"), 0), EfaCheck::NotApplicable { .. }));
-        assert!(matches!(EfaCheck::evaluate(None, 4), EfaCheck::NotApplicable { .. }));
+        assert!(matches!(
+            EfaCheck::evaluate(Some("c7i.large"), 0),
+            EfaCheck::NotApplicable { .. }
+        ));
+        assert!(matches!(
+            EfaCheck::evaluate(None, 4),
+            EfaCheck::NotApplicable { .. }
+        ));
     }
 
     #[test]

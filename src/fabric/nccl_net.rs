@@ -66,7 +66,9 @@ impl NetSelection {
         };
         match required.as_str() {
             "socket" | "sockets" | "tcp" => self.kind == NetKind::Socket,
-            "ib" | "infiniband" | "roce" => self.kind == NetKind::Ib && every_channel_is(&NetKind::Ib),
+            "ib" | "infiniband" | "roce" => {
+                self.kind == NetKind::Ib && every_channel_is(&NetKind::Ib)
+            }
             "ofi" | "libfabric" | "aws libfabric" | "aws-ofi-nccl" => {
                 self.kind == NetKind::Libfabric && every_channel_is(&NetKind::Libfabric)
             }
@@ -82,7 +84,9 @@ impl NetSelection {
     /// One line for report headers, e.g. `AWS Libfabric (provider efa, 32 NICs)`.
     pub fn describe(&self) -> String {
         match (&self.ofi_provider, self.ofi_nic_count) {
-            (Some(provider), Some(nics)) => format!("{} (provider {provider}, {nics} NICs)", self.network),
+            (Some(provider), Some(nics)) => {
+                format!("{} (provider {provider}, {nics} NICs)", self.network)
+            }
             (Some(provider), None) => format!("{} (provider {provider})", self.network),
             _ => self.network.clone(),
         }

@@ -136,9 +136,18 @@ mod tests {
     fn payloads_differ_between_iterations_sequences_and_sizes() {
         let mut a = vec![0u8; 64];
         fill(&mut a, id(64, 1, 0));
-        assert!(verify(&a, id(64, 2, 0)).is_some(), "stale iteration accepted");
-        assert!(verify(&a, id(64, 1, 1)).is_some(), "wrong sequence accepted");
-        assert!(verify(&a[..32], id(32, 1, 0)).is_some(), "truncation accepted");
+        assert!(
+            verify(&a, id(64, 2, 0)).is_some(),
+            "stale iteration accepted"
+        );
+        assert!(
+            verify(&a, id(64, 1, 1)).is_some(),
+            "wrong sequence accepted"
+        );
+        assert!(
+            verify(&a[..32], id(32, 1, 0)).is_some(),
+            "truncation accepted"
+        );
     }
 
     #[test]

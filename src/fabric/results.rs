@@ -91,4 +91,3 @@ pub fn summarise(
         verified_messages: 0,
     }
 }
-

@@ -49,7 +49,9 @@ fn engine_hints(provider: Option<&str>, domain: Option<&str>, rma: bool) -> Resu
         .endpoint_type(sys::FI_EP_RDM)
         .caps(sys::FI_MSG as u64 | sys::FI_TAGGED as u64 | if rma { sys::FI_RMA as u64 } else { 0 })
         .mode(sys::FI_CONTEXT | sys::FI_CONTEXT2)
-        .mr_mode(sys::FI_MR_LOCAL | sys::FI_MR_ALLOCATED | sys::FI_MR_PROV_KEY | sys::FI_MR_VIRT_ADDR);
+        .mr_mode(
+            sys::FI_MR_LOCAL | sys::FI_MR_ALLOCATED | sys::FI_MR_PROV_KEY | sys::FI_MR_VIRT_ADDR,
+        );
     if let Some(provider) = provider {
         hints.provider(provider)?;
     }
@@ -90,9 +92,15 @@ fn first_entry(provider: Option<&str>, domain: Option<&str>, rma: bool) -> Resul
 pub fn missing_provider(provider: &str, domain: Option<&str>) -> Result<CollbenchError> {
     let available = available_rdm_providers()?;
     let filter = std::env::var("FI_PROVIDER")
-        .map(|v| format!("; note FI_PROVIDER={v} in the environment restricts libfabric to those providers"))
+        .map(|v| {
+            format!(
+                "; note FI_PROVIDER={v} in the environment restricts libfabric to those providers"
+            )
+        })
         .unwrap_or_default();
-    let domain_note = domain.map(|d| format!(" with domain '{d}'")).unwrap_or_default();
+    let domain_note = domain
+        .map(|d| format!(" with domain '{d}'"))
+        .unwrap_or_default();
     Ok(CollbenchError::Usage(format!(
         "--provider {provider}: libfabric {} offers no reliable-datagram (FI_EP_RDM) endpoint with FI_MSG|FI_TAGGED from provider '{provider}'{domain_note} on this host; available: {}{filter}",
         crate::fabric::ofi::runtime_version(),
@@ -127,7 +135,11 @@ pub fn select(request: &Request) -> Result<Selected> {
     };
     if request.want_rma {
         if let Some(info) = first_entry(Some(&provider), domain, true)? {
-            return Ok(Selected { info, rma: true, notices });
+            return Ok(Selected {
+                info,
+                rma: true,
+                notices,
+            });
         }
     }
     match first_entry(Some(&provider), domain, false)? {
@@ -137,7 +149,11 @@ pub fn select(request: &Request) -> Result<Selected> {
                     "notice: provider {provider} has no RMA (FI_RMA) with the memory-registration modes collbench supports; measuring send/recv only"
                 ));
             }
-            Ok(Selected { info, rma: false, notices })
+            Ok(Selected {
+                info,
+                rma: false,
+                notices,
+            })
         }
         None => Err(missing_provider(&provider, domain)?),
     }

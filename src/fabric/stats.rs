@@ -92,16 +92,31 @@ pub struct SweepSummary {
 }
 
 impl SweepSummary {
-    pub fn from_sizes(bandwidths: &[BandwidthSummary], latencies: &[LatencySummary]) -> Option<Self> {
+    pub fn from_sizes(
+        bandwidths: &[BandwidthSummary],
+        latencies: &[LatencySummary],
+    ) -> Option<Self> {
         if bandwidths.is_empty() || latencies.is_empty() {
             return None;
         }
         let mean = |values: &mut dyn Iterator<Item = f64>, n: usize| values.sum::<f64>() / n as f64;
         Some(Self {
-            max_bw_gb_per_s: bandwidths.iter().map(|b| b.avg_gb_per_s).fold(0.0, f64::max),
-            avg_bw_gb_per_s: mean(&mut bandwidths.iter().map(|b| b.avg_gb_per_s), bandwidths.len()),
-            max_typical_lat_us: latencies.iter().map(|l| l.typical_us).fold(f64::MIN, f64::max),
-            min_typical_lat_us: latencies.iter().map(|l| l.typical_us).fold(f64::MAX, f64::min),
+            max_bw_gb_per_s: bandwidths
+                .iter()
+                .map(|b| b.avg_gb_per_s)
+                .fold(0.0, f64::max),
+            avg_bw_gb_per_s: mean(
+                &mut bandwidths.iter().map(|b| b.avg_gb_per_s),
+                bandwidths.len(),
+            ),
+            max_typical_lat_us: latencies
+                .iter()
+                .map(|l| l.typical_us)
+                .fold(f64::MIN, f64::max),
+            min_typical_lat_us: latencies
+                .iter()
+                .map(|l| l.typical_us)
+                .fold(f64::MAX, f64::min),
             avg_lat_us: mean(&mut latencies.iter().map(|l| l.avg_us), latencies.len()),
         })
     }
@@ -126,18 +141,32 @@ mod tests {
     #[test]
     fn bandwidth_is_bytes_over_time_in_gb_per_s() {
         let batches = [
-            BatchTiming { bytes: 2_000_000_000, seconds: 1.0 },
-            BatchTiming { bytes: 1_000_000_000, seconds: 1.0 },
+            BatchTiming {
+                bytes: 2_000_000_000,
+                seconds: 1.0,
+            },
+            BatchTiming {
+                bytes: 1_000_000_000,
+                seconds: 1.0,
+            },
         ];
         let summary = BandwidthSummary::from_batches(&batches).unwrap();
         assert_eq!(summary.max_gb_per_s, 2.0);
         assert_eq!(summary.avg_gb_per_s, 1.5);
-        assert!(BandwidthSummary::from_batches(&[BatchTiming { bytes: 8, seconds: 0.0 }]).is_none());
+        assert!(BandwidthSummary::from_batches(&[BatchTiming {
+            bytes: 8,
+            seconds: 0.0
+        }])
+        .is_none());
     }
 
     #[test]
     fn sweep_summary_takes_extremes_across_sizes() {
-        let bw = |gb: f64| BandwidthSummary { batches: 1, max_gb_per_s: gb, avg_gb_per_s: gb };
+        let bw = |gb: f64| BandwidthSummary {
+            batches: 1,
+            max_gb_per_s: gb,
+            avg_gb_per_s: gb,
+        };
         let lat = |typ: f64, avg: f64| LatencySummary {
             samples: 1,
             min_us: typ,
@@ -146,7 +175,8 @@ mod tests {
             max_us: typ,
         };
         let summary =
-            SweepSummary::from_sizes(&[bw(1.0), bw(3.0)], &[lat(10.0, 12.0), lat(30.0, 32.0)]).unwrap();
+            SweepSummary::from_sizes(&[bw(1.0), bw(3.0)], &[lat(10.0, 12.0), lat(30.0, 32.0)])
+                .unwrap();
         assert_eq!(summary.max_bw_gb_per_s, 3.0);
         assert_eq!(summary.avg_bw_gb_per_s, 2.0);
         assert_eq!(summary.max_typical_lat_us, 30.0);

@@ -49,7 +49,9 @@ pub fn evaluate(rows: &[RowResult], thresholds: Thresholds) -> Verdict {
             "MaxBw {:.3} GB/s is below --min-bw {min}",
             s.max_bw_gb_per_s
         )),
-        (None, Some(_)) => failures.push("no bandwidth was measured to compare with --min-bw".into()),
+        (None, Some(_)) => {
+            failures.push("no bandwidth was measured to compare with --min-bw".into())
+        }
         _ => {}
     }
     match (summary, thresholds.max_lat_us) {
@@ -57,7 +59,9 @@ pub fn evaluate(rows: &[RowResult], thresholds: Thresholds) -> Verdict {
             "MinTypicalLat {:.2} us is above --max-lat {max}",
             s.min_typical_lat_us
         )),
-        (None, Some(_)) => failures.push("no latency was measured to compare with --max-lat".into()),
+        (None, Some(_)) => {
+            failures.push("no latency was measured to compare with --max-lat".into())
+        }
         _ => {}
     }
     Verdict {
@@ -76,7 +80,17 @@ fn cell(value: Option<f64>, decimals: usize) -> String {
 pub fn table(rows: &[RowResult]) -> String {
     let mut out = format!(
         "#{:>10} {:>12} {:>7} {:>12} {:>12} {:>12} {:>12} {:>13} {:>13} {:>9} {:>7}\n",
-        "operation", "size(B)", "window", "lat_min(us)", "lat_avg(us)", "lat_typ(us)", "lat_max(us)", "bw_max(GB/s)", "bw_avg(GB/s)", "verified", "#wrong"
+        "operation",
+        "size(B)",
+        "window",
+        "lat_min(us)",
+        "lat_avg(us)",
+        "lat_typ(us)",
+        "lat_max(us)",
+        "bw_max(GB/s)",
+        "bw_avg(GB/s)",
+        "verified",
+        "#wrong"
     );
     for row in rows {
         let lat = row.latency;
@@ -106,8 +120,14 @@ pub fn summary_block(title: &str, verdict: &Verdict) -> String {
     if let Some(s) = verdict.summary {
         out.push_str(&format!("  MaxBw: {:.6} GB/s\n", s.max_bw_gb_per_s));
         out.push_str(&format!("  AvgBw: {:.6} GB/s\n", s.avg_bw_gb_per_s));
-        out.push_str(&format!("  MaxTypicalLat: {:.6} us\n", s.max_typical_lat_us));
-        out.push_str(&format!("  MinTypicalLat: {:.6} us\n", s.min_typical_lat_us));
+        out.push_str(&format!(
+            "  MaxTypicalLat: {:.6} us\n",
+            s.max_typical_lat_us
+        ));
+        out.push_str(&format!(
+            "  MinTypicalLat: {:.6} us\n",
+            s.min_typical_lat_us
+        ));
         out.push_str(&format!("  AvgLat: {:.6} us\n", s.avg_lat_us));
     }
     out.push_str(&format!(
@@ -154,10 +174,22 @@ mod tests {
             row(Operation::SendRecv, 1024, 2.0, 20.0, 0),
             row(Operation::Write, 1024, 50.0, 1.0, 0),
         ];
-        let pass = evaluate(&rows, Thresholds { min_bw_gb_per_s: Some(1.5), max_lat_us: Some(15.0) });
+        let pass = evaluate(
+            &rows,
+            Thresholds {
+                min_bw_gb_per_s: Some(1.5),
+                max_lat_us: Some(15.0),
+            },
+        );
         assert!(pass.passed(), "{:?}", pass.failures);
         assert_eq!(pass.summary.unwrap().max_bw_gb_per_s, 2.0);
-        let fail = evaluate(&rows, Thresholds { min_bw_gb_per_s: Some(3.0), max_lat_us: Some(5.0) });
+        let fail = evaluate(
+            &rows,
+            Thresholds {
+                min_bw_gb_per_s: Some(3.0),
+                max_lat_us: Some(5.0),
+            },
+        );
         assert_eq!(fail.failures.len(), 2, "{:?}", fail.failures);
         assert!(fail.failures[0].contains("MaxBw 2.000 GB/s is below --min-bw 3"));
         assert!(fail.failures[1].contains("MinTypicalLat 10.00 us is above --max-lat 5"));
@@ -165,7 +197,10 @@ mod tests {
 
     #[test]
     fn wrong_payloads_fail_even_without_thresholds() {
-        let rows = [row(Operation::Read, 8, 1.0, 1.0, 1), row(Operation::SendRecv, 8, 1.0, 1.0, 0)];
+        let rows = [
+            row(Operation::Read, 8, 1.0, 1.0, 1),
+            row(Operation::SendRecv, 8, 1.0, 1.0, 0),
+        ];
         let verdict = evaluate(&rows, Thresholds::default());
         assert!(!verdict.passed());
         assert_eq!(verdict.wrong_messages, 1);

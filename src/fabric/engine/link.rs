@@ -22,6 +22,10 @@ pub const CTL_RECV: u32 = 3;
 pub const RMA: u32 = 4;
 const LABELS: usize = 5;
 
+/// Empty completion-queue reads before a waiting side starts yielding its core: short waits stay
+/// pure spinning (latency), long ones let a peer sharing the core run.
+const SPIN_POLLS_BEFORE_YIELD: u32 = 2000;
+
 /// Tag of control messages; data messages are untagged, so the two never match each other.
 const CTL_TAG: u64 = 0xC011_BE7C_0000_0001;
 
@@ -128,6 +132,16 @@ impl<'e> Link<'e> {
         })
     }
 
+    /// Test hook: corrupt the next window this side receives, before it is verified.
+    pub fn arm_corruption(&mut self, armed: bool) {
+        self.corruption_pending = armed;
+    }
+
+    /// Whether RMA writes ask for delivery completion (see `write_delivery_complete`).
+    pub fn writes_complete_on_delivery(&self) -> bool {
+        self.write_delivery_complete
+    }
+
     pub fn peer_host(&self) -> &str {
         &self.peer_card.host
     }
@@ -155,8 +169,11 @@ impl<'e> Link<'e> {
             if (completion.label == DATA_RECV || completion.label == CTL_RECV)
                 && completion.len != self.expected_recv_len[label]
             {
-                self.short_receives
-                    .push((completion.label, self.expected_recv_len[label], completion.len));
+                self.short_receives.push((
+                    completion.label,
+                    self.expected_recv_len[label],
+                    completion.len,
+                ));
             }
         }
         Ok(())
@@ -182,12 +199,28 @@ impl<'e> Link<'e> {
     }
 
     /// Progresses until `label` has at least `count` completions, or the timeout.
-    pub(super) fn wait_for(&mut self, label: u32, count: u64, what: &dyn Fn() -> String) -> Result<()> {
+    pub(super) fn wait_for(
+        &mut self,
+        label: u32,
+        count: u64,
+        what: &dyn Fn() -> String,
+    ) -> Result<()> {
         let started = Instant::now();
+        let mut idle_polls = 0u32;
         while self.completed[label as usize] < count {
+            let before = self.completed.iter().sum::<u64>();
             self.progress()?;
             if self.completed[label as usize] >= count {
                 break;
+            }
+            idle_polls = if self.completed.iter().sum::<u64>() == before {
+                idle_polls + 1
+            } else {
+                0
+            };
+            if idle_polls > SPIN_POLLS_BEFORE_YIELD {
+                // The peer (another thread or an oversubscribed rank) may need this core.
+                std::thread::yield_now();
             }
             self.check_deadline(started, what)?;
         }
@@ -215,13 +248,16 @@ impl<'e> Link<'e> {
     /// Sends a control message (waits for the previous one to leave the buffer first).
     pub(super) fn send_control(&mut self, code: Control, batch: u64) -> Result<()> {
         let sent = self.control_batch_sent;
-        self.wait_for(CTL_SEND, sent, &|| format!("sending control message {code:?}"))?;
+        self.wait_for(CTL_SEND, sent, &|| {
+            format!("sending control message {code:?}")
+        })?;
         let buffer = self.endpoint.region_mut(CTL_TX)?;
         buffer[..8].copy_from_slice(&(code as u64).to_le_bytes());
         buffer[8..16].copy_from_slice(&batch.to_le_bytes());
-        self.post(&|| format!("posting control message {code:?} for batch {batch}"), |ep, peer| {
-            ep.tagged_send(peer, CTL_TX, 0, CTL_BYTES, CTL_TAG, CTL_SEND)
-        })?;
+        self.post(
+            &|| format!("posting control message {code:?} for batch {batch}"),
+            |ep, peer| ep.tagged_send(peer, CTL_TX, 0, CTL_BYTES, CTL_TAG, CTL_SEND),
+        )?;
         self.control_batch_sent += 1;
         Ok(())
     }
@@ -230,9 +266,10 @@ impl<'e> Link<'e> {
     pub(super) fn expect_control(&mut self, code: Control, batch: u64) -> Result<()> {
         self.set_expected_receive_length(CTL_RECV, CTL_BYTES);
         let before = self.completed(CTL_RECV);
-        self.post(&|| format!("posting the receive for control message {code:?}"), |ep, _| {
-            ep.tagged_recv(CTL_RX, 0, CTL_BYTES, CTL_TAG, CTL_RECV)
-        })?;
+        self.post(
+            &|| format!("posting the receive for control message {code:?}"),
+            |ep, _| ep.tagged_recv(CTL_RX, 0, CTL_BYTES, CTL_TAG, CTL_RECV),
+        )?;
         self.wait_for(CTL_RECV, before + 1, &|| {
             format!("waiting for control message {code:?} of batch {batch} from the peer")
         })?;
@@ -251,6 +288,8 @@ impl<'e> Link<'e> {
     /// Waits until every posted control send has completed (end of a batch).
     pub(super) fn drain_controls(&mut self) -> Result<()> {
         let sent = self.control_batch_sent;
-        self.wait_for(CTL_SEND, sent, &|| "waiting for control sends to complete".to_string())
+        self.wait_for(CTL_SEND, sent, &|| {
+            "waiting for control sends to complete".to_string()
+        })
     }
 }

@@ -6,7 +6,7 @@
 //! when the provider has RMA, fi_write and fi_read latency (one operation at a time) and
 //! bandwidth (a window in flight). Every message's payload is verified by whoever received it.
 
-mod link;
+pub mod link;
 mod phases;
 mod verify;
 

@@ -24,10 +24,18 @@ pub(super) fn measure(
     let warmup = plan.warmup_iterations.min(window);
 
     // Latency: one operation in flight at a time.
-    let latency_batch = |link: &mut Link<'_>, count, samples: Option<&mut Vec<f64>>, check: &mut BatchCheck, log: &mut MismatchLog| match operation {
+    let latency_batch = |link: &mut Link<'_>,
+                         count,
+                         samples: Option<&mut Vec<f64>>,
+                         check: &mut BatchCheck,
+                         log: &mut MismatchLog| match operation {
         Operation::SendRecv => ping_pong_batch(link, size, count, samples, check, log),
-        Operation::Write => write_batch(link, size, count, Pace::OneAtATime(samples), check, log).map(|_| ()),
-        Operation::Read => read_batch(link, size, count, Pace::OneAtATime(samples), check, log).map(|_| ()),
+        Operation::Write => {
+            write_batch(link, size, count, Pace::OneAtATime(samples), check, log).map(|_| ())
+        }
+        Operation::Read => {
+            read_batch(link, size, count, Pace::OneAtATime(samples), check, log).map(|_| ())
+        }
     };
     if warmup > 0 {
         latency_batch(link, warmup, None, &mut check, log)?;
@@ -40,11 +48,12 @@ pub(super) fn measure(
     }
 
     // Bandwidth: a window in flight.
-    let bandwidth_batch = |link: &mut Link<'_>, check: &mut BatchCheck, log: &mut MismatchLog| match operation {
-        Operation::SendRecv => stream_batch(link, size, window, check, log),
-        Operation::Write => write_batch(link, size, window, Pace::Window, check, log),
-        Operation::Read => read_batch(link, size, window, Pace::Window, check, log),
-    };
+    let bandwidth_batch =
+        |link: &mut Link<'_>, check: &mut BatchCheck, log: &mut MismatchLog| match operation {
+            Operation::SendRecv => stream_batch(link, size, window, check, log),
+            Operation::Write => write_batch(link, size, window, Pace::Window, check, log),
+            Operation::Read => read_batch(link, size, window, Pace::Window, check, log),
+        };
     if plan.warmup_iterations > 0 {
         bandwidth_batch(link, &mut check, log)?;
     }
@@ -99,29 +108,51 @@ fn poison_slots(link: &mut Link<'_>, ids: &[MessageId]) -> Result<()> {
 fn post_receives(link: &mut Link<'_>, size: usize, count: usize) -> Result<()> {
     link.set_expected_receive_length(DATA_RECV, size);
     for k in 0..count {
-        link.post(&|| format!("posting receive {k} of {size} bytes"), |ep, _| {
-            ep.recv(RX, k * size, size, DATA_RECV)
-        })?;
+        link.post(
+            &|| format!("posting receive {k} of {size} bytes"),
+            |ep, _| ep.recv(RX, k * size, size, DATA_RECV),
+        )?;
     }
     Ok(())
 }
 
 fn post_send(link: &mut Link<'_>, size: usize, k: usize) -> Result<()> {
-    link.post(&|| format!("posting send {k} of {size} bytes (peer not reachable yet?)"), |ep, peer| {
-        ep.send(peer, TX, k * size, size, DATA_SEND)
-    })
+    link.post(
+        &|| format!("posting send {k} of {size} bytes (peer not reachable yet?)"),
+        |ep, peer| ep.send(peer, TX, k * size, size, DATA_SEND),
+    )
 }
 
 /// Receives that completed with a length other than posted count as wrong messages.
-fn count_short_receives(link: &mut Link<'_>, check: &mut BatchCheck, log: &mut MismatchLog, operation: Operation, batch: u64) {
+fn count_short_receives(
+    link: &mut Link<'_>,
+    check: &mut BatchCheck,
+    log: &mut MismatchLog,
+    operation: Operation,
+    batch: u64,
+) {
     for (label, expected, got) in link.short_receives.drain(..) {
         if label == CTL_RECV {
             continue; // a malformed control message fails expect_control by its content
         }
         check.wrong += 1;
-        let id = MessageId { size: expected, iteration: batch, sequence: 0 };
-        let mismatch = Mismatch { offset: got.min(expected), expected: 0, found: 0, wrong_bytes: expected.abs_diff(got) };
-        log.record(operation, id, &mismatch, &format!(" (received {got} bytes instead of {expected})"));
+        let id = MessageId {
+            size: expected,
+            iteration: batch,
+            sequence: 0,
+        };
+        let mismatch = Mismatch {
+            offset: got.min(expected),
+            expected: 0,
+            found: 0,
+            wrong_bytes: expected.abs_diff(got),
+        };
+        log.record(
+            operation,
+            id,
+            &mismatch,
+            &format!(" (received {got} bytes instead of {expected})"),
+        );
     }
 }
 
@@ -162,7 +193,9 @@ fn ping_pong_batch(
         Role::Responder => {
             link.send_control(Control::Ready, batch)?;
             for k in 0..count {
-                link.wait_for(DATA_RECV, received + k as u64 + 1, &|| format!("waiting for ping {k} of {size} bytes"))?;
+                link.wait_for(DATA_RECV, received + k as u64 + 1, &|| {
+                    format!("waiting for ping {k} of {size} bytes")
+                })?;
                 post_send(link, size, k)?;
             }
         }
@@ -172,7 +205,9 @@ fn ping_pong_batch(
             for k in 0..count {
                 let start = Instant::now();
                 post_send(link, size, k)?;
-                link.wait_for(DATA_RECV, received + k as u64 + 1, &|| format!("waiting for pong {k} of {size} bytes"))?;
+                link.wait_for(DATA_RECV, received + k as u64 + 1, &|| {
+                    format!("waiting for pong {k} of {size} bytes")
+                })?;
                 let round_trip = start.elapsed();
                 if let Some(samples) = samples.as_deref_mut() {
                     samples.push(round_trip.as_secs_f64() * 1e6 / 2.0);
@@ -180,10 +215,17 @@ fn ping_pong_batch(
             }
         }
     }
-    link.wait_for(DATA_SEND, sent + count as u64, &|| format!("waiting for {count} sends of {size} bytes to complete"))?;
+    link.wait_for(DATA_SEND, sent + count as u64, &|| {
+        format!("waiting for {count} sends of {size} bytes to complete")
+    })?;
     link.drain_controls()?;
     count_short_receives(link, check, log, Operation::SendRecv, batch);
-    let result = verify_in_place(link.endpoint.region(RX)?, &peer_ids, Operation::SendRecv, log);
+    let result = verify_in_place(
+        link.endpoint.region(RX)?,
+        &peer_ids,
+        Operation::SendRecv,
+        log,
+    );
     check.verified += result.verified;
     check.wrong += result.wrong;
     Ok(())
@@ -210,7 +252,9 @@ fn stream_batch(
             }
             link.expect_control(Control::Ack, batch)?;
             let seconds = start.elapsed().as_secs_f64();
-            link.wait_for(DATA_SEND, sent + window as u64, &|| format!("waiting for {window} sends of {size} bytes to complete"))?;
+            link.wait_for(DATA_SEND, sent + window as u64, &|| {
+                format!("waiting for {window} sends of {size} bytes to complete")
+            })?;
             link.drain_controls()?;
             Ok(Some(BatchTiming {
                 bytes: (window * size) as u64,
@@ -222,12 +266,19 @@ fn stream_batch(
             let received = link.completed(DATA_RECV);
             post_receives(link, size, window)?;
             link.send_control(Control::Ready, batch)?;
-            link.wait_for(DATA_RECV, received + window as u64, &|| format!("waiting for a window of {window} messages of {size} bytes"))?;
+            link.wait_for(DATA_RECV, received + window as u64, &|| {
+                format!("waiting for a window of {window} messages of {size} bytes")
+            })?;
             link.send_control(Control::Ack, batch)?;
             link.drain_controls()?;
             count_short_receives(link, check, log, Operation::SendRecv, batch);
             maybe_corrupt(link)?;
-            let result = verify_any_order(link.endpoint.region(RX)?, &window_ids, Operation::SendRecv, log);
+            let result = verify_any_order(
+                link.endpoint.region(RX)?,
+                &window_ids,
+                Operation::SendRecv,
+                log,
+            );
             check.verified += result.verified;
             check.wrong += result.wrong;
             Ok(None)
@@ -261,7 +312,8 @@ fn write_batch(
             link.send_control(Control::Ready, batch)?;
             link.expect_control(Control::Done, batch)?;
             link.drain_controls()?;
-            let result = verify_in_place(link.endpoint.region(RX)?, &batch_ids, Operation::Write, log);
+            let result =
+                verify_in_place(link.endpoint.region(RX)?, &batch_ids, Operation::Write, log);
             check.verified += result.verified;
             check.wrong += result.wrong;
             Ok(None)
@@ -287,7 +339,8 @@ fn read_batch(
             let timing = issue_rma(link, size, count, pace, RmaKind::Read)?;
             link.send_control(Control::Done, batch)?;
             link.drain_controls()?;
-            let result = verify_in_place(link.endpoint.region(RX)?, &batch_ids, Operation::Read, log);
+            let result =
+                verify_in_place(link.endpoint.region(RX)?, &batch_ids, Operation::Read, log);
             check.verified += result.verified;
             check.wrong += result.wrong;
             Ok(timing)
@@ -309,16 +362,34 @@ enum RmaKind {
 }
 
 /// Posts `count` RMA operations of slot k (local k*size <-> remote k*size) at the given pace.
-fn issue_rma(link: &mut Link<'_>, size: usize, count: usize, pace: Pace<'_>, kind: RmaKind) -> Result<Option<BatchTiming>> {
+fn issue_rma(
+    link: &mut Link<'_>,
+    size: usize,
+    count: usize,
+    pace: Pace<'_>,
+    kind: RmaKind,
+) -> Result<Option<BatchTiming>> {
     let done = link.completed(RMA);
     let delivery_complete = link.write_delivery_complete;
     let (peer_rx, peer_tx) = (link.peer_card.rx, link.peer_card.tx);
     let post_one = |link: &mut Link<'_>, k: usize| {
         let offset = k * size;
-        link.post(&|| format!("posting RMA {k} of {size} bytes"), |ep, peer| match kind {
-            RmaKind::Write => ep.write(peer, TX, offset, size, peer_rx, offset as u64, delivery_complete, RMA),
-            RmaKind::Read => ep.read(peer, RX, offset, size, peer_tx, offset as u64, RMA),
-        })
+        link.post(
+            &|| format!("posting RMA {k} of {size} bytes"),
+            |ep, peer| match kind {
+                RmaKind::Write => ep.write(
+                    peer,
+                    TX,
+                    offset,
+                    size,
+                    peer_rx,
+                    offset as u64,
+                    delivery_complete,
+                    RMA,
+                ),
+                RmaKind::Read => ep.read(peer, RX, offset, size, peer_tx, offset as u64, RMA),
+            },
+        )
     };
     let what = |k: u64| move || format!("waiting for RMA {k} of {size} bytes to complete");
     match pace {

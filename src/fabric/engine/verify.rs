@@ -14,7 +14,13 @@ pub struct MismatchLog {
 }
 
 impl MismatchLog {
-    pub fn record(&mut self, operation: Operation, id: MessageId, mismatch: &Mismatch, detail: &str) {
+    pub fn record(
+        &mut self,
+        operation: Operation,
+        id: MessageId,
+        mismatch: &Mismatch,
+        detail: &str,
+    ) {
         if self.notes.len() < MAX_LOGGED_MISMATCHES {
             self.notes.push(format!(
                 "{} size {} batch {} message {}: byte {} expected 0x{:02x} got 0x{:02x} ({} wrong bytes){detail}",
@@ -27,6 +33,12 @@ impl MismatchLog {
                 mismatch.found,
                 mismatch.wrong_bytes
             ));
+        }
+    }
+
+    pub fn note(&mut self, text: String) {
+        if self.notes.len() < MAX_LOGGED_MISMATCHES {
+            self.notes.push(text);
         }
     }
 
@@ -80,17 +92,23 @@ pub fn verify_any_order(
     for (k, id) in ids.iter().enumerate() {
         let mut first = vec![0u8; size];
         payload::fill(&mut first, *id);
-        expected_prefix.entry(first[..prefix_len].to_vec()).or_default().push(k);
+        expected_prefix
+            .entry(first[..prefix_len].to_vec())
+            .or_default()
+            .push(k);
     }
-    let mut matched = vec![false; ids.len()];
+    // Pass 1: messages in their posting order (the usual case). Pass 2: the rest, against the
+    // messages of the window nobody claimed yet.
+    let slot_bytes = |slot: usize| &region[slot * size..(slot + 1) * size];
+    let mut matched: Vec<bool> = ids
+        .iter()
+        .enumerate()
+        .map(|(slot, id)| payload::verify(slot_bytes(slot), *id).is_none())
+        .collect();
+    let in_order = matched.clone();
     let mut unmatched_slots = Vec::new();
-    for (slot, id) in ids.iter().enumerate() {
-        let bytes = &region[slot * size..(slot + 1) * size];
-        // Fast path: in order.
-        if !matched[slot] && payload::verify(bytes, *id).is_none() {
-            matched[slot] = true;
-            continue;
-        }
+    for slot in (0..ids.len()).filter(|&slot| !in_order[slot]) {
+        let bytes = slot_bytes(slot);
         let candidate = expected_prefix.get(&bytes[..prefix_len]).and_then(|ks| {
             ks.iter()
                 .copied()
@@ -106,8 +124,18 @@ pub fn verify_any_order(
         // Describe the difference against the message the slot holds in an in-order delivery.
         let id = ids[slot];
         let bytes = &region[slot * size..(slot + 1) * size];
-        if let Some(mismatch) = payload::verify(bytes, id) {
-            log.record(operation, id, &mismatch, " (matches no message of its window)");
+        match payload::verify(bytes, id) {
+            Some(mismatch) => log.record(
+                operation,
+                id,
+                &mismatch,
+                " (matches no message of its window)",
+            ),
+            None => log.note(format!(
+                "{} size {size} batch {} message {slot}: a message of the window arrived twice",
+                operation.name(),
+                id.iteration
+            )),
         }
     }
     check
@@ -143,7 +171,14 @@ mod tests {
             let mut log = MismatchLog::default();
             let region = region_with(&[2, 0, 3, 1], &ids);
             let check = verify_any_order(&region, &ids, Operation::SendRecv, &mut log);
-            assert_eq!(check, BatchCheck { verified: 4, wrong: 0 }, "size {size}");
+            assert_eq!(
+                check,
+                BatchCheck {
+                    verified: 4,
+                    wrong: 0
+                },
+                "size {size}"
+            );
             // Message 1 delivered twice, message 3 lost.
             let region = region_with(&[0, 1, 2, 1], &ids);
             let check = verify_any_order(&region, &ids, Operation::SendRecv, &mut log);
@@ -152,15 +187,39 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupted_one_byte_message_is_described_even_if_it_looks_like_another() {
+        // Message 0 corrupted into the value of message 3: still one wrong message, described.
+        let ids = ids(1, 4);
+        let mut region = region_with(&[0, 1, 2, 3], &ids);
+        region[0] = region[3];
+        let mut log = MismatchLog::default();
+        let check = verify_any_order(&region, &ids, Operation::SendRecv, &mut log);
+        assert_eq!(check.wrong, 1);
+        let notes = log.into_notes();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("message 0: byte 0"), "{}", notes[0]);
+    }
+
+    #[test]
     fn a_corrupted_byte_is_counted_and_logged() {
         let ids = ids(64, 3);
         let mut region = region_with(&[0, 1, 2], &ids);
         region[64 + 5] ^= 1;
         let mut log = MismatchLog::default();
-        assert_eq!(verify_in_place(&region, &ids, Operation::Write, &mut log).wrong, 1);
-        assert_eq!(verify_any_order(&region, &ids, Operation::SendRecv, &mut log).wrong, 1);
+        assert_eq!(
+            verify_in_place(&region, &ids, Operation::Write, &mut log).wrong,
+            1
+        );
+        assert_eq!(
+            verify_any_order(&region, &ids, Operation::SendRecv, &mut log).wrong,
+            1
+        );
         let notes = log.into_notes();
         assert_eq!(notes.len(), 2);
-        assert!(notes[0].contains("write size 64 batch 9 message 1: byte 5"), "{}", notes[0]);
+        assert!(
+            notes[0].contains("write size 64 batch 9 message 1: byte 5"),
+            "{}",
+            notes[0]
+        );
     }
 }

@@ -59,7 +59,10 @@ impl RegisteredBuffer {
                 std::ptr::null_mut(),
             )
         };
-        if let Err(error) = check(ret as i64, &format!("fi_mr_reg of {len} bytes on {}", domain.label())) {
+        if let Err(error) = check(
+            ret as i64,
+            &format!("fi_mr_reg of {len} bytes on {}", domain.label()),
+        ) {
             // SAFETY: allocated above with this layout, not registered.
             unsafe { dealloc(ptr, layout) };
             return Err(error);

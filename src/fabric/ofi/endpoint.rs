@@ -99,7 +99,8 @@ impl Endpoint {
         };
         let mut cq_raw: *mut sys::fid_cq = std::ptr::null_mut();
         // SAFETY: domain is open, attr valid, cq_raw receives the object.
-        let ret = unsafe { sys::fi_cq_open(domain.raw, &mut cq_attr, &mut cq_raw, std::ptr::null_mut()) };
+        let ret =
+            unsafe { sys::fi_cq_open(domain.raw, &mut cq_attr, &mut cq_raw, std::ptr::null_mut()) };
         check(ret as i64, &format!("fi_cq_open on {label}"))?;
         let cq = CompletionQueue { raw: cq_raw };
 
@@ -110,7 +111,8 @@ impl Endpoint {
         };
         let mut av_raw: *mut sys::fid_av = std::ptr::null_mut();
         // SAFETY: as above.
-        let ret = unsafe { sys::fi_av_open(domain.raw, &mut av_attr, &mut av_raw, std::ptr::null_mut()) };
+        let ret =
+            unsafe { sys::fi_av_open(domain.raw, &mut av_attr, &mut av_raw, std::ptr::null_mut()) };
         check(ret as i64, &format!("fi_av_open on {label}"))?;
         let av = AddressVector { raw: av_raw };
 
@@ -122,7 +124,12 @@ impl Endpoint {
         let mut ep_raw: *mut sys::fid_ep = std::ptr::null_mut();
         // SAFETY: domain open, info is the entry the domain was opened from.
         let ret = unsafe {
-            sys::fi_endpoint(domain.raw, domain.info().raw_ptr(), &mut ep_raw, std::ptr::null_mut())
+            sys::fi_endpoint(
+                domain.raw,
+                domain.info().raw_ptr(),
+                &mut ep_raw,
+                std::ptr::null_mut(),
+            )
         };
         check(ret as i64, &format!("fi_endpoint on {label}"))?;
         let endpoint = Self {
@@ -164,13 +171,20 @@ impl Endpoint {
             let mut got = len;
             // SAFETY: name has `got` writable bytes.
             let ret = unsafe {
-                sys::fi_getname(&mut (*self.raw).fid, name.as_mut_ptr() as *mut c_void, &mut got)
+                sys::fi_getname(
+                    &mut (*self.raw).fid,
+                    name.as_mut_ptr() as *mut c_void,
+                    &mut got,
+                )
             };
             if ret == -(sys::FI_ETOOSMALL as i32) && got > len {
                 len = got;
                 continue;
             }
-            check(ret as i64, &format!("fi_getname on {}", self.domain.label()))?;
+            check(
+                ret as i64,
+                &format!("fi_getname on {}", self.domain.label()),
+            )?;
             name.truncate(got);
             return Ok(name);
         }
@@ -190,7 +204,10 @@ impl Endpoint {
                 std::ptr::null_mut(),
             )
         };
-        check(ret as i64, &format!("fi_av_insert on {}", self.domain.label()))?;
+        check(
+            ret as i64,
+            &format!("fi_av_insert on {}", self.domain.label()),
+        )?;
         if ret != 1 || addr == sys::FI_ADDR_NOTAVAIL {
             return Err(CollbenchError::Fabric(format!(
                 "fi_av_insert on {} rejected a {}-byte peer address",
@@ -265,7 +282,10 @@ impl Endpoint {
             self.free_slots.push(slot);
             return Ok(Posted::Busy);
         }
-        if let Err(error) = check(ret, &format!("{what} of {len} bytes on {}", self.domain.label())) {
+        if let Err(error) = check(
+            ret,
+            &format!("{what} of {len} bytes on {}", self.domain.label()),
+        ) {
             self.free_slots.push(slot);
             return Err(error);
         }
@@ -280,36 +300,92 @@ impl Endpoint {
     }
 
     /// fi_send of `len` bytes at `offset` of `region` to `peer`.
-    pub fn send(&mut self, peer: PeerAddr, region: RegionId, offset: usize, len: usize, label: u32) -> Result<Posted> {
-        self.post("fi_send", label, region, offset, len, |ep, buf, desc, ctx| {
-            // SAFETY: buf..buf+len is registered memory owned by this endpoint, kept alive and
-            // untouched by Rust until the completion (region_in_flight); ctx is this slot's.
-            unsafe { sys::fi_send(ep, buf, len, desc, peer.0, ctx) }
-        })
+    pub fn send(
+        &mut self,
+        peer: PeerAddr,
+        region: RegionId,
+        offset: usize,
+        len: usize,
+        label: u32,
+    ) -> Result<Posted> {
+        self.post(
+            "fi_send",
+            label,
+            region,
+            offset,
+            len,
+            |ep, buf, desc, ctx| {
+                // SAFETY: buf..buf+len is registered memory owned by this endpoint, kept alive and
+                // untouched by Rust until the completion (region_in_flight); ctx is this slot's.
+                unsafe { sys::fi_send(ep, buf, len, desc, peer.0, ctx) }
+            },
+        )
     }
 
     /// fi_recv of up to `len` bytes into `offset` of `region`, from any peer.
-    pub fn recv(&mut self, region: RegionId, offset: usize, len: usize, label: u32) -> Result<Posted> {
-        self.post("fi_recv", label, region, offset, len, |ep, buf, desc, ctx| {
-            // SAFETY: as in send.
-            unsafe { sys::fi_recv(ep, buf, len, desc, sys::FI_ADDR_UNSPEC, ctx) }
-        })
+    pub fn recv(
+        &mut self,
+        region: RegionId,
+        offset: usize,
+        len: usize,
+        label: u32,
+    ) -> Result<Posted> {
+        self.post(
+            "fi_recv",
+            label,
+            region,
+            offset,
+            len,
+            |ep, buf, desc, ctx| {
+                // SAFETY: as in send.
+                unsafe { sys::fi_recv(ep, buf, len, desc, sys::FI_ADDR_UNSPEC, ctx) }
+            },
+        )
     }
 
     /// Tagged send (fi_tsend): used for control messages, which never match untagged receives.
-    pub fn tagged_send(&mut self, peer: PeerAddr, region: RegionId, offset: usize, len: usize, tag: u64, label: u32) -> Result<Posted> {
-        self.post("fi_tsend", label, region, offset, len, |ep, buf, desc, ctx| {
-            // SAFETY: as in send.
-            unsafe { sys::fi_tsend(ep, buf, len, desc, peer.0, tag, ctx) }
-        })
+    pub fn tagged_send(
+        &mut self,
+        peer: PeerAddr,
+        region: RegionId,
+        offset: usize,
+        len: usize,
+        tag: u64,
+        label: u32,
+    ) -> Result<Posted> {
+        self.post(
+            "fi_tsend",
+            label,
+            region,
+            offset,
+            len,
+            |ep, buf, desc, ctx| {
+                // SAFETY: as in send.
+                unsafe { sys::fi_tsend(ep, buf, len, desc, peer.0, tag, ctx) }
+            },
+        )
     }
 
     /// Tagged receive (fi_trecv) matching exactly `tag`.
-    pub fn tagged_recv(&mut self, region: RegionId, offset: usize, len: usize, tag: u64, label: u32) -> Result<Posted> {
-        self.post("fi_trecv", label, region, offset, len, |ep, buf, desc, ctx| {
-            // SAFETY: as in send.
-            unsafe { sys::fi_trecv(ep, buf, len, desc, sys::FI_ADDR_UNSPEC, tag, 0, ctx) }
-        })
+    pub fn tagged_recv(
+        &mut self,
+        region: RegionId,
+        offset: usize,
+        len: usize,
+        tag: u64,
+        label: u32,
+    ) -> Result<Posted> {
+        self.post(
+            "fi_trecv",
+            label,
+            region,
+            offset,
+            len,
+            |ep, buf, desc, ctx| {
+                // SAFETY: as in send.
+                unsafe { sys::fi_trecv(ep, buf, len, desc, sys::FI_ADDR_UNSPEC, tag, 0, ctx) }
+            },
+        )
     }
 
     /// RMA write of local `region[offset..offset+len]` to `remote` at `remote_offset`.
@@ -327,28 +403,43 @@ impl Endpoint {
         label: u32,
     ) -> Result<Posted> {
         check_remote_range(remote, remote_offset, len)?;
-        let flags = sys::FI_COMPLETION as u64 | if delivery_complete { sys::FI_DELIVERY_COMPLETE as u64 } else { 0 };
-        self.post("fi_writemsg", label, region, offset, len, |ep, buf, desc, ctx| {
-            let iov = libc::iovec { iov_base: buf, iov_len: len };
-            let mut descs = [desc];
-            let rma_iov = sys::fi_rma_iov {
-                addr: remote.base + remote_offset,
-                len,
-                key: remote.key,
+        let flags = sys::FI_COMPLETION as u64
+            | if delivery_complete {
+                sys::FI_DELIVERY_COMPLETE as u64
+            } else {
+                0
             };
-            let msg = sys::fi_msg_rma {
-                msg_iov: &iov as *const libc::iovec as *const sys::iovec,
-                desc: descs.as_mut_ptr(),
-                iov_count: 1,
-                addr: peer.0,
-                rma_iov: &rma_iov,
-                rma_iov_count: 1,
-                context: ctx,
-                data: 0,
-            };
-            // SAFETY: as in send; the iov arrays are read during the call only.
-            unsafe { sys::fi_writemsg(ep, &msg, flags) }
-        })
+        self.post(
+            "fi_writemsg",
+            label,
+            region,
+            offset,
+            len,
+            |ep, buf, desc, ctx| {
+                let iov = libc::iovec {
+                    iov_base: buf,
+                    iov_len: len,
+                };
+                let mut descs = [desc];
+                let rma_iov = sys::fi_rma_iov {
+                    addr: remote.base + remote_offset,
+                    len,
+                    key: remote.key,
+                };
+                let msg = sys::fi_msg_rma {
+                    msg_iov: &iov as *const libc::iovec as *const sys::iovec,
+                    desc: descs.as_mut_ptr(),
+                    iov_count: 1,
+                    addr: peer.0,
+                    rma_iov: &rma_iov,
+                    rma_iov_count: 1,
+                    context: ctx,
+                    data: 0,
+                };
+                // SAFETY: as in send; the iov arrays are read during the call only.
+                unsafe { sys::fi_writemsg(ep, &msg, flags) }
+            },
+        )
     }
 
     /// RMA read of `len` bytes from `remote` at `remote_offset` into local `region[offset..]`.
@@ -364,10 +455,28 @@ impl Endpoint {
         label: u32,
     ) -> Result<Posted> {
         check_remote_range(remote, remote_offset, len)?;
-        self.post("fi_read", label, region, offset, len, |ep, buf, desc, ctx| {
-            // SAFETY: as in send.
-            unsafe { sys::fi_read(ep, buf, len, desc, peer.0, remote.base + remote_offset, remote.key, ctx) }
-        })
+        self.post(
+            "fi_read",
+            label,
+            region,
+            offset,
+            len,
+            |ep, buf, desc, ctx| {
+                // SAFETY: as in send.
+                unsafe {
+                    sys::fi_read(
+                        ep,
+                        buf,
+                        len,
+                        desc,
+                        peer.0,
+                        remote.base + remote_offset,
+                        remote.key,
+                        ctx,
+                    )
+                }
+            },
+        )
     }
 
     /// Reads the completion queue once (this also drives the provider's progress) and appends
@@ -375,7 +484,13 @@ impl Endpoint {
     pub fn poll(&mut self, out: &mut Vec<Completion>) -> Result<usize> {
         let mut entries = [sys::fi_cq_msg_entry::default(); 16];
         // SAFETY: entries has room for 16 fi_cq_msg_entry (the CQ's format).
-        let ret = unsafe { sys::fi_cq_read(self.cq.raw, entries.as_mut_ptr() as *mut c_void, entries.len()) } as i64;
+        let ret = unsafe {
+            sys::fi_cq_read(
+                self.cq.raw,
+                entries.as_mut_ptr() as *mut c_void,
+                entries.len(),
+            )
+        } as i64;
         if ret == NEG_EAGAIN {
             return Ok(0);
         }
@@ -391,8 +506,16 @@ impl Endpoint {
             })?;
             self.free_slots.push(slot);
             self.region_in_flight[op.region.0] -= 1;
-            let len = if op.what == "fi_recv" || op.what == "fi_trecv" { entry.len } else { op.posted_len };
-            out.push(Completion { label: op.label, region: op.region, len });
+            let len = if op.what == "fi_recv" || op.what == "fi_trecv" {
+                entry.len
+            } else {
+                op.posted_len
+            };
+            out.push(Completion {
+                label: op.label,
+                region: op.region,
+                len,
+            });
         }
         Ok(count)
     }
@@ -426,7 +549,13 @@ impl Endpoint {
         let mut text = [0 as std::os::raw::c_char; 256];
         // SAFETY: text has 256 bytes; err_data comes from the same error entry.
         let provider_text = unsafe {
-            sys::fi_cq_strerror(self.cq.raw, entry.prov_errno, entry.err_data, text.as_mut_ptr(), text.len())
+            sys::fi_cq_strerror(
+                self.cq.raw,
+                entry.prov_errno,
+                entry.err_data,
+                text.as_mut_ptr(),
+                text.len(),
+            )
         };
         let provider_text = super::c_string(provider_text);
         let operation = self

@@ -89,7 +89,9 @@ fn dup_c_string(value: &str, flag: &str) -> Result<*mut std::os::raw::c_char> {
     // fi_freeinfo releases.
     let raw = unsafe { libc::strdup(c.as_ptr()) };
     if raw.is_null() {
-        return Err(CollbenchError::Fabric(format!("strdup of {flag} value failed: out of memory")));
+        return Err(CollbenchError::Fabric(format!(
+            "strdup of {flag} value failed: out of memory"
+        )));
     }
     Ok(raw)
 }
@@ -168,7 +170,11 @@ fn tostr<T>(value: &T, kind: sys::fi_type) -> String {
     // SAFETY: value points to the type fi_tostr expects for `kind` (callers pair them); the
     // returned buffer is libfabric's and is copied before the next call.
     let text = unsafe { sys::fi_tostr(value as *const T as *const c_void, kind) };
-    c_string(text).trim().trim_end_matches(',').trim().to_string()
+    c_string(text)
+        .trim()
+        .trim_end_matches(',')
+        .trim()
+        .to_string()
 }
 
 impl<'a> InfoRef<'a> {
@@ -205,10 +211,14 @@ impl<'a> InfoRef<'a> {
             .unwrap_or_default()
     }
     pub fn fabric(&self) -> String {
-        self.fabric_attr().map(|a| c_string(a.name)).unwrap_or_default()
+        self.fabric_attr()
+            .map(|a| c_string(a.name))
+            .unwrap_or_default()
     }
     pub fn domain(&self) -> String {
-        self.domain_attr().map(|a| c_string(a.name)).unwrap_or_default()
+        self.domain_attr()
+            .map(|a| c_string(a.name))
+            .unwrap_or_default()
     }
     pub fn endpoint_type(&self) -> sys::fi_ep_type {
         self.ep_attr().map(|a| a.type_).unwrap_or(sys::FI_EP_UNSPEC)
@@ -268,7 +278,7 @@ impl<'a> InfoRef<'a> {
 }
 
 fn split_flags(text: &str) -> Vec<String> {
-    text.split('|')
+    text.split(['|', ','])
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
@@ -279,7 +289,16 @@ pub struct Info {
     raw: *mut sys::fi_info,
 }
 
+// SAFETY: an fi_info is a plain heap structure owned exclusively by this value, not tied to
+// the thread that created it; moving it to another thread (which then uses it alone) is fine.
+unsafe impl Send for Info {}
+
 impl Info {
+    /// An independent copy (fi_dupinfo), e.g. one per thread.
+    pub fn try_clone(&self) -> Result<Info> {
+        self.as_ref().duplicate()
+    }
+
     pub fn as_ref(&self) -> InfoRef<'_> {
         InfoRef {
             // SAFETY: raw is a valid fi_info owned by self.

@@ -27,7 +27,9 @@ pub fn strerror(code: i64) -> String {
         return format!("error {code}");
     }
     // SAFETY: non-null, NUL-terminated, static.
-    unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(text) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Turns a libfabric return code (0 or positive = success, negative = -errno) into a Result.
@@ -55,7 +57,11 @@ pub fn runtime_version() -> String {
 
 /// The API version of the headers collbench was built against, "major.minor".
 pub fn header_version() -> String {
-    format!("{}.{}", ofi_sys::FI_MAJOR_VERSION, ofi_sys::FI_MINOR_VERSION)
+    format!(
+        "{}.{}",
+        ofi_sys::FI_MAJOR_VERSION,
+        ofi_sys::FI_MINOR_VERSION
+    )
 }
 
 /// Converts a C string owned by libfabric into a Rust string ("" for null).
@@ -64,5 +70,7 @@ pub(crate) fn c_string(ptr: *const std::os::raw::c_char) -> String {
         return String::new();
     }
     // SAFETY: libfabric's strings are NUL-terminated and outlive this call.
-    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
 }
