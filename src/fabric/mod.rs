@@ -8,6 +8,7 @@ pub mod cli;
 pub mod efa_expect;
 pub mod host;
 pub mod nccl_net;
+pub mod pairing;
 pub mod payload;
 pub mod results;
 pub mod stats;
@@ -22,6 +23,8 @@ pub mod engine;
 pub mod info_cmd;
 #[cfg(feature = "fabric")]
 pub mod loopback;
+#[cfg(all(feature = "fabric", feature = "mpi"))]
+pub mod pingpong;
 #[cfg(feature = "fabric")]
 pub mod select;
 #[cfg(feature = "fabric")]
