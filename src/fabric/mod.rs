@@ -28,7 +28,7 @@ pub mod pingpong;
 #[cfg(feature = "fabric")]
 pub mod select;
 #[cfg(feature = "fabric")]
-mod transfer_setup;
+pub(crate) mod transfer_setup;
 
 pub use cli::{FabricCli, FabricCommand};
 

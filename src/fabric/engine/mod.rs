@@ -95,6 +95,74 @@ pub fn run_sweep(link: &mut Link<'_>, plan: &SweepPlan) -> Result<SideOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fabric::cli::TransferArgs;
+    use crate::fabric::transfer_setup::{open_endpoint, prepare};
+    use std::sync::atomic::AtomicBool;
+
+    fn shm_args() -> TransferArgs {
+        let args: Vec<String> = [
+            "loopback",
+            "--provider",
+            "shm",
+            "-b",
+            "8",
+            "-e",
+            "8",
+            "--timeout",
+            "0.5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        match crate::fabric::cli::parse(&args).unwrap().command {
+            crate::fabric::FabricCommand::Loopback(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_silent_peer_makes_the_wait_time_out_with_exit_4() {
+        // Real shm endpoints; the peer is opened but never driven, so READY never comes.
+        let (selected, plan) = prepare(&shm_args()).expect("shm provider");
+        let mut waiting = open_endpoint(&selected.info, &plan).unwrap();
+        let silent = open_endpoint(&selected.info, &plan).unwrap();
+        let card = EndpointCard::of(&silent, "silent").unwrap();
+        let cancel = AtomicBool::new(false);
+        let mut link =
+            Link::connect(Role::Initiator, &mut waiting, card, plan.timeout, &cancel).unwrap();
+        let started = std::time::Instant::now();
+        let error = run_sweep(&mut link, &plan).expect_err("must time out");
+        assert_eq!(error.exit_code(), 4, "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("waiting for control message Ready"),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_cancelled_link_stops_waiting() {
+        let (selected, plan) = prepare(&shm_args()).expect("shm provider");
+        let mut waiting = open_endpoint(&selected.info, &plan).unwrap();
+        let silent = open_endpoint(&selected.info, &plan).unwrap();
+        let card = EndpointCard::of(&silent, "silent").unwrap();
+        let cancel = AtomicBool::new(true);
+        let mut link = Link::connect(
+            Role::Responder,
+            &mut waiting,
+            card,
+            Duration::from_secs(60),
+            &cancel,
+        )
+        .unwrap();
+        let error = run_sweep(&mut link, &plan).expect_err("must stop");
+        assert!(
+            error.to_string().contains("because the other side failed"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn window_shrinks_for_large_messages_within_the_budget() {
