@@ -17,7 +17,7 @@ fn mpirun(ranks: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
         ])
         .arg(ranks.to_string())
         .arg(binary())
-        .arg("pingpong")
+        .args(["fabric", "pingpong"])
         .args(args);
     command.env_remove("FI_PROVIDER");
     command.env_remove("COLLBENCH_TEST_FABRIC_CORRUPT");

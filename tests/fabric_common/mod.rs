@@ -4,15 +4,19 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// The binary that runs `collbench fabric …`.
+/// The umbrella binary; every command below is `collbench fabric …`.
 pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_collbench-fabric")
+    env!("CARGO_BIN_EXE_collbench")
 }
 
 /// Runs `collbench fabric <args>` bounded by `timeout SECONDS`, with `env` added.
 pub fn run_with_env(seconds: u32, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new("timeout");
-    command.arg(seconds.to_string()).arg(binary()).args(args);
+    command
+        .arg(seconds.to_string())
+        .arg(binary())
+        .arg("fabric")
+        .args(args);
     // A caller's FI_PROVIDER would hide providers the tests name explicitly.
     command.env_remove("FI_PROVIDER");
     command.env_remove("COLLBENCH_TEST_FABRIC_CORRUPT");
@@ -21,7 +25,7 @@ pub fn run_with_env(seconds: u32, args: &[&str], env: &[(&str, &str)]) -> Output
     }
     command
         .output()
-        .expect("`timeout` and the collbench-fabric binary must be runnable")
+        .expect("`timeout` and the collbench binary must be runnable")
 }
 
 pub fn run(seconds: u32, args: &[&str]) -> Output {
