@@ -7,6 +7,12 @@
 //!
 //! Set PKG_CONFIG_PATH to pick another installation (e.g. /opt/amazon/efa/lib64/pkgconfig on EFA
 //! hosts, which ship libfabric 2.x).
+//!
+//! Checked against 2.x headers (Debian sid's libfabric-dev 2.1.0 unpacked with `dpkg -x` into a
+//! directory DIR): `PKG_CONFIG_LIBDIR=DIR/usr/lib/x86_64-linux-gnu/pkgconfig
+//! PKG_CONFIG_SYSROOT_DIR=DIR cargo check --features fabric,mpi` builds, with cfg(ofi_api_v2) set.
+//! collbench only touches fi_info fields and calls present in both 1.14+ and 2.x (no FI_AV_MAP,
+//! FI_MR_BASIC/SCALABLE or other API removed in 2.0).
 
 use std::env;
 use std::path::PathBuf;
