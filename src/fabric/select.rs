@@ -42,13 +42,15 @@ pub struct Request {
 
 /// Modes collbench honours: it passes a private fi_context2 with every operation, registers
 /// every buffer it uses locally, and accepts provider-chosen keys and virtual addressing
-/// (EFA needs all of these).
+/// (EFA needs all of these). Each domain is driven by one thread only, so providers may skip
+/// their locks (FI_THREAD_DOMAIN).
 fn engine_hints(provider: Option<&str>, domain: Option<&str>, rma: bool) -> Result<Hints> {
     let mut hints = Hints::new()?;
     hints
         .endpoint_type(sys::FI_EP_RDM)
         .caps(sys::FI_MSG as u64 | sys::FI_TAGGED as u64 | if rma { sys::FI_RMA as u64 } else { 0 })
         .mode(sys::FI_CONTEXT | sys::FI_CONTEXT2)
+        .threading(sys::FI_THREAD_DOMAIN)
         .mr_mode(
             sys::FI_MR_LOCAL | sys::FI_MR_ALLOCATED | sys::FI_MR_PROV_KEY | sys::FI_MR_VIRT_ADDR,
         );

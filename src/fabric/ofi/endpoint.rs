@@ -7,6 +7,7 @@
 use super::{check, strerror, Domain, RegisteredBuffer, RemoteRegion, NEG_EAGAIN};
 use crate::error::{CollbenchError, Result};
 use ofi_sys as sys;
+use std::collections::VecDeque;
 use std::os::raw::c_void;
 use std::rc::Rc;
 
@@ -77,7 +78,8 @@ pub struct Endpoint {
     /// the operation is in flight, so it lives here at a fixed address).
     contexts: Box<[sys::fi_context2]>,
     in_flight: Vec<Option<InFlight>>,
-    free_slots: Vec<usize>,
+    /// Oldest-freed first: a context is reused as late as possible.
+    free_slots: VecDeque<usize>,
     domain: Rc<Domain>,
 }
 
@@ -140,7 +142,7 @@ impl Endpoint {
             cq,
             contexts: vec![sys::fi_context2::default(); max_in_flight].into_boxed_slice(),
             in_flight: vec![None; max_in_flight],
-            free_slots: (0..max_in_flight).rev().collect(),
+            free_slots: (0..max_in_flight).collect(),
             domain: Rc::clone(domain),
         };
         // SAFETY: endpoint, CQ and AV are open objects of the same domain.
@@ -269,7 +271,7 @@ impl Endpoint {
         let buffer = self.region_ref(region)?;
         let address = buffer.address(offset, len)?;
         let desc = buffer.desc();
-        let Some(slot) = self.free_slots.pop() else {
+        let Some(slot) = self.free_slots.pop_front() else {
             return Err(CollbenchError::Fabric(format!(
                 "internal: more than {} operations in flight on {}",
                 self.in_flight.len(),
@@ -279,14 +281,14 @@ impl Endpoint {
         let context = &mut self.contexts[slot] as *mut sys::fi_context2 as *mut c_void;
         let ret = post(self.raw, address, desc, context) as i64;
         if ret == NEG_EAGAIN {
-            self.free_slots.push(slot);
+            self.free_slots.push_back(slot);
             return Ok(Posted::Busy);
         }
         if let Err(error) = check(
             ret,
             &format!("{what} of {len} bytes on {}", self.domain.label()),
         ) {
-            self.free_slots.push(slot);
+            self.free_slots.push_back(slot);
             return Err(error);
         }
         self.in_flight[slot] = Some(InFlight {
@@ -504,7 +506,7 @@ impl Endpoint {
             let op = self.in_flight[slot].take().ok_or_else(|| {
                 CollbenchError::Fabric(format!("internal: completion for idle slot {slot}"))
             })?;
-            self.free_slots.push(slot);
+            self.free_slots.push_back(slot);
             self.region_in_flight[op.region.0] -= 1;
             let len = if op.what == "fi_recv" || op.what == "fi_trecv" {
                 entry.len

@@ -53,6 +53,13 @@ impl Hints {
         self
     }
 
+    /// Threading model the application follows (FI_THREAD_DOMAIN: one thread per domain).
+    pub fn threading(&mut self, threading: sys::fi_threading) -> &mut Self {
+        // SAFETY: fi_allocinfo allocates domain_attr.
+        unsafe { (*self.info().domain_attr).threading = threading };
+        self
+    }
+
     /// Restricts to one provider (libfabric frees the string with the hints, so it is strdup'ed).
     pub fn provider(&mut self, name: &str) -> Result<&mut Self> {
         let raw = dup_c_string(name, "--provider")?;
