@@ -172,3 +172,70 @@ fn bad_flags_are_usage_errors() {
         assert_exit(&output, 6);
     }
 }
+
+#[test]
+fn all_domains_checks_every_nic_of_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("all.json");
+    let output = run(
+        240,
+        &[
+            "loopback",
+            "--provider",
+            "tcp",
+            "--all-domains",
+            "--no-rma",
+            "-b",
+            "64",
+            "-e",
+            "64",
+            "--iters",
+            "10",
+            "--bw-iters",
+            "1",
+            "--timeout",
+            "20",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&output, 0);
+    let suite = read_json(&json);
+    let domains: Vec<&str> = suite["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["domain"].as_str().unwrap())
+        .collect();
+    assert!(domains.contains(&"lo") && domains.len() >= 2, "{domains:?}");
+    assert_eq!(suite["passed"], true);
+    let text = stdout(&output);
+    assert!(
+        text.contains("Loopback check passed for provider tcp;ofi_rxm, domain lo"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 passed, 0 failed") || text.contains("passed, 0 failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_domain_lists_the_providers_domains() {
+    let output = run(
+        60,
+        &[
+            "loopback",
+            "--provider",
+            "tcp",
+            "--domain",
+            "nic-that-is-not-here",
+        ],
+    );
+    assert_exit(&output, 6);
+    let err = stderr(&output);
+    assert!(
+        err.contains("--domain nic-that-is-not-here") && err.contains("lo"),
+        "{err}"
+    );
+}

@@ -27,7 +27,7 @@ pub enum FabricCommand {
     Info(InfoArgs),
     /// Two endpoints on this node (two threads) over one provider: size sweep of send/recv (and
     /// RMA write/read when available), every payload verified.
-    Loopback(TransferArgs),
+    Loopback(LoopbackArgs),
     /// Pairs of MPI ranks (0<->1, 2<->3 …; an odd last rank pairs with rank 0 in a second round):
     /// per-pair bandwidth and latency, slowest pair named. Needs the `mpi` feature; run under
     /// mpirun/srun.
@@ -46,6 +46,16 @@ pub struct InfoArgs {
     /// /sys/devices/virtual/dmi/id/product_name).
     #[arg(long, value_name = "TYPE")]
     pub instance_type: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LoopbackArgs {
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+    /// Run the check once per domain (NIC) of the provider, like HyperPod's per-device EFA
+    /// loopback check; fails when any domain fails.
+    #[arg(long, conflicts_with = "domain")]
+    pub all_domains: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -219,7 +229,7 @@ mod tests {
         all.extend_from_slice(args);
         let args: Vec<String> = all.iter().map(|s| s.to_string()).collect();
         match parse(&args).expect("parses").command {
-            FabricCommand::Loopback(a) => a,
+            FabricCommand::Loopback(a) => a.transfer,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -1,11 +1,12 @@
 //! `collbench fabric loopback`: two endpoints on this node, each driven by its own thread (as two
 //! processes would), over one provider; the HyperPod-style EFA loopback check.
 
-use super::cli::TransferArgs;
+use super::cli::{LoopbackArgs, TransferArgs};
 use super::engine::{run_sweep, EndpointCard, Link, Role, SideOutcome, SweepPlan};
 use super::host::{hostname, write_output};
 use super::ofi::Info;
 use super::results::RowResult;
+use super::select::{self, Selected};
 use super::transfer_setup::{describe, open_endpoint, prepare};
 use super::verdict::{evaluate, summary_block, table, Thresholds, Verdict};
 use crate::error::{CollbenchError, Result};
@@ -68,18 +69,110 @@ fn first_cause(a: CollbenchError, b: CollbenchError) -> CollbenchError {
     }
 }
 
-pub fn run(args: &TransferArgs) -> Result<()> {
-    let (selected, plan) = prepare(args)?;
+/// `--all-domains`: one report per domain.
+#[derive(Debug, Serialize)]
+pub struct LoopbackSuite {
+    pub tool: String,
+    pub host: String,
+    pub provider: String,
+    pub reports: Vec<LoopbackReport>,
+    pub passed: bool,
+}
+
+pub fn run(args: &LoopbackArgs) -> Result<()> {
+    if args.all_domains {
+        return run_all_domains(&args.transfer);
+    }
+    let (selected, plan) = prepare(&args.transfer)?;
     for notice in &selected.notices {
         eprintln!("{notice}");
     }
+    let report = measure(&selected, &plan, &args.transfer)?;
+    if let Some(path) = &args.transfer.json {
+        let json =
+            serde_json::to_string_pretty(&report).expect("the loopback report always serialises");
+        write_output(path, &json)?;
+    }
+    finish(&report.verdict)
+}
+
+/// The check once per domain of the selected provider (HyperPod checks every EFA device).
+fn run_all_domains(args: &TransferArgs) -> Result<()> {
+    let (first, _) = prepare(args)?;
+    for notice in &first.notices {
+        eprintln!("{notice}");
+    }
+    let provider = first.info.as_ref().provider();
+    let domains = select::domains_of(&provider, first.rma)?;
+    let mut reports = Vec::new();
+    for domain in &domains {
+        let mut per_domain = args.clone();
+        per_domain.provider = Some(provider.clone());
+        per_domain.domain = Some(domain.clone());
+        let (selected, plan) = prepare(&per_domain)?;
+        reports.push(measure(&selected, &plan, &per_domain)?);
+    }
+    let failed: Vec<&LoopbackReport> = reports.iter().filter(|r| !r.passed).collect();
+    println!(
+        "Loopback check over {} domain(s) of provider {provider}: {} passed, {} failed{}",
+        reports.len(),
+        reports.len() - failed.len(),
+        failed.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                failed
+                    .iter()
+                    .map(|r| r.domain.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    if let Some(path) = &args.json {
+        let suite = LoopbackSuite {
+            tool: "collbench fabric loopback --all-domains".into(),
+            host: hostname(),
+            provider,
+            passed: failed.is_empty(),
+            reports,
+        };
+        let json = serde_json::to_string_pretty(&suite).expect("the loopback suite serialises");
+        write_output(path, &json)?;
+        return finish_all(&suite.reports);
+    }
+    finish_all(&reports)
+}
+
+fn finish_all(reports: &[LoopbackReport]) -> Result<()> {
+    let reasons = |pick: &dyn Fn(&LoopbackReport) -> bool| {
+        reports
+            .iter()
+            .filter(|r| pick(r))
+            .map(|r| format!("domain {}: {}", r.domain, r.verdict.failures.join("; ")))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    if reports.iter().any(|r| r.verdict.wrong_messages > 0) {
+        return Err(CollbenchError::WrongResults(reasons(&|r| !r.passed)));
+    }
+    if reports.iter().any(|r| !r.passed) {
+        return Err(CollbenchError::CheckFailed(reasons(&|r| !r.passed)));
+    }
+    Ok(())
+}
+
+/// Runs both sides on `selected`, prints the table and summary, and returns the report.
+fn measure(selected: &Selected, plan: &SweepPlan, args: &TransferArgs) -> Result<LoopbackReport> {
     let info = &selected.info;
     let (initiator_info, responder_info) = (info.try_clone()?, info.try_clone()?);
     let cancel = AtomicBool::new(false);
     let (to_responder, responder_inbox) = channel();
     let (to_initiator, initiator_inbox) = channel();
     let run_side = |role, info, to_peer, from_peer| {
-        let result = side(role, info, &plan, to_peer, from_peer, &cancel);
+        let result = side(role, info, plan, to_peer, from_peer, &cancel);
         if result.is_err() {
             cancel.store(true, Ordering::Relaxed);
         }
@@ -123,42 +216,32 @@ pub fn run(args: &TransferArgs) -> Result<()> {
     print!(
         "# collbench fabric loopback on {}\n{}",
         hostname(),
-        describe(&selected, &plan, delivery_complete)
+        describe(selected, plan, delivery_complete)
     );
     print!("{}", table(&outcome.rows));
     for note in &outcome.mismatches {
         eprintln!("payload mismatch: {note}");
     }
-    let title = format!(
-        "Loopback check for provider {} domain {}:",
-        entry.provider(),
-        entry.domain()
-    );
-    print!("{}", summary_block(&title, &verdict));
-    if let Some(path) = &args.json {
-        let report = LoopbackReport {
-            tool: "collbench fabric loopback".into(),
-            host: hostname(),
-            provider: entry.provider(),
-            fabric: entry.fabric(),
-            domain: entry.domain(),
-            libfabric_version: super::ofi::runtime_version(),
-            rma: plan.rma,
-            sizes: plan.sizes.clone(),
-            latency_iterations: plan.latency_iterations,
-            bandwidth_batches: plan.bandwidth_batches,
-            window: plan.window,
-            thresholds,
-            rows: outcome.rows.clone(),
-            mismatches: outcome.mismatches.clone(),
-            passed: verdict.passed(),
-            verdict: verdict.clone(),
-        };
-        let json =
-            serde_json::to_string_pretty(&report).expect("the loopback report always serialises");
-        write_output(path, &json)?;
-    }
-    finish(&verdict)
+    let subject = format!("provider {}, domain {}", entry.provider(), entry.domain());
+    print!("{}", summary_block("Loopback", &subject, &verdict));
+    Ok(LoopbackReport {
+        tool: "collbench fabric loopback".into(),
+        host: hostname(),
+        provider: entry.provider(),
+        fabric: entry.fabric(),
+        domain: entry.domain(),
+        libfabric_version: super::ofi::runtime_version(),
+        rma: plan.rma,
+        sizes: plan.sizes.clone(),
+        latency_iterations: plan.latency_iterations,
+        bandwidth_batches: plan.bandwidth_batches,
+        window: plan.window,
+        thresholds,
+        rows: outcome.rows,
+        mismatches: outcome.mismatches,
+        passed: verdict.passed(),
+        verdict,
+    })
 }
 
 /// Exit 7 for wrong payloads or failed thresholds.

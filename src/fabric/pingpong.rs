@@ -306,10 +306,7 @@ fn report(
         }
         print!(
             "{}",
-            summary_block(
-                &format!("Pair {}:", pair_report.label()),
-                &pair_report.verdict
-            )
+            summary_block("Pair", &pair_report.label(), &pair_report.verdict)
         );
         reports.push(pair_report);
     }

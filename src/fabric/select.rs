@@ -79,18 +79,20 @@ pub fn available_rdm_providers() -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// First entry of `provider` (on `domain` when given). libfabric does not apply a domain-name
+/// hint to every provider (tcp;ofi_rxm 1.17 ignores it), so the domain is also filtered here.
 fn first_entry(provider: Option<&str>, domain: Option<&str>, rma: bool) -> Result<Option<Info>> {
     let hints = engine_hints(provider, domain, rma)?;
-    match InfoList::get(Some(&hints))? {
-        Some(list) => match list.iter().next() {
-            Some(entry) => Ok(Some(entry.duplicate()?)),
-            None => Ok(None),
-        },
-        None => Ok(None),
-    }
+    let Some(list) = InfoList::get(Some(&hints))? else {
+        return Ok(None);
+    };
+    let entry = list
+        .iter()
+        .find(|entry| domain.is_none_or(|d| entry.domain() == d));
+    entry.map(|entry| entry.duplicate()).transpose()
 }
 
-/// The missing-provider error: usage (exit 6), naming what is available instead.
+/// The missing-provider (or missing-domain) error: usage (exit 6), naming what is available.
 pub fn missing_provider(provider: &str, domain: Option<&str>) -> Result<CollbenchError> {
     let available = available_rdm_providers()?;
     let filter = std::env::var("FI_PROVIDER")
@@ -100,11 +102,17 @@ pub fn missing_provider(provider: &str, domain: Option<&str>) -> Result<Collbenc
             )
         })
         .unwrap_or_default();
-    let domain_note = domain
-        .map(|d| format!(" with domain '{d}'"))
-        .unwrap_or_default();
+    if let Some(domain) = domain {
+        let domains = domains_of(provider, false)?;
+        if !domains.is_empty() {
+            return Ok(CollbenchError::Usage(format!(
+                "--domain {domain}: provider {provider} has no domain '{domain}' on this host; its domains: {}",
+                domains.join(", ")
+            )));
+        }
+    }
     Ok(CollbenchError::Usage(format!(
-        "--provider {provider}: libfabric {} offers no reliable-datagram (FI_EP_RDM) endpoint with FI_MSG|FI_TAGGED from provider '{provider}'{domain_note} on this host; available: {}{filter}",
+        "--provider {provider}: libfabric {} offers no reliable-datagram (FI_EP_RDM) endpoint with FI_MSG|FI_TAGGED from provider '{provider}' on this host; available: {}{filter}",
         crate::fabric::ofi::runtime_version(),
         if available.is_empty() { "none".to_string() } else { available.join(", ") }
     )))
@@ -159,4 +167,19 @@ pub fn select(request: &Request) -> Result<Selected> {
         }
         None => Err(missing_provider(&provider, domain)?),
     }
+}
+
+/// Distinct domains (NICs) of `provider` offering what the engine needs, in libfabric's order.
+pub fn domains_of(provider: &str, want_rma: bool) -> Result<Vec<String>> {
+    let hints = engine_hints(Some(provider), None, want_rma)?;
+    let mut domains: Vec<String> = Vec::new();
+    if let Some(list) = InfoList::get(Some(&hints))? {
+        for entry in list.iter() {
+            let domain = entry.domain();
+            if !domains.contains(&domain) {
+                domains.push(domain);
+            }
+        }
+    }
+    Ok(domains)
 }

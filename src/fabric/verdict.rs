@@ -113,10 +113,11 @@ pub fn table(rows: &[RowResult]) -> String {
     out
 }
 
-/// The summary block in the shape of HyperPod's EFA loopback check.
-pub fn summary_block(title: &str, verdict: &Verdict) -> String {
+/// The summary block in the shape of HyperPod's EFA loopback check ("EFA Loopback check passed
+/// for device: …" followed by MaxBw, AvgBw, MaxTypicalLat, MinTypicalLat, AvgLat).
+pub fn summary_block(check: &str, subject: &str, verdict: &Verdict) -> String {
     let status = if verdict.passed() { "passed" } else { "FAILED" };
-    let mut out = format!("{title} {status}\n");
+    let mut out = format!("{check} check {status} for {subject}\n");
     if let Some(s) = verdict.summary {
         out.push_str(&format!("  MaxBw: {:.6} GB/s\n", s.max_bw_gb_per_s));
         out.push_str(&format!("  AvgBw: {:.6} GB/s\n", s.avg_bw_gb_per_s));
@@ -204,8 +205,11 @@ mod tests {
         let verdict = evaluate(&rows, Thresholds::default());
         assert!(!verdict.passed());
         assert_eq!(verdict.wrong_messages, 1);
-        let text = summary_block("Loopback check", &verdict);
-        assert!(text.contains("Loopback check FAILED"));
+        let text = summary_block("Loopback", "provider shm, domain shm", &verdict);
+        assert!(
+            text.starts_with("Loopback check FAILED for provider shm, domain shm\n"),
+            "{text}"
+        );
         assert!(text.contains("MaxBw: 1.000000 GB/s"));
         assert!(table(&rows).lines().count() == 3);
     }

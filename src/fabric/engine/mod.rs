@@ -115,7 +115,7 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         match crate::fabric::cli::parse(&args).unwrap().command {
-            crate::fabric::FabricCommand::Loopback(a) => a,
+            crate::fabric::FabricCommand::Loopback(a) => a.transfer,
             _ => unreachable!(),
         }
     }
