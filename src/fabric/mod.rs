@@ -1,8 +1,20 @@
 //! `collbench fabric …`: libfabric diagnostics (provider inventory, loopback and pairwise
 //! bandwidth/latency with verified payloads) and the parser that tells which network NCCL used.
 //!
+//! - `collbench fabric info [--provider P] [--instance-type T] [--json FILE]`
+//! - `collbench fabric loopback [--provider P] [--domain D | --all-domains] [-b MIN -e MAX -f F]
+//!   [--iters N] [--bw-iters N] [--window W] [--no-rma] [--min-bw GBPS] [--max-lat US]
+//!   [--timeout SECS] [--json FILE] [--inject-corruption]`
+//! - `collbench fabric pingpong …` (same flags, under mpirun/srun; feature `mpi`)
+//!
+//! Exit codes: 0 ok; 1 output file; 4 a wait exceeded --timeout; 5 libfabric/MPI failure;
+//! 6 usage, including a provider or domain this host does not have (the message lists what it
+//! has); 7 a payload failed verification, a threshold failed, or the EFA device count does not
+//! match the instance type.
+//!
 //! The libfabric parts need the cargo feature `fabric` (and libfabric >= 1.14 at build time);
-//! `nccl_net`, `payload`, `stats` and `efa_expect` are pure and always built.
+//! without it the commands parse and answer with exit 6 naming the feature. `nccl_net`,
+//! `payload`, `stats`, `results`, `verdict`, `pairing` and `efa_expect` are pure and always built.
 
 pub mod cli;
 pub mod efa_expect;
