@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod hooks;
+pub mod runner;
+pub mod timed_loop;
+pub mod watchdog;
+
 /// How one measurement is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimingPlan {

@@ -1,0 +1,1 @@
+//! The sweep runner (see below).
