@@ -1,31 +1,165 @@
 //! The validated plan: everything the CLI accepted, checked and resolved, before any work starts.
 //! `crate::cli` builds it; nothing downstream re-validates user input.
+//!
+//! Checks that need facts only known later (how many ranks, how much memory, which backend) are
+//! methods the runtime calls once it knows them: [`TestPlan::validate_for_world`],
+//! [`TestPlan::cap_max_bytes`] and [`TestPlan::require_gpu_flags_unused`]. They fail with the same
+//! kind of usage error (exit 6) as the parser.
 
 use crate::collectives::Collective;
+use crate::error::{CollbenchError, Result};
 use crate::measure::TimingPlan;
 use crate::types::{DataType, ReduceOp};
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// A sweep may not have more sizes than this (a typo like `-i 1` would otherwise run for days).
+pub const MAX_SWEEP_SIZES: usize = 10_000;
+
+/// `--seed` when not given: fixed, so two runs with the same flags check the same data.
+pub const DEFAULT_SEED: u64 = 0x00C0_11BE_4C00_0001;
 
 /// How sizes grow between `-b` and `-e`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Step {
-    /// `-f F` (F > 1): multiply.
+    /// `-f F` (F > 1): multiply. Always a whole number (nccl-tests reads the factor as an integer).
     Factor(f64),
     /// `-i B` with `-f 1` or no factor: add.
     Bytes(u64),
 }
 
+impl Step {
+    /// Every size from `min` to `max` (inclusive when reached), ascending, like nccl-tests' loop
+    /// `for (size = min; size <= max; size = factor > 1 ? size * factor : size + step)`.
+    /// Errors (naming the flags) when the loop would never end or exceed [`MAX_SWEEP_SIZES`].
+    pub fn sizes(self, min: u64, max: u64) -> Result<Vec<u64>> {
+        if min > max {
+            return Err(CollbenchError::Usage(format!(
+                "-b/--minbytes {min} is larger than -e/--maxbytes {max}; accepted: -b <= -e"
+            )));
+        }
+        match self {
+            Step::Bytes(step) => {
+                if step == 0 {
+                    return Err(CollbenchError::Usage(format!(
+                        "-i/--stepbytes 0 never advances from -b {min} to -e {max}; accepted: -i >= 1, \
+                         or a factor -f >= 2"
+                    )));
+                }
+                let count = (max - min) / step + 1;
+                if count > MAX_SWEEP_SIZES as u64 {
+                    return Err(too_many_sizes(count, &format!("-i/--stepbytes {step}"), min, max));
+                }
+                Ok((0..count).map(|k| min + k * step).collect())
+            }
+            Step::Factor(factor) => {
+                let factor_int = factor as u64;
+                if factor_int < 2 || factor_int as f64 != factor {
+                    return Err(CollbenchError::Usage(format!(
+                        "-f/--stepfactor {factor}: accepted: a whole number >= 2 (or 1 to step by -i)"
+                    )));
+                }
+                if min == 0 {
+                    return Err(CollbenchError::Usage(format!(
+                        "-b/--minbytes 0 with -f/--stepfactor {factor_int} never grows (0 x {factor_int} = 0); \
+                         accepted: -b >= 1 with -f, or -f 1 with -i"
+                    )));
+                }
+                let mut sizes = Vec::new();
+                let mut size = min;
+                while size <= max {
+                    sizes.push(size);
+                    match size.checked_mul(factor_int) {
+                        Some(next) => size = next,
+                        None => break,
+                    }
+                }
+                // A factor >= 2 from >= 1 byte reaches u64::MAX in at most 64 steps.
+                debug_assert!(sizes.len() <= 64);
+                Ok(sizes)
+            }
+        }
+    }
+}
+
+fn too_many_sizes(count: u64, step: &str, min: u64, max: u64) -> CollbenchError {
+    CollbenchError::Usage(format!(
+        "-b {min} -e {max} with {step} gives {count} sizes; accepted: at most {MAX_SWEEP_SIZES} sizes \
+         (use a larger -i or a factor -f)"
+    ))
+}
+
 /// `-a`: which rank's time is reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AverageMode {
+    /// `-a 0`: rank 0's time.
     Rank0,
+    /// `-a 1` (default): the mean over ranks.
     Avg,
+    /// `-a 2`: the fastest rank.
     Min,
+    /// `-a 3`: the slowest rank.
     Max,
 }
 
-/// `-r`: one root or every root (`-r -1`).
+impl AverageMode {
+    pub fn from_flag(value: u64) -> Option<AverageMode> {
+        match value {
+            0 => Some(AverageMode::Rank0),
+            1 => Some(AverageMode::Avg),
+            2 => Some(AverageMode::Min),
+            3 => Some(AverageMode::Max),
+            _ => None,
+        }
+    }
+
+    /// The `-a` value.
+    pub fn flag(self) -> u8 {
+        self as u8
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AverageMode::Rank0 => "rank0",
+            AverageMode::Avg => "avg",
+            AverageMode::Min => "min",
+            AverageMode::Max => "max",
+        }
+    }
+}
+
+/// `-z`: when the host waits for completion (nccl-tests 2.19 modes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockingMode {
+    /// `-z 0` (default): launch all `-n` × `-m` operations, wait once at the end.
+    Off,
+    /// `-z 1`: wait and barrier after each operation.
+    WaitAndBarrierEachOp,
+    /// `-z 2`: wait after each operation, no barrier.
+    WaitEachOp,
+    /// `-z 3`: wait and barrier after each `-n` iteration (its `-m` operations); the barrier is not timed.
+    WaitAndBarrierEachIter,
+}
+
+impl BlockingMode {
+    pub fn from_flag(value: u64) -> Option<BlockingMode> {
+        match value {
+            0 => Some(BlockingMode::Off),
+            1 => Some(BlockingMode::WaitAndBarrierEachOp),
+            2 => Some(BlockingMode::WaitEachOp),
+            3 => Some(BlockingMode::WaitAndBarrierEachIter),
+            _ => None,
+        }
+    }
+
+    /// The `-z` value.
+    pub fn flag(self) -> u8 {
+        self as u8
+    }
+}
+
+/// `-r`: one root or every root (`-r -1` / `-r all`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RootSelection {
     One(usize),
@@ -35,23 +169,44 @@ pub enum RootSelection {
 /// `--backend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendChoice {
+    /// NCCL when GPUs and libnccl are usable, else the host MPI backend (with a one-line notice).
     Auto,
     Nccl,
     Mpi,
 }
 
+impl BackendChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Nccl => "nccl",
+            BackendChoice::Mpi => "mpi",
+        }
+    }
+}
+
+/// Acceptance verdict options (`--min-busbw`, `--profile`, `--jsonl`, `--prom-file`,
+/// `--push-gateway`, `--require-net`). Owned by the acceptance work: add fields here and in
+/// `crate::cli::args::AcceptanceArgs`; nothing else in the plan needs to change.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AcceptancePlan {}
+
 #[derive(Clone)]
 pub struct TestPlan {
     pub collective: &'static dyn Collective,
     pub backend: BackendChoice,
-    /// Every size of the sweep, in bytes, ascending (before per-collective rounding).
+    /// Every size of the sweep, in bytes, ascending (before per-collective rounding). Never empty.
     pub sizes: Vec<u64>,
     pub min_bytes: u64,
     pub max_bytes: u64,
     pub step: Step,
+    /// `-d`: one type, or all 12 in nccl-tests' order for `-d all`.
     pub dtypes: Vec<DataType>,
-    /// Empty for collectives whose `redop` column is not a reduction.
+    /// `-o`: the operators to run. Empty for collectives whose `redop` column is not a reduction
+    /// (`OpColumn::None`/`Blank`: `-o` is checked, then ignored, like nccl-tests). For
+    /// `OpColumn::Ignored` (sendrecv) it holds the selection, which is printed but not applied.
     pub ops: Vec<ReduceOp>,
+    /// `-r`. Collectives without a root ignore it (after it was checked).
     pub root: RootSelection,
     /// `-t` threads per process (GPU backend).
     pub nthreads: usize,
@@ -59,16 +214,21 @@ pub struct TestPlan {
     pub ngpus: usize,
     /// `-w`.
     pub warmup_iters: usize,
+    /// `-n`, `-m`, `-G`, `-z` (as a bool), `-I`, `-K`, `-C`.
     pub timing: TimingPlan,
-    /// `-c`: check iterations (0 = no validation).
+    /// `-z` with its four nccl-tests modes (`timing.blocking` is `blocking != Off`).
+    pub blocking: BlockingMode,
+    /// `-c`: check iterations (0 = no validation, `N/A` in the table).
     pub check_iters: usize,
     /// `-N`: run cycles (0 = until interrupted).
     pub run_cycles: usize,
     /// `-p`.
     pub parallel_init: bool,
+    /// `-y`: launch on the CUDA null stream (GPU backend).
+    pub stream_null: bool,
     /// `-a`.
     pub average: AverageMode,
-    /// `-T`: watchdog.
+    /// `-T`: watchdog (`-T 0` = none).
     pub timeout: Option<Duration>,
     /// `-R`: 0 none, 1 local, 2 symmetric registration (GPU backend).
     pub local_register: u8,
@@ -78,26 +238,194 @@ pub struct TestPlan {
     pub unalign: usize,
     /// `-S`: report timestamps in the text output.
     pub report_timestamps: bool,
-    /// NCCL_TESTS_SPLIT / NCCL_TESTS_SPLIT_MASK, parsed.
+    /// NCCL_TESTS_SPLIT / NCCL_TESTS_SPLIT_MASK, parsed. `None` when neither is set.
     pub split: Option<SplitRule>,
+    /// `-J/--output_file`.
     pub json_path: Option<PathBuf>,
+    /// `--csv`.
     pub csv_path: Option<PathBuf>,
-    /// Data seed (same on every rank).
+    /// `--seed`: data seed (same on every rank).
     pub seed: u64,
-    /// The command line as given.
+    /// Acceptance verdict options (see [`AcceptancePlan`]).
+    pub acceptance: AcceptancePlan,
+    /// The command line as given (program name first).
     pub args: Vec<String>,
 }
 
-/// NCCL_TESTS_SPLIT: how a rank's color is computed from its global rank.
+impl fmt::Debug for TestPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestPlan")
+            .field("collective", &self.collective.name())
+            .field("backend", &self.backend)
+            .field("sizes", &self.sizes.len())
+            .field("min_bytes", &self.min_bytes)
+            .field("max_bytes", &self.max_bytes)
+            .field("step", &self.step)
+            .field("dtypes", &self.dtypes)
+            .field("ops", &self.ops)
+            .field("root", &self.root)
+            .field("nthreads", &self.nthreads)
+            .field("ngpus", &self.ngpus)
+            .field("warmup_iters", &self.warmup_iters)
+            .field("timing", &self.timing)
+            .field("blocking", &self.blocking)
+            .field("check_iters", &self.check_iters)
+            .field("run_cycles", &self.run_cycles)
+            .field("parallel_init", &self.parallel_init)
+            .field("stream_null", &self.stream_null)
+            .field("average", &self.average)
+            .field("timeout", &self.timeout)
+            .field("local_register", &self.local_register)
+            .field("memory_report", &self.memory_report)
+            .field("unalign", &self.unalign)
+            .field("report_timestamps", &self.report_timestamps)
+            .field("split", &self.split)
+            .field("json_path", &self.json_path)
+            .field("csv_path", &self.csv_path)
+            .field("seed", &self.seed)
+            .field("acceptance", &self.acceptance)
+            .field("args", &self.args)
+            .finish()
+    }
+}
+
+impl TestPlan {
+    /// Checks what needs the communicator size: `-r` inside `0..nranks` for rooted collectives, and
+    /// the collective's own rank-count rule (hypercube: a power of two). `nranks` is the size of the
+    /// communicator the test runs on (after NCCL_TESTS_SPLIT).
+    pub fn validate_for_world(&self, nranks: usize) -> Result<()> {
+        if nranks == 0 {
+            return Err(CollbenchError::Usage(
+                "the communicator has 0 ranks; accepted: at least 1 rank".into(),
+            ));
+        }
+        if let RootSelection::One(root) = self.root {
+            if self.collective.uses_root() && root >= nranks {
+                return Err(CollbenchError::Usage(format!(
+                    "-r/--root {root} is outside this run's {nranks} ranks; accepted: 0..={} or -1 (every root)",
+                    nranks - 1
+                )));
+            }
+        }
+        if let Some(problem) = self.collective.rank_count_problem(nranks) {
+            return Err(CollbenchError::Usage(format!(
+                "{} cannot run on {nranks} ranks: {problem}",
+                self.collective.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The roots to run, in order: every rank for `-r -1`, else the one given. Collectives without
+    /// a root run once, with root 0 (printed as -1 by the sinks).
+    pub fn roots(&self, nranks: usize) -> Vec<usize> {
+        if !self.collective.uses_root() {
+            return vec![0];
+        }
+        match self.root {
+            RootSelection::One(root) => vec![root],
+            RootSelection::All => (0..nranks).collect(),
+        }
+    }
+
+    /// Lowers `-e` to what fits, like nccl-tests' `Reducing maxBytes to X due to memory limitation`.
+    /// `available_bytes` is the largest size (the `-e` value) whose buffers the backend can allocate
+    /// on every rank. Returns the notice to print (two lines, as nccl-tests prints them) when it
+    /// lowered `-e`; fails when even `-b` does not fit.
+    pub fn cap_max_bytes(&mut self, available_bytes: u64) -> Result<Option<String>> {
+        if self.max_bytes <= available_bytes {
+            return Ok(None);
+        }
+        if self.min_bytes > available_bytes {
+            return Err(CollbenchError::Usage(format!(
+                "-b/--minbytes {} ({}) does not fit in memory: at most {} bytes ({}) per buffer can be \
+                 allocated here; accepted: -b and -e up to {}",
+                self.min_bytes,
+                human_bytes(self.min_bytes),
+                available_bytes,
+                human_bytes(available_bytes),
+                available_bytes
+            )));
+        }
+        self.max_bytes = available_bytes;
+        self.sizes.retain(|&size| size <= available_bytes);
+        Ok(Some(format!(
+            "#\n# Reducing maxBytes to {available_bytes} due to memory limitation"
+        )))
+    }
+
+    /// The host backend has one rank per process and no device: flags that only mean something on
+    /// GPUs are an error there instead of being silently ignored. Lists every offending flag.
+    pub fn require_gpu_flags_unused(&self, backend_name: &str) -> Result<()> {
+        let mut used = Vec::new();
+        if self.ngpus > 1 {
+            used.push(format!("-g/--ngpus {} (GPUs per thread)", self.ngpus));
+        }
+        if self.nthreads > 1 {
+            used.push(format!("-t/--nthreads {} (threads driving GPUs)", self.nthreads));
+        }
+        if self.timing.graph_launches > 0 {
+            used.push(format!(
+                "-G/--cudagraph {} (CUDA graph launches)",
+                self.timing.graph_launches
+            ));
+        }
+        if self.local_register > 0 {
+            used.push(format!(
+                "-R/--local_register {} (NCCL buffer registration)",
+                self.local_register
+            ));
+        }
+        if self.memory_report {
+            used.push("-M/--memory_report 1 (GPU memory report)".into());
+        }
+        if self.unalign > 0 {
+            used.push(format!("-u/--unalign {} (device buffer offset)", self.unalign));
+        }
+        if self.stream_null {
+            used.push("-y/--stream_null 1 (CUDA null stream)".into());
+        }
+        if used.is_empty() {
+            return Ok(());
+        }
+        Err(CollbenchError::Unsupported(format!(
+            "the {backend_name} backend runs one rank per process on host memory, but {} only mean \
+             something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -M 0 -u 0 -y 0 (the defaults), \
+             or run with --backend nccl",
+            used.join(", ")
+        )))
+    }
+}
+
+/// `1610612736` → `1.50 GiB`, for messages.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+/// NCCL_TESTS_SPLIT: how a rank's color is computed from its global rank. Ranks with the same
+/// color form one group running the test (MPI_Comm_split).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SplitRule {
-    /// `AND 0x7` / NCCL_TESTS_SPLIT_MASK=0x7: color = rank & mask.
+    /// `AND 0x7` / `&0x7` / NCCL_TESTS_SPLIT_MASK=7: color = rank & mask.
     And(u64),
+    /// `OR 0x7` / `|7`: color = rank | value.
     Or(u64),
+    /// `XOR 1` / `^1` (collbench extension): color = rank ^ value.
     Xor(u64),
-    /// `MOD 8` / `%8`: color = rank % n.
+    /// `MOD 8` / `%8`: color = rank % n (n >= 1).
     Mod(u64),
-    /// `DIV 8` / `/8`: color = rank / n.
+    /// `DIV 8` / `/8`: color = rank / n (n >= 1).
     Div(u64),
 }
 
@@ -110,5 +438,54 @@ impl SplitRule {
             SplitRule::Mod(n) => rank % n,
             SplitRule::Div(n) => rank / n,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factor_sweep_includes_max_when_reached() {
+        let sizes = Step::Factor(2.0).sizes(8, 16 << 20).unwrap();
+        assert_eq!(sizes.len(), 22);
+        assert_eq!(sizes.first(), Some(&8));
+        assert_eq!(sizes.last(), Some(&(16 << 20)));
+        // Not reached exactly: stops below max.
+        assert_eq!(Step::Factor(4.0).sizes(8, 100).unwrap(), vec![8, 32]);
+    }
+
+    #[test]
+    fn additive_sweep_and_limits() {
+        assert_eq!(Step::Bytes(4).sizes(0, 10).unwrap(), vec![0, 4, 8]);
+        assert_eq!(Step::Bytes(1).sizes(5, 5).unwrap(), vec![5]);
+        assert_eq!(Step::Bytes(1).sizes(1, 10_000).unwrap().len(), 10_000);
+        assert!(Step::Bytes(1).sizes(1, 10_001).is_err());
+        assert!(Step::Bytes(0).sizes(1, 2).is_err());
+        assert!(Step::Factor(2.0).sizes(0, 2).is_err());
+        assert!(Step::Factor(1.5).sizes(1, 2).is_err());
+        assert!(Step::Bytes(1).sizes(3, 2).is_err());
+    }
+
+    #[test]
+    fn factor_sweep_stops_before_overflow() {
+        let sizes = Step::Factor(2.0).sizes(1, u64::MAX).unwrap();
+        assert_eq!(sizes.len(), 64);
+        assert_eq!(*sizes.last().unwrap(), 1 << 63);
+    }
+
+    #[test]
+    fn split_colors() {
+        assert_eq!(SplitRule::And(7).color(13), 5);
+        assert_eq!(SplitRule::Or(7).color(9), 15);
+        assert_eq!(SplitRule::Xor(1).color(2), 3);
+        assert_eq!(SplitRule::Mod(8).color(13), 5);
+        assert_eq!(SplitRule::Div(8).color(13), 1);
+    }
+
+    #[test]
+    fn human_bytes_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536 << 20), "1.50 GiB");
     }
 }

@@ -1,2 +1,144 @@
 //! Command line: nccl-tests' flag set (same spellings and defaults) plus collbench's own, strictly
 //! validated into a [`crate::plan::TestPlan`].
+//!
+//! Entry points (nothing here prints or exits; `crate::app` does):
+//! - [`parse_collective_args`]: a per-collective binary's argv (`allreduce-perf -b 8 …`).
+//! - [`parse_umbrella`]: the `collbench` binary's argv (`collbench run all_reduce …`, `list`, …).
+//!
+//! Every bad value is a [`CollbenchError::Usage`] (exit 6) whose message names the flag (or
+//! environment variable), repeats the value and says what is accepted.
+
+pub mod args;
+pub mod build;
+pub mod split;
+pub mod umbrella;
+pub mod values;
+
+pub use umbrella::{parse_umbrella, parse_umbrella_with, Umbrella};
+
+use crate::collectives::Collective;
+use crate::error::{CollbenchError, Result};
+use crate::plan::TestPlan;
+use args::RawArgs;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches};
+
+/// What a command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// `-h/--help`: print this text to stdout and exit 0.
+    Help(String),
+    /// Run the test.
+    Run(Box<TestPlan>),
+}
+
+/// Parses a per-collective command line. `argv[0]` is the program name (as `std::env::args()`
+/// gives it); the rest are flags. `env` reads environment variables (NCCL_TESTS_SPLIT…), so tests
+/// can pass a map instead of touching the process environment.
+pub fn parse_collective_args(
+    collective: &'static dyn Collective,
+    argv: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Parsed> {
+    let program = argv
+        .first()
+        .map(|p| program_short_name(p))
+        .unwrap_or_else(|| collective.binary_name().to_string());
+    let flags = argv.get(1..).unwrap_or(&[]);
+    parse_flags(collective, &program, flags, env, argv.to_vec())
+}
+
+/// Parses `flags` (no program name) for `collective`; `program` names it in the help text and
+/// `full_args` is what the plan records as the command line.
+pub(crate) fn parse_flags(
+    collective: &'static dyn Collective,
+    program: &str,
+    flags: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+    full_args: Vec<String>,
+) -> Result<Parsed> {
+    let wants_help = |flags: &[String]| flags.iter().any(|f| f == "-h" || f == "--help");
+    let matches = match RawArgs::command().try_get_matches_from(flags) {
+        Ok(matches) => matches,
+        // Help wins over a bad flag elsewhere on the line, as with nccl-tests' getopt loop.
+        Err(_) if wants_help(flags) => return Ok(Parsed::Help(help_text(collective, program))),
+        Err(err) => return Err(usage_from_clap(&err)),
+    };
+    let raw = RawArgs::from_arg_matches(&matches).map_err(|err| usage_from_clap(&err))?;
+    if raw.help {
+        return Ok(Parsed::Help(help_text(collective, program)));
+    }
+    let plan = build::build_plan(collective, &raw, env, full_args)?;
+    Ok(Parsed::Run(Box::new(plan)))
+}
+
+/// `/usr/bin/allreduce-perf` → `allreduce-perf`.
+fn program_short_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// The flags `-h` lists, for "unknown flag" messages.
+const ACCEPTED_FLAGS: &str = "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
+     -J -R -M -u --backend --csv --seed -h (long forms as in nccl-tests; see -h)";
+
+/// Turns clap's parse errors into our usage errors (clap never prints or exits for us).
+fn usage_from_clap(err: &clap::Error) -> CollbenchError {
+    let invalid_arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => Some(arg.clone()),
+        _ => None,
+    };
+    let message = match (err.kind(), invalid_arg) {
+        (ErrorKind::UnknownArgument, Some(arg)) => {
+            format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
+        }
+        (ErrorKind::InvalidValue, Some(arg)) => {
+            format!("{arg} needs a value; accepted: {arg} followed by its value (see -h)")
+        }
+        _ => {
+            let rendered = err.to_string();
+            let first_line = rendered.lines().next().unwrap_or("invalid command line");
+            format!(
+                "{}; accepted: {ACCEPTED_FLAGS}",
+                first_line.trim_start_matches("error: ")
+            )
+        }
+    };
+    CollbenchError::Usage(message)
+}
+
+/// What `-h` prints: every flag with its nccl-tests default, then how collbench differs.
+pub fn help_text(collective: &dyn Collective, program: &str) -> String {
+    let mut command = RawArgs::command()
+        .bin_name(program.to_string())
+        .override_usage(format!("{program} [flags]"))
+        .after_help(help_notes(collective));
+    command.render_help().to_string()
+}
+
+fn help_notes(collective: &dyn Collective) -> String {
+    format!(
+        "\
+Runs {binary} ({nccl}_perf in nccl-tests) with nccl-tests 2.19.6's flags and defaults.
+
+Environment:
+  NCCL_TESTS_SPLIT       split ranks into groups that run the test in parallel: \"AND 0x7\", \"MOD 8\",
+                         \"OR 0x7\", \"DIV 8\" (or &, %, |, /; collbench adds XOR/^); value decimal, 0x, 0b
+  NCCL_TESTS_SPLIT_MASK  legacy: hex mask, same as NCCL_TESTS_SPLIT=\"AND <mask>\"; set only one of the two
+
+Differences from nccl-tests (it silently runs these; collbench stops with exit code 6):
+  unknown -d/-o/-z/-a/-R values, -f 0, -n 0, -m 0, -i 0 without a factor, -b > -e, negative or
+  malformed numbers, 0/1 switches given other values, -K >= -n, sweeps of more than 10000 sizes,
+  a malformed NCCL_TESTS_SPLIT. GPU-only flags (-g/-t > 1, -G, -R, -M, -u, -y) are an error on
+  the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name).
+  -x, -D and -V (NCCL CTA policy, device API) are not implemented.
+  -o is checked but ignored by collectives that do not reduce; -r by those without a root.
+
+Exit codes: 0 ok, 1 I/O, 2 CUDA, 3 NCCL, 4 timeout, 5 MPI/bootstrap, 6 usage, 7 wrong results or
+failed threshold, 130/143 interrupted.",
+        binary = collective.binary_name(),
+        nccl = collective.name(),
+    )
+}
