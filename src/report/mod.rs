@@ -7,6 +7,10 @@ use crate::types::DataType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod env;
+pub mod slurm;
+pub mod time;
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,7 +83,8 @@ pub struct SlurmInfo {
 }
 
 /// The validated plan as run (what nccl-tests prints in its `# nThread …` line, plus ours).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `Default` lets builders name only what they know (`..RunConfig::default()`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     pub nthreads: usize,
     pub ngpus: usize,
@@ -102,6 +107,22 @@ pub struct RunConfig {
     pub dtypes: Vec<DataType>,
     pub ops: Vec<String>,
     pub roots: Vec<i64>,
+    /// `-z` as given: 0 off, 1 wait for completion and barrier, 2 wait without barrier
+    /// (`blocking` is `blocking_mode != 0`). The text header prints a different line for 1 and 2.
+    #[serde(default)]
+    pub blocking_mode: u8,
+    /// `-u`: buffers misaligned by this many elements (printed as `unalign:` in the header).
+    #[serde(default)]
+    pub unalign: usize,
+    /// `-p`.
+    #[serde(default)]
+    pub parallel_init: bool,
+    /// `-C`: the time columns are CPU time (`cputime` in the header).
+    #[serde(default)]
+    pub report_cputime: bool,
+    /// `-S`: a timestamp column after the in-place columns.
+    #[serde(default)]
+    pub report_timestamps: bool,
 }
 
 /// One line of the table: a (collective, size, dtype, op, root) with out-of-place and in-place
@@ -130,6 +151,9 @@ pub struct Measurement {
     pub bus_bandwidth_gbps: f64,
     /// Wrong elements summed over ranks; `None` when not checked (printed `N/A`).
     pub wrong: Option<u64>,
+    /// Ranks that found at least one wrong element (what nccl-tests' "Out of bounds values" counts).
+    #[serde(default)]
+    pub ranks_with_wrong: u64,
     pub first_wrong: Option<WrongElement>,
     /// Time spread across ranks, always recorded.
     pub ranks: RankSpread,
@@ -155,14 +179,25 @@ pub struct IterStats {
     pub p50_us: f64,
     pub p99_us: f64,
     pub cv_percent: f64,
+    #[serde(default)]
+    pub avg_us: f64,
+    #[serde(default)]
+    pub p95_us: f64,
+    /// Population standard deviation (cv_percent = stdev / avg × 100).
+    #[serde(default)]
+    pub stdev_us: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Sum of #wrong over every row (nccl-tests' "Out of bounds values").
+    /// nccl-tests' "Out of bounds values": the number of (measurement, rank) pairs in which that
+    /// rank found wrong elements (sum of `ranks_with_wrong`; 0 exactly when every #wrong is 0).
     pub out_of_bounds: u64,
     /// nccl-tests' "Avg bus bandwidth" (mean of busbw over every measured column).
     pub avg_bus_bandwidth_gbps: f64,
+    /// nccl-tests' NCCL_TESTS_MIN_BW: the average fails below 90 % of this.
+    #[serde(default)]
+    pub min_bus_bandwidth_gbps: Option<f64>,
     pub passed: bool,
     pub first_wrong: Option<WrongElement>,
     /// Why the run ended early, when it did.

@@ -1,0 +1,378 @@
+//! One table cell from every rank's sample: the reported time per `-a`, bandwidths, validation
+//! totals, the cross-rank spread and the per-iteration statistics.
+
+use super::iter_stats::iteration_stats;
+use super::sample::RankSample;
+use crate::error::{CollbenchError, Result};
+use crate::plan::AverageMode;
+use crate::report::{Measurement, RankPlacement, RankSpread};
+
+/// How samples become a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AggregateOptions {
+    /// `-a`: which time is reported (first rank's, average, min, max).
+    pub mode: AverageMode,
+    /// `-K`: leading per-iteration samples to drop before the statistics.
+    pub per_iteration_skip: usize,
+}
+
+/// nccl-tests' bandwidth: `bytes / 1e9 / seconds` in GB/s. `bytes` is what the collective's
+/// `getBw` counts (e.g. count × type size for all_reduce, × nranks for all_gather). A zero time
+/// gives 0 rather than an infinity, so the report stays valid JSON.
+pub fn bandwidth_gbps(bytes: f64, seconds: f64) -> f64 {
+    if seconds > 0.0 && bytes.is_finite() {
+        bytes / 1.0e9 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// Aggregates one cell. `placements` is the report's rank → host/device map (looked up by
+/// `RankSample::rank`); `bytes_for_bw` and `busbw_factor` come from the collective.
+///
+/// - time (per `options.mode`): the lowest rank's (`-a 0`, nccl-tests' rank 0), the mean, the
+///   minimum or the maximum of the ranks' seconds per op;
+/// - `algbw = bytes_for_bw / 1e9 / time`, `busbw = algbw × busbw_factor`;
+/// - `wrong`: the sum over ranks that checked (`None` when none did), `ranks_with_wrong`, and the
+///   lowest rank's first wrong element;
+/// - `ranks`: min/avg/max time and the slowest rank (ties: lowest rank) with its host and device
+///   (`unknown` when `placements` lacks it);
+/// - `per_iteration`: statistics over, for each iteration after the first `per_iteration_skip`,
+///   the maximum over ranks.
+///
+/// Errors (exit code 5, they mean the gather went wrong): no samples, a time that is not a
+/// finite number ≥ 0, ranks with different iteration counts, or `-K` leaving no iteration.
+pub fn aggregate_measurement(
+    samples: &[RankSample],
+    placements: &[RankPlacement],
+    bytes_for_bw: f64,
+    busbw_factor: f64,
+    options: AggregateOptions,
+) -> Result<Measurement> {
+    let first = samples.first().ok_or_else(|| {
+        CollbenchError::Mpi(
+            "no rank results were gathered for a measurement (expected one per rank)".into(),
+        )
+    })?;
+    let mut min = f64::INFINITY;
+    let mut max = f64::NEG_INFINITY;
+    let mut sum = 0.0;
+    let mut lowest = first;
+    let mut slowest = first;
+    let mut wrong: Option<u64> = None;
+    let mut ranks_with_wrong = 0;
+    let mut first_wrong = None;
+    for s in samples {
+        let t = s.seconds_per_op;
+        if !t.is_finite() || t < 0.0 {
+            return Err(CollbenchError::Mpi(format!(
+                "rank {} reported {t} seconds per operation; expected a finite number ≥ 0",
+                s.rank
+            )));
+        }
+        min = min.min(t);
+        sum += t;
+        if t > max || (t == max && s.rank < slowest.rank) {
+            max = t;
+            slowest = s;
+        }
+        if s.rank < lowest.rank {
+            lowest = s;
+        }
+        if let Some(w) = s.wrong {
+            wrong = Some(wrong.unwrap_or(0).saturating_add(w));
+            if w > 0 {
+                ranks_with_wrong += 1;
+            }
+        }
+        if let Some(fw) = &s.first_wrong {
+            if first_wrong
+                .as_ref()
+                .is_none_or(|cur: &crate::data::WrongElement| fw.rank < cur.rank)
+            {
+                first_wrong = Some(fw.clone());
+            }
+        }
+    }
+    let avg = sum / samples.len() as f64;
+    let seconds = match options.mode {
+        AverageMode::Rank0 => lowest.seconds_per_op,
+        AverageMode::Avg => avg,
+        AverageMode::Min => min,
+        AverageMode::Max => max,
+    };
+    let algbw_gbps = bandwidth_gbps(bytes_for_bw, seconds);
+    let placement = placements
+        .get(slowest.rank)
+        .filter(|p| p.rank == slowest.rank)
+        .or_else(|| placements.iter().find(|p| p.rank == slowest.rank));
+    Ok(Measurement {
+        time_us: seconds * 1.0e6,
+        algbw_gbps,
+        bus_bandwidth_gbps: algbw_gbps * busbw_factor,
+        wrong,
+        ranks_with_wrong,
+        first_wrong,
+        ranks: RankSpread {
+            time_us_min: min * 1.0e6,
+            time_us_avg: avg * 1.0e6,
+            time_us_max: max * 1.0e6,
+            slowest_rank: slowest.rank,
+            slowest_host: placement.map_or_else(|| "unknown".to_string(), |p| p.host.clone()),
+            slowest_device: placement.and_then(|p| p.device),
+        },
+        per_iteration: per_iteration_max(samples, options.per_iteration_skip)?
+            .and_then(|times| iteration_stats(&times)),
+    })
+}
+
+/// For each kept iteration, the slowest rank's time; `None` when no rank recorded iterations.
+fn per_iteration_max(samples: &[RankSample], skip: usize) -> Result<Option<Vec<f64>>> {
+    let n = samples[0].per_iteration_us.len();
+    if let Some(odd) = samples.iter().find(|s| s.per_iteration_us.len() != n) {
+        return Err(CollbenchError::Mpi(format!(
+            "rank {} recorded {} per-iteration times but rank {} recorded {n}; every rank must time the same iterations",
+            odd.rank,
+            odd.per_iteration_us.len(),
+            samples[0].rank
+        )));
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    if skip >= n {
+        return Err(CollbenchError::Mpi(format!(
+            "-K {skip} skips every one of the {n} per-iteration times; -K must be smaller than -n"
+        )));
+    }
+    let mut slowest = samples[0].per_iteration_us[skip..].to_vec();
+    for s in &samples[1..] {
+        for (m, &t) in slowest.iter_mut().zip(&s.per_iteration_us[skip..]) {
+            if !t.is_finite() || t < 0.0 {
+                return Err(CollbenchError::Mpi(format!(
+                    "rank {} reported a per-iteration time of {t} µs; expected a finite number ≥ 0",
+                    s.rank
+                )));
+            }
+            if t > *m {
+                *m = t;
+            }
+        }
+    }
+    if let Some(bad) = slowest.iter().find(|t| !t.is_finite() || **t < 0.0) {
+        return Err(CollbenchError::Mpi(format!(
+            "rank {} reported a per-iteration time of {bad} µs; expected a finite number ≥ 0",
+            samples[0].rank
+        )));
+    }
+    Ok(Some(slowest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::WrongElement;
+
+    fn placements(n: usize) -> Vec<RankPlacement> {
+        (0..n)
+            .map(|r| RankPlacement {
+                rank: r,
+                group: 0,
+                host: format!("node{}", r / 2),
+                pid: 100 + r as u32,
+                device: Some((r % 2) as i32),
+                bus_id: None,
+                device_name: "host memory".into(),
+            })
+            .collect()
+    }
+
+    fn sample(rank: usize, seconds: f64) -> RankSample {
+        RankSample {
+            rank,
+            seconds_per_op: seconds,
+            wrong: Some(0),
+            ..RankSample::default()
+        }
+    }
+
+    fn opts(mode: AverageMode) -> AggregateOptions {
+        AggregateOptions {
+            mode,
+            per_iteration_skip: 0,
+        }
+    }
+
+    #[test]
+    fn average_modes_pick_the_right_time() {
+        // Ranks out of order: rank 0 is not the first sample.
+        let s = vec![
+            sample(2, 4e-6),
+            sample(0, 2e-6),
+            sample(1, 6e-6),
+            sample(3, 4e-6),
+        ];
+        let p = placements(4);
+        let t = |mode| {
+            aggregate_measurement(&s, &p, 1e6, 1.0, opts(mode))
+                .unwrap()
+                .time_us
+        };
+        assert!((t(AverageMode::Rank0) - 2.0).abs() < 1e-9);
+        assert!((t(AverageMode::Avg) - 4.0).abs() < 1e-9);
+        assert!((t(AverageMode::Min) - 2.0).abs() < 1e-9);
+        assert!((t(AverageMode::Max) - 6.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bandwidth_follows_nccl_tests() {
+        // all_reduce of 1 GiB over 8 ranks in 1 ms: algbw = 1.073741824 GB / 1e-3 s,
+        // busbw = algbw × 2(n-1)/n.
+        let s: Vec<_> = (0..8).map(|r| sample(r, 1e-3)).collect();
+        let m = aggregate_measurement(
+            &s,
+            &placements(8),
+            1073741824.0,
+            2.0 * 7.0 / 8.0,
+            opts(AverageMode::Avg),
+        )
+        .unwrap();
+        assert!((m.algbw_gbps - 1073.741824).abs() < 1e-9);
+        assert!((m.bus_bandwidth_gbps - 1073.741824 * 1.75).abs() < 1e-9);
+        assert!((m.time_us - 1000.0).abs() < 1e-9);
+        // A zero time gives 0 GB/s, not infinity.
+        let z = aggregate_measurement(
+            &[sample(0, 0.0)],
+            &placements(1),
+            8.0,
+            1.0,
+            opts(AverageMode::Avg),
+        )
+        .unwrap();
+        assert_eq!((z.algbw_gbps, z.bus_bandwidth_gbps), (0.0, 0.0));
+    }
+
+    #[test]
+    fn spread_names_the_slowest_rank_with_its_host_and_device() {
+        let s = vec![
+            sample(0, 1e-6),
+            sample(1, 9e-6),
+            sample(2, 3e-6),
+            sample(3, 9e-6),
+        ];
+        let m =
+            aggregate_measurement(&s, &placements(4), 8.0, 1.0, opts(AverageMode::Rank0)).unwrap();
+        assert!((m.ranks.time_us_min - 1.0).abs() < 1e-9);
+        assert!((m.ranks.time_us_avg - 5.5).abs() < 1e-9);
+        assert!((m.ranks.time_us_max - 9.0).abs() < 1e-9);
+        assert_eq!(m.ranks.slowest_rank, 1, "ties go to the lowest rank");
+        assert_eq!(m.ranks.slowest_host, "node0");
+        assert_eq!(m.ranks.slowest_device, Some(1));
+        // Without a placement the host is `unknown` rather than an error.
+        let m = aggregate_measurement(&s, &[], 8.0, 1.0, opts(AverageMode::Rank0)).unwrap();
+        assert_eq!(
+            (m.ranks.slowest_host.as_str(), m.ranks.slowest_device),
+            ("unknown", None)
+        );
+    }
+
+    #[test]
+    fn validation_totals() {
+        let fw = |rank| WrongElement {
+            rank,
+            index: 5,
+            expected: "1".into(),
+            got: "2".into(),
+        };
+        let mut s = vec![
+            sample(0, 1e-6),
+            sample(1, 1e-6),
+            sample(2, 1e-6),
+            sample(3, 1e-6),
+        ];
+        s[3].wrong = Some(10);
+        s[3].first_wrong = Some(fw(3));
+        s[1].wrong = Some(2);
+        s[1].first_wrong = Some(fw(1));
+        let m =
+            aggregate_measurement(&s, &placements(4), 8.0, 1.0, opts(AverageMode::Avg)).unwrap();
+        assert_eq!(m.wrong, Some(12));
+        assert_eq!(m.ranks_with_wrong, 2);
+        assert_eq!(m.first_wrong.unwrap().rank, 1);
+        // Unchecked everywhere: N/A.
+        for x in &mut s {
+            x.wrong = None;
+            x.first_wrong = None;
+        }
+        let m =
+            aggregate_measurement(&s, &placements(4), 8.0, 1.0, opts(AverageMode::Avg)).unwrap();
+        assert_eq!((m.wrong, m.ranks_with_wrong), (None, 0));
+    }
+
+    #[test]
+    fn per_iteration_uses_the_max_over_ranks_after_skipping() {
+        let mut s = vec![sample(0, 1e-6), sample(1, 1e-6)];
+        s[0].per_iteration_us = vec![100.0, 1.0, 5.0, 2.0];
+        s[1].per_iteration_us = vec![100.0, 3.0, 1.0, 2.0];
+        let o = AggregateOptions {
+            mode: AverageMode::Avg,
+            per_iteration_skip: 1,
+        };
+        let it = aggregate_measurement(&s, &placements(2), 8.0, 1.0, o)
+            .unwrap()
+            .per_iteration
+            .unwrap();
+        // Max over ranks: [3, 5, 2] after dropping the first.
+        assert_eq!(it.samples, 3);
+        assert_eq!((it.min_us, it.max_us, it.p50_us), (2.0, 5.0, 3.0));
+        // No iterations recorded anywhere: no statistics.
+        let plain = vec![sample(0, 1e-6)];
+        assert!(aggregate_measurement(&plain, &placements(1), 8.0, 1.0, o)
+            .unwrap()
+            .per_iteration
+            .is_none());
+    }
+
+    #[test]
+    fn inconsistent_or_invalid_input_is_an_error() {
+        let p = placements(2);
+        let o = opts(AverageMode::Avg);
+        let err = aggregate_measurement(&[], &p, 8.0, 1.0, o).unwrap_err();
+        assert_eq!(err.exit_code(), 5);
+
+        let err = aggregate_measurement(&[sample(0, 1e-6), sample(1, f64::NAN)], &p, 8.0, 1.0, o)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rank 1 reported NaN seconds"), "{err}");
+
+        let mut s = vec![sample(0, 1e-6), sample(1, 1e-6)];
+        s[0].per_iteration_us = vec![1.0, 2.0];
+        s[1].per_iteration_us = vec![1.0];
+        let err = aggregate_measurement(&s, &p, 8.0, 1.0, o)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rank 1 recorded 1 per-iteration times but rank 0 recorded 2"),
+            "{err}"
+        );
+
+        s[1].per_iteration_us = vec![1.0, -3.0];
+        let err = aggregate_measurement(&s, &p, 8.0, 1.0, o)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rank 1 reported a per-iteration time of -3"),
+            "{err}"
+        );
+
+        s[1].per_iteration_us = vec![1.0, 2.0];
+        let skip_all = AggregateOptions {
+            per_iteration_skip: 2,
+            ..o
+        };
+        let err = aggregate_measurement(&s, &p, 8.0, 1.0, skip_all)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("-K 2 skips every one of the 2"), "{err}");
+    }
+}
