@@ -123,3 +123,16 @@ impl GpuDevice {
         guard("cuStreamSynchronize", || self.stream.synchronize())
     }
 }
+
+/// cuStreamQuery: `Ok(true)` when all work queued on `stream` has finished, `Ok(false)` while it
+/// runs, `Err` for a CUDA error raised by that work.
+#[inline]
+pub fn stream_done(stream: &CudaStream) -> Result<bool> {
+    use cudarc::driver::sys::{cuStreamQuery, CUresult};
+    // SAFETY: the stream is live for the borrow.
+    match unsafe { cuStreamQuery(stream.cu_stream()) } {
+        CUresult::CUDA_SUCCESS => Ok(true),
+        CUresult::CUDA_ERROR_NOT_READY => Ok(false),
+        other => Err(cuda_error("cuStreamQuery", cudarc::driver::DriverError(other))),
+    }
+}

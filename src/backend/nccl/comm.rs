@@ -8,6 +8,7 @@ use crate::error::{CollbenchError, Result};
 use crate::types::DataType;
 use cudarc::driver::CudaStream;
 use std::ffi::{c_void, CStr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// `ncclUniqueId` as bytes, for broadcasting over the world.
@@ -129,14 +130,14 @@ impl Nccl {
         let comms: Vec<Communicator> = raws
             .into_iter()
             .filter(|c| !c.is_null())
-            .map(|raw| Communicator { lib: self.lib.clone(), raw, aborted: false })
+            .map(|raw| Communicator { lib: self.lib.clone(), raw, aborted: AtomicBool::new(false) })
             .collect();
         if let Some(e) = first_error {
-            comms.into_iter().for_each(Communicator::abort);
+            comms.iter().for_each(Communicator::abort);
             return Err(e);
         }
         if let Err(e) = end {
-            comms.into_iter().for_each(Communicator::abort);
+            comms.iter().for_each(Communicator::abort);
             return Err(e);
         }
         Ok(comms)
@@ -150,7 +151,7 @@ impl Nccl {
         check(&self.lib, rc, &format!("ncclCommInitAll(devices {devices:?})"), std::ptr::null_mut())?;
         Ok(raws
             .into_iter()
-            .map(|raw| Communicator { lib: self.lib.clone(), raw, aborted: false })
+            .map(|raw| Communicator { lib: self.lib.clone(), raw, aborted: AtomicBool::new(false) })
             .collect())
     }
 }
@@ -169,7 +170,8 @@ pub enum Registration {
 pub struct Communicator {
     lib: Arc<NcclLibrary>,
     raw: ncclComm_t,
-    aborted: bool,
+    /// Set once ncclCommAbort ran (then drop must not destroy it).
+    aborted: AtomicBool,
 }
 
 // SAFETY: NCCL communicators may be used from any thread, one thread at a time (we never share one
@@ -244,21 +246,17 @@ impl Communicator {
         self.check(async_rc, "asynchronous NCCL operation")
     }
 
-    /// ncclCommAbort: stops outstanding work and frees the communicator.
-    pub fn abort(mut self) {
-        self.abort_in_place();
-    }
-
-    pub fn abort_in_place(&mut self) {
-        if !self.aborted && !self.raw.is_null() {
+    /// ncclCommAbort: stops outstanding work and frees the communicator (once; later calls and
+    /// the drop do nothing).
+    pub fn abort(&self) {
+        if !self.raw.is_null() && !self.aborted.swap(true, Ordering::SeqCst) {
             // SAFETY: live communicator, aborted once.
             unsafe { (self.lib.api.comm_abort)(self.raw) };
-            self.aborted = true;
         }
     }
 
     pub fn is_aborted(&self) -> bool {
-        self.aborted
+        self.aborted.load(Ordering::SeqCst)
     }
 
     /// `mulsum`: ncclRedOpCreatePreMulSum with a host scalar of `dtype` (its bytes, little endian).
@@ -470,7 +468,7 @@ impl Communicator {
 
 impl Drop for Communicator {
     fn drop(&mut self) {
-        if !self.aborted && !self.raw.is_null() {
+        if !self.is_aborted() && !self.raw.is_null() {
             // SAFETY: live communicator destroyed once.
             unsafe { (self.lib.api.comm_destroy)(self.raw) };
         }

@@ -147,7 +147,13 @@ fn try_open(candidate: &str) -> std::result::Result<Library, String> {
         return Err("no such file".to_string());
     }
     // SAFETY: opening a shared library runs its initialisers; NCCL's and NVRTC's are benign.
-    unsafe { Library::new(candidate) }.map_err(|e| e.to_string())
+    unsafe { Library::new(candidate) }.map_err(|e| {
+        // libloading's Display is only "dlopen failed"; the loader's reason is the source.
+        match std::error::Error::source(&e) {
+            Some(reason) => reason.to_string(),
+            None => e.to_string(),
+        }
+    })
 }
 
 /// The file a loaded symbol lives in (dladdr), e.g. what `libnccl.so.2` resolved to.
