@@ -519,23 +519,32 @@ impl Backend for GpuBackend<'_> {
 
     fn measure(&mut self, call: &CallSpec, plan: &TimingPlan) -> Result<Timing> {
         self.check_usable()?;
-        let ctx = self.context(call);
         let (nranks, unalign, blocking) = (self.nranks, self.unalign, self.blocking);
         if self.nthreads <= 1 {
+            let ctx = self.context(call);
             let barrier = ThreadBarrier::new(1);
             let rendezvous = Rendezvous { threads: &barrier, world: Some(self.world) };
             return with_calls(&self.ranks, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, blocking, &rendezvous));
         }
-        // `-t`: each thread drives its `-g` GPUs; the leader also meets the other processes.
+        // `-t`: each thread drives its own `-g` GPUs (so every communicator is used by one thread);
+        // the leader also meets the other processes.
+        let ctx = CallContext {
+            nccl: &self.nccl,
+            collective: call.collective,
+            size_bytes: call.counts.send_count.max(call.counts.recv_count) * call.dtype.size_bytes(),
+            host: &self.host,
+            timeout: self.timeout,
+        };
         let barrier = ThreadBarrier::new(self.nthreads);
         let world = self.world;
-        let mut chunks = self.ranks.chunks(self.ngpus.max(1));
-        let leader_chunk = chunks.next().unwrap_or(&[]);
+        let mut chunks = self.ranks.chunks_mut(self.ngpus.max(1));
+        let leader_chunk: &[LocalRank] = chunks.next().map(|c| &*c).unwrap_or(&[]);
         let results: Vec<Result<Timing>> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunks
                 .map(|chunk| {
                     let (ctx, barrier) = (&ctx, &barrier);
                     scope.spawn(move || {
+                        let chunk: &[LocalRank] = chunk;
                         let rendezvous = Rendezvous { threads: barrier, world: None };
                         let r = with_calls(chunk, call, nranks, unalign, |calls| timed::timed(ctx, calls, plan, blocking, &rendezvous));
                         if r.is_err() {

@@ -166,6 +166,9 @@ pub enum Registration {
     Window(sys::ncclWindow_t),
 }
 
+// SAFETY: an opaque NCCL handle, only passed back to NCCL by the communicator's owner.
+unsafe impl Send for Registration {}
+
 /// One rank's communicator. Destroyed on drop unless aborted.
 pub struct Communicator {
     lib: Arc<NcclLibrary>,
