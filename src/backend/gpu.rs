@@ -37,9 +37,48 @@ use timed::{CallContext, RankCall, Rendezvous};
 /// Memory kept free for NCCL's own buffers and the CUDA context when capping maxBytes.
 const MEMORY_RESERVE_BYTES: usize = 1 << 30;
 
-/// What the backend needs from the caller besides the plan.
+/// The plan's GPU settings (see [`GpuOptions::from_plan`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuOptions {
+    /// `-t`.
+    pub nthreads: usize,
+    /// `-g`.
+    pub ngpus: usize,
+    /// `-p`.
+    pub parallel_init: bool,
+    /// `-c` > 0: load the validation kernels.
+    pub validate: bool,
+    /// `-R` 0/1/2.
+    pub register: u8,
+    /// `-u` elements.
+    pub unalign: usize,
+    /// `-z`.
+    pub blocking: BlockingMode,
+    /// `-T`.
+    pub timeout: Option<Duration>,
+    /// `-M`.
+    pub memory_report: bool,
+}
+
+impl GpuOptions {
+    pub fn from_plan(plan: &TestPlan) -> GpuOptions {
+        GpuOptions {
+            nthreads: plan.nthreads.max(1),
+            ngpus: plan.ngpus.max(1),
+            parallel_init: plan.parallel_init,
+            validate: plan.check_iters > 0,
+            register: plan.local_register,
+            unalign: plan.unalign,
+            blocking: plan.blocking,
+            timeout: plan.timeout,
+            memory_report: plan.memory_report,
+        }
+    }
+}
+
+/// What the backend needs from the caller.
 pub struct GpuSetup<'a> {
-    pub plan: &'a TestPlan,
+    pub options: GpuOptions,
     /// The communicator of this test (after NCCL_TESTS_SPLIT).
     pub world: &'a dyn World,
     /// This process's index among all processes on its host (before any split): picks its GPUs.
@@ -123,7 +162,7 @@ pub fn local_devices(local_rank: usize, per_process: usize, override_base: Optio
 
 impl<'w> GpuBackend<'w> {
     pub fn new(setup: GpuSetup<'w>) -> Result<GpuBackend<'w>> {
-        let plan = setup.plan;
+        let plan = &setup.options;
         let world = setup.world;
         let lib = loader::load()?;
         let nccl = Nccl::new(lib);
@@ -166,7 +205,7 @@ impl<'w> GpuBackend<'w> {
             }
         }
 
-        let validate = plan.check_iters > 0;
+        let validate = plan.validate;
         let kernels = if validate { load_kernels(&devices)? } else { vec![None; devices.len()] };
         let mut memory = Vec::new();
         let mut ranks = Vec::new();
@@ -205,7 +244,7 @@ impl<'w> GpuBackend<'w> {
             host: world.hostname().to_string(),
             group: setup.group,
             validate,
-            register: plan.local_register,
+            register: plan.register,
             unalign: plan.unalign,
             blocking: plan.blocking,
             timeout: plan.timeout,
@@ -447,6 +486,14 @@ impl Backend for GpuBackend<'_> {
     fn unsupported(&self, dtype: DataType, op: Option<ReduceOp>) -> Option<String> {
         let lib = &self.nccl.lib;
         if dtype.is_fp8() {
+            if matches!(op, Some(ReduceOp::Avg) | Some(ReduceOp::MulSum)) {
+                // Seen on NCCL 2.28 / H100: ncclAllReduce(fp8, avg) returns ncclInvalidArgument.
+                return Some(format!(
+                    "NCCL implements {} only for sum/prod/min/max, not {}",
+                    dtype,
+                    op.map(|o| o.name()).unwrap_or("")
+                ));
+            }
             if let Some(r) = self.ranks.iter().find(|r| !r.device.supports_fp8()) {
                 let (major, minor) = r.device.compute_capability;
                 return Some(format!(

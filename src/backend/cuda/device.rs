@@ -13,8 +13,12 @@ pub fn ensure_driver() -> Result<()> {
     if unsafe { cudarc::driver::sys::is_culib_present() } {
         return Ok(());
     }
-    let mut tried = cudarc::get_lib_name_candidates("cuda");
-    tried.dedup();
+    let mut tried: Vec<String> = Vec::new();
+    for name in cudarc::get_lib_name_candidates("cuda") {
+        if !tried.contains(&name) {
+            tried.push(name);
+        }
+    }
     Err(CollbenchError::Cuda(format!(
         "no CUDA driver: could not load libcuda (is an NVIDIA driver installed and is this a GPU \
          node?); tried {}",
