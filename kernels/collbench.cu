@@ -37,10 +37,12 @@ typedef long long i64;
 #define CB_OP_AVG 4
 #define CB_OP_MULSUM 5
 
-// scheme::MAX_CONTRIBUTORS, scheme.rs INT_AVG_TOTAL_LIMIT, check::AVG_FLOAT_TOLERANCE_ULPS
+// scheme::MAX_CONTRIBUTORS, scheme::AVG_FLOAT_CONTRIBUTORS, scheme.rs INT_AVG_TOTAL_LIMIT,
+// check::AVG_FLOAT_TOLERANCE_ROUNDINGS
 #define CB_MAX_CONTRIBUTORS 4
+#define CB_AVG_FLOAT_CONTRIBUTORS 2
 #define CB_INT_AVG_TOTAL_LIMIT (1ULL << 58)
-#define CB_AVG_FLOAT_TOLERANCE_ULPS 8.0
+#define CB_AVG_FLOAT_TOLERANCE_ROUNDINGS 4
 
 // hash.rs constants
 #define CB_GOLDEN 0x9E3779B97F4A7C15ULL
@@ -263,7 +265,8 @@ __device__ __forceinline__ void cb_scheme_init(cb_scheme* s, u64 seed, int nrank
   u64 limited = type_max < CB_INT_AVG_TOTAL_LIMIT ? type_max : CB_INT_AVG_TOTAL_LIMIT;
   s->int_avg_limit = limited / s->nranks;
   for (int j = 0; j < CB_MAX_CONTRIBUTORS; j++) s->contributor_keys[j] = cb_lane_key(seed, (u64)j);
-  s->contributors = s->nranks < CB_MAX_CONTRIBUTORS ? s->nranks : (u64)CB_MAX_CONTRIBUTORS;
+  u64 k = (s->is_float && op == CB_OP_AVG) ? (u64)CB_AVG_FLOAT_CONTRIBUTORS : (u64)CB_MAX_CONTRIBUTORS;
+  s->contributors = s->nranks < k ? s->nranks : k;
   s->layout_key = cb_lane_key(seed, CB_LAYOUT_LANE);
 }
 
@@ -466,11 +469,16 @@ __device__ __forceinline__ u64 cb_expected_reduce(const cb_scheme* s, u64 index,
 
 // ---------------------------------------------------------------- check.rs
 
-// check::within_avg_tolerance
+// check::avg_float_tolerance
+__device__ __forceinline__ double cb_avg_float_tolerance(cb_format f, double quotient) {
+  double u = cb_epsilon(f) / 2.0;
+  double relative = u * (4.0 + u * (6.0 + u * (4.0 + u)));
+  return relative * cb_abs(quotient) + (double)CB_AVG_FLOAT_TOLERANCE_ROUNDINGS * cb_min_subnormal(f);
+}
+
+// check::within_avg_tolerance (NaN fails)
 __device__ __forceinline__ int cb_within_avg_tolerance(cb_format f, u64 got_bits, double quotient) {
-  double got = cb_bits_to_f64(f, got_bits);
-  double tolerance = CB_AVG_FLOAT_TOLERANCE_ULPS * (cb_epsilon(f) * cb_abs(quotient) + cb_min_subnormal(f));
-  return cb_abs(got - quotient) <= tolerance;
+  return cb_abs(cb_bits_to_f64(f, got_bits) - quotient) <= cb_avg_float_tolerance(f, quotient);
 }
 
 __device__ __forceinline__ void cb_store(void* out, int elt_size, u64 i, u64 bits) {

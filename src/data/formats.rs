@@ -18,12 +18,42 @@ pub struct FloatFormat {
     pub has_inf: bool,
 }
 
-pub const HALF: FloatFormat = FloatFormat { exp_bits: 5, man_bits: 10, bias: 15, has_inf: true };
-pub const BFLOAT16: FloatFormat = FloatFormat { exp_bits: 8, man_bits: 7, bias: 127, has_inf: true };
-pub const FLOAT: FloatFormat = FloatFormat { exp_bits: 8, man_bits: 23, bias: 127, has_inf: true };
-pub const DOUBLE: FloatFormat = FloatFormat { exp_bits: 11, man_bits: 52, bias: 1023, has_inf: true };
-pub const FP8_E4M3: FloatFormat = FloatFormat { exp_bits: 4, man_bits: 3, bias: 7, has_inf: false };
-pub const FP8_E5M2: FloatFormat = FloatFormat { exp_bits: 5, man_bits: 2, bias: 15, has_inf: true };
+pub const HALF: FloatFormat = FloatFormat {
+    exp_bits: 5,
+    man_bits: 10,
+    bias: 15,
+    has_inf: true,
+};
+pub const BFLOAT16: FloatFormat = FloatFormat {
+    exp_bits: 8,
+    man_bits: 7,
+    bias: 127,
+    has_inf: true,
+};
+pub const FLOAT: FloatFormat = FloatFormat {
+    exp_bits: 8,
+    man_bits: 23,
+    bias: 127,
+    has_inf: true,
+};
+pub const DOUBLE: FloatFormat = FloatFormat {
+    exp_bits: 11,
+    man_bits: 52,
+    bias: 1023,
+    has_inf: true,
+};
+pub const FP8_E4M3: FloatFormat = FloatFormat {
+    exp_bits: 4,
+    man_bits: 3,
+    bias: 7,
+    has_inf: false,
+};
+pub const FP8_E5M2: FloatFormat = FloatFormat {
+    exp_bits: 5,
+    man_bits: 2,
+    bias: 15,
+    has_inf: true,
+};
 
 /// The format of a float type; `None` for integer types.
 pub fn float_format(dtype: DataType) -> Option<FloatFormat> {
@@ -244,10 +274,16 @@ mod tests {
         for b in 0..=u16::MAX as u64 {
             let ours = small_to_f64(HALF, b);
             let theirs = f16::from_bits(b as u16).to_f64();
-            assert!(ours == theirs || (ours.is_nan() && theirs.is_nan()), "half {b:#x}");
+            assert!(
+                ours == theirs || (ours.is_nan() && theirs.is_nan()),
+                "half {b:#x}"
+            );
             let ours = small_to_f64(BFLOAT16, b);
             let theirs = bf16::from_bits(b as u16).to_f64();
-            assert!(ours == theirs || (ours.is_nan() && theirs.is_nan()), "bf16 {b:#x}");
+            assert!(
+                ours == theirs || (ours.is_nan() && theirs.is_nan()),
+                "bf16 {b:#x}"
+            );
         }
     }
 
@@ -333,7 +369,10 @@ mod tests {
             for b in 0..(1u64 << width) {
                 let s = sanitize_float(fmt, b);
                 let v = small_to_f64(fmt, s);
-                assert!(v.is_finite() && v.abs() >= pow2(1 - fmt.bias), "{fmt:?} {b:#x} -> {s:#x}");
+                assert!(
+                    v.is_finite() && v.abs() >= pow2(1 - fmt.bias),
+                    "{fmt:?} {b:#x} -> {s:#x}"
+                );
                 let original = small_to_f64(fmt, b);
                 if original.is_finite() && original.abs() >= pow2(1 - fmt.bias) {
                     assert_eq!(s, b, "normal values are kept");

@@ -49,7 +49,8 @@ mod tests {
         let b = lane_key(1, 1);
         let c = lane_key(2, 0);
         assert!(a != b && a != c && b != c);
-        let hashes: std::collections::HashSet<u64> = (0..10_000).map(|i| element_hash(a, i)).collect();
+        let hashes: std::collections::HashSet<u64> =
+            (0..10_000).map(|i| element_hash(a, i)).collect();
         assert_eq!(hashes.len(), 10_000);
     }
 }

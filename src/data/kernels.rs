@@ -35,7 +35,11 @@ pub fn dtype_code(dtype: DataType) -> i32 {
 pub fn op_code(op: Option<ReduceOp>) -> i32 {
     match op {
         None => -1,
-        Some(op) => ReduceOp::ALL.iter().position(|o| *o == op).map(|i| i as i32).unwrap_or(-1),
+        Some(op) => ReduceOp::ALL
+            .iter()
+            .position(|o| *o == op)
+            .map(|i| i as i32)
+            .unwrap_or(-1),
     }
 }
 
@@ -46,12 +50,29 @@ pub const VERIFY_KIND_REDUCE: i32 = 1;
 /// The `cb_verify` arguments that describe one segment: (dst_offset, len, kind, src_rank, src_offset).
 pub fn verify_args(segment: &Segment) -> (u64, u64, i32, i32, u64) {
     match *segment {
-        Segment::Copy { dst_offset, len, src_rank, src_offset } => {
-            (dst_offset as u64, len as u64, VERIFY_KIND_COPY, src_rank as i32, src_offset as u64)
-        }
-        Segment::Reduce { dst_offset, len, src_offset } => {
-            (dst_offset as u64, len as u64, VERIFY_KIND_REDUCE, 0, src_offset as u64)
-        }
+        Segment::Copy {
+            dst_offset,
+            len,
+            src_rank,
+            src_offset,
+        } => (
+            dst_offset as u64,
+            len as u64,
+            VERIFY_KIND_COPY,
+            src_rank as i32,
+            src_offset as u64,
+        ),
+        Segment::Reduce {
+            dst_offset,
+            len,
+            src_offset,
+        } => (
+            dst_offset as u64,
+            len as u64,
+            VERIFY_KIND_REDUCE,
+            0,
+            src_offset as u64,
+        ),
     }
 }
 
@@ -73,8 +94,11 @@ mod tests {
 
     #[test]
     fn kernel_source_has_the_abi_and_no_includes() {
-        assert!(KERNEL_SOURCE.contains("extern \"C\" __global__ void cb_fill(void* out, unsigned long long count"));
+        assert!(KERNEL_SOURCE
+            .contains("extern \"C\" __global__ void cb_fill(void* out, unsigned long long count"));
         assert!(KERNEL_SOURCE.contains("extern \"C\" __global__ void cb_verify(const void* out"));
-        assert!(!KERNEL_SOURCE.lines().any(|l| l.trim_start().starts_with("#include")));
+        assert!(!KERNEL_SOURCE
+            .lines()
+            .any(|l| l.trim_start().starts_with("#include")));
     }
 }

@@ -3,7 +3,7 @@
 //! Non-reduction collectives (`op == None`) get rich values: random bits for integers, random finite
 //! normal values across the whole exponent range for floats. Reductions must be exact whatever order a
 //! library combines the ranks in, at any rank count, and checkable in O(K) per element. So each
-//! element `i` has only `S = min(nranks, MAX_CONTRIBUTORS)` *contributing* ranks — the consecutive
+//! element `i` has only `S = min(nranks, K = MAX_CONTRIBUTORS = 4)` *contributing* ranks — the consecutive
 //! ranks `start(i), start(i)+1, ...` (mod nranks), `start(i)` hashed — and every other rank holds the
 //! operator's neutral *background* value (0 for sum/avg/mulsum, 1 for prod, the lowest value for max,
 //! the highest for min). Contributor `j` of element `i` holds a value hashed from (seed, i, j):
@@ -20,18 +20,24 @@
 //! sum of at most K terms m·2^e (mulsum: times a factor 1 or 2) is then an integer multiple of 2^e
 //! within the exact range, so it is exact in any order; products are powers of two within range; min
 //! and max never round. Float avg is the only result that rounds (libraries compute sum/n or premultiply
-//! by 1/n): see `check::AVG_FLOAT_TOLERANCE_ULPS`.
+//! by 1/n), so float averages have only S = min(nranks, AVG_FLOAT_CONTRIBUTORS = 2) contributors, which
+//! keeps the rounding small: see `check::avg_float_tolerance`.
 //!
 //! `kernels/collbench.cu` mirrors this file: `cb_scheme`, `cb_input_bits`, `cb_contributor_bits`,
 //! `cb_expected_reduce`.
 
-use super::formats::{bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat};
+use super::formats::{
+    bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat,
+};
 use super::hash::{element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
 use super::GenParams;
 use crate::types::{DataType, ReduceOp};
 
 /// K: the most ranks that contribute a non-neutral value to one element of a reduction.
 pub const MAX_CONTRIBUTORS: usize = 4;
+
+/// S for float averages: fewer terms, fewer roundings, a tighter tolerance (see `check.rs`).
+pub const AVG_FLOAT_CONTRIBUTORS: usize = 2;
 
 /// Integer averages keep n·v below this, so a contributor's share `n·v·(j+1)/S` fits in 64 bits.
 const INT_AVG_TOTAL_LIMIT: u64 = 1 << 58;
@@ -58,7 +64,7 @@ pub fn mulsum_scalar(rank: usize, _nranks: usize, dtype: DataType) -> u64 {
 pub struct Scheme {
     pub params: GenParams,
     nranks: u64,
-    /// S = min(nranks, K).
+    /// S = min(nranks, K) (K = 2 for float avg).
     contributors: u64,
     layout_key: u64,
     contributor_keys: [u64; MAX_CONTRIBUTORS],
@@ -81,7 +87,11 @@ impl Scheme {
     pub fn new(p: &GenParams) -> Scheme {
         let nranks = p.nranks.max(1) as u64;
         let width = p.dtype.size_bytes() as u32 * 8;
-        let width_mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        let width_mask = if width == 64 {
+            u64::MAX
+        } else {
+            (1u64 << width) - 1
+        };
         let fmt = float_format(p.dtype);
         let exact_integer_bits = fmt.map(|f| f.man_bits + 1).unwrap_or(0);
         let float_magnitude = if fmt.is_some() {
@@ -89,7 +99,11 @@ impl Scheme {
         } else {
             0
         };
-        let type_max = if p.dtype.is_signed_int() { width_mask >> 1 } else { width_mask };
+        let type_max = if p.dtype.is_signed_int() {
+            width_mask >> 1
+        } else {
+            width_mask
+        };
         let int_avg_limit = type_max.min(INT_AVG_TOTAL_LIMIT) / nranks;
         let mut contributor_keys = [0u64; MAX_CONTRIBUTORS];
         for (j, key) in contributor_keys.iter_mut().enumerate() {
@@ -98,7 +112,11 @@ impl Scheme {
         Scheme {
             params: *p,
             nranks,
-            contributors: nranks.min(MAX_CONTRIBUTORS as u64),
+            contributors: nranks.min(if fmt.is_some() && p.op == Some(ReduceOp::Avg) {
+                AVG_FLOAT_CONTRIBUTORS as u64
+            } else {
+                MAX_CONTRIBUTORS as u64
+            }),
             layout_key: lane_key(p.seed, LAYOUT_LANE),
             contributor_keys,
             width_mask,
@@ -153,7 +171,10 @@ impl Scheme {
     /// Float prod contributor: (negative, a) for ±2^a.
     #[inline(always)]
     fn float_prod_factor(contributor_hash: u64) -> (bool, i32) {
-        ((contributor_hash >> 2) & 1 == 1, (contributor_hash & 3) as i32 - 1)
+        (
+            (contributor_hash >> 2) & 1 == 1,
+            (contributor_hash & 3) as i32 - 1,
+        )
     }
 
     /// The neutral value a non-contributing rank holds.
@@ -210,8 +231,12 @@ impl Scheme {
                     let magnitude = pow2(a);
                     f64_to_bits(fmt, if negative { -magnitude } else { magnitude })
                 }
-                ReduceOp::Max | ReduceOp::Min => sanitize_float(fmt, contributor_hash & self.width_mask),
-                ReduceOp::Avg => f64_to_bits(fmt, (contributor_hash % (self.float_magnitude + 1)) as f64),
+                ReduceOp::Max | ReduceOp::Min => {
+                    sanitize_float(fmt, contributor_hash & self.width_mask)
+                }
+                ReduceOp::Avg => {
+                    f64_to_bits(fmt, (contributor_hash % (self.float_magnitude + 1)) as f64)
+                }
             },
         }
     }
@@ -267,7 +292,11 @@ impl Scheme {
                         let mut acc = 0u64;
                         for j in 0..s {
                             let v = self.contributor_bits(op, layout, j, hash_of(j));
-                            let factor = if op == ReduceOp::MulSum { mulsum_factor(rank_of(j)) } else { 1 };
+                            let factor = if op == ReduceOp::MulSum {
+                                mulsum_factor(rank_of(j))
+                            } else {
+                                1
+                            };
                             acc = acc.wrapping_add(v.wrapping_mul(factor));
                         }
                         acc
@@ -275,7 +304,8 @@ impl Scheme {
                     ReduceOp::Prod => {
                         let mut acc = 1u64;
                         for j in 0..s {
-                            acc = acc.wrapping_mul(self.contributor_bits(op, layout, j, hash_of(j)));
+                            acc =
+                                acc.wrapping_mul(self.contributor_bits(op, layout, j, hash_of(j)));
                         }
                         acc
                     }
@@ -283,7 +313,10 @@ impl Scheme {
                         let mut best = self.contributor_bits(op, layout, 0, hash_of(0));
                         for j in 1..s {
                             let v = self.contributor_bits(op, layout, j, hash_of(j));
-                            let (a, b) = (int_value(self.params.dtype, v), int_value(self.params.dtype, best));
+                            let (a, b) = (
+                                int_value(self.params.dtype, v),
+                                int_value(self.params.dtype, best),
+                            );
                             if (op == ReduceOp::Max && a > b) || (op == ReduceOp::Min && a < b) {
                                 best = v;
                             }
@@ -301,10 +334,17 @@ impl Scheme {
                 ReduceOp::Sum | ReduceOp::MulSum => {
                     let mut total = 0i64;
                     for j in 0..s {
-                        let factor = if op == ReduceOp::MulSum { mulsum_factor(rank_of(j)) as i64 } else { 1 };
+                        let factor = if op == ReduceOp::MulSum {
+                            mulsum_factor(rank_of(j)) as i64
+                        } else {
+                            1
+                        };
                         total += factor * self.float_sum_integer(hash_of(j));
                     }
-                    (f64_to_bits(fmt, total as f64 * pow2(Self::scale_exponent(layout))), f64::NAN)
+                    (
+                        f64_to_bits(fmt, total as f64 * pow2(Self::scale_exponent(layout))),
+                        f64::NAN,
+                    )
                 }
                 ReduceOp::Prod => {
                     let mut negative = false;
@@ -315,7 +355,10 @@ impl Scheme {
                         exponent += a;
                     }
                     let magnitude = pow2(exponent);
-                    (f64_to_bits(fmt, if negative { -magnitude } else { magnitude }), f64::NAN)
+                    (
+                        f64_to_bits(fmt, if negative { -magnitude } else { magnitude }),
+                        f64::NAN,
+                    )
                 }
                 ReduceOp::Max | ReduceOp::Min => {
                     let mut best = self.contributor_bits(op, layout, 0, hash_of(0));
