@@ -94,7 +94,10 @@ mod tests {
     fn exit_codes_match_the_readme_table() {
         assert_eq!(CollbenchError::Cuda("x".into()).exit_code(), exit::CUDA);
         assert_eq!(CollbenchError::Nccl("x".into()).exit_code(), exit::NCCL);
-        assert_eq!(CollbenchError::Timeout("x".into()).exit_code(), exit::TIMEOUT);
+        assert_eq!(
+            CollbenchError::Timeout("x".into()).exit_code(),
+            exit::TIMEOUT
+        );
         assert_eq!(CollbenchError::Mpi("x".into()).exit_code(), exit::MPI);
         assert_eq!(CollbenchError::Usage("x".into()).exit_code(), exit::USAGE);
         assert_eq!(

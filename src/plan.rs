@@ -30,6 +30,14 @@ pub enum Step {
 }
 
 impl Step {
+    /// What nccl-tests' header prints after `step:`: `2(factor)` or `1048576(bytes)`.
+    pub fn nccl_tests_label(self) -> String {
+        match self {
+            Step::Factor(factor) => format!("{}(factor)", factor as u64),
+            Step::Bytes(bytes) => format!("{bytes}(bytes)"),
+        }
+    }
+
     /// Every size from `min` to `max` (inclusive when reached), ascending, like nccl-tests' loop
     /// `for (size = min; size <= max; size = factor > 1 ? size * factor : size + step)`.
     /// Errors (naming the flags) when the loop would never end or exceed [`MAX_SWEEP_SIZES`].
@@ -49,7 +57,12 @@ impl Step {
                 }
                 let count = (max - min) / step + 1;
                 if count > MAX_SWEEP_SIZES as u64 {
-                    return Err(too_many_sizes(count, &format!("-i/--stepbytes {step}"), min, max));
+                    return Err(too_many_sizes(
+                        count,
+                        &format!("-i/--stepbytes {step}"),
+                        min,
+                        max,
+                    ));
                 }
                 Ok((0..count).map(|k| min + k * step).collect())
             }
@@ -130,7 +143,7 @@ impl AverageMode {
 }
 
 /// `-z`: when the host waits for completion (nccl-tests 2.19 modes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BlockingMode {
     /// `-z 0` (default): launch all `-n` × `-m` operations, wait once at the end.
     Off,
@@ -309,7 +322,7 @@ impl TestPlan {
         }
         if let Some(problem) = self.collective.rank_count_problem(nranks) {
             return Err(CollbenchError::Usage(format!(
-                "{} cannot run on {nranks} ranks: {problem}",
+                "{} cannot run on {nranks} ranks: {problem}; accepted: a rank count it supports",
                 self.collective.name()
             )));
         }
@@ -362,7 +375,10 @@ impl TestPlan {
             used.push(format!("-g/--ngpus {} (GPUs per thread)", self.ngpus));
         }
         if self.nthreads > 1 {
-            used.push(format!("-t/--nthreads {} (threads driving GPUs)", self.nthreads));
+            used.push(format!(
+                "-t/--nthreads {} (threads driving GPUs)",
+                self.nthreads
+            ));
         }
         if self.timing.graph_launches > 0 {
             used.push(format!(
@@ -380,7 +396,10 @@ impl TestPlan {
             used.push("-M/--memory_report 1 (GPU memory report)".into());
         }
         if self.unalign > 0 {
-            used.push(format!("-u/--unalign {} (device buffer offset)", self.unalign));
+            used.push(format!(
+                "-u/--unalign {} (device buffer offset)",
+                self.unalign
+            ));
         }
         if self.stream_null {
             used.push("-y/--stream_null 1 (CUDA null stream)".into());
@@ -472,6 +491,12 @@ mod tests {
         let sizes = Step::Factor(2.0).sizes(1, u64::MAX).unwrap();
         assert_eq!(sizes.len(), 64);
         assert_eq!(*sizes.last().unwrap(), 1 << 63);
+    }
+
+    #[test]
+    fn header_labels() {
+        assert_eq!(Step::Factor(2.0).nccl_tests_label(), "2(factor)");
+        assert_eq!(Step::Bytes(1 << 20).nccl_tests_label(), "1048576(bytes)");
     }
 
     #[test]

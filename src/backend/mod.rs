@@ -14,6 +14,9 @@ use crate::measure::{Timing, TimingPlan};
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
 
+pub mod host;
+pub mod host_mpi;
+
 /// One (collective, size, dtype, op, root, placement) as the backend runs it.
 #[derive(Clone, Copy)]
 pub struct CallSpec<'a> {
@@ -53,5 +56,6 @@ pub trait Backend {
     fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome>;
     /// Test hook: overwrites output element `index` of local rank `global_rank` with a wrong value
     /// (after the operation, before the check).
-    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize) -> Result<()>;
+    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize)
+        -> Result<()>;
 }

@@ -18,120 +18,288 @@ use clap::{ArgAction, Args, Parser};
 )]
 pub struct RawArgs {
     // ---- Number of GPUs (GPU backend only; must stay 1 on the mpi backend) ----
-    #[arg(short = 't', long = "nthreads", value_name = "N", allow_hyphen_values = true,
-          help = "threads per process, each driving -g GPUs [default: 1]")]
+    #[arg(
+        short = 't',
+        long = "nthreads",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "threads per process, each driving -g GPUs [default: 1]"
+    )]
     pub nthreads: Option<String>,
-    #[arg(short = 'g', long = "ngpus", value_name = "N", allow_hyphen_values = true,
-          help = "GPUs per thread [default: 1]")]
+    #[arg(
+        short = 'g',
+        long = "ngpus",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "GPUs per thread [default: 1]"
+    )]
     pub ngpus: Option<String>,
 
     // ---- Sizes to scan ----
-    #[arg(short = 'b', long = "minbytes", value_name = "SIZE", allow_hyphen_values = true,
-          help = "smallest size; binary suffix K/M/G/T, fractions allowed (1.5G) [default: 32M]")]
+    #[arg(
+        short = 'b',
+        long = "minbytes",
+        value_name = "SIZE",
+        allow_hyphen_values = true,
+        help = "smallest size; binary suffix K/M/G/T, fractions allowed (1.5G) [default: 32M]"
+    )]
     pub minbytes: Option<String>,
-    #[arg(short = 'e', long = "maxbytes", value_name = "SIZE", allow_hyphen_values = true,
-          help = "largest size, included when the steps reach it [default: 32M]")]
+    #[arg(
+        short = 'e',
+        long = "maxbytes",
+        value_name = "SIZE",
+        allow_hyphen_values = true,
+        help = "largest size, included when the steps reach it [default: 32M]"
+    )]
     pub maxbytes: Option<String>,
-    #[arg(short = 'i', long = "stepbytes", value_name = "SIZE", allow_hyphen_values = true,
-          help = "fixed increment between sizes when no factor is given; >= 1 [default: 1M]")]
+    #[arg(
+        short = 'i',
+        long = "stepbytes",
+        value_name = "SIZE",
+        allow_hyphen_values = true,
+        help = "fixed increment between sizes when no factor is given; >= 1 [default: 1M]"
+    )]
     pub stepbytes: Option<String>,
-    #[arg(short = 'f', long = "stepfactor", value_name = "N", allow_hyphen_values = true,
-          help = "multiply sizes by this whole number >= 2; 1 = step by -i [default: 1]")]
+    #[arg(
+        short = 'f',
+        long = "stepfactor",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "multiply sizes by this whole number >= 2; 1 = step by -i [default: 1]"
+    )]
     pub stepfactor: Option<String>,
 
     // ---- Operation ----
-    #[arg(short = 'o', long = "op", value_name = "OP", allow_hyphen_values = true,
-          help = "sum, prod, max, min, avg, mulsum or all; ignored by non-reductions [default: sum]")]
+    #[arg(
+        short = 'o',
+        long = "op",
+        value_name = "OP",
+        allow_hyphen_values = true,
+        help = "sum, prod, max, min, avg, mulsum or all; ignored by non-reductions [default: sum]"
+    )]
     pub op: Option<String>,
-    #[arg(short = 'd', long = "datatype", value_name = "TYPE", allow_hyphen_values = true,
-          help = "int8, uint8, int32, uint32, int64, uint64, half, float, double, bfloat16, f8e4m3, \
-                  f8e5m2 or all [default: float]")]
+    #[arg(
+        short = 'd',
+        long = "datatype",
+        value_name = "TYPE",
+        allow_hyphen_values = true,
+        help = "int8, uint8, int32, uint32, int64, uint64, half, float, double, bfloat16, f8e4m3, \
+                  f8e5m2 or all [default: float]"
+    )]
     pub datatype: Option<String>,
-    #[arg(short = 'r', long = "root", value_name = "RANK", allow_hyphen_values = true,
-          help = "root rank of rooted collectives; -1 or all = every root in turn [default: 0]")]
+    #[arg(
+        short = 'r',
+        long = "root",
+        value_name = "RANK",
+        allow_hyphen_values = true,
+        help = "root rank of rooted collectives; -1 or all = every root in turn [default: 0]"
+    )]
     pub root: Option<String>,
 
     // ---- Performance ----
-    #[arg(short = 'n', long = "iters", value_name = "N", allow_hyphen_values = true,
-          help = "timed iterations, >= 1 [default: 20]")]
+    #[arg(
+        short = 'n',
+        long = "iters",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "timed iterations, >= 1 [default: 20]"
+    )]
     pub iters: Option<String>,
-    #[arg(short = 'w', long = "warmup_iters", value_name = "N", allow_hyphen_values = true,
-          help = "untimed warm-up iterations [default: 1]")]
+    #[arg(
+        short = 'w',
+        long = "warmup_iters",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "untimed warm-up iterations [default: 1]"
+    )]
     pub warmup_iters: Option<String>,
-    #[arg(short = 'm', long = "agg_iters", value_name = "N", allow_hyphen_values = true,
-          help = "operations aggregated per iteration, >= 1 [default: 1]")]
+    #[arg(
+        short = 'm',
+        long = "agg_iters",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "operations aggregated per iteration, >= 1 [default: 1]"
+    )]
     pub agg_iters: Option<String>,
-    #[arg(short = 'N', long = "run_cycles", value_name = "N", allow_hyphen_values = true,
-          help = "run and print the whole sweep N times; 0 = until interrupted [default: 1]")]
+    #[arg(
+        short = 'N',
+        long = "run_cycles",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "run and print the whole sweep N times; 0 = until interrupted [default: 1]"
+    )]
     pub run_cycles: Option<String>,
-    #[arg(short = 'a', long = "average", value_name = "0-3", allow_hyphen_values = true,
-          help = "reported time across ranks: 0 rank 0, 1 average, 2 min, 3 max [default: 1]")]
+    #[arg(
+        short = 'a',
+        long = "average",
+        value_name = "0-3",
+        allow_hyphen_values = true,
+        help = "reported time across ranks: 0 rank 0, 1 average, 2 min, 3 max [default: 1]"
+    )]
     pub average: Option<String>,
-    #[arg(short = 'I', long = "per_iter_timing", value_name = "0/1", allow_hyphen_values = true,
-          help = "per-iteration statistics columns i_min i_max i_p99 i_cv% [default: 0]")]
+    #[arg(
+        short = 'I',
+        long = "per_iter_timing",
+        value_name = "0/1",
+        allow_hyphen_values = true,
+        help = "per-iteration statistics columns i_min i_max i_p99 i_cv% [default: 0]"
+    )]
     pub per_iter_timing: Option<String>,
-    #[arg(short = 'K', long = "per_iter_skip", value_name = "N", allow_hyphen_values = true,
-          help = "per-iteration statistics skip the first N iterations; < -n [default: 0]")]
+    #[arg(
+        short = 'K',
+        long = "per_iter_skip",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "with -I 1, statistics skip the first N iterations; < -n [default: 0]"
+    )]
     pub per_iter_skip: Option<String>,
 
     // ---- Test operation ----
-    #[arg(short = 'p', long = "parallel_init", value_name = "0/1", allow_hyphen_values = true,
-          help = "threads initialise their communicators in parallel [default: 0]")]
+    #[arg(
+        short = 'p',
+        long = "parallel_init",
+        value_name = "0/1",
+        allow_hyphen_values = true,
+        help = "threads initialise their communicators in parallel [default: 0]"
+    )]
     pub parallel_init: Option<String>,
-    #[arg(short = 'c', long = "check", value_name = "N", allow_hyphen_values = true,
-          help = "check results N times per size; 0 = no check (N/A) [default: 1]")]
+    #[arg(
+        short = 'c',
+        long = "check",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "check results N times per size; 0 = no check (N/A) [default: 1]"
+    )]
     pub check: Option<String>,
-    #[arg(short = 'z', long = "blocking", value_name = "0-3", allow_hyphen_values = true,
-          help = "0 wait once per size, 1 wait+barrier per op, 2 wait per op, 3 wait+barrier per \
-                  iteration [default: 0]")]
+    #[arg(
+        short = 'z',
+        long = "blocking",
+        value_name = "0-3",
+        allow_hyphen_values = true,
+        help = "0 wait once per size, 1 wait+barrier per op, 2 wait per op, 3 wait+barrier per \
+                  iteration [default: 0]"
+    )]
     pub blocking: Option<String>,
-    #[arg(short = 'y', long = "stream_null", value_name = "0/1", allow_hyphen_values = true,
-          help = "launch on the CUDA null stream (GPU only) [default: 0]")]
+    #[arg(
+        short = 'y',
+        long = "stream_null",
+        value_name = "0/1",
+        allow_hyphen_values = true,
+        help = "launch on the CUDA null stream (GPU only) [default: 0]"
+    )]
     pub stream_null: Option<String>,
-    #[arg(short = 'T', long = "timeout", value_name = "SECONDS", allow_hyphen_values = true,
-          help = "watchdog: abort the whole job when a wait lasts longer; 0 = none [default: 0]")]
+    #[arg(
+        short = 'T',
+        long = "timeout",
+        value_name = "SECONDS",
+        allow_hyphen_values = true,
+        help = "watchdog: abort the whole job when a wait lasts longer; 0 = none [default: 0]"
+    )]
     pub timeout: Option<String>,
-    #[arg(short = 'G', long = "cudagraph", value_name = "N", allow_hyphen_values = true,
-          help = "capture the iterations in a CUDA graph and launch it N times (GPU only) [default: 0]")]
+    #[arg(
+        short = 'G',
+        long = "cudagraph",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "capture the iterations in a CUDA graph and launch it N times (GPU only) [default: 0]"
+    )]
     pub cudagraph: Option<String>,
-    #[arg(short = 'C', long = "report_cputime", value_name = "0/1", allow_hyphen_values = true,
-          help = "report the CPU time to enqueue instead of the time to complete [default: 0]")]
+    #[arg(
+        short = 'C',
+        long = "report_cputime",
+        value_name = "0/1",
+        allow_hyphen_values = true,
+        help = "report the CPU time to enqueue instead of the time to complete [default: 0]"
+    )]
     pub report_cputime: Option<String>,
-    #[arg(short = 'S', long = "report_timestamps", value_name = "0/1", allow_hyphen_values = true,
-          help = "add a timestamp to each result line [default: 0]")]
+    #[arg(
+        short = 'S',
+        long = "report_timestamps",
+        value_name = "0/1",
+        allow_hyphen_values = true,
+        help = "add a timestamp to each result line [default: 0]"
+    )]
     pub report_timestamps: Option<String>,
-    #[arg(short = 'J', long = "output_file", value_name = "FILE", allow_hyphen_values = true,
-          help = "write the results as collbench JSON (any file name) [default: none]")]
+    #[arg(
+        short = 'J',
+        long = "output_file",
+        value_name = "FILE",
+        allow_hyphen_values = true,
+        help = "write the results as collbench JSON (any file name) [default: none]"
+    )]
     pub output_file: Option<String>,
-    #[arg(short = 'R', long = "local_register", value_name = "0-2", allow_hyphen_values = true,
-          help = "0 none, 1 local, 2 symmetric NCCL buffer registration (GPU only) [default: 0]")]
+    #[arg(
+        short = 'R',
+        long = "local_register",
+        value_name = "0-2",
+        allow_hyphen_values = true,
+        help = "0 none, 1 local, 2 symmetric NCCL buffer registration (GPU only) [default: 0]"
+    )]
     pub local_register: Option<String>,
-    #[arg(short = 'M', long = "memory_report", value_name = "0/1", allow_hyphen_values = true,
-          help = "print GPU memory usage at the end (GPU only) [default: 0]")]
+    #[arg(
+        short = 'M',
+        long = "memory_report",
+        value_name = "0/1",
+        allow_hyphen_values = true,
+        help = "print GPU memory usage at the end (GPU only) [default: 0]"
+    )]
     pub memory_report: Option<String>,
-    #[arg(short = 'u', long = "unalign", value_name = "N", allow_hyphen_values = true,
-          help = "offset device buffers by N elements to test unaligned access (GPU only) [default: 0]")]
+    #[arg(
+        short = 'u',
+        long = "unalign",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "offset device buffers by N elements to test unaligned access (GPU only) [default: 0]"
+    )]
     pub unalign: Option<String>,
 
     // ---- nccl-tests flags collbench does not implement (clear error instead of "unknown") ----
-    #[arg(short = 'x', long = "cta_policy", value_name = "N", allow_hyphen_values = true, hide = true)]
+    #[arg(
+        short = 'x',
+        long = "cta_policy",
+        value_name = "N",
+        allow_hyphen_values = true,
+        hide = true
+    )]
     pub cta_policy: Option<String>,
-    #[arg(short = 'D', long = "device_implementation", value_name = "N", allow_hyphen_values = true,
-          hide = true)]
+    #[arg(
+        short = 'D',
+        long = "device_implementation",
+        value_name = "N",
+        allow_hyphen_values = true,
+        hide = true
+    )]
     pub device_implementation: Option<String>,
-    #[arg(short = 'V', long = "device_cta_count", value_name = "N", allow_hyphen_values = true,
-          hide = true)]
+    #[arg(
+        short = 'V',
+        long = "device_cta_count",
+        value_name = "N",
+        allow_hyphen_values = true,
+        hide = true
+    )]
     pub device_cta_count: Option<String>,
 
     // ---- collbench additions ----
-    #[arg(long = "backend", value_name = "auto|nccl|mpi", allow_hyphen_values = true,
-          help = "auto: NCCL when GPUs and libnccl are usable, else mpi (host memory) [default: auto]")]
+    #[arg(
+        long = "backend",
+        value_name = "auto|nccl|mpi",
+        allow_hyphen_values = true,
+        help = "auto: NCCL when GPUs and libnccl are usable, else mpi (host memory) [default: auto]"
+    )]
     pub backend: Option<String>,
-    #[arg(long = "csv", value_name = "FILE", allow_hyphen_values = true,
-          help = "also write one CSV row per (size, type, op, root, placement) [default: none]")]
+    #[arg(
+        long = "csv",
+        value_name = "FILE",
+        allow_hyphen_values = true,
+        help = "also write one CSV row per (size, type, op, root, placement) [default: none]"
+    )]
     pub csv: Option<String>,
-    #[arg(long = "seed", value_name = "N", allow_hyphen_values = true,
-          help = "seed of the generated data, same on every rank [default: fixed]")]
+    #[arg(
+        long = "seed",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = "seed of the generated data, same on every rank [default: fixed]"
+    )]
     pub seed: Option<String>,
 
     #[command(flatten)]

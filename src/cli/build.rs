@@ -53,6 +53,54 @@ pub const BACKEND: Flag = Flag::long_only("backend");
 pub const CSV: Flag = Flag::long_only("csv");
 pub const SEED: Flag = Flag::long_only("seed");
 
+/// Every flag, for messages that start from clap's spelling of one.
+pub const ALL_FLAGS: &[Flag] = &[
+    NTHREADS,
+    NGPUS,
+    MINBYTES,
+    MAXBYTES,
+    STEPBYTES,
+    STEPFACTOR,
+    OP,
+    DATATYPE,
+    ROOT,
+    ITERS,
+    WARMUP_ITERS,
+    AGG_ITERS,
+    RUN_CYCLES,
+    AVERAGE,
+    PER_ITER_TIMING,
+    PER_ITER_SKIP,
+    PARALLEL_INIT,
+    CHECK,
+    BLOCKING,
+    STREAM_NULL,
+    TIMEOUT,
+    CUDAGRAPH,
+    REPORT_CPUTIME,
+    REPORT_TIMESTAMPS,
+    OUTPUT_FILE,
+    LOCAL_REGISTER,
+    MEMORY_REPORT,
+    UNALIGN,
+    CTA_POLICY,
+    DEVICE_IMPLEMENTATION,
+    DEVICE_CTA_COUNT,
+    BACKEND,
+    CSV,
+    SEED,
+];
+
+/// The flag clap names `--iters <N>` (or `-n <N>`).
+pub fn flag_from_clap_name(name: &str) -> Option<Flag> {
+    let word = name.split_whitespace().next()?;
+    if let Some(long) = word.strip_prefix("--") {
+        return ALL_FLAGS.iter().copied().find(|f| f.long == long);
+    }
+    let short = word.strip_prefix('-')?.chars().next()?;
+    ALL_FLAGS.iter().copied().find(|f| f.short == Some(short))
+}
+
 /// nccl-tests' defaults (2.19.6).
 pub mod defaults {
     pub const NTHREADS: u64 = 1;
@@ -78,12 +126,13 @@ pub fn build_plan(
 ) -> Result<TestPlan> {
     reject_unimplemented(raw)?;
 
-    let int = |flag: Flag, value: &Option<String>, default: u64, min: u64, max: u64| -> Result<u64> {
-        match value {
-            Some(text) => parse_int_flag(flag, text, min, max),
-            None => Ok(default),
-        }
-    };
+    let int =
+        |flag: Flag, value: &Option<String>, default: u64, min: u64, max: u64| -> Result<u64> {
+            match value {
+                Some(text) => parse_int_flag(flag, text, min, max),
+                None => Ok(default),
+            }
+        };
     let switch = |flag: Flag, value: &Option<String>| -> Result<bool> {
         match value {
             Some(text) => parse_switch(flag, text),
@@ -104,13 +153,7 @@ pub fn build_plan(
     let max_bytes = size(MAXBYTES, &raw.maxbytes, defaults::MAX_BYTES)?;
     let step_bytes = size(STEPBYTES, &raw.stepbytes, defaults::STEP_BYTES)?;
     let step_factor = match &raw.stepfactor {
-        Some(text) => parse_int_flag(
-            STEPFACTOR,
-            text,
-            1,
-            u64::MAX,
-        )
-        .map_err(|_| {
+        Some(text) => parse_int_flag(STEPFACTOR, text, 1, u64::MAX).map_err(|_| {
             bad_value(
                 STEPFACTOR,
                 text,
@@ -133,7 +176,10 @@ pub fn build_plan(
     } else {
         if step_bytes == 0 {
             let value = raw.stepbytes.as_deref().unwrap_or("0");
-            let factor = raw.stepfactor.as_deref().map_or(String::new(), |f| format!(" with -f {f}"));
+            let factor = raw
+                .stepfactor
+                .as_deref()
+                .map_or(String::new(), |f| format!(" with -f {f}"));
             return Err(bad_value(
                 STEPBYTES,
                 value,
@@ -155,9 +201,27 @@ pub fn build_plan(
     let root = parse_root(raw.root.as_deref())?;
 
     let iters = int(ITERS, &raw.iters, defaults::ITERS, 1, INT_FLAG_MAX)?;
-    let warmup_iters = int(WARMUP_ITERS, &raw.warmup_iters, defaults::WARMUP_ITERS, 0, INT_FLAG_MAX)?;
-    let agg_iters = int(AGG_ITERS, &raw.agg_iters, defaults::AGG_ITERS, 1, INT_FLAG_MAX)?;
-    let run_cycles = int(RUN_CYCLES, &raw.run_cycles, defaults::RUN_CYCLES, 0, INT_FLAG_MAX)?;
+    let warmup_iters = int(
+        WARMUP_ITERS,
+        &raw.warmup_iters,
+        defaults::WARMUP_ITERS,
+        0,
+        INT_FLAG_MAX,
+    )?;
+    let agg_iters = int(
+        AGG_ITERS,
+        &raw.agg_iters,
+        defaults::AGG_ITERS,
+        1,
+        INT_FLAG_MAX,
+    )?;
+    let run_cycles = int(
+        RUN_CYCLES,
+        &raw.run_cycles,
+        defaults::RUN_CYCLES,
+        0,
+        INT_FLAG_MAX,
+    )?;
     let average_flag = int(AVERAGE, &raw.average, defaults::AVERAGE, 0, 3)?;
     let average = AverageMode::from_flag(average_flag).expect("-a was range-checked to 0..=3");
     let per_iteration = switch(PER_ITER_TIMING, &raw.per_iter_timing)?;
@@ -197,7 +261,12 @@ pub fn build_plan(
     let backend = parse_backend(raw.backend.as_deref())?;
     let seed = match raw.seed.as_deref() {
         Some(text) => parse_unsigned(text).map_err(|problem| {
-            bad_value(SEED, text, problem.describe(), "an integer from 0 to 2^64-1 (decimal or 0x hex)")
+            bad_value(
+                SEED,
+                text,
+                problem.describe(),
+                "an integer from 0 to 2^64-1 (decimal or 0x hex)",
+            )
         })?,
         None => DEFAULT_SEED,
     };
@@ -222,6 +291,7 @@ pub fn build_plan(
             agg_iters: agg_iters as usize,
             graph_launches: graph_launches as usize,
             blocking: blocking != BlockingMode::Off,
+            blocking_mode: blocking,
             per_iteration,
             per_iteration_skip: per_iteration_skip as usize,
             report_cputime,
@@ -256,8 +326,16 @@ pub fn acceptance_plan(raw: &AcceptanceArgs) -> Result<AcceptancePlan> {
 fn reject_unimplemented(raw: &RawArgs) -> Result<()> {
     let unimplemented = [
         (CTA_POLICY, &raw.cta_policy, "NCCL CTA policy"),
-        (DEVICE_IMPLEMENTATION, &raw.device_implementation, "NCCL device-API kernels"),
-        (DEVICE_CTA_COUNT, &raw.device_cta_count, "NCCL device-API kernels"),
+        (
+            DEVICE_IMPLEMENTATION,
+            &raw.device_implementation,
+            "NCCL device-API kernels",
+        ),
+        (
+            DEVICE_CTA_COUNT,
+            &raw.device_cta_count,
+            "NCCL device-API kernels",
+        ),
     ];
     for (flag, value, what) in unimplemented {
         if let Some(value) = value {
@@ -318,7 +396,12 @@ fn parse_backend(text: Option<&str>) -> Result<BackendChoice> {
         None | Some("auto") => Ok(BackendChoice::Auto),
         Some("nccl") => Ok(BackendChoice::Nccl),
         Some("mpi") => Ok(BackendChoice::Mpi),
-        Some(other) => Err(bad_value(BACKEND, other, "unknown backend", "auto, nccl or mpi")),
+        Some(other) => Err(bad_value(
+            BACKEND,
+            other,
+            "unknown backend",
+            "auto, nccl or mpi",
+        )),
     }
 }
 
@@ -326,12 +409,9 @@ fn parse_path(flag: Flag, text: Option<&str>) -> Result<Option<PathBuf>> {
     match text {
         None => Ok(None),
         Some(path) if path.trim().is_empty() => Err(bad_value(flag, path, "empty", "a file path")),
-        Some(path) if path.ends_with('/') => Err(bad_value(
-            flag,
-            path,
-            "names a directory",
-            "a file path",
-        )),
+        Some(path) if path.ends_with('/') => {
+            Err(bad_value(flag, path, "names a directory", "a file path"))
+        }
         Some(path) => Ok(Some(PathBuf::from(path))),
     }
 }

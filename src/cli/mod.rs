@@ -32,6 +32,11 @@ pub enum Parsed {
     Run(Box<TestPlan>),
 }
 
+/// The process environment, for the `env` parameter of the parsers.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Parses a per-collective command line. `argv[0]` is the program name (as `std::env::args()`
 /// gives it); the rest are flags. `env` reads environment variables (NCCL_TESTS_SPLIT…), so tests
 /// can pass a map instead of touching the process environment.
@@ -81,7 +86,8 @@ fn program_short_name(path: &str) -> String {
 }
 
 /// The flags `-h` lists, for "unknown flag" messages.
-const ACCEPTED_FLAGS: &str = "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
+const ACCEPTED_FLAGS: &str =
+    "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
      -J -R -M -u --backend --csv --seed -h (long forms as in nccl-tests; see -h)";
 
 /// Turns clap's parse errors into our usage errors (clap never prints or exits for us).
@@ -94,9 +100,10 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
         (ErrorKind::UnknownArgument, Some(arg)) => {
             format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
         }
-        (ErrorKind::InvalidValue, Some(arg)) => {
-            format!("{arg} needs a value; accepted: {arg} followed by its value (see -h)")
-        }
+        (ErrorKind::InvalidValue, Some(arg)) => match build::flag_from_clap_name(&arg) {
+            Some(flag) => format!("{flag} needs a value; accepted: {arg} (see -h)"),
+            None => format!("{arg} needs a value; accepted: {arg} (see -h)"),
+        },
         _ => {
             let rendered = err.to_string();
             let first_line = rendered.lines().next().unwrap_or("invalid command line");

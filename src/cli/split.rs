@@ -17,7 +17,8 @@ pub const SPLIT_MASK_VAR: &str = "NCCL_TESTS_SPLIT_MASK";
 /// Colors are MPI_Comm_split colors: non-negative C ints.
 const MAX_SPLIT_VALUE: u64 = i32::MAX as u64;
 
-const SPLIT_ACCEPTED: &str = "<op> <value> with op AND, OR, XOR, MOD, DIV (or &, |, ^, %, /) and value \
+const SPLIT_ACCEPTED: &str =
+    "<op> <value> with op AND, OR, XOR, MOD, DIV (or &, |, ^, %, /) and value \
      decimal, 0x hex or 0b binary, e.g. \"AND 0x7\", \"MOD 8\", \"/8\"";
 
 const MASK_ACCEPTED: &str = "a hexadecimal mask (0x prefix optional), e.g. 0x7";
@@ -64,6 +65,9 @@ pub fn parse_split_mask(text: &str) -> Result<SplitRule> {
     Ok(SplitRule::And(value))
 }
 
+/// Builds the rule for one operator spelling.
+type MakeRule = fn(u64) -> SplitRule;
+
 /// `NCCL_TESTS_SPLIT`: `<op><value>`.
 pub fn parse_split(text: &str) -> Result<SplitRule> {
     let bad = |problem: &str| {
@@ -73,7 +77,7 @@ pub fn parse_split(text: &str) -> Result<SplitRule> {
     };
     let t = text.trim();
     // Longest names first is not needed (no name is a prefix of another), but words before symbols.
-    const OPERATORS: [(&str, fn(u64) -> SplitRule); 10] = [
+    const OPERATORS: [(&str, MakeRule); 10] = [
         ("AND", SplitRule::And),
         ("XOR", SplitRule::Xor),
         ("OR", SplitRule::Or),
@@ -95,14 +99,16 @@ pub fn parse_split(text: &str) -> Result<SplitRule> {
         .ok_or_else(|| bad("unknown operator"))?;
     let value = parse_unsigned(rest).map_err(|problem| match problem {
         IntProblem::Empty => bad(&format!("{name} needs a value")),
-        other => bad(&format!("value '{}' {}", rest.trim(), other.describe())),
+        other => bad(&format!("value '{}': {}", rest.trim(), other.describe())),
     })?;
     if value > MAX_SPLIT_VALUE {
         return Err(bad(&format!("value larger than {MAX_SPLIT_VALUE}")));
     }
     let rule = make(value);
     if matches!(rule, SplitRule::Mod(0) | SplitRule::Div(0)) {
-        return Err(bad(&format!("{name} 0 divides by zero; the value must be >= 1")));
+        return Err(bad(&format!(
+            "{name} 0 divides by zero; the value must be >= 1"
+        )));
     }
     Ok(rule)
 }
@@ -131,7 +137,18 @@ mod tests {
 
     #[test]
     fn malformed_values_name_the_variable() {
-        for bad in ["", "FOO 3", "AND", "AND x", "MOD 0", "/0", "MOD -2", "AND 7 junk", "AND 010", "% 99999999999"] {
+        for bad in [
+            "",
+            "FOO 3",
+            "AND",
+            "AND x",
+            "MOD 0",
+            "/0",
+            "MOD -2",
+            "AND 7 junk",
+            "AND 010",
+            "% 99999999999",
+        ] {
             let err = parse_split(bad).unwrap_err().to_string();
             assert!(err.contains("NCCL_TESTS_SPLIT="), "{err}");
             assert!(err.contains(&format!("'{bad}'")), "{err}");

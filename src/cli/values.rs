@@ -126,7 +126,8 @@ pub fn parse_switch(flag: Flag, text: &str) -> Result<bool> {
 }
 
 /// What a size accepts, for messages.
-pub const SIZE_ACCEPTED: &str = "a byte count with an optional binary suffix K, M, G or T (KiB..TiB), \
+pub const SIZE_ACCEPTED: &str =
+    "a byte count with an optional binary suffix K, M, G or T (KiB..TiB), \
      fractions allowed: 8, 64K, 16M, 1.5G";
 
 /// Parses a size like nccl-tests (`8`, `64K`, `16M`, `1.5G`, plus `T`), binary units, fractions
@@ -252,7 +253,20 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_rejected() {
-        for bad in ["", "abc", "-8", "8X", "1.5.5G", "16Mfoo", "1e400", "16777216T", "18446744073709551616", "inf", "nan", "0x10"] {
+        for bad in [
+            "",
+            "abc",
+            "-8",
+            "8X",
+            "1.5.5G",
+            "16Mfoo",
+            "1e400",
+            "16777216T",
+            "18446744073709551616",
+            "inf",
+            "nan",
+            "0x10",
+        ] {
             let err = parse_size(B, bad).unwrap_err().to_string();
             assert!(err.contains("-b/--minbytes"), "{err}");
             assert!(err.contains(&format!("'{bad}'")), "{err}");
@@ -269,6 +283,9 @@ mod tests {
         assert_eq!(parse_unsigned("010"), Err(IntProblem::LeadingZero));
         assert_eq!(parse_unsigned("1.5"), Err(IntProblem::NotANumber));
         assert_eq!(parse_unsigned("0x"), Err(IntProblem::NotANumber));
-        assert_eq!(parse_unsigned("99999999999999999999"), Err(IntProblem::TooLarge));
+        assert_eq!(
+            parse_unsigned("99999999999999999999"),
+            Err(IntProblem::TooLarge)
+        );
     }
 }

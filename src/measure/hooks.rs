@@ -63,7 +63,10 @@ impl TestHooks {
         if let Some(value) = env(EXIT_VAR) {
             let accepted = "<rank> (SIGKILL) or <rank>:<exit code>, e.g. 2 or 2:1";
             hooks.exit = Some(match value.split_once(':') {
-                None => (parse_number(EXIT_VAR, &value, &value, accepted)?, Death::Kill),
+                None => (
+                    parse_number(EXIT_VAR, &value, &value, accepted)?,
+                    Death::Kill,
+                ),
                 Some((rank, code)) => {
                     let code = parse_number(EXIT_VAR, &value, code, accepted)?;
                     if code > 255 {
@@ -186,7 +189,10 @@ mod tests {
         assert_eq!(h.delay, Some((2, Duration::from_micros(250))));
         assert_eq!(h.stall, Some(3));
         assert_eq!(h.exit, Some((0, Death::Exit(9))));
-        assert_eq!(hooks(&[(EXIT_VAR, "2")]).unwrap().exit, Some((2, Death::Kill)));
+        assert_eq!(
+            hooks(&[(EXIT_VAR, "2")]).unwrap().exit,
+            Some((2, Death::Kill))
+        );
         assert_eq!(hooks(&[]).unwrap(), TestHooks::default());
     }
 

@@ -86,9 +86,14 @@ fn with_location(update: impl FnOnce(&mut Location)) {
 
 /// The rank the launcher announced in the environment, before MPI tells us.
 fn rank_from_launcher_env() -> Option<usize> {
-    ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok()?.parse().ok())
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMIX_RANK",
+        "PMI_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .find_map(|name| std::env::var(name).ok()?.parse().ok())
 }
 
 /// Records which rank and host this process is (once the world exists).

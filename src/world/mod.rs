@@ -78,7 +78,10 @@ mod tests {
 
     #[test]
     fn local_rank_counts_earlier_processes_on_the_same_host() {
-        let hosts: Vec<String> = ["a", "b", "a", "a", "b"].iter().map(|s| s.to_string()).collect();
+        let hosts: Vec<String> = ["a", "b", "a", "a", "b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(local_rank_from_hosts(&hosts, 0), (0, 3));
         assert_eq!(local_rank_from_hosts(&hosts, 1), (0, 2));
         assert_eq!(local_rank_from_hosts(&hosts, 3), (2, 3));

@@ -183,7 +183,8 @@ impl World for MpiWorld {
         }
         let mut buffer = vec![0u8; total as usize];
         {
-            let mut partition = PartitionMut::new(&mut buffer[..], &lengths[..], &displacements[..]);
+            let mut partition =
+                PartitionMut::new(&mut buffer[..], &lengths[..], &displacements[..]);
             root.gather_varcount_into_root(bytes, &mut partition);
         }
         let parts = lengths

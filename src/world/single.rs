@@ -79,9 +79,15 @@ mod tests {
         assert_eq!((world.rank(), world.size()), (0, 1));
         assert_eq!((world.local_rank(), world.local_size()), (0, 1));
         world.barrier().unwrap();
-        assert_eq!(world.allreduce_f64(&[1.5, -2.0], Reduction::Max).unwrap(), vec![1.5, -2.0]);
+        assert_eq!(
+            world.allreduce_f64(&[1.5, -2.0], Reduction::Max).unwrap(),
+            vec![1.5, -2.0]
+        );
         assert_eq!(world.allreduce_u64_sum(&[7]).unwrap(), vec![7]);
-        assert_eq!(world.gather_bytes(b"abc").unwrap(), Some(vec![b"abc".to_vec()]));
+        assert_eq!(
+            world.gather_bytes(b"abc").unwrap(),
+            Some(vec![b"abc".to_vec()])
+        );
         let mut bytes = b"xyz".to_vec();
         world.broadcast_bytes(&mut bytes).unwrap();
         assert_eq!(bytes, b"xyz");

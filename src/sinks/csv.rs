@@ -1,0 +1,185 @@
+//! `--csv FILE`: one line per measured cell, i.e. per (collective, size, dtype, op, root,
+//! in-place), out-of-place before in-place, in run order. Header (first line):
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `collective` | nccl-tests name (`all_reduce`) |
+//! | `backend` | `mpi` or `nccl` |
+//! | `nranks` | ranks in the run |
+//! | `size_bytes` | the table's size column (B) |
+//! | `count` | the table's count column (elements) |
+//! | `dtype` | `float`, `bfloat16`, … |
+//! | `redop` | `sum`, …, `none`, or empty (as the table's redop column) |
+//! | `root` | root rank, -1 when the collective has none |
+//! | `in_place` | `false` (out-of-place) or `true` |
+//! | `time_us` | reported time (per `-a`), µs per operation |
+//! | `algbw_gbps`, `busbw_gbps` | algorithm and bus bandwidth, GB/s |
+//! | `wrong` | wrong elements summed over ranks; empty when not checked (the table's `N/A`) |
+//! | `ranks_with_wrong` | ranks that found wrong elements |
+//! | `time_us_min`, `time_us_avg`, `time_us_max` | time across ranks, µs |
+//! | `slowest_rank`, `slowest_host`, `slowest_device` | the slowest rank (device empty on host memory) |
+//! | `iter_samples`, `iter_min_us`, `iter_max_us`, `iter_p50_us`, `iter_p99_us`, `iter_cv_percent` | `-I` statistics (max over ranks per iteration); empty without `-I` |
+//! | `cycle` | `-N` cycle, from 0 |
+//!
+//! Numbers use the shortest text that reads back to the same value (`6.52`, `0.0000125`).
+//! Lines go to a hidden temporary file next to FILE as they arrive (flushed per row, so a killed
+//! job leaves them there) and the file is renamed to FILE at `finish`, also after an interruption.
+
+use super::atomic::AtomicFile;
+use super::Sink;
+use crate::error::{CollbenchError, Result};
+use crate::report::{Measurement, Report, ResultRow};
+use std::path::PathBuf;
+
+/// The header line, in column order.
+pub const CSV_HEADER: [&str; 27] = [
+    "collective",
+    "backend",
+    "nranks",
+    "size_bytes",
+    "count",
+    "dtype",
+    "redop",
+    "root",
+    "in_place",
+    "time_us",
+    "algbw_gbps",
+    "busbw_gbps",
+    "wrong",
+    "ranks_with_wrong",
+    "time_us_min",
+    "time_us_avg",
+    "time_us_max",
+    "slowest_rank",
+    "slowest_host",
+    "slowest_device",
+    "iter_samples",
+    "iter_min_us",
+    "iter_max_us",
+    "iter_p50_us",
+    "iter_p99_us",
+    "iter_cv_percent",
+    "cycle",
+];
+
+pub struct CsvSink {
+    path: PathBuf,
+    writer: Option<csv::Writer<AtomicFile>>,
+}
+
+impl CsvSink {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            writer: None,
+        }
+    }
+
+    fn csv_error(&self, e: csv::Error) -> CollbenchError {
+        let io = match e.into_kind() {
+            csv::ErrorKind::Io(io) => io,
+            other => std::io::Error::other(format!("{other:?}")),
+        };
+        CollbenchError::io(self.path.display().to_string(), io)
+    }
+
+    fn writer(&mut self) -> Result<&mut csv::Writer<AtomicFile>> {
+        let path = self.path.display().to_string();
+        self.writer.as_mut().ok_or_else(|| {
+            CollbenchError::io(
+                path,
+                std::io::Error::other("CSV row written before the header (begin was not called)"),
+            )
+        })
+    }
+}
+
+impl std::io::Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer().flush()
+    }
+}
+
+fn cell_record(report: &Report, row: &ResultRow, in_place: bool, m: &Measurement) -> Vec<String> {
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    let it = m.per_iteration.as_ref();
+    vec![
+        row.collective.clone(),
+        report.backend.name.clone(),
+        report.nranks.to_string(),
+        row.size_bytes.to_string(),
+        row.count.to_string(),
+        row.dtype.name().to_string(),
+        row.redop.clone(),
+        row.root.to_string(),
+        in_place.to_string(),
+        m.time_us.to_string(),
+        m.algbw_gbps.to_string(),
+        m.bus_bandwidth_gbps.to_string(),
+        opt(m.wrong.map(|w| w.to_string())),
+        m.ranks_with_wrong.to_string(),
+        m.ranks.time_us_min.to_string(),
+        m.ranks.time_us_avg.to_string(),
+        m.ranks.time_us_max.to_string(),
+        m.ranks.slowest_rank.to_string(),
+        m.ranks.slowest_host.clone(),
+        opt(m.ranks.slowest_device.map(|d| d.to_string())),
+        opt(it.map(|s| s.samples.to_string())),
+        opt(it.map(|s| s.min_us.to_string())),
+        opt(it.map(|s| s.max_us.to_string())),
+        opt(it.map(|s| s.p50_us.to_string())),
+        opt(it.map(|s| s.p99_us.to_string())),
+        opt(it.map(|s| s.cv_percent.to_string())),
+        row.cycle.to_string(),
+    ]
+}
+
+impl Sink for CsvSink {
+    fn begin(&mut self, _report: &Report) -> Result<()> {
+        let file = AtomicFile::create(&self.path)?;
+        let mut w = csv::Writer::from_writer(file);
+        w.write_record(CSV_HEADER).map_err(|e| self.csv_error(e))?;
+        w.flush()
+            .map_err(|e| CollbenchError::io(self.path.display().to_string(), e))?;
+        self.writer = Some(w);
+        Ok(())
+    }
+
+    fn row(&mut self, report: &Report, row: &ResultRow) -> Result<()> {
+        let records: Vec<Vec<String>> = [(false, &row.out_of_place), (true, &row.in_place)]
+            .into_iter()
+            .filter_map(|(in_place, m)| m.as_ref().map(|m| cell_record(report, row, in_place, m)))
+            .collect();
+        let path = self.path.display().to_string();
+        let w = self.writer()?;
+        let mut result = Ok(());
+        for r in &records {
+            if let Err(e) = w.write_record(r) {
+                result = Err(e);
+                break;
+            }
+        }
+        if let Err(e) = result {
+            return Err(self.csv_error(e));
+        }
+        w.flush().map_err(|e| CollbenchError::io(path, e))
+    }
+
+    fn finish(&mut self, _report: &Report) -> Result<()> {
+        let path = self.path.display().to_string();
+        let w = self.writer.take().ok_or_else(|| {
+            CollbenchError::io(
+                path.clone(),
+                std::io::Error::other("CSV finished before the header (begin was not called)"),
+            )
+        })?;
+        let file = w
+            .into_inner()
+            .map_err(|e| CollbenchError::io(path, std::io::Error::other(e.to_string())))?;
+        file.commit()
+    }
+}
