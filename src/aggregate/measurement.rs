@@ -16,6 +16,16 @@ pub struct AggregateOptions {
     pub per_iteration_skip: usize,
 }
 
+/// The name reports record for `-a` (`RunConfig::average_mode`, an enum in the JSON Schema).
+pub fn average_mode_name(mode: AverageMode) -> &'static str {
+    match mode {
+        AverageMode::Rank0 => "rank0",
+        AverageMode::Avg => "avg",
+        AverageMode::Min => "min",
+        AverageMode::Max => "max",
+    }
+}
+
 /// nccl-tests' bandwidth: `bytes / 1e9 / seconds` in GB/s. `bytes` is what the collective's
 /// `getBw` counts (e.g. count × type size for all_reduce, × nranks for all_gather). A zero time
 /// gives 0 rather than an infinity, so the report stays valid JSON.

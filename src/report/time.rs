@@ -77,6 +77,8 @@ pub fn local_timestamp(t: SystemTime) -> String {
 
 /// (year, month, day, hour, minute, second) in the local zone, from the C library.
 fn local_fields(secs: i64) -> Option<(i64, u32, u32, u32, u32, u32)> {
+    // time_t is i64 here but 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
     let time: libc::time_t = secs.try_into().ok()?;
     // SAFETY: `tm` is plain data that localtime_r fully writes on success; both pointers are to
     // live locals, and the reentrant variant touches no shared buffer.

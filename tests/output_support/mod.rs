@@ -61,7 +61,7 @@ pub fn after_first_line(text: &str) -> &str {
 // ---------------------------------------------------------------------------------------------
 // Anchor file → Report
 
-fn field<'a>(line: &'a str, from: usize, to: usize) -> &'a str {
+fn field(line: &str, from: usize, to: usize) -> &str {
     line.get(from..to.min(line.len())).unwrap_or("").trim()
 }
 
