@@ -5,50 +5,20 @@
 //! - a planted corruption is found (wrong > 0, first wrong element reported);
 //! - graph mode (-G) and per-iteration events (-I) produce sane timings;
 //! - a timing sweep like the anchors' (`-b 8 -e 4G -f 2 -n 50 -w 5`), with the anchor ratio.
-//!
-//! The all_reduce used here is a minimal Collective implementation local to this test (the real
-//! ones live in src/collectives; `make gpu-check` runs those through the binaries).
+//! - every registered collective × dtype × op (its operators, or none), in and out of place.
 
 use collbench::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
 use collbench::backend::{Backend, CallSpec};
-use collbench::collectives::{Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
-use collbench::error::Result;
+use collbench::collectives::{Collective, OpColumn, REGISTRY};
 use collbench::measure::TimingPlan;
 use collbench::plan::BlockingMode;
 use collbench::types::{DataType, ReduceOp};
 use collbench::world::SingleProcess;
 use std::time::Instant;
 
-struct AllReduce;
-
-impl Collective for AllReduce {
-    fn name(&self) -> &'static str {
-        "all_reduce"
-    }
-    fn binary_name(&self) -> &'static str {
-        "allreduce-perf"
-    }
-    fn op_column(&self) -> OpColumn {
-        OpColumn::Reduction
-    }
-    fn uses_root(&self) -> bool {
-        false
-    }
-    fn counts(&self, count: usize, _elt: usize, _nranks: usize) -> Counts {
-        Counts { send_count: count, recv_count: count, param_count: count, send_inplace_offset: 0, recv_inplace_offset: 0 }
-    }
-    fn bus_bw_factor(&self, nranks: usize) -> f64 {
-        2.0 * (nranks as f64 - 1.0) / nranks as f64
-    }
-    fn expected(&self, _rank: usize, _nranks: usize, _root: usize, counts: &Counts) -> Vec<Segment> {
-        vec![Segment::Reduce { dst_offset: 0, len: counts.recv_count, src_offset: 0 }]
-    }
-    fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
-        prims.all_reduce(args, args.counts.param_count)
-    }
+fn all_reduce() -> &'static dyn Collective {
+    collbench::collectives::find("all_reduce").expect("all_reduce is registered")
 }
-
-static ALL_REDUCE: AllReduce = AllReduce;
 
 fn options() -> GpuOptions {
     GpuOptions {
@@ -58,23 +28,26 @@ fn options() -> GpuOptions {
         validate: true,
         register: 0,
         unalign: 0,
-        blocking: BlockingMode::Off,
         timeout: Some(std::time::Duration::from_secs(60)),
         memory_report: true,
     }
 }
 
-fn call(dtype: DataType, op: Option<ReduceOp>, bytes: usize, in_place: bool) -> CallSpec<'static> {
+fn call_of(collective: &'static dyn Collective, dtype: DataType, op: Option<ReduceOp>, bytes: usize, in_place: bool) -> CallSpec<'static> {
     let count = bytes / dtype.size_bytes();
     CallSpec {
-        collective: &ALL_REDUCE,
+        collective,
         dtype,
         op,
         root: 0,
-        counts: ALL_REDUCE.counts(count, dtype.size_bytes(), 1),
+        counts: collective.counts(count, dtype.size_bytes(), 1),
         in_place,
         seed: 0xC011_BE4C,
     }
+}
+
+fn call(dtype: DataType, op: Option<ReduceOp>, bytes: usize, in_place: bool) -> CallSpec<'static> {
+    call_of(all_reduce(), dtype, op, bytes, in_place)
 }
 
 fn timing(iters: usize, graph: usize, per_iteration: bool) -> TimingPlan {
@@ -83,6 +56,7 @@ fn timing(iters: usize, graph: usize, per_iteration: bool) -> TimingPlan {
         agg_iters: 1,
         graph_launches: graph,
         blocking: false,
+        blocking_mode: BlockingMode::Off,
         per_iteration,
         per_iteration_skip: 0,
         report_cputime: false,
@@ -136,33 +110,56 @@ fn gpu_backend_on_a_real_gpu() {
     }
     assert_eq!(lines.len(), DataType::ALL.len() * (ReduceOp::ALL.len() + 1));
 
-    // 2. Every dtype × op, in and out of place, two sizes.
+    // 2. Every collective × dtype × op, in and out of place, two sizes.
     backend.allocate(64 << 20, 64 << 20).expect("allocate");
     let mut check_failures = 0;
-    for dtype in DataType::ALL {
-        for op in ReduceOp::ALL {
-            if let Some(why) = backend.unsupported(dtype, Some(op)) {
-                // Prove the skip is NCCL's limit, not ours: the launch must be refused.
-                let c = call(dtype, Some(op), 4096, false);
-                let refused = backend.warmup(&c, 1).err().map(|e| e.to_string());
-                println!("CHECK SKIP {dtype} {op}: {why}; NCCL refuses it: {refused:?}");
-                continue;
-            }
-            for bytes in [4096 + 24, 8 << 20] {
-                for in_place in [false, true] {
-                    let c = call(dtype, Some(op), bytes, in_place);
-                    backend.prepare(&c).expect("prepare");
-                    backend.warmup(&c, 1).expect("op");
-                    let outcome = backend.check(&c).expect("check");
-                    let verdict = if outcome.wrong == 0 { "PASS" } else { "FAIL" };
-                    if outcome.wrong != 0 {
-                        check_failures += 1;
+    let mut checks = 0;
+    for &collective in REGISTRY {
+        if let Some(problem) = collective.rank_count_problem(1) {
+            println!("CHECK SKIP {}: {problem}", collective.name());
+            continue;
+        }
+        let ops: Vec<Option<ReduceOp>> = if collective.op_column() == OpColumn::Reduction {
+            ReduceOp::ALL.iter().map(|o| Some(*o)).collect()
+        } else {
+            vec![None]
+        };
+        for dtype in DataType::ALL {
+            for &op in &ops {
+                let label = op.map(|o| o.name()).unwrap_or("none");
+                if let Some(why) = backend.unsupported(dtype, op) {
+                    // Prove the skip is NCCL's limit, not ours: the launch must be refused.
+                    let c = call_of(collective, dtype, op, 4096, false);
+                    let refused = backend.warmup(&c, 1).err().map(|e| e.to_string());
+                    println!("CHECK SKIP {} {dtype} {label}: {why}; NCCL refuses it: {refused:?}", collective.name());
+                    continue;
+                }
+                for bytes in [4096 + 24, 8 << 20] {
+                    for in_place in [false, true] {
+                        let c = call_of(collective, dtype, op, bytes, in_place);
+                        let outcome = backend
+                            .prepare(&c)
+                            .and_then(|_| backend.warmup(&c, 1))
+                            .and_then(|_| backend.check(&c));
+                        checks += 1;
+                        let placement = if in_place { "in-place" } else { "out-of-place" };
+                        match outcome {
+                            Ok(o) if o.wrong == 0 => println!("CHECK PASS {} {dtype} {label} {bytes} B {placement}", collective.name()),
+                            Ok(o) => {
+                                check_failures += 1;
+                                println!("CHECK FAIL {} {dtype} {label} {bytes} B {placement} wrong={} first={:?}", collective.name(), o.wrong, o.first);
+                            }
+                            Err(e) => {
+                                check_failures += 1;
+                                println!("CHECK FAIL {} {dtype} {label} {bytes} B {placement} error: {e}", collective.name());
+                            }
+                        }
                     }
-                    println!("CHECK {verdict} all_reduce {dtype:>8} {op:>6} {bytes:>9} B {} wrong={} first={:?}", if in_place { "in-place" } else { "out-of-place" }, outcome.wrong, outcome.first);
                 }
             }
         }
     }
+    println!("CHECKS {checks} run, {check_failures} failed");
 
     // 3. Planted corruption is detected.
     let c = call(DataType::Float, Some(ReduceOp::Sum), 1 << 20, false);

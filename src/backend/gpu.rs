@@ -23,7 +23,7 @@ use crate::collectives::LaunchArgs;
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::{Timing, TimingPlan};
-use crate::plan::{BlockingMode, TestPlan};
+use crate::plan::TestPlan;
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
 use crate::world::World;
@@ -52,8 +52,6 @@ pub struct GpuOptions {
     pub register: u8,
     /// `-u` elements.
     pub unalign: usize,
-    /// `-z`.
-    pub blocking: BlockingMode,
     /// `-T`.
     pub timeout: Option<Duration>,
     /// `-M`.
@@ -69,7 +67,6 @@ impl GpuOptions {
             validate: plan.check_iters > 0,
             register: plan.local_register,
             unalign: plan.unalign,
-            blocking: plan.blocking,
             timeout: plan.timeout,
             memory_report: plan.memory_report,
         }
@@ -123,7 +120,6 @@ pub struct GpuBackend<'w> {
     validate: bool,
     register: u8,
     unalign: usize,
-    blocking: BlockingMode,
     timeout: Option<Duration>,
     max_buffer_bytes: u64,
     memory_report: bool,
@@ -246,7 +242,6 @@ impl<'w> GpuBackend<'w> {
             validate,
             register: plan.register,
             unalign: plan.unalign,
-            blocking: plan.blocking,
             timeout: plan.timeout,
             max_buffer_bytes,
             memory_report: plan.memory_report,
@@ -566,12 +561,12 @@ impl Backend for GpuBackend<'_> {
 
     fn measure(&mut self, call: &CallSpec, plan: &TimingPlan) -> Result<Timing> {
         self.check_usable()?;
-        let (nranks, unalign, blocking) = (self.nranks, self.unalign, self.blocking);
+        let (nranks, unalign) = (self.nranks, self.unalign);
         if self.nthreads <= 1 {
             let ctx = self.context(call);
             let barrier = ThreadBarrier::new(1);
             let rendezvous = Rendezvous { threads: &barrier, world: Some(self.world) };
-            return with_calls(&self.ranks, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, blocking, &rendezvous));
+            return with_calls(&self.ranks, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, &rendezvous));
         }
         // `-t`: each thread drives its own `-g` GPUs (so every communicator is used by one thread);
         // the leader also meets the other processes.
@@ -593,7 +588,7 @@ impl Backend for GpuBackend<'_> {
                     scope.spawn(move || {
                         let chunk: &[LocalRank] = chunk;
                         let rendezvous = Rendezvous { threads: barrier, world: None };
-                        let r = with_calls(chunk, call, nranks, unalign, |calls| timed::timed(ctx, calls, plan, blocking, &rendezvous));
+                        let r = with_calls(chunk, call, nranks, unalign, |calls| timed::timed(ctx, calls, plan, &rendezvous));
                         if r.is_err() {
                             barrier.poison();
                         }
@@ -602,7 +597,7 @@ impl Backend for GpuBackend<'_> {
                 })
                 .collect();
             let rendezvous = Rendezvous { threads: &barrier, world: Some(world) };
-            let leader = with_calls(leader_chunk, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, blocking, &rendezvous));
+            let leader = with_calls(leader_chunk, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, &rendezvous));
             if leader.is_err() {
                 barrier.poison();
             }

@@ -125,6 +125,19 @@ impl<'a> DeviceRegion<'a> {
             .map_err(|e| cuda_error("cuMemsetD8Async", e))
     }
 
+    /// Copies `src` (same length) into this region, in `stream` order.
+    pub fn copy_from_device_async(&self, src: &DeviceRegion<'_>, stream: &CudaStream) -> Result<()> {
+        if src.bytes != self.bytes {
+            return Err(CollbenchError::Cuda(format!(
+                "internal: copying a {}-byte region into a {}-byte region",
+                src.bytes, self.bytes
+            )));
+        }
+        // SAFETY: both regions lie inside live allocations of this context (checked at construction).
+        unsafe { result::memcpy_dtod_async(self.ptr, src.ptr, self.bytes, stream.cu_stream()) }
+            .map_err(|e| cuda_error("cuMemcpyDtoDAsync", e))
+    }
+
     /// Copies the region to `host` (same length) after the work queued on `stream`.
     pub fn copy_to_host(&self, host: &mut [u8], stream: &CudaStream) -> Result<()> {
         if host.len() != self.bytes {

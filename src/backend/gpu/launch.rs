@@ -211,6 +211,20 @@ impl Primitives for RankOps<'_> {
         let region = elements(args, recv_offset, count, self.recv)?;
         self.comm.recv(region, count, args.dtype, peer, self.stream)
     }
+
+    fn send_from_recv(&mut self, args: &LaunchArgs, recv_offset: usize, count: usize, peer: usize) -> Result<()> {
+        let region = elements(args, recv_offset, count, self.recv)?;
+        self.comm.send(region, count, args.dtype, peer, self.stream)
+    }
+
+    fn copy_send_to_recv(&mut self, args: &LaunchArgs, send_offset: usize, recv_offset: usize, count: usize) -> Result<()> {
+        let src = elements(args, send_offset, count, self.send)?;
+        let dst = elements(args, recv_offset, count, self.recv)?;
+        if src.ptr == dst.ptr || count == 0 {
+            return Ok(());
+        }
+        dst.copy_from_device_async(&src, self.stream)
+    }
 }
 
 #[cfg(test)]

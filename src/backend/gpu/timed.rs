@@ -191,9 +191,9 @@ pub fn timed(
     ctx: &CallContext,
     calls: &[RankCall],
     plan: &TimingPlan,
-    blocking: BlockingMode,
     rendezvous: &Rendezvous,
 ) -> Result<Timing> {
+    let blocking = plan.blocking_mode;
     if plan.graph_launches > 0 {
         return timed_graph(ctx, calls, plan, rendezvous);
     }
