@@ -2,7 +2,7 @@
 //!
 //! Exit codes (README "Exit codes"): 0 ok, 1 I/O error writing outputs, 2 CUDA error, 3 NCCL error,
 //! 4 timeout, 5 MPI/bootstrap error, 6 usage error, 7 wrong results or a failed threshold,
-//! 130/143 interrupted by SIGINT/SIGTERM.
+//! 130/143 interrupted by SIGINT/SIGTERM; 70 internal error (a panic: a bug in collbench).
 
 use thiserror::Error;
 
@@ -84,6 +84,8 @@ pub mod exit {
     pub const MPI: i32 = 5;
     pub const USAGE: i32 = 6;
     pub const WRONG_OR_FAILED: i32 = 7;
+    /// A panic (a bug in collbench, never user input): sysexits' EX_SOFTWARE.
+    pub const INTERNAL: i32 = 70;
 }
 
 #[cfg(test)]

@@ -75,25 +75,13 @@ static STARTED: OnceLock<Duration> = OnceLock::new();
 fn with_location(update: impl FnOnce(&mut Location)) {
     let mut guard = LOCATION.lock().unwrap_or_else(|p| p.into_inner());
     let location = guard.get_or_insert_with(|| Location {
-        rank: rank_from_launcher_env(),
+        rank: crate::world::launcher_rank_hint(),
         host: crate::world::hostname(),
         collective: String::new(),
         size_bytes: 0,
         phase: Phase::Init,
     });
     update(location);
-}
-
-/// The rank the launcher announced in the environment, before MPI tells us.
-fn rank_from_launcher_env() -> Option<usize> {
-    [
-        "OMPI_COMM_WORLD_RANK",
-        "PMIX_RANK",
-        "PMI_RANK",
-        "SLURM_PROCID",
-    ]
-    .iter()
-    .find_map(|name| std::env::var(name).ok()?.parse().ok())
 }
 
 /// Records which rank and host this process is (once the world exists).
@@ -158,7 +146,7 @@ pub fn timeout_message(timeout: Duration) -> String {
         .unwrap_or_else(|p| p.into_inner())
         .clone()
         .unwrap_or(Location {
-            rank: rank_from_launcher_env(),
+            rank: crate::world::launcher_rank_hint(),
             host: crate::world::hostname(),
             collective: String::new(),
             size_bytes: 0,

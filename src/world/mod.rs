@@ -56,6 +56,24 @@ pub trait World {
     /// Splits the world into groups (MPI_Comm_split): processes with the same `color` form one
     /// group, ordered by `key`. Every process must call it. Used for NCCL_TESTS_SPLIT.
     fn split(&self, color: u64, key: usize) -> Result<Box<dyn World>>;
+    /// The MPI world behind this one, for backends that talk MPI themselves.
+    #[cfg(feature = "mpi")]
+    fn as_mpi(&self) -> Option<&MpiWorld> {
+        None
+    }
+}
+
+/// The rank the launcher announced in the environment (mpirun, srun, mpiexec), before MPI is
+/// initialised; `None` when started without a launcher.
+pub fn launcher_rank_hint() -> Option<usize> {
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMIX_RANK",
+        "PMI_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .find_map(|name| std::env::var(name).ok()?.trim().parse().ok())
 }
 
 /// Splits `world` by `color` (see [`World::split`]).

@@ -218,6 +218,10 @@ impl World for MpiWorld {
         Arc::new(|code| abort_job(code))
     }
 
+    fn as_mpi(&self) -> Option<&MpiWorld> {
+        Some(self)
+    }
+
     fn split(&self, color: u64, key: usize) -> Result<Box<dyn World>> {
         let color_value = i32::try_from(color).map_err(|_| {
             CollbenchError::Usage(format!(

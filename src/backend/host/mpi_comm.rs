@@ -4,6 +4,9 @@
 //!
 //! Half, bfloat16 and fp8 have no MPI datatype: they travel as 16/8-bit unsigned integers and are
 //! reduced by user-defined MPI operators that decode, combine and round (see `elementwise`).
+//! int8 and uint8 reductions also use our operators: Open MPI 4.1's AVX operator component
+//! *saturates* 8-bit sums (open-mpi/ompi#8045, "wontfix"), while NCCL and C unsigned arithmetic
+//! wrap; with the built-in MPI_SUM a healthy machine would report wrong results.
 //! Errors are returned (MPI_ERRORS_RETURN) and become `CollbenchError::Mpi` (exit 5).
 
 use super::elementwise::{combine, WireOp};
@@ -19,12 +22,15 @@ extern "C" {
     fn collbench_mpi_in_place() -> *mut c_void;
 }
 
-/// Types without an MPI datatype, reduced by user-defined operators, in table order.
-const USER_OP_TYPES: [DataType; 4] = [
+/// Types reduced by user-defined operators (no MPI datatype, or MPI's 8-bit sums saturate), in
+/// table order.
+const USER_OP_TYPES: [DataType; 6] = [
     DataType::Half,
     DataType::Bfloat16,
     DataType::Fp8E4M3,
     DataType::Fp8E5M2,
+    DataType::Int8,
+    DataType::Uint8,
 ];
 
 /// The user function for (USER_OP_TYPES[T], WireOp::ALL[O]).
@@ -64,11 +70,13 @@ macro_rules! user_functions_for {
     };
 }
 
-const USER_FUNCTIONS: [[UserFunction; 4]; 4] = [
+const USER_FUNCTIONS: [[UserFunction; 4]; 6] = [
     user_functions_for!(0),
     user_functions_for!(1),
     user_functions_for!(2),
     user_functions_for!(3),
+    user_functions_for!(4),
+    user_functions_for!(5),
 ];
 
 /// MPI on a private communicator.
@@ -77,7 +85,7 @@ pub struct MpiTransport {
     rank: usize,
     nranks: usize,
     /// [type][op] handles for USER_OP_TYPES.
-    user_ops: [[ffi::MPI_Op; 4]; 4],
+    user_ops: [[ffi::MPI_Op; 4]; 6],
     requests: Vec<ffi::MPI_Request>,
 }
 
@@ -172,7 +180,7 @@ impl MpiTransport {
             check("MPI_Comm_size", 0, ffi::MPI_Comm_size(dup, &mut size))?;
         }
         // SAFETY: a zeroed MPI_Op is only a placeholder, overwritten by MPI_Op_create below.
-        let mut user_ops = unsafe { std::mem::zeroed::<[[ffi::MPI_Op; 4]; 4]>() };
+        let mut user_ops = unsafe { std::mem::zeroed::<[[ffi::MPI_Op; 4]; 6]>() };
         for (t, functions) in USER_FUNCTIONS.iter().enumerate() {
             for (o, function) in functions.iter().enumerate() {
                 // SAFETY: the function matches MPI_User_function and never unwinds.
