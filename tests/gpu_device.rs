@@ -30,6 +30,7 @@ fn options() -> GpuOptions {
         unalign: 0,
         timeout: Some(std::time::Duration::from_secs(60)),
         memory_report: true,
+        stream_null: false,
     }
 }
 
@@ -91,9 +92,8 @@ fn gpu_backend_on_a_real_gpu() {
         }
     };
     println!("PROBE gpus={} nccl={} path={}", info.gpu_count, info.version, info.library_path);
-    let world = SingleProcess::new();
     let started = Instant::now();
-    let mut backend = GpuBackend::new(GpuSetup { options: options(), world: &world, local_rank: 0, group: 0 }).expect("backend");
+    let mut backend = GpuBackend::new(GpuSetup { options: options(), world: Box::new(SingleProcess::new()), local_rank: 0, group: 0 }).expect("backend");
     println!("INIT {:.1} ms; kernels {:?}", started.elapsed().as_secs_f64() * 1e3, backend.kernel_origins());
     println!("PLACEMENT {:?}", backend.placements());
     println!("MAX_BUFFER_BYTES {:?}", backend.max_buffer_bytes());

@@ -56,6 +56,8 @@ pub struct GpuOptions {
     pub timeout: Option<Duration>,
     /// `-M`.
     pub memory_report: bool,
+    /// `-y 1`: launch on the CUDA null stream.
+    pub stream_null: bool,
 }
 
 impl GpuOptions {
@@ -69,15 +71,17 @@ impl GpuOptions {
             unalign: plan.unalign,
             timeout: plan.timeout,
             memory_report: plan.memory_report,
+            stream_null: plan.stream_null,
         }
     }
 }
 
 /// What the backend needs from the caller.
-pub struct GpuSetup<'a> {
+pub struct GpuSetup {
     pub options: GpuOptions,
-    /// The communicator of this test (after NCCL_TESTS_SPLIT).
-    pub world: &'a dyn World,
+    /// The communicator of this test (after NCCL_TESTS_SPLIT), owned by the backend: it carries
+    /// the NCCL unique id and the timed loop's barriers.
+    pub world: Box<dyn World>,
     /// This process's index among all processes on its host (before any split): picks its GPUs.
     pub local_rank: usize,
     /// NCCL_TESTS_SPLIT group (placement column).
@@ -108,8 +112,8 @@ pub struct MemoryUsage {
     pub free_after_buffers: Option<usize>,
 }
 
-pub struct GpuBackend<'w> {
-    world: &'w dyn World,
+pub struct GpuBackend {
+    world: Box<dyn World>,
     nccl: Nccl,
     ranks: Vec<LocalRank>,
     nthreads: usize,
@@ -156,10 +160,10 @@ pub fn local_devices(local_rank: usize, per_process: usize, override_base: Optio
     Ok(devices)
 }
 
-impl<'w> GpuBackend<'w> {
-    pub fn new(setup: GpuSetup<'w>) -> Result<GpuBackend<'w>> {
+impl GpuBackend {
+    pub fn new(setup: GpuSetup) -> Result<GpuBackend> {
         let plan = &setup.options;
-        let world = setup.world;
+        let world = setup.world.as_ref();
         let lib = loader::load()?;
         let nccl = Nccl::new(lib);
         let visible = device::device_count()?;
@@ -168,7 +172,7 @@ impl<'w> GpuBackend<'w> {
         }
         let per_process = plan.nthreads * plan.ngpus;
         let ordinals = local_devices(setup.local_rank, per_process, device_override()?, visible)?;
-        let devices = ordinals.iter().map(|&o| GpuDevice::open(o)).collect::<Result<Vec<_>>>()?;
+        let devices = ordinals.iter().map(|&o| GpuDevice::open(o, plan.stream_null)).collect::<Result<Vec<_>>>()?;
         let free_before: Vec<usize> = devices.iter().map(|d| d.memory_info().map(|m| m.0)).collect::<Result<_>>()?;
 
         // The unique id comes from process 0 of this test's communicator.
@@ -230,14 +234,15 @@ impl<'w> GpuBackend<'w> {
         // Send and receive buffers of maxBytes each, like nccl-tests (expected values live on no
         // buffer: the verify kernel computes them).
         let max_buffer_bytes = (min_free.saturating_sub(MEMORY_RESERVE_BYTES) / 2) as u64;
+        let host = world.hostname().to_string();
         Ok(GpuBackend {
-            world,
+            world: setup.world,
             nccl,
             ranks,
             nthreads: plan.nthreads,
             ngpus: plan.ngpus,
             nranks,
-            host: world.hostname().to_string(),
+            host,
             group: setup.group,
             validate,
             register: plan.register,
@@ -439,7 +444,7 @@ fn with_calls<T>(
     result
 }
 
-impl Backend for GpuBackend<'_> {
+impl Backend for GpuBackend {
     fn info(&self) -> BackendInfo {
         let lib = &self.nccl.lib;
         BackendInfo {
@@ -565,7 +570,7 @@ impl Backend for GpuBackend<'_> {
         if self.nthreads <= 1 {
             let ctx = self.context(call);
             let barrier = ThreadBarrier::new(1);
-            let rendezvous = Rendezvous { threads: &barrier, world: Some(self.world) };
+            let rendezvous = Rendezvous { threads: &barrier, world: Some(self.world.as_ref()) };
             return with_calls(&self.ranks, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, &rendezvous));
         }
         // `-t`: each thread drives its own `-g` GPUs (so every communicator is used by one thread);
@@ -578,7 +583,7 @@ impl Backend for GpuBackend<'_> {
             timeout: self.timeout,
         };
         let barrier = ThreadBarrier::new(self.nthreads);
-        let world = self.world;
+        let world = self.world.as_ref();
         let mut chunks = self.ranks.chunks_mut(self.ngpus.max(1));
         let leader_chunk: &[LocalRank] = chunks.next().map(|c| &*c).unwrap_or(&[]);
         let results: Vec<Result<Timing>> = std::thread::scope(|scope| {

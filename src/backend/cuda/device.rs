@@ -66,7 +66,9 @@ pub struct GpuDevice {
 }
 
 impl GpuDevice {
-    pub fn open(ordinal: usize) -> Result<GpuDevice> {
+    /// Opens GPU `ordinal` with a new non-blocking stream, or the legacy null stream when
+    /// `null_stream` (`-y 1`).
+    pub fn open(ordinal: usize, null_stream: bool) -> Result<GpuDevice> {
         ensure_driver()?;
         let count = device_count()?;
         if ordinal >= count {
@@ -83,7 +85,11 @@ impl GpuDevice {
         // add event records around every use.
         // SAFETY: every buffer of this context is used on `stream` only (kernels, copies, NCCL).
         unsafe { ctx.disable_event_tracking() };
-        let stream = guard(&what, || ctx.new_stream())?;
+        let stream = if null_stream {
+            ctx.default_stream()
+        } else {
+            guard(&what, || ctx.new_stream())?
+        };
         let attr = |a: Attr| guard(&what, || ctx.attribute(a));
         let bus_id = format!(
             "{:04x}:{:02x}:{:02x}",

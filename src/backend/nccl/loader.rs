@@ -130,10 +130,11 @@ pub fn open_first(spec: &LibrarySpec, env: &SearchEnv) -> std::result::Result<Op
 /// Formats a failed search: what, the variable to set, and every place tried.
 pub fn describe_failure(spec: &LibrarySpec, attempts: &[Attempt]) -> String {
     let mut msg = format!(
-        "could not load the {} library; set {}=/path/to/the/library or install it (tried {} places):",
+        "could not load the {} library; set {}=/path/to/the/library or install it (tried {} place{}):",
         spec.what,
         spec.override_var,
-        attempts.len()
+        attempts.len(),
+        if attempts.len() == 1 { "" } else { "s" }
     );
     for attempt in attempts {
         msg.push_str(&format!("\n  {}: {}", attempt.candidate, attempt.error));
