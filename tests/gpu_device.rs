@@ -34,7 +34,13 @@ fn options() -> GpuOptions {
     }
 }
 
-fn call_of(collective: &'static dyn Collective, dtype: DataType, op: Option<ReduceOp>, bytes: usize, in_place: bool) -> CallSpec<'static> {
+fn call_of(
+    collective: &'static dyn Collective,
+    dtype: DataType,
+    op: Option<ReduceOp>,
+    bytes: usize,
+    in_place: bool,
+) -> CallSpec<'static> {
     let count = bytes / dtype.size_bytes();
     CallSpec {
         collective,
@@ -66,7 +72,9 @@ fn timing(iters: usize, graph: usize, per_iteration: bool) -> TimingPlan {
 
 /// (size, out-of-place time us, in-place time us) from an nccl-tests text output.
 fn anchor_rows(file: &str) -> Vec<(u64, f64, f64)> {
-    let Ok(text) = std::fs::read_to_string(file) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Vec::new();
+    };
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
@@ -86,15 +94,31 @@ fn gpu_backend_on_a_real_gpu() {
     let info = match probe {
         Ok(info) => info,
         Err(e) => {
-            assert!(!require, "COLLBENCH_REQUIRE_GPU is set but the GPU backend is unusable: {e}");
+            assert!(
+                !require,
+                "COLLBENCH_REQUIRE_GPU is set but the GPU backend is unusable: {e}"
+            );
             eprintln!("SKIPPED: no usable GPU/NCCL here: {e}");
             return;
         }
     };
-    println!("PROBE gpus={} nccl={} path={}", info.gpu_count, info.version, info.library_path);
+    println!(
+        "PROBE gpus={} nccl={} path={}",
+        info.gpu_count, info.version, info.library_path
+    );
     let started = Instant::now();
-    let mut backend = GpuBackend::new(GpuSetup { options: options(), world: Box::new(SingleProcess::new()), local_rank: 0, group: 0 }).expect("backend");
-    println!("INIT {:.1} ms; kernels {:?}", started.elapsed().as_secs_f64() * 1e3, backend.kernel_origins());
+    let mut backend = GpuBackend::new(GpuSetup {
+        options: options(),
+        world: Box::new(SingleProcess::new()),
+        local_rank: 0,
+        group: 0,
+    })
+    .expect("backend");
+    println!(
+        "INIT {:.1} ms; kernels {:?}",
+        started.elapsed().as_secs_f64() * 1e3,
+        backend.kernel_origins()
+    );
     println!("PLACEMENT {:?}", backend.placements());
     println!("MAX_BUFFER_BYTES {:?}", backend.max_buffer_bytes());
 
@@ -106,7 +130,14 @@ fn gpu_backend_on_a_real_gpu() {
         if l.mismatches > 0 {
             fill_failures += 1;
         }
-        println!("SELFTEST {verdict} fill {:>9} {:>7} elements={} mismatches={} first={:?}", l.dtype.name(), l.op.map(|o| o.name()).unwrap_or("none"), l.elements, l.mismatches, l.first_mismatch);
+        println!(
+            "SELFTEST {verdict} fill {:>9} {:>7} elements={} mismatches={} first={:?}",
+            l.dtype.name(),
+            l.op.map(|o| o.name()).unwrap_or("none"),
+            l.elements,
+            l.mismatches,
+            l.first_mismatch
+        );
     }
     assert_eq!(lines.len(), DataType::ALL.len() * (ReduceOp::ALL.len() + 1));
 
@@ -131,7 +162,10 @@ fn gpu_backend_on_a_real_gpu() {
                     // Prove the skip is NCCL's limit, not ours: the launch must be refused.
                     let c = call_of(collective, dtype, op, 4096, false);
                     let refused = backend.warmup(&c, 1).err().map(|e| e.to_string());
-                    println!("CHECK SKIP {} {dtype} {label}: {why}; NCCL refuses it: {refused:?}", collective.name());
+                    println!(
+                        "CHECK SKIP {} {dtype} {label}: {why}; NCCL refuses it: {refused:?}",
+                        collective.name()
+                    );
                     continue;
                 }
                 for bytes in [4096 + 24, 8 << 20] {
@@ -144,7 +178,10 @@ fn gpu_backend_on_a_real_gpu() {
                         checks += 1;
                         let placement = if in_place { "in-place" } else { "out-of-place" };
                         match outcome {
-                            Ok(o) if o.wrong == 0 => println!("CHECK PASS {} {dtype} {label} {bytes} B {placement}", collective.name()),
+                            Ok(o) if o.wrong == 0 => println!(
+                                "CHECK PASS {} {dtype} {label} {bytes} B {placement}",
+                                collective.name()
+                            ),
                             Ok(o) => {
                                 check_failures += 1;
                                 println!("CHECK FAIL {} {dtype} {label} {bytes} B {placement} wrong={} first={:?}", collective.name(), o.wrong, o.first);
@@ -167,21 +204,35 @@ fn gpu_backend_on_a_real_gpu() {
     backend.warmup(&c, 1).unwrap();
     backend.plant_corruption(&c, 0, 777).unwrap();
     let corrupted = backend.check(&c).unwrap();
-    println!("CORRUPT wrong={} first={:?}", corrupted.wrong, corrupted.first);
+    println!(
+        "CORRUPT wrong={} first={:?}",
+        corrupted.wrong, corrupted.first
+    );
     assert_eq!(corrupted.wrong, 1);
     assert_eq!(corrupted.first.as_ref().map(|f| f.index), Some(777));
 
     // 4. Timing sweep like the anchors, then graph and per-iteration modes.
-    let anchors = std::env::var("COLLBENCH_ANCHORS").unwrap_or_else(|_| "../shared/anchors/h100-1gpu-nccl-tests-2.19.6".into());
+    let anchors = std::env::var("COLLBENCH_ANCHORS")
+        .unwrap_or_else(|_| "../shared/anchors/h100-1gpu-nccl-tests-2.19.6".into());
     let anchor = anchor_rows(&format!("{anchors}/all_reduce.txt"));
     let max_bytes = (4u64 << 30).min(backend.max_buffer_bytes().unwrap_or(0));
-    backend.allocate(max_bytes as usize, max_bytes as usize).expect("allocate 4G");
-    println!("SWEEP {:>12} {:>10} {:>10} {:>8} | {:>10} {:>8} | anchor oop/ip", "size", "oop_us", "algbw", "ratio", "ip_us", "ratio");
+    backend
+        .allocate(max_bytes as usize, max_bytes as usize)
+        .expect("allocate 4G");
+    println!(
+        "SWEEP {:>12} {:>10} {:>10} {:>8} | {:>10} {:>8} | anchor oop/ip",
+        "size", "oop_us", "algbw", "ratio", "ip_us", "ratio"
+    );
     let mut bytes = 8u64;
     while bytes <= max_bytes {
         let mut row = Vec::new();
         for in_place in [false, true] {
-            let c = call(DataType::Float, Some(ReduceOp::Sum), bytes as usize, in_place);
+            let c = call(
+                DataType::Float,
+                Some(ReduceOp::Sum),
+                bytes as usize,
+                in_place,
+            );
             backend.warmup(&c, 5).unwrap();
             let t = backend.measure(&c, &timing(50, 0, false)).unwrap();
             row.push(t.seconds_per_op * 1e6);
@@ -192,9 +243,11 @@ fn gpu_backend_on_a_real_gpu() {
             "SWEEP {bytes:>12} {:>10.2} {:>10.2} {:>8} | {:>10.2} {:>8} | {:?}",
             row[0],
             algbw,
-            a.map(|a| format!("{:.3}", row[0] / a.1)).unwrap_or_default(),
+            a.map(|a| format!("{:.3}", row[0] / a.1))
+                .unwrap_or_default(),
             row[1],
-            a.map(|a| format!("{:.3}", row[1] / a.2)).unwrap_or_default(),
+            a.map(|a| format!("{:.3}", row[1] / a.2))
+                .unwrap_or_default(),
             a.map(|a| (a.1, a.2))
         );
         bytes *= 2;
@@ -205,13 +258,25 @@ fn gpu_backend_on_a_real_gpu() {
         for in_place in [false, true] {
             let c = call(DataType::Float, Some(ReduceOp::Sum), size, in_place);
             backend.warmup(&c, 1).unwrap();
-            row.push(backend.measure(&c, &timing(20, 10, false)).unwrap().seconds_per_op * 1e6);
+            row.push(
+                backend
+                    .measure(&c, &timing(20, 10, false))
+                    .unwrap()
+                    .seconds_per_op
+                    * 1e6,
+            );
         }
         println!("GRAPH10 {size:>9} oop {:.2} us ip {:.2} us", row[0], row[1]);
     }
     let c = call(DataType::Float, Some(ReduceOp::Sum), 8, false);
     let t = backend.measure(&c, &timing(20, 0, true)).unwrap();
-    println!("PERITER {:?}", t.per_iteration_us.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>());
+    println!(
+        "PERITER {:?}",
+        t.per_iteration_us
+            .iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(t.per_iteration_us.len(), 20);
     for line in backend.memory_report_lines() {
         println!("MEMORY {line}");

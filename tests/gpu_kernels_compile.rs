@@ -8,7 +8,10 @@ use collbench::backend::cuda::nvrtc::{self, Output};
 fn nvrtc_or_skip() -> bool {
     match nvrtc::load() {
         Ok(lib) => {
-            eprintln!("NVRTC {}.{} from {}", lib.version.0, lib.version.1, lib.path);
+            eprintln!(
+                "NVRTC {}.{} from {}",
+                lib.version.0, lib.version.1, lib.path
+            );
             true
         }
         Err(e) => {
@@ -59,8 +62,7 @@ fn a_compile_error_reports_the_nvrtc_log() {
         "sm_90",
         "bad.cu",
     )
-    .err()
-    .expect("must not compile");
+    .expect_err("must not compile");
     assert_eq!(err.exit_code(), 2);
     let msg = err.to_string();
     assert!(

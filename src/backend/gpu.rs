@@ -144,7 +144,12 @@ fn device_override() -> Result<Option<usize>> {
 
 /// GPUs of this process: `base + i` for its `nthreads × ngpus` local ranks, where base is
 /// NCCL_TESTS_DEVICE or `local_rank × nthreads × ngpus` (nccl-tests' mapping).
-pub fn local_devices(local_rank: usize, per_process: usize, override_base: Option<usize>, visible: usize) -> Result<Vec<usize>> {
+pub fn local_devices(
+    local_rank: usize,
+    per_process: usize,
+    override_base: Option<usize>,
+    visible: usize,
+) -> Result<Vec<usize>> {
     let base = override_base.unwrap_or(local_rank * per_process);
     let devices: Vec<usize> = (base..base + per_process).collect();
     if base + per_process > visible {
@@ -168,15 +173,27 @@ impl GpuBackend {
         let nccl = Nccl::new(lib);
         let visible = device::device_count()?;
         if visible == 0 {
-            return Err(CollbenchError::Cuda("the CUDA driver reports 0 GPUs on this node".into()));
+            return Err(CollbenchError::Cuda(
+                "the CUDA driver reports 0 GPUs on this node".into(),
+            ));
         }
         let per_process = plan.nthreads * plan.ngpus;
         let ordinals = local_devices(setup.local_rank, per_process, device_override()?, visible)?;
-        let devices = ordinals.iter().map(|&o| GpuDevice::open(o, plan.stream_null)).collect::<Result<Vec<_>>>()?;
-        let free_before: Vec<usize> = devices.iter().map(|d| d.memory_info().map(|m| m.0)).collect::<Result<_>>()?;
+        let devices = ordinals
+            .iter()
+            .map(|&o| GpuDevice::open(o, plan.stream_null))
+            .collect::<Result<Vec<_>>>()?;
+        let free_before: Vec<usize> = devices
+            .iter()
+            .map(|d| d.memory_info().map(|m| m.0))
+            .collect::<Result<_>>()?;
 
         // The unique id comes from process 0 of this test's communicator.
-        let mut id_bytes = if world.rank() == 0 { nccl.unique_id()?.to_bytes() } else { Vec::new() };
+        let mut id_bytes = if world.rank() == 0 {
+            nccl.unique_id()?.to_bytes()
+        } else {
+            Vec::new()
+        };
         world.broadcast_bytes(&mut id_bytes)?;
         let id = crate::backend::nccl::comm::UniqueId::from_bytes(&id_bytes)?;
         let nranks = world.size() * per_process;
@@ -188,10 +205,15 @@ impl GpuBackend {
         } else if plan.parallel_init && plan.nthreads > 1 {
             init_in_threads(&nccl, &devices, nranks, first_rank, plan.ngpus, &id)?
         } else {
-            let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> =
-                devices.iter().map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>).collect();
-            let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> =
-                binds.iter().enumerate().map(|(i, b)| (first_rank + i, b.as_ref())).collect();
+            let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = devices
+                .iter()
+                .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
+                .collect();
+            let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (first_rank + i, b.as_ref()))
+                .collect();
             nccl.init_ranks(nranks, &id, &ranks)?
         };
         for (i, comm) in comms.iter().enumerate() {
@@ -206,10 +228,16 @@ impl GpuBackend {
         }
 
         let validate = plan.validate;
-        let kernels = if validate { load_kernels(&devices)? } else { vec![None; devices.len()] };
+        let kernels = if validate {
+            load_kernels(&devices)?
+        } else {
+            vec![None; devices.len()]
+        };
         let mut memory = Vec::new();
         let mut ranks = Vec::new();
-        for (i, ((device, comm), kernels)) in devices.into_iter().zip(comms).zip(kernels).enumerate() {
+        for (i, ((device, comm), kernels)) in
+            devices.into_iter().zip(comms).zip(kernels).enumerate()
+        {
             let (free, total) = device.memory_info()?;
             memory.push(MemoryUsage {
                 rank: first_rank + i,
@@ -282,7 +310,10 @@ impl GpuBackend {
 
     /// Device self-test: GPU fill == host fill, bit for bit, for every dtype and value range.
     pub fn selftest_fill(&self, elements: usize, seed: u64) -> Result<Vec<SelfTestLine>> {
-        let rank = self.ranks.first().ok_or_else(|| CollbenchError::Cuda("no local GPU".into()))?;
+        let rank = self
+            .ranks
+            .first()
+            .ok_or_else(|| CollbenchError::Cuda("no local GPU".into()))?;
         validate::selftest_fill(rank, elements, seed, self.nranks)
     }
 
@@ -298,17 +329,32 @@ impl GpuBackend {
     }
 
     fn params(&self, call: &CallSpec) -> GenParams {
-        GenParams { seed: call.seed, nranks: self.nranks, dtype: call.dtype, op: call.op }
+        GenParams {
+            seed: call.seed,
+            nranks: self.nranks,
+            dtype: call.dtype,
+            op: call.op,
+        }
     }
 
     fn layout(&self, call: &CallSpec, rank: &LocalRank) -> Result<SlotLayout> {
         let (send, recv) = buffers(rank)?;
-        Ok(SlotLayout::new(&call.counts, call.dtype, rank.global_rank, call.in_place, self.unalign, send.len_bytes(), recv.len_bytes()))
+        Ok(SlotLayout::new(
+            &call.counts,
+            call.dtype,
+            rank.global_rank,
+            call.in_place,
+            self.unalign,
+            send.len_bytes(),
+            recv.len_bytes(),
+        ))
     }
 
     fn check_usable(&self) -> Result<()> {
         if self.ranks.iter().any(|r| r.comm.is_aborted()) {
-            return Err(CollbenchError::Nccl("the communicators were aborted after an earlier error".into()));
+            return Err(CollbenchError::Nccl(
+                "the communicators were aborted after an earlier error".into(),
+            ));
         }
         Ok(())
     }
@@ -317,7 +363,8 @@ impl GpuBackend {
         CallContext {
             nccl: &self.nccl,
             collective: call.collective,
-            size_bytes: call.counts.send_count.max(call.counts.recv_count) * call.dtype.size_bytes(),
+            size_bytes: call.counts.send_count.max(call.counts.recv_count)
+                * call.dtype.size_bytes(),
             host: &self.host,
             timeout: self.timeout,
         }
@@ -327,7 +374,9 @@ impl GpuBackend {
 fn buffers(rank: &LocalRank) -> Result<(&DeviceBuffer, &DeviceBuffer)> {
     match (&rank.send, &rank.recv) {
         (Some(s), Some(r)) => Ok((s, r)),
-        _ => Err(CollbenchError::Cuda("internal: buffers used before allocate()".into())),
+        _ => Err(CollbenchError::Cuda(
+            "internal: buffers used before allocate()".into(),
+        )),
     }
 }
 
@@ -346,8 +395,10 @@ fn init_in_threads(
             .enumerate()
             .map(|(t, chunk)| {
                 scope.spawn(move || {
-                    let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> =
-                        chunk.iter().map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>).collect();
+                    let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = chunk
+                        .iter()
+                        .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
+                        .collect();
                     let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
                         .iter()
                         .enumerate()
@@ -359,7 +410,13 @@ fn init_in_threads(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(CollbenchError::Nccl("a communicator-init thread panicked".into()))))
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(CollbenchError::Nccl(
+                        "a communicator-init thread panicked".into(),
+                    ))
+                })
+            })
             .collect()
     });
     let mut comms = Vec::new();
@@ -388,7 +445,12 @@ fn load_kernels(devices: &[GpuDevice]) -> Result<Vec<Option<Arc<ValidationKernel
 }
 
 /// The operator handle of `op` for one rank (mulsum: a PreMulSum created on its communicator).
-fn red_op(rank: &LocalRank, op: Option<ReduceOp>, dtype: DataType, nranks: usize) -> Result<(RedOp, bool)> {
+fn red_op(
+    rank: &LocalRank,
+    op: Option<ReduceOp>,
+    dtype: DataType,
+    nranks: usize,
+) -> Result<(RedOp, bool)> {
     match op {
         None => Ok((RedOp(0), false)),
         Some(ReduceOp::MulSum) => {
@@ -412,7 +474,15 @@ fn with_calls<T>(
     let mut setup = || -> Result<()> {
         for rank in ranks {
             let (send, recv) = buffers(rank)?;
-            let layout = SlotLayout::new(&call.counts, call.dtype, rank.global_rank, call.in_place, unalign, send.len_bytes(), recv.len_bytes());
+            let layout = SlotLayout::new(
+                &call.counts,
+                call.dtype,
+                rank.global_rank,
+                call.in_place,
+                unalign,
+                send.len_bytes(),
+                recv.len_bytes(),
+            );
             let (op, owned) = red_op(rank, call.op, call.dtype, nranks)?;
             if owned {
                 created.push((rank, op));
@@ -502,11 +572,17 @@ impl Backend for GpuBackend {
                 ));
             }
             if lib.version_code < 22400 {
-                return Some(format!("{dtype} needs NCCL 2.24 or newer; loaded NCCL {}", lib.version_string()));
+                return Some(format!(
+                    "{dtype} needs NCCL 2.24 or newer; loaded NCCL {}",
+                    lib.version_string()
+                ));
             }
         }
         if op == Some(ReduceOp::MulSum) && lib.api.red_op_create_pre_mul_sum.is_none() {
-            return Some(format!("mulsum needs ncclRedOpCreatePreMulSum (NCCL 2.11+); loaded NCCL {}", lib.version_string()));
+            return Some(format!(
+                "mulsum needs ncclRedOpCreatePreMulSum (NCCL 2.11+); loaded NCCL {}",
+                lib.version_string()
+            ));
         }
         None
     }
@@ -522,15 +598,21 @@ impl Backend for GpuBackend {
             }
             rank.send = None;
             rank.recv = None;
-            let allocator = if symmetric { Some(&self.nccl.lib) } else { None };
+            let allocator = if symmetric {
+                Some(&self.nccl.lib)
+            } else {
+                None
+            };
             let send = DeviceBuffer::alloc(&rank.device.ctx, send_bytes + pad, allocator)?;
             let recv = DeviceBuffer::alloc(&rank.device.ctx, recv_bytes + pad, allocator)?;
             if rank.counters.is_none() {
                 rank.counters = Some(DeviceBuffer::alloc(&rank.device.ctx, 16, None)?);
             }
             if self.register > 0 {
-                rank.registrations.push(rank.comm.register(send.all(), symmetric)?);
-                rank.registrations.push(rank.comm.register(recv.all(), symmetric)?);
+                rank.registrations
+                    .push(rank.comm.register(send.all(), symmetric)?);
+                rank.registrations
+                    .push(rank.comm.register(recv.all(), symmetric)?);
             }
             rank.send = Some(send);
             rank.recv = Some(recv);
@@ -561,7 +643,9 @@ impl Backend for GpuBackend {
     fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()> {
         self.check_usable()?;
         let ctx = self.context(call);
-        with_calls(&self.ranks, call, self.nranks, self.unalign, |calls| timed::warmup(&ctx, calls, iters))
+        with_calls(&self.ranks, call, self.nranks, self.unalign, |calls| {
+            timed::warmup(&ctx, calls, iters)
+        })
     }
 
     fn measure(&mut self, call: &CallSpec, plan: &TimingPlan) -> Result<Timing> {
@@ -570,15 +654,21 @@ impl Backend for GpuBackend {
         if self.nthreads <= 1 {
             let ctx = self.context(call);
             let barrier = ThreadBarrier::new(1);
-            let rendezvous = Rendezvous { threads: &barrier, world: Some(self.world.as_ref()) };
-            return with_calls(&self.ranks, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, &rendezvous));
+            let rendezvous = Rendezvous {
+                threads: &barrier,
+                world: Some(self.world.as_ref()),
+            };
+            return with_calls(&self.ranks, call, nranks, unalign, |calls| {
+                timed::timed(&ctx, calls, plan, &rendezvous)
+            });
         }
         // `-t`: each thread drives its own `-g` GPUs (so every communicator is used by one thread);
         // the leader also meets the other processes.
         let ctx = CallContext {
             nccl: &self.nccl,
             collective: call.collective,
-            size_bytes: call.counts.send_count.max(call.counts.recv_count) * call.dtype.size_bytes(),
+            size_bytes: call.counts.send_count.max(call.counts.recv_count)
+                * call.dtype.size_bytes(),
             host: &self.host,
             timeout: self.timeout,
         };
@@ -592,8 +682,13 @@ impl Backend for GpuBackend {
                     let (ctx, barrier) = (&ctx, &barrier);
                     scope.spawn(move || {
                         let chunk: &[LocalRank] = chunk;
-                        let rendezvous = Rendezvous { threads: barrier, world: None };
-                        let r = with_calls(chunk, call, nranks, unalign, |calls| timed::timed(ctx, calls, plan, &rendezvous));
+                        let rendezvous = Rendezvous {
+                            threads: barrier,
+                            world: None,
+                        };
+                        let r = with_calls(chunk, call, nranks, unalign, |calls| {
+                            timed::timed(ctx, calls, plan, &rendezvous)
+                        });
                         if r.is_err() {
                             barrier.poison();
                         }
@@ -601,14 +696,21 @@ impl Backend for GpuBackend {
                     })
                 })
                 .collect();
-            let rendezvous = Rendezvous { threads: &barrier, world: Some(world) };
-            let leader = with_calls(leader_chunk, call, nranks, unalign, |calls| timed::timed(&ctx, calls, plan, &rendezvous));
+            let rendezvous = Rendezvous {
+                threads: &barrier,
+                world: Some(world),
+            };
+            let leader = with_calls(leader_chunk, call, nranks, unalign, |calls| {
+                timed::timed(&ctx, calls, plan, &rendezvous)
+            });
             if leader.is_err() {
                 barrier.poison();
             }
             let mut all = vec![leader];
             all.extend(handles.into_iter().map(|h| {
-                h.join().unwrap_or_else(|_| Err(CollbenchError::Nccl("a launch thread panicked".into())))
+                h.join().unwrap_or_else(|_| {
+                    Err(CollbenchError::Nccl("a launch thread panicked".into()))
+                })
             }));
             all
         });
@@ -624,15 +726,27 @@ impl Backend for GpuBackend {
         let mut outcome = CheckOutcome::default();
         for rank in &self.ranks {
             let (_, recv) = buffers(rank)?;
-            let counters = rank.counters.as_ref().ok_or_else(|| CollbenchError::Cuda("internal: no counters".into()))?;
+            let counters = rank
+                .counters
+                .as_ref()
+                .ok_or_else(|| CollbenchError::Cuda("internal: no counters".into()))?;
             let layout = self.layout(call, rank)?;
-            let segments = call.collective.expected(rank.global_rank, self.nranks, call.root, &call.counts);
-            outcome = outcome.merge(validate::check(rank, &layout, recv, counters, &segments, &p)?);
+            let segments =
+                call.collective
+                    .expected(rank.global_rank, self.nranks, call.root, &call.counts);
+            outcome = outcome.merge(validate::check(
+                rank, &layout, recv, counters, &segments, &p,
+            )?);
         }
         Ok(outcome)
     }
 
-    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize) -> Result<()> {
+    fn plant_corruption(
+        &mut self,
+        call: &CallSpec,
+        global_rank: usize,
+        index: usize,
+    ) -> Result<()> {
         let Some(rank) = self.ranks.iter().find(|r| r.global_rank == global_rank) else {
             return Ok(());
         };
@@ -651,11 +765,23 @@ fn combine_threads(results: Vec<Result<Timing>>) -> Result<Timing> {
     }
     let n = timings.len().max(1) as f64;
     let seconds_per_op = timings.iter().map(|t| t.seconds_per_op).sum::<f64>() / n;
-    let samples = timings.iter().map(|t| t.per_iteration_us.len()).max().unwrap_or(0);
+    let samples = timings
+        .iter()
+        .map(|t| t.per_iteration_us.len())
+        .max()
+        .unwrap_or(0);
     let per_iteration_us = (0..samples)
-        .map(|i| timings.iter().filter_map(|t| t.per_iteration_us.get(i)).fold(0f64, |a, &b| a.max(b)))
+        .map(|i| {
+            timings
+                .iter()
+                .filter_map(|t| t.per_iteration_us.get(i))
+                .fold(0f64, |a, &b| a.max(b))
+        })
         .collect();
-    Ok(Timing { seconds_per_op, per_iteration_us })
+    Ok(Timing {
+        seconds_per_op,
+        per_iteration_us,
+    })
 }
 
 #[cfg(test)]
@@ -669,13 +795,22 @@ mod tests {
         assert_eq!(local_devices(0, 2, Some(5), 8).unwrap(), vec![5, 6]);
         let err = local_devices(1, 1, None, 1).err().unwrap();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("needs GPUs 1..=1 but sees 1 GPU"), "{err}");
+        assert!(
+            err.to_string().contains("needs GPUs 1..=1 but sees 1 GPU"),
+            "{err}"
+        );
     }
 
     #[test]
     fn threads_combine_as_mean_time_and_slowest_iteration() {
-        let a = Timing { seconds_per_op: 1.0, per_iteration_us: vec![1.0, 5.0] };
-        let b = Timing { seconds_per_op: 3.0, per_iteration_us: vec![2.0, 4.0] };
+        let a = Timing {
+            seconds_per_op: 1.0,
+            per_iteration_us: vec![1.0, 5.0],
+        };
+        let b = Timing {
+            seconds_per_op: 3.0,
+            per_iteration_us: vec![2.0, 4.0],
+        };
         let t = combine_threads(vec![Ok(a), Ok(b)]).unwrap();
         assert_eq!(t.seconds_per_op, 2.0);
         assert_eq!(t.per_iteration_us, vec![2.0, 5.0]);

@@ -458,7 +458,11 @@ impl Runner<'_> {
                     // identical on every rank, instead of an error.
                     if let Some(why) = self.backend.unsupported(dtype, op) {
                         if self.is_root() {
-                            println!("# Skipping {} {}: {why}", dtype.name(), op.map(|o| o.name()).unwrap_or("none"));
+                            println!(
+                                "# Skipping {} {}: {why}",
+                                dtype.name(),
+                                op.map(|o| o.name()).unwrap_or("none")
+                            );
                         }
                         continue;
                     }

@@ -38,16 +38,25 @@ pub struct DeviceRegion<'a> {
 impl DeviceBuffer {
     /// Allocates `bytes` (at least 1) on `ctx`'s device. Out of memory is a clear error with the
     /// size asked for and the memory free.
-    pub fn alloc(ctx: &Arc<CudaContext>, bytes: usize, nccl: Option<&Arc<NcclLibrary>>) -> Result<Self> {
+    pub fn alloc(
+        ctx: &Arc<CudaContext>,
+        bytes: usize,
+        nccl: Option<&Arc<NcclLibrary>>,
+    ) -> Result<Self> {
         let bytes = bytes.max(1);
-        ctx.bind_to_thread().map_err(|e| cuda_error("cuCtxSetCurrent", e))?;
+        ctx.bind_to_thread()
+            .map_err(|e| cuda_error("cuCtxSetCurrent", e))?;
         let ptr = match nccl.and_then(|lib| lib.api.mem_alloc.map(|f| (lib, f))) {
             Some((lib, mem_alloc)) => {
                 let mut raw: *mut std::ffi::c_void = std::ptr::null_mut();
                 // SAFETY: ncclMemAlloc writes one pointer.
                 let rc = unsafe { mem_alloc(&mut raw, bytes) };
                 if rc != 0 {
-                    return Err(oom_or(ctx, bytes, format!("ncclMemAlloc failed with NCCL code {rc}")));
+                    return Err(oom_or(
+                        ctx,
+                        bytes,
+                        format!("ncclMemAlloc failed with NCCL code {rc}"),
+                    ));
                 }
                 return Ok(DeviceBuffer {
                     ptr: raw as u64,
@@ -126,7 +135,11 @@ impl<'a> DeviceRegion<'a> {
     }
 
     /// Copies `src` (same length) into this region, in `stream` order.
-    pub fn copy_from_device_async(&self, src: &DeviceRegion<'_>, stream: &CudaStream) -> Result<()> {
+    pub fn copy_from_device_async(
+        &self,
+        src: &DeviceRegion<'_>,
+        stream: &CudaStream,
+    ) -> Result<()> {
         if src.bytes != self.bytes {
             return Err(CollbenchError::Cuda(format!(
                 "internal: copying a {}-byte region into a {}-byte region",
@@ -150,7 +163,9 @@ impl<'a> DeviceRegion<'a> {
         // SAFETY: sizes match; the stream is synchronized before `host` is read.
         unsafe { result::memcpy_dtoh_async(host, self.ptr, stream.cu_stream()) }
             .map_err(|e| cuda_error("cuMemcpyDtoHAsync", e))?;
-        stream.synchronize().map_err(|e| cuda_error("cuStreamSynchronize", e))
+        stream
+            .synchronize()
+            .map_err(|e| cuda_error("cuStreamSynchronize", e))
     }
 
     /// Copies `host` (same length) into the region, ordered on `stream`, and waits.
@@ -165,7 +180,9 @@ impl<'a> DeviceRegion<'a> {
         // SAFETY: sizes match; we wait before `host` may be freed.
         unsafe { result::memcpy_htod_async(self.ptr, host, stream.cu_stream()) }
             .map_err(|e| cuda_error("cuMemcpyHtoDAsync", e))?;
-        stream.synchronize().map_err(|e| cuda_error("cuStreamSynchronize", e))
+        stream
+            .synchronize()
+            .map_err(|e| cuda_error("cuStreamSynchronize", e))
     }
 }
 
@@ -179,7 +196,11 @@ fn oom_or(ctx: &Arc<CudaContext>, bytes: usize, detail: String) -> CollbenchErro
         gib(bytes),
         gib(free),
         gib(total),
-        if detail.is_empty() { String::new() } else { format!(" ({detail})") }
+        if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({detail})")
+        }
     ))
 }
 

@@ -116,7 +116,10 @@ impl GpuDevice {
 
     /// `sm_90` for compute capability 9.0.
     pub fn arch(&self) -> String {
-        format!("sm_{}{}", self.compute_capability.0, self.compute_capability.1)
+        format!(
+            "sm_{}{}",
+            self.compute_capability.0, self.compute_capability.1
+        )
     }
 
     /// fp8 collectives need compute capability 9.0 or newer (NCCL's rule).
@@ -143,6 +146,9 @@ pub fn stream_done(stream: &CudaStream) -> Result<bool> {
     match unsafe { cuStreamQuery(stream.cu_stream()) } {
         CUresult::CUDA_SUCCESS => Ok(true),
         CUresult::CUDA_ERROR_NOT_READY => Ok(false),
-        other => Err(cuda_error("cuStreamQuery", cudarc::driver::DriverError(other))),
+        other => Err(cuda_error(
+            "cuStreamQuery",
+            cudarc::driver::DriverError(other),
+        )),
     }
 }

@@ -35,7 +35,12 @@ fn file_prefix(source: &str, arch: &str) -> String {
 }
 
 /// Any cached build of `source` for `arch`, whatever NVRTC made it (for nodes without NVRTC).
-pub fn find_any_version(dir: &Path, source: &str, arch: &str, extension: &str) -> Option<(String, Vec<u8>)> {
+pub fn find_any_version(
+    dir: &Path,
+    source: &str,
+    arch: &str,
+    extension: &str,
+) -> Option<(String, Vec<u8>)> {
     let prefix = file_prefix(source, arch);
     let suffix = format!(".{extension}");
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -50,7 +55,11 @@ pub fn find_any_version(dir: &Path, source: &str, arch: &str, extension: &str) -
 }
 
 pub fn default_dir() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = var("COLLBENCH_KERNEL_CACHE") {
         return dir;
     }
@@ -122,9 +131,17 @@ mod tests {
         assert_eq!(find_any_version(dir.path(), "src", "sm_90", "cubin"), None);
         let name = cache_file_name("src", "sm_90", "13.0", "cubin");
         write(dir.path(), &name, b"cubin").unwrap();
-        write(dir.path(), &cache_file_name("src", "sm_80", "13.0", "cubin"), b"other").unwrap();
+        write(
+            dir.path(),
+            &cache_file_name("src", "sm_80", "13.0", "cubin"),
+            b"other",
+        )
+        .unwrap();
         let found = find_any_version(dir.path(), "src", "sm_90", "cubin").unwrap();
         assert_eq!(found, (name, b"cubin".to_vec()));
-        assert_eq!(find_any_version(dir.path(), "other source", "sm_90", "cubin"), None);
+        assert_eq!(
+            find_any_version(dir.path(), "other source", "sm_90", "cubin"),
+            None
+        );
     }
 }

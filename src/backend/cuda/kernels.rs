@@ -94,7 +94,10 @@ impl ValidationKernels {
                     kernel_cache::remove(&dir, &file);
                 }
                 return Err(cuda_error(
-                    format!("loading the validation kernels ({arch}, {origin:?}) on GPU {}", device.ordinal),
+                    format!(
+                        "loading the validation kernels ({arch}, {origin:?}) on GPU {}",
+                        device.ordinal
+                    ),
                     e,
                 ));
             }
@@ -113,7 +116,9 @@ impl ValidationKernels {
     }
 
     fn config(&self, elements: u64) -> LaunchConfig {
-        let blocks = elements.div_ceil(THREADS_PER_BLOCK as u64).clamp(1, self.max_blocks as u64);
+        let blocks = elements
+            .div_ceil(THREADS_PER_BLOCK as u64)
+            .clamp(1, self.max_blocks as u64);
         LaunchConfig {
             grid_dim: (blocks as u32, 1, 1),
             block_dim: (THREADS_PER_BLOCK, 1, 1),
@@ -170,7 +175,9 @@ impl ValidationKernels {
             return Ok(());
         }
         if counters.bytes < 16 {
-            return Err(CollbenchError::Cuda("internal: verify counters need 16 bytes".into()));
+            return Err(CollbenchError::Cuda(
+                "internal: verify counters need 16 bytes".into(),
+            ));
         }
         let out_ptr = out.ptr;
         let wrong_ptr = counters.ptr;

@@ -60,10 +60,12 @@ pub fn load() -> Result<&'static NvrtcLibrary> {
     }
     .map(|s| *s)
     .map_err(|e| {
-        CollbenchError::Cuda(format!("{} is not NVRTC (no nvrtcVersion: {e})", opened.path))
+        CollbenchError::Cuda(format!(
+            "{} is not NVRTC (no nvrtcVersion: {e})",
+            opened.path
+        ))
     })?;
-    let path = loader::file_of_symbol(version_symbol as *const std::ffi::c_void)
-        .unwrap_or(opened.path.clone());
+    let path = loader::file_of_symbol(version_symbol as usize).unwrap_or(opened.path.clone());
     // cudarc resolves names through its own dlopen; make sure it lands on this library.
     // SAFETY: probing only.
     if !unsafe { nvrtc_sys::is_culib_present() } {
@@ -93,14 +95,21 @@ pub enum Output {
 /// Compiles `source` for `arch` (`sm_90` gives a CUBIN, `compute_90` gives PTX).
 pub fn compile(source: &str, arch: &str, name: &str) -> Result<(Vec<u8>, Output)> {
     load()?;
-    let output = if arch.starts_with("sm_") { Output::Cubin } else { Output::Ptx };
+    let output = if arch.starts_with("sm_") {
+        Output::Cubin
+    } else {
+        Output::Ptx
+    };
     let src = CString::new(source)
         .map_err(|_| CollbenchError::Cuda(format!("kernel source {name} contains a NUL byte")))?;
     let cname = CString::new(name).unwrap_or_else(|_| CString::from(c"kernel.cu"));
     let prog = nvrtc_result::create_program(&src, Some(&cname))
         .map_err(|e| CollbenchError::Cuda(format!("nvrtcCreateProgram({name}): {e:?}")))?;
     let program = Program(prog);
-    let options = [format!("--gpu-architecture={arch}"), "--std=c++17".to_string()];
+    let options = [
+        format!("--gpu-architecture={arch}"),
+        "--std=c++17".to_string(),
+    ];
     // SAFETY: `program` is live until dropped below.
     let compiled = unsafe { nvrtc_result::compile_program(program.0, &options) };
     if let Err(e) = compiled {
@@ -124,7 +133,11 @@ impl Program {
         // SAFETY: live program.
         match unsafe { nvrtc_result::get_program_log(self.0) } {
             Ok(raw) => {
-                let bytes: Vec<u8> = raw.iter().map(|&c| c as u8).take_while(|&b| b != 0).collect();
+                let bytes: Vec<u8> = raw
+                    .iter()
+                    .map(|&c| c as u8)
+                    .take_while(|&b| b != 0)
+                    .collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             }
             Err(e) => format!("<no log: {e:?}>"),

@@ -53,7 +53,7 @@ impl SlotLayout {
             send_capacity.min(recv_capacity)
         }
         .saturating_sub(unalign_bytes);
-        let steps = if stride == 0 { 1 } else { (usable / stride).max(1) };
+        let steps = usable.checked_div(stride).map_or(1, |steps| steps.max(1));
         SlotLayout {
             send_bytes,
             recv_bytes,
@@ -81,7 +81,15 @@ impl SlotLayout {
         recv: &'a DeviceBuffer,
     ) -> Result<(DeviceRegion<'a>, DeviceRegion<'a>)> {
         let shift = self.shift(op_index);
-        let recv_region = recv.region(shift + if self.in_place { self.recv_inplace_bytes } else { 0 }, self.recv_bytes)?;
+        let recv_region = recv.region(
+            shift
+                + if self.in_place {
+                    self.recv_inplace_bytes
+                } else {
+                    0
+                },
+            self.recv_bytes,
+        )?;
         let send_region = if self.in_place {
             recv.region(shift + self.send_inplace_bytes, self.send_bytes)?
         } else {
@@ -96,7 +104,11 @@ impl SlotLayout {
     }
 
     /// The region holding the rank's input of operation 0 (what `prepare` fills).
-    pub fn input<'a>(&self, send: &'a DeviceBuffer, recv: &'a DeviceBuffer) -> Result<DeviceRegion<'a>> {
+    pub fn input<'a>(
+        &self,
+        send: &'a DeviceBuffer,
+        recv: &'a DeviceBuffer,
+    ) -> Result<DeviceRegion<'a>> {
         Ok(self.regions(0, send, recv)?.0)
     }
 }
@@ -113,46 +125,93 @@ pub struct RankOps<'a> {
 }
 
 /// `count` elements from element `offset` of `region`.
-fn elements<'r>(args: &LaunchArgs, offset: usize, count: usize, region: DeviceRegion<'r>) -> Result<DeviceRegion<'r>> {
+fn elements<'r>(
+    args: &LaunchArgs,
+    offset: usize,
+    count: usize,
+    region: DeviceRegion<'r>,
+) -> Result<DeviceRegion<'r>> {
     let elt = args.dtype.size_bytes();
     match (offset.checked_mul(elt), count.checked_mul(elt)) {
         (Some(start), Some(len)) => region.sub(start, len),
-        _ => Err(CollbenchError::Nccl(format!("internal: element range {offset}+{count} overflows"))),
+        _ => Err(CollbenchError::Nccl(format!(
+            "internal: element range {offset}+{count} overflows"
+        ))),
     }
 }
 
 impl Primitives for RankOps<'_> {
     fn all_reduce(&mut self, args: &LaunchArgs, count: usize) -> Result<()> {
-        self.comm.all_reduce(self.send, self.recv, count, args.dtype, self.op, self.stream)
+        self.comm.all_reduce(
+            self.send,
+            self.recv,
+            count,
+            args.dtype,
+            self.op,
+            self.stream,
+        )
     }
 
     fn reduce(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()> {
-        self.comm.reduce(self.send, self.recv, count, args.dtype, self.op, root, self.stream)
+        self.comm.reduce(
+            self.send,
+            self.recv,
+            count,
+            args.dtype,
+            self.op,
+            root,
+            self.stream,
+        )
     }
 
     fn broadcast(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()> {
-        self.comm.broadcast(self.send, self.recv, count, args.dtype, root, self.stream)
+        self.comm
+            .broadcast(self.send, self.recv, count, args.dtype, root, self.stream)
     }
 
     fn all_gather(&mut self, args: &LaunchArgs, send_count: usize) -> Result<()> {
-        self.comm.all_gather(self.send, self.recv, send_count, args.nranks, args.dtype, self.stream)
+        self.comm.all_gather(
+            self.send,
+            self.recv,
+            send_count,
+            args.nranks,
+            args.dtype,
+            self.stream,
+        )
     }
 
     fn reduce_scatter(&mut self, args: &LaunchArgs, recv_count: usize) -> Result<()> {
-        self.comm.reduce_scatter(self.send, self.recv, recv_count, args.nranks, args.dtype, self.op, self.stream)
+        self.comm.reduce_scatter(
+            self.send,
+            self.recv,
+            recv_count,
+            args.nranks,
+            args.dtype,
+            self.op,
+            self.stream,
+        )
     }
 
     fn all_to_all(&mut self, args: &LaunchArgs, count_per_peer: usize) -> Result<()> {
         if self.comm.has_all_to_all() {
-            return self.comm.all_to_all(self.send, self.recv, count_per_peer, args.nranks, args.dtype, self.stream);
+            return self.comm.all_to_all(
+                self.send,
+                self.recv,
+                count_per_peer,
+                args.nranks,
+                args.dtype,
+                self.stream,
+            );
         }
         // NCCL < 2.28: grouped send/recv, one pair per peer.
         self.nccl.group_start()?;
         let result = (0..args.nranks).try_for_each(|peer| {
             let send = elements(args, peer * count_per_peer, count_per_peer, self.send)?;
             let recv = elements(args, peer * count_per_peer, count_per_peer, self.recv)?;
-            self.comm.send(send, count_per_peer, args.dtype, peer, self.stream)?;
-            self.comm.recv(recv, count_per_peer, args.dtype, peer, self.stream)
+            self.comm
+                .send(send, count_per_peer, args.dtype, peer, self.stream)?;
+            self.comm
+                .recv(recv, count_per_peer, args.dtype, peer, self.stream)
         });
         let end = self.nccl.group_end();
         result.and(end)
@@ -160,17 +219,27 @@ impl Primitives for RankOps<'_> {
 
     fn gather(&mut self, args: &LaunchArgs, send_count: usize, root: usize) -> Result<()> {
         if self.comm.has_gather() {
-            return self.comm.gather(self.send, self.recv, send_count, args.nranks, args.dtype, root, self.stream);
+            return self.comm.gather(
+                self.send,
+                self.recv,
+                send_count,
+                args.nranks,
+                args.dtype,
+                root,
+                self.stream,
+            );
         }
         self.nccl.group_start()?;
         let result = (|| {
             if args.rank == root {
                 for peer in 0..args.nranks {
                     let recv = elements(args, peer * send_count, send_count, self.recv)?;
-                    self.comm.recv(recv, send_count, args.dtype, peer, self.stream)?;
+                    self.comm
+                        .recv(recv, send_count, args.dtype, peer, self.stream)?;
                 }
             }
-            self.comm.send(self.send, send_count, args.dtype, root, self.stream)
+            self.comm
+                .send(self.send, send_count, args.dtype, root, self.stream)
         })();
         let end = self.nccl.group_end();
         result.and(end)
@@ -178,17 +247,27 @@ impl Primitives for RankOps<'_> {
 
     fn scatter(&mut self, args: &LaunchArgs, recv_count: usize, root: usize) -> Result<()> {
         if self.comm.has_scatter() {
-            return self.comm.scatter(self.send, self.recv, recv_count, args.nranks, args.dtype, root, self.stream);
+            return self.comm.scatter(
+                self.send,
+                self.recv,
+                recv_count,
+                args.nranks,
+                args.dtype,
+                root,
+                self.stream,
+            );
         }
         self.nccl.group_start()?;
         let result = (|| {
             if args.rank == root {
                 for peer in 0..args.nranks {
                     let send = elements(args, peer * recv_count, recv_count, self.send)?;
-                    self.comm.send(send, recv_count, args.dtype, peer, self.stream)?;
+                    self.comm
+                        .send(send, recv_count, args.dtype, peer, self.stream)?;
                 }
             }
-            self.comm.recv(self.recv, recv_count, args.dtype, root, self.stream)
+            self.comm
+                .recv(self.recv, recv_count, args.dtype, root, self.stream)
         })();
         let end = self.nccl.group_end();
         result.and(end)
@@ -202,22 +281,46 @@ impl Primitives for RankOps<'_> {
         self.nccl.group_end()
     }
 
-    fn send(&mut self, args: &LaunchArgs, send_offset: usize, count: usize, peer: usize) -> Result<()> {
+    fn send(
+        &mut self,
+        args: &LaunchArgs,
+        send_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()> {
         let region = elements(args, send_offset, count, self.send)?;
         self.comm.send(region, count, args.dtype, peer, self.stream)
     }
 
-    fn recv(&mut self, args: &LaunchArgs, recv_offset: usize, count: usize, peer: usize) -> Result<()> {
+    fn recv(
+        &mut self,
+        args: &LaunchArgs,
+        recv_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()> {
         let region = elements(args, recv_offset, count, self.recv)?;
         self.comm.recv(region, count, args.dtype, peer, self.stream)
     }
 
-    fn send_from_recv(&mut self, args: &LaunchArgs, recv_offset: usize, count: usize, peer: usize) -> Result<()> {
+    fn send_from_recv(
+        &mut self,
+        args: &LaunchArgs,
+        recv_offset: usize,
+        count: usize,
+        peer: usize,
+    ) -> Result<()> {
         let region = elements(args, recv_offset, count, self.recv)?;
         self.comm.send(region, count, args.dtype, peer, self.stream)
     }
 
-    fn copy_send_to_recv(&mut self, args: &LaunchArgs, send_offset: usize, recv_offset: usize, count: usize) -> Result<()> {
+    fn copy_send_to_recv(
+        &mut self,
+        args: &LaunchArgs,
+        send_offset: usize,
+        recv_offset: usize,
+        count: usize,
+    ) -> Result<()> {
         let src = elements(args, send_offset, count, self.send)?;
         let dst = elements(args, recv_offset, count, self.recv)?;
         if src.ptr == dst.ptr || count == 0 {

@@ -20,7 +20,11 @@ impl ThreadBarrier {
     pub fn new(parties: usize) -> ThreadBarrier {
         ThreadBarrier {
             parties: parties.max(1),
-            state: Mutex::new(State { waiting: 0, generation: 0, poisoned: false }),
+            state: Mutex::new(State {
+                waiting: 0,
+                generation: 0,
+                poisoned: false,
+            }),
             changed: Condvar::new(),
         }
     }

@@ -96,12 +96,20 @@ pub fn launch(ctx: &CallContext, calls: &[RankCall], op_index: usize) -> Result<
 /// Waits for every rank's stream, polling NCCL's asynchronous errors and the `-T` deadline.
 pub fn wait_all(ctx: &CallContext, calls: &[RankCall]) -> Result<()> {
     let start = Instant::now();
-    let mut pending: u64 = if calls.len() >= 64 { u64::MAX } else { (1u64 << calls.len()) - 1 };
+    let mut pending: u64 = if calls.len() >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << calls.len()) - 1
+    };
     let mut done_big = vec![false; if calls.len() > 64 { calls.len() } else { 0 }];
     loop {
         let mut progressed = false;
         for (i, call) in calls.iter().enumerate() {
-            let is_pending = if done_big.is_empty() { pending & (1 << i) != 0 } else { !done_big[i] };
+            let is_pending = if done_big.is_empty() {
+                pending & (1 << i) != 0
+            } else {
+                !done_big[i]
+            };
             if !is_pending {
                 continue;
             }
@@ -126,7 +134,11 @@ pub fn wait_all(ctx: &CallContext, calls: &[RankCall]) -> Result<()> {
                 }
             }
         }
-        let all_done = if done_big.is_empty() { pending == 0 } else { done_big.iter().all(|d| *d) };
+        let all_done = if done_big.is_empty() {
+            pending == 0
+        } else {
+            done_big.iter().all(|d| *d)
+        };
         if all_done {
             return Ok(());
         }
@@ -164,7 +176,12 @@ fn where_(ctx: &CallContext, calls: &[RankCall]) -> String {
             )
         })
         .collect();
-    format!("{} {} {} B", ranks.join(", "), ctx.collective.name(), ctx.size_bytes)
+    format!(
+        "{} {} {} B",
+        ranks.join(", "),
+        ctx.collective.name(),
+        ctx.size_bytes
+    )
 }
 
 /// Prefixes an error with where it happened, keeping its kind (and so its exit code).
@@ -199,10 +216,17 @@ pub fn timed(
     }
     let iters = plan.iters.max(1);
     let agg = plan.agg_iters.max(1);
-    let per_op_wait = matches!(blocking, BlockingMode::WaitAndBarrierEachOp | BlockingMode::WaitEachOp);
+    let per_op_wait = matches!(
+        blocking,
+        BlockingMode::WaitAndBarrierEachOp | BlockingMode::WaitEachOp
+    );
     let group_agg = agg > 1 && !per_op_wait;
     let delay = crate::measure::hooks::op_delay();
-    let events = if plan.per_iteration { Some(iteration_events(calls, iters)?) } else { None };
+    let events = if plan.per_iteration {
+        Some(iteration_events(calls, iters)?)
+    } else {
+        None
+    };
     let mut untimed = Duration::ZERO;
     rendezvous.sync()?;
     let start = Instant::now();
@@ -243,7 +267,11 @@ pub fn timed(
     wait_all(ctx, calls)?;
     let total_seconds = (start.elapsed() - untimed.min(start.elapsed())).as_secs_f64();
     let ops = (iters * agg) as f64;
-    let seconds = if plan.report_cputime { launch_seconds } else { total_seconds };
+    let seconds = if plan.report_cputime {
+        launch_seconds
+    } else {
+        total_seconds
+    };
     Ok(Timing {
         seconds_per_op: seconds / ops,
         per_iteration_us: match &events {
@@ -254,16 +282,27 @@ pub fn timed(
 }
 
 /// `-G N`: capture the whole loop into one graph per rank, then time N replays.
-fn timed_graph(ctx: &CallContext, calls: &[RankCall], plan: &TimingPlan, rendezvous: &Rendezvous) -> Result<Timing> {
+fn timed_graph(
+    ctx: &CallContext,
+    calls: &[RankCall],
+    plan: &TimingPlan,
+    rendezvous: &Rendezvous,
+) -> Result<Timing> {
     let iters = plan.iters.max(1);
     let agg = plan.agg_iters.max(1);
     let graphs = capture(ctx, calls, iters, agg)?;
     for graph in &graphs {
-        graph.upload().map_err(|e| failure(ctx, calls, cuda_error("cuGraphUpload", e)))?;
+        graph
+            .upload()
+            .map_err(|e| failure(ctx, calls, cuda_error("cuGraphUpload", e)))?;
     }
     wait_all(ctx, calls)?;
     let launches = plan.graph_launches;
-    let events = if plan.per_iteration { Some(iteration_events(calls, launches)?) } else { None };
+    let events = if plan.per_iteration {
+        Some(iteration_events(calls, launches)?)
+    } else {
+        None
+    };
     rendezvous.sync()?;
     let start = Instant::now();
     for launch_index in 0..launches {
@@ -271,7 +310,9 @@ fn timed_graph(ctx: &CallContext, calls: &[RankCall], plan: &TimingPlan, rendezv
             record(calls, events, launch_index)?;
         }
         for graph in &graphs {
-            graph.launch().map_err(|e| failure(ctx, calls, cuda_error("cuGraphLaunch", e)))?;
+            graph
+                .launch()
+                .map_err(|e| failure(ctx, calls, cuda_error("cuGraphLaunch", e)))?;
         }
         watchdog::heartbeat(launch_index as u64 + 1);
     }
@@ -282,7 +323,11 @@ fn timed_graph(ctx: &CallContext, calls: &[RankCall], plan: &TimingPlan, rendezv
     wait_all(ctx, calls)?;
     let total_seconds = start.elapsed().as_secs_f64();
     let ops = (iters * agg * launches) as f64;
-    let seconds = if plan.report_cputime { launch_seconds } else { total_seconds };
+    let seconds = if plan.report_cputime {
+        launch_seconds
+    } else {
+        total_seconds
+    };
     Ok(Timing {
         seconds_per_op: seconds / ops,
         per_iteration_us: match &events {
@@ -293,12 +338,22 @@ fn timed_graph(ctx: &CallContext, calls: &[RankCall], plan: &TimingPlan, rendezv
 }
 
 /// Captures `iters × agg` launches on every rank's stream.
-fn capture(ctx: &CallContext, calls: &[RankCall], iters: usize, agg: usize) -> Result<Vec<CudaGraph>> {
+fn capture(
+    ctx: &CallContext,
+    calls: &[RankCall],
+    iters: usize,
+    agg: usize,
+) -> Result<Vec<CudaGraph>> {
     let mut capturing = 0;
     let mut result = Ok(());
     for call in calls {
         // Thread-local mode: NCCL may allocate during the first capture (as nccl-tests notes).
-        match call.rank.device.stream.begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) {
+        match call
+            .rank
+            .device
+            .stream
+            .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+        {
             Ok(()) => capturing += 1,
             Err(e) => {
                 result = Err(failure(ctx, calls, cuda_error("cuStreamBeginCapture", e)));
@@ -331,16 +386,29 @@ fn capture(ctx: &CallContext, calls: &[RankCall], iters: usize, agg: usize) -> R
     // Always end every capture that began, so the streams are usable afterwards.
     let mut graphs = Vec::with_capacity(calls.len());
     for call in calls.iter().take(capturing) {
-        match call.rank.device.stream.end_capture(CUgraphInstantiate_flags(0)) {
+        match call
+            .rank
+            .device
+            .stream
+            .end_capture(CUgraphInstantiate_flags(0))
+        {
             Ok(Some(graph)) => graphs.push(graph),
             Ok(None) => {
                 if result.is_ok() {
-                    result = Err(failure(ctx, calls, CollbenchError::Cuda("stream capture produced no graph".into())));
+                    result = Err(failure(
+                        ctx,
+                        calls,
+                        CollbenchError::Cuda("stream capture produced no graph".into()),
+                    ));
                 }
             }
             Err(e) => {
                 if result.is_ok() {
-                    result = Err(failure(ctx, calls, cuda_error("cuStreamEndCapture/cuGraphInstantiate", e)));
+                    result = Err(failure(
+                        ctx,
+                        calls,
+                        cuda_error("cuStreamEndCapture/cuGraphInstantiate", e),
+                    ));
                 }
             }
         }
@@ -376,7 +444,11 @@ fn record(calls: &[RankCall], events: &[Vec<CudaEvent>], index: usize) -> Result
 }
 
 /// Per-iteration microseconds per operation: the slowest local rank for each iteration.
-fn per_iteration_us(events: &[Vec<CudaEvent>], count: usize, ops_per_sample: f64) -> Result<Vec<f64>> {
+fn per_iteration_us(
+    events: &[Vec<CudaEvent>],
+    count: usize,
+    ops_per_sample: f64,
+) -> Result<Vec<f64>> {
     let mut samples = vec![0f64; count];
     for rank_events in events {
         for (i, sample) in samples.iter_mut().enumerate() {

@@ -32,25 +32,49 @@ fn kernels(rank: &LocalRank) -> Result<&ValidationKernels> {
 
 /// Poisons the rank's whole receive slot 0 and writes its input (for in-place runs, inside the
 /// receive buffer at nccl-tests' offset).
-pub fn prepare(rank: &LocalRank, layout: &SlotLayout, send: &DeviceBuffer, recv: &DeviceBuffer, p: &GenParams) -> Result<()> {
+pub fn prepare(
+    rank: &LocalRank,
+    layout: &SlotLayout,
+    send: &DeviceBuffer,
+    recv: &DeviceBuffer,
+    p: &GenParams,
+) -> Result<()> {
     let kernels = kernels(rank)?;
     let stream = &rank.device.stream;
     let span = layout.stride.max(layout.recv_bytes);
-    recv.region(layout.unalign_bytes, span)?.memset_async(POISON_BYTE, stream)?;
+    recv.region(layout.unalign_bytes, span)?
+        .memset_async(POISON_BYTE, stream)?;
     let input = layout.input(send, recv)?;
     let count = (layout.send_bytes / p.dtype.size_bytes()) as u64;
-    kernels.fill(&rank.device, input, count, 0, rank.global_rank as i32, kernel_params(p))?;
+    kernels.fill(
+        &rank.device,
+        input,
+        count,
+        0,
+        rank.global_rank as i32,
+        kernel_params(p),
+    )?;
     rank.device.synchronize()
 }
 
 /// Counts the rank's wrong output elements for `segments` (offsets relative to its output).
-pub fn check(rank: &LocalRank, layout: &SlotLayout, recv: &DeviceBuffer, counters: &DeviceBuffer, segments: &[Segment], p: &GenParams) -> Result<CheckOutcome> {
+pub fn check(
+    rank: &LocalRank,
+    layout: &SlotLayout,
+    recv: &DeviceBuffer,
+    counters: &DeviceBuffer,
+    segments: &[Segment],
+    p: &GenParams,
+) -> Result<CheckOutcome> {
     let kernels = kernels(rank)?;
     let stream = &rank.device.stream;
     let output = layout.output(recv)?;
     let elt = p.dtype.size_bytes() as u64;
     let counter_region = counters.region(0, 16)?;
-    let init: Vec<u8> = [0u64, u64::MAX].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let init: Vec<u8> = [0u64, u64::MAX]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     counter_region.copy_from_host(&init, stream)?;
     let params = kernel_params(p);
     for segment in segments {
@@ -62,50 +86,110 @@ pub fn check(rank: &LocalRank, layout: &SlotLayout, recv: &DeviceBuffer, counter
                 output.bytes
             )));
         }
-        let kind = if kind == data::kernels::VERIFY_KIND_REDUCE { VerifyKind::Reduce } else { VerifyKind::Copy };
-        kernels.verify(&rank.device, output, dst_offset, len, kind, src_rank, src_offset, params, counter_region)?;
+        let kind = if kind == data::kernels::VERIFY_KIND_REDUCE {
+            VerifyKind::Reduce
+        } else {
+            VerifyKind::Copy
+        };
+        kernels.verify(
+            &rank.device,
+            output,
+            dst_offset,
+            len,
+            kind,
+            src_rank,
+            src_offset,
+            params,
+            counter_region,
+        )?;
     }
     let mut back = [0u8; 16];
     counter_region.copy_to_host(&mut back, stream)?;
     let wrong = u64::from_le_bytes(back[..8].try_into().unwrap_or([0; 8]));
     let first_index = u64::from_le_bytes(back[8..].try_into().unwrap_or([0; 8]));
     if wrong == 0 {
-        return Ok(CheckOutcome { wrong: 0, first: None });
+        return Ok(CheckOutcome {
+            wrong: 0,
+            first: None,
+        });
     }
-    let first = describe_element(rank.global_rank, output, first_index as usize, segments, p, stream).ok();
+    let first = describe_element(
+        rank.global_rank,
+        output,
+        first_index as usize,
+        segments,
+        p,
+        stream,
+    )
+    .ok();
     Ok(CheckOutcome { wrong, first })
 }
 
 /// Reads output element `index` and the value it should hold.
-fn describe_element(global_rank: usize, output: DeviceRegion<'_>, index: usize, segments: &[Segment], p: &GenParams, stream: &cudarc::driver::CudaStream) -> Result<WrongElement> {
+fn describe_element(
+    global_rank: usize,
+    output: DeviceRegion<'_>,
+    index: usize,
+    segments: &[Segment],
+    p: &GenParams,
+    stream: &cudarc::driver::CudaStream,
+) -> Result<WrongElement> {
     let got = read_bits(output, index, p.dtype, stream)?;
     let expected = segments.iter().find_map(|s| match *s {
-        Segment::Copy { dst_offset, len, src_rank, src_offset } if (dst_offset..dst_offset + len).contains(&index) => {
-            Some(data::expected_bits(p, ElementSource::Copy { src_rank }, src_offset + index - dst_offset))
-        }
-        Segment::Reduce { dst_offset, len, src_offset } if (dst_offset..dst_offset + len).contains(&index) => {
-            Some(data::expected_bits(p, ElementSource::Reduce, src_offset + index - dst_offset))
-        }
+        Segment::Copy {
+            dst_offset,
+            len,
+            src_rank,
+            src_offset,
+        } if (dst_offset..dst_offset + len).contains(&index) => Some(data::expected_bits(
+            p,
+            ElementSource::Copy { src_rank },
+            src_offset + index - dst_offset,
+        )),
+        Segment::Reduce {
+            dst_offset,
+            len,
+            src_offset,
+        } if (dst_offset..dst_offset + len).contains(&index) => Some(data::expected_bits(
+            p,
+            ElementSource::Reduce,
+            src_offset + index - dst_offset,
+        )),
         _ => None,
     });
     Ok(WrongElement {
         rank: global_rank,
         index,
-        expected: expected.map(|b| data::format_bits(p.dtype, b)).unwrap_or_else(|| "?".into()),
+        expected: expected
+            .map(|b| data::format_bits(p.dtype, b))
+            .unwrap_or_else(|| "?".into()),
         got: data::format_bits(p.dtype, got),
     })
 }
 
-fn read_bits(region: DeviceRegion<'_>, index: usize, dtype: DataType, stream: &cudarc::driver::CudaStream) -> Result<u64> {
+fn read_bits(
+    region: DeviceRegion<'_>,
+    index: usize,
+    dtype: DataType,
+    stream: &cudarc::driver::CudaStream,
+) -> Result<u64> {
     let elt = dtype.size_bytes();
     let mut bytes = [0u8; 8];
-    region.sub(index * elt, elt)?.copy_to_host(&mut bytes[..elt], stream)?;
+    region
+        .sub(index * elt, elt)?
+        .copy_to_host(&mut bytes[..elt], stream)?;
     Ok(u64::from_le_bytes(bytes))
 }
 
 /// Overwrites output element `index` with a value that is certainly wrong (test hook). Returns
 /// false when the output has no such element at this size.
-pub fn corrupt(rank: &LocalRank, layout: &SlotLayout, recv: &DeviceBuffer, index: usize, dtype: DataType) -> Result<bool> {
+pub fn corrupt(
+    rank: &LocalRank,
+    layout: &SlotLayout,
+    recv: &DeviceBuffer,
+    index: usize,
+    dtype: DataType,
+) -> Result<bool> {
     let output = layout.output(recv)?;
     let elt = dtype.size_bytes();
     if (index + 1) * elt > output.bytes {
@@ -113,7 +197,9 @@ pub fn corrupt(rank: &LocalRank, layout: &SlotLayout, recv: &DeviceBuffer, index
     }
     let stream = &rank.device.stream;
     let bits = data::corrupt_bits(dtype, read_bits(output, index, dtype, stream)?);
-    output.sub(index * elt, elt)?.copy_from_host(&bits.to_le_bytes()[..elt], stream)?;
+    output
+        .sub(index * elt, elt)?
+        .copy_from_host(&bits.to_le_bytes()[..elt], stream)?;
     Ok(true)
 }
 
@@ -135,7 +221,12 @@ pub struct SelfTestLine {
 
 /// Fills `elements` inputs of `rank` on the GPU and on the host for every dtype (and every
 /// operator's value range) and compares the bytes.
-pub fn selftest_fill(rank: &LocalRank, elements: usize, seed: u64, nranks: usize) -> Result<Vec<SelfTestLine>> {
+pub fn selftest_fill(
+    rank: &LocalRank,
+    elements: usize,
+    seed: u64,
+    nranks: usize,
+) -> Result<Vec<SelfTestLine>> {
     let kernels = kernels(rank)?;
     let stream = &rank.device.stream;
     let buffer = DeviceBuffer::alloc(&rank.device.ctx, elements * 8, None)?;
@@ -144,13 +235,25 @@ pub fn selftest_fill(rank: &LocalRank, elements: usize, seed: u64, nranks: usize
     ops.extend(ReduceOp::ALL.iter().map(|o| Some(*o)));
     for dtype in DataType::ALL {
         for &op in &ops {
-            let p = GenParams { seed, nranks, dtype, op };
+            let p = GenParams {
+                seed,
+                nranks,
+                dtype,
+                op,
+            };
             let bytes = elements * dtype.size_bytes();
             let region = buffer.region(0, bytes)?;
             region.memset_async(POISON_BYTE, stream)?;
             // An odd start index proves the kernel uses it.
             let start = 12_345usize;
-            kernels.fill(&rank.device, region, elements as u64, start as u64, rank.global_rank as i32, kernel_params(&p))?;
+            kernels.fill(
+                &rank.device,
+                region,
+                elements as u64,
+                start as u64,
+                rank.global_rank as i32,
+                kernel_params(&p),
+            )?;
             let mut gpu = vec![0u8; bytes];
             region.copy_to_host(&mut gpu, stream)?;
             let mut host = vec![0u8; bytes];

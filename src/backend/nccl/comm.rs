@@ -39,7 +39,7 @@ impl UniqueId {
 }
 
 /// Checks one NCCL return code. `comm` (when known) adds `ncclGetLastError`'s detail.
-pub fn check(lib: &NcclLibrary, rc: ncclResult_t, call: &str, comm: ncclComm_t) -> Result<()> {
+fn check(lib: &NcclLibrary, rc: ncclResult_t, call: &str, comm: ncclComm_t) -> Result<()> {
     if rc == sys::NCCL_SUCCESS {
         return Ok(());
     }
@@ -47,7 +47,7 @@ pub fn check(lib: &NcclLibrary, rc: ncclResult_t, call: &str, comm: ncclComm_t) 
 }
 
 /// `ncclAllReduce failed: invalid usage (code 5); last error: ...`.
-pub fn describe(lib: &NcclLibrary, rc: ncclResult_t, call: &str, comm: ncclComm_t) -> String {
+fn describe(lib: &NcclLibrary, rc: ncclResult_t, call: &str, comm: ncclComm_t) -> String {
     // SAFETY: both return static or library-owned NUL-terminated strings (or null).
     let (text, last) = unsafe {
         (
@@ -67,7 +67,10 @@ fn c_str(p: *const std::ffi::c_char) -> String {
         return String::new();
     }
     // SAFETY: non-null NUL-terminated string from NCCL.
-    unsafe { CStr::from_ptr(p) }.to_string_lossy().trim().to_string()
+    unsafe { CStr::from_ptr(p) }
+        .to_string_lossy()
+        .trim()
+        .to_string()
 }
 
 /// Library-wide calls that need no communicator.
@@ -121,8 +124,14 @@ impl Nccl {
                 continue;
             }
             // SAFETY: writes one communicator handle; id is passed by value as nccl.h declares.
-            let rc = unsafe { (self.lib.api.comm_init_rank)(slot, nranks as i32, id.0, *rank as i32) };
-            if let Err(e) = check(&self.lib, rc, &format!("ncclCommInitRank(rank {rank} of {nranks})"), *slot) {
+            let rc =
+                unsafe { (self.lib.api.comm_init_rank)(slot, nranks as i32, id.0, *rank as i32) };
+            if let Err(e) = check(
+                &self.lib,
+                rc,
+                &format!("ncclCommInitRank(rank {rank} of {nranks})"),
+                *slot,
+            ) {
                 first_error.get_or_insert(e);
             }
         }
@@ -130,7 +139,11 @@ impl Nccl {
         let comms: Vec<Communicator> = raws
             .into_iter()
             .filter(|c| !c.is_null())
-            .map(|raw| Communicator { lib: self.lib.clone(), raw, aborted: AtomicBool::new(false) })
+            .map(|raw| Communicator {
+                lib: self.lib.clone(),
+                raw,
+                aborted: AtomicBool::new(false),
+            })
             .collect();
         if let Some(e) = first_error {
             comms.iter().for_each(Communicator::abort);
@@ -147,11 +160,22 @@ impl Nccl {
     pub fn init_all(&self, devices: &[i32]) -> Result<Vec<Communicator>> {
         let mut raws: Vec<ncclComm_t> = vec![std::ptr::null_mut(); devices.len()];
         // SAFETY: `raws` has one slot per device.
-        let rc = unsafe { (self.lib.api.comm_init_all)(raws.as_mut_ptr(), devices.len() as i32, devices.as_ptr()) };
-        check(&self.lib, rc, &format!("ncclCommInitAll(devices {devices:?})"), std::ptr::null_mut())?;
+        let rc = unsafe {
+            (self.lib.api.comm_init_all)(raws.as_mut_ptr(), devices.len() as i32, devices.as_ptr())
+        };
+        check(
+            &self.lib,
+            rc,
+            &format!("ncclCommInitAll(devices {devices:?})"),
+            std::ptr::null_mut(),
+        )?;
         Ok(raws
             .into_iter()
-            .map(|raw| Communicator { lib: self.lib.clone(), raw, aborted: AtomicBool::new(false) })
+            .map(|raw| Communicator {
+                lib: self.lib.clone(),
+                raw,
+                aborted: AtomicBool::new(false),
+            })
             .collect())
     }
 }
@@ -209,7 +233,9 @@ impl Communicator {
         if rc == sys::NCCL_SUCCESS {
             return Ok(());
         }
-        Err(CollbenchError::Nccl(describe(&self.lib, rc, call, self.raw)))
+        Err(CollbenchError::Nccl(describe(
+            &self.lib, rc, call, self.raw,
+        )))
     }
 
     pub fn count(&self) -> Result<usize> {
@@ -312,19 +338,40 @@ impl Communicator {
             ))
         };
         if symmetric {
-            let register = self.lib.api.comm_window_register.ok_or_else(|| unsupported("ncclCommWindowRegister (NCCL 2.27+)"))?;
+            let register = self
+                .lib
+                .api
+                .comm_window_register
+                .ok_or_else(|| unsupported("ncclCommWindowRegister (NCCL 2.27+)"))?;
             let mut win: sys::ncclWindow_t = std::ptr::null_mut();
             // SAFETY: region is a live device allocation.
             let rc = unsafe {
-                register(self.raw, region.ptr as *mut c_void, region.bytes, &mut win, sys::NCCL_WIN_COLL_SYMMETRIC)
+                register(
+                    self.raw,
+                    region.ptr as *mut c_void,
+                    region.bytes,
+                    &mut win,
+                    sys::NCCL_WIN_COLL_SYMMETRIC,
+                )
             };
             self.check(rc, "ncclCommWindowRegister")?;
             Ok(Registration::Window(win))
         } else {
-            let register = self.lib.api.comm_register.ok_or_else(|| unsupported("ncclCommRegister (NCCL 2.19+)"))?;
+            let register = self
+                .lib
+                .api
+                .comm_register
+                .ok_or_else(|| unsupported("ncclCommRegister (NCCL 2.19+)"))?;
             let mut handle: *mut c_void = std::ptr::null_mut();
             // SAFETY: region is a live device allocation.
-            let rc = unsafe { register(self.raw, region.ptr as *mut c_void, region.bytes, &mut handle) };
+            let rc = unsafe {
+                register(
+                    self.raw,
+                    region.ptr as *mut c_void,
+                    region.bytes,
+                    &mut handle,
+                )
+            };
             self.check(rc, "ncclCommRegister")?;
             Ok(Registration::Local(handle))
         }
@@ -359,47 +406,117 @@ impl Communicator {
 
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    pub fn all_reduce(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, count: usize, dtype: DataType, op: RedOp, stream: &CudaStream) -> Result<()> {
+    pub fn all_reduce(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        op: RedOp,
+        stream: &CudaStream,
+    ) -> Result<()> {
         fits(&send, count, dtype, "ncclAllReduce send")?;
         fits(&recv, count, dtype, "ncclAllReduce recv")?;
         // SAFETY: both regions hold `count` elements of live device memory.
         let rc = unsafe {
-            (self.lib.api.all_reduce)(send.ptr as *const c_void, recv.ptr as *mut c_void, count, dtype.nccl_enum(), op.0, self.raw, stream_of(stream))
+            (self.lib.api.all_reduce)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                op.0,
+                self.raw,
+                stream_of(stream),
+            )
         };
         self.check(rc, "ncclAllReduce")
     }
 
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, count: usize, dtype: DataType, op: RedOp, root: usize, stream: &CudaStream) -> Result<()> {
+    pub fn reduce(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        op: RedOp,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
         fits(&send, count, dtype, "ncclReduce send")?;
         fits(&recv, count, dtype, "ncclReduce recv")?;
         // SAFETY: both regions hold `count` elements of live device memory.
         let rc = unsafe {
-            (self.lib.api.reduce)(send.ptr as *const c_void, recv.ptr as *mut c_void, count, dtype.nccl_enum(), op.0, root as i32, self.raw, stream_of(stream))
+            (self.lib.api.reduce)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                op.0,
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
         };
         self.check(rc, "ncclReduce")
     }
 
     #[inline]
-    pub fn broadcast(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, count: usize, dtype: DataType, root: usize, stream: &CudaStream) -> Result<()> {
+    pub fn broadcast(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
         fits(&send, count, dtype, "ncclBroadcast send")?;
         fits(&recv, count, dtype, "ncclBroadcast recv")?;
         // SAFETY: both regions hold `count` elements of live device memory.
         let rc = unsafe {
-            (self.lib.api.broadcast)(send.ptr as *const c_void, recv.ptr as *mut c_void, count, dtype.nccl_enum(), root as i32, self.raw, stream_of(stream))
+            (self.lib.api.broadcast)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
         };
         self.check(rc, "ncclBroadcast")
     }
 
     /// `recv` holds `nranks × send_count` elements.
     #[inline]
-    pub fn all_gather(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, send_count: usize, nranks: usize, dtype: DataType, stream: &CudaStream) -> Result<()> {
+    pub fn all_gather(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        send_count: usize,
+        nranks: usize,
+        dtype: DataType,
+        stream: &CudaStream,
+    ) -> Result<()> {
         fits(&send, send_count, dtype, "ncclAllGather send")?;
-        fits(&recv, send_count.saturating_mul(nranks), dtype, "ncclAllGather recv")?;
+        fits(
+            &recv,
+            send_count.saturating_mul(nranks),
+            dtype,
+            "ncclAllGather recv",
+        )?;
         // SAFETY: regions checked above.
         let rc = unsafe {
-            (self.lib.api.all_gather)(send.ptr as *const c_void, recv.ptr as *mut c_void, send_count, dtype.nccl_enum(), self.raw, stream_of(stream))
+            (self.lib.api.all_gather)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                send_count,
+                dtype.nccl_enum(),
+                self.raw,
+                stream_of(stream),
+            )
         };
         self.check(rc, "ncclAllGather")
     }
@@ -407,64 +524,199 @@ impl Communicator {
     /// `send` holds `nranks × recv_count` elements.
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    pub fn reduce_scatter(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, recv_count: usize, nranks: usize, dtype: DataType, op: RedOp, stream: &CudaStream) -> Result<()> {
-        fits(&send, recv_count.saturating_mul(nranks), dtype, "ncclReduceScatter send")?;
+    pub fn reduce_scatter(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        recv_count: usize,
+        nranks: usize,
+        dtype: DataType,
+        op: RedOp,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(
+            &send,
+            recv_count.saturating_mul(nranks),
+            dtype,
+            "ncclReduceScatter send",
+        )?;
         fits(&recv, recv_count, dtype, "ncclReduceScatter recv")?;
         // SAFETY: regions checked above.
         let rc = unsafe {
-            (self.lib.api.reduce_scatter)(send.ptr as *const c_void, recv.ptr as *mut c_void, recv_count, dtype.nccl_enum(), op.0, self.raw, stream_of(stream))
+            (self.lib.api.reduce_scatter)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                recv_count,
+                dtype.nccl_enum(),
+                op.0,
+                self.raw,
+                stream_of(stream),
+            )
         };
         self.check(rc, "ncclReduceScatter")
     }
 
     /// ncclAlltoAll (NCCL ≥ 2.28): `count` elements per peer; both buffers hold `nranks × count`.
     #[inline]
-    pub fn all_to_all(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, count: usize, nranks: usize, dtype: DataType, stream: &CudaStream) -> Result<()> {
-        let f = self.lib.api.all_to_all.ok_or_else(|| CollbenchError::Nccl("internal: ncclAlltoAll is absent; use send/recv".into()))?;
-        fits(&send, count.saturating_mul(nranks), dtype, "ncclAlltoAll send")?;
-        fits(&recv, count.saturating_mul(nranks), dtype, "ncclAlltoAll recv")?;
+    pub fn all_to_all(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        nranks: usize,
+        dtype: DataType,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        let f = self.lib.api.all_to_all.ok_or_else(|| {
+            CollbenchError::Nccl("internal: ncclAlltoAll is absent; use send/recv".into())
+        })?;
+        fits(
+            &send,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclAlltoAll send",
+        )?;
+        fits(
+            &recv,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclAlltoAll recv",
+        )?;
         // SAFETY: regions checked above.
-        let rc = unsafe { f(send.ptr as *const c_void, recv.ptr as *mut c_void, count, dtype.nccl_enum(), self.raw, stream_of(stream)) };
+        let rc = unsafe {
+            f(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                self.raw,
+                stream_of(stream),
+            )
+        };
         self.check(rc, "ncclAlltoAll")
     }
 
     /// ncclGather (NCCL ≥ 2.28): `recv` (root) holds `nranks × count`.
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    pub fn gather(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, count: usize, nranks: usize, dtype: DataType, root: usize, stream: &CudaStream) -> Result<()> {
-        let f = self.lib.api.gather.ok_or_else(|| CollbenchError::Nccl("internal: ncclGather is absent; use send/recv".into()))?;
+    pub fn gather(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        nranks: usize,
+        dtype: DataType,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        let f = self.lib.api.gather.ok_or_else(|| {
+            CollbenchError::Nccl("internal: ncclGather is absent; use send/recv".into())
+        })?;
         fits(&send, count, dtype, "ncclGather send")?;
-        fits(&recv, count.saturating_mul(nranks), dtype, "ncclGather recv")?;
+        fits(
+            &recv,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclGather recv",
+        )?;
         // SAFETY: regions checked above.
-        let rc = unsafe { f(send.ptr as *const c_void, recv.ptr as *mut c_void, count, dtype.nccl_enum(), root as i32, self.raw, stream_of(stream)) };
+        let rc = unsafe {
+            f(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
         self.check(rc, "ncclGather")
     }
 
     /// ncclScatter (NCCL ≥ 2.28): `send` (root) holds `nranks × count`.
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    pub fn scatter(&self, send: DeviceRegion<'_>, recv: DeviceRegion<'_>, count: usize, nranks: usize, dtype: DataType, root: usize, stream: &CudaStream) -> Result<()> {
-        let f = self.lib.api.scatter.ok_or_else(|| CollbenchError::Nccl("internal: ncclScatter is absent; use send/recv".into()))?;
-        fits(&send, count.saturating_mul(nranks), dtype, "ncclScatter send")?;
+    pub fn scatter(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        nranks: usize,
+        dtype: DataType,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        let f = self.lib.api.scatter.ok_or_else(|| {
+            CollbenchError::Nccl("internal: ncclScatter is absent; use send/recv".into())
+        })?;
+        fits(
+            &send,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclScatter send",
+        )?;
         fits(&recv, count, dtype, "ncclScatter recv")?;
         // SAFETY: regions checked above.
-        let rc = unsafe { f(send.ptr as *const c_void, recv.ptr as *mut c_void, count, dtype.nccl_enum(), root as i32, self.raw, stream_of(stream)) };
+        let rc = unsafe {
+            f(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
         self.check(rc, "ncclScatter")
     }
 
     #[inline]
-    pub fn send(&self, send: DeviceRegion<'_>, count: usize, dtype: DataType, peer: usize, stream: &CudaStream) -> Result<()> {
+    pub fn send(
+        &self,
+        send: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        peer: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
         fits(&send, count, dtype, "ncclSend")?;
         // SAFETY: region checked above.
-        let rc = unsafe { (self.lib.api.send)(send.ptr as *const c_void, count, dtype.nccl_enum(), peer as i32, self.raw, stream_of(stream)) };
+        let rc = unsafe {
+            (self.lib.api.send)(
+                send.ptr as *const c_void,
+                count,
+                dtype.nccl_enum(),
+                peer as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
         self.check(rc, "ncclSend")
     }
 
     #[inline]
-    pub fn recv(&self, recv: DeviceRegion<'_>, count: usize, dtype: DataType, peer: usize, stream: &CudaStream) -> Result<()> {
+    pub fn recv(
+        &self,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        peer: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
         fits(&recv, count, dtype, "ncclRecv")?;
         // SAFETY: region checked above.
-        let rc = unsafe { (self.lib.api.recv)(recv.ptr as *mut c_void, count, dtype.nccl_enum(), peer as i32, self.raw, stream_of(stream)) };
+        let rc = unsafe {
+            (self.lib.api.recv)(
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                peer as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
         self.check(rc, "ncclRecv")
     }
 }

@@ -100,13 +100,21 @@ pub fn candidates(spec: &LibrarySpec, env: &SearchEnv) -> Vec<String> {
 }
 
 /// Opens the first candidate that loads. On failure, the error lists every attempt.
-pub fn open_first(spec: &LibrarySpec, env: &SearchEnv) -> std::result::Result<Opened, Vec<Attempt>> {
+pub fn open_first(
+    spec: &LibrarySpec,
+    env: &SearchEnv,
+) -> std::result::Result<Opened, Vec<Attempt>> {
     let mut attempts = Vec::new();
     let mut tried = std::collections::HashSet::new();
     for candidate in candidates(spec, env) {
         tried.insert(candidate.clone());
         match try_open(&candidate) {
-            Ok(library) => return Ok(Opened { library, path: candidate }),
+            Ok(library) => {
+                return Ok(Opened {
+                    library,
+                    path: candidate,
+                })
+            }
             Err(error) => attempts.push(Attempt { candidate, error }),
         }
     }
@@ -118,7 +126,12 @@ pub fn open_first(spec: &LibrarySpec, env: &SearchEnv) -> std::result::Result<Op
                     continue;
                 }
                 match try_open(&candidate) {
-                    Ok(library) => return Ok(Opened { library, path: candidate }),
+                    Ok(library) => {
+                        return Ok(Opened {
+                            library,
+                            path: candidate,
+                        })
+                    }
                     Err(error) => attempts.push(Attempt { candidate, error }),
                 }
             }
@@ -158,10 +171,10 @@ fn try_open(candidate: &str) -> std::result::Result<Library, String> {
 }
 
 /// The file a loaded symbol lives in (dladdr), e.g. what `libnccl.so.2` resolved to.
-pub fn file_of_symbol(address: *const std::ffi::c_void) -> Option<String> {
+pub fn file_of_symbol(address: usize) -> Option<String> {
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     // SAFETY: dladdr only reads the address and fills `info`.
-    let found = unsafe { libc::dladdr(address, &mut info) } != 0;
+    let found = unsafe { libc::dladdr(address as *const std::ffi::c_void, &mut info) } != 0;
     if !found || info.dli_fname.is_null() {
         return None;
     }
@@ -172,7 +185,9 @@ pub fn file_of_symbol(address: *const std::ffi::c_void) -> Option<String> {
 
 fn dedup_keep_order(list: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    list.into_iter().filter(|c| seen.insert(c.clone())).collect()
+    list.into_iter()
+        .filter(|c| seen.insert(c.clone()))
+        .collect()
 }
 
 /// site-packages folders of the active and system Python environments, without running Python.
@@ -223,7 +238,8 @@ fn python_minor(path: &Path) -> u32 {
 
 /// Asks `python3` where its site-packages are, bounded to a few seconds.
 fn python_reported_site_dirs() -> Vec<PathBuf> {
-    let script = "import site\nfor p in site.getsitepackages() + [site.getusersitepackages()]: print(p)";
+    let script =
+        "import site\nfor p in site.getsitepackages() + [site.getusersitepackages()]: print(p)";
     let Ok(mut child) = Command::new("python3")
         .args(["-c", script])
         .stdin(Stdio::null())
@@ -250,7 +266,10 @@ fn python_reported_site_dirs() -> Vec<PathBuf> {
         use std::io::Read;
         let _ = stdout.read_to_string(&mut out);
     }
-    out.lines().map(PathBuf::from).filter(|p| p.is_dir()).collect()
+    out.lines()
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .collect()
 }
 
 /// An opened NCCL with its resolved function table.
@@ -303,7 +322,7 @@ pub fn load_with(spec: &LibrarySpec, env: &SearchEnv) -> Result<NcclLibrary> {
             opened.path
         )));
     }
-    let path = file_of_symbol(api.get_version as *const std::ffi::c_void).unwrap_or(opened.path);
+    let path = file_of_symbol(api.get_version as usize).unwrap_or(opened.path);
     Ok(NcclLibrary {
         api,
         path,
@@ -417,9 +436,11 @@ mod tests {
         };
         let list = candidates(&nccl_spec(), &env);
         let wheel = |root: &Path, py: &str| {
-            root.join(format!("lib/{py}/site-packages/nvidia/nccl/lib/libnccl.so.2"))
-                .to_string_lossy()
-                .into_owned()
+            root.join(format!(
+                "lib/{py}/site-packages/nvidia/nccl/lib/libnccl.so.2"
+            ))
+            .to_string_lossy()
+            .into_owned()
         };
         assert_eq!(
             list,
@@ -442,7 +463,10 @@ mod tests {
         let err = load_with(&nccl_spec(), &env).err().expect("must fail");
         assert_eq!(err.exit_code(), 3);
         let msg = err.to_string();
-        assert!(msg.contains("/nonexistent/libnccl.so.2: no such file"), "{msg}");
+        assert!(
+            msg.contains("/nonexistent/libnccl.so.2: no such file"),
+            "{msg}"
+        );
         assert!(msg.contains("COLLBENCH_NCCL_LIBRARY"), "{msg}");
     }
 

@@ -84,9 +84,14 @@ pub type SendFn = unsafe extern "C" fn(
     ncclComm_t,
     cudaStream_t,
 ) -> ncclResult_t;
-pub type RecvFn =
-    unsafe extern "C" fn(*mut c_void, usize, ncclDataType_t, c_int, ncclComm_t, cudaStream_t)
-        -> ncclResult_t;
+pub type RecvFn = unsafe extern "C" fn(
+    *mut c_void,
+    usize,
+    ncclDataType_t,
+    c_int,
+    ncclComm_t,
+    cudaStream_t,
+) -> ncclResult_t;
 pub type RedOpCreatePreMulSumFn = unsafe extern "C" fn(
     *mut ncclRedOp_t,
     *mut c_void,
@@ -98,13 +103,8 @@ pub type RedOpDestroyFn = unsafe extern "C" fn(ncclRedOp_t, ncclComm_t) -> ncclR
 pub type CommRegisterFn =
     unsafe extern "C" fn(ncclComm_t, *mut c_void, usize, *mut *mut c_void) -> ncclResult_t;
 pub type CommDeregisterFn = unsafe extern "C" fn(ncclComm_t, *mut c_void) -> ncclResult_t;
-pub type CommWindowRegisterFn = unsafe extern "C" fn(
-    ncclComm_t,
-    *mut c_void,
-    usize,
-    *mut ncclWindow_t,
-    c_int,
-) -> ncclResult_t;
+pub type CommWindowRegisterFn =
+    unsafe extern "C" fn(ncclComm_t, *mut c_void, usize, *mut ncclWindow_t, c_int) -> ncclResult_t;
 pub type CommWindowDeregisterFn = unsafe extern "C" fn(ncclComm_t, ncclWindow_t) -> ncclResult_t;
 pub type MemAllocFn = unsafe extern "C" fn(*mut *mut c_void, usize) -> ncclResult_t;
 pub type MemFreeFn = unsafe extern "C" fn(*mut c_void) -> ncclResult_t;
