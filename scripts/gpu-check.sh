@@ -3,7 +3,9 @@
 # GPU with NCCL. Prints a verdict table (PASS/FAIL per line) and, on an H100, a comparison with
 # the nccl-tests 2.19.6 anchors (ratio per size for time and algbw). Exits 1 on any FAIL.
 #
-#   BIN_DIR      folder with collbench, allreduce-perf and gpu_device (default target/release)
+#   BIN_DIR      folder with collbench and allreduce-perf (default target/release)
+#   GPU_TEST     the device test binary (default BIN_DIR/gpu_device, else the newest
+#                BIN_DIR/deps/gpu_device-*: cargo test --release --test gpu_device --no-run)
 #   RESULTS_DIR  where every output goes (default results/gpu/run-<UTC time>)
 #   ANCHORS      nccl-tests anchors (default ../shared/anchors/h100-1gpu-nccl-tests-2.19.6)
 #   QUICK=1      skip the 4 GiB anchor sweep
@@ -59,8 +61,13 @@ done
 
 # 1. The device test: GPU fill == host fill for every dtype, every collective x dtype x op in and
 #    out of place checked on the device, planted corruption, graph and per-iteration modes.
-if [[ -x $BIN_DIR/gpu_device ]]; then
-    run device-test env COLLBENCH_REQUIRE_GPU=1 COLLBENCH_ANCHORS="$ANCHORS" "$BIN_DIR/gpu_device" --nocapture --test-threads 1
+GPU_TEST=${GPU_TEST:-$BIN_DIR/gpu_device}
+if [[ ! -x $GPU_TEST ]]; then
+    # `cargo test --release --test gpu_device --no-run` leaves it under deps/ with a hash.
+    GPU_TEST=$(ls -t "$BIN_DIR"/deps/gpu_device-* 2>/dev/null | grep -v '\.d$' | head -1)
+fi
+if [[ -n $GPU_TEST && -x $GPU_TEST ]]; then
+    run device-test env COLLBENCH_REQUIRE_GPU=1 COLLBENCH_ANCHORS="$ANCHORS" "$GPU_TEST" --nocapture --test-threads 1
     fills=$(grep -c '^SELFTEST PASS' "$R/device-test.txt")
     checks=$(grep -c '^CHECK PASS' "$R/device-test.txt")
     bad=$(grep -cE '^(SELFTEST|CHECK) FAIL' "$R/device-test.txt")
