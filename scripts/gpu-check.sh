@@ -85,6 +85,11 @@ for c in $("$CB" list 2>/dev/null | awk 'NR>1 {print $1}'); do
     ok_run "coll-$c" "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -o all -n 3 -w 1 -J "$R/coll-$c.json"
 done
 
+# 2b. The grouped send/recv fallbacks NCCL < 2.28 needs (alltoall, gather, scatter).
+for c in alltoall gather scatter; do
+    ok_run "fallback-send-recv-$c" env COLLBENCH_NCCL_DISABLE=ncclAlltoAll,ncclGather,ncclScatter "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -n 3 -w 1
+done
+
 # 3. Modes: graphs, blocking, registration, unaligned, per-iteration, memory report, null stream.
 ok_run mode-graph "$AR" --backend nccl -b 8 -e 8M -f 8 -g 1 -n 20 -w 1 -G 10
 ok_run mode-blocking-z1 "$AR" --backend nccl -b 8 -e 1M -f 64 -z 1
@@ -96,6 +101,8 @@ ok_run mode-per-iteration-I1 "$AR" --backend nccl -b 8 -e 8M -f 8 -n 20 -w 1 -I 
 ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1
 ok_run mode-null-stream-y1 "$AR" --backend nccl -b 8 -e 1M -f 64 -y 1
 ok_run mode-aggregated-m8 "$AR" --backend nccl -b 8 -e 1M -f 64 -m 8
+ok_run mode-parallel-init-p1 "$AR" --backend nccl -b 8 -e 1M -f 64 -p 1
+ok_run mode-timeout-T5 "$AR" --backend nccl -b 8 -e 8M -f 64 -T 5
 grep -q 'NCCL init used' "$R/mode-memory-M1.txt" || verdict FAIL mode-memory-M1-report "no memory report line"
 # -e beyond free device memory: lowered with nccl-tests' notice, and the run still passes.
 ok_run mode-memory-cap "$AR" --backend nccl -b 1M -e 1T -f 32 -n 2 -w 1

@@ -46,6 +46,8 @@ impl DeviceBuffer {
         let bytes = bytes.max(1);
         ctx.bind_to_thread()
             .map_err(|e| cuda_error("cuCtxSetCurrent", e))?;
+        // ncclMemAlloc only when ncclMemFree can release it.
+        let nccl = nccl.filter(|lib| lib.api.mem_free.is_some());
         let ptr = match nccl.and_then(|lib| lib.api.mem_alloc.map(|f| (lib, f))) {
             Some((lib, mem_alloc)) => {
                 let mut raw: *mut std::ffi::c_void = std::ptr::null_mut();

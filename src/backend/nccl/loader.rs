@@ -297,6 +297,31 @@ pub fn version_string(code: i32) -> String {
     }
 }
 
+/// `COLLBENCH_NCCL_DISABLE=ncclAlltoAll,ncclGather,...`: optional NCCL symbols to treat as absent,
+/// so the fallbacks (grouped send/recv) can be run — and used if a new API misbehaves.
+pub const DISABLE_VAR: &str = "COLLBENCH_NCCL_DISABLE";
+
+/// Parses a [`DISABLE_VAR`] value; only optional symbols may be named.
+pub fn parse_disabled(value: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(bad) = names
+        .iter()
+        .find(|n| !sys::OPTIONAL_SYMBOLS.contains(&n.as_str()))
+    {
+        return Err(CollbenchError::Usage(format!(
+            "{DISABLE_VAR}={value:?} names {bad:?}, which is not an optional NCCL symbol; accepted: \
+             a comma-separated list of {}",
+            sys::OPTIONAL_SYMBOLS.join(", ")
+        )));
+    }
+    Ok(names)
+}
+
 /// Loads NCCL once per process (searching as described above); later calls reuse it.
 pub fn load() -> Result<Arc<NcclLibrary>> {
     static LOADED: OnceLock<Arc<NcclLibrary>> = OnceLock::new();
@@ -304,8 +329,13 @@ pub fn load() -> Result<Arc<NcclLibrary>> {
         return Ok(lib.clone());
     }
     let spec = nccl_spec();
-    let lib = Arc::new(load_with(&spec, &SearchEnv::from_process(&spec))?);
-    Ok(LOADED.get_or_init(|| lib).clone())
+    let mut lib = load_with(&spec, &SearchEnv::from_process(&spec))?;
+    if let Ok(value) = std::env::var(DISABLE_VAR) {
+        for name in parse_disabled(&value)? {
+            lib.api.disable(&name);
+        }
+    }
+    Ok(LOADED.get_or_init(|| Arc::new(lib)).clone())
 }
 
 /// Loads NCCL from an explicit search environment (no caching).
@@ -506,6 +536,17 @@ mod tests {
         assert!(msg.contains("libcollbench-does-not-exist.so.9: "), "{msg}");
         assert!(msg.contains("/nonexistent-dir/libcollbench-does-not-exist.so.9: no such file"));
         assert!(msg.contains("dist-packages/nvidia/none/lib/libnone.so: no such file"));
+    }
+
+    #[test]
+    fn only_optional_symbols_can_be_disabled() {
+        assert_eq!(
+            parse_disabled("ncclAlltoAll, ncclGather,").unwrap(),
+            vec!["ncclAlltoAll".to_string(), "ncclGather".to_string()]
+        );
+        let err = parse_disabled("ncclAllReduce").unwrap_err();
+        assert_eq!(err.exit_code(), 6);
+        assert!(err.to_string().contains("ncclScatter"), "{err}");
     }
 
     #[test]

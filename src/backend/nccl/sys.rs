@@ -186,3 +186,23 @@ pub struct NcclApi {
     pub mem_alloc: Option<MemAllocFn>,
     pub mem_free: Option<MemFreeFn>,
 }
+
+impl NcclApi {
+    /// Forgets optional symbol `name` (see `loader::DISABLE_VAR`); required symbols stay.
+    pub fn disable(&mut self, name: &str) {
+        match name {
+            "ncclAlltoAll" => self.all_to_all = None,
+            "ncclGather" => self.gather = None,
+            "ncclScatter" => self.scatter = None,
+            "ncclRedOpCreatePreMulSum" => self.red_op_create_pre_mul_sum = None,
+            "ncclRedOpDestroy" => self.red_op_destroy = None,
+            "ncclCommRegister" => self.comm_register = None,
+            "ncclCommDeregister" => self.comm_deregister = None,
+            "ncclCommWindowRegister" => self.comm_window_register = None,
+            "ncclCommWindowDeregister" => self.comm_window_deregister = None,
+            "ncclMemAlloc" => self.mem_alloc = None,
+            "ncclMemFree" => self.mem_free = None,
+            _ => {}
+        }
+    }
+}
