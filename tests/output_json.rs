@@ -212,8 +212,8 @@ fn schema_rejects_malformed_reports() {
         ("unknown -a mode", |r| {
             r["config"]["average_mode"] = json!("median")
         }),
-        ("-z outside 0..2", |r| {
-            r["config"]["blocking_mode"] = json!(3)
+        ("-z outside 0..3", |r| {
+            r["config"]["blocking_mode"] = json!(4)
         }),
     ];
     for (what, mutate) in mutations {

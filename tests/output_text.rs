@@ -172,7 +172,7 @@ fn header_variants_follow_nccl_tests_format_strings() {
     assert_eq!(lines[2], "# nThread 1 nGpus 1 minBytes 1048576 maxBytes 1048576 step: 2(factor) warmup iters: 5 iters: 10 agg iters: 1 validation: 1 graph: 0 unalign: 0");
     assert_eq!(
         lines[3],
-        "# Blocking Enabled: wait for completion after each collective (no barrier) "
+        "# Blocking Enabled: wait after each inner iteration (-m), no barrier "
     );
     assert_eq!(
         lines[4],
@@ -212,7 +212,7 @@ fn header_variants_follow_nccl_tests_format_strings() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[3],
-        "# Blocking Enabled: wait for completion and barrier after each collective "
+        "# Blocking Enabled: wait and barrier after each inner iteration (-m) "
     );
     assert_eq!(
         lines[4],
@@ -223,6 +223,14 @@ fn header_variants_follow_nccl_tests_format_strings() {
         assert_eq!(row.len(), 52 + 69 + 69 + 21, "{row:?}");
         assert!(row.ends_with("  2026-11-22 17:30:00"));
     }
+
+    // -z 3 and -K.
+    report.config.blocking_mode = 3;
+    report.config.per_iteration_skip = 2;
+    let text = render(&report);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[3], "# Blocking Enabled: wait and barrier after each outer iteration (-n); time excludes barrier ");
+    assert_eq!(lines[4], "# Per-Iteration Report: host clock timing; i_* uses max over process rows; summary skips first 2 iterations ");
 }
 
 #[test]

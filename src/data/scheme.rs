@@ -29,7 +29,7 @@
 use super::formats::{
     bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat,
 };
-use super::hash::{element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
+use super::hash::{below, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
 use super::GenParams;
 use crate::types::{DataType, ReduceOp};
 
@@ -74,6 +74,8 @@ pub struct Scheme {
     float_magnitude: u64,
     /// V for integer avg.
     int_avg_limit: u64,
+    /// [`Scheme::background_bits`], cached.
+    background: u64,
 }
 
 /// The layout of one element of a reduction.
@@ -109,7 +111,7 @@ impl Scheme {
         for (j, key) in contributor_keys.iter_mut().enumerate() {
             *key = lane_key(p.seed, j as u64);
         }
-        Scheme {
+        let mut scheme = Scheme {
             params: *p,
             nranks,
             contributors: nranks.min(if fmt.is_some() && p.op == Some(ReduceOp::Avg) {
@@ -123,7 +125,10 @@ impl Scheme {
             fmt,
             float_magnitude,
             int_avg_limit,
-        }
+            background: 0,
+        };
+        scheme.background = scheme.background_bits();
+        scheme
     }
 
     /// Key of a rank's stream for non-reduction data.
@@ -148,7 +153,7 @@ impl Scheme {
     /// Integer avg: the element's average v (as magnitude and sign); the total is n·v.
     #[inline(always)]
     fn int_avg_value(&self, layout: Layout) -> (u64, bool) {
-        let magnitude = (layout.hash >> 35) % (self.int_avg_limit + 1);
+        let magnitude = below(layout.hash, self.int_avg_limit + 1);
         let negative = self.params.dtype.is_signed_int() && (layout.hash >> 34) & 1 == 1;
         (magnitude, negative)
     }
@@ -165,7 +170,7 @@ impl Scheme {
     /// Float sum/mulsum contributor: signed integer m in [-M, M].
     #[inline(always)]
     fn float_sum_integer(&self, contributor_hash: u64) -> i64 {
-        (contributor_hash % (2 * self.float_magnitude + 1)) as i64 - self.float_magnitude as i64
+        below(contributor_hash, 2 * self.float_magnitude + 1) as i64 - self.float_magnitude as i64
     }
 
     /// Float prod contributor: (negative, a) for ±2^a.
@@ -234,9 +239,10 @@ impl Scheme {
                 ReduceOp::Max | ReduceOp::Min => {
                     sanitize_float(fmt, contributor_hash & self.width_mask)
                 }
-                ReduceOp::Avg => {
-                    f64_to_bits(fmt, (contributor_hash % (self.float_magnitude + 1)) as f64)
-                }
+                ReduceOp::Avg => f64_to_bits(
+                    fmt,
+                    below(contributor_hash, self.float_magnitude + 1) as f64,
+                ),
             },
         }
     }
@@ -263,7 +269,7 @@ impl Scheme {
             rank + self.nranks - layout.start
         };
         if j >= self.contributors {
-            return self.background_bits();
+            return self.background;
         }
         let contributor_hash = element_hash(self.contributor_keys[j as usize], index);
         self.contributor_bits(op, layout, j, contributor_hash)
@@ -374,7 +380,7 @@ impl Scheme {
                 ReduceOp::Avg => {
                     let mut total = 0u64;
                     for j in 0..s {
-                        total += hash_of(j) % (self.float_magnitude + 1);
+                        total += below(hash_of(j), self.float_magnitude + 1);
                     }
                     let quotient = total as f64 / self.nranks as f64;
                     (f64_to_bits(fmt, quotient), quotient)

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod env;
+pub mod meta;
 pub mod slurm;
 pub mod time;
 
@@ -107,8 +108,9 @@ pub struct RunConfig {
     pub dtypes: Vec<DataType>,
     pub ops: Vec<String>,
     pub roots: Vec<i64>,
-    /// `-z` as given: 0 off, 1 wait for completion and barrier, 2 wait without barrier
-    /// (`blocking` is `blocking_mode != 0`). The text header prints a different line for 1 and 2.
+    /// `-z` as given (`plan::BlockingMode::flag`): 0 off, 1 wait and barrier after each operation,
+    /// 2 wait without barrier, 3 wait and barrier after each `-n` iteration (`blocking` is
+    /// `blocking_mode != 0`). The text header prints a different line for each.
     #[serde(default)]
     pub blocking_mode: u8,
     /// `-u`: buffers misaligned by this many elements (printed as `unalign:` in the header).

@@ -1,6 +1,6 @@
 //! The few C `printf` conversions nccl-tests' text output depends on, reproduced exactly: `%*.Nf`,
-//! `%*.Ne` (sign and at least two exponent digits), `%g`, and nccl-tests' rule that picks one of
-//! them by magnitude so a number fits its column (`1002.3`, `17008`, `1e+06`).
+//! `%*.Ne` (sign and at least two exponent digits), `%g`, and nccl-tests' rule that prints a
+//! number with the first of those that fits its column (`1002.3`, `17008`, `1e+06`).
 //!
 //! Rust's float formatting rounds the exact binary value half-to-even, like glibc, so the digits
 //! agree; only the spelling of exponents and non-finite values differs and is fixed up here.
@@ -78,28 +78,16 @@ fn strip_fraction_zeros(s: &str) -> &str {
     }
 }
 
-/// nccl-tests' column rule: two decimals while the integer part leaves room, then one, then none,
-/// then exponent notation (`%.1e` for columns of 7 or more, `%.0e` below).
+/// nccl-tests' column rule: the first of `%.2f`, `%.1f`, `%.0f` whose text fits `width`, else
+/// exponent notation (`%.1e` for columns of 7 or more, `%.0e` below).
 pub fn column(value: f64, width: usize) -> String {
-    // Number of integer digits (0 for values below 1); capped once the choice is settled, which
-    // also keeps infinities from looping.
-    let mut power = 0usize;
-    let mut threshold = 1.0f64;
-    while value >= threshold && power <= width + 1 {
-        power += 1;
-        threshold *= 10.0;
+    for precision in [2, 1, 0] {
+        let text = fixed(value, width, precision);
+        if text.len() <= width {
+            return text;
+        }
     }
-    if power + 2 < width {
-        fixed(value, width, 2)
-    } else if power + 1 < width {
-        fixed(value, width, 1)
-    } else if power < width + 1 {
-        fixed(value, width, 0)
-    } else if width >= 7 {
-        exponent(value, width, 1)
-    } else {
-        exponent(value, width, 0)
-    }
+    exponent(value, width, if width >= 7 { 1 } else { 0 })
 }
 
 #[cfg(test)]
@@ -173,9 +161,12 @@ mod tests {
         assert_eq!(column(123456.7, 7), " 123457");
         assert_eq!(column(1234567.8, 7), "1234568");
         assert_eq!(column(12345678.9, 7), "1.2e+07");
-        // Rounding up across a boundary widens the field exactly as C does.
-        assert_eq!(column(999.999, 6), "1000.00");
-        // Non-finite values never loop and keep the column width.
+        // Rounding up across a boundary drops to the next precision that fits.
+        assert_eq!(column(999.999, 6), "1000.0");
+        assert_eq!(column(99999.6, 6), "100000");
+        assert_eq!(column(999999.6, 6), " 1e+06");
+        assert_eq!(column(-1.5, 6), " -1.50");
+        // Non-finite values keep the column width.
         assert_eq!(column(f64::INFINITY, 6), "   inf");
         assert_eq!(column(f64::NAN, 7), "    nan");
     }

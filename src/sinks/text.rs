@@ -143,11 +143,12 @@ pub fn header(report: &Report) -> String {
         c.unalign
     );
     match (c.blocking_mode, c.blocking) {
-        (2, _) => s.push_str(
-            "# Blocking Enabled: wait for completion after each collective (no barrier) \n",
-        ),
-        (1, _) | (0, true) => s.push_str(
-            "# Blocking Enabled: wait for completion and barrier after each collective \n",
+        (1, _) | (0, true) => {
+            s.push_str("# Blocking Enabled: wait and barrier after each inner iteration (-m) \n")
+        }
+        (2, _) => s.push_str("# Blocking Enabled: wait after each inner iteration (-m), no barrier \n"),
+        (3, _) => s.push_str(
+            "# Blocking Enabled: wait and barrier after each outer iteration (-n); time excludes barrier \n",
         ),
         _ => {}
     }
@@ -157,10 +158,18 @@ pub fn header(report: &Report) -> String {
         } else {
             "host clock"
         };
-        let _ = writeln!(
+        let _ = write!(
             s,
-            "# Per-Iteration Report: {timer} timing; i_* uses max over process rows "
+            "# Per-Iteration Report: {timer} timing; i_* uses max over process rows"
         );
+        if c.per_iteration_skip > 0 {
+            let _ = write!(
+                s,
+                "; summary skips first {} iterations",
+                c.per_iteration_skip
+            );
+        }
+        s.push_str(" \n");
     }
     if c.parallel_init {
         s.push_str("# Parallel Init Enabled: threads call into NcclInitRank concurrently \n");
