@@ -264,12 +264,18 @@ fn run_in_world(mut plan: TestPlan, world: &dyn World, stop: StopSignal) -> i32 
     }
 }
 
+/// Prints `error` where it should be seen once: errors every rank has alike (usage, the run's
+/// verdict) only on rank 0, the others on the rank that hit them. Returns the exit code.
 fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
-    let usage = matches!(
+    let same_on_every_rank = matches!(
         error,
-        CollbenchError::Usage(_) | CollbenchError::Unsupported(_)
+        CollbenchError::Usage(_)
+            | CollbenchError::Unsupported(_)
+            | CollbenchError::WrongResults(_)
+            | CollbenchError::CheckFailed(_)
+            | CollbenchError::Interrupted { .. }
     );
-    if !usage || rank == 0 {
+    if !same_on_every_rank || rank == 0 {
         eprintln!("collbench: {error}");
     }
     error.exit_code()

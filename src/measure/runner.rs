@@ -26,7 +26,7 @@ use crate::backend::{Backend, CallSpec};
 use crate::collectives::{Collective, Counts, OpColumn};
 use crate::error::{CollbenchError, Result};
 use crate::plan::{Step, TestPlan};
-use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig, ToolInfo};
+use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig};
 use crate::sinks::Sink;
 use crate::types::ReduceOp;
 use crate::world::{Reduction, World};
@@ -202,18 +202,9 @@ impl Runner<'_> {
 
     fn header(&self, group_size: usize) -> Report {
         let env: Vec<(String, String)> = report::env::process_environment().collect();
-        let mut hosts: Vec<String> = Vec::new();
-        for p in &self.placements {
-            if !hosts.contains(&p.host) {
-                hosts.push(p.host.clone());
-            }
-        }
         Report {
             schema_version: report::SCHEMA_VERSION,
-            tool: ToolInfo {
-                name: "collbench".to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-            },
+            tool: report::meta::tool_info(),
             args: self.plan.args.clone(),
             start_time: report::time::now_rfc3339(),
             end_time: None,
@@ -221,7 +212,7 @@ impl Runner<'_> {
             backend: self.backend.info(),
             collective: self.plan.collective.name().to_string(),
             nranks: self.placements.len(),
-            hosts,
+            hosts: report::meta::hosts_in_rank_order(&self.placements),
             ranks: self.placements.clone(),
             slurm: report::slurm::from_env(env.iter().cloned()),
             environment: report::env::allowlisted_environment(env),
