@@ -15,6 +15,7 @@ pub mod collectives;
 pub mod compare;
 pub mod data;
 pub mod error;
+pub mod fabric;
 pub mod measure;
 pub mod plan;
 pub mod plot;
