@@ -37,10 +37,12 @@ typedef long long i64;
 #define CB_OP_AVG 4
 #define CB_OP_MULSUM 5
 
-// scheme::MAX_CONTRIBUTORS, scheme.rs INT_AVG_TOTAL_LIMIT, check::AVG_FLOAT_TOLERANCE_ULPS
+// scheme::MAX_CONTRIBUTORS, scheme::AVG_FLOAT_CONTRIBUTORS, scheme.rs INT_AVG_TOTAL_LIMIT,
+// check::AVG_FLOAT_TOLERANCE_ROUNDINGS
 #define CB_MAX_CONTRIBUTORS 4
+#define CB_AVG_FLOAT_CONTRIBUTORS 2
 #define CB_INT_AVG_TOTAL_LIMIT (1ULL << 58)
-#define CB_AVG_FLOAT_TOLERANCE_ULPS 8.0
+#define CB_AVG_FLOAT_TOLERANCE_ROUNDINGS 4
 
 // hash.rs constants
 #define CB_GOLDEN 0x9E3779B97F4A7C15ULL
@@ -55,6 +57,11 @@ __device__ __forceinline__ u64 cb_mix64(u64 z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
+}
+
+// hash::below (multiply-shift range reduction)
+__device__ __forceinline__ u64 cb_below(u64 hash, u64 range) {
+  return __umul64hi(hash, range);
 }
 
 // hash::lane_key
@@ -246,6 +253,7 @@ struct cb_scheme {
   cb_format fmt;
   u64 float_magnitude;
   u64 int_avg_limit;
+  u64 background;
 };
 
 // Scheme::new
@@ -263,8 +271,17 @@ __device__ __forceinline__ void cb_scheme_init(cb_scheme* s, u64 seed, int nrank
   u64 limited = type_max < CB_INT_AVG_TOTAL_LIMIT ? type_max : CB_INT_AVG_TOTAL_LIMIT;
   s->int_avg_limit = limited / s->nranks;
   for (int j = 0; j < CB_MAX_CONTRIBUTORS; j++) s->contributor_keys[j] = cb_lane_key(seed, (u64)j);
-  s->contributors = s->nranks < CB_MAX_CONTRIBUTORS ? s->nranks : (u64)CB_MAX_CONTRIBUTORS;
+  u64 k = (s->is_float && op == CB_OP_AVG) ? (u64)CB_AVG_FLOAT_CONTRIBUTORS : (u64)CB_MAX_CONTRIBUTORS;
+  s->contributors = s->nranks < k ? s->nranks : k;
   s->layout_key = cb_lane_key(seed, CB_LAYOUT_LANE);
+  s->background = 0;
+}
+
+__device__ __forceinline__ u64 cb_background_bits(const cb_scheme* s);
+
+// Scheme::new, second part: the cached background value.
+__device__ __forceinline__ void cb_scheme_finish(cb_scheme* s) {
+  s->background = cb_background_bits(s);
 }
 
 // Scheme::rank_key
@@ -286,7 +303,7 @@ __device__ __forceinline__ int cb_scale_exponent(u64 layout_hash) {
 
 // Scheme::int_avg_value
 __device__ __forceinline__ u64 cb_int_avg_value(const cb_scheme* s, u64 layout_hash, int* negative) {
-  u64 magnitude = (layout_hash >> 35) % (s->int_avg_limit + 1);
+  u64 magnitude = cb_below(layout_hash, s->int_avg_limit + 1);
   *negative = cb_is_signed_int(s->dtype) && ((layout_hash >> 34) & 1) == 1;
   return magnitude;
 }
@@ -299,7 +316,7 @@ __device__ __forceinline__ u64 cb_negate_if(const cb_scheme* s, u64 magnitude, i
 
 // Scheme::float_sum_integer
 __device__ __forceinline__ i64 cb_float_sum_integer(const cb_scheme* s, u64 contributor_hash) {
-  return (i64)(contributor_hash % (2 * s->float_magnitude + 1)) - (i64)s->float_magnitude;
+  return (i64)cb_below(contributor_hash, 2 * s->float_magnitude + 1) - (i64)s->float_magnitude;
 }
 
 // Scheme::float_prod_factor (returns a of ±2^a; *negative = sign)
@@ -356,7 +373,7 @@ __device__ __forceinline__ u64 cb_contributor_bits(const cb_scheme* s, u64 layou
       return cb_f64_to_bits(s->fmt, negative ? -magnitude : magnitude);
     }
     case CB_OP_AVG:
-      return cb_f64_to_bits(s->fmt, (double)(contributor_hash % (s->float_magnitude + 1)));
+      return cb_f64_to_bits(s->fmt, (double)cb_below(contributor_hash, s->float_magnitude + 1));
     default:  // max, min
       return cb_sanitize_float(s->fmt, contributor_hash & s->width_mask);
   }
@@ -372,7 +389,7 @@ __device__ __forceinline__ u64 cb_input_bits_keyed(const cb_scheme* s, u64 rank,
   u64 start;
   u64 layout_hash = cb_layout(s, index, &start);
   u64 j = rank >= start ? rank - start : rank + s->nranks - start;
-  if (j >= s->contributors) return cb_background_bits(s);
+  if (j >= s->contributors) return s->background;
   u64 contributor_hash = cb_element_hash(s->contributor_keys[j], index);
   return cb_contributor_bits(s, layout_hash, j, contributor_hash);
 }
@@ -445,7 +462,7 @@ __device__ __forceinline__ u64 cb_expected_reduce(const cb_scheme* s, u64 index,
     case CB_OP_AVG: {
       u64 total = 0;
       for (u64 j = 0; j < n; j++) {
-        total += cb_element_hash(s->contributor_keys[j], index) % (s->float_magnitude + 1);
+        total += cb_below(cb_element_hash(s->contributor_keys[j], index), s->float_magnitude + 1);
       }
       double q = (double)total / (double)s->nranks;
       *quotient = q;
@@ -466,11 +483,16 @@ __device__ __forceinline__ u64 cb_expected_reduce(const cb_scheme* s, u64 index,
 
 // ---------------------------------------------------------------- check.rs
 
-// check::within_avg_tolerance
+// check::avg_float_tolerance
+__device__ __forceinline__ double cb_avg_float_tolerance(cb_format f, double quotient) {
+  double u = cb_epsilon(f) / 2.0;
+  double relative = u * (4.0 + u * (6.0 + u * (4.0 + u)));
+  return relative * cb_abs(quotient) + (double)CB_AVG_FLOAT_TOLERANCE_ROUNDINGS * cb_min_subnormal(f);
+}
+
+// check::within_avg_tolerance (NaN fails)
 __device__ __forceinline__ int cb_within_avg_tolerance(cb_format f, u64 got_bits, double quotient) {
-  double got = cb_bits_to_f64(f, got_bits);
-  double tolerance = CB_AVG_FLOAT_TOLERANCE_ULPS * (cb_epsilon(f) * cb_abs(quotient) + cb_min_subnormal(f));
-  return cb_abs(got - quotient) <= tolerance;
+  return cb_abs(cb_bits_to_f64(f, got_bits) - quotient) <= cb_avg_float_tolerance(f, quotient);
 }
 
 __device__ __forceinline__ void cb_store(void* out, int elt_size, u64 i, u64 bits) {
@@ -495,6 +517,7 @@ __device__ __forceinline__ u64 cb_load(const void* out, int elt_size, u64 i) {
 extern "C" __global__ void cb_fill(void* out, unsigned long long count, unsigned long long start_index, unsigned long long seed, int rank, int nranks, int dtype, int op) {
   cb_scheme s;
   cb_scheme_init(&s, seed, nranks, dtype, op);
+  cb_scheme_finish(&s);
   int elt_size = cb_size_bytes(dtype);
   u64 rank_key = cb_rank_key(&s, (u64)rank);
   u64 stride = (u64)blockDim.x * gridDim.x;
@@ -508,6 +531,7 @@ extern "C" __global__ void cb_fill(void* out, unsigned long long count, unsigned
 extern "C" __global__ void cb_verify(const void* out, unsigned long long dst_offset, unsigned long long len, int kind, int src_rank, unsigned long long src_offset, unsigned long long seed, int nranks, int dtype, int op, unsigned long long* wrong_count, unsigned long long* first_wrong_index) {
   cb_scheme s;
   cb_scheme_init(&s, seed, nranks, dtype, op);
+  cb_scheme_finish(&s);
   int elt_size = cb_size_bytes(dtype);
   int float_avg = s.is_float && op == CB_OP_AVG;
   u64 rank_key = cb_rank_key(&s, (u64)src_rank);

@@ -10,7 +10,7 @@ use collbench::data::{
     expected_bits, mulsum_scalar, within_avg_tolerance, ElementSource, GenParams, Scheme,
 };
 use collbench::types::{DataType, ReduceOp};
-use model_support::{combine, fold, int_divide, premultiply, round, tree, value};
+use model_support::{fold, int_divide, premultiply, round, tree, value};
 use rand::seq::SliceRandom;
 use rand::{rngs::StdRng, SeedableRng};
 
@@ -159,8 +159,14 @@ fn float_reductions_are_not_trivial() {
             let scheme = Scheme::new(&p);
             let distinct: std::collections::HashSet<u64> =
                 (0..512u64).map(|i| scheme.expected_reduce(i).0).collect();
+            // fp8 averages have few possible values: (0..=M·S)/n with M = 1 or 2, S = 2.
+            let enough = if dtype.is_fp8() && op == ReduceOp::Avg {
+                3
+            } else {
+                5
+            };
             assert!(
-                distinct.len() >= 5,
+                distinct.len() >= enough,
                 "{dtype} {op}: only {} distinct results",
                 distinct.len()
             );
@@ -186,6 +192,5 @@ fn integer_sums_wrap_and_stay_exact() {
     let expected = scheme.expected_reduce(12).0;
     let manual = column.iter().fold(0u64, |a, &b| a.wrapping_add(b)) & 0xFF;
     assert_eq!(expected, manual);
-    assert_eq!(column.iter().filter(|&&v| v != 0).count() <= 4, true);
-    let _ = combine; // shared helper also used by the simulated collectives test
+    assert!(column.iter().filter(|&&v| v != 0).count() <= 4);
 }

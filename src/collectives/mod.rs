@@ -198,9 +198,12 @@ pub trait Collective: Send + Sync {
     fn uses_root(&self) -> bool;
     /// Element counts for `count` elements of `elt_size` bytes (count = size / elt_size).
     fn counts(&self, count: usize, elt_size: usize, nranks: usize) -> Counts;
-    /// Bytes that algbw divides by the time (nccl-tests' `getBw` numerator, e.g. `count × size × n`
-    /// for allgather).
-    fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64;
+    /// Bytes that algbw divides by the time (nccl-tests' `getBw` numerator). The default,
+    /// `param_count × elt_size`, is allreduce/broadcast/reduce/sendrecv's; collectives whose count is
+    /// per rank (allgather: `count × size × n`) override it.
+    fn alg_bytes(&self, counts: &Counts, elt_size: usize, _nranks: usize) -> u64 {
+        (counts.param_count * elt_size) as u64
+    }
     /// busbw = algbw × this factor.
     fn bus_bw_factor(&self, nranks: usize) -> f64;
     /// Where each checked output element of `rank` comes from. Elements not covered are not checked.

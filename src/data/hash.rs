@@ -20,6 +20,13 @@ pub fn mix64(z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A uniform value in `0..range` from a hash: the high 64 bits of `hash × range` (Lemire's
+/// multiply-shift, `__umul64hi` on GPUs) instead of a slow 64-bit `%`.
+#[inline(always)]
+pub fn below(hash: u64, range: u64) -> u64 {
+    ((hash as u128 * range as u128) >> 64) as u64
+}
+
 /// Key of one independent stream ("lane") of a seed. Computed once per fill or check, not per element.
 #[inline(always)]
 pub fn lane_key(seed: u64, lane: u64) -> u64 {
@@ -41,6 +48,18 @@ mod tests {
         // splitmix64 with state 0 yields mix64(GOLDEN) first: a published reference value.
         assert_eq!(mix64(GOLDEN), 0xE220_A839_7B1D_CDAF);
         assert_eq!(mix64(GOLDEN.wrapping_mul(2)), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn below_stays_in_range_and_covers_it() {
+        let mut seen = [0u32; 7];
+        for i in 0..7000 {
+            let v = below(mix64(i), 7);
+            seen[v as usize] += 1;
+        }
+        assert!(seen.iter().all(|&c| c > 800), "{seen:?}");
+        assert_eq!(below(u64::MAX, 1 << 51), (1 << 51) - 1);
+        assert_eq!(below(0, 5), 0);
     }
 
     #[test]

@@ -13,13 +13,13 @@ pub mod kernels;
 mod scheme;
 
 pub use check::{
-    check_output, corrupt_bits, expected_bits, fill_input, input_bits, within_avg_tolerance,
-    ElementSource, AVG_FLOAT_TOLERANCE_ULPS,
+    avg_float_tolerance, check_output, corrupt_bits, expected_bits, fill_input, input_bits,
+    within_avg_tolerance, ElementSource, AVG_FLOAT_TOLERANCE_ROUNDINGS,
 };
 pub use formats::{bits_to_f64, f64_to_bits, float_format, format_bits, int_value, FloatFormat};
 pub use hash::{element_hash, lane_key, mix64};
 pub use kernels::KERNEL_SOURCE;
-pub use scheme::{mulsum_factor, mulsum_scalar, Scheme, MAX_CONTRIBUTORS};
+pub use scheme::{mulsum_factor, mulsum_scalar, Scheme, AVG_FLOAT_CONTRIBUTORS, MAX_CONTRIBUTORS};
 
 use crate::types::{DataType, ReduceOp};
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 //! Non-reduction collectives (`op == None`) get rich values: random bits for integers, random finite
 //! normal values across the whole exponent range for floats. Reductions must be exact whatever order a
 //! library combines the ranks in, at any rank count, and checkable in O(K) per element. So each
-//! element `i` has only `S = min(nranks, MAX_CONTRIBUTORS)` *contributing* ranks — the consecutive
+//! element `i` has only `S = min(nranks, K = MAX_CONTRIBUTORS = 4)` *contributing* ranks — the consecutive
 //! ranks `start(i), start(i)+1, ...` (mod nranks), `start(i)` hashed — and every other rank holds the
 //! operator's neutral *background* value (0 for sum/avg/mulsum, 1 for prod, the lowest value for max,
 //! the highest for min). Contributor `j` of element `i` holds a value hashed from (seed, i, j):
@@ -20,7 +20,8 @@
 //! sum of at most K terms m·2^e (mulsum: times a factor 1 or 2) is then an integer multiple of 2^e
 //! within the exact range, so it is exact in any order; products are powers of two within range; min
 //! and max never round. Float avg is the only result that rounds (libraries compute sum/n or premultiply
-//! by 1/n): see `check::AVG_FLOAT_TOLERANCE_ULPS`.
+//! by 1/n), so float averages have only S = min(nranks, AVG_FLOAT_CONTRIBUTORS = 2) contributors, which
+//! keeps the rounding small: see `check::avg_float_tolerance`.
 //!
 //! `kernels/collbench.cu` mirrors this file: `cb_scheme`, `cb_input_bits`, `cb_contributor_bits`,
 //! `cb_expected_reduce`.
@@ -28,12 +29,15 @@
 use super::formats::{
     bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat,
 };
-use super::hash::{element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
+use super::hash::{below, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
 use super::GenParams;
 use crate::types::{DataType, ReduceOp};
 
 /// K: the most ranks that contribute a non-neutral value to one element of a reduction.
 pub const MAX_CONTRIBUTORS: usize = 4;
+
+/// S for float averages: fewer terms, fewer roundings, a tighter tolerance (see `check.rs`).
+pub const AVG_FLOAT_CONTRIBUTORS: usize = 2;
 
 /// Integer averages keep n·v below this, so a contributor's share `n·v·(j+1)/S` fits in 64 bits.
 const INT_AVG_TOTAL_LIMIT: u64 = 1 << 58;
@@ -60,7 +64,7 @@ pub fn mulsum_scalar(rank: usize, _nranks: usize, dtype: DataType) -> u64 {
 pub struct Scheme {
     pub params: GenParams,
     nranks: u64,
-    /// S = min(nranks, K).
+    /// S = min(nranks, K) (K = 2 for float avg).
     contributors: u64,
     layout_key: u64,
     contributor_keys: [u64; MAX_CONTRIBUTORS],
@@ -70,6 +74,8 @@ pub struct Scheme {
     float_magnitude: u64,
     /// V for integer avg.
     int_avg_limit: u64,
+    /// [`Scheme::background_bits`], cached.
+    background: u64,
 }
 
 /// The layout of one element of a reduction.
@@ -105,17 +111,24 @@ impl Scheme {
         for (j, key) in contributor_keys.iter_mut().enumerate() {
             *key = lane_key(p.seed, j as u64);
         }
-        Scheme {
+        let mut scheme = Scheme {
             params: *p,
             nranks,
-            contributors: nranks.min(MAX_CONTRIBUTORS as u64),
+            contributors: nranks.min(if fmt.is_some() && p.op == Some(ReduceOp::Avg) {
+                AVG_FLOAT_CONTRIBUTORS as u64
+            } else {
+                MAX_CONTRIBUTORS as u64
+            }),
             layout_key: lane_key(p.seed, LAYOUT_LANE),
             contributor_keys,
             width_mask,
             fmt,
             float_magnitude,
             int_avg_limit,
-        }
+            background: 0,
+        };
+        scheme.background = scheme.background_bits();
+        scheme
     }
 
     /// Key of a rank's stream for non-reduction data.
@@ -140,7 +153,7 @@ impl Scheme {
     /// Integer avg: the element's average v (as magnitude and sign); the total is n·v.
     #[inline(always)]
     fn int_avg_value(&self, layout: Layout) -> (u64, bool) {
-        let magnitude = (layout.hash >> 35) % (self.int_avg_limit + 1);
+        let magnitude = below(layout.hash, self.int_avg_limit + 1);
         let negative = self.params.dtype.is_signed_int() && (layout.hash >> 34) & 1 == 1;
         (magnitude, negative)
     }
@@ -157,7 +170,7 @@ impl Scheme {
     /// Float sum/mulsum contributor: signed integer m in [-M, M].
     #[inline(always)]
     fn float_sum_integer(&self, contributor_hash: u64) -> i64 {
-        (contributor_hash % (2 * self.float_magnitude + 1)) as i64 - self.float_magnitude as i64
+        below(contributor_hash, 2 * self.float_magnitude + 1) as i64 - self.float_magnitude as i64
     }
 
     /// Float prod contributor: (negative, a) for ±2^a.
@@ -226,9 +239,10 @@ impl Scheme {
                 ReduceOp::Max | ReduceOp::Min => {
                     sanitize_float(fmt, contributor_hash & self.width_mask)
                 }
-                ReduceOp::Avg => {
-                    f64_to_bits(fmt, (contributor_hash % (self.float_magnitude + 1)) as f64)
-                }
+                ReduceOp::Avg => f64_to_bits(
+                    fmt,
+                    below(contributor_hash, self.float_magnitude + 1) as f64,
+                ),
             },
         }
     }
@@ -255,7 +269,7 @@ impl Scheme {
             rank + self.nranks - layout.start
         };
         if j >= self.contributors {
-            return self.background_bits();
+            return self.background;
         }
         let contributor_hash = element_hash(self.contributor_keys[j as usize], index);
         self.contributor_bits(op, layout, j, contributor_hash)
@@ -366,7 +380,7 @@ impl Scheme {
                 ReduceOp::Avg => {
                     let mut total = 0u64;
                     for j in 0..s {
-                        total += hash_of(j) % (self.float_magnitude + 1);
+                        total += below(hash_of(j), self.float_magnitude + 1);
                     }
                     let quotient = total as f64 / self.nranks as f64;
                     (f64_to_bits(fmt, quotient), quotient)
