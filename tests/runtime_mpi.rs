@@ -222,10 +222,28 @@ fn the_delay_hook_slows_its_rank_and_every_rank_that_waits_for_it() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("delay.json");
-    let args = ["-b", "8", "-e", "512", "-f", "8", "-n", "5", "-w", "1", "-J", json.to_str().unwrap()];
+    let args = [
+        "-b",
+        "8",
+        "-e",
+        "512",
+        "-f",
+        "8",
+        "-n",
+        "5",
+        "-w",
+        "1",
+        "-J",
+        json.to_str().unwrap(),
+    ];
     let delay_us = 5000.0;
     let delayed = run(
-        mpirun(4, "allreduce-perf", &args, &[("COLLBENCH_TEST_DELAY", "3:5000")]),
+        mpirun(
+            4,
+            "allreduce-perf",
+            &args,
+            &[("COLLBENCH_TEST_DELAY", "3:5000")],
+        ),
         LIMIT,
     );
     assert_eq!(delayed.code(), Some(0), "{}", delayed.describe());
@@ -235,14 +253,33 @@ fn the_delay_hook_slows_its_rank_and_every_rank_that_waits_for_it() {
     for (row, side, cell) in all {
         let spread = &cell["ranks"];
         // Rank 3 sleeps after each of its 5 operations: at least the delay per operation.
-        assert!(spread["time_us_max"].as_f64().unwrap() >= delay_us, "{side} {row}");
+        assert!(
+            spread["time_us_max"].as_f64().unwrap() >= delay_us,
+            "{side} {row}"
+        );
         // The others wait for it in each of their last 4 operations: the whole job is slow, which
         // is what bad-node isolation looks for.
-        assert!(spread["time_us_min"].as_f64().unwrap() >= 0.7 * delay_us, "{side} {row}");
+        assert!(
+            spread["time_us_min"].as_f64().unwrap() >= 0.7 * delay_us,
+            "{side} {row}"
+        );
     }
     // Without the hook the same cells take far less than the delay.
     let json = dir.path().join("nodelay.json");
-    let args = ["-b", "8", "-e", "512", "-f", "8", "-n", "5", "-w", "1", "-J", json.to_str().unwrap()];
+    let args = [
+        "-b",
+        "8",
+        "-e",
+        "512",
+        "-f",
+        "8",
+        "-n",
+        "5",
+        "-w",
+        "1",
+        "-J",
+        json.to_str().unwrap(),
+    ];
     let baseline = run(mpirun(4, "allreduce-perf", &args, &[]), LIMIT);
     assert_eq!(baseline.code(), Some(0), "{}", baseline.describe());
     let report = read_json(&json);
@@ -250,7 +287,10 @@ fn the_delay_hook_slows_its_rank_and_every_rank_that_waits_for_it() {
         .iter()
         .filter(|(_, _, cell)| cell["ranks"]["time_us_max"].as_f64().unwrap() < 0.5 * delay_us)
         .count();
-    assert!(fast >= 4, "only {fast} of 6 cells were fast without the delay");
+    assert!(
+        fast >= 4,
+        "only {fast} of 6 cells were fast without the delay"
+    );
 }
 
 #[test]
