@@ -55,6 +55,11 @@ pub fn umbrella_main() -> i32 {
             print_text(&text);
             exit::OK
         }
+        // `collbench fabric …` (libfabric diagnostics; an Unsupported error without the feature).
+        Ok(Umbrella::Other { name, args }) if name == "fabric" => match crate::fabric::run(&args) {
+            Ok(()) => exit::OK,
+            Err(error) => report_error(&error),
+        },
         Ok(Umbrella::Other { name, .. }) => report_error(&CollbenchError::Usage(format!(
             "collbench {name}: this command is not part of this build; accepted: run <collective> \
              [flags], list, --version, -h"
@@ -390,18 +395,38 @@ fn build_backend<'w>(
     notices: &mut Vec<String>,
 ) -> Result<Box<dyn Backend + 'w>> {
     match plan.backend {
-        BackendChoice::Nccl => Err(CollbenchError::Nccl(
-            "--backend nccl: this build has no NCCL backend; use --backend mpi".to_string(),
-        )),
-        BackendChoice::Auto => {
-            notices.push(
-                "# collbench: no usable GPU/NCCL (this build has no NCCL backend); using the mpi backend"
-                    .to_string(),
-            );
-            host_backend(plan, world, group, color)
-        }
+        BackendChoice::Nccl => gpu_backend(plan, world, group, color),
+        BackendChoice::Auto => match crate::backend::nccl::probe() {
+            Ok(_) => gpu_backend(plan, world, group, color),
+            Err(why) => {
+                notices.push(format!(
+                    "# collbench: no usable GPU/NCCL ({}); using the mpi backend",
+                    why.to_string().lines().next().unwrap_or_default()
+                ));
+                host_backend(plan, world, group, color)
+            }
+        },
         BackendChoice::Mpi => host_backend(plan, world, group, color),
     }
+}
+
+/// The NCCL backend: GPUs picked by the process's local rank on its host (the whole job's, before
+/// NCCL_TESTS_SPLIT), communicators over the test's group.
+fn gpu_backend<'w>(
+    plan: &TestPlan,
+    world: &'w dyn World,
+    group: &dyn World,
+    color: usize,
+) -> Result<Box<dyn Backend + 'w>> {
+    use crate::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
+    let _armed = watchdog::waiting(Phase::Init);
+    let setup = GpuSetup {
+        options: GpuOptions::from_plan(plan),
+        world: group.split(0, group.rank())?,
+        local_rank: world.local_rank(),
+        group: color,
+    };
+    Ok(Box::new(GpuBackend::new(setup)?))
 }
 
 fn host_backend<'w>(

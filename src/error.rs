@@ -28,6 +28,12 @@ pub enum CollbenchError {
     #[error("MPI/bootstrap error: {0}")]
     Mpi(String),
 
+    /// A libfabric call failed (`collbench fabric …`); the message names the call, the provider
+    /// and fi_strerror's text. Same exit code as MPI/bootstrap: the transport could not be set up
+    /// or broke down.
+    #[error("libfabric error: {0}")]
+    Fabric(String),
+
     /// Validation found wrong elements (the table has already been printed).
     #[error("wrong results: {0}")]
     WrongResults(String),
@@ -60,7 +66,7 @@ impl CollbenchError {
             CollbenchError::Cuda(_) => 2,
             CollbenchError::Nccl(_) => 3,
             CollbenchError::Timeout(_) => 4,
-            CollbenchError::Mpi(_) => 5,
+            CollbenchError::Mpi(_) | CollbenchError::Fabric(_) => 5,
             CollbenchError::Usage(_) | CollbenchError::Unsupported(_) => 6,
             CollbenchError::WrongResults(_) | CollbenchError::CheckFailed(_) => 7,
             CollbenchError::Interrupted { signal } => 128 + signal,
@@ -101,6 +107,7 @@ mod tests {
             exit::TIMEOUT
         );
         assert_eq!(CollbenchError::Mpi("x".into()).exit_code(), exit::MPI);
+        assert_eq!(CollbenchError::Fabric("x".into()).exit_code(), exit::MPI);
         assert_eq!(CollbenchError::Usage("x".into()).exit_code(), exit::USAGE);
         assert_eq!(
             CollbenchError::WrongResults("x".into()).exit_code(),
