@@ -396,16 +396,31 @@ fn build_backend<'w>(
 ) -> Result<Box<dyn Backend + 'w>> {
     match plan.backend {
         BackendChoice::Nccl => gpu_backend(plan, world, group, color),
-        BackendChoice::Auto => match crate::backend::nccl::probe() {
-            Ok(_) => gpu_backend(plan, world, group, color),
-            Err(why) => {
-                notices.push(format!(
-                    "# collbench: no usable GPU/NCCL ({}); using the mpi backend",
-                    why.to_string().lines().next().unwrap_or_default()
-                ));
-                host_backend(plan, world, group, color)
+        BackendChoice::Auto => {
+            // Every rank must pick the same backend: NCCL only if it is usable everywhere.
+            let probe = crate::backend::nccl::probe();
+            let usable_here = if probe.is_ok() { 1.0 } else { 0.0 };
+            let usable_everywhere = {
+                let _armed = watchdog::waiting(Phase::Init);
+                world.allreduce_f64(&[usable_here], Reduction::Min)?
+            };
+            if usable_everywhere.first() == Some(&1.0) {
+                return gpu_backend(plan, world, group, color);
             }
-        },
+            let why = match probe {
+                Err(error) => error
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                Ok(_) => "another rank of the job has none".to_string(),
+            };
+            notices.push(format!(
+                "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
+            ));
+            host_backend(plan, world, group, color)
+        }
         BackendChoice::Mpi => host_backend(plan, world, group, color),
     }
 }
