@@ -184,6 +184,27 @@ fn a_rank_that_kills_itself_ends_the_job_with_and_without_a_watchdog() {
 }
 
 #[test]
+fn a_panicking_rank_ends_the_whole_job_with_exit_70() {
+    let _serial = serial();
+    let run = run(
+        mpirun(
+            4,
+            "allreduce-perf",
+            &["-b", "8", "-e", "1K"],
+            &[("COLLBENCH_TEST_PANIC", "2")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(70), "{}", run.describe());
+    assert!(
+        run.elapsed < Duration::from_secs(30),
+        "took {:?}",
+        run.elapsed
+    );
+    assert!(run.stderr.contains("internal error"), "{}", run.describe());
+}
+
+#[test]
 fn a_rank_killed_from_outside_with_sigkill_ends_the_job() {
     let _serial = serial();
     // -N 0 runs until stopped: only the kill can end it.

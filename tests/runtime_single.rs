@@ -224,3 +224,22 @@ fn a_build_without_mpi_refuses_to_run_as_several_tasks() {
     );
     assert!(run.rows().is_empty(), "{}", run.describe());
 }
+
+#[test]
+fn a_panic_prints_an_internal_error_and_exits_70() {
+    let run = run(
+        alone(
+            "allreduce-perf",
+            &["-b", "8", "-e", "8"],
+            &[("COLLBENCH_TEST_PANIC", "0")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(70), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("collbench: internal error (a bug in collbench"),
+        "{}",
+        run.describe()
+    );
+}

@@ -160,6 +160,29 @@ fn datatype(dtype: DataType) -> ffi::MPI_Datatype {
     }
 }
 
+/// A valid address for empty buffers. An empty Rust slice points at address 1 (its alignment),
+/// which is exactly Open MPI's MPI_IN_PLACE: passing it would silently mean "in place".
+static EMPTY: [u8; 8] = [0; 8];
+
+#[inline]
+fn send_ptr(buffer: &[u8]) -> *const c_void {
+    if buffer.is_empty() {
+        EMPTY.as_ptr().cast()
+    } else {
+        buffer.as_ptr().cast()
+    }
+}
+
+/// MPI never writes through the pointer of an empty buffer (its count is 0).
+#[inline]
+fn recv_ptr(buffer: &mut [u8]) -> *mut c_void {
+    if buffer.is_empty() {
+        EMPTY.as_ptr() as *mut c_void
+    } else {
+        buffer.as_mut_ptr().cast()
+    }
+}
+
 fn in_place() -> *mut c_void {
     // SAFETY: returns the address of a constant of the MPI library.
     unsafe { collbench_mpi_in_place() }
@@ -169,7 +192,7 @@ fn in_place() -> *mut c_void {
 fn source_ptr(src: Source, needed: usize, call: &str) -> Result<*const c_void> {
     match src {
         Source::InPlace => Ok(in_place() as *const c_void),
-        Source::Buffer(s) if s.len() >= needed => Ok(s.as_ptr() as *const c_void),
+        Source::Buffer(s) if s.len() >= needed => Ok(send_ptr(s)),
         Source::Buffer(s) => Err(CollbenchError::Mpi(format!(
             "{call}: the send buffer holds {} bytes but {needed} are needed (internal size mismatch)",
             s.len()
@@ -293,7 +316,7 @@ impl Transport for MpiTransport {
         check(call, self.rank, unsafe {
             ffi::MPI_Allreduce(
                 send,
-                dst.as_mut_ptr().cast(),
+                recv_ptr(dst),
                 n,
                 datatype(dtype),
                 self.op(dtype, op),
@@ -329,7 +352,7 @@ impl Transport for MpiTransport {
         check(call, self.rank, unsafe {
             ffi::MPI_Reduce(
                 send,
-                dst.as_mut_ptr().cast(),
+                recv_ptr(dst),
                 n,
                 datatype(dtype),
                 self.op(dtype, op),
@@ -352,13 +375,7 @@ impl Transport for MpiTransport {
         let n = count_arg(call, count)?;
         // SAFETY: the buffer holds `count` elements.
         check(call, self.rank, unsafe {
-            ffi::MPI_Bcast(
-                buffer.as_mut_ptr().cast(),
-                n,
-                datatype(dtype),
-                root_arg,
-                self.comm,
-            )
+            ffi::MPI_Bcast(recv_ptr(buffer), n, datatype(dtype), root_arg, self.comm)
         })
     }
 
@@ -377,7 +394,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: send holds `count` elements, dst `count × nranks`.
         check(call, self.rank, unsafe {
-            ffi::MPI_Allgather(send, n, t, dst.as_mut_ptr().cast(), n, t, self.comm)
+            ffi::MPI_Allgather(send, n, t, recv_ptr(dst), n, t, self.comm)
         })
     }
 
@@ -403,7 +420,7 @@ impl Transport for MpiTransport {
         check(call, self.rank, unsafe {
             ffi::MPI_Reduce_scatter_block(
                 send,
-                dst.as_mut_ptr().cast(),
+                recv_ptr(dst),
                 n,
                 datatype(dtype),
                 self.op(dtype, op),
@@ -428,7 +445,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: both buffers hold count × nranks elements.
         check(call, self.rank, unsafe {
-            ffi::MPI_Alltoall(send, n, t, dst.as_mut_ptr().cast(), n, t, self.comm)
+            ffi::MPI_Alltoall(send, n, t, recv_ptr(dst), n, t, self.comm)
         })
     }
 
@@ -457,16 +474,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: send holds `count` elements; at the root dst holds count × nranks.
         check(call, self.rank, unsafe {
-            ffi::MPI_Gather(
-                send,
-                n,
-                t,
-                dst.as_mut_ptr().cast(),
-                n,
-                t,
-                root_arg,
-                self.comm,
-            )
+            ffi::MPI_Gather(send, n, t, recv_ptr(dst), n, t, root_arg, self.comm)
         })
     }
 
@@ -488,7 +496,7 @@ impl Transport for MpiTransport {
         let recv = match dst {
             Sink::Buffer(d) => {
                 checked_bytes(call, count, dtype, d.len())?;
-                d.as_mut_ptr().cast()
+                recv_ptr(d)
             }
             Sink::InPlace if is_root => in_place(),
             Sink::InPlace => {
@@ -502,7 +510,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: at the root src holds count × nranks elements; recv holds `count` (or is in place).
         check(call, self.rank, unsafe {
-            ffi::MPI_Scatter(src.as_ptr().cast(), n, t, recv, n, t, root_arg, self.comm)
+            ffi::MPI_Scatter(send_ptr(src), n, t, recv, n, t, root_arg, self.comm)
         })
     }
 
@@ -537,7 +545,8 @@ impl Transport for MpiTransport {
         }
         let t = datatype(dtype);
         self.requests.clear();
-        let base = recv_buffer.as_mut_ptr();
+        let base = recv_ptr(recv_buffer) as *mut u8;
+        let send_base = send_ptr(send_buffer) as *const u8;
         // Receives first, so eager messages find a posted buffer.
         for r in recvs {
             // SAFETY: a zeroed request is overwritten by MPI_Irecv.
@@ -564,7 +573,7 @@ impl Transport for MpiTransport {
             // SAFETY: as above, for the send buffer.
             let code = unsafe {
                 ffi::MPI_Isend(
-                    send_buffer.as_ptr().add(s.offset).cast(),
+                    send_base.add(s.offset).cast(),
                     (s.len / elt) as c_int,
                     t,
                     s.peer as c_int,
