@@ -97,17 +97,9 @@ fn run_parsed(parsed: Parsed) -> i32 {
     }
 }
 
-/// Prints `error` (usage errors only on rank 0) and returns its exit code.
+/// Prints `error` (before the world exists: the launcher's rank decides) and returns its exit code.
 fn report_error(error: &CollbenchError) -> i32 {
-    let usage = matches!(
-        error,
-        CollbenchError::Usage(_) | CollbenchError::Unsupported(_)
-    );
-    let rank = world::launcher_rank_hint().unwrap_or(0);
-    if !usage || rank == 0 {
-        eprintln!("collbench: {error}");
-    }
-    error.exit_code()
+    report_error_at(error, world::launcher_rank_hint().unwrap_or(0))
 }
 
 fn install_panic_hook() {
