@@ -400,12 +400,12 @@ fn build_backend<'w>(
                 return gpu_backend(plan, world, group, color);
             }
             let why = match probe {
-                Err(error) => error
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
+                // The first line, without the list of every path the loader tried.
+                Err(error) => {
+                    let text = error.to_string();
+                    let first = text.lines().next().unwrap_or_default();
+                    first.split("; tried").next().unwrap_or(first).to_string()
+                }
                 Ok(_) => "another rank of the job has none".to_string(),
             };
             notices.push(format!(
