@@ -170,17 +170,9 @@ fn run_parsed(parsed: Parsed) -> i32 {
     }
 }
 
-/// Prints `error` (usage errors only on rank 0) and returns its exit code.
+/// Prints `error` (before the world exists: the launcher's rank decides) and returns its exit code.
 fn report_error(error: &CollbenchError) -> i32 {
-    let usage = matches!(
-        error,
-        CollbenchError::Usage(_) | CollbenchError::Unsupported(_)
-    );
-    let rank = world::launcher_rank_hint().unwrap_or(0);
-    if !usage || rank == 0 {
-        eprintln!("collbench: {error}");
-    }
-    error.exit_code()
+    report_error_at(error, world::launcher_rank_hint().unwrap_or(0))
 }
 
 fn install_panic_hook() {
@@ -523,16 +515,31 @@ fn build_backend<'w>(
 ) -> Result<Box<dyn Backend + 'w>> {
     match plan.backend {
         BackendChoice::Nccl => gpu_backend(plan, world, group, color),
-        BackendChoice::Auto => match crate::backend::nccl::probe() {
-            Ok(_) => gpu_backend(plan, world, group, color),
-            Err(why) => {
-                notices.push(format!(
-                    "# collbench: no usable GPU/NCCL ({}); using the mpi backend",
-                    why.to_string().lines().next().unwrap_or_default()
-                ));
-                host_backend(plan, world, group, color)
+        BackendChoice::Auto => {
+            // Every rank must pick the same backend: NCCL only if it is usable everywhere.
+            let probe = crate::backend::nccl::probe();
+            let usable_here = if probe.is_ok() { 1.0 } else { 0.0 };
+            let usable_everywhere = {
+                let _armed = watchdog::waiting(Phase::Init);
+                world.allreduce_f64(&[usable_here], Reduction::Min)?
+            };
+            if usable_everywhere.first() == Some(&1.0) {
+                return gpu_backend(plan, world, group, color);
             }
-        },
+            let why = match probe {
+                // The first line, without the list of every path the loader tried.
+                Err(error) => {
+                    let text = error.to_string();
+                    let first = text.lines().next().unwrap_or_default();
+                    first.split("; tried").next().unwrap_or(first).to_string()
+                }
+                Ok(_) => "another rank of the job has none".to_string(),
+            };
+            notices.push(format!(
+                "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
+            ));
+            host_backend(plan, world, group, color)
+        }
         BackendChoice::Mpi => host_backend(plan, world, group, color),
     }
 }
