@@ -143,6 +143,7 @@ fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> Te
         delay: hooks.delay.filter(|d| mine(d.0)).map(|d| (pair_rank, d.1)),
         stall: hooks.stall.filter(|&s| mine(s)).map(|_| pair_rank),
         exit: hooks.exit.filter(|e| mine(e.0)).map(|e| (pair_rank, e.1)),
+        panic: hooks.panic.filter(|&p| mine(p)).map(|_| pair_rank),
     }
 }
 
