@@ -1,12 +1,442 @@
-//! Entry points shared by the thin binaries: parse, run, map errors to exit codes in one place.
+//! Entry points shared by the thin binaries: parse, build the world and the backend, run, and turn
+//! the result into the process exit code. This is the one place where errors become exit codes
+//! (through [`CollbenchError::exit_code`]) and where they are printed.
+//!
+//! Error printing: usage errors are the same on every rank (all ranks parse the same command
+//! line), so only rank 0 prints them; other errors are printed by the rank that hit them. Errors
+//! before the sweep starts are agreed on by every rank and end the job cleanly; an error during the
+//! sweep ends the whole job through MPI_Abort, so no rank is left waiting for it.
+//!
+//! A panic (a bug, never user input) prints `collbench: internal error …` and ends the job with
+//! exit code 70.
+
+use crate::aggregate::min_bus_bandwidth_from_env;
+use crate::backend::host_mpi::{host_placement, HostBackend};
+use crate::backend::Backend;
+use crate::cli::{self, Parsed, Umbrella};
+use crate::collectives;
+use crate::error::{exit, CollbenchError, Result};
+use crate::measure::hooks::TestHooks;
+use crate::measure::runner::{self, RunInputs, RunOutcome, StopSignal};
+use crate::measure::watchdog::{self, Phase};
+use crate::plan::{BackendChoice, TestPlan};
+use crate::sinks::{self, CsvSink, JsonSink, Sink, TextSink};
+use crate::world::{self, Reduction, World};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::Arc;
 
 /// Entry of a per-collective binary (`allreduce-perf`…): returns the process exit code.
 pub fn collective_main(collective: &str) -> i32 {
-    let _ = collective;
-    0
+    install_panic_hook();
+    let argv = program_args();
+    let Some(collective) = collectives::find(collective) else {
+        return report_error(&CollbenchError::Usage(format!(
+            "this binary runs '{collective}', which is not a collective of this build; accepted: {}",
+            collectives::REGISTRY
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    match cli::parse_collective_args(collective, &argv, &cli::process_env) {
+        Ok(parsed) => run_parsed(parsed),
+        Err(error) => report_error(&error),
+    }
 }
 
 /// Entry of the `collbench` umbrella binary.
 pub fn umbrella_main() -> i32 {
-    0
+    install_panic_hook();
+    let argv = program_args();
+    match cli::parse_umbrella(&argv, &cli::process_env) {
+        Ok(Umbrella::Run(parsed)) => run_parsed(parsed),
+        Ok(Umbrella::List(text)) | Ok(Umbrella::Version(text)) | Ok(Umbrella::Help(text)) => {
+            print_text(&text);
+            exit::OK
+        }
+        // `collbench fabric …` (libfabric diagnostics; an Unsupported error without the feature).
+        Ok(Umbrella::Other { name, args }) if name == "fabric" => match crate::fabric::run(&args) {
+            Ok(()) => exit::OK,
+            Err(error) => report_error(&error),
+        },
+        Ok(Umbrella::Other { name, .. }) => report_error(&CollbenchError::Usage(format!(
+            "collbench {name}: this command is not part of this build; accepted: run <collective> \
+             [flags], list, --version, -h"
+        ))),
+        Err(error) => report_error(&error),
+    }
+}
+
+/// The command line; arguments that are not UTF-8 are kept with replacement characters (the parser
+/// then rejects them with a message instead of a panic).
+fn program_args() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn print_text(text: &str) {
+    if text.ends_with('\n') {
+        print!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+fn run_parsed(parsed: Parsed) -> i32 {
+    match parsed {
+        Parsed::Help(text) => {
+            // Under a launcher every rank parses the same line: print the help once.
+            if world::launcher_rank_hint().unwrap_or(0) == 0 {
+                print_text(&text);
+            }
+            exit::OK
+        }
+        Parsed::Run(plan) => run_plan(*plan),
+    }
+}
+
+/// Prints `error` (usage errors only on rank 0) and returns its exit code.
+fn report_error(error: &CollbenchError) -> i32 {
+    let usage = matches!(
+        error,
+        CollbenchError::Usage(_) | CollbenchError::Unsupported(_)
+    );
+    let rank = world::launcher_rank_hint().unwrap_or(0);
+    if !usage || rank == 0 {
+        eprintln!("collbench: {error}");
+    }
+    error.exit_code()
+}
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "collbench: internal error (a bug in collbench, please report it): {info}; exiting \
+             with code {}",
+            exit::INTERNAL
+        );
+        if let Some(abort) = watchdog::abort_handle() {
+            abort(exit::INTERNAL);
+        }
+        std::process::exit(exit::INTERNAL);
+    }));
+}
+
+/// SIGINT/SIGTERM: the first asks the sweep to stop after the current row (all ranks agree);
+/// a second one ends the process at once with 128 + signal.
+fn install_signal_handlers() -> StopSignal {
+    let stop: StopSignal = Arc::new(AtomicUsize::new(0));
+    let asked = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registration order is call order: the shutdown fires only if a signal came before.
+        let registered = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&asked),
+        )
+        .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&asked)))
+        .and_then(|_| {
+            signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)
+        });
+        if let Err(error) = registered {
+            eprintln!("collbench: could not install a handler for signal {signal}: {error}");
+        }
+    }
+    stop
+}
+
+/// Runs a validated plan end to end and returns the exit code.
+fn run_plan(plan: TestPlan) -> i32 {
+    let stop = install_signal_handlers();
+    if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
+        watchdog::set_target(plan.collective.name(), 0);
+        watchdog::start(timeout);
+    }
+    let world = {
+        let _armed = watchdog::waiting(Phase::Init);
+        match init_world() {
+            Ok(world) => world,
+            Err(error) => return report_error(&error),
+        }
+    };
+    watchdog::set_identity(world.rank(), world.hostname());
+    watchdog::set_abort_handle(world.abort_handle());
+    let code = run_in_world(plan, world.as_ref(), stop);
+    drop(world);
+    code
+}
+
+#[cfg(feature = "mpi")]
+fn init_world() -> Result<Box<dyn World>> {
+    let (world, init) = world::MpiWorld::init()?;
+    if !init.thread_multiple && world.rank() == 0 {
+        eprintln!(
+            "collbench: warning: the MPI library does not provide MPI_THREAD_MULTIPLE; the -T \
+             watchdog will still try MPI_Abort from its thread"
+        );
+    }
+    Ok(Box::new(world))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn init_world() -> Result<Box<dyn World>> {
+    // Launched by mpirun/srun with several tasks, a build without MPI would run every task as its
+    // own rank 0 of 1 and print N tables: refuse instead.
+    let tasks = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok()?.trim().parse::<usize>().ok())
+        .unwrap_or(1);
+    if tasks > 1 {
+        return Err(CollbenchError::Mpi(format!(
+            "started as one of {tasks} tasks, but this collbench was built without MPI support; \
+             rebuild with `cargo build --release --features mpi`"
+        )));
+    }
+    Ok(Box::new(world::SingleProcess::new()))
+}
+
+/// What setup produced for the sweep.
+struct Prepared<'w> {
+    group_world: Box<dyn World>,
+    backend: Box<dyn Backend + 'w>,
+    sinks: Vec<Box<dyn Sink>>,
+    hooks: TestHooks,
+    min_bus_bandwidth_gbps: Option<f64>,
+    notices: Vec<String>,
+}
+
+fn run_in_world(mut plan: TestPlan, world: &dyn World, stop: StopSignal) -> i32 {
+    // Setup: every rank reaches the agreement below, error or not, so a failure on any rank ends
+    // the job cleanly with the same exit code everywhere.
+    let setup = prepare(&mut plan, world);
+    let own_code = setup.as_ref().err().map(|e| e.exit_code()).unwrap_or(0);
+    if let Err(error) = &setup {
+        report_error_at(error, world.rank());
+    }
+    let agreed = {
+        let _armed = watchdog::waiting(Phase::Barrier);
+        world.allreduce_f64(&[own_code as f64], Reduction::Max)
+    };
+    let agreed_code = match agreed {
+        Ok(values) => values.first().copied().unwrap_or(0.0) as i32,
+        Err(error) => return report_error_at(&error, world.rank()),
+    };
+    let prepared = match setup {
+        Ok(prepared) if agreed_code == 0 => prepared,
+        // Another rank failed and printed why; exit with its code.
+        _ => return agreed_code.max(own_code),
+    };
+    let Prepared {
+        group_world,
+        mut backend,
+        sinks,
+        hooks,
+        min_bus_bandwidth_gbps,
+        notices,
+    } = prepared;
+
+    let outcome = runner::run(RunInputs {
+        plan: &plan,
+        world,
+        backend: backend.as_mut(),
+        sinks,
+        hooks,
+        min_bus_bandwidth_gbps,
+        notices,
+        stop: Some(stop),
+    });
+    // The backend's communicator is freed before its group's, before MPI is finalized.
+    drop(backend);
+    drop(group_world);
+    match outcome.and_then(|outcome| verdict(&outcome)) {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            let code = report_error_at(&error, world.rank());
+            let mid_sweep = !matches!(
+                error,
+                CollbenchError::WrongResults(_)
+                    | CollbenchError::CheckFailed(_)
+                    | CollbenchError::Interrupted { .. }
+            );
+            if mid_sweep && world.size() > 1 {
+                // The other ranks may be waiting for this one in a collective: end them too.
+                world.abort(code);
+            }
+            code
+        }
+    }
+}
+
+/// Prints `error` where it should be seen once: errors every rank has alike (usage, the run's
+/// verdict) only on rank 0, the others on the rank that hit them. Returns the exit code.
+fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
+    let same_on_every_rank = matches!(
+        error,
+        CollbenchError::Usage(_)
+            | CollbenchError::Unsupported(_)
+            | CollbenchError::WrongResults(_)
+            | CollbenchError::CheckFailed(_)
+            | CollbenchError::Interrupted { .. }
+    );
+    if !same_on_every_rank || rank == 0 {
+        eprintln!("collbench: {error}");
+    }
+    error.exit_code()
+}
+
+/// The run's verdict as an error (exit 7, 130/143) or success; the same on every rank.
+fn verdict(outcome: &RunOutcome) -> Result<()> {
+    if outcome.wrong_elements > 0 {
+        let first = outcome
+            .report
+            .as_ref()
+            .and_then(|r| r.summary.first_wrong.clone())
+            .map(|w| {
+                format!(
+                    "; first on rank {} at element {}: expected {}, got {}",
+                    w.rank, w.index, w.expected, w.got
+                )
+            })
+            .unwrap_or_default();
+        return Err(CollbenchError::WrongResults(format!(
+            "{} wrong element(s) in the validated results{first}",
+            outcome.wrong_elements
+        )));
+    }
+    if outcome.bandwidth_failed {
+        let average = outcome
+            .report
+            .as_ref()
+            .map(|r| {
+                format!(
+                    " ({} GB/s against NCCL_TESTS_MIN_BW {} GB/s)",
+                    r.summary.avg_bus_bandwidth_gbps,
+                    r.summary.min_bus_bandwidth_gbps.unwrap_or(0.0)
+                )
+            })
+            .unwrap_or_default();
+        return Err(CollbenchError::CheckFailed(format!(
+            "the average bus bandwidth is below 90 % of NCCL_TESTS_MIN_BW{average}"
+        )));
+    }
+    if let Some(signal) = outcome.interrupted_by {
+        return Err(CollbenchError::Interrupted { signal });
+    }
+    Ok(())
+}
+
+/// Everything before the sweep: test hooks, NCCL_TESTS_SPLIT groups, rank-count checks, the
+/// backend, the memory cap and the sinks.
+fn prepare<'w>(plan: &mut TestPlan, world: &'w dyn World) -> Result<Prepared<'w>> {
+    let hooks = TestHooks::from_process_env()?;
+    let min_bus_bandwidth_gbps =
+        min_bus_bandwidth_from_env(std::env::var("NCCL_TESTS_MIN_BW").ok().as_deref())?;
+    let color = plan
+        .split
+        .map(|rule| rule.color(world.rank() as u64))
+        .unwrap_or(0);
+    let group_world = {
+        let _armed = watchdog::waiting(Phase::Init);
+        world.split(color, world.rank())?
+    };
+    plan.validate_for_world(group_world.size())?;
+    let mut notices = Vec::new();
+    let backend = build_backend(
+        plan,
+        world,
+        group_world.as_ref(),
+        color as usize,
+        &mut notices,
+    )?;
+
+    // nccl-tests lowers -e to what every rank can allocate, with a notice.
+    if let Some(limit) = backend.max_buffer_bytes() {
+        let smallest = {
+            let _armed = watchdog::waiting(Phase::Barrier);
+            world.allreduce_f64(&[limit as f64], Reduction::Min)?
+        };
+        let smallest = smallest.first().copied().unwrap_or(limit as f64) as u64;
+        if let Some(notice) = plan.cap_max_bytes(smallest)? {
+            notices.push(notice);
+        }
+    }
+
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if world.rank() == 0 {
+        sinks.push(Box::new(TextSink::stdout()));
+        if let Some(path) = &plan.json_path {
+            sinks::check_output_path("-J/--output_file", path)?;
+            sinks.push(Box::new(JsonSink::new(path.clone())));
+        }
+        if let Some(path) = &plan.csv_path {
+            sinks::check_output_path("--csv", path)?;
+            sinks.push(Box::new(CsvSink::new(path.clone())));
+        }
+    }
+    Ok(Prepared {
+        group_world,
+        backend,
+        sinks,
+        hooks,
+        min_bus_bandwidth_gbps,
+        notices,
+    })
+}
+
+/// The backend `--backend` asks for. `auto` takes NCCL when a GPU and libnccl are usable, else
+/// the mpi backend with a one-line notice saying why.
+fn build_backend<'w>(
+    plan: &TestPlan,
+    world: &'w dyn World,
+    group: &dyn World,
+    color: usize,
+    notices: &mut Vec<String>,
+) -> Result<Box<dyn Backend + 'w>> {
+    match plan.backend {
+        BackendChoice::Nccl => Err(CollbenchError::Nccl(
+            "--backend nccl: this build has no NCCL backend; use --backend mpi".to_string(),
+        )),
+        BackendChoice::Auto => {
+            notices.push(
+                "# collbench: no usable GPU/NCCL (this build has no NCCL backend); using the mpi backend"
+                    .to_string(),
+            );
+            host_backend(plan, world, group, color)
+        }
+        BackendChoice::Mpi => host_backend(plan, world, group, color),
+    }
+}
+
+fn host_backend<'w>(
+    plan: &TestPlan,
+    world: &'w dyn World,
+    group: &dyn World,
+    color: usize,
+) -> Result<Box<dyn Backend + 'w>> {
+    plan.require_gpu_flags_unused("mpi")?;
+    let placement = host_placement(world.rank(), color, world.hostname());
+    host_backend_on(group, placement)
+}
+
+#[cfg(feature = "mpi")]
+fn host_backend_on<'w>(
+    group: &dyn World,
+    placement: crate::report::RankPlacement,
+) -> Result<Box<dyn Backend + 'w>> {
+    let mpi_group = group.as_mpi().ok_or_else(|| {
+        CollbenchError::Mpi("the group world is not an MPI world (internal error)".to_string())
+    })?;
+    let _armed = watchdog::waiting(Phase::Init);
+    Ok(Box::new(HostBackend::mpi(mpi_group, placement)?))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn host_backend_on<'w>(
+    group: &dyn World,
+    placement: crate::report::RankPlacement,
+) -> Result<Box<dyn Backend + 'w>> {
+    let _ = group;
+    Ok(Box::new(HostBackend::single(placement)))
 }

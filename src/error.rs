@@ -2,7 +2,7 @@
 //!
 //! Exit codes (README "Exit codes"): 0 ok, 1 I/O error writing outputs, 2 CUDA error, 3 NCCL error,
 //! 4 timeout, 5 MPI/bootstrap error, 6 usage error, 7 wrong results or a failed threshold,
-//! 130/143 interrupted by SIGINT/SIGTERM.
+//! 130/143 interrupted by SIGINT/SIGTERM; 70 internal error (a panic: a bug in collbench).
 
 use thiserror::Error;
 
@@ -27,6 +27,12 @@ pub enum CollbenchError {
 
     #[error("MPI/bootstrap error: {0}")]
     Mpi(String),
+
+    /// A libfabric call failed (`collbench fabric …`); the message names the call, the provider
+    /// and fi_strerror's text. Same exit code as MPI/bootstrap: the transport could not be set up
+    /// or broke down.
+    #[error("libfabric error: {0}")]
+    Fabric(String),
 
     /// Validation found wrong elements (the table has already been printed).
     #[error("wrong results: {0}")]
@@ -60,7 +66,7 @@ impl CollbenchError {
             CollbenchError::Cuda(_) => 2,
             CollbenchError::Nccl(_) => 3,
             CollbenchError::Timeout(_) => 4,
-            CollbenchError::Mpi(_) => 5,
+            CollbenchError::Mpi(_) | CollbenchError::Fabric(_) => 5,
             CollbenchError::Usage(_) | CollbenchError::Unsupported(_) => 6,
             CollbenchError::WrongResults(_) | CollbenchError::CheckFailed(_) => 7,
             CollbenchError::Interrupted { signal } => 128 + signal,
@@ -84,6 +90,8 @@ pub mod exit {
     pub const MPI: i32 = 5;
     pub const USAGE: i32 = 6;
     pub const WRONG_OR_FAILED: i32 = 7;
+    /// A panic (a bug in collbench, never user input): sysexits' EX_SOFTWARE.
+    pub const INTERNAL: i32 = 70;
 }
 
 #[cfg(test)]
@@ -99,6 +107,7 @@ mod tests {
             exit::TIMEOUT
         );
         assert_eq!(CollbenchError::Mpi("x".into()).exit_code(), exit::MPI);
+        assert_eq!(CollbenchError::Fabric("x".into()).exit_code(), exit::MPI);
         assert_eq!(CollbenchError::Usage("x".into()).exit_code(), exit::USAGE);
         assert_eq!(
             CollbenchError::WrongResults("x".into()).exit_code(),

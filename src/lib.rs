@@ -13,6 +13,7 @@ pub mod cli;
 pub mod collectives;
 pub mod data;
 pub mod error;
+pub mod fabric;
 pub mod measure;
 pub mod plan;
 pub mod report;

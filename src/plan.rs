@@ -143,7 +143,7 @@ impl AverageMode {
 }
 
 /// `-z`: when the host waits for completion (nccl-tests 2.19 modes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BlockingMode {
     /// `-z 0` (default): launch all `-n` × `-m` operations, wait once at the end.
     Off,

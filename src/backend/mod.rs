@@ -10,6 +10,9 @@ use crate::measure::{Timing, TimingPlan};
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
 
+pub mod host;
+pub mod host_mpi;
+
 /// One (collective, size, dtype, op, root, placement) as the backend runs it.
 #[derive(Clone, Copy)]
 pub struct CallSpec<'a> {

@@ -291,6 +291,7 @@ pub fn build_plan(
             agg_iters: agg_iters as usize,
             graph_launches: graph_launches as usize,
             blocking: blocking != BlockingMode::Off,
+            blocking_mode: blocking,
             per_iteration,
             per_iteration_skip: per_iteration_skip as usize,
             report_cputime,

@@ -6,8 +6,32 @@
 //! bandwidth factor, (c) where every output element comes from ([`Segment`]s, used by host and GPU
 //! validation alike), and (d) how to launch itself from backend [`Primitives`].
 
-use crate::error::Result;
+use crate::error::{CollbenchError, Result};
 use crate::types::{DataType, ReduceOp};
+
+mod all_gather;
+mod all_reduce;
+mod alltoall;
+pub mod alltoallv;
+mod broadcast;
+mod gather;
+mod hypercube;
+mod reduce;
+mod reduce_scatter;
+mod scatter;
+mod sendrecv;
+
+pub use all_gather::AllGather;
+pub use all_reduce::AllReduce;
+pub use alltoall::AllToAll;
+pub use alltoallv::AllToAllV;
+pub use broadcast::Broadcast;
+pub use gather::Gather;
+pub use hypercube::HyperCube;
+pub use reduce::Reduce;
+pub use reduce_scatter::ReduceScatter;
+pub use scatter::Scatter;
+pub use sendrecv::SendRecv;
 
 /// Per-rank element counts for one size, with nccl-tests' `getCollByteCount` meaning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -22,6 +46,21 @@ pub struct Counts {
     pub send_inplace_offset: usize,
     /// In-place: the output starts this many elements into the receive buffer.
     pub recv_inplace_offset: usize,
+}
+
+impl Counts {
+    /// The `size` column: the larger of the send and receive buffers, in bytes (nccl-tests prints
+    /// `max(sendBytes, expectedBytes)`).
+    pub fn size_bytes(&self, elt_size: usize) -> u64 {
+        (self.send_count.max(self.recv_count) * elt_size) as u64
+    }
+}
+
+/// Elements per rank for `count` elements split over `nranks`, rounded down to a multiple of 16 bytes
+/// (nccl-tests' `(count/nranks) & -(16/eltSize)`).
+pub fn per_rank_count(count: usize, elt_size: usize, nranks: usize) -> usize {
+    let align = (16 / elt_size.clamp(1, 16)).max(1);
+    (count / nranks.max(1)) & !(align - 1)
 }
 
 /// Where a run of a rank's output elements comes from. Offsets are in elements: `dst_offset` into the
@@ -42,6 +81,26 @@ pub enum Segment {
         len: usize,
         src_offset: usize,
     },
+}
+
+impl Segment {
+    /// Number of output elements the segment describes.
+    pub fn len(&self) -> usize {
+        match *self {
+            Segment::Copy { len, .. } | Segment::Reduce { len, .. } => len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// First output element the segment describes.
+    pub fn dst_offset(&self) -> usize {
+        match *self {
+            Segment::Copy { dst_offset, .. } | Segment::Reduce { dst_offset, .. } => dst_offset,
+        }
+    }
 }
 
 /// What the `redop` column prints for a collective.
@@ -97,6 +156,36 @@ pub trait Primitives {
         count: usize,
         peer: usize,
     ) -> Result<()>;
+    /// Like `send`, but reads from the *receive* buffer at `recv_offset` (hypercube forwards blocks it
+    /// has received). Issued between `group_start` and `group_end`.
+    fn send_from_recv(
+        &mut self,
+        _args: &LaunchArgs,
+        _recv_offset: usize,
+        _count: usize,
+        _peer: usize,
+    ) -> Result<()> {
+        Err(CollbenchError::Unsupported(
+            "this backend does not implement Primitives::send_from_recv (needed by hypercube); \
+             collectives that only use the other primitives still run"
+                .to_string(),
+        ))
+    }
+    /// Copies `count` elements from the send buffer at `send_offset` to the receive buffer at
+    /// `recv_offset` on the same rank, in stream order; a no-op when both are the same memory (in-place).
+    fn copy_send_to_recv(
+        &mut self,
+        _args: &LaunchArgs,
+        _send_offset: usize,
+        _recv_offset: usize,
+        _count: usize,
+    ) -> Result<()> {
+        Err(CollbenchError::Unsupported(
+            "this backend does not implement Primitives::copy_send_to_recv (needed by hypercube); \
+             collectives that only use the other primitives still run"
+                .to_string(),
+        ))
+    }
 }
 
 pub trait Collective: Send + Sync {
@@ -109,6 +198,12 @@ pub trait Collective: Send + Sync {
     fn uses_root(&self) -> bool;
     /// Element counts for `count` elements of `elt_size` bytes (count = size / elt_size).
     fn counts(&self, count: usize, elt_size: usize, nranks: usize) -> Counts;
+    /// Bytes that algbw divides by the time (nccl-tests' `getBw` numerator). The default,
+    /// `param_count × elt_size`, is allreduce/broadcast/reduce/sendrecv's; collectives whose count is
+    /// per rank (allgather: `count × size × n`) override it.
+    fn alg_bytes(&self, counts: &Counts, elt_size: usize, _nranks: usize) -> u64 {
+        (counts.param_count * elt_size) as u64
+    }
     /// busbw = algbw × this factor.
     fn bus_bw_factor(&self, nranks: usize) -> f64;
     /// Where each checked output element of `rank` comes from. Elements not covered are not checked.
@@ -126,7 +221,19 @@ pub trait Collective: Send + Sync {
 }
 
 /// Every collective, in `collbench list` order. One line per collective.
-pub static REGISTRY: &[&dyn Collective] = &[];
+pub static REGISTRY: &[&dyn Collective] = &[
+    &AllReduce,
+    &AllGather,
+    &ReduceScatter,
+    &AllToAll,
+    &AllToAllV,
+    &Broadcast,
+    &Reduce,
+    &SendRecv,
+    &Gather,
+    &Scatter,
+    &HyperCube,
+];
 
 /// Looks a collective up by its nccl-tests name (`all_reduce`), its binary name (`allreduce-perf`) or
 /// the nccl-tests binary name (`all_reduce_perf`).
@@ -138,3 +245,6 @@ pub fn find(name: &str) -> Option<&'static dyn Collective> {
             || c.name().replace('_', "") == name
     })
 }
+
+#[cfg(test)]
+mod tests;

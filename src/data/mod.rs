@@ -2,9 +2,24 @@
 //!
 //! Each rank's input is a pure function of (seed, rank, index) — and of the dtype, operator and rank
 //! count, which pick values whose every partial reduction is exactly representable, so results are
-//! exact whatever order a library reduces in. Each rank computes its expected output locally from the
-//! collective's [`Segment`](crate::collectives::Segment)s, with no data exchange. kernels/*.cu mirror
-//! this module line by line.
+//! exact whatever order a library reduces in (the scheme: `scheme.rs`). Each rank computes its expected
+//! output locally from the collective's [`Segment`](crate::collectives::Segment)s, with no data
+//! exchange, in O(elements × K). `kernels/collbench.cu` mirrors this module line by line.
+
+mod check;
+pub mod formats;
+mod hash;
+pub mod kernels;
+mod scheme;
+
+pub use check::{
+    avg_float_tolerance, check_output, corrupt_bits, expected_bits, fill_input, input_bits,
+    within_avg_tolerance, ElementSource, AVG_FLOAT_TOLERANCE_ROUNDINGS,
+};
+pub use formats::{bits_to_f64, f64_to_bits, float_format, format_bits, int_value, FloatFormat};
+pub use hash::{element_hash, lane_key, mix64};
+pub use kernels::KERNEL_SOURCE;
+pub use scheme::{mulsum_factor, mulsum_scalar, Scheme, AVG_FLOAT_CONTRIBUTORS, MAX_CONTRIBUTORS};
 
 use crate::types::{DataType, ReduceOp};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,13 @@
 //! Measurement: the timing plan, the timed loop's result, per-iteration statistics, and the runner
 //! that drives a backend over the sweep.
 
+use crate::plan::BlockingMode;
 use serde::{Deserialize, Serialize};
+
+pub mod hooks;
+pub mod runner;
+pub mod timed_loop;
+pub mod watchdog;
 
 /// How one measurement is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,8 +18,10 @@ pub struct TimingPlan {
     pub agg_iters: usize,
     /// `-G`: CUDA graph launches (0 = no graph).
     pub graph_launches: usize,
-    /// `-z`: wait for completion after every operation.
+    /// `-z` other than 0: the host waits for completion inside the loop (see `blocking_mode`).
     pub blocking: bool,
+    /// `-z` with its four nccl-tests modes: what the timed loop waits for, and when it barriers.
+    pub blocking_mode: BlockingMode,
     /// `-I`: record per-iteration times.
     pub per_iteration: bool,
     /// `-K`: per-iteration samples skipped at the start.

@@ -4,6 +4,21 @@
 //! [`SingleProcess`] needs nothing; `MpiWorld` (feature `mpi`) wraps MPI_COMM_WORLD or a split of it.
 
 use crate::error::Result;
+use std::sync::Arc;
+
+mod hostname;
+#[cfg(feature = "mpi")]
+mod mpi;
+mod single;
+
+pub use hostname::hostname;
+#[cfg(feature = "mpi")]
+pub use mpi::{MpiWorld, MpiWorldInit};
+pub use single::SingleProcess;
+
+/// Ends the whole job with an exit code; callable from any thread (the `-T` watchdog, the panic
+/// hook). Under MPI it is MPI_Abort on MPI_COMM_WORLD.
+pub type AbortHandle = Arc<dyn Fn(i32) + Send + Sync>;
 
 /// Reduction for [`World::allreduce_f64`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,4 +51,58 @@ pub trait World {
     fn abort(&self, code: i32) -> !;
     /// Name of the process-management layer for headers (`singleton`, `mpirun`, `srun/pmix`…).
     fn launcher(&self) -> String;
+    /// A handle that ends the whole job from any thread (see [`AbortHandle`]).
+    fn abort_handle(&self) -> AbortHandle;
+    /// Splits the world into groups (MPI_Comm_split): processes with the same `color` form one
+    /// group, ordered by `key`. Every process must call it. Used for NCCL_TESTS_SPLIT.
+    fn split(&self, color: u64, key: usize) -> Result<Box<dyn World>>;
+    /// The MPI world behind this one, for backends that talk MPI themselves.
+    #[cfg(feature = "mpi")]
+    fn as_mpi(&self) -> Option<&MpiWorld> {
+        None
+    }
+}
+
+/// The rank the launcher announced in the environment (mpirun, srun, mpiexec), before MPI is
+/// initialised; `None` when started without a launcher.
+pub fn launcher_rank_hint() -> Option<usize> {
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMIX_RANK",
+        "PMI_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .find_map(|name| std::env::var(name).ok()?.trim().parse().ok())
+}
+
+/// Splits `world` by `color` (see [`World::split`]).
+pub fn split(world: &dyn World, color: u64, key: usize) -> Result<Box<dyn World>> {
+    world.split(color, key)
+}
+
+/// Index of this process among the processes whose host name equals its own, and how many there
+/// are, from every process's host name in rank order (nccl-tests' host-hash rule).
+pub fn local_rank_from_hosts(hosts: &[String], rank: usize) -> (usize, usize) {
+    let own = &hosts[rank];
+    let local_rank = hosts[..rank].iter().filter(|h| *h == own).count();
+    let local_size = hosts.iter().filter(|h| *h == own).count();
+    (local_rank, local_size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_rank_counts_earlier_processes_on_the_same_host() {
+        let hosts: Vec<String> = ["a", "b", "a", "a", "b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(local_rank_from_hosts(&hosts, 0), (0, 3));
+        assert_eq!(local_rank_from_hosts(&hosts, 1), (0, 2));
+        assert_eq!(local_rank_from_hosts(&hosts, 3), (2, 3));
+        assert_eq!(local_rank_from_hosts(&hosts, 4), (1, 2));
+    }
 }

@@ -1,0 +1,572 @@
+//! The MPI transport of the host backend (feature `mpi`): a thin layer over the MPI C calls on a
+//! private duplicate of the group communicator. All `unsafe` of the host backend lives here; every
+//! call first checks that counts fit the slices it is given.
+//!
+//! Half, bfloat16 and fp8 have no MPI datatype: they travel as 16/8-bit unsigned integers and are
+//! reduced by user-defined MPI operators that decode, combine and round (see `elementwise`).
+//! int8 and uint8 reductions also use our operators: Open MPI 4.1's AVX operator component
+//! *saturates* 8-bit sums (open-mpi/ompi#8045, "wontfix"), while NCCL and C unsigned arithmetic
+//! wrap; with the built-in MPI_SUM a healthy machine would report wrong results.
+//! Errors are returned (MPI_ERRORS_RETURN) and become `CollbenchError::Mpi` (exit 5).
+
+use super::elementwise::{combine, WireOp};
+use super::transport::{check_disjoint, checked_bytes, Sink, Source, Transfer, Transport};
+use crate::error::{CollbenchError, Result};
+use crate::types::DataType;
+use mpi::ffi;
+use mpi::traits::AsRaw;
+use std::os::raw::{c_char, c_int, c_void};
+
+extern "C" {
+    /// MPI_IN_PLACE, exported by src/backend/host/mpi_shim.c (it is a macro in mpi.h).
+    fn collbench_mpi_in_place() -> *mut c_void;
+}
+
+/// Types reduced by user-defined operators (no MPI datatype, or MPI's 8-bit sums saturate), in
+/// table order.
+const USER_OP_TYPES: [DataType; 6] = [
+    DataType::Half,
+    DataType::Bfloat16,
+    DataType::Fp8E4M3,
+    DataType::Fp8E5M2,
+    DataType::Int8,
+    DataType::Uint8,
+];
+
+/// The user function for (USER_OP_TYPES[T], WireOp::ALL[O]).
+unsafe extern "C" fn user_reduce<const T: usize, const O: usize>(
+    invec: *mut c_void,
+    inoutvec: *mut c_void,
+    len: *mut c_int,
+    _datatype: *mut ffi::MPI_Datatype,
+) {
+    let dtype = USER_OP_TYPES[T];
+    let bytes = (*len).max(0) as usize * dtype.size_bytes();
+    // SAFETY: MPI passes two buffers of `len` elements of the datatype the operator was used with
+    // (an 8/16-bit integer type of exactly this element size).
+    let input = std::slice::from_raw_parts(invec as *const u8, bytes);
+    let inout = std::slice::from_raw_parts_mut(inoutvec as *mut u8, bytes);
+    // A panic must not unwind into C.
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        combine(dtype, WireOp::ALL[O], input, inout)
+    }))
+    .is_err()
+    {
+        std::process::abort();
+    }
+}
+
+type UserFunction =
+    unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut ffi::MPI_Datatype);
+
+macro_rules! user_functions_for {
+    ($t:literal) => {
+        [
+            user_reduce::<$t, 0> as UserFunction,
+            user_reduce::<$t, 1> as UserFunction,
+            user_reduce::<$t, 2> as UserFunction,
+            user_reduce::<$t, 3> as UserFunction,
+        ]
+    };
+}
+
+const USER_FUNCTIONS: [[UserFunction; 4]; 6] = [
+    user_functions_for!(0),
+    user_functions_for!(1),
+    user_functions_for!(2),
+    user_functions_for!(3),
+    user_functions_for!(4),
+    user_functions_for!(5),
+];
+
+/// MPI on a private communicator.
+pub struct MpiTransport {
+    comm: ffi::MPI_Comm,
+    rank: usize,
+    nranks: usize,
+    /// [type][op] handles for USER_OP_TYPES.
+    user_ops: [[ffi::MPI_Op; 4]; 6],
+    requests: Vec<ffi::MPI_Request>,
+}
+
+fn error_text(code: c_int) -> String {
+    let mut buffer = vec![0 as c_char; ffi::MPI_MAX_ERROR_STRING as usize + 1];
+    let mut len: c_int = 0;
+    // SAFETY: the buffer holds MPI_MAX_ERROR_STRING characters as MPI_Error_string requires.
+    let status = unsafe { ffi::MPI_Error_string(code, buffer.as_mut_ptr(), &mut len) };
+    if status != 0 {
+        return format!("MPI error code {code}");
+    }
+    let bytes: Vec<u8> = buffer[..len.max(0) as usize]
+        .iter()
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn check(call: &str, rank: usize, code: c_int) -> Result<()> {
+    if code == ffi::MPI_SUCCESS as c_int {
+        Ok(())
+    } else {
+        Err(CollbenchError::Mpi(format!(
+            "{call} failed on rank {rank}: {}",
+            error_text(code)
+        )))
+    }
+}
+
+fn count_arg(call: &str, count: usize) -> Result<c_int> {
+    c_int::try_from(count).map_err(|_| {
+        CollbenchError::Unsupported(format!(
+            "{call} of {count} elements: MPI counts are limited to {} elements on the mpi \
+             backend; lower -e/--maxbytes",
+            c_int::MAX
+        ))
+    })
+}
+
+fn datatype(dtype: DataType) -> ffi::MPI_Datatype {
+    // SAFETY: reading the MPI library's predefined datatype handles.
+    unsafe {
+        match dtype {
+            DataType::Int8 => ffi::RSMPI_INT8_T,
+            DataType::Uint8 | DataType::Fp8E4M3 | DataType::Fp8E5M2 => ffi::RSMPI_UINT8_T,
+            DataType::Int32 => ffi::RSMPI_INT32_T,
+            DataType::Uint32 => ffi::RSMPI_UINT32_T,
+            DataType::Int64 => ffi::RSMPI_INT64_T,
+            DataType::Uint64 => ffi::RSMPI_UINT64_T,
+            DataType::Half | DataType::Bfloat16 => ffi::RSMPI_UINT16_T,
+            DataType::Float => ffi::RSMPI_FLOAT,
+            DataType::Double => ffi::RSMPI_DOUBLE,
+        }
+    }
+}
+
+fn in_place() -> *mut c_void {
+    // SAFETY: returns the address of a constant of the MPI library.
+    unsafe { collbench_mpi_in_place() }
+}
+
+fn source_ptr(src: Source, needed: usize, call: &str) -> Result<*const c_void> {
+    match src {
+        Source::InPlace => Ok(in_place() as *const c_void),
+        Source::Buffer(s) if s.len() >= needed => Ok(s.as_ptr() as *const c_void),
+        Source::Buffer(s) => Err(CollbenchError::Mpi(format!(
+            "{call}: the send buffer holds {} bytes but {needed} are needed (internal size mismatch)",
+            s.len()
+        ))),
+    }
+}
+
+impl MpiTransport {
+    /// Duplicates `comm` (so benchmark traffic never mixes with the runner's) and creates the
+    /// user-defined operators. Collective over `comm`.
+    pub fn new(comm: &mpi::topology::SimpleCommunicator) -> Result<MpiTransport> {
+        let mut dup = unsafe { std::mem::zeroed::<ffi::MPI_Comm>() };
+        // SAFETY: comm is a valid communicator; dup receives the new handle.
+        check("MPI_Comm_dup", 0, unsafe {
+            ffi::MPI_Comm_dup(comm.as_raw(), &mut dup)
+        })?;
+        let mut rank: c_int = 0;
+        let mut size: c_int = 0;
+        // SAFETY: dup is a valid communicator from here on.
+        unsafe {
+            check(
+                "MPI_Comm_set_errhandler",
+                0,
+                ffi::MPI_Comm_set_errhandler(dup, ffi::RSMPI_ERRORS_RETURN),
+            )?;
+            check("MPI_Comm_rank", 0, ffi::MPI_Comm_rank(dup, &mut rank))?;
+            check("MPI_Comm_size", 0, ffi::MPI_Comm_size(dup, &mut size))?;
+        }
+        // SAFETY: a zeroed MPI_Op is only a placeholder, overwritten by MPI_Op_create below.
+        let mut user_ops = unsafe { std::mem::zeroed::<[[ffi::MPI_Op; 4]; 6]>() };
+        for (t, functions) in USER_FUNCTIONS.iter().enumerate() {
+            for (o, function) in functions.iter().enumerate() {
+                // SAFETY: the function matches MPI_User_function and never unwinds.
+                check("MPI_Op_create", rank as usize, unsafe {
+                    ffi::MPI_Op_create(Some(*function), 1, &mut user_ops[t][o])
+                })?;
+            }
+        }
+        Ok(MpiTransport {
+            comm: dup,
+            rank: rank as usize,
+            nranks: size as usize,
+            user_ops,
+            requests: Vec::new(),
+        })
+    }
+
+    fn op(&self, dtype: DataType, op: WireOp) -> ffi::MPI_Op {
+        let o = WireOp::ALL.iter().position(|&w| w == op).unwrap_or(0);
+        if let Some(t) = USER_OP_TYPES.iter().position(|&u| u == dtype) {
+            return self.user_ops[t][o];
+        }
+        // SAFETY: reading the MPI library's predefined operator handles.
+        unsafe {
+            match op {
+                WireOp::Sum => ffi::RSMPI_SUM,
+                WireOp::Prod => ffi::RSMPI_PROD,
+                WireOp::Min => ffi::RSMPI_MIN,
+                WireOp::Max => ffi::RSMPI_MAX,
+            }
+        }
+    }
+
+    fn root_arg(&self, call: &str, root: usize) -> Result<c_int> {
+        if root < self.nranks {
+            Ok(root as c_int)
+        } else {
+            Err(CollbenchError::Usage(format!(
+                "{call} root {root} does not exist: the group has ranks 0..{}",
+                self.nranks - 1
+            )))
+        }
+    }
+}
+
+impl Drop for MpiTransport {
+    fn drop(&mut self) {
+        if mpi::environment::is_finalized() {
+            return;
+        }
+        // SAFETY: the handles were created in `new` and are freed once.
+        unsafe {
+            for row in self.user_ops.iter_mut() {
+                for op in row.iter_mut() {
+                    ffi::MPI_Op_free(op);
+                }
+            }
+            ffi::MPI_Comm_free(&mut self.comm);
+        }
+    }
+}
+
+impl Transport for MpiTransport {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn nranks(&self) -> usize {
+        self.nranks
+    }
+
+    fn barrier(&mut self) -> Result<()> {
+        // SAFETY: valid communicator.
+        check("MPI_Barrier", self.rank, unsafe {
+            ffi::MPI_Barrier(self.comm)
+        })
+    }
+
+    fn all_reduce(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        op: WireOp,
+    ) -> Result<()> {
+        let call = "MPI_Allreduce";
+        let bytes = checked_bytes(call, count, dtype, dst.len())?;
+        let send = source_ptr(src, bytes, call)?;
+        let n = count_arg(call, count)?;
+        // SAFETY: both buffers hold `count` elements (checked above).
+        check(call, self.rank, unsafe {
+            ffi::MPI_Allreduce(
+                send,
+                dst.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                self.op(dtype, op),
+                self.comm,
+            )
+        })
+    }
+
+    fn reduce(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        op: WireOp,
+        root: usize,
+    ) -> Result<()> {
+        let call = "MPI_Reduce";
+        let root_arg = self.root_arg(call, root)?;
+        let is_root = root == self.rank;
+        let bytes = count.saturating_mul(dtype.size_bytes());
+        if is_root {
+            checked_bytes(call, count, dtype, dst.len())?;
+        } else if matches!(src, Source::InPlace) {
+            return Err(CollbenchError::Mpi(format!(
+                "{call}: MPI_IN_PLACE is only valid at the root"
+            )));
+        }
+        let send = source_ptr(src, bytes, call)?;
+        let n = count_arg(call, count)?;
+        // SAFETY: the send buffer holds `count` elements; the receive buffer too at the root (it is
+        // not accessed elsewhere).
+        check(call, self.rank, unsafe {
+            ffi::MPI_Reduce(
+                send,
+                dst.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                self.op(dtype, op),
+                root_arg,
+                self.comm,
+            )
+        })
+    }
+
+    fn broadcast(
+        &mut self,
+        buffer: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
+        let call = "MPI_Bcast";
+        let root_arg = self.root_arg(call, root)?;
+        checked_bytes(call, count, dtype, buffer.len())?;
+        let n = count_arg(call, count)?;
+        // SAFETY: the buffer holds `count` elements.
+        check(call, self.rank, unsafe {
+            ffi::MPI_Bcast(
+                buffer.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                root_arg,
+                self.comm,
+            )
+        })
+    }
+
+    fn all_gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()> {
+        let call = "MPI_Allgather";
+        checked_bytes(call, count.saturating_mul(self.nranks), dtype, dst.len())?;
+        let send = source_ptr(src, count.saturating_mul(dtype.size_bytes()), call)?;
+        let n = count_arg(call, count)?;
+        count_arg(call, count.saturating_mul(self.nranks))?;
+        let t = datatype(dtype);
+        // SAFETY: send holds `count` elements, dst `count × nranks`.
+        check(call, self.rank, unsafe {
+            ffi::MPI_Allgather(send, n, t, dst.as_mut_ptr().cast(), n, t, self.comm)
+        })
+    }
+
+    fn reduce_scatter_block(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        op: WireOp,
+    ) -> Result<()> {
+        let call = "MPI_Reduce_scatter_block";
+        let total = count.saturating_mul(self.nranks);
+        match src {
+            Source::InPlace => checked_bytes(call, total, dtype, dst.len())?,
+            Source::Buffer(_) => checked_bytes(call, count, dtype, dst.len())?,
+        };
+        let send = source_ptr(src, total.saturating_mul(dtype.size_bytes()), call)?;
+        let n = count_arg(call, count)?;
+        count_arg(call, total)?;
+        // SAFETY: the input holds count × nranks elements, the output count (or, in place, the
+        // output buffer holds the whole input).
+        check(call, self.rank, unsafe {
+            ffi::MPI_Reduce_scatter_block(
+                send,
+                dst.as_mut_ptr().cast(),
+                n,
+                datatype(dtype),
+                self.op(dtype, op),
+                self.comm,
+            )
+        })
+    }
+
+    fn all_to_all(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+    ) -> Result<()> {
+        let call = "MPI_Alltoall";
+        let total = count.saturating_mul(self.nranks);
+        let bytes = checked_bytes(call, total, dtype, dst.len())?;
+        let send = source_ptr(src, bytes, call)?;
+        let n = count_arg(call, count)?;
+        count_arg(call, total)?;
+        let t = datatype(dtype);
+        // SAFETY: both buffers hold count × nranks elements.
+        check(call, self.rank, unsafe {
+            ffi::MPI_Alltoall(send, n, t, dst.as_mut_ptr().cast(), n, t, self.comm)
+        })
+    }
+
+    fn gather(
+        &mut self,
+        src: Source,
+        dst: &mut [u8],
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
+        let call = "MPI_Gather";
+        let root_arg = self.root_arg(call, root)?;
+        let is_root = root == self.rank;
+        let total = count.saturating_mul(self.nranks);
+        if is_root {
+            checked_bytes(call, total, dtype, dst.len())?;
+        } else if matches!(src, Source::InPlace) {
+            return Err(CollbenchError::Mpi(format!(
+                "{call}: MPI_IN_PLACE is only valid at the root"
+            )));
+        }
+        let send = source_ptr(src, count.saturating_mul(dtype.size_bytes()), call)?;
+        let n = count_arg(call, count)?;
+        count_arg(call, total)?;
+        let t = datatype(dtype);
+        // SAFETY: send holds `count` elements; at the root dst holds count × nranks.
+        check(call, self.rank, unsafe {
+            ffi::MPI_Gather(
+                send,
+                n,
+                t,
+                dst.as_mut_ptr().cast(),
+                n,
+                t,
+                root_arg,
+                self.comm,
+            )
+        })
+    }
+
+    fn scatter(
+        &mut self,
+        src: &[u8],
+        dst: Sink,
+        count: usize,
+        dtype: DataType,
+        root: usize,
+    ) -> Result<()> {
+        let call = "MPI_Scatter";
+        let root_arg = self.root_arg(call, root)?;
+        let is_root = root == self.rank;
+        let total = count.saturating_mul(self.nranks);
+        if is_root {
+            checked_bytes(call, total, dtype, src.len())?;
+        }
+        let recv = match dst {
+            Sink::Buffer(d) => {
+                checked_bytes(call, count, dtype, d.len())?;
+                d.as_mut_ptr().cast()
+            }
+            Sink::InPlace if is_root => in_place(),
+            Sink::InPlace => {
+                return Err(CollbenchError::Mpi(format!(
+                    "{call}: MPI_IN_PLACE is only valid at the root"
+                )))
+            }
+        };
+        let n = count_arg(call, count)?;
+        count_arg(call, total)?;
+        let t = datatype(dtype);
+        // SAFETY: at the root src holds count × nranks elements; recv holds `count` (or is in place).
+        check(call, self.rank, unsafe {
+            ffi::MPI_Scatter(src.as_ptr().cast(), n, t, recv, n, t, root_arg, self.comm)
+        })
+    }
+
+    fn exchange(
+        &mut self,
+        send_buffer: &[u8],
+        sends: &[Transfer],
+        recv_buffer: &mut [u8],
+        recvs: &[Transfer],
+        dtype: DataType,
+    ) -> Result<()> {
+        let call = "MPI_Isend/MPI_Irecv";
+        check_disjoint(recvs)?;
+        let elt = dtype.size_bytes();
+        for (t, available) in sends
+            .iter()
+            .map(|t| (t, send_buffer.len()))
+            .chain(recvs.iter().map(|t| (t, recv_buffer.len())))
+        {
+            if t.offset
+                .checked_add(t.len)
+                .is_none_or(|end| end > available)
+                || t.len % elt != 0
+            {
+                return Err(CollbenchError::Mpi(format!(
+                    "{call}: transfer of {} bytes at offset {} lies outside a {available}-byte buffer",
+                    t.len, t.offset
+                )));
+            }
+            self.root_arg("point-to-point peer", t.peer)?;
+            count_arg(call, t.len / elt)?;
+        }
+        let t = datatype(dtype);
+        self.requests.clear();
+        let base = recv_buffer.as_mut_ptr();
+        // Receives first, so eager messages find a posted buffer.
+        for r in recvs {
+            // SAFETY: a zeroed request is overwritten by MPI_Irecv.
+            let mut request = unsafe { std::mem::zeroed::<ffi::MPI_Request>() };
+            // SAFETY: the range was checked above and ranges are disjoint; the buffer outlives the
+            // Waitall below.
+            let code = unsafe {
+                ffi::MPI_Irecv(
+                    base.add(r.offset).cast(),
+                    (r.len / elt) as c_int,
+                    t,
+                    r.peer as c_int,
+                    0,
+                    self.comm,
+                    &mut request,
+                )
+            };
+            check("MPI_Irecv", self.rank, code)?;
+            self.requests.push(request);
+        }
+        for s in sends {
+            // SAFETY: a zeroed request is overwritten by MPI_Isend.
+            let mut request = unsafe { std::mem::zeroed::<ffi::MPI_Request>() };
+            // SAFETY: as above, for the send buffer.
+            let code = unsafe {
+                ffi::MPI_Isend(
+                    send_buffer.as_ptr().add(s.offset).cast(),
+                    (s.len / elt) as c_int,
+                    t,
+                    s.peer as c_int,
+                    0,
+                    self.comm,
+                    &mut request,
+                )
+            };
+            check("MPI_Isend", self.rank, code)?;
+            self.requests.push(request);
+        }
+        if self.requests.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: every request was started above on buffers that are still borrowed.
+        check("MPI_Waitall", self.rank, unsafe {
+            ffi::MPI_Waitall(
+                self.requests.len() as c_int,
+                self.requests.as_mut_ptr(),
+                ffi::RSMPI_STATUSES_IGNORE,
+            )
+        })
+    }
+}

@@ -1,0 +1,434 @@
+//! The host backend: every collective on host memory, moved by MPI (feature `mpi`, one rank per
+//! process) or, in a single process, by local copies. It makes every path of collbench runnable
+//! without GPUs, and its results are checked exactly like the GPU backend's.
+
+use super::host::buffer::HostBuffer;
+use super::host::local::LocalTransport;
+use super::host::prims::{HostPrims, Layout, PendingGroup};
+use super::host::transport::Transport;
+use super::{Backend, CallSpec};
+use crate::collectives::LaunchArgs;
+use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParams};
+use crate::error::{CollbenchError, Result};
+use crate::measure::timed_loop::{run_timed, LoopOps};
+use crate::measure::{watchdog, Timing, TimingPlan};
+use crate::report::{BackendInfo, RankPlacement};
+
+/// Byte written over output buffers before each validation run, so an element the collective did
+/// not write cannot pass the check by holding a stale correct value.
+const POISON_BYTE: u8 = 0xA5;
+
+/// Device name in the rank lines for host memory.
+pub const HOST_DEVICE_NAME: &str = "host memory";
+
+pub struct HostBackend {
+    transport: Box<dyn Transport>,
+    placement: RankPlacement,
+    library: String,
+    /// Processes sharing this host (the memory limit is shared between them).
+    processes_on_host: usize,
+    send: HostBuffer,
+    recv: HostBuffer,
+    scratch: HostBuffer,
+    group: PendingGroup,
+}
+
+/// This process's rank line: printed rank, NCCL_TESTS_SPLIT group, host, pid, `host memory`.
+pub fn host_placement(rank: usize, group: usize, host: &str) -> RankPlacement {
+    RankPlacement {
+        rank,
+        group,
+        host: host.to_string(),
+        pid: std::process::id(),
+        device: None,
+        bus_id: None,
+        device_name: HOST_DEVICE_NAME.to_string(),
+    }
+}
+
+impl HostBackend {
+    /// A one-rank backend that needs no MPI (local copies).
+    pub fn single(placement: RankPlacement) -> HostBackend {
+        HostBackend::with_transport(
+            Box::new(LocalTransport),
+            placement,
+            "none (single process, local copies)".to_string(),
+            1,
+        )
+    }
+
+    /// An MPI backend on (a duplicate of) `group`'s communicator. Collective over the group.
+    #[cfg(feature = "mpi")]
+    pub fn mpi(group: &crate::world::MpiWorld, placement: RankPlacement) -> Result<HostBackend> {
+        use crate::world::World;
+        let transport = super::host::mpi_comm::MpiTransport::new(group.comm())?;
+        Ok(HostBackend::with_transport(
+            Box::new(transport),
+            placement,
+            crate::world::MpiWorld::library_version(),
+            group.local_size(),
+        ))
+    }
+
+    fn with_transport(
+        transport: Box<dyn Transport>,
+        placement: RankPlacement,
+        library: String,
+        processes_on_host: usize,
+    ) -> HostBackend {
+        HostBackend {
+            transport,
+            placement,
+            library,
+            processes_on_host: processes_on_host.max(1),
+            send: HostBuffer::default(),
+            recv: HostBuffer::default(),
+            scratch: HostBuffer::default(),
+            group: PendingGroup::default(),
+        }
+    }
+
+    fn params(&self, call: &CallSpec) -> GenParams {
+        GenParams {
+            seed: call.seed,
+            nranks: self.transport.nranks(),
+            dtype: call.dtype,
+            op: call.op,
+        }
+    }
+
+    fn layout(&self, call: &CallSpec, shift: usize) -> Layout {
+        Layout::new(
+            call.in_place,
+            shift,
+            &call.counts,
+            self.transport.rank(),
+            call.dtype,
+        )
+    }
+
+    /// Bytes of one operation's footprint (nccl-tests' `max(sendBytes, expectedBytes)`).
+    fn footprint(call: &CallSpec) -> usize {
+        call.counts.send_count.max(call.counts.recv_count) * call.dtype.size_bytes()
+    }
+
+    /// Runs operation number `op_index`: buffers move by one footprint per operation while they
+    /// fit in the allocation, like nccl-tests' `startColl` shift.
+    fn launch(&mut self, call: &CallSpec, op_index: usize) -> Result<()> {
+        let footprint = Self::footprint(call);
+        let capacity = self.send.len().min(self.recv.len());
+        let steps = capacity.checked_div(footprint).unwrap_or(1).max(1);
+        let shift = footprint * (op_index % steps);
+        let layout = self.layout(call, shift);
+        let args = LaunchArgs {
+            rank: self.transport.rank(),
+            nranks: self.transport.nranks(),
+            root: call.root,
+            dtype: call.dtype,
+            op: call.op,
+            counts: call.counts,
+        };
+        let mut prims = HostPrims {
+            send: &self.send,
+            recv: &mut self.recv,
+            scratch: &mut self.scratch,
+            transport: self.transport.as_mut(),
+            layout,
+            group: &mut self.group,
+        };
+        call.collective.launch(&mut prims, &args)
+    }
+
+    fn output_range(&self, call: &CallSpec) -> Result<(usize, usize)> {
+        let start = self.layout(call, 0).recv_start();
+        let len = call.counts.recv_count * call.dtype.size_bytes();
+        if start + len > self.recv.len() {
+            return Err(CollbenchError::Mpi(format!(
+                "the output of {} bytes at offset {start} does not fit the {}-byte receive buffer \
+                 (allocate() was called with too small a size)",
+                len,
+                self.recv.len()
+            )));
+        }
+        Ok((start, len))
+    }
+}
+
+/// Available memory from /proc/meminfo, in bytes.
+fn available_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+struct HostLoop<'a, 'c> {
+    backend: &'a mut HostBackend,
+    call: &'a CallSpec<'c>,
+}
+
+impl LoopOps for HostLoop<'_, '_> {
+    fn launch(&mut self, op_index: usize) -> Result<()> {
+        self.backend.launch(self.call, op_index)
+    }
+    /// MPI calls return when complete: nothing is outstanding.
+    fn complete(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn barrier(&mut self) -> Result<()> {
+        self.backend.transport.barrier()
+    }
+}
+
+impl Backend for HostBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: "mpi".to_string(),
+            library: self.library.clone(),
+            library_path: None,
+            version_code: None,
+            network: None,
+        }
+    }
+
+    fn placements(&self) -> Vec<RankPlacement> {
+        vec![self.placement.clone()]
+    }
+
+    fn local_ranks(&self) -> Vec<usize> {
+        vec![self.transport.rank()]
+    }
+
+    fn nranks(&self) -> usize {
+        self.transport.nranks()
+    }
+
+    /// A third of this process's share of the available memory: send, receive and scratch
+    /// buffers each take up to the largest size.
+    fn max_buffer_bytes(&self) -> Option<u64> {
+        available_memory_bytes().map(|bytes| bytes / self.processes_on_host as u64 / 3)
+    }
+
+    fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> Result<()> {
+        // Both views of an in-place run live in the receive buffer, and the per-operation shift
+        // moves both views together: size both buffers for the larger footprint.
+        let bytes = send_bytes.max(recv_bytes);
+        self.send = HostBuffer::new(bytes, "send buffer")?;
+        self.recv = HostBuffer::new(bytes, "receive buffer")?;
+        self.scratch = HostBuffer::new(bytes, "scratch buffer")?;
+        Ok(())
+    }
+
+    fn prepare(&mut self, call: &CallSpec) -> Result<()> {
+        let params = self.params(call);
+        let elt = call.dtype.size_bytes();
+        let layout = self.layout(call, 0);
+        let send_len = call.counts.send_count * elt;
+        let (out_start, out_len) = self.output_range(call)?;
+        self.recv.bytes_mut()[out_start..out_start + out_len].fill(POISON_BYTE);
+        let rank = self.transport.rank();
+        let send_start = layout.send_start();
+        let input = if call.in_place {
+            self.recv
+                .bytes_mut()
+                .get_mut(send_start..send_start + send_len)
+        } else {
+            self.send
+                .bytes_mut()
+                .get_mut(send_start..send_start + send_len)
+        }
+        .ok_or_else(|| {
+            CollbenchError::Mpi(format!(
+                "the input of {send_len} bytes at offset {send_start} does not fit the host buffers"
+            ))
+        })?;
+        fill_input(&params, rank, 0, input);
+        Ok(())
+    }
+
+    fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()> {
+        for iter in 0..iters {
+            self.launch(call, iter)?;
+            watchdog::heartbeat(iter as u64 + 1);
+        }
+        Ok(())
+    }
+
+    fn measure(&mut self, call: &CallSpec, plan: &TimingPlan) -> Result<Timing> {
+        if plan.graph_launches > 0 {
+            return Err(CollbenchError::Unsupported(format!(
+                "-G/--cudagraph {} needs CUDA graphs, which the mpi backend does not have; use -G 0 \
+                 or --backend nccl",
+                plan.graph_launches
+            )));
+        }
+        run_timed(
+            plan,
+            &mut HostLoop {
+                backend: self,
+                call,
+            },
+        )
+    }
+
+    fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome> {
+        let params = self.params(call);
+        let rank = self.transport.rank();
+        let segments =
+            call.collective
+                .expected(rank, self.transport.nranks(), call.root, &call.counts);
+        let (start, len) = self.output_range(call)?;
+        let mut outcome = check_output(
+            &params,
+            rank,
+            &segments,
+            &self.recv.bytes()[start..start + len],
+        );
+        // Report the rank as printed (global), not the rank inside an NCCL_TESTS_SPLIT group.
+        if let Some(first) = outcome.first.as_mut() {
+            first.rank = self.placement.rank;
+        }
+        Ok(outcome)
+    }
+
+    fn plant_corruption(
+        &mut self,
+        call: &CallSpec,
+        global_rank: usize,
+        index: usize,
+    ) -> Result<()> {
+        if global_rank != self.transport.rank() || index >= call.counts.recv_count {
+            return Ok(());
+        }
+        let elt = call.dtype.size_bytes();
+        let (start, _) = self.output_range(call)?;
+        let at = start + index * elt;
+        let element = &mut self.recv.bytes_mut()[at..at + elt];
+        let mut bits = [0u8; 8];
+        bits[..elt].copy_from_slice(element);
+        let corrupted = corrupt_bits(call.dtype, u64::from_le_bytes(bits)).to_le_bytes();
+        element.copy_from_slice(&corrupted[..elt]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectives::{OpColumn, REGISTRY};
+    use crate::types::{DataType, ReduceOp};
+
+    fn call<'a>(
+        collective: &'a dyn crate::collectives::Collective,
+        dtype: DataType,
+        op: Option<ReduceOp>,
+        bytes: usize,
+        in_place: bool,
+    ) -> CallSpec<'a> {
+        let count = bytes / dtype.size_bytes();
+        CallSpec {
+            collective,
+            dtype,
+            op,
+            root: 0,
+            counts: collective.counts(count, dtype.size_bytes(), 1),
+            in_place,
+            seed: 42,
+        }
+    }
+
+    fn ops_for(collective: &dyn crate::collectives::Collective) -> Vec<Option<ReduceOp>> {
+        match collective.op_column() {
+            OpColumn::Reduction => ReduceOp::ALL.iter().copied().map(Some).collect(),
+            _ => vec![None],
+        }
+    }
+
+    #[test]
+    fn every_collective_type_and_op_is_exact_on_one_rank() {
+        let mut backend = HostBackend::single(host_placement(0, 0, "test-host"));
+        backend.allocate(4096, 4096).unwrap();
+        for &collective in REGISTRY {
+            for dtype in DataType::ALL {
+                for op in ops_for(collective) {
+                    for in_place in [false, true] {
+                        let c = call(collective, dtype, op, 4096, in_place);
+                        backend.prepare(&c).unwrap();
+                        backend.warmup(&c, 1).unwrap();
+                        let outcome = backend.check(&c).unwrap();
+                        assert_eq!(
+                            outcome.wrong,
+                            0,
+                            "{} {dtype} {op:?} in_place={in_place}: {:?}",
+                            collective.name(),
+                            outcome.first
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_planted_corruption_is_counted_and_reported_with_the_printed_rank() {
+        let mut backend = HostBackend::single(host_placement(5, 0, "test-host"));
+        backend.allocate(1024, 1024).unwrap();
+        let collective = REGISTRY[0];
+        let c = call(
+            collective,
+            DataType::Float,
+            Some(ReduceOp::Sum),
+            1024,
+            false,
+        );
+        backend.prepare(&c).unwrap();
+        backend.warmup(&c, 1).unwrap();
+        backend.plant_corruption(&c, 0, 3).unwrap();
+        let outcome = backend.check(&c).unwrap();
+        assert_eq!(outcome.wrong, 1);
+        let first = outcome.first.unwrap();
+        assert_eq!((first.rank, first.index), (5, 3));
+    }
+
+    #[test]
+    fn a_skipped_operation_leaves_poison_that_the_check_catches() {
+        let mut backend = HostBackend::single(host_placement(0, 0, "test-host"));
+        backend.allocate(256, 256).unwrap();
+        let c = call(
+            REGISTRY[0],
+            DataType::Int32,
+            Some(ReduceOp::Max),
+            256,
+            false,
+        );
+        backend.prepare(&c).unwrap();
+        let outcome = backend.check(&c).unwrap();
+        assert_eq!(outcome.wrong, 64);
+    }
+
+    #[test]
+    fn timed_loop_moves_buffers_and_reports_a_time() {
+        let mut backend = HostBackend::single(host_placement(0, 0, "test-host"));
+        backend.allocate(1 << 16, 1 << 16).unwrap();
+        let c = call(
+            REGISTRY[0],
+            DataType::Float,
+            Some(ReduceOp::Sum),
+            1024,
+            false,
+        );
+        let plan = TimingPlan {
+            iters: 20,
+            agg_iters: 2,
+            graph_launches: 0,
+            blocking: false,
+            blocking_mode: crate::plan::BlockingMode::Off,
+            per_iteration: true,
+            per_iteration_skip: 0,
+            report_cputime: false,
+        };
+        let timing = backend.measure(&c, &plan).unwrap();
+        assert!(timing.seconds_per_op > 0.0);
+        assert_eq!(timing.per_iteration_us.len(), 20);
+    }
+}

@@ -1,0 +1,48 @@
+//! Gather: rank s's buffer lands at block s of the root's output (nccl-tests gather.cu). Non-root
+//! receive buffers are not written and not checked. In place, the root's send buffer is its own block.
+
+use super::all_gather::gathered_blocks;
+use super::{per_rank_count, Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
+use crate::error::Result;
+
+pub struct Gather;
+
+impl Collective for Gather {
+    fn name(&self) -> &'static str {
+        "gather"
+    }
+    fn binary_name(&self) -> &'static str {
+        "gather-perf"
+    }
+    fn op_column(&self) -> OpColumn {
+        OpColumn::None
+    }
+    fn uses_root(&self) -> bool {
+        true
+    }
+    fn counts(&self, count: usize, elt_size: usize, nranks: usize) -> Counts {
+        let block = per_rank_count(count, elt_size, nranks);
+        Counts {
+            send_count: block,
+            recv_count: block * nranks,
+            param_count: block,
+            send_inplace_offset: block,
+            recv_inplace_offset: 0,
+        }
+    }
+    fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64 {
+        (counts.param_count * elt_size * nranks) as u64
+    }
+    fn bus_bw_factor(&self, nranks: usize) -> f64 {
+        (nranks as f64 - 1.0) / nranks as f64
+    }
+    fn expected(&self, rank: usize, nranks: usize, root: usize, counts: &Counts) -> Vec<Segment> {
+        if rank != root {
+            return Vec::new();
+        }
+        gathered_blocks(nranks, counts.send_count)
+    }
+    fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
+        prims.gather(args, args.counts.param_count, args.root)
+    }
+}

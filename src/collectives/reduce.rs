@@ -1,0 +1,50 @@
+//! Reduce: the root ends with the reduction of all ranks' buffers (nccl-tests reduce.cu). Other
+//! ranks' receive buffers are undefined afterwards and not checked.
+
+use super::{Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
+use crate::error::Result;
+
+pub struct Reduce;
+
+impl Collective for Reduce {
+    fn name(&self) -> &'static str {
+        "reduce"
+    }
+    fn binary_name(&self) -> &'static str {
+        "reduce-perf"
+    }
+    fn op_column(&self) -> OpColumn {
+        OpColumn::Reduction
+    }
+    fn uses_root(&self) -> bool {
+        true
+    }
+    fn counts(&self, count: usize, _elt_size: usize, _nranks: usize) -> Counts {
+        Counts {
+            send_count: count,
+            recv_count: count,
+            param_count: count,
+            send_inplace_offset: 0,
+            recv_inplace_offset: 0,
+        }
+    }
+    fn alg_bytes(&self, counts: &Counts, elt_size: usize, _nranks: usize) -> u64 {
+        (counts.param_count * elt_size) as u64
+    }
+    fn bus_bw_factor(&self, _nranks: usize) -> f64 {
+        1.0
+    }
+    fn expected(&self, rank: usize, _nranks: usize, root: usize, counts: &Counts) -> Vec<Segment> {
+        if rank != root || counts.recv_count == 0 {
+            return Vec::new();
+        }
+        vec![Segment::Reduce {
+            dst_offset: 0,
+            len: counts.recv_count,
+            src_offset: 0,
+        }]
+    }
+    fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
+        prims.reduce(args, args.counts.param_count, args.root)
+    }
+}

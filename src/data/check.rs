@@ -1,0 +1,371 @@
+//! Filling inputs and counting wrong output elements on the host. `kernels/collbench.cu` (`cb_fill`,
+//! `cb_verify`, `cb_within_avg_tolerance`) does the same on the GPU.
+
+use super::formats::{bits_to_f64, float_format, format_bits, FloatFormat};
+use super::scheme::Scheme;
+use super::{CheckOutcome, GenParams, WrongElement};
+use crate::collectives::Segment;
+use crate::types::{DataType, ReduceOp};
+
+/// Float `avg` is the one result that may round: libraries compute it as sum/n (exact sum, one
+/// rounding) or, like NCCL for floats, by pre-multiplying each input by 1/n rounded to the type and
+/// summing. Float averages therefore have at most `AVG_FLOAT_CONTRIBUTORS` = 2 non-zero, non-negative
+/// terms, so the premultiplied path rounds at most 3 times (1/n, the products, one addition); we allow
+/// `AVG_FLOAT_TOLERANCE_ROUNDINGS` = 4 roundings of at most half an epsilon each:
+/// `|got - T/n| <= ((1 + eps/2)^4 - 1)·|T/n| + 4·min_subnormal`. That is 2.0 epsilons relative for
+/// half/bfloat16/float/double, 27% for e4m3 and 60% for e5m2 (the precision of those types: still far
+/// from zero, a swapped or missing rank, or a wrong exponent). Every other (dtype, op) result is checked
+/// bit for bit.
+pub const AVG_FLOAT_TOLERANCE_ROUNDINGS: i32 = 4;
+
+/// The largest accepted |got - quotient| for a float average of exact value `quotient`.
+pub fn avg_float_tolerance(fmt: FloatFormat, quotient: f64) -> f64 {
+    // (1 + u)^4 - 1 expanded, since 1 + u itself rounds to 1 in f64 for double's u.
+    let u = fmt.epsilon() / 2.0;
+    let relative = u * (4.0 + u * (6.0 + u * (4.0 + u)));
+    relative * quotient.abs() + AVG_FLOAT_TOLERANCE_ROUNDINGS as f64 * fmt.min_subnormal()
+}
+
+/// Whether `got` is an acceptable float average of exact value `quotient` for `dtype`.
+pub fn within_avg_tolerance(dtype: DataType, got_bits: u64, quotient: f64) -> bool {
+    match float_format(dtype) {
+        // Written so that NaN fails.
+        Some(fmt) => {
+            (bits_to_f64(fmt, got_bits) - quotient).abs() <= avg_float_tolerance(fmt, quotient)
+        }
+        None => false,
+    }
+}
+
+/// Where an expected element comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementSource {
+    /// Element `index` of `src_rank`'s input.
+    Copy { src_rank: usize },
+    /// The reduction over all ranks of element `index` of their inputs.
+    Reduce,
+}
+
+/// Bit pattern an output element must hold. For float `avg` this is the correctly rounded quotient;
+/// results within [`avg_float_tolerance`] of the exact quotient are also accepted by [`check_output`].
+pub fn expected_bits(p: &GenParams, source: ElementSource, index: usize) -> u64 {
+    let scheme = Scheme::new(p);
+    match source {
+        ElementSource::Copy { src_rank } => scheme.input_bits(src_rank, index as u64),
+        ElementSource::Reduce => scheme.expected_reduce(index as u64).0,
+    }
+}
+
+/// One element of `rank`'s input.
+pub fn input_bits(p: &GenParams, rank: usize, index: usize) -> u64 {
+    Scheme::new(p).input_bits(rank, index as u64)
+}
+
+/// Writes elements `start_index..start_index + out.len() / elt_size` of `rank`'s input, little-endian.
+/// A trailing partial element (a length not a multiple of the element size) is left untouched.
+pub fn fill_input(p: &GenParams, rank: usize, start_index: usize, out: &mut [u8]) {
+    let scheme = Scheme::new(p);
+    let rank_key = scheme.rank_key(rank);
+    let start = start_index as u64;
+    // One loop per element width so the compiler sees fixed-size stores.
+    match p.dtype.size_bytes() {
+        1 => {
+            for (i, b) in out.iter_mut().enumerate() {
+                *b = scheme.input_bits_keyed(rank, rank_key, start + i as u64) as u8;
+            }
+        }
+        2 => {
+            for (i, c) in out.chunks_exact_mut(2).enumerate() {
+                let v = scheme.input_bits_keyed(rank, rank_key, start + i as u64) as u16;
+                c.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        4 => {
+            for (i, c) in out.chunks_exact_mut(4).enumerate() {
+                let v = scheme.input_bits_keyed(rank, rank_key, start + i as u64) as u32;
+                c.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        _ => {
+            for (i, c) in out.chunks_exact_mut(8).enumerate() {
+                let v = scheme.input_bits_keyed(rank, rank_key, start + i as u64);
+                c.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// Element `index` of a little-endian buffer of `elt_size`-byte elements, if it is inside the buffer.
+#[inline(always)]
+fn read_element(output: &[u8], elt_size: usize, index: usize) -> Option<u64> {
+    let bytes = output.get(index.checked_mul(elt_size)?..(index + 1).checked_mul(elt_size)?)?;
+    let mut padded = [0u8; 8];
+    padded[..elt_size].copy_from_slice(bytes);
+    Some(u64::from_le_bytes(padded))
+}
+
+/// A bit pattern that is certainly wrong where `bits` was expected (for the corruption test hook):
+/// integers flip the lowest bit, floats the top exponent bit (a change of at least 2^8 in magnitude,
+/// far outside the avg tolerance; zero becomes a large value).
+pub fn corrupt_bits(dtype: DataType, bits: u64) -> u64 {
+    match float_format(dtype) {
+        Some(fmt) => bits ^ (1u64 << (fmt.exp_bits + fmt.man_bits - 1)),
+        None => bits ^ 1,
+    }
+}
+
+/// Counts the wrong elements of `rank`'s `output` (its receive buffer, as the collective's
+/// [`Segment`]s describe it) and records the lowest-index wrong element. Elements no segment covers are
+/// not checked; segment elements beyond the end of `output` count as wrong (a size mismatch between a
+/// collective and a backend must never pass silently). Cost: O(elements × K), never O(× nranks).
+pub fn check_output(
+    p: &GenParams,
+    rank: usize,
+    segments: &[Segment],
+    output: &[u8],
+) -> CheckOutcome {
+    let scheme = Scheme::new(p);
+    let elt_size = p.dtype.size_bytes();
+    let float_avg = p.op == Some(ReduceOp::Avg) && p.dtype.is_float();
+    let mut wrong = 0u64;
+    let mut first: Option<(usize, u64, Option<u64>)> = None;
+    let mut record = |index: usize, expected: u64, got: Option<u64>, wrong: &mut u64| {
+        *wrong += 1;
+        if first.is_none_or(|(i, _, _)| index < i) {
+            first = Some((index, expected, got));
+        }
+    };
+    for segment in segments {
+        match *segment {
+            Segment::Copy {
+                dst_offset,
+                len,
+                src_rank,
+                src_offset,
+            } => {
+                let rank_key = scheme.rank_key(src_rank);
+                for j in 0..len {
+                    let expected =
+                        scheme.input_bits_keyed(src_rank, rank_key, (src_offset + j) as u64);
+                    let got = read_element(output, elt_size, dst_offset + j);
+                    if got != Some(expected) {
+                        record(dst_offset + j, expected, got, &mut wrong);
+                    }
+                }
+            }
+            Segment::Reduce {
+                dst_offset,
+                len,
+                src_offset,
+            } => {
+                for j in 0..len {
+                    let (expected, quotient) = scheme.expected_reduce((src_offset + j) as u64);
+                    let got = read_element(output, elt_size, dst_offset + j);
+                    let ok = match got {
+                        Some(bits) if float_avg => within_avg_tolerance(p.dtype, bits, quotient),
+                        Some(bits) => bits == expected,
+                        None => false,
+                    };
+                    if !ok {
+                        record(dst_offset + j, expected, got, &mut wrong);
+                    }
+                }
+            }
+        }
+    }
+    CheckOutcome {
+        wrong,
+        first: first.map(|(index, expected, got)| WrongElement {
+            rank,
+            index,
+            expected: format_bits(p.dtype, expected),
+            got: match got {
+                Some(bits) => format_bits(p.dtype, bits),
+                None => "(beyond the end of the output buffer)".to_string(),
+            },
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ReduceOp;
+
+    fn params(nranks: usize, dtype: DataType, op: Option<ReduceOp>) -> GenParams {
+        GenParams {
+            seed: 99,
+            nranks,
+            dtype,
+            op,
+        }
+    }
+
+    #[test]
+    fn fill_is_a_pure_function_of_rank_and_index() {
+        for dtype in DataType::ALL {
+            for op in [None, Some(ReduceOp::Sum), Some(ReduceOp::Min)] {
+                let p = params(5, dtype, op);
+                let elt = dtype.size_bytes();
+                let mut whole = vec![0u8; 100 * elt];
+                fill_input(&p, 3, 0, &mut whole);
+                let mut tail = vec![0u8; 40 * elt];
+                fill_input(&p, 3, 60, &mut tail);
+                assert_eq!(&whole[60 * elt..], &tail[..], "{dtype} {op:?}");
+                for i in [0usize, 17, 99] {
+                    let bits = read_element(&whole, elt, i).unwrap();
+                    assert_eq!(bits, input_bits(&p, 3, i), "{dtype} {op:?} {i}");
+                    assert_eq!(
+                        bits,
+                        expected_bits(&p, ElementSource::Copy { src_rank: 3 }, i)
+                    );
+                }
+                let mut other_rank = vec![0u8; 100 * elt];
+                fill_input(&p, 2, 0, &mut other_rank);
+                if op.is_none() {
+                    assert_ne!(whole, other_rank, "{dtype}: ranks hold different data");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_single_flipped_element_is_one_wrong_at_its_index() {
+        for dtype in DataType::ALL {
+            for op in ReduceOp::ALL {
+                let p = params(4, dtype, Some(op));
+                let elt = dtype.size_bytes();
+                let len = 300;
+                // A correct allreduce output, built from expected values.
+                let mut out = vec![0u8; len * elt];
+                for i in 0..len {
+                    let bits = expected_bits(&p, ElementSource::Reduce, i);
+                    out[i * elt..(i + 1) * elt].copy_from_slice(&bits.to_le_bytes()[..elt]);
+                }
+                let segments = [Segment::Reduce {
+                    dst_offset: 0,
+                    len,
+                    src_offset: 0,
+                }];
+                assert_eq!(
+                    check_output(&p, 1, &segments, &out).wrong,
+                    0,
+                    "{dtype} {op}"
+                );
+                for index in [0usize, 123, len - 1] {
+                    let mut bad = out.clone();
+                    let bits = read_element(&bad, elt, index).unwrap();
+                    bad[index * elt..(index + 1) * elt]
+                        .copy_from_slice(&corrupt_bits(dtype, bits).to_le_bytes()[..elt]);
+                    let outcome = check_output(&p, 1, &segments, &bad);
+                    assert_eq!(outcome.wrong, 1, "{dtype} {op} index {index}");
+                    let first = outcome.first.unwrap();
+                    assert_eq!((first.rank, first.index), (1, index));
+                    assert_eq!(first.expected, format_bits(dtype, bits));
+                    assert_eq!(first.got, format_bits(dtype, corrupt_bits(dtype, bits)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn copy_segments_check_the_source_rank_and_offset() {
+        let p = params(3, DataType::Int32, None);
+        let mut out = vec![0u8; 20 * 4];
+        fill_input(&p, 2, 5, &mut out[40..]); // elements 10..20 = rank 2's 5..15
+        fill_input(&p, 1, 0, &mut out[..40]); // elements 0..10 = rank 1's 0..10
+        let good = [
+            Segment::Copy {
+                dst_offset: 10,
+                len: 10,
+                src_rank: 2,
+                src_offset: 5,
+            },
+            Segment::Copy {
+                dst_offset: 0,
+                len: 10,
+                src_rank: 1,
+                src_offset: 0,
+            },
+        ];
+        assert_eq!(check_output(&p, 0, &good, &out).wrong, 0);
+        let wrong_rank = [Segment::Copy {
+            dst_offset: 10,
+            len: 10,
+            src_rank: 1,
+            src_offset: 5,
+        }];
+        let outcome = check_output(&p, 0, &wrong_rank, &out);
+        assert_eq!(outcome.wrong, 10);
+        assert_eq!(outcome.first.unwrap().index, 10);
+    }
+
+    #[test]
+    fn elements_beyond_the_output_count_as_wrong() {
+        let p = params(2, DataType::Float, Some(ReduceOp::Sum));
+        let out = vec![0u8; 4 * 4];
+        let segments = [Segment::Reduce {
+            dst_offset: 2,
+            len: 5,
+            src_offset: 0,
+        }];
+        let outcome = check_output(&p, 0, &segments, &out);
+        // 2 elements are inside (and most likely wrong: zeros), 3 are missing.
+        assert!(outcome.wrong >= 3, "{outcome:?}");
+        let empty = check_output(&p, 0, &segments, &[]);
+        assert_eq!(empty.wrong, 5);
+        assert!(empty.first.unwrap().got.contains("beyond the end"));
+    }
+
+    #[test]
+    fn checking_costs_o_k_per_element_not_o_nranks() {
+        // With a million ranks an O(nranks) check of 20,000 elements would take minutes.
+        let started = std::time::Instant::now();
+        for op in ReduceOp::ALL {
+            let p = params(1 << 20, DataType::Float, Some(op));
+            let out = vec![0u8; 20_000 * 4];
+            let segments = [Segment::Reduce {
+                dst_offset: 0,
+                len: 20_000,
+                src_offset: 0,
+            }];
+            check_output(&p, 0, &segments, &out);
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn avg_tolerance_accepts_rounding_and_rejects_real_errors() {
+        for dtype in DataType::ALL.into_iter().filter(|d| d.is_float()) {
+            let fmt = float_format(dtype).unwrap();
+            let q = 5.0 / 3.0;
+            let nearest = super::super::formats::f64_to_bits(fmt, q);
+            assert!(
+                within_avg_tolerance(dtype, nearest, q),
+                "{dtype}: the rounded quotient"
+            );
+            let zero = 0;
+            assert!(!within_avg_tolerance(dtype, zero, q), "{dtype}: zero");
+            let nan = super::super::formats::f64_to_bits(fmt, f64::NAN);
+            assert!(!within_avg_tolerance(dtype, nan, q), "{dtype}: NaN");
+            let double = super::super::formats::f64_to_bits(fmt, 2.0 * q);
+            assert!(
+                !within_avg_tolerance(dtype, double, q),
+                "{dtype}: twice the value"
+            );
+            if !dtype.is_fp8() {
+                // One contributor of three missing: 4/3 instead of 5/3.
+                let missing = super::super::formats::f64_to_bits(fmt, 4.0 / 3.0);
+                assert!(
+                    !within_avg_tolerance(dtype, missing, q),
+                    "{dtype}: a missing rank"
+                );
+            }
+        }
+        assert!(!within_avg_tolerance(DataType::Int32, 1, 1.0));
+    }
+}

@@ -1,0 +1,222 @@
+//! Test hooks: environment variables that make one rank misbehave on purpose, so tests (and
+//! operators checking their alerting) can prove that failures are caught. They are read once at
+//! start-up; a malformed value is a usage error (exit 6). Ranks are global ranks.
+//!
+//! | Variable | Effect |
+//! |---|---|
+//! | `COLLBENCH_TEST_CORRUPT=<rank>:<index>` | After every validation run, output element `<index>` of rank `<rank>` is overwritten with a wrong value before it is checked (when the element exists at that size). The run then shows `#wrong` > 0, `FAILED` in the footer, and exits 7. |
+//! | `COLLBENCH_TEST_DELAY=<rank>:<microseconds>` | Rank `<rank>` sleeps that long after every timed operation, making it the slow rank (bad-node isolation tests). |
+//! | `COLLBENCH_TEST_STALL=<rank>` | Rank `<rank>` stops forever where its first timed loop would start (inside the armed watchdog), so the other ranks block in the collective. With `-T` the job ends with exit 4. |
+//! | `COLLBENCH_TEST_EXIT=<rank>[:<code>]` | Rank `<rank>` dies where its first timed loop would start: killed by SIGKILL, or with `:<code>` by exiting with that code without finalising MPI. Tests that the job does not hang. |
+
+use crate::error::{CollbenchError, Result};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub const CORRUPT_VAR: &str = "COLLBENCH_TEST_CORRUPT";
+pub const DELAY_VAR: &str = "COLLBENCH_TEST_DELAY";
+pub const STALL_VAR: &str = "COLLBENCH_TEST_STALL";
+pub const EXIT_VAR: &str = "COLLBENCH_TEST_EXIT";
+
+/// How a rank made to die by `COLLBENCH_TEST_EXIT` dies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Death {
+    /// SIGKILL to itself (a crash nothing can clean up after).
+    Kill,
+    /// `_exit(code)` without MPI_Finalize.
+    Exit(i32),
+}
+
+/// The test hooks that are set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestHooks {
+    /// (rank, output element index).
+    pub corrupt: Option<(usize, usize)>,
+    /// (rank, delay after every timed operation).
+    pub delay: Option<(usize, Duration)>,
+    pub stall: Option<usize>,
+    pub exit: Option<(usize, Death)>,
+}
+
+impl TestHooks {
+    /// Reads the hooks through `env` (a lookup like `std::env::var`).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<TestHooks> {
+        let mut hooks = TestHooks::default();
+        if let Some(value) = env(CORRUPT_VAR) {
+            let (rank, index) = split_pair(CORRUPT_VAR, &value, "<rank>:<index>, e.g. 0:0")?;
+            hooks.corrupt = Some((
+                parse_number(CORRUPT_VAR, &value, rank, "<rank>:<index>, e.g. 0:0")?,
+                parse_number(CORRUPT_VAR, &value, index, "<rank>:<index>, e.g. 0:0")?,
+            ));
+        }
+        if let Some(value) = env(DELAY_VAR) {
+            let accepted = "<rank>:<microseconds>, e.g. 1:500";
+            let (rank, micros) = split_pair(DELAY_VAR, &value, accepted)?;
+            hooks.delay = Some((
+                parse_number(DELAY_VAR, &value, rank, accepted)?,
+                Duration::from_micros(parse_number(DELAY_VAR, &value, micros, accepted)? as u64),
+            ));
+        }
+        if let Some(value) = env(STALL_VAR) {
+            hooks.stall = Some(parse_number(STALL_VAR, &value, &value, "<rank>, e.g. 2")?);
+        }
+        if let Some(value) = env(EXIT_VAR) {
+            let accepted = "<rank> (SIGKILL) or <rank>:<exit code>, e.g. 2 or 2:1";
+            hooks.exit = Some(match value.split_once(':') {
+                None => (
+                    parse_number(EXIT_VAR, &value, &value, accepted)?,
+                    Death::Kill,
+                ),
+                Some((rank, code)) => {
+                    let code = parse_number(EXIT_VAR, &value, code, accepted)?;
+                    if code > 255 {
+                        return Err(bad(EXIT_VAR, &value, accepted));
+                    }
+                    (
+                        parse_number(EXIT_VAR, &value, rank, accepted)?,
+                        Death::Exit(code as i32),
+                    )
+                }
+            });
+        }
+        Ok(hooks)
+    }
+
+    /// Reads the hooks from the process environment.
+    pub fn from_process_env() -> Result<TestHooks> {
+        Self::from_env(&|name| std::env::var(name).ok())
+    }
+
+    /// The first rank a hook names that does not exist among `nranks`, as a usage error.
+    pub fn check_ranks(&self, nranks: usize) -> Result<()> {
+        let named = [
+            (CORRUPT_VAR, self.corrupt.map(|c| c.0)),
+            (DELAY_VAR, self.delay.map(|d| d.0)),
+            (STALL_VAR, self.stall),
+            (EXIT_VAR, self.exit.map(|e| e.0)),
+        ];
+        for (name, rank) in named {
+            if let Some(rank) = rank.filter(|&r| r >= nranks) {
+                return Err(CollbenchError::Usage(format!(
+                    "{name} names rank {rank}, but the job has {nranks} ranks (0..{})",
+                    nranks - 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the hooks that concern `rank` where a timed loop is about to start: stalls or dies
+    /// when told to. Returns normally otherwise.
+    pub fn before_timed_loop(&self, rank: usize) {
+        if let Some((_, death)) = self.exit.filter(|e| e.0 == rank) {
+            eprintln!("collbench: {EXIT_VAR}: rank {rank} dies now ({death:?})");
+            match death {
+                // SAFETY: raising a signal on our own process; no memory is involved.
+                Death::Kill => unsafe {
+                    libc::raise(libc::SIGKILL);
+                },
+                // SAFETY: _exit ends the process at once, skipping MPI_Finalize on purpose.
+                Death::Exit(code) => unsafe { libc::_exit(code) },
+            }
+        }
+        if self.stall == Some(rank) {
+            eprintln!("collbench: {STALL_VAR}: rank {rank} stalls now");
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+    }
+}
+
+fn bad(name: &str, value: &str, accepted: &str) -> CollbenchError {
+    CollbenchError::Usage(format!(
+        "{name}={value:?} is not valid; expected {accepted}"
+    ))
+}
+
+fn split_pair<'a>(name: &str, value: &'a str, accepted: &str) -> Result<(&'a str, &'a str)> {
+    value
+        .split_once(':')
+        .ok_or_else(|| bad(name, value, accepted))
+}
+
+fn parse_number(name: &str, value: &str, part: &str, accepted: &str) -> Result<usize> {
+    part.trim()
+        .parse::<usize>()
+        .map_err(|_| bad(name, value, accepted))
+}
+
+/// Delay after every timed operation on this process (from `COLLBENCH_TEST_DELAY`), in µs.
+static OP_DELAY_MICROS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets this process's per-operation delay (the runner does it when the hook names a local rank).
+pub fn set_op_delay(delay: Duration) {
+    OP_DELAY_MICROS.store(delay.as_micros() as u64, Ordering::Relaxed);
+}
+
+/// This process's per-operation delay, if any. Timed loops call it once per loop.
+pub fn op_delay() -> Option<Duration> {
+    match OP_DELAY_MICROS.load(Ordering::Relaxed) {
+        0 => None,
+        micros => Some(Duration::from_micros(micros)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn hooks(vars: &[(&str, &str)]) -> Result<TestHooks> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TestHooks::from_env(&|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn parses_every_hook() {
+        let h = hooks(&[
+            (CORRUPT_VAR, "1:5"),
+            (DELAY_VAR, "2:250"),
+            (STALL_VAR, "3"),
+            (EXIT_VAR, "0:9"),
+        ])
+        .unwrap();
+        assert_eq!(h.corrupt, Some((1, 5)));
+        assert_eq!(h.delay, Some((2, Duration::from_micros(250))));
+        assert_eq!(h.stall, Some(3));
+        assert_eq!(h.exit, Some((0, Death::Exit(9))));
+        assert_eq!(
+            hooks(&[(EXIT_VAR, "2")]).unwrap().exit,
+            Some((2, Death::Kill))
+        );
+        assert_eq!(hooks(&[]).unwrap(), TestHooks::default());
+    }
+
+    #[test]
+    fn malformed_hooks_are_usage_errors_naming_the_variable() {
+        for (name, value) in [
+            (CORRUPT_VAR, "1"),
+            (CORRUPT_VAR, "a:b"),
+            (CORRUPT_VAR, "-1:0"),
+            (DELAY_VAR, "1:"),
+            (STALL_VAR, "x"),
+            (EXIT_VAR, "1:300"),
+        ] {
+            let error = hooks(&[(name, value)]).unwrap_err();
+            assert_eq!(error.exit_code(), 6);
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn ranks_beyond_the_job_are_rejected() {
+        let h = hooks(&[(STALL_VAR, "4")]).unwrap();
+        assert!(h.check_ranks(5).is_ok());
+        let error = h.check_ranks(4).unwrap_err();
+        assert!(error.to_string().contains("rank 4"), "{error}");
+    }
+}

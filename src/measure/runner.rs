@@ -1,0 +1,580 @@
+//! The sweep runner: drives one backend over the plan with nccl-tests' `TimeTest`/`BenchTime`
+//! semantics, gathers every rank's results to rank 0, aggregates them and feeds the sinks.
+//!
+//! For each cycle (`-N`), type (`-d`), operator (`-o`) and root (`-r`): one barrier, `-w` warm-up
+//! operations at the largest and then the smallest size (out of place), then for each size an
+//! out-of-place and an in-place cell. A cell is: (with `-c`) fill the inputs, one untimed
+//! operation, barrier, the timed loop (`Backend::measure`), barrier, then `-c` validation runs
+//! (fill, one operation, check; stop at the first that finds wrong elements), each followed by a
+//! sum of the wrong counts over all ranks. Every rank's sample is gathered to rank 0, which
+//! aggregates it (`crate::aggregate`) into the row it hands to the sinks.
+//!
+//! With NCCL_TESTS_SPLIT the backend runs on the rank's group, while barriers, sums and the gather
+//! span the whole world (as in nccl-tests, where they use MPI_COMM_WORLD): one table, printed by
+//! world rank 0, with a row per measurement aggregated over every group.
+//!
+//! Every wait is armed in the `-T` watchdog; SIGINT/SIGTERM stop the sweep after the current row
+//! (all ranks agree on it), leaving a complete report of the finished rows.
+
+use super::hooks::{self, TestHooks};
+use super::watchdog::{self, Phase};
+use crate::aggregate::{
+    aggregate_measurement, decode_samples, encode_samples, AggregateOptions, RankSample,
+    SummaryAccumulator,
+};
+use crate::backend::{Backend, CallSpec};
+use crate::collectives::{Collective, Counts, OpColumn};
+use crate::error::{CollbenchError, Result};
+use crate::plan::{Step, TestPlan};
+use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig};
+use crate::sinks::Sink;
+use crate::types::ReduceOp;
+use crate::world::{Reduction, World};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Set (to the signal number) by the SIGINT/SIGTERM handler; the runner stops after the row.
+pub type StopSignal = Arc<AtomicUsize>;
+
+/// Everything a run needs.
+pub struct RunInputs<'a> {
+    pub plan: &'a TestPlan,
+    /// The whole job (barriers, sums and the gather to rank 0 use it).
+    pub world: &'a dyn World,
+    pub backend: &'a mut dyn Backend,
+    /// Output sinks; only world rank 0 has any.
+    pub sinks: Vec<Box<dyn Sink>>,
+    pub hooks: TestHooks,
+    /// NCCL_TESTS_MIN_BW (GB/s).
+    pub min_bus_bandwidth_gbps: Option<f64>,
+    /// Comment lines rank 0 prints after the header (e.g. nccl-tests' "Reducing maxBytes").
+    pub notices: Vec<String>,
+    pub stop: Option<StopSignal>,
+}
+
+/// How a run ended, the same on every rank.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutcome {
+    /// Wrong elements over every cell and rank.
+    pub wrong_elements: u64,
+    /// No wrong element and the bandwidth check (NCCL_TESTS_MIN_BW) held.
+    pub passed: bool,
+    /// The average bus bandwidth was below 90 % of NCCL_TESTS_MIN_BW.
+    pub bandwidth_failed: bool,
+    /// The signal that stopped the sweep early, if one did.
+    pub interrupted_by: Option<i32>,
+    /// The final report (world rank 0 only).
+    pub report: Option<Report>,
+}
+
+/// What the `redop` column prints for `op` (nccl-tests' spellings per collective).
+pub fn redop_label(collective: &dyn Collective, op: Option<ReduceOp>) -> String {
+    match collective.op_column() {
+        OpColumn::Reduction | OpColumn::Ignored => op.unwrap_or(ReduceOp::Sum).name().to_string(),
+        OpColumn::None => "none".to_string(),
+        OpColumn::Blank => String::new(),
+    }
+}
+
+/// The operators to loop over: the plan's for reductions (and sendrecv's ignored `-o`), else one
+/// pass without an operator.
+fn op_passes(plan: &TestPlan) -> Vec<Option<ReduceOp>> {
+    if plan.ops.is_empty() {
+        vec![None]
+    } else {
+        plan.ops.iter().copied().map(Some).collect()
+    }
+}
+
+/// The `config` section of the report, from the plan.
+pub fn run_config(plan: &TestPlan, nranks: usize) -> RunConfig {
+    let (step_kind, step_value) = match plan.step {
+        Step::Factor(f) => ("factor", f),
+        Step::Bytes(b) => ("bytes", b as f64),
+    };
+    let roots = if plan.collective.uses_root() {
+        plan.roots(nranks).iter().map(|&r| r as i64).collect()
+    } else {
+        vec![-1]
+    };
+    RunConfig {
+        nthreads: plan.nthreads,
+        ngpus: plan.ngpus,
+        min_bytes: plan.min_bytes,
+        max_bytes: plan.max_bytes,
+        step_kind: step_kind.to_string(),
+        step_value,
+        warmup_iters: plan.warmup_iters,
+        iters: plan.timing.iters,
+        agg_iters: plan.timing.agg_iters,
+        check_iters: plan.check_iters,
+        graph_launches: plan.timing.graph_launches,
+        blocking: plan.timing.blocking,
+        average_mode: plan.average.name().to_string(),
+        per_iteration_timing: plan.timing.per_iteration,
+        per_iteration_skip: plan.timing.per_iteration_skip,
+        run_cycles: plan.run_cycles,
+        seed: plan.seed,
+        dtypes: plan.dtypes.clone(),
+        ops: op_passes(plan)
+            .iter()
+            .filter_map(|op| op.map(|o| o.name().to_string()))
+            .collect(),
+        roots,
+        blocking_mode: plan.blocking.flag(),
+        unalign: plan.unalign,
+        parallel_init: plan.parallel_init,
+        report_cputime: plan.timing.report_cputime,
+        report_timestamps: plan.report_timestamps,
+    }
+}
+
+/// Send and receive bytes the backend must allocate: the largest over the plan's types at the
+/// largest size.
+pub fn buffer_bytes(plan: &TestPlan, nranks: usize) -> (usize, usize) {
+    let mut send = 0;
+    let mut recv = 0;
+    for &dtype in &plan.dtypes {
+        let elt = dtype.size_bytes();
+        let counts = plan
+            .collective
+            .counts(plan.max_bytes as usize / elt, elt, nranks);
+        send = send.max(counts.send_count * elt);
+        recv = recv.max(counts.recv_count * elt);
+    }
+    (send, recv)
+}
+
+struct Runner<'a> {
+    plan: &'a TestPlan,
+    world: &'a dyn World,
+    backend: &'a mut dyn Backend,
+    sinks: Vec<Box<dyn Sink>>,
+    hooks: TestHooks,
+    stop: Option<StopSignal>,
+    /// Every rank's placement, by rank (world rank 0 only).
+    placements: Vec<RankPlacement>,
+    /// This process's printed ranks.
+    my_ranks: Vec<usize>,
+    /// The backend's ranks for `my_ranks`, same order.
+    my_comm_ranks: Vec<usize>,
+    summary: SummaryAccumulator,
+    wrong_elements: u64,
+    timed_loops_started: bool,
+}
+
+impl Runner<'_> {
+    fn is_root(&self) -> bool {
+        self.world.rank() == 0
+    }
+
+    fn barrier(&self) -> Result<()> {
+        let _armed = watchdog::waiting(Phase::Barrier);
+        self.world.barrier()
+    }
+
+    /// Gathers every process's placements to rank 0, ordered by rank.
+    fn gather_placements(&mut self) -> Result<()> {
+        let mine = self.backend.placements();
+        let bytes = serde_json::to_vec(&mine).map_err(|e| {
+            CollbenchError::Mpi(format!("could not encode this rank's placement: {e}"))
+        })?;
+        let gathered = {
+            let _armed = watchdog::waiting(Phase::Gather);
+            self.world.gather_bytes(&bytes)?
+        };
+        if let Some(parts) = gathered {
+            let mut all = Vec::new();
+            for (process, part) in parts.iter().enumerate() {
+                let placements: Vec<RankPlacement> = serde_json::from_slice(part).map_err(|e| {
+                    CollbenchError::Mpi(format!(
+                        "process {process} sent a malformed placement ({e}); are all ranks \
+                             running the same collbench build?"
+                    ))
+                })?;
+                all.extend(placements);
+            }
+            all.sort_by_key(|p| p.rank);
+            self.placements = all;
+        }
+        Ok(())
+    }
+
+    fn header(&self, group_size: usize) -> Report {
+        let env: Vec<(String, String)> = report::env::process_environment().collect();
+        Report {
+            schema_version: report::SCHEMA_VERSION,
+            tool: report::meta::tool_info(),
+            args: self.plan.args.clone(),
+            start_time: report::time::now_rfc3339(),
+            end_time: None,
+            complete: false,
+            backend: self.backend.info(),
+            collective: self.plan.collective.name().to_string(),
+            nranks: self.placements.len(),
+            hosts: report::meta::hosts_in_rank_order(&self.placements),
+            ranks: self.placements.clone(),
+            slurm: report::slurm::from_env(env.iter().cloned()),
+            environment: report::env::allowlisted_environment(env),
+            config: run_config(self.plan, group_size),
+            results: Vec::new(),
+            summary: self.summary.summary(None, None),
+        }
+    }
+
+    /// Whether any rank was asked to stop (every rank gets the same answer).
+    fn stop_requested(&self) -> Result<Option<i32>> {
+        let local = self
+            .stop
+            .as_ref()
+            .map(|s| s.load(Ordering::SeqCst))
+            .unwrap_or(0);
+        let _armed = watchdog::waiting(Phase::Finish);
+        let any = self.world.allreduce_f64(&[local as f64], Reduction::Max)?;
+        let signal = any.first().copied().unwrap_or(0.0) as i32;
+        Ok((signal != 0).then_some(signal))
+    }
+
+    /// One out-of-place or in-place cell; returns this process's sample.
+    fn cell(&mut self, call: &CallSpec) -> Result<RankSample> {
+        let plan = self.plan;
+        if plan.check_iters > 0 {
+            self.backend.prepare(call)?;
+        }
+        {
+            let _armed = watchdog::waiting(Phase::WarmUp);
+            self.backend.warmup(call, 1)?;
+        }
+        self.barrier()?;
+        if !self.timed_loops_started {
+            self.timed_loops_started = true;
+            for &rank in &self.my_ranks {
+                let _armed = watchdog::waiting(Phase::Timed);
+                self.hooks.before_timed_loop(rank);
+            }
+        }
+        let timing = {
+            let _armed = watchdog::waiting(Phase::Timed);
+            self.backend.measure(call, &plan.timing)?
+        };
+        self.barrier()?;
+        let checked =
+            plan.check_iters > 0 && (!call.in_place || call.collective.in_place_checked());
+        let mut wrong = None;
+        let mut first_wrong = None;
+        if checked {
+            for _ in 0..plan.check_iters {
+                self.backend.prepare(call)?;
+                {
+                    let _armed = watchdog::waiting(Phase::Validation);
+                    self.backend.warmup(call, 1)?;
+                }
+                self.plant_corruption(call)?;
+                let outcome = self.backend.check(call)?;
+                let total = {
+                    let _armed = watchdog::waiting(Phase::Validation);
+                    self.world.allreduce_u64_sum(&[outcome.wrong])?
+                };
+                wrong = Some(outcome.wrong);
+                first_wrong = outcome.first;
+                let total = total.first().copied().unwrap_or(0);
+                self.wrong_elements += total;
+                if total > 0 {
+                    break;
+                }
+            }
+        }
+        Ok(RankSample {
+            rank: self.my_ranks.first().copied().unwrap_or(0),
+            seconds_per_op: timing.seconds_per_op,
+            wrong,
+            first_wrong,
+            per_iteration_us: timing.per_iteration_us,
+        })
+    }
+
+    fn plant_corruption(&mut self, call: &CallSpec) -> Result<()> {
+        let Some((rank, index)) = self.hooks.corrupt else {
+            return Ok(());
+        };
+        if let Some(i) = self.my_ranks.iter().position(|&r| r == rank) {
+            self.backend
+                .plant_corruption(call, self.my_comm_ranks[i], index)?;
+        }
+        Ok(())
+    }
+
+    /// Gathers a cell's samples to rank 0 and aggregates them there.
+    fn aggregate(&self, sample: RankSample, call: &CallSpec) -> Result<Option<Measurement>> {
+        let gathered = {
+            let _armed = watchdog::waiting(Phase::Gather);
+            self.world.gather_bytes(&encode_samples(&[sample]))?
+        };
+        let Some(parts) = gathered else {
+            return Ok(None);
+        };
+        let mut samples = Vec::with_capacity(parts.len());
+        for part in parts {
+            samples.extend(decode_samples(&part)?);
+        }
+        let nranks = self.backend.nranks();
+        let elt = call.dtype.size_bytes();
+        let measurement = aggregate_measurement(
+            &samples,
+            &self.placements,
+            call.collective.alg_bytes(&call.counts, elt, nranks) as f64,
+            call.collective.bus_bw_factor(nranks),
+            AggregateOptions {
+                mode: self.plan.average,
+                per_iteration_skip: self.plan.timing.per_iteration_skip,
+            },
+        )?;
+        Ok(Some(measurement))
+    }
+
+    fn warm_up(&mut self, spec: &CallSpec, nranks: usize) -> Result<()> {
+        let plan = self.plan;
+        if plan.warmup_iters == 0 {
+            return Ok(());
+        }
+        let elt = spec.dtype.size_bytes();
+        let collective = spec.collective;
+        for bytes in [plan.max_bytes, plan.min_bytes] {
+            watchdog::set_target(collective.name(), bytes);
+            let call = CallSpec {
+                counts: collective.counts(bytes as usize / elt, elt, nranks),
+                in_place: false,
+                ..*spec
+            };
+            let _armed = watchdog::waiting(Phase::WarmUp);
+            self.backend.warmup(&call, plan.warmup_iters)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every size of one (type, operator, root); the signal when a stop was requested.
+    fn sweep(
+        &mut self,
+        report: &mut Report,
+        spec: CallSpec,
+        printed_op: Option<ReduceOp>,
+        cycle: usize,
+    ) -> Result<Option<i32>> {
+        let plan = self.plan;
+        let nranks = self.backend.nranks();
+        self.barrier()?;
+        self.warm_up(&spec, nranks)?;
+        let elt = spec.dtype.size_bytes();
+        let collective = spec.collective;
+        for &size in &plan.sizes {
+            let counts: Counts = collective.counts(size as usize / elt, elt, nranks);
+            watchdog::set_target(collective.name(), counts.size_bytes(elt));
+            let mut cells = [None, None];
+            for (slot, in_place) in [false, true].into_iter().enumerate() {
+                let call = CallSpec {
+                    counts,
+                    in_place,
+                    ..spec
+                };
+                let sample = self.cell(&call)?;
+                cells[slot] = self.aggregate(sample, &call)?;
+            }
+            if self.is_root() {
+                let [out_of_place, in_place] = cells;
+                let row = ResultRow {
+                    collective: collective.name().to_string(),
+                    size_bytes: counts.size_bytes(elt),
+                    count: counts.param_count as u64,
+                    dtype: spec.dtype,
+                    redop: redop_label(collective, printed_op),
+                    root: if collective.uses_root() {
+                        spec.root as i64
+                    } else {
+                        -1
+                    },
+                    out_of_place,
+                    in_place,
+                    cycle,
+                };
+                self.summary.add_row(&row);
+                for sink in self.sinks.iter_mut() {
+                    sink.row(report, &row)?;
+                }
+                report.results.push(row);
+            }
+            if let Some(signal) = self.stop_requested()? {
+                return Ok(Some(signal));
+            }
+        }
+        Ok(None)
+    }
+
+    fn run(mut self, notices: Vec<String>, min_bw: Option<f64>) -> Result<RunOutcome> {
+        let plan = self.plan;
+        let nranks = self.backend.nranks();
+        self.my_ranks = self.backend.placements().iter().map(|p| p.rank).collect();
+        self.my_comm_ranks = self.backend.local_ranks();
+        if let Some((rank, delay)) = self.hooks.delay {
+            if self.my_ranks.contains(&rank) {
+                hooks::set_op_delay(delay);
+            }
+        }
+        self.gather_placements()?;
+        let (send_bytes, recv_bytes) = buffer_bytes(plan, nranks);
+        self.backend.allocate(send_bytes, recv_bytes)?;
+
+        let mut report = self.header(nranks);
+        report.summary = self.summary.summary(min_bw, None);
+        if self.is_root() {
+            for sink in self.sinks.iter_mut() {
+                sink.begin(&report)?;
+            }
+            for notice in &notices {
+                println!("{notice}");
+            }
+        }
+
+        let roots = plan.roots(nranks);
+        let mut interrupted_by = None;
+        let mut cycle = 0;
+        'cycles: while plan.run_cycles == 0 || cycle < plan.run_cycles {
+            for &dtype in &plan.dtypes {
+                for printed_op in op_passes(plan) {
+                    // Only reductions apply the operator; sendrecv prints `-o` but ignores it.
+                    let op = match plan.collective.op_column() {
+                        OpColumn::Reduction => printed_op,
+                        _ => None,
+                    };
+                    for &root in &roots {
+                        let spec = CallSpec {
+                            collective: plan.collective,
+                            dtype,
+                            op,
+                            root,
+                            counts: Counts::default(),
+                            in_place: false,
+                            seed: plan.seed,
+                        };
+                        if let Some(signal) = self.sweep(&mut report, spec, printed_op, cycle)? {
+                            interrupted_by = Some(signal);
+                            break 'cycles;
+                        }
+                    }
+                }
+            }
+            cycle += 1;
+        }
+
+        let interrupted = interrupted_by.map(|signal| {
+            format!(
+                "stopped by signal {signal} ({}) after {} rows",
+                signal_name(signal),
+                report.results.len()
+            )
+        });
+        let summary = self.summary.summary(min_bw, interrupted);
+        let bandwidth_failed = summary.bus_bandwidth_ok() == Some(false);
+        // Rank 0 alone knows the bandwidth verdict: share it so every rank exits alike.
+        let mut verdict = vec![u8::from(bandwidth_failed)];
+        {
+            let _armed = watchdog::waiting(Phase::Finish);
+            self.world.broadcast_bytes(&mut verdict)?;
+        }
+        let bandwidth_failed = verdict.first() == Some(&1);
+        let passed = self.wrong_elements == 0 && !bandwidth_failed;
+        let report = if self.is_root() {
+            report.summary = summary;
+            report.end_time = Some(report::time::now_rfc3339());
+            report.complete = interrupted_by.is_none();
+            for sink in self.sinks.iter_mut() {
+                sink.finish(&report)?;
+            }
+            Some(report)
+        } else {
+            None
+        };
+        Ok(RunOutcome {
+            wrong_elements: self.wrong_elements,
+            passed,
+            bandwidth_failed,
+            interrupted_by,
+            report,
+        })
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+/// Runs the plan's sweep (see the module documentation). Collective over the world.
+pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
+    inputs
+        .hooks
+        .check_ranks(inputs.world.size() * inputs.backend.placements().len())?;
+    let runner = Runner {
+        plan: inputs.plan,
+        world: inputs.world,
+        backend: inputs.backend,
+        sinks: inputs.sinks,
+        hooks: inputs.hooks,
+        stop: inputs.stop,
+        placements: Vec::new(),
+        my_ranks: Vec::new(),
+        my_comm_ranks: Vec::new(),
+        summary: SummaryAccumulator::new(),
+        wrong_elements: 0,
+        timed_loops_started: false,
+    };
+    runner.run(inputs.notices, inputs.min_bus_bandwidth_gbps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectives::find;
+    use crate::types::DataType;
+
+    #[test]
+    fn redop_column_follows_nccl_tests_per_collective() {
+        let all_reduce = find("all_reduce").unwrap();
+        assert_eq!(redop_label(all_reduce, Some(ReduceOp::Max)), "max");
+        assert_eq!(redop_label(find("gather").unwrap(), None), "none");
+        assert_eq!(redop_label(find("sendrecv").unwrap(), None), "sum");
+        assert_eq!(redop_label(find("hypercube").unwrap(), None), "");
+    }
+
+    #[test]
+    fn buffers_cover_the_largest_size_of_every_type() {
+        let plan = crate::cli::parse_collective_args(
+            find("all_gather").unwrap(),
+            &[
+                "allgather-perf",
+                "-b",
+                "8",
+                "-e",
+                "1M",
+                "-f",
+                "2",
+                "-d",
+                "all",
+            ]
+            .map(String::from),
+            &|_| None,
+        )
+        .unwrap();
+        let crate::cli::Parsed::Run(plan) = plan else {
+            panic!("expected a plan")
+        };
+        let (send, recv) = buffer_bytes(&plan, 4);
+        assert_eq!((send, recv), (1 << 18, 1 << 20));
+        let config = run_config(&plan, 4);
+        assert_eq!(config.dtypes.len(), DataType::ALL.len());
+        assert_eq!(config.roots, vec![-1]);
+        assert_eq!(config.step_kind, "factor");
+    }
+}

@@ -1,0 +1,249 @@
+//! The MPI world (feature `mpi`): MPI_COMM_WORLD, or a group split from it by NCCL_TESTS_SPLIT.
+//!
+//! MPI is initialised with MPI_THREAD_MULTIPLE when the library offers it, because the `-T`
+//! watchdog thread calls MPI_Abort while the main thread may be blocked inside MPI.
+
+use super::{AbortHandle, Reduction, World};
+use crate::error::{CollbenchError, Result};
+use mpi::collective::SystemOperation;
+use mpi::datatype::PartitionMut;
+use mpi::environment::Universe;
+use mpi::topology::{Color, Communicator, SimpleCommunicator};
+use mpi::traits::*;
+use mpi::Threading;
+use std::sync::Arc;
+
+/// One process of an MPI job.
+pub struct MpiWorld {
+    // Field order matters: communicators are freed before the universe finalizes MPI.
+    comm: SimpleCommunicator,
+    rank: usize,
+    size: usize,
+    local_rank: usize,
+    local_size: usize,
+    host: String,
+    universe: Arc<Universe>,
+    threading: Threading,
+}
+
+/// What [`MpiWorld::init`] found besides the world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MpiWorldInit {
+    /// True when the library granted MPI_THREAD_MULTIPLE (needed for an abort from the watchdog
+    /// thread to be safe; without it the abort is still attempted).
+    pub thread_multiple: bool,
+}
+
+impl MpiWorld {
+    /// MPI_Init_thread and MPI_COMM_WORLD. Works as a singleton (no launcher), under mpirun and
+    /// under `srun --mpi=pmix`.
+    pub fn init() -> Result<(MpiWorld, MpiWorldInit)> {
+        let (universe, threading) = mpi::initialize_with_threading(Threading::Multiple)
+            .ok_or_else(|| {
+                CollbenchError::Mpi(
+                    "MPI was already initialised in this process; collbench must be the one to \
+                     call MPI_Init_thread"
+                        .to_string(),
+                )
+            })?;
+        let comm = universe.world();
+        let world = MpiWorld::from_comm(comm, Arc::new(universe), threading);
+        let init = MpiWorldInit {
+            thread_multiple: threading == Threading::Multiple,
+        };
+        Ok((world, init))
+    }
+
+    fn from_comm(comm: SimpleCommunicator, universe: Arc<Universe>, threading: Threading) -> Self {
+        let rank = comm.rank() as usize;
+        let size = comm.size() as usize;
+        // Processes that can share memory are the processes of one host.
+        let local = comm.split_shared(rank as i32);
+        let (local_rank, local_size) = (local.rank() as usize, local.size() as usize);
+        MpiWorld {
+            comm,
+            rank,
+            size,
+            local_rank,
+            local_size,
+            host: super::hostname(),
+            universe,
+            threading,
+        }
+    }
+
+    /// The communicator of this world (the backend duplicates it for its own traffic).
+    pub fn comm(&self) -> &SimpleCommunicator {
+        &self.comm
+    }
+
+    pub fn threading(&self) -> Threading {
+        self.threading
+    }
+
+    /// `MPI_Get_library_version`, first line (e.g. `Open MPI v4.1.4, package: …`).
+    pub fn library_version() -> String {
+        mpi::environment::library_version()
+            .map(|v| v.lines().next().unwrap_or("").trim().to_string())
+            .unwrap_or_else(|_| "unknown MPI".to_string())
+    }
+}
+
+/// MPI_Abort on MPI_COMM_WORLD: ends every process of the job.
+fn abort_job(code: i32) -> ! {
+    // SAFETY: MPI_Abort takes a valid communicator handle and an int; it does not return.
+    unsafe {
+        mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, code);
+    }
+    std::process::exit(code)
+}
+
+/// Which launcher started this process, from the environment it left.
+fn detect_launcher(size: usize) -> String {
+    let has = |name: &str| std::env::var_os(name).is_some();
+    if has("SLURM_STEP_ID") && has("PMIX_RANK") {
+        "srun/pmix".to_string()
+    } else if has("SLURM_STEP_ID") && (has("PMI_RANK") || has("SLURM_PROCID")) && size > 1 {
+        "srun".to_string()
+    } else if has("OMPI_COMM_WORLD_SIZE") {
+        "mpirun".to_string()
+    } else if has("PMI_RANK") || has("PMIX_RANK") {
+        "mpiexec".to_string()
+    } else {
+        "singleton".to_string()
+    }
+}
+
+impl World for MpiWorld {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn hostname(&self) -> &str {
+        &self.host
+    }
+    fn local_rank(&self) -> usize {
+        self.local_rank
+    }
+    fn local_size(&self) -> usize {
+        self.local_size
+    }
+
+    fn barrier(&self) -> Result<()> {
+        self.comm.barrier();
+        Ok(())
+    }
+
+    fn allreduce_f64(&self, values: &[f64], op: Reduction) -> Result<Vec<f64>> {
+        let mut out = vec![0.0f64; values.len()];
+        let op = match op {
+            Reduction::Min => SystemOperation::min(),
+            Reduction::Max => SystemOperation::max(),
+            Reduction::Sum => SystemOperation::sum(),
+        };
+        self.comm.all_reduce_into(values, &mut out[..], op);
+        Ok(out)
+    }
+
+    fn allreduce_u64_sum(&self, values: &[u64]) -> Result<Vec<u64>> {
+        let mut out = vec![0u64; values.len()];
+        self.comm
+            .all_reduce_into(values, &mut out[..], SystemOperation::sum());
+        Ok(out)
+    }
+
+    fn gather_bytes(&self, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>> {
+        let len = i32::try_from(bytes.len()).map_err(|_| {
+            CollbenchError::Mpi(format!(
+                "cannot gather {} bytes from one rank: MPI counts are limited to {} bytes",
+                bytes.len(),
+                i32::MAX
+            ))
+        })?;
+        let root = self.comm.process_at_rank(0);
+        if self.rank != 0 {
+            root.gather_into(&len);
+            root.gather_varcount_into(bytes);
+            return Ok(None);
+        }
+        let mut lengths = vec![0i32; self.size];
+        root.gather_into_root(&len, &mut lengths[..]);
+        let mut displacements = Vec::with_capacity(self.size);
+        let mut total: i64 = 0;
+        for &l in &lengths {
+            displacements.push(i32::try_from(total).map_err(|_| {
+                CollbenchError::Mpi(format!(
+                    "gathered results exceed {} bytes at rank 0",
+                    i32::MAX
+                ))
+            })?);
+            total += i64::from(l);
+        }
+        let mut buffer = vec![0u8; total as usize];
+        {
+            let mut partition =
+                PartitionMut::new(&mut buffer[..], &lengths[..], &displacements[..]);
+            root.gather_varcount_into_root(bytes, &mut partition);
+        }
+        let parts = lengths
+            .iter()
+            .zip(&displacements)
+            .map(|(&l, &d)| buffer[d as usize..(d + l) as usize].to_vec())
+            .collect();
+        Ok(Some(parts))
+    }
+
+    fn broadcast_bytes(&self, bytes: &mut Vec<u8>) -> Result<()> {
+        let root = self.comm.process_at_rank(0);
+        let mut len = bytes.len() as u64;
+        root.broadcast_into(&mut len);
+        bytes.resize(len as usize, 0);
+        if len > 0 {
+            root.broadcast_into(&mut bytes[..]);
+        }
+        Ok(())
+    }
+
+    fn abort(&self, code: i32) -> ! {
+        abort_job(code)
+    }
+
+    fn launcher(&self) -> String {
+        detect_launcher(self.size)
+    }
+
+    fn abort_handle(&self) -> AbortHandle {
+        Arc::new(|code| abort_job(code))
+    }
+
+    fn as_mpi(&self) -> Option<&MpiWorld> {
+        Some(self)
+    }
+
+    fn split(&self, color: u64, key: usize) -> Result<Box<dyn World>> {
+        let color_value = i32::try_from(color).map_err(|_| {
+            CollbenchError::Usage(format!(
+                "NCCL_TESTS_SPLIT gives rank {} the color {color}; colors must be between 0 and {}",
+                self.rank,
+                i32::MAX
+            ))
+        })?;
+        let key = i32::try_from(key).unwrap_or(i32::MAX);
+        let comm = self
+            .comm
+            .split_by_color_with_key(Color::with_value(color_value), key)
+            .ok_or_else(|| {
+                CollbenchError::Mpi(format!(
+                    "MPI_Comm_split returned no communicator for rank {} (color {color})",
+                    self.rank
+                ))
+            })?;
+        Ok(Box::new(MpiWorld::from_comm(
+            comm,
+            Arc::clone(&self.universe),
+            self.threading,
+        )))
+    }
+}

@@ -1,0 +1,241 @@
+//! `collbench fabric loopback` over Debian's real libfabric providers, payloads verified.
+#![cfg(feature = "fabric")]
+
+mod fabric_common;
+use fabric_common::*;
+
+fn loopback(provider: &str, extra: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("loopback.json");
+    let mut args = vec![
+        "loopback",
+        "--provider",
+        provider,
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(QUICK_SWEEP);
+    args.extend_from_slice(extra);
+    let output = run(180, &args);
+    let report = if json.exists() {
+        read_json(&json)
+    } else {
+        serde_json::Value::Null
+    };
+    (output, report)
+}
+
+/// Every (operation, size) row was measured and every message verified.
+fn assert_complete_and_clean(report: &serde_json::Value, operations: &[&str]) {
+    let rows = report["rows"].as_array().expect("rows");
+    for operation in operations {
+        let sizes: Vec<u64> = rows
+            .iter()
+            .filter(|r| r["operation"] == *operation)
+            .map(|r| r["size_bytes"].as_u64().unwrap())
+            .collect();
+        assert_eq!(sizes, vec![8, 128, 2048, 32768], "{operation} rows");
+    }
+    for row in rows {
+        assert!(row["verified_messages"].as_u64().unwrap() > 0, "{row}");
+        assert_eq!(row["wrong_messages"], 0, "{row}");
+        assert!(
+            row["latency"]["typical_us"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
+        assert!(
+            row["bandwidth"]["avg_gb_per_s"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
+    }
+    let summary = &report["verdict"]["summary"];
+    assert!(
+        summary["max_bw_gb_per_s"].as_f64().unwrap()
+            >= summary["avg_bw_gb_per_s"].as_f64().unwrap()
+    );
+    assert!(
+        summary["max_typical_lat_us"].as_f64().unwrap()
+            >= summary["min_typical_lat_us"].as_f64().unwrap()
+    );
+    assert_eq!(report["passed"], true);
+}
+
+#[test]
+fn tcp_rxm_loopback_sweeps_send_recv_and_rma_with_verified_payloads() {
+    let (output, report) = loopback("tcp", &[]);
+    assert_exit(&output, 0);
+    assert_eq!(report["provider"], "tcp;ofi_rxm");
+    assert_eq!(report["rma"], true);
+    assert_complete_and_clean(&report, &["send_recv", "write", "read"]);
+    let text = stdout(&output);
+    for line in [
+        "MaxBw:",
+        "AvgBw:",
+        "MaxTypicalLat:",
+        "MinTypicalLat:",
+        "AvgLat:",
+        "passed",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+}
+
+#[test]
+fn shm_loopback_sweeps_send_recv_and_rma_with_verified_payloads() {
+    let (output, report) = loopback("shm", &[]);
+    assert_exit(&output, 0);
+    assert_eq!(report["provider"], "shm");
+    assert_complete_and_clean(&report, &["send_recv", "write", "read"]);
+}
+
+#[test]
+fn no_rma_measures_send_recv_only() {
+    let (output, report) = loopback("shm", &["--no-rma"]);
+    assert_exit(&output, 0);
+    assert_eq!(report["rma"], false);
+    assert!(report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["operation"] == "send_recv"));
+}
+
+#[test]
+fn thresholds_that_cannot_be_met_exit_7_and_name_the_figure() {
+    let (output, report) = loopback("shm", &["--no-rma", "--min-bw", "100000"]);
+    assert_exit(&output, 7);
+    assert!(stdout(&output).contains("MaxBw") && stderr(&output).contains("below --min-bw 100000"));
+    assert_eq!(report["passed"], false);
+    let (output, _) = loopback("shm", &["--no-rma", "--max-lat", "0.0001"]);
+    assert_exit(&output, 7);
+    assert!(stderr(&output).contains("above --max-lat 0.0001"));
+}
+
+#[test]
+fn met_thresholds_pass() {
+    let (output, _) = loopback(
+        "shm",
+        &["--no-rma", "--min-bw", "0.000001", "--max-lat", "1000000"],
+    );
+    assert_exit(&output, 0);
+}
+
+#[test]
+fn a_missing_provider_is_a_clear_usage_error() {
+    let (output, _) = loopback("efa", &[]);
+    assert_exit(&output, 6);
+    let err = stderr(&output);
+    assert!(err.contains("--provider efa"), "{err}");
+    assert!(
+        err.contains("available:") && err.contains("tcp;ofi_rxm") && err.contains("shm"),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_a_provider_efa_is_replaced_by_the_best_rdm_provider_with_a_notice() {
+    let output = run(
+        180,
+        &[
+            "loopback",
+            "--no-rma",
+            "-b",
+            "64",
+            "-e",
+            "64",
+            "--iters",
+            "5",
+            "--bw-iters",
+            "1",
+            "--timeout",
+            "20",
+        ],
+    );
+    assert_exit(&output, 0);
+    let err = stderr(&output);
+    assert!(
+        err.contains("notice: no efa provider on this host; using tcp;ofi_rxm"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for args in [
+        vec!["loopback", "-b", "0"],
+        vec!["loopback", "-b", "1K", "-e", "8"],
+        vec!["loopback", "--window", "0"],
+        vec!["loopback", "--bogus"],
+        vec!["frobnicate"],
+    ] {
+        let output = run(30, &args);
+        assert_exit(&output, 6);
+    }
+}
+
+#[test]
+fn all_domains_checks_every_nic_of_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("all.json");
+    let output = run(
+        240,
+        &[
+            "loopback",
+            "--provider",
+            "tcp",
+            "--all-domains",
+            "--no-rma",
+            "-b",
+            "64",
+            "-e",
+            "64",
+            "--iters",
+            "10",
+            "--bw-iters",
+            "1",
+            "--timeout",
+            "20",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&output, 0);
+    let suite = read_json(&json);
+    let domains: Vec<&str> = suite["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["domain"].as_str().unwrap())
+        .collect();
+    assert!(domains.contains(&"lo") && domains.len() >= 2, "{domains:?}");
+    assert_eq!(suite["passed"], true);
+    let text = stdout(&output);
+    assert!(
+        text.contains("Loopback check passed for provider tcp;ofi_rxm, domain lo"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 passed, 0 failed") || text.contains("passed, 0 failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_domain_lists_the_providers_domains() {
+    let output = run(
+        60,
+        &[
+            "loopback",
+            "--provider",
+            "tcp",
+            "--domain",
+            "nic-that-is-not-here",
+        ],
+    );
+    assert_exit(&output, 6);
+    let err = stderr(&output);
+    assert!(
+        err.contains("--domain nic-that-is-not-here") && err.contains("lo"),
+        "{err}"
+    );
+}

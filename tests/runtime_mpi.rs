@@ -1,0 +1,366 @@
+//! The runtime under a real `mpirun -np 4` (Open MPI, oversubscribed): every collective exact on
+//! host memory, test hooks (corruption → exit 7, stalled rank → -T exit 4, dying ranks), splits,
+//! timing flags, and usage errors printed once. Needs `--features mpi` and Open MPI's mpirun.
+
+#![cfg(feature = "mpi")]
+
+mod runtime_support;
+
+use runtime_support::*;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One mpirun at a time: they share two cores, and the watchdog tests measure time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn every_collective_type_and_operator_is_exact_in_and_out_of_place_on_four_ranks() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    for program in COLLECTIVE_BINARIES {
+        let json = dir.path().join(format!("{program}.json"));
+        let json_arg = json.to_str().unwrap();
+        let args = [
+            "-b", "64", "-e", "4K", "-f", "64", "-n", "1", "-w", "0", "-d", "all", "-o", "all",
+            "-r", "-1", "-J", json_arg,
+        ];
+        let run = run(mpirun(4, program, &args, &[]), LIMIT);
+        assert_eq!(run.code(), Some(0), "{program}: {}", run.describe());
+        let report = read_json(&json);
+        assert_eq!(report["nranks"], 4, "{program}");
+        assert_eq!(report["complete"], true, "{program}");
+        let ranks = report["ranks"].as_array().unwrap();
+        let pids: std::collections::BTreeSet<_> = ranks.iter().map(|r| r["pid"].as_u64()).collect();
+        assert_eq!(pids.len(), 4, "{program}: four processes");
+        let config = &report["config"];
+        let expected_rows = config["dtypes"].as_array().unwrap().len()
+            * config["ops"].as_array().unwrap().len().max(1)
+            * config["roots"].as_array().unwrap().len()
+            * 2;
+        let results = report["results"].as_array().unwrap();
+        assert_eq!(results.len(), expected_rows, "{program}: rows");
+        assert_eq!(
+            config["dtypes"].as_array().unwrap().len(),
+            12,
+            "{program}: -d all"
+        );
+        let mut checked = 0;
+        for (row, side, cell) in cells(&report) {
+            match cell["wrong"].as_u64() {
+                Some(wrong) => {
+                    assert_eq!(wrong, 0, "{program} {side} {row}");
+                    checked += 1;
+                }
+                // nccl-tests does not check in-place alltoall(v)/sendrecv: N/A, never out of place.
+                None => assert_eq!(side, "in_place", "{program}: unchecked {row}"),
+            }
+        }
+        assert!(
+            checked >= expected_rows,
+            "{program}: {checked} checked cells"
+        );
+        assert!(
+            run.stdout.contains("# Out of bounds values : 0 OK"),
+            "{program}"
+        );
+    }
+}
+
+#[test]
+fn a_planted_corruption_is_found_and_the_job_exits_7() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("corrupt.json");
+    let args = [
+        "-b",
+        "8",
+        "-e",
+        "64",
+        "-f",
+        "2",
+        "-n",
+        "2",
+        "-J",
+        json.to_str().unwrap(),
+    ];
+    let run = run(
+        mpirun(
+            4,
+            "allreduce-perf",
+            &args,
+            &[("COLLBENCH_TEST_CORRUPT", "2:1")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(7), "{}", run.describe());
+    assert!(
+        run.stdout.contains("# Out of bounds values : "),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("# Out of bounds values") && l.ends_with("FAILED")),
+        "{}",
+        run.describe()
+    );
+    // Every checked cell found exactly the planted element on rank 2.
+    let report = read_json(&json);
+    for (_, _, cell) in cells(&report) {
+        assert_eq!(cell["wrong"], 1);
+        assert_eq!(cell["first_wrong"]["rank"], 2);
+        assert_eq!(cell["first_wrong"]["index"], 1);
+    }
+    assert_eq!(report["summary"]["passed"], false);
+    // The verdict is printed once, by rank 0.
+    assert_eq!(
+        run.stderr.matches("collbench: wrong results").count(),
+        1,
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn the_watchdog_aborts_a_job_with_a_stalled_rank_with_exit_4() {
+    let _serial = serial();
+    let timeout_s = 3;
+    let args = ["-b", "8", "-e", "1K", "-f", "2", "-T", "3"];
+    let run = run(
+        mpirun(4, "allreduce-perf", &args, &[("COLLBENCH_TEST_STALL", "2")]),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(4), "{}", run.describe());
+    assert!(
+        run.elapsed < Duration::from_secs(timeout_s + 10),
+        "exit took {:?}",
+        run.elapsed
+    );
+    assert!(
+        run.stderr.contains("collbench: timeout after 3 s on rank")
+            && run
+                .stderr
+                .contains("stuck in all_reduce size 8 B iteration 0 (timed loop)"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn a_rank_that_kills_itself_ends_the_job_with_and_without_a_watchdog() {
+    let _serial = serial();
+    for extra in [&[][..], &["-T", "5"][..]] {
+        let mut args = vec!["-b", "8", "-e", "1K", "-f", "2"];
+        args.extend_from_slice(extra);
+        let run = run(
+            mpirun(4, "allreduce-perf", &args, &[("COLLBENCH_TEST_EXIT", "1")]),
+            LIMIT,
+        );
+        assert!(run.status.is_some(), "the job hung: {}", run.describe());
+        assert_ne!(run.code(), Some(0), "{}", run.describe());
+        assert!(
+            run.elapsed < Duration::from_secs(30),
+            "took {:?}",
+            run.elapsed
+        );
+    }
+    let run = run(
+        mpirun(
+            4,
+            "allreduce-perf",
+            &["-b", "8", "-e", "1K"],
+            &[("COLLBENCH_TEST_EXIT", "3:9")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(9), "{}", run.describe());
+}
+
+#[test]
+fn a_rank_killed_from_outside_with_sigkill_ends_the_job() {
+    let _serial = serial();
+    // -N 0 runs until stopped: only the kill can end it.
+    let args = ["-b", "8", "-e", "64K", "-f", "2", "-N", "0"];
+    let (child, lines, started) =
+        start_until(mpirun(4, "allreduce-perf", &args, &[]), LIMIT, |l| {
+            l.starts_with("#  Rank  3 ")
+        });
+    let rank_line = lines
+        .iter()
+        .find(|l| l.starts_with("#  Rank  2 "))
+        .unwrap_or_else(|| panic!("no rank line in {lines:?}"));
+    let pid: i32 = rank_line
+        .split_whitespace()
+        .skip_while(|w| *w != "Pid")
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {rank_line}"));
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling rank 2 of the job this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    let killed_at = started.elapsed();
+    let run = finish(child, killed_at + Duration::from_secs(30), started);
+    assert!(
+        run.status.is_some(),
+        "the job did not end after a rank was killed: {}",
+        run.describe()
+    );
+    assert_ne!(run.code(), Some(0), "{}", run.describe());
+}
+
+#[test]
+fn the_delay_hook_makes_its_rank_the_slowest_in_every_cell() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("delay.json");
+    let args = [
+        "-b",
+        "8",
+        "-e",
+        "512",
+        "-f",
+        "8",
+        "-n",
+        "5",
+        "-w",
+        "1",
+        "-J",
+        json.to_str().unwrap(),
+    ];
+    let run = run(
+        mpirun(
+            4,
+            "allreduce-perf",
+            &args,
+            &[("COLLBENCH_TEST_DELAY", "3:5000")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let report = read_json(&json);
+    let all = cells(&report);
+    assert_eq!(all.len(), 6);
+    for (row, side, cell) in all {
+        assert_eq!(cell["ranks"]["slowest_rank"], 3, "{side} {row}");
+        assert!(cell["ranks"]["time_us_max"].as_f64().unwrap() >= 5000.0 / 5.0);
+    }
+}
+
+#[test]
+fn split_groups_run_the_test_side_by_side_and_rank_0_prints_one_table() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("split.json");
+    let args = [
+        "-b",
+        "64",
+        "-e",
+        "4K",
+        "-f",
+        "8",
+        "-o",
+        "all",
+        "-J",
+        json.to_str().unwrap(),
+    ];
+    let run = run(
+        mpirun(4, "allreduce-perf", &args, &[("NCCL_TESTS_SPLIT", "MOD 2")]),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert_eq!(run.stdout.matches("# Collective test concluded").count(), 1);
+    let report = read_json(&json);
+    let groups: Vec<u64> = report["ranks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["group"].as_u64().unwrap())
+        .collect();
+    assert_eq!(groups, vec![0, 1, 0, 1]);
+    for (_, _, cell) in cells(&report) {
+        assert_eq!(cell["wrong"], 0);
+    }
+    for line in ["#  Rank  1 Group  1", "#  Rank  2 Group  0"] {
+        assert!(run.stdout.contains(line), "{}", run.describe());
+    }
+}
+
+#[test]
+fn timing_flags_run_under_mpi_blocking_cycles_aggregation_and_per_iteration_stats() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("flags.json");
+    for blocking in ["1", "2", "3"] {
+        let args = [
+            "-b",
+            "8",
+            "-e",
+            "1K",
+            "-f",
+            "4",
+            "-n",
+            "4",
+            "-m",
+            "2",
+            "-z",
+            blocking,
+            "-I",
+            "1",
+            "-K",
+            "1",
+            "-N",
+            "2",
+            "-a",
+            "3",
+            "-C",
+            "1",
+            "-J",
+            json.to_str().unwrap(),
+        ];
+        let run = run(mpirun(4, "reducescatter-perf", &args, &[]), LIMIT);
+        assert_eq!(run.code(), Some(0), "-z {blocking}: {}", run.describe());
+        let report = read_json(&json);
+        let results = report["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2 * 4, "two cycles of four sizes");
+        assert_eq!(results.last().unwrap()["cycle"], 1);
+        for (_, _, cell) in cells(&report) {
+            let stats = &cell["per_iteration"];
+            assert_eq!(stats["samples"], 3, "-n 4 minus -K 1");
+            // -a 3 reports the slowest rank's time.
+            assert_eq!(cell["time_us"], cell["ranks"]["time_us_max"]);
+        }
+    }
+}
+
+#[test]
+fn usage_errors_are_printed_once_and_exit_6() {
+    let _serial = serial();
+    let run = run(mpirun(4, "allreduce-perf", &["-d", "fp9"], &[]), LIMIT);
+    assert_eq!(run.code(), Some(6), "{}", run.describe());
+    assert_eq!(run.stderr.matches("fp9").count(), 1, "{}", run.describe());
+    // A root outside the four ranks is only known once the world exists.
+    let run = run_root_outside();
+    assert_eq!(run.code(), Some(6), "{}", run.describe());
+    assert_eq!(
+        run.stderr.matches("-r/--root 4").count(),
+        1,
+        "{}",
+        run.describe()
+    );
+}
+
+fn run_root_outside() -> Finished {
+    run(
+        mpirun(4, "reduce-perf", &["-r", "4", "-b", "8", "-e", "8"], &[]),
+        LIMIT,
+    )
+}

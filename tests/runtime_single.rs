@@ -1,0 +1,209 @@
+//! The runtime as a singleton (no launcher): every collective exact, exit codes for wrong results,
+//! the watchdog, usage errors and signals. Runs with and without the `mpi` feature.
+
+mod runtime_support;
+
+use runtime_support::*;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn every_collective_runs_alone_with_every_type_and_operator() {
+    for program in COLLECTIVE_BINARIES {
+        let run = run(
+            alone(
+                program,
+                &[
+                    "-b", "8", "-e", "8K", "-f", "32", "-n", "2", "-w", "1", "-d", "all", "-o",
+                    "all",
+                ],
+                &[],
+            ),
+            LIMIT,
+        );
+        assert_eq!(run.code(), Some(0), "{program}: {}", run.describe());
+        assert!(
+            run.stdout.contains("# Out of bounds values : 0 OK"),
+            "{program}"
+        );
+        assert!(run.stdout.contains("#  Rank  0 Group  0 Pid "), "{program}");
+        // 12 types × (6 operators for reductions, else 1) × 3 sizes.
+        let rows = run.rows().len();
+        assert!(
+            rows == 12 * 3 || rows == 12 * 6 * 3,
+            "{program}: {rows} rows"
+        );
+        for row in run.rows() {
+            let wrong: Vec<&str> = row.split_whitespace().rev().step_by(4).take(2).collect();
+            for w in wrong {
+                assert!(w == "0" || w == "N/A", "{program}: {row}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_auto_backend_says_why_it_uses_the_mpi_backend() {
+    let run = run(alone("allreduce-perf", &["-b", "8", "-e", "8"], &[]), LIMIT);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("# collbench: no usable GPU/NCCL (")
+                && l.ends_with("); using the mpi backend")),
+        "{}",
+        run.describe()
+    );
+    let explicit = run_plain(&["-b", "8", "-e", "8", "--backend", "mpi"]);
+    assert!(
+        !explicit.stdout.contains("no usable GPU"),
+        "{}",
+        explicit.describe()
+    );
+}
+
+fn run_plain(args: &[&str]) -> Finished {
+    run(alone("allreduce-perf", args, &[]), LIMIT)
+}
+
+#[test]
+fn a_planted_corruption_exits_7_with_failed_in_the_footer_and_the_element_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let run = run(
+        alone(
+            "allgather-perf",
+            &["-b", "64", "-e", "64", "-J", json.to_str().unwrap()],
+            &[("COLLBENCH_TEST_CORRUPT", "0:3")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(7), "{}", run.describe());
+    assert!(
+        run.stdout.contains("# Out of bounds values : 2 FAILED"),
+        "{}",
+        run.describe()
+    );
+    let report = read_json(&json);
+    assert_eq!(report["summary"]["first_wrong"]["index"], 3);
+    assert_eq!(report["summary"]["first_wrong"]["rank"], 0);
+    assert!(run.stderr.contains("wrong results"), "{}", run.describe());
+}
+
+#[test]
+fn the_watchdog_ends_a_stalled_singleton_with_exit_4() {
+    let run = run(
+        alone(
+            "broadcast-perf",
+            &["-b", "1K", "-e", "1K", "-T", "2"],
+            &[("COLLBENCH_TEST_STALL", "0")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(4), "{}", run.describe());
+    assert!(run.elapsed < Duration::from_secs(12), "{:?}", run.elapsed);
+    assert!(
+        run.stderr
+            .contains("collbench: timeout after 2 s on rank 0 (host ")
+            && run
+                .stderr
+                .contains("stuck in broadcast size 1024 B iteration 0 (timed loop)"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn bad_values_exit_6_before_any_work() {
+    for (args, env, needle) in [
+        (&["-d", "fp9"][..], &[][..], "fp9"),
+        (&["-g", "2"][..], &[][..], "-g/--ngpus 2"),
+        (
+            &["-b", "8"][..],
+            &[("COLLBENCH_TEST_DELAY", "x")][..],
+            "COLLBENCH_TEST_DELAY",
+        ),
+        (
+            &["-b", "8"][..],
+            &[("COLLBENCH_TEST_STALL", "1")][..],
+            "COLLBENCH_TEST_STALL names rank 1",
+        ),
+        (
+            &["-b", "8"][..],
+            &[("NCCL_TESTS_MIN_BW", "fast")][..],
+            "NCCL_TESTS_MIN_BW",
+        ),
+        (
+            &["-J", "/nonexistent-dir/x.json"][..],
+            &[][..],
+            "does not exist",
+        ),
+    ] {
+        let run = run(alone("allreduce-perf", args, env), LIMIT);
+        assert_eq!(run.code(), Some(6), "{args:?} {env:?}: {}", run.describe());
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.describe());
+        assert!(
+            run.rows().is_empty(),
+            "{args:?}: no work expected: {}",
+            run.describe()
+        );
+    }
+}
+
+#[test]
+fn sigterm_stops_after_the_current_row_with_exit_143_and_a_partial_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("partial.json");
+    let args = [
+        "-b",
+        "8",
+        "-e",
+        "64K",
+        "-f",
+        "2",
+        "-N",
+        "0",
+        "-J",
+        json.to_str().unwrap(),
+    ];
+    let (child, _lines, started) = start_until(alone("allreduce-perf", &args, &[]), LIMIT, |l| {
+        l.trim_start().starts_with("65536 ")
+    });
+    // SAFETY: signalling the process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let run = finish(child, started.elapsed() + Duration::from_secs(30), started);
+    assert_eq!(run.code(), Some(143), "{}", run.describe());
+    let report = read_json(&json);
+    assert_eq!(report["complete"], false);
+    assert!(report["summary"]["interrupted"]
+        .as_str()
+        .unwrap()
+        .contains("SIGTERM"));
+    assert!(!report["results"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_umbrella_runs_a_collective_and_lists_them() {
+    let run = run(
+        alone(
+            "collbench",
+            &["run", "all_reduce", "-b", "8", "-e", "32", "-f", "2"],
+            &[],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert_eq!(run.rows().len(), 3);
+    let list = run_umbrella(&["list"]);
+    assert_eq!(list.code(), Some(0));
+    assert!(list.stdout.contains("allreduce-perf"));
+    let bad = run_umbrella(&["frobnicate"]);
+    assert_eq!(bad.code(), Some(6), "{}", bad.describe());
+}
+
+fn run_umbrella(args: &[&str]) -> Finished {
+    run(alone("collbench", args, &[]), LIMIT)
+}
