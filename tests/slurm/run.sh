@@ -44,6 +44,11 @@ trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The node advertises 8 CPUs on 2 real cores, so Open MPI (told nothing about oversubscription under
+# srun) would busy-poll 4 ranks on 2 cores: 10x slower. Ask it to yield when idle, as mpirun
+# --oversubscribe does by itself. Jobs inherit it (sbatch and srun export the environment).
+export OMPI_MCA_mpi_yield_when_idle=1
+
 t0=$(date +%s)
 COLLBENCH_SLURM_DIR="$work/cluster" "$COLLBENCH_ROOT/scripts/slurm-up.sh" >"$work/cluster.env" || die "slurm-up.sh failed"
 cluster_dir="$work/cluster"
