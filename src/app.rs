@@ -97,17 +97,9 @@ fn run_parsed(parsed: Parsed) -> i32 {
     }
 }
 
-/// Prints `error` (usage errors only on rank 0) and returns its exit code.
+/// Prints `error` (before the world exists: the launcher's rank decides) and returns its exit code.
 fn report_error(error: &CollbenchError) -> i32 {
-    let usage = matches!(
-        error,
-        CollbenchError::Usage(_) | CollbenchError::Unsupported(_)
-    );
-    let rank = world::launcher_rank_hint().unwrap_or(0);
-    if !usage || rank == 0 {
-        eprintln!("collbench: {error}");
-    }
-    error.exit_code()
+    report_error_at(error, world::launcher_rank_hint().unwrap_or(0))
 }
 
 fn install_panic_hook() {
@@ -395,18 +387,53 @@ fn build_backend<'w>(
     notices: &mut Vec<String>,
 ) -> Result<Box<dyn Backend + 'w>> {
     match plan.backend {
-        BackendChoice::Nccl => Err(CollbenchError::Nccl(
-            "--backend nccl: this build has no NCCL backend; use --backend mpi".to_string(),
-        )),
+        BackendChoice::Nccl => gpu_backend(plan, world, group, color),
         BackendChoice::Auto => {
-            notices.push(
-                "# collbench: no usable GPU/NCCL (this build has no NCCL backend); using the mpi backend"
-                    .to_string(),
-            );
+            // Every rank must pick the same backend: NCCL only if it is usable everywhere.
+            let probe = crate::backend::nccl::probe();
+            let usable_here = if probe.is_ok() { 1.0 } else { 0.0 };
+            let usable_everywhere = {
+                let _armed = watchdog::waiting(Phase::Init);
+                world.allreduce_f64(&[usable_here], Reduction::Min)?
+            };
+            if usable_everywhere.first() == Some(&1.0) {
+                return gpu_backend(plan, world, group, color);
+            }
+            let why = match probe {
+                // The first line, without the list of every path the loader tried.
+                Err(error) => {
+                    let text = error.to_string();
+                    let first = text.lines().next().unwrap_or_default();
+                    first.split("; tried").next().unwrap_or(first).to_string()
+                }
+                Ok(_) => "another rank of the job has none".to_string(),
+            };
+            notices.push(format!(
+                "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
+            ));
             host_backend(plan, world, group, color)
         }
         BackendChoice::Mpi => host_backend(plan, world, group, color),
     }
+}
+
+/// The NCCL backend: GPUs picked by the process's local rank on its host (the whole job's, before
+/// NCCL_TESTS_SPLIT), communicators over the test's group.
+fn gpu_backend<'w>(
+    plan: &TestPlan,
+    world: &'w dyn World,
+    group: &dyn World,
+    color: usize,
+) -> Result<Box<dyn Backend + 'w>> {
+    use crate::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
+    let _armed = watchdog::waiting(Phase::Init);
+    let setup = GpuSetup {
+        options: GpuOptions::from_plan(plan),
+        world: group.split(0, group.rank())?,
+        local_rank: world.local_rank(),
+        group: color,
+    };
+    Ok(Box::new(GpuBackend::new(setup)?))
 }
 
 fn host_backend<'w>(

@@ -184,6 +184,27 @@ fn a_rank_that_kills_itself_ends_the_job_with_and_without_a_watchdog() {
 }
 
 #[test]
+fn a_panicking_rank_ends_the_whole_job_with_exit_70() {
+    let _serial = serial();
+    let run = run(
+        mpirun(
+            4,
+            "allreduce-perf",
+            &["-b", "8", "-e", "1K"],
+            &[("COLLBENCH_TEST_PANIC", "2")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(70), "{}", run.describe());
+    assert!(
+        run.elapsed < Duration::from_secs(30),
+        "took {:?}",
+        run.elapsed
+    );
+    assert!(run.stderr.contains("internal error"), "{}", run.describe());
+}
+
+#[test]
 fn a_rank_killed_from_outside_with_sigkill_ends_the_job() {
     let _serial = serial();
     // -N 0 runs until stopped: only the kill can end it.
@@ -218,7 +239,7 @@ fn a_rank_killed_from_outside_with_sigkill_ends_the_job() {
 }
 
 #[test]
-fn the_delay_hook_makes_its_rank_the_slowest_in_every_cell() {
+fn the_delay_hook_slows_its_rank_and_every_rank_that_waits_for_it() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("delay.json");
@@ -236,7 +257,8 @@ fn the_delay_hook_makes_its_rank_the_slowest_in_every_cell() {
         "-J",
         json.to_str().unwrap(),
     ];
-    let run = run(
+    let delay_us = 5000.0;
+    let delayed = run(
         mpirun(
             4,
             "allreduce-perf",
@@ -245,14 +267,51 @@ fn the_delay_hook_makes_its_rank_the_slowest_in_every_cell() {
         ),
         LIMIT,
     );
-    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert_eq!(delayed.code(), Some(0), "{}", delayed.describe());
     let report = read_json(&json);
     let all = cells(&report);
     assert_eq!(all.len(), 6);
     for (row, side, cell) in all {
-        assert_eq!(cell["ranks"]["slowest_rank"], 3, "{side} {row}");
-        assert!(cell["ranks"]["time_us_max"].as_f64().unwrap() >= 5000.0 / 5.0);
+        let spread = &cell["ranks"];
+        // Rank 3 sleeps after each of its 5 operations: at least the delay per operation.
+        assert!(
+            spread["time_us_max"].as_f64().unwrap() >= delay_us,
+            "{side} {row}"
+        );
+        // The others wait for it in each of their last 4 operations: the whole job is slow, which
+        // is what bad-node isolation looks for.
+        assert!(
+            spread["time_us_min"].as_f64().unwrap() >= 0.7 * delay_us,
+            "{side} {row}"
+        );
     }
+    // Without the hook the same cells take far less than the delay.
+    let json = dir.path().join("nodelay.json");
+    let args = [
+        "-b",
+        "8",
+        "-e",
+        "512",
+        "-f",
+        "8",
+        "-n",
+        "5",
+        "-w",
+        "1",
+        "-J",
+        json.to_str().unwrap(),
+    ];
+    let baseline = run(mpirun(4, "allreduce-perf", &args, &[]), LIMIT);
+    assert_eq!(baseline.code(), Some(0), "{}", baseline.describe());
+    let report = read_json(&json);
+    let fast = cells(&report)
+        .iter()
+        .filter(|(_, _, cell)| cell["ranks"]["time_us_max"].as_f64().unwrap() < 0.5 * delay_us)
+        .count();
+    assert!(
+        fast >= 4,
+        "only {fast} of 6 cells were fast without the delay"
+    );
 }
 
 #[test]

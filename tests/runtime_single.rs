@@ -207,3 +207,39 @@ fn the_umbrella_runs_a_collective_and_lists_them() {
 fn run_umbrella(args: &[&str]) -> Finished {
     run(alone("collbench", args, &[]), LIMIT)
 }
+
+/// A build without MPI started as several tasks would print one table per task: it refuses.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn a_build_without_mpi_refuses_to_run_as_several_tasks() {
+    let run = run(
+        mpirun(2, "allreduce-perf", &["-b", "8", "-e", "8"], &[]),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(5), "{}", run.describe());
+    assert!(
+        run.stderr.contains("built without MPI support"),
+        "{}",
+        run.describe()
+    );
+    assert!(run.rows().is_empty(), "{}", run.describe());
+}
+
+#[test]
+fn a_panic_prints_an_internal_error_and_exits_70() {
+    let run = run(
+        alone(
+            "allreduce-perf",
+            &["-b", "8", "-e", "8"],
+            &[("COLLBENCH_TEST_PANIC", "0")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(70), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("collbench: internal error (a bug in collbench"),
+        "{}",
+        run.describe()
+    );
+}

@@ -23,6 +23,9 @@ pub const HOST_DEVICE_NAME: &str = "host memory";
 
 pub struct HostBackend {
     transport: Box<dyn Transport>,
+    /// The transport's rank and size, kept here to spare a virtual call per operation.
+    rank: usize,
+    nranks: usize,
     placement: RankPlacement,
     library: String,
     /// Processes sharing this host (the memory limit is shared between them).
@@ -77,6 +80,8 @@ impl HostBackend {
         processes_on_host: usize,
     ) -> HostBackend {
         HostBackend {
+            rank: transport.rank(),
+            nranks: transport.nranks(),
             transport,
             placement,
             library,
@@ -112,17 +117,23 @@ impl HostBackend {
         call.counts.send_count.max(call.counts.recv_count) * call.dtype.size_bytes()
     }
 
-    /// Runs operation number `op_index`: buffers move by one footprint per operation while they
-    /// fit in the allocation, like nccl-tests' `startColl` shift.
-    fn launch(&mut self, call: &CallSpec, op_index: usize) -> Result<()> {
+    /// How many footprints fit the buffers: operation `i` runs at offset `footprint × (i mod
+    /// steps)`, like nccl-tests' `startColl` shift.
+    fn shift_steps(&self, call: &CallSpec) -> (usize, usize) {
         let footprint = Self::footprint(call);
         let capacity = self.send.len().min(self.recv.len());
-        let steps = capacity.checked_div(footprint).unwrap_or(1).max(1);
-        let shift = footprint * (op_index % steps);
-        let layout = self.layout(call, shift);
+        (
+            footprint,
+            capacity.checked_div(footprint).unwrap_or(1).max(1),
+        )
+    }
+
+    /// Runs one operation with both views moved by `shift` bytes.
+    fn launch_at(&mut self, call: &CallSpec, shift: usize) -> Result<()> {
+        let layout = Layout::new(call.in_place, shift, &call.counts, self.rank, call.dtype);
         let args = LaunchArgs {
-            rank: self.transport.rank(),
-            nranks: self.transport.nranks(),
+            rank: self.rank,
+            nranks: self.nranks,
             root: call.root,
             dtype: call.dtype,
             op: call.op,
@@ -165,11 +176,25 @@ fn available_memory_bytes() -> Option<u64> {
 struct HostLoop<'a, 'c> {
     backend: &'a mut HostBackend,
     call: &'a CallSpec<'c>,
+    footprint: usize,
+    steps: usize,
+    /// `op_index mod steps`, kept incrementally (a division per operation shows at 8 B).
+    slot: usize,
+    next_index: usize,
 }
 
 impl LoopOps for HostLoop<'_, '_> {
     fn launch(&mut self, op_index: usize) -> Result<()> {
-        self.backend.launch(self.call, op_index)
+        if op_index != self.next_index {
+            self.slot = op_index % self.steps;
+        }
+        let shift = self.footprint * self.slot;
+        self.slot += 1;
+        if self.slot == self.steps {
+            self.slot = 0;
+        }
+        self.next_index = op_index + 1;
+        self.backend.launch_at(self.call, shift)
     }
     /// MPI calls return when complete: nothing is outstanding.
     fn complete(&mut self) -> Result<()> {
@@ -247,8 +272,9 @@ impl Backend for HostBackend {
     }
 
     fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()> {
+        let (footprint, steps) = self.shift_steps(call);
         for iter in 0..iters {
-            self.launch(call, iter)?;
+            self.launch_at(call, footprint * (iter % steps))?;
             watchdog::heartbeat(iter as u64 + 1);
         }
         Ok(())
@@ -262,13 +288,16 @@ impl Backend for HostBackend {
                 plan.graph_launches
             )));
         }
-        run_timed(
-            plan,
-            &mut HostLoop {
-                backend: self,
-                call,
-            },
-        )
+        let (footprint, steps) = self.shift_steps(call);
+        let mut ops = HostLoop {
+            backend: self,
+            call,
+            footprint,
+            steps,
+            slot: 0,
+            next_index: 0,
+        };
+        run_timed(plan, &mut ops)
     }
 
     fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome> {

@@ -3,6 +3,10 @@
 //! (`crate::measure`) drives every backend through the same calls, so the multi-rank logic proven on
 //! the host backend is the logic the GPU backend runs.
 
+pub mod cuda;
+pub mod gpu;
+pub mod nccl;
+
 use crate::collectives::{Collective, Counts};
 use crate::data::CheckOutcome;
 use crate::error::Result;
@@ -35,6 +39,11 @@ pub trait Backend {
     fn nranks(&self) -> usize;
     /// Largest buffer this backend can allocate per rank, if it knows (e.g. free device memory).
     fn max_buffer_bytes(&self) -> Option<u64>;
+    /// Why this backend cannot run `dtype`/`op` here (the runner prints it as a skip line), e.g.
+    /// fp8 on a GPU older than compute capability 9.0. `None` when it can.
+    fn unsupported(&self, _dtype: DataType, _op: Option<ReduceOp>) -> Option<String> {
+        None
+    }
     /// Allocates send and receive buffers large enough for every size of the sweep.
     fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> Result<()>;
     /// Fills every local rank's input from the generator and poisons its output.

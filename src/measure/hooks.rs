@@ -8,6 +8,7 @@
 //! | `COLLBENCH_TEST_DELAY=<rank>:<microseconds>` | Rank `<rank>` sleeps that long after every timed operation, making it the slow rank (bad-node isolation tests). |
 //! | `COLLBENCH_TEST_STALL=<rank>` | Rank `<rank>` stops forever where its first timed loop would start (inside the armed watchdog), so the other ranks block in the collective. With `-T` the job ends with exit 4. |
 //! | `COLLBENCH_TEST_EXIT=<rank>[:<code>]` | Rank `<rank>` dies where its first timed loop would start: killed by SIGKILL, or with `:<code>` by exiting with that code without finalising MPI. Tests that the job does not hang. |
+//! | `COLLBENCH_TEST_PANIC=<rank>` | Rank `<rank>` panics where its first timed loop would start, to prove the panic hook: it prints `collbench: internal error …` and ends the whole job with exit code 70. |
 
 use crate::error::{CollbenchError, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +18,7 @@ pub const CORRUPT_VAR: &str = "COLLBENCH_TEST_CORRUPT";
 pub const DELAY_VAR: &str = "COLLBENCH_TEST_DELAY";
 pub const STALL_VAR: &str = "COLLBENCH_TEST_STALL";
 pub const EXIT_VAR: &str = "COLLBENCH_TEST_EXIT";
+pub const PANIC_VAR: &str = "COLLBENCH_TEST_PANIC";
 
 /// How a rank made to die by `COLLBENCH_TEST_EXIT` dies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +38,7 @@ pub struct TestHooks {
     pub delay: Option<(usize, Duration)>,
     pub stall: Option<usize>,
     pub exit: Option<(usize, Death)>,
+    pub panic: Option<usize>,
 }
 
 impl TestHooks {
@@ -59,6 +62,9 @@ impl TestHooks {
         }
         if let Some(value) = env(STALL_VAR) {
             hooks.stall = Some(parse_number(STALL_VAR, &value, &value, "<rank>, e.g. 2")?);
+        }
+        if let Some(value) = env(PANIC_VAR) {
+            hooks.panic = Some(parse_number(PANIC_VAR, &value, &value, "<rank>, e.g. 1")?);
         }
         if let Some(value) = env(EXIT_VAR) {
             let accepted = "<rank> (SIGKILL) or <rank>:<exit code>, e.g. 2 or 2:1";
@@ -94,6 +100,7 @@ impl TestHooks {
             (DELAY_VAR, self.delay.map(|d| d.0)),
             (STALL_VAR, self.stall),
             (EXIT_VAR, self.exit.map(|e| e.0)),
+            (PANIC_VAR, self.panic),
         ];
         for (name, rank) in named {
             if let Some(rank) = rank.filter(|&r| r >= nranks) {
@@ -106,8 +113,8 @@ impl TestHooks {
         Ok(())
     }
 
-    /// Applies the hooks that concern `rank` where a timed loop is about to start: stalls or dies
-    /// when told to. Returns normally otherwise.
+    /// Applies the hooks that concern `rank` where a timed loop is about to start: stalls, dies or
+    /// panics when told to. Returns normally otherwise.
     pub fn before_timed_loop(&self, rank: usize) {
         if let Some((_, death)) = self.exit.filter(|e| e.0 == rank) {
             eprintln!("collbench: {EXIT_VAR}: rank {rank} dies now ({death:?})");
@@ -119,6 +126,9 @@ impl TestHooks {
                 // SAFETY: _exit ends the process at once, skipping MPI_Finalize on purpose.
                 Death::Exit(code) => unsafe { libc::_exit(code) },
             }
+        }
+        if self.panic == Some(rank) {
+            panic!("{PANIC_VAR}: rank {rank} panics on purpose (test hook)");
         }
         if self.stall == Some(rank) {
             eprintln!("collbench: {STALL_VAR}: rank {rank} stalls now");
@@ -183,8 +193,10 @@ mod tests {
             (DELAY_VAR, "2:250"),
             (STALL_VAR, "3"),
             (EXIT_VAR, "0:9"),
+            (PANIC_VAR, "2"),
         ])
         .unwrap();
+        assert_eq!(h.panic, Some(2));
         assert_eq!(h.corrupt, Some((1, 5)));
         assert_eq!(h.delay, Some((2, Duration::from_micros(250))));
         assert_eq!(h.stall, Some(3));
@@ -205,6 +217,7 @@ mod tests {
             (DELAY_VAR, "1:"),
             (STALL_VAR, "x"),
             (EXIT_VAR, "1:300"),
+            (PANIC_VAR, "one"),
         ] {
             let error = hooks(&[(name, value)]).unwrap_err();
             assert_eq!(error.exit_code(), 6);

@@ -445,6 +445,18 @@ impl Runner<'_> {
                         OpColumn::Reduction => printed_op,
                         _ => None,
                     };
+                    // Backend limits (fp8 on GPUs before sm_90, fp8 avg in NCCL): a skip line,
+                    // identical on every rank, instead of an error.
+                    if let Some(why) = self.backend.unsupported(dtype, op) {
+                        if self.is_root() {
+                            println!(
+                                "# Skipping {} {}: {why}",
+                                dtype.name(),
+                                op.map(|o| o.name()).unwrap_or("none")
+                            );
+                        }
+                        continue;
+                    }
                     for &root in &roots {
                         let spec = CallSpec {
                             collective: plan.collective,

@@ -62,9 +62,10 @@ struct Location {
     phase: Phase,
 }
 
-/// Incremented on every arm and every heartbeat; the watchdog thread sees progress as a change.
+/// Incremented on every arm and disarm. Together with [`ITERATION`] it is what the watchdog
+/// thread watches: a change of either is progress.
 static BEATS: AtomicU64 = AtomicU64::new(0);
-/// Iteration reported by the running loop.
+/// Iteration reported by the running loop (a plain store per iteration, no read-modify-write).
 static ITERATION: AtomicU64 = AtomicU64::new(0);
 /// Number of live [`WaitGuard`]s (nested waits keep it armed).
 static ARMED: AtomicUsize = AtomicUsize::new(0);
@@ -119,11 +120,10 @@ pub fn waiting(phase: Phase) -> WaitGuard {
     WaitGuard { _private: () }
 }
 
-/// Progress inside a loop: call once per iteration (cheap: two relaxed atomic stores).
+/// Progress inside a loop: call once per iteration with increasing numbers (one relaxed store).
 #[inline]
 pub fn heartbeat(iteration: u64) {
     ITERATION.store(iteration, Ordering::Relaxed);
-    BEATS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Disarms the watchdog when dropped.
@@ -197,11 +197,17 @@ pub fn start(timeout: Duration) {
 }
 
 fn watch(timeout: Duration, poll: Duration) {
-    let mut last_beats = BEATS.load(Ordering::Relaxed);
+    let progress = || {
+        (
+            BEATS.load(Ordering::Relaxed),
+            ITERATION.load(Ordering::Relaxed),
+        )
+    };
+    let mut last_beats = progress();
     let mut last_change = Instant::now();
     loop {
         std::thread::sleep(poll);
-        let beats = BEATS.load(Ordering::Relaxed);
+        let beats = progress();
         let now = Instant::now();
         if beats != last_beats {
             last_beats = beats;

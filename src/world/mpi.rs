@@ -155,6 +155,14 @@ impl World for MpiWorld {
     }
 
     fn gather_bytes(&self, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>> {
+        // An empty slice points at address 1, which Open MPI reads as MPI_IN_PLACE: give MPI a
+        // real address (with a count of 0) instead.
+        let storage = [0u8; 1];
+        let bytes = if bytes.is_empty() {
+            &storage[..0]
+        } else {
+            bytes
+        };
         let len = i32::try_from(bytes.len()).map_err(|_| {
             CollbenchError::Mpi(format!(
                 "cannot gather {} bytes from one rank: MPI counts are limited to {} bytes",
@@ -181,7 +189,8 @@ impl World for MpiWorld {
             })?);
             total += i64::from(l);
         }
-        let mut buffer = vec![0u8; total as usize];
+        // At least one byte: an empty Vec would point at address 1 (MPI_IN_PLACE), see above.
+        let mut buffer = vec![0u8; (total as usize).max(1)];
         {
             let mut partition =
                 PartitionMut::new(&mut buffer[..], &lengths[..], &displacements[..]);

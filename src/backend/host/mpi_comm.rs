@@ -84,8 +84,11 @@ pub struct MpiTransport {
     comm: ffi::MPI_Comm,
     rank: usize,
     nranks: usize,
-    /// [type][op] handles for USER_OP_TYPES.
+    /// [type][op] handles for USER_OP_TYPES (created here, freed on drop).
     user_ops: [[ffi::MPI_Op; 4]; 6],
+    /// The operator for every (DataType as index, WireOp as index), resolved once: looking it up
+    /// per call shows at 8 B.
+    ops: [[ffi::MPI_Op; 4]; DataType::ALL.len()],
     requests: Vec<ffi::MPI_Request>,
 }
 
@@ -104,6 +107,19 @@ fn error_text(code: c_int) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+fn builtin_op(op: WireOp) -> ffi::MPI_Op {
+    // SAFETY: reading the MPI library's predefined operator handles.
+    unsafe {
+        match op {
+            WireOp::Sum => ffi::RSMPI_SUM,
+            WireOp::Prod => ffi::RSMPI_PROD,
+            WireOp::Min => ffi::RSMPI_MIN,
+            WireOp::Max => ffi::RSMPI_MAX,
+        }
+    }
+}
+
+#[inline]
 fn check(call: &str, rank: usize, code: c_int) -> Result<()> {
     if code == ffi::MPI_SUCCESS as c_int {
         Ok(())
@@ -115,6 +131,7 @@ fn check(call: &str, rank: usize, code: c_int) -> Result<()> {
     }
 }
 
+#[inline]
 fn count_arg(call: &str, count: usize) -> Result<c_int> {
     c_int::try_from(count).map_err(|_| {
         CollbenchError::Unsupported(format!(
@@ -125,6 +142,7 @@ fn count_arg(call: &str, count: usize) -> Result<c_int> {
     })
 }
 
+#[inline]
 fn datatype(dtype: DataType) -> ffi::MPI_Datatype {
     // SAFETY: reading the MPI library's predefined datatype handles.
     unsafe {
@@ -142,15 +160,39 @@ fn datatype(dtype: DataType) -> ffi::MPI_Datatype {
     }
 }
 
+/// A valid address for empty buffers. An empty Rust slice points at address 1 (its alignment),
+/// which is exactly Open MPI's MPI_IN_PLACE: passing it would silently mean "in place".
+static EMPTY: [u8; 8] = [0; 8];
+
+#[inline]
+fn send_ptr(buffer: &[u8]) -> *const c_void {
+    if buffer.is_empty() {
+        EMPTY.as_ptr().cast()
+    } else {
+        buffer.as_ptr().cast()
+    }
+}
+
+/// MPI never writes through the pointer of an empty buffer (its count is 0).
+#[inline]
+fn recv_ptr(buffer: &mut [u8]) -> *mut c_void {
+    if buffer.is_empty() {
+        EMPTY.as_ptr() as *mut c_void
+    } else {
+        buffer.as_mut_ptr().cast()
+    }
+}
+
 fn in_place() -> *mut c_void {
     // SAFETY: returns the address of a constant of the MPI library.
     unsafe { collbench_mpi_in_place() }
 }
 
+#[inline]
 fn source_ptr(src: Source, needed: usize, call: &str) -> Result<*const c_void> {
     match src {
         Source::InPlace => Ok(in_place() as *const c_void),
-        Source::Buffer(s) if s.len() >= needed => Ok(s.as_ptr() as *const c_void),
+        Source::Buffer(s) if s.len() >= needed => Ok(send_ptr(s)),
         Source::Buffer(s) => Err(CollbenchError::Mpi(format!(
             "{call}: the send buffer holds {} bytes but {needed} are needed (internal size mismatch)",
             s.len()
@@ -189,29 +231,29 @@ impl MpiTransport {
                 })?;
             }
         }
+        let mut ops = [[builtin_op(WireOp::Sum); 4]; DataType::ALL.len()];
+        for dtype in DataType::ALL {
+            for op in WireOp::ALL {
+                ops[dtype as usize][op as usize] =
+                    match USER_OP_TYPES.iter().position(|&u| u == dtype) {
+                        Some(t) => user_ops[t][op as usize],
+                        None => builtin_op(op),
+                    };
+            }
+        }
         Ok(MpiTransport {
             comm: dup,
             rank: rank as usize,
             nranks: size as usize,
             user_ops,
+            ops,
             requests: Vec::new(),
         })
     }
 
+    #[inline]
     fn op(&self, dtype: DataType, op: WireOp) -> ffi::MPI_Op {
-        let o = WireOp::ALL.iter().position(|&w| w == op).unwrap_or(0);
-        if let Some(t) = USER_OP_TYPES.iter().position(|&u| u == dtype) {
-            return self.user_ops[t][o];
-        }
-        // SAFETY: reading the MPI library's predefined operator handles.
-        unsafe {
-            match op {
-                WireOp::Sum => ffi::RSMPI_SUM,
-                WireOp::Prod => ffi::RSMPI_PROD,
-                WireOp::Min => ffi::RSMPI_MIN,
-                WireOp::Max => ffi::RSMPI_MAX,
-            }
-        }
+        self.ops[dtype as usize][op as usize]
     }
 
     fn root_arg(&self, call: &str, root: usize) -> Result<c_int> {
@@ -274,7 +316,7 @@ impl Transport for MpiTransport {
         check(call, self.rank, unsafe {
             ffi::MPI_Allreduce(
                 send,
-                dst.as_mut_ptr().cast(),
+                recv_ptr(dst),
                 n,
                 datatype(dtype),
                 self.op(dtype, op),
@@ -310,7 +352,7 @@ impl Transport for MpiTransport {
         check(call, self.rank, unsafe {
             ffi::MPI_Reduce(
                 send,
-                dst.as_mut_ptr().cast(),
+                recv_ptr(dst),
                 n,
                 datatype(dtype),
                 self.op(dtype, op),
@@ -333,13 +375,7 @@ impl Transport for MpiTransport {
         let n = count_arg(call, count)?;
         // SAFETY: the buffer holds `count` elements.
         check(call, self.rank, unsafe {
-            ffi::MPI_Bcast(
-                buffer.as_mut_ptr().cast(),
-                n,
-                datatype(dtype),
-                root_arg,
-                self.comm,
-            )
+            ffi::MPI_Bcast(recv_ptr(buffer), n, datatype(dtype), root_arg, self.comm)
         })
     }
 
@@ -358,7 +394,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: send holds `count` elements, dst `count × nranks`.
         check(call, self.rank, unsafe {
-            ffi::MPI_Allgather(send, n, t, dst.as_mut_ptr().cast(), n, t, self.comm)
+            ffi::MPI_Allgather(send, n, t, recv_ptr(dst), n, t, self.comm)
         })
     }
 
@@ -384,7 +420,7 @@ impl Transport for MpiTransport {
         check(call, self.rank, unsafe {
             ffi::MPI_Reduce_scatter_block(
                 send,
-                dst.as_mut_ptr().cast(),
+                recv_ptr(dst),
                 n,
                 datatype(dtype),
                 self.op(dtype, op),
@@ -409,7 +445,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: both buffers hold count × nranks elements.
         check(call, self.rank, unsafe {
-            ffi::MPI_Alltoall(send, n, t, dst.as_mut_ptr().cast(), n, t, self.comm)
+            ffi::MPI_Alltoall(send, n, t, recv_ptr(dst), n, t, self.comm)
         })
     }
 
@@ -438,16 +474,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: send holds `count` elements; at the root dst holds count × nranks.
         check(call, self.rank, unsafe {
-            ffi::MPI_Gather(
-                send,
-                n,
-                t,
-                dst.as_mut_ptr().cast(),
-                n,
-                t,
-                root_arg,
-                self.comm,
-            )
+            ffi::MPI_Gather(send, n, t, recv_ptr(dst), n, t, root_arg, self.comm)
         })
     }
 
@@ -469,7 +496,7 @@ impl Transport for MpiTransport {
         let recv = match dst {
             Sink::Buffer(d) => {
                 checked_bytes(call, count, dtype, d.len())?;
-                d.as_mut_ptr().cast()
+                recv_ptr(d)
             }
             Sink::InPlace if is_root => in_place(),
             Sink::InPlace => {
@@ -483,7 +510,7 @@ impl Transport for MpiTransport {
         let t = datatype(dtype);
         // SAFETY: at the root src holds count × nranks elements; recv holds `count` (or is in place).
         check(call, self.rank, unsafe {
-            ffi::MPI_Scatter(src.as_ptr().cast(), n, t, recv, n, t, root_arg, self.comm)
+            ffi::MPI_Scatter(send_ptr(src), n, t, recv, n, t, root_arg, self.comm)
         })
     }
 
@@ -518,7 +545,8 @@ impl Transport for MpiTransport {
         }
         let t = datatype(dtype);
         self.requests.clear();
-        let base = recv_buffer.as_mut_ptr();
+        let base = recv_ptr(recv_buffer) as *mut u8;
+        let send_base = send_ptr(send_buffer) as *const u8;
         // Receives first, so eager messages find a posted buffer.
         for r in recvs {
             // SAFETY: a zeroed request is overwritten by MPI_Irecv.
@@ -545,7 +573,7 @@ impl Transport for MpiTransport {
             // SAFETY: as above, for the send buffer.
             let code = unsafe {
                 ffi::MPI_Isend(
-                    send_buffer.as_ptr().add(s.offset).cast(),
+                    send_base.add(s.offset).cast(),
                     (s.len / elt) as c_int,
                     t,
                     s.peer as c_int,

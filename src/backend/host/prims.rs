@@ -88,6 +88,7 @@ fn range_error(what: &str, start: usize, len: usize, available: usize) -> Collbe
     ))
 }
 
+#[inline]
 fn slice<'b>(what: &str, buffer: &'b [u8], start: usize, len: usize) -> Result<&'b [u8]> {
     let available = buffer.len();
     buffer
@@ -95,6 +96,7 @@ fn slice<'b>(what: &str, buffer: &'b [u8], start: usize, len: usize) -> Result<&
         .ok_or_else(|| range_error(what, start, len, available))
 }
 
+#[inline]
 fn slice_mut<'b>(
     what: &str,
     buffer: &'b mut [u8],
@@ -108,6 +110,7 @@ fn slice_mut<'b>(
 }
 
 /// `(wire operator, mulsum scalar bits, divide by nranks)` for a reduction.
+#[inline]
 fn reduction(args: &LaunchArgs) -> Result<(WireOp, Option<u64>, bool)> {
     let op = args.op.ok_or_else(|| {
         CollbenchError::Mpi(

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# make gpu-check: the GPU acceptance run. Builds nothing; needs the built binaries (BIN_DIR) and a
+# GPU with NCCL. Prints a verdict table (PASS/FAIL per line) and, on an H100, a comparison with
+# the nccl-tests 2.19.6 anchors (ratio per size for time and algbw). Exits 1 on any FAIL.
+#
+#   BIN_DIR      folder with collbench and allreduce-perf (default target/release)
+#   GPU_TEST     the device test binary (default BIN_DIR/gpu_device, else the newest
+#                BIN_DIR/deps/gpu_device-*: cargo test --release --test gpu_device --no-run)
+#   RESULTS_DIR  where every output goes (default results/gpu/run-<UTC time>)
+#   ANCHORS      nccl-tests anchors (default ../shared/anchors/h100-1gpu-nccl-tests-2.19.6)
+#   QUICK=1      skip the 4 GiB anchor sweep
+#   STRICT_GOALS=1  a missed performance goal (MISS) fails the check too; by default only
+#                correctness and error-handling lines (FAIL) do, since single timings are noisy
+set -u -o pipefail
+
+BIN_DIR=${BIN_DIR:-target/release}
+RESULTS_DIR=${RESULTS_DIR:-results/gpu/run-$(date -u +%Y%m%dT%H%M%SZ)}
+ANCHORS=${ANCHORS:-../shared/anchors/h100-1gpu-nccl-tests-2.19.6}
+QUICK=${QUICK:-0}
+LIMIT=${LIMIT:-600}   # seconds any one command may take
+STRICT_GOALS=${STRICT_GOALS:-0}
+mkdir -p "$RESULTS_DIR"
+R=$(cd "$RESULTS_DIR" && pwd)
+VERDICTS="$R/verdicts.txt"
+: >"$VERDICTS"
+export COLLBENCH_KERNEL_CACHE=${COLLBENCH_KERNEL_CACHE:-$R/kernel-cache}
+
+verdict() { # verdict PASS|FAIL name detail
+    printf '%-4s  %-44s %s\n' "$1" "$2" "$3" | tee -a "$VERDICTS"
+}
+
+# run NAME CMD...: runs with a time limit, keeps stdout+stderr in $R/NAME.txt and the command in
+# $R/NAME.cmd; sets RC.
+run() {
+    local name=$1
+    shift
+    printf '%q ' "$@" >"$R/$name.cmd"
+    echo >>"$R/$name.cmd"
+    timeout "$LIMIT" "$@" >"$R/$name.txt" 2>&1
+    RC=$?
+}
+
+# ok_run NAME CMD...: expects exit 0 and "# Out of bounds values : 0 OK".
+ok_run() {
+    local name=$1
+    run "$@"
+    if [[ $RC -eq 0 ]] && grep -q '^# Out of bounds values : 0 OK' "$R/$name.txt"; then
+        verdict PASS "$name" "$(grep -c '^ ' "$R/$name.txt") rows, 0 wrong"
+    else
+        verdict FAIL "$name" "exit $RC; $(grep -E 'Out of bounds|error' "$R/$name.txt" | head -2 | tr '\n' ' ')"
+    fi
+}
+
+GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+echo "# gpu-check on $(hostname): ${GPU_NAME:-no nvidia-smi}; BIN_DIR=$BIN_DIR; results in $R"
+CB="$BIN_DIR/collbench"
+AR="$BIN_DIR/allreduce-perf"
+for bin in "$CB" "$AR"; do
+    [[ -x $bin ]] || { verdict FAIL "binary $bin" "missing (build: cargo build --release --features mpi)"; }
+done
+
+# 1. The device test: GPU fill == host fill for every dtype, every collective x dtype x op in and
+#    out of place checked on the device, planted corruption, graph and per-iteration modes.
+GPU_TEST=${GPU_TEST:-$BIN_DIR/gpu_device}
+if [[ ! -x $GPU_TEST ]]; then
+    # `cargo test --release --test gpu_device --no-run` leaves it under deps/ with a hash.
+    GPU_TEST=$(ls -t "$BIN_DIR"/deps/gpu_device-* 2>/dev/null | grep -v '\.d$' | head -1)
+fi
+if [[ -n $GPU_TEST && -x $GPU_TEST ]]; then
+    run device-test env COLLBENCH_REQUIRE_GPU=1 COLLBENCH_ANCHORS="$ANCHORS" "$GPU_TEST" --nocapture --test-threads 1
+    fills=$(grep -c '^SELFTEST PASS' "$R/device-test.txt")
+    checks=$(grep -c '^CHECK PASS' "$R/device-test.txt")
+    bad=$(grep -cE '^(SELFTEST|CHECK) FAIL' "$R/device-test.txt")
+    if [[ $RC -eq 0 && $bad -eq 0 ]]; then
+        verdict PASS device-test "GPU fill == host fill: $fills dtype/op ranges; $checks collective checks, 0 wrong; corruption found"
+    else
+        verdict FAIL device-test "exit $RC; $bad failing lines (see device-test.txt)"
+    fi
+else
+    verdict FAIL device-test "$BIN_DIR/gpu_device missing (cargo test --release --test gpu_device --no-run; copy the binary)"
+fi
+
+# 2. Every collective x every dtype x every op, in and out of place, validated, through the binary.
+for c in $("$CB" list 2>/dev/null | awk 'NR>1 {print $1}'); do
+    ok_run "coll-$c" "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -o all -n 3 -w 1 -J "$R/coll-$c.json"
+done
+
+# 2b. The grouped send/recv fallbacks NCCL < 2.28 needs (alltoall, gather, scatter).
+for c in alltoall gather scatter; do
+    ok_run "fallback-send-recv-$c" env COLLBENCH_NCCL_DISABLE=ncclAlltoAll,ncclGather,ncclScatter "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -n 3 -w 1
+done
+
+# 3. Modes: graphs, blocking, registration, unaligned, per-iteration, memory report, null stream.
+ok_run mode-graph "$AR" --backend nccl -b 8 -e 8M -f 8 -g 1 -n 20 -w 1 -G 10
+ok_run mode-blocking-z1 "$AR" --backend nccl -b 8 -e 1M -f 64 -z 1
+ok_run mode-blocking-z3 "$AR" --backend nccl -b 8 -e 1M -f 64 -z 3 -m 4
+ok_run mode-register-R1 "$AR" --backend nccl -b 8 -e 8M -f 64 -R 1
+ok_run mode-register-R2 "$AR" --backend nccl -b 8 -e 8M -f 64 -R 2
+ok_run mode-unaligned-u1 "$AR" --backend nccl -b 8 -e 1M -f 64 -u 1 -d all
+ok_run mode-per-iteration-I1 "$AR" --backend nccl -b 8 -e 8M -f 8 -n 20 -w 1 -I 1
+ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1
+ok_run mode-null-stream-y1 "$AR" --backend nccl -b 8 -e 1M -f 64 -y 1
+ok_run mode-aggregated-m8 "$AR" --backend nccl -b 8 -e 1M -f 64 -m 8
+ok_run mode-parallel-init-p1 "$AR" --backend nccl -b 8 -e 1M -f 64 -p 1
+ok_run mode-timeout-T5 "$AR" --backend nccl -b 8 -e 8M -f 64 -T 5
+grep -q 'NCCL init used' "$R/mode-memory-M1.txt" || verdict FAIL mode-memory-M1-report "no memory report line"
+# -e beyond free device memory: lowered with nccl-tests' notice, and the run still passes.
+ok_run mode-memory-cap "$AR" --backend nccl -b 1M -e 1T -f 32 -n 2 -w 1
+grep -q 'Reducing maxBytes' "$R/mode-memory-cap.txt" || verdict FAIL mode-memory-cap-notice "no 'Reducing maxBytes' notice"
+
+# 4. The planted corruption must fail the run: exit 7 and FAILED.
+run corruption env COLLBENCH_TEST_CORRUPT=0:3 "$AR" --backend nccl -b 1M -e 1M -d float
+if [[ $RC -eq 7 ]] && grep -q 'FAILED' "$R/corruption.txt"; then
+    verdict PASS corruption "exit 7, $(grep 'Out of bounds' "$R/corruption.txt")"
+else
+    verdict FAIL corruption "exit $RC (expected 7 and FAILED)"
+fi
+
+# 5. A missing NCCL: exit 3 and the list of what was tried.
+run missing-library env COLLBENCH_NCCL_LIBRARY=/nonexistent/libnccl.so.2 "$AR" --backend nccl -b 8 -e 8
+if [[ $RC -eq 3 ]] && grep -q '/nonexistent/libnccl.so.2: no such file' "$R/missing-library.txt"; then
+    verdict PASS missing-library "exit 3: $(head -1 "$R/missing-library.txt" | cut -c1-80)"
+else
+    verdict FAIL missing-library "exit $RC (expected 3 with the tried list)"
+fi
+
+# 6. Start to exit of a one-size run with a warm kernel cache (the runs above warmed it).
+start=$(date +%s.%N)
+run startup "$AR" --backend nccl -b 8 -e 8
+elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+if [[ $RC -eq 0 ]] && awk -v e="$elapsed" 'BEGIN { exit !(e <= 1.5) }'; then
+    verdict PASS "goal: startup" "one-size run start to exit ${elapsed}s (goal <= 1.5 s, warm kernel cache)"
+else
+    if [[ $RC -eq 0 ]]; then
+        verdict MISS "goal: startup" "one-size run start to exit ${elapsed}s (goal <= 1.5 s)"
+    else
+        verdict FAIL startup "exit $RC"
+    fi
+fi
+
+# 7. On an H100: the anchors' sweep, side by side.
+# table FILE ANCHOR: size | time ratio oop/ip | algbw ratio oop (ours / nccl-tests).
+compare() {
+    awk -v anchor="$2" '
+        BEGIN { while ((getline line < anchor) > 0) { if (line ~ /^#/) continue; n = split(line, f, " "); if (n >= 13) { at[f[1]] = f[6]; ab[f[1]] = f[7]; it[f[1]] = f[10] } } }
+        /^#/ || NF < 13 { next }
+        ($1 in at) { printf "%12s  %9s %9s %7.3f | %9s %9s %7.3f | %9s %9s %7.3f\n", $1, $6, at[$1], $6/at[$1], $10, it[$1], $10/it[$1], $7, ab[$1], (ab[$1] > 0 ? $7/ab[$1] : 0) }
+    ' "$1"
+}
+if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
+    if [[ $QUICK != 1 ]]; then
+        run anchor-all_reduce "$AR" --backend nccl -b 8 -e 4G -f 2 -g 1 -n 50 -w 5 -J "$R/anchor-all_reduce.json"
+        {
+            echo "# all_reduce vs nccl-tests 2.19.6 on one H100 (-b 8 -e 4G -f 2 -g 1 -n 50 -w 5)"
+            printf '%12s  %9s %9s %7s | %9s %9s %7s | %9s %9s %7s\n' size oop_us anchor ratio ip_us anchor ratio algbw anchor ratio
+            compare "$R/anchor-all_reduce.txt" "$ANCHORS/all_reduce.txt"
+        } | tee "$R/anchor-comparison.txt"
+        # Columns: 1 size | 2 ours 3 anchor 4 ratio | 6 ours 7 anchor 8 ratio (in place) |
+        # 10 ours 11 anchor 12 ratio (algbw, out of place).
+        goal() { # goal NAME AWK-CONDITION AWK-DETAIL
+            local detail
+            detail=$(awk "NR > 2 && $2 { print $3 }" "$R/anchor-comparison.txt" | head -1)
+            if [[ -n $detail ]]; then verdict PASS "$1" "$detail"; else
+                verdict MISS "$1" "$(awk "NR > 2 && \$1 == 8 { print $3 }" "$R/anchor-comparison.txt" | head -1)"; fi
+        }
+        goal "goal: 8 B out-of-place time <= 1.05x" '$1 == 8 && $4 <= 1.05' '$2" us vs "$3" us ("$4"x)"'
+        goal "goal: 8 B in-place time <= 1.05x" '$1 == 8 && $8 <= 1.05' '$6" us vs "$7" us ("$8"x)"'
+        low=$(awk 'NR > 2 && $1 >= 4194304 { if (min == "" || $12 < min) { min = $12; at = $1 } } END { print min" at "at" B" }' "$R/anchor-comparison.txt")
+        if awk 'NR > 2 && $1 >= 4194304 { n++; if ($12 < 0.98) bad = 1 } END { exit !(n > 0 && !bad) }' "$R/anchor-comparison.txt"; then
+            verdict PASS "goal: algbw >= 0.98x for sizes >= 4 MiB" "lowest ratio $low"
+        else
+            verdict MISS "goal: algbw >= 0.98x for sizes >= 4 MiB" "lowest ratio $low"
+        fi
+    fi
+    {
+        echo "# all_reduce -G 10 vs nccl-tests 2.19.6 (-b 8 -e 8M -f 8 -g 1 -n 20 -w 1 -G 10)"
+        compare "$R/mode-graph.txt" "$ANCHORS/all_reduce_cudagraph_G10.txt"
+    } | tee "$R/anchor-comparison-G10.txt"
+    g8=$(awk '!/^#/ && $1 == 8 { print $6 }' "$R/mode-graph.txt" | head -1)
+    if [[ -n $g8 ]] && awk -v g="$g8" 'BEGIN { exit !(g <= 1.5) }'; then
+        verdict PASS "goal: -G 10 8 B time <= 1.5 us" "$g8 us"
+    else
+        verdict MISS "goal: -G 10 8 B time <= 1.5 us" "${g8:-no row} us"
+    fi
+fi
+
+echo
+echo "# Verdicts"
+cat "$VERDICTS"
+fails=$(grep -c '^FAIL' "$VERDICTS")
+misses=$(grep -c '^MISS' "$VERDICTS")
+echo "# $(grep -c '^PASS' "$VERDICTS") passed, $fails failed, $misses performance goal(s) missed"
+[[ $fails -eq 0 ]] && { [[ $STRICT_GOALS != 1 ]] || [[ $misses -eq 0 ]]; }

@@ -1,0 +1,745 @@
+//! The safe NCCL layer: communicators, collectives on checked device regions, and one error
+//! conversion (`ncclGetErrorString` + `ncclGetLastError`) for every call.
+
+use super::loader::NcclLibrary;
+use super::sys::{self, ncclComm_t, ncclRedOp_t, ncclResult_t};
+use crate::backend::cuda::buffer::DeviceRegion;
+use crate::error::{CollbenchError, Result};
+use crate::types::DataType;
+use cudarc::driver::CudaStream;
+use std::ffi::{c_void, CStr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// `ncclUniqueId` as bytes, for broadcasting over the world.
+#[derive(Clone, Copy)]
+pub struct UniqueId(pub sys::ncclUniqueId);
+
+impl UniqueId {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.internal.iter().map(|&c| c as u8).collect()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<UniqueId> {
+        if bytes.len() != sys::NCCL_UNIQUE_ID_BYTES {
+            return Err(CollbenchError::Mpi(format!(
+                "received an NCCL unique id of {} bytes; expected {}",
+                bytes.len(),
+                sys::NCCL_UNIQUE_ID_BYTES
+            )));
+        }
+        let mut id = sys::ncclUniqueId {
+            internal: [0; sys::NCCL_UNIQUE_ID_BYTES],
+        };
+        for (dst, &src) in id.internal.iter_mut().zip(bytes) {
+            *dst = src as std::ffi::c_char;
+        }
+        Ok(UniqueId(id))
+    }
+}
+
+/// Checks one NCCL return code. `comm` (when known) adds `ncclGetLastError`'s detail.
+fn check(lib: &NcclLibrary, rc: ncclResult_t, call: &str, comm: ncclComm_t) -> Result<()> {
+    if rc == sys::NCCL_SUCCESS {
+        return Ok(());
+    }
+    Err(CollbenchError::Nccl(describe(lib, rc, call, comm)))
+}
+
+/// `ncclAllReduce failed: invalid usage (code 5); last error: ...`.
+fn describe(lib: &NcclLibrary, rc: ncclResult_t, call: &str, comm: ncclComm_t) -> String {
+    // SAFETY: both return static or library-owned NUL-terminated strings (or null).
+    let (text, last) = unsafe {
+        (
+            c_str((lib.api.get_error_string)(rc)),
+            c_str((lib.api.get_last_error)(comm)),
+        )
+    };
+    let mut msg = format!("{call} failed: {text} (ncclResult_t {rc})");
+    if !last.is_empty() {
+        msg.push_str(&format!("; last NCCL error: {last}"));
+    }
+    msg
+}
+
+fn c_str(p: *const std::ffi::c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null NUL-terminated string from NCCL.
+    unsafe { CStr::from_ptr(p) }
+        .to_string_lossy()
+        .trim()
+        .to_string()
+}
+
+/// Library-wide calls that need no communicator.
+pub struct Nccl {
+    pub lib: Arc<NcclLibrary>,
+}
+
+impl Nccl {
+    pub fn new(lib: Arc<NcclLibrary>) -> Nccl {
+        Nccl { lib }
+    }
+
+    pub fn unique_id(&self) -> Result<UniqueId> {
+        let mut id = sys::ncclUniqueId {
+            internal: [0; sys::NCCL_UNIQUE_ID_BYTES],
+        };
+        // SAFETY: writes one ncclUniqueId.
+        let rc = unsafe { (self.lib.api.get_unique_id)(&mut id) };
+        check(&self.lib, rc, "ncclGetUniqueId", std::ptr::null_mut())?;
+        Ok(UniqueId(id))
+    }
+
+    #[inline]
+    pub fn group_start(&self) -> Result<()> {
+        // SAFETY: no arguments.
+        let rc = unsafe { (self.lib.api.group_start)() };
+        check(&self.lib, rc, "ncclGroupStart", std::ptr::null_mut())
+    }
+
+    #[inline]
+    pub fn group_end(&self) -> Result<()> {
+        // SAFETY: no arguments.
+        let rc = unsafe { (self.lib.api.group_end)() };
+        check(&self.lib, rc, "ncclGroupEnd", std::ptr::null_mut())
+    }
+
+    /// Creates one communicator per `(global rank, bind)` inside one group, like nccl-tests:
+    /// `bind` makes the rank's device current before its `ncclCommInitRank`.
+    pub fn init_ranks(
+        &self,
+        nranks: usize,
+        id: &UniqueId,
+        ranks: &[(usize, &dyn Fn() -> Result<()>)],
+    ) -> Result<Vec<Communicator>> {
+        let mut raws: Vec<ncclComm_t> = vec![std::ptr::null_mut(); ranks.len()];
+        self.group_start()?;
+        let mut first_error = None;
+        for (slot, (rank, bind)) in raws.iter_mut().zip(ranks) {
+            if let Err(e) = bind() {
+                first_error.get_or_insert(e);
+                continue;
+            }
+            // SAFETY: writes one communicator handle; id is passed by value as nccl.h declares.
+            let rc =
+                unsafe { (self.lib.api.comm_init_rank)(slot, nranks as i32, id.0, *rank as i32) };
+            if let Err(e) = check(
+                &self.lib,
+                rc,
+                &format!("ncclCommInitRank(rank {rank} of {nranks})"),
+                *slot,
+            ) {
+                first_error.get_or_insert(e);
+            }
+        }
+        let end = self.group_end();
+        let comms: Vec<Communicator> = raws
+            .into_iter()
+            .filter(|c| !c.is_null())
+            .map(|raw| Communicator {
+                lib: self.lib.clone(),
+                raw,
+                aborted: AtomicBool::new(false),
+            })
+            .collect();
+        if let Some(e) = first_error {
+            comms.iter().for_each(Communicator::abort);
+            return Err(e);
+        }
+        if let Err(e) = end {
+            comms.iter().for_each(Communicator::abort);
+            return Err(e);
+        }
+        Ok(comms)
+    }
+
+    /// ncclCommInitAll: a single-process clique over `devices`.
+    pub fn init_all(&self, devices: &[i32]) -> Result<Vec<Communicator>> {
+        let mut raws: Vec<ncclComm_t> = vec![std::ptr::null_mut(); devices.len()];
+        // SAFETY: `raws` has one slot per device.
+        let rc = unsafe {
+            (self.lib.api.comm_init_all)(raws.as_mut_ptr(), devices.len() as i32, devices.as_ptr())
+        };
+        check(
+            &self.lib,
+            rc,
+            &format!("ncclCommInitAll(devices {devices:?})"),
+            std::ptr::null_mut(),
+        )?;
+        Ok(raws
+            .into_iter()
+            .map(|raw| Communicator {
+                lib: self.lib.clone(),
+                raw,
+                aborted: AtomicBool::new(false),
+            })
+            .collect())
+    }
+}
+
+/// A reduction operator handle valid for one communicator and datatype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedOp(pub ncclRedOp_t);
+
+/// A registration made with ncclCommRegister (`-R 1`) or ncclCommWindowRegister (`-R 2`).
+pub enum Registration {
+    Local(*mut c_void),
+    Window(sys::ncclWindow_t),
+}
+
+// SAFETY: an opaque NCCL handle, only passed back to NCCL by the communicator's owner.
+unsafe impl Send for Registration {}
+
+/// One rank's communicator. Destroyed on drop unless aborted.
+pub struct Communicator {
+    lib: Arc<NcclLibrary>,
+    raw: ncclComm_t,
+    /// Set once ncclCommAbort ran (then drop must not destroy it).
+    aborted: AtomicBool,
+}
+
+// SAFETY: NCCL communicators may be used from any thread, one thread at a time (we never share one
+// between threads concurrently: each is owned by one local rank).
+unsafe impl Send for Communicator {}
+
+#[inline]
+fn stream_of(stream: &CudaStream) -> sys::cudaStream_t {
+    stream.cu_stream() as sys::cudaStream_t
+}
+
+/// Bytes for `count` elements, checked against a region.
+#[inline]
+fn fits(region: &DeviceRegion<'_>, count: usize, dtype: DataType, what: &str) -> Result<()> {
+    let need = count.checked_mul(dtype.size_bytes());
+    match need {
+        Some(n) if n <= region.bytes => Ok(()),
+        _ => Err(CollbenchError::Nccl(format!(
+            "internal: {what} needs {count} {dtype} elements but its buffer holds {} bytes",
+            region.bytes
+        ))),
+    }
+}
+
+impl Communicator {
+    pub fn raw(&self) -> ncclComm_t {
+        self.raw
+    }
+
+    #[inline]
+    fn check(&self, rc: ncclResult_t, call: &str) -> Result<()> {
+        if rc == sys::NCCL_SUCCESS {
+            return Ok(());
+        }
+        Err(CollbenchError::Nccl(describe(
+            &self.lib, rc, call, self.raw,
+        )))
+    }
+
+    pub fn count(&self) -> Result<usize> {
+        let mut n = 0;
+        // SAFETY: writes one int.
+        let rc = unsafe { (self.lib.api.comm_count)(self.raw, &mut n) };
+        self.check(rc, "ncclCommCount")?;
+        Ok(n as usize)
+    }
+
+    pub fn cu_device(&self) -> Result<i32> {
+        let mut d = 0;
+        // SAFETY: writes one int.
+        let rc = unsafe { (self.lib.api.comm_cu_device)(self.raw, &mut d) };
+        self.check(rc, "ncclCommCuDevice")?;
+        Ok(d)
+    }
+
+    pub fn user_rank(&self) -> Result<usize> {
+        let mut r = 0;
+        // SAFETY: writes one int.
+        let rc = unsafe { (self.lib.api.comm_user_rank)(self.raw, &mut r) };
+        self.check(rc, "ncclCommUserRank")?;
+        Ok(r as usize)
+    }
+
+    /// `Err` carrying the asynchronous error when the communicator has one.
+    #[inline]
+    pub fn async_error(&self) -> Result<()> {
+        let mut async_rc: ncclResult_t = sys::NCCL_SUCCESS;
+        // SAFETY: writes one ncclResult_t.
+        let rc = unsafe { (self.lib.api.comm_get_async_error)(self.raw, &mut async_rc) };
+        self.check(rc, "ncclCommGetAsyncError")?;
+        if async_rc == sys::NCCL_SUCCESS || async_rc == sys::NCCL_IN_PROGRESS {
+            return Ok(());
+        }
+        self.check(async_rc, "asynchronous NCCL operation")
+    }
+
+    /// ncclCommAbort: stops outstanding work and frees the communicator (once; later calls and
+    /// the drop do nothing).
+    pub fn abort(&self) {
+        if !self.raw.is_null() && !self.aborted.swap(true, Ordering::SeqCst) {
+            // SAFETY: live communicator, aborted once.
+            unsafe { (self.lib.api.comm_abort)(self.raw) };
+        }
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::SeqCst)
+    }
+
+    /// `mulsum`: ncclRedOpCreatePreMulSum with a host scalar of `dtype` (its bytes, little endian).
+    pub fn create_pre_mul_sum(&self, scalar: &[u8], dtype: DataType) -> Result<RedOp> {
+        let create = self.lib.api.red_op_create_pre_mul_sum.ok_or_else(|| {
+            CollbenchError::Unsupported(format!(
+                "-o mulsum needs ncclRedOpCreatePreMulSum (NCCL 2.11+); the loaded NCCL {} lacks it",
+                self.lib.version_string()
+            ))
+        })?;
+        if scalar.len() != dtype.size_bytes() {
+            return Err(CollbenchError::Nccl(format!(
+                "internal: mulsum scalar of {} bytes for {dtype}",
+                scalar.len()
+            )));
+        }
+        // 8 bytes hold any scalar type; NCCL reads size_of(dtype) bytes from the start.
+        let mut storage = [0u8; 8];
+        storage[..scalar.len()].copy_from_slice(scalar);
+        let mut op: ncclRedOp_t = 0;
+        // SAFETY: host-immediate scalar is read before the call returns.
+        let rc = unsafe {
+            create(
+                &mut op,
+                storage.as_mut_ptr() as *mut c_void,
+                dtype.nccl_enum(),
+                sys::NCCL_SCALAR_HOST_IMMEDIATE,
+                self.raw,
+            )
+        };
+        self.check(rc, "ncclRedOpCreatePreMulSum")?;
+        Ok(RedOp(op))
+    }
+
+    pub fn destroy_red_op(&self, op: RedOp) -> Result<()> {
+        match self.lib.api.red_op_destroy {
+            // SAFETY: op was created on this communicator.
+            Some(destroy) => self.check(unsafe { destroy(op.0, self.raw) }, "ncclRedOpDestroy"),
+            None => Ok(()),
+        }
+    }
+
+    /// `-R 1` (ncclCommRegister) or `-R 2` (ncclCommWindowRegister, symmetric).
+    pub fn register(&self, region: DeviceRegion<'_>, symmetric: bool) -> Result<Registration> {
+        let unsupported = |what: &str| {
+            CollbenchError::Unsupported(format!(
+                "-R {} needs {what}; the loaded NCCL {} lacks it (accepted with this library: -R 0)",
+                if symmetric { 2 } else { 1 },
+                self.lib.version_string()
+            ))
+        };
+        if symmetric {
+            let register = self
+                .lib
+                .api
+                .comm_window_register
+                .ok_or_else(|| unsupported("ncclCommWindowRegister (NCCL 2.27+)"))?;
+            let mut win: sys::ncclWindow_t = std::ptr::null_mut();
+            // SAFETY: region is a live device allocation.
+            let rc = unsafe {
+                register(
+                    self.raw,
+                    region.ptr as *mut c_void,
+                    region.bytes,
+                    &mut win,
+                    sys::NCCL_WIN_COLL_SYMMETRIC,
+                )
+            };
+            self.check(rc, "ncclCommWindowRegister")?;
+            Ok(Registration::Window(win))
+        } else {
+            let register = self
+                .lib
+                .api
+                .comm_register
+                .ok_or_else(|| unsupported("ncclCommRegister (NCCL 2.19+)"))?;
+            let mut handle: *mut c_void = std::ptr::null_mut();
+            // SAFETY: region is a live device allocation.
+            let rc = unsafe {
+                register(
+                    self.raw,
+                    region.ptr as *mut c_void,
+                    region.bytes,
+                    &mut handle,
+                )
+            };
+            self.check(rc, "ncclCommRegister")?;
+            Ok(Registration::Local(handle))
+        }
+    }
+
+    pub fn deregister(&self, registration: Registration) -> Result<()> {
+        match registration {
+            Registration::Local(handle) => match self.lib.api.comm_deregister {
+                // SAFETY: handle came from ncclCommRegister on this communicator.
+                Some(f) => self.check(unsafe { f(self.raw, handle) }, "ncclCommDeregister"),
+                None => Ok(()),
+            },
+            Registration::Window(win) => match self.lib.api.comm_window_deregister {
+                // SAFETY: window came from ncclCommWindowRegister on this communicator.
+                Some(f) => self.check(unsafe { f(self.raw, win) }, "ncclCommWindowDeregister"),
+                None => Ok(()),
+            },
+        }
+    }
+
+    pub fn has_all_to_all(&self) -> bool {
+        self.lib.api.all_to_all.is_some()
+    }
+
+    pub fn has_gather(&self) -> bool {
+        self.lib.api.gather.is_some()
+    }
+
+    pub fn has_scatter(&self) -> bool {
+        self.lib.api.scatter.is_some()
+    }
+
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn all_reduce(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        op: RedOp,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(&send, count, dtype, "ncclAllReduce send")?;
+        fits(&recv, count, dtype, "ncclAllReduce recv")?;
+        // SAFETY: both regions hold `count` elements of live device memory.
+        let rc = unsafe {
+            (self.lib.api.all_reduce)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                op.0,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclAllReduce")
+    }
+
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn reduce(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        op: RedOp,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(&send, count, dtype, "ncclReduce send")?;
+        fits(&recv, count, dtype, "ncclReduce recv")?;
+        // SAFETY: both regions hold `count` elements of live device memory.
+        let rc = unsafe {
+            (self.lib.api.reduce)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                op.0,
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclReduce")
+    }
+
+    #[inline]
+    pub fn broadcast(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(&send, count, dtype, "ncclBroadcast send")?;
+        fits(&recv, count, dtype, "ncclBroadcast recv")?;
+        // SAFETY: both regions hold `count` elements of live device memory.
+        let rc = unsafe {
+            (self.lib.api.broadcast)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclBroadcast")
+    }
+
+    /// `recv` holds `nranks × send_count` elements.
+    #[inline]
+    pub fn all_gather(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        send_count: usize,
+        nranks: usize,
+        dtype: DataType,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(&send, send_count, dtype, "ncclAllGather send")?;
+        fits(
+            &recv,
+            send_count.saturating_mul(nranks),
+            dtype,
+            "ncclAllGather recv",
+        )?;
+        // SAFETY: regions checked above.
+        let rc = unsafe {
+            (self.lib.api.all_gather)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                send_count,
+                dtype.nccl_enum(),
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclAllGather")
+    }
+
+    /// `send` holds `nranks × recv_count` elements.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn reduce_scatter(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        recv_count: usize,
+        nranks: usize,
+        dtype: DataType,
+        op: RedOp,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(
+            &send,
+            recv_count.saturating_mul(nranks),
+            dtype,
+            "ncclReduceScatter send",
+        )?;
+        fits(&recv, recv_count, dtype, "ncclReduceScatter recv")?;
+        // SAFETY: regions checked above.
+        let rc = unsafe {
+            (self.lib.api.reduce_scatter)(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                recv_count,
+                dtype.nccl_enum(),
+                op.0,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclReduceScatter")
+    }
+
+    /// ncclAlltoAll (NCCL ≥ 2.28): `count` elements per peer; both buffers hold `nranks × count`.
+    #[inline]
+    pub fn all_to_all(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        nranks: usize,
+        dtype: DataType,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        let f = self.lib.api.all_to_all.ok_or_else(|| {
+            CollbenchError::Nccl("internal: ncclAlltoAll is absent; use send/recv".into())
+        })?;
+        fits(
+            &send,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclAlltoAll send",
+        )?;
+        fits(
+            &recv,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclAlltoAll recv",
+        )?;
+        // SAFETY: regions checked above.
+        let rc = unsafe {
+            f(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclAlltoAll")
+    }
+
+    /// ncclGather (NCCL ≥ 2.28): `recv` (root) holds `nranks × count`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn gather(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        nranks: usize,
+        dtype: DataType,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        let f = self.lib.api.gather.ok_or_else(|| {
+            CollbenchError::Nccl("internal: ncclGather is absent; use send/recv".into())
+        })?;
+        fits(&send, count, dtype, "ncclGather send")?;
+        fits(
+            &recv,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclGather recv",
+        )?;
+        // SAFETY: regions checked above.
+        let rc = unsafe {
+            f(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclGather")
+    }
+
+    /// ncclScatter (NCCL ≥ 2.28): `send` (root) holds `nranks × count`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn scatter(
+        &self,
+        send: DeviceRegion<'_>,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        nranks: usize,
+        dtype: DataType,
+        root: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        let f = self.lib.api.scatter.ok_or_else(|| {
+            CollbenchError::Nccl("internal: ncclScatter is absent; use send/recv".into())
+        })?;
+        fits(
+            &send,
+            count.saturating_mul(nranks),
+            dtype,
+            "ncclScatter send",
+        )?;
+        fits(&recv, count, dtype, "ncclScatter recv")?;
+        // SAFETY: regions checked above.
+        let rc = unsafe {
+            f(
+                send.ptr as *const c_void,
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                root as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclScatter")
+    }
+
+    #[inline]
+    pub fn send(
+        &self,
+        send: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        peer: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(&send, count, dtype, "ncclSend")?;
+        // SAFETY: region checked above.
+        let rc = unsafe {
+            (self.lib.api.send)(
+                send.ptr as *const c_void,
+                count,
+                dtype.nccl_enum(),
+                peer as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclSend")
+    }
+
+    #[inline]
+    pub fn recv(
+        &self,
+        recv: DeviceRegion<'_>,
+        count: usize,
+        dtype: DataType,
+        peer: usize,
+        stream: &CudaStream,
+    ) -> Result<()> {
+        fits(&recv, count, dtype, "ncclRecv")?;
+        // SAFETY: region checked above.
+        let rc = unsafe {
+            (self.lib.api.recv)(
+                recv.ptr as *mut c_void,
+                count,
+                dtype.nccl_enum(),
+                peer as i32,
+                self.raw,
+                stream_of(stream),
+            )
+        };
+        self.check(rc, "ncclRecv")
+    }
+}
+
+impl Drop for Communicator {
+    fn drop(&mut self) {
+        if !self.is_aborted() && !self.raw.is_null() {
+            // SAFETY: live communicator destroyed once.
+            unsafe { (self.lib.api.comm_destroy)(self.raw) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_id_round_trips_and_rejects_wrong_lengths() {
+        let bytes: Vec<u8> = (0..128u32).map(|i| (i * 7) as u8).collect();
+        let id = UniqueId::from_bytes(&bytes).unwrap();
+        assert_eq!(id.to_bytes(), bytes);
+        let err = UniqueId::from_bytes(&bytes[..100]).err().unwrap();
+        assert!(err.to_string().contains("100 bytes; expected 128"));
+    }
+}
