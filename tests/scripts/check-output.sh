@@ -51,4 +51,6 @@ expect_fail "a missing size" --text "$work/short.txt"
 sed -E '/^ +4096 +1024 /s/ 0$/ N\/A/' "$good" >"$work/na.txt"
 expect_fail "#wrong N/A where a check was expected" --text "$work/na.txt"
 expect_fail "the wrong collective" --text "$good" --collective all_gather
+sed '1s/$/\x00/' "$good" >"$work/nul.txt"
+expect_fail "a NUL byte in the first line" --text "$work/nul.txt"
 echo "check-output: $passed checker cases behaved"

@@ -34,6 +34,13 @@ for pair in "${NCCL_TESTS_NAMES[@]}"; do
     grep -qi 'usage' <<<"$help" || fail "$theirs --help printed no usage"
     echo "ok  $theirs -> $ours"
 done
+# The link table (scripts/lib.sh) must match the binary's own registry (`collbench list`: collective,
+# binary, nccl-tests name), so a collective added to the code without its link is caught here.
+listed="$(timeout 30 "$prefix/bin/collbench" list | awk 'NR > 1 && NF == 3 { print $2 ":" $3 }' | sort)"
+expected="$(printf '%s\n' "${NCCL_TESTS_NAMES[@]}" | sort)"
+[ "$listed" = "$expected" ] || fail "collbench list and scripts/lib.sh disagree:
+$(diff <(echo "$expected") <(echo "$listed"))"
+
 for template in sbatch/*.sbatch; do
     cmp -s "$template" "$prefix/share/collbench/sbatch/$(basename "$template")" || fail "$template not installed"
 done

@@ -46,6 +46,10 @@ def footer(text, pattern):
 def check_text(path, args):
     with open(path, encoding="utf-8", errors="replace") as handle:
         text = handle.read()
+    # Health-check scripts grep these files: one control byte (a NUL from a C string) and grep
+    # answers "binary file matches" instead of the footer line.
+    control = sorted({f"0x{ord(c):02x}" for c in text if ord(c) < 32 and c not in "\n\t"})
+    check(not control, f"{path}: control characters {control} in the text (grep would treat it as binary)")
     rows = table_rows(text)
     check(len(rows) == args.rows, f"{path}: {len(rows)} table rows, expected {args.rows}")
     sizes = [int(row[0]) for row in rows]

@@ -44,6 +44,11 @@ trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The node advertises 8 CPUs on 2 real cores, so Open MPI (told nothing about oversubscription under
+# srun) would busy-poll 4 ranks on 2 cores: 10x slower. Ask it to yield when idle, as mpirun
+# --oversubscribe does by itself. Jobs inherit it (sbatch and srun export the environment).
+export OMPI_MCA_mpi_yield_when_idle=1
+
 t0=$(date +%s)
 COLLBENCH_SLURM_DIR="$work/cluster" "$COLLBENCH_ROOT/scripts/slurm-up.sh" >"$work/cluster.env" || die "slurm-up.sh failed"
 cluster_dir="$work/cluster"
@@ -62,6 +67,8 @@ run_case() {
     local start rc=0
     start=$(date +%s)
     echo "=== slurm case $name"
+    # A case runs in a subshell whose status is tested, where `set -e` does not apply: every step
+    # of a case that can fail ends with `|| return 1` (or is the case's last command).
     ("$@") || rc=$?
     if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))
@@ -93,8 +100,8 @@ int main(int argc, char **argv) {
     return 0;
 }
 C
-    mpicc -o "$work/hello" "$work/hello.c"
-    timeout 60 srun --mpi=pmix -n 4 "$work/hello" >"$work/hello.out"
+    mpicc -o "$work/hello" "$work/hello.c" || return 1
+    timeout 60 srun --mpi=pmix -n 4 "$work/hello" >"$work/hello.out" || return 1
     cat "$work/hello.out"
     # Four ranks of one world of 4, each seeing 0+1+2+3.
     [ "$(grep -c 'of 4: sum of ranks 6$' "$work/hello.out")" -eq 4 ]
@@ -149,7 +156,7 @@ case_sbatch_allreduce() {
     job_state "$job" | grep -q 'JobState=COMPLETED' || return 1
     check_run --text "$work/sbatch/collbench-allreduce_$job.out" \
         --json "$work/sbatch/collbench-allreduce_$job.json" --job-id "$job" \
-        --env FI_PROVIDER=efa --env NCCL_DEBUG=INFO --env FI_EFA_USE_DEVICE_RDMA=1
+        --env FI_PROVIDER=efa --env NCCL_DEBUG=INFO --env FI_EFA_USE_DEVICE_RDMA=1 || return 1
     # The template's own copies of the outputs, on the "shared" path.
     check_run --text "$work/sbatch/collbench-allreduce_$job.txt" --csv "$work/sbatch/collbench-allreduce_$job.csv"
 }
