@@ -10,6 +10,8 @@
 
 PREFIX ?= /usr/local
 CARGO ?= cargo
+# MPI ranks (rsmpi) and the libfabric diagnostics (`collbench fabric`).
+FEATURES ?= mpi,fabric
 
 .PHONY: run test install uninstall gpu-check deps build
 
@@ -17,7 +19,7 @@ deps:
 	scripts/install-deps.sh
 
 build: deps
-	$(CARGO) build --release --features mpi --bins
+	$(CARGO) build --release --features $(FEATURES) --bins
 
 run: build
 	scripts/run-sweep.sh

@@ -56,7 +56,7 @@ echo "# gpu-check on $(hostname): ${GPU_NAME:-no nvidia-smi}; BIN_DIR=$BIN_DIR; 
 CB="$BIN_DIR/collbench"
 AR="$BIN_DIR/allreduce-perf"
 for bin in "$CB" "$AR"; do
-    [[ -x $bin ]] || { verdict FAIL "binary $bin" "missing (build: cargo build --release --features mpi)"; }
+    [[ -x $bin ]] || { verdict FAIL "binary $bin" "missing (build: cargo build --release --features mpi,fabric)"; }
 done
 
 # 1. The device test: GPU fill == host fill for every dtype, every collective x dtype x op in and
@@ -64,7 +64,12 @@ done
 GPU_TEST=${GPU_TEST:-$BIN_DIR/gpu_device}
 if [[ ! -x $GPU_TEST ]]; then
     # `cargo test --release --test gpu_device --no-run` leaves it under deps/ with a hash.
-    GPU_TEST=$(ls -t "$BIN_DIR"/deps/gpu_device-* 2>/dev/null | grep -v '\.d$' | head -1)
+    # The newest executable of them (not the .d dependency files).
+    GPU_TEST=""
+    for candidate in "$BIN_DIR"/deps/gpu_device-*; do
+        [[ -x $candidate && $candidate != *.d ]] || continue
+        [[ -z $GPU_TEST || $candidate -nt $GPU_TEST ]] && GPU_TEST=$candidate
+    done
 fi
 if [[ -n $GPU_TEST && -x $GPU_TEST ]]; then
     run device-test env COLLBENCH_REQUIRE_GPU=1 COLLBENCH_ANCHORS="$ANCHORS" "$GPU_TEST" --nocapture --test-threads 1

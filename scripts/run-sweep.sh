@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 bin="${COLLBENCH_BIN_DIR:-$COLLBENCH_ROOT/target/release}/allreduce-perf"
-[ -x "$bin" ] || die "$bin not built: run 'make run' (it builds with --features mpi)"
+[ -x "$bin" ] || die "$bin not built: run 'make run' (it builds with --features mpi,fabric)"
 out_dir="$COLLBENCH_ROOT/target/collbench-run"
 mkdir -p "$out_dir"
 

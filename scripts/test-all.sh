@@ -6,9 +6,10 @@
 # Suites, each under its own `timeout`:
 #   fmt            cargo fmt --check
 #   clippy         cargo clippy --all-targets -- -D warnings
-#   clippy-mpi     the same with --features mpi
-#   cargo-test     cargo test --features mpi (unit and integration tests; these start mpirun themselves)
-#   build-release  cargo build --release --features mpi (the binaries the script suites run)
+#   clippy-mpi     the same with --features mpi,fabric (every optional part)
+#   cargo-test     cargo test --features mpi,fabric (unit and integration tests; these start mpirun
+#                  and real libfabric endpoints themselves)
+#   build-release  cargo build --release --features mpi,fabric (the binaries the script suites run)
 #   tests/scripts/NAME.sh   script-driven tests (make install, install-deps idempotence, lint, ...)
 #   slurm          tests/slurm/run.sh: a real single-node Slurm with PMIx, srun and sbatch
 #
@@ -50,9 +51,9 @@ run_suite() {
 
 run_suite fmt 120 cargo fmt --check
 run_suite clippy 1800 cargo clippy --all-targets -- -D warnings
-run_suite clippy-mpi 1800 cargo clippy --all-targets --features mpi -- -D warnings
-run_suite cargo-test 2400 cargo test --features mpi
-run_suite build-release 1800 cargo build --release --features mpi --bins
+run_suite clippy-mpi 1800 cargo clippy --all-targets --features mpi,fabric -- -D warnings
+run_suite cargo-test 2400 cargo test --features mpi,fabric
+run_suite build-release 1800 cargo build --release --features mpi,fabric --bins
 for script in tests/scripts/*.sh; do
     [ -e "$script" ] || continue
     run_suite "$(basename "$script" .sh)" 900 "$script"

@@ -24,8 +24,8 @@ cd "$COLLBENCH_ROOT"
 
 bin_dir="${COLLBENCH_BIN_DIR:-$COLLBENCH_ROOT/target/release}"
 if [ -z "${COLLBENCH_BIN_DIR:-}" ] && [ ! -x "$bin_dir/allreduce-perf" ]; then
-    log "building target/release (--features mpi)"
-    timeout 1800 cargo build --release --features mpi --bins
+    log "building target/release (--features mpi,fabric)"
+    timeout 1800 cargo build --release --features mpi,fabric --bins
 fi
 [ -x "$bin_dir/allreduce-perf" ] || die "no allreduce-perf in $bin_dir"
 
