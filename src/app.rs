@@ -12,6 +12,7 @@
 
 use crate::aggregate::min_bus_bandwidth_from_env;
 use crate::backend::host_mpi::{host_placement, HostBackend};
+use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::backend::Backend;
 use crate::cli::{self, Parsed, Umbrella};
 use crate::collectives;
@@ -100,7 +101,8 @@ fn accept_main(args: &[String]) -> i32 {
 /// numbered within the pair).
 fn pair_backend<'g>(plan: &TestPlan, group: &'g dyn World) -> Result<Box<dyn Backend + 'g>> {
     let mut notices = Vec::new();
-    build_backend(plan, group, group, 0, &mut notices)
+    // Pair runs report no network (`accept --pairwise` refuses --require-net).
+    build_backend(plan, group, group, 0, &mut notices, None)
 }
 
 fn run_pairwise(plan: TestPlan, options: &crate::accept::command::PairwiseOptions) -> i32 {
@@ -214,6 +216,12 @@ fn install_signal_handlers() -> StopSignal {
 
 /// Runs a validated plan end to end and returns the exit code.
 fn run_plan(plan: TestPlan) -> i32 {
+    // First, while this is the only thread: NCCL's log settings are environment variables (see
+    // NcclLogCapture::install). Not for --backend mpi, which never loads NCCL.
+    let net_log = match plan.backend {
+        BackendChoice::Nccl | BackendChoice::Auto => Some(NcclLogCapture::install()),
+        BackendChoice::Mpi => None,
+    };
     let stop = install_signal_handlers();
     if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
         watchdog::set_target(plan.collective.name(), 0);
@@ -228,7 +236,7 @@ fn run_plan(plan: TestPlan) -> i32 {
     };
     watchdog::set_identity(world.rank(), world.hostname());
     watchdog::set_abort_handle(world.abort_handle());
-    let code = run_in_world(plan, world.as_ref(), stop);
+    let code = run_in_world(plan, world.as_ref(), stop, net_log);
     drop(world);
     code
 }
@@ -274,10 +282,15 @@ struct Prepared<'w> {
     criteria: crate::verdict::Criteria,
 }
 
-fn run_in_world(mut plan: TestPlan, world: &dyn World, stop: StopSignal) -> i32 {
+fn run_in_world(
+    mut plan: TestPlan,
+    world: &dyn World,
+    stop: StopSignal,
+    net_log: Option<NcclLogCapture>,
+) -> i32 {
     // Setup: every rank reaches the agreement below, error or not, so a failure on any rank ends
     // the job cleanly with the same exit code everywhere.
-    let setup = prepare(&mut plan, world);
+    let setup = prepare(&mut plan, world, net_log);
     let own_code = setup.as_ref().err().map(|e| e.exit_code()).unwrap_or(0);
     if let Err(error) = &setup {
         report_error_at(error, world.rank());
@@ -433,7 +446,11 @@ fn verdict(outcome: &RunOutcome) -> Result<()> {
 
 /// Everything before the sweep: test hooks, NCCL_TESTS_SPLIT groups, rank-count checks, the
 /// backend, the memory cap and the sinks.
-fn prepare<'w>(plan: &mut TestPlan, world: &'w dyn World) -> Result<Prepared<'w>> {
+fn prepare<'w>(
+    plan: &mut TestPlan,
+    world: &'w dyn World,
+    net_log: Option<NcclLogCapture>,
+) -> Result<Prepared<'w>> {
     let hooks = TestHooks::from_process_env()?;
     let min_bus_bandwidth_gbps =
         min_bus_bandwidth_from_env(std::env::var("NCCL_TESTS_MIN_BW").ok().as_deref())?;
@@ -453,6 +470,7 @@ fn prepare<'w>(plan: &mut TestPlan, world: &'w dyn World) -> Result<Prepared<'w>
         group_world.as_ref(),
         color as usize,
         &mut notices,
+        net_log,
     )?;
 
     // nccl-tests lowers -e to what every rank can allocate, with a notice.
@@ -505,16 +523,18 @@ fn prepare<'w>(plan: &mut TestPlan, world: &'w dyn World) -> Result<Prepared<'w>
 }
 
 /// The backend `--backend` asks for. `auto` takes NCCL when a GPU and libnccl are usable, else
-/// the mpi backend with a one-line notice saying why.
+/// the mpi backend with a one-line notice saying why. `net_log`: the NCCL log capture installed
+/// at the start of the run, handed to the NCCL backend (dropped, removing its files, otherwise).
 fn build_backend<'w>(
     plan: &TestPlan,
     world: &'w dyn World,
     group: &dyn World,
     color: usize,
     notices: &mut Vec<String>,
+    net_log: Option<NcclLogCapture>,
 ) -> Result<Box<dyn Backend + 'w>> {
     match plan.backend {
-        BackendChoice::Nccl => gpu_backend(plan, world, group, color),
+        BackendChoice::Nccl => gpu_backend(plan, world, group, color, net_log),
         BackendChoice::Auto => {
             // Every rank must pick the same backend: NCCL only if it is usable everywhere.
             let probe = crate::backend::nccl::probe();
@@ -524,7 +544,7 @@ fn build_backend<'w>(
                 world.allreduce_f64(&[usable_here], Reduction::Min)?
             };
             if usable_everywhere.first() == Some(&1.0) {
-                return gpu_backend(plan, world, group, color);
+                return gpu_backend(plan, world, group, color, net_log);
             }
             let why = match probe {
                 // The first line, without the list of every path the loader tried.
@@ -535,6 +555,14 @@ fn build_backend<'w>(
                 }
                 Ok(_) => "another rank of the job has none".to_string(),
             };
+            // GPU-only flags (--require-net too) cannot fall back: say why auto chose mpi.
+            plan.require_gpu_flags_unused("mpi")
+                .map_err(|error| match error {
+                    CollbenchError::Unsupported(message) => CollbenchError::Unsupported(format!(
+                        "{message} (--backend auto chose mpi: no usable GPU/NCCL: {why})"
+                    )),
+                    other => other,
+                })?;
             notices.push(format!(
                 "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
             ));
@@ -551,6 +579,7 @@ fn gpu_backend<'w>(
     world: &'w dyn World,
     group: &dyn World,
     color: usize,
+    net_log: Option<NcclLogCapture>,
 ) -> Result<Box<dyn Backend + 'w>> {
     use crate::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
     let _armed = watchdog::waiting(Phase::Init);
@@ -559,6 +588,7 @@ fn gpu_backend<'w>(
         world: group.split(0, group.rank())?,
         local_rank: world.local_rank(),
         group: color,
+        net_log,
     };
     Ok(Box::new(GpuBackend::new(setup)?))
 }

@@ -415,13 +415,16 @@ impl TestPlan {
         if self.stream_null {
             used.push("-y/--stream_null 1 (CUDA null stream)".into());
         }
+        if let Some(name) = &self.acceptance.criteria.require_net {
+            used.push(format!("--require-net {name} (the network NCCL selected)"));
+        }
         if used.is_empty() {
             return Ok(());
         }
         Err(CollbenchError::Unsupported(format!(
             "the {backend_name} backend runs one rank per process on host memory, but {} only mean \
-             something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -M 0 -u 0 -y 0 (the defaults), \
-             or run with --backend nccl",
+             something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -M 0 -u 0 -y 0 (the defaults) \
+             and no --require-net, or run with --backend nccl",
             used.join(", ")
         )))
     }

@@ -112,6 +112,7 @@ fn gpu_backend_on_a_real_gpu() {
         world: Box::new(SingleProcess::new()),
         local_rank: 0,
         group: 0,
+        net_log: None,
     })
     .expect("backend");
     println!(

@@ -107,6 +107,14 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
              busbw minus PCT percent [default: {DEFAULT_PAIR_TOLERANCE_PERCENT}]\n  --collective NAME     \
              the test to run [default: all_reduce]\n\nCollective test flags:\n{text}"
         ))),
+        Parsed::Run(plan) if pairwise && plan.acceptance.criteria.require_net.is_some() => {
+            Err(CollbenchError::Usage(format!(
+                "--require-net is checked by an acceptance run, not by --pairwise (whose pair runs \
+                 report no network); accepted: collbench accept --require-net {} [flags], then \
+                 --pairwise without it",
+                plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
+            )))
+        }
         Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(
             plan,
             PairwiseOptions {

@@ -18,12 +18,14 @@ use crate::backend::cuda::device::{self, GpuDevice};
 use crate::backend::cuda::kernels::ValidationKernels;
 use crate::backend::nccl::comm::{Communicator, Nccl, RedOp, Registration};
 use crate::backend::nccl::loader;
+use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::backend::{Backend, CallSpec};
 use crate::collectives::LaunchArgs;
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::{Timing, TimingPlan};
 use crate::plan::TestPlan;
+use crate::report::network::ProcessNetwork;
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
 use crate::world::World;
@@ -86,6 +88,9 @@ pub struct GpuSetup {
     pub local_rank: usize,
     /// NCCL_TESTS_SPLIT group (placement column).
     pub group: usize,
+    /// The NCCL log capture installed before NCCL started (`NcclLogCapture::install`): read once
+    /// the communicators exist, to report the network NCCL selected. `None`: not reported.
+    pub net_log: Option<NcclLogCapture>,
 }
 
 /// One local GPU and everything that belongs to its rank.
@@ -128,6 +133,8 @@ pub struct GpuBackend {
     max_buffer_bytes: u64,
     memory_report: bool,
     memory: Vec<MemoryUsage>,
+    /// What NCCL's log said about the network, when a capture was given.
+    network: Option<ProcessNetwork>,
 }
 
 /// `NCCL_TESTS_DEVICE`: the first GPU this process uses (overrides the local-rank mapping).
@@ -166,7 +173,8 @@ pub fn local_devices(
 }
 
 impl GpuBackend {
-    pub fn new(setup: GpuSetup) -> Result<GpuBackend> {
+    pub fn new(mut setup: GpuSetup) -> Result<GpuBackend> {
+        let net_log = setup.net_log.take();
         let plan = &setup.options;
         let world = setup.world.as_ref();
         let lib = loader::load()?;
@@ -227,6 +235,14 @@ impl GpuBackend {
             }
         }
 
+        // Every communicator has logged "Using network …" by now.
+        let network = net_log.map(|mut capture| {
+            capture.read(
+                world.hostname(),
+                (first_rank..first_rank + per_process).collect(),
+            )
+        });
+
         let validate = plan.validate;
         let kernels = if validate {
             load_kernels(&devices)?
@@ -279,6 +295,7 @@ impl GpuBackend {
             max_buffer_bytes,
             memory_report: plan.memory_report,
             memory,
+            network,
         })
     }
 
@@ -522,8 +539,14 @@ impl Backend for GpuBackend {
             library: format!("NCCL {}", lib.version_string()),
             library_path: Some(lib.path.clone()),
             version_code: Some(lib.version_code as i64),
+            // Rank 0 fills both from every process's `network()` (crate::measure::runner).
             network: None,
+            network_by_process: Vec::new(),
         }
+    }
+
+    fn network(&self) -> Option<ProcessNetwork> {
+        self.network.clone()
     }
 
     fn placements(&self) -> Vec<RankPlacement> {

@@ -213,6 +213,7 @@ impl Backend for HostBackend {
             library_path: None,
             version_code: None,
             network: None,
+            network_by_process: Vec::new(),
         }
     }
 

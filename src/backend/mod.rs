@@ -11,6 +11,7 @@ use crate::collectives::{Collective, Counts};
 use crate::data::CheckOutcome;
 use crate::error::Result;
 use crate::measure::{Timing, TimingPlan};
+use crate::report::network::ProcessNetwork;
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
 
@@ -31,6 +32,12 @@ pub struct CallSpec<'a> {
 
 pub trait Backend {
     fn info(&self) -> BackendInfo;
+    /// The network this process's communicators use, as NCCL's log names it (NCCL backend with
+    /// the log capture of `nccl::net_capture`); `None` where there is no such thing. Either every
+    /// process of a run answers `Some` or none does: the runner gathers it to rank 0.
+    fn network(&self) -> Option<ProcessNetwork> {
+        None
+    }
     /// Placement of this process's local ranks (one entry each).
     fn placements(&self) -> Vec<RankPlacement>;
     /// Global ranks hosted by this process.

@@ -360,4 +360,13 @@ pub struct AcceptanceArgs {
                 [default: none]"
     )]
     pub push_gateway: Option<String>,
+    #[arg(
+        long = "require-net",
+        value_name = "NAME",
+        allow_hyphen_values = true,
+        help = "fail (exit 7) unless NCCL selected this network on every rank: socket (tcp), ib, \
+                ofi (libfabric), efa (libfabric with the efa provider), or a name as NCCL prints \
+                it; NCCL backend only [default: none]"
+    )]
+    pub require_net: Option<String>,
 }

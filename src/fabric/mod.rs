@@ -1,5 +1,6 @@
 //! `collbench fabric …`: libfabric diagnostics (provider inventory, loopback and pairwise
-//! bandwidth/latency with verified payloads) and the parser that tells which network NCCL used.
+//! bandwidth/latency with verified payloads). `nccl_net`, the parser that tells which network NCCL
+//! used, lives with the NCCL backend (`crate::backend::nccl::net_log`) and is re-exported here.
 //!
 //! - `collbench fabric info [--provider P] [--instance-type T] [--json FILE]`
 //! - `collbench fabric loopback [--provider P] [--domain D | --all-domains] [-b MIN -e MAX -f F]
@@ -13,13 +14,12 @@
 //! match the instance type.
 //!
 //! The libfabric parts need the cargo feature `fabric` (and libfabric >= 1.14 at build time);
-//! without it the commands parse and answer with exit 6 naming the feature. `nccl_net`,
-//! `payload`, `stats`, `results`, `verdict`, `pairing` and `efa_expect` are pure and always built.
+//! without it the commands parse and answer with exit 6 naming the feature. `payload`, `stats`,
+//! `results`, `verdict`, `pairing` and `efa_expect` are pure and always built.
 
 pub mod cli;
 pub mod efa_expect;
 pub mod host;
-pub mod nccl_net;
 pub mod pairing;
 pub mod payload;
 pub mod results;
@@ -42,6 +42,7 @@ pub mod select;
 #[cfg(feature = "fabric")]
 pub(crate) mod transfer_setup;
 
+pub use crate::backend::nccl::net_log as nccl_net;
 pub use cli::{FabricCli, FabricCommand};
 
 /// Runs `collbench fabric <args>` (args without the leading "fabric"). Help and version

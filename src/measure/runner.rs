@@ -26,6 +26,7 @@ use crate::backend::{Backend, CallSpec};
 use crate::collectives::{Collective, Counts, OpColumn};
 use crate::error::{CollbenchError, Result};
 use crate::plan::{Step, TestPlan};
+use crate::report::network::{self as net_report, ProcessNetwork};
 use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig};
 use crate::sinks::Sink;
 use crate::types::ReduceOp;
@@ -160,6 +161,8 @@ struct Runner<'a> {
     criteria: crate::verdict::Criteria,
     /// Every rank's placement, by rank (world rank 0 only).
     placements: Vec<RankPlacement>,
+    /// Every process's network as NCCL's log names it (world rank 0, NCCL runs only).
+    networks: Vec<ProcessNetwork>,
     /// This process's printed ranks.
     my_ranks: Vec<usize>,
     /// The backend's ranks for `my_ranks`, same order.
@@ -206,8 +209,39 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Gathers every process's network selection to rank 0 (backends that report one).
+    fn gather_networks(&mut self) -> Result<()> {
+        let Some(mine) = self.backend.network() else {
+            return Ok(());
+        };
+        let bytes = serde_json::to_vec(&mine).map_err(|e| {
+            CollbenchError::Mpi(format!(
+                "could not encode this rank's network selection: {e}"
+            ))
+        })?;
+        let gathered = {
+            let _armed = watchdog::waiting(Phase::Gather);
+            self.world.gather_bytes(&bytes)?
+        };
+        for (process, part) in gathered.into_iter().flatten().enumerate() {
+            let network: ProcessNetwork = serde_json::from_slice(&part).map_err(|e| {
+                CollbenchError::Mpi(format!(
+                    "process {process} sent a malformed network selection ({e}); are all ranks \
+                     running the same collbench build?"
+                ))
+            })?;
+            self.networks.push(network);
+        }
+        Ok(())
+    }
+
     fn header(&self, group_size: usize) -> Report {
         let env: Vec<(String, String)> = report::env::process_environment().collect();
+        let mut backend = self.backend.info();
+        if !self.networks.is_empty() {
+            backend.network = net_report::summarize(&self.networks);
+            backend.network_by_process = self.networks.clone();
+        }
         Report {
             schema_version: report::SCHEMA_VERSION,
             tool: report::meta::tool_info(),
@@ -215,7 +249,7 @@ impl Runner<'_> {
             start_time: report::time::now_rfc3339(),
             end_time: None,
             complete: false,
-            backend: self.backend.info(),
+            backend,
             collective: self.plan.collective.name().to_string(),
             nranks: self.placements.len(),
             hosts: report::meta::hosts_in_rank_order(&self.placements),
@@ -427,6 +461,7 @@ impl Runner<'_> {
             }
         }
         self.gather_placements()?;
+        self.gather_networks()?;
         let (send_bytes, recv_bytes) = buffer_bytes(plan, nranks);
         self.backend.allocate(send_bytes, recv_bytes)?;
 
@@ -552,6 +587,7 @@ pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
         stop: inputs.stop,
         criteria: inputs.criteria,
         placements: Vec::new(),
+        networks: Vec::new(),
         my_ranks: Vec::new(),
         my_comm_ranks: Vec::new(),
         summary: SummaryAccumulator::new(),

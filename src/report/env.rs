@@ -3,6 +3,7 @@
 //! environment, and never anything whose name suggests a credential.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// Variables starting with one of these are recorded.
 pub const ALLOWED_PREFIXES: &[&str] = &[
@@ -73,10 +74,40 @@ pub fn allowlisted_environment(
         .collect()
 }
 
+/// Variables collbench set in its own process (the NCCL log capture,
+/// `crate::backend::nccl::net_capture`), each with the value the user had (`None`: unset).
+static OWN_SETTINGS: OnceLock<Vec<(String, Option<String>)>> = OnceLock::new();
+
+/// Records the variables collbench set itself, so reports show the user's environment rather than
+/// collbench's additions. Only the first call counts (one capture per process).
+pub fn record_own_settings(user_values: Vec<(String, Option<String>)>) {
+    let _ = OWN_SETTINGS.set(user_values);
+}
+
 /// This process's environment as (name, value) pairs, skipping entries that are not UTF-8
-/// (`std::env::vars` would panic on them).
+/// (`std::env::vars` would panic on them), with collbench's own settings replaced by the user's
+/// values ([`record_own_settings`]).
 pub fn process_environment() -> impl Iterator<Item = (String, String)> {
-    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+    let own = OWN_SETTINGS.get().map(Vec::as_slice).unwrap_or_default();
+    as_the_user_set_it(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        own,
+    )
+}
+
+/// `vars` with each of `own` (name, the user's value) put back as the user had it.
+pub fn as_the_user_set_it<'a>(
+    vars: impl Iterator<Item = (String, String)> + 'a,
+    own: &'a [(String, Option<String>)],
+) -> impl Iterator<Item = (String, String)> + 'a {
+    vars.filter_map(
+        move |(name, value)| match own.iter().find(|(own_name, _)| *own_name == name) {
+            Some((_, Some(user_value))) => Some((name, user_value.clone())),
+            Some((_, None)) => None,
+            None => Some((name, value)),
+        },
+    )
 }
 
 fn bounded(value: String) -> String {
@@ -160,6 +191,27 @@ mod tests {
             "{v}"
         );
         assert!(v.len() < long.len());
+    }
+
+    #[test]
+    fn collbench_own_settings_are_reported_as_the_user_set_them() {
+        let own = vec![
+            ("NCCL_DEBUG".to_string(), None),
+            ("NCCL_DEBUG_SUBSYS".to_string(), Some("COLL".to_string())),
+        ];
+        let got: BTreeMap<String, String> = as_the_user_set_it(
+            env(&[
+                ("NCCL_DEBUG", "INFO"),
+                ("NCCL_DEBUG_SUBSYS", "INIT,NET"),
+                ("NCCL_IB_HCA", "mlx5_0"),
+            ])
+            .into_iter(),
+            &own,
+        )
+        .collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got["NCCL_DEBUG_SUBSYS"], "COLL");
+        assert_eq!(got["NCCL_IB_HCA"], "mlx5_0");
     }
 
     #[test]

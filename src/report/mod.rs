@@ -9,11 +9,13 @@ use std::collections::BTreeMap;
 
 pub mod env;
 pub mod meta;
+pub mod network;
 pub mod slurm;
 pub mod time;
 
-/// 1: first release; 2: adds `verdict` (acceptance checks).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 1: first release; 2: adds `verdict` (acceptance checks); 3: adds `backend.network_by_process`
+/// and the `network` check (`--require-net`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -60,8 +62,12 @@ pub struct BackendInfo {
     pub library_path: Option<String>,
     /// Numeric version (NCCL's 22809 style) when the library has one.
     pub version_code: Option<i64>,
-    /// Network NCCL selected (Socket, IB, AWS Libfabric…), when known.
+    /// Network NCCL selected (Socket, IB, AWS Libfabric…), when known: one name when every process
+    /// agrees, else each with its ranks (`network::summarize`). `None` on the mpi backend.
     pub network: Option<String>,
+    /// What each process's NCCL log said (NCCL runs; empty on the mpi backend). Added in schema 3.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_by_process: Vec<network::ProcessNetwork>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,9 @@
 //! - footers: `# Out of bounds values : N OK|FAILED`, `# Avg bus bandwidth    : %g ` (+ `OK` or
 //!   `FAILED` under NCCL_TESTS_MIN_BW), `#`, `# Collective test concluded: NAME`, `#`, blank line.
 //!
+//! NCCL runs add one header line, `# NCCL network: NAME` (the network NCCL selected, see
+//! `crate::report::network`), before `# Using devices`.
+//!
 //! Host-backend rank lines keep nccl-tests' shape, with device `-1`, `[host]` in place of the PCI
 //! bus id and the device name `host memory`, so `sscanf`/awk parsers of that line still work.
 //! The `-I` notice line says `host clock timing` instead of `CUDA event timing` on backends other
@@ -173,6 +176,11 @@ pub fn header(report: &Report) -> String {
     }
     if c.parallel_init {
         s.push_str("# Parallel Init Enabled: threads call into NcclInitRank concurrently \n");
+    }
+    // Which network NCCL selected (`--require-net`): an extra comment line, which nccl-tests
+    // parsers skip like the other optional header lines. NCCL runs only.
+    if let Some(network) = &report.backend.network {
+        let _ = writeln!(s, "# NCCL network: {network}");
     }
     s.push_str("#\n# Using devices\n");
     for p in &report.ranks {

@@ -50,11 +50,16 @@ pub struct Criteria {
     /// `NCCL_TESTS_MIN_BW` in GB/s, as given (the check applies 90%).
     pub nccl_tests_min_bw: Option<f64>,
     pub profile: Option<Profile>,
+    /// `--require-net NAME`: NCCL must have selected this network on every rank (NCCL backend).
+    pub require_net: Option<String>,
 }
 
 impl Criteria {
     pub fn is_empty(&self) -> bool {
-        self.min_busbw.is_none() && self.nccl_tests_min_bw.is_none() && self.profile.is_none()
+        self.min_busbw.is_none()
+            && self.nccl_tests_min_bw.is_none()
+            && self.profile.is_none()
+            && self.require_net.is_none()
     }
 
     /// Builds the criteria from the flag values (as typed) and the `NCCL_TESTS_MIN_BW` value.
@@ -84,6 +89,7 @@ impl Criteria {
             min_busbw,
             nccl_tests_min_bw,
             profile: None,
+            require_net: None,
         })
     }
 }
@@ -131,6 +137,11 @@ pub fn acceptance_plan(
     // One parser for NCCL_TESTS_MIN_BW: the footer's (crate::aggregate) and the verdict's agree.
     criteria.nccl_tests_min_bw =
         crate::aggregate::min_bus_bandwidth_from_env(env("NCCL_TESTS_MIN_BW").as_deref())?;
+    criteria.require_net = raw
+        .require_net
+        .as_deref()
+        .map(parse_required_network)
+        .transpose()?;
     let profile = match raw.profile.as_deref() {
         None => None,
         Some("auto") => Some(ProfileChoice::Auto),
@@ -160,6 +171,24 @@ pub fn acceptance_plan(
         prom_file,
         push_gateway,
     })
+}
+
+/// The short names `--require-net` understands (`NetSelection::satisfies`); any other value must
+/// equal the network name NCCL prints (`Socket`, `IB`, `AWS Libfabric`, a plugin's name).
+pub const REQUIRE_NET_NAMES: &str = "socket (or tcp), ib (or infiniband, roce), ofi (or \
+                                     libfabric), efa, or a network name exactly as NCCL prints it \
+                                     (e.g. \"AWS Libfabric\")";
+
+/// `--require-net`: a network name (trimmed); empty or control characters are rejected.
+pub fn parse_required_network(text: &str) -> Result<String> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(CollbenchError::Usage(format!(
+            "--require-net '{}': not a network name; accepted: {REQUIRE_NET_NAMES}",
+            text.escape_debug()
+        )));
+    }
+    Ok(name.to_string())
 }
 
 /// An output file flag: names a file whose directory exists (checked before any work).

@@ -1,9 +1,10 @@
 //! Acceptance verdicts: turn a finished [`Report`] into PASS/FAIL checks (measured vs expected), the
 //! way cluster health checks use nccl-tests, but with the slowest ranks named for every failure.
 //!
-//! Checks come from three places ([`Criteria`]): `--min-busbw GBPS` (rows of at least
+//! Checks come from four places ([`Criteria`]): `--min-busbw GBPS` (rows of at least
 //! `--min-busbw-size`), nccl-tests' `NCCL_TESTS_MIN_BW` (the "Avg bus bandwidth" must reach 90% of
-//! it, as nccl-tests does), and an acceptance [`profile`]. A failed verdict is exit code 7
+//! it, as nccl-tests does), an acceptance [`profile`], and `--require-net` (the network NCCL
+//! selected, `crate::report::network`). A failed verdict is exit code 7
 //! ([`CollbenchError::CheckFailed`]).
 
 pub mod criteria;
@@ -48,6 +49,8 @@ pub enum CheckKind {
     Data,
     /// The sweep finished every row.
     Complete,
+    /// `--require-net`: NCCL selected the required network on every rank.
+    Network,
 }
 
 impl CheckKind {
@@ -59,6 +62,7 @@ impl CheckKind {
             CheckKind::ProfileCoverage => "profile-coverage",
             CheckKind::Data => "data",
             CheckKind::Complete => "complete",
+            CheckKind::Network => "network",
         }
     }
 }
@@ -320,6 +324,10 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
         }
     }
 
+    if let Some(required) = &criteria.require_net {
+        checks.push(network_check(report, required));
+    }
+
     let passed = checks.iter().all(|c| c.passed);
     let slowest_ranks = rank_suspects(&checks);
     Some(Verdict {
@@ -383,6 +391,43 @@ fn slow_rank_of(report: &Report, m: &Measurement) -> SlowRank {
         time_us: spread.time_us_max,
         rank_avg_time_us: spread.time_us_avg,
         failing_checks: 1,
+    }
+}
+
+/// `--require-net`: ranks whose process selected the required network, against all ranks; the
+/// basis names required and selected networks, and on failure the ranks and hosts off it.
+fn network_check(report: &Report, required: &str) -> Check {
+    let requirement =
+        crate::report::network::check_requirement(required, &report.backend.network_by_process);
+    let passed = requirement.passed();
+    let slowest = requirement
+        .first_failing
+        .as_ref()
+        .filter(|_| !passed)
+        .map(|(rank, host)| {
+            let placement = report.ranks.iter().find(|r| r.rank == *rank);
+            SlowRank {
+                rank: *rank,
+                host: host.clone(),
+                device: placement.and_then(|p| p.device),
+                device_name: placement.map(|p| p.device_name.clone()),
+                time_us: 0.0,
+                rank_avg_time_us: 0.0,
+                failing_checks: 1,
+            }
+        });
+    Check {
+        kind: CheckKind::Network,
+        passed,
+        collective: None,
+        size_bytes: None,
+        dtype: None,
+        placement: None,
+        measured: requirement.satisfied_ranks as f64,
+        threshold: requirement.total_ranks.max(1) as f64,
+        unit: "ranks".into(),
+        basis: requirement.explain(),
+        slowest,
     }
 }
 

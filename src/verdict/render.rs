@@ -27,7 +27,10 @@ pub fn block(verdict: &Verdict) -> String {
             if check.passed { "PASS" } else { "FAIL" },
             one_line(check)
         ));
-        out.push_str(&format!("#        basis: {}\n", check.basis));
+        // A network check's one line already is its basis (required and selected networks).
+        if check.kind != CheckKind::Network {
+            out.push_str(&format!("#        basis: {}\n", check.basis));
+        }
         if let Some(slow) = check.slowest.as_ref().filter(|_| !check.passed) {
             out.push_str(&format!("#        {}\n", describe_rank(slow, check.kind)));
         }
@@ -90,6 +93,13 @@ pub fn one_line(check: &Check) -> String {
             check.threshold
         ),
         CheckKind::ProfileCoverage => format!("{}: nothing to compare", what.join(" ")),
+        CheckKind::Network => format!(
+            "{}: {} of {} ranks on the required network; {}",
+            what.join(" "),
+            check.measured,
+            check.threshold,
+            check.basis
+        ),
         _ => format!(
             "{}: busbw {:.2} {} {} {:.2} {}",
             what.join(" "),
@@ -115,6 +125,12 @@ fn describe_rank(slow: &SlowRank, kind: CheckKind) -> String {
     if kind == CheckKind::Data {
         return format!(
             "first wrong element on rank {} host {}{device}{name}",
+            slow.rank, slow.host
+        );
+    }
+    if kind == CheckKind::Network {
+        return format!(
+            "first rank off the required network: rank {} on {}{device}{name}",
             slow.rank, slow.host
         );
     }

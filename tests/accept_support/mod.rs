@@ -143,6 +143,7 @@ pub fn report(collective: &str, hosts: &[&str], ranks_per_host: usize, rows: &[R
             library_path: None,
             version_code: Some(22809),
             network: Some("AWS Libfabric".into()),
+            network_by_process: Vec::new(),
         },
         collective: collective.into(),
         nranks,

@@ -3,6 +3,8 @@
 
 pub mod comm;
 pub mod loader;
+pub mod net_capture;
+pub mod net_log;
 pub mod sys;
 
 use crate::error::Result;

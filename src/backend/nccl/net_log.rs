@@ -5,12 +5,14 @@
 //! IB", "Using network AWS Libfabric" for older aws-ofi-nccl, "Using network Libfabric" for newer
 //! ones); the aws-ofi-nccl plugin adds "NET/OFI Selected Provider is efa (found 32 nics)"; and
 //! the channel setup lines end in "via NET/<name>/<dev>". A run that silently fell back from EFA
-//! to sockets shows up here, not in the bandwidth column. Pure functions, no NCCL needed.
+//! to sockets shows up here, not in the bandwidth column. Pure functions, no NCCL needed; always
+//! built (the NCCL run uses it; `crate::fabric::nccl_net` re-exports it). `net_capture` makes NCCL
+//! write the log this reads.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Family of the selected network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NetKind {
     /// NCCL's built-in TCP sockets transport.
@@ -36,7 +38,7 @@ impl NetKind {
 }
 
 /// What one process's NCCL INFO log says about its network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetSelection {
     /// The network name as NCCL printed it ("Socket", "IB", "AWS Libfabric", "Libfabric" …): the
     /// first "Using network" line, else the first "via NET/<name>" channel.
