@@ -121,14 +121,15 @@ fn networks_of_every_rank_reach_the_verdict_under_mpirun() {
     // Rank 0's outputs: the text header and the JSON of both runs.
     assert!(
         run.stdout.contains(
-            "# NCCL network: Libfabric (provider efa, 4 NICs) on ranks 0-1 (host a); Socket on ranks 2-3 (host b)"
+            ", network: Libfabric (provider efa, 4 NICs) on ranks 0-1 (host a); Socket on ranks \
+             2-3 (host b)\n# Collective test starting: all_reduce_perf"
         ),
         "{}",
         run.describe()
     );
     assert!(
         run.stdout
-            .contains("# NCCL network: Libfabric (provider efa, 4 NICs)\n"),
+            .contains(", network: Libfabric (provider efa, 4 NICs)\n# Collective test"),
         "{}",
         run.describe()
     );

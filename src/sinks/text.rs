@@ -9,8 +9,8 @@
 //! - footers: `# Out of bounds values : N OK|FAILED`, `# Avg bus bandwidth    : %g ` (+ `OK` or
 //!   `FAILED` under NCCL_TESTS_MIN_BW), `#`, `# Collective test concluded: NAME`, `#`, blank line.
 //!
-//! NCCL runs add one header line, `# NCCL network: NAME` (the network NCCL selected, see
-//! `crate::report::network`), before `# Using devices`.
+//! On NCCL runs the first line ends with `, network: NAME`: the network NCCL selected (see
+//! `crate::report::network`).
 //!
 //! Host-backend rank lines keep nccl-tests' shape, with device `-1`, `[host]` in place of the PCI
 //! bus id and the device name `host memory`, so `sscanf`/awk parsers of that line still work.
@@ -123,11 +123,17 @@ impl<W: Write> Sink for TextSink<W> {
 pub fn header(report: &Report) -> String {
     let c = &report.config;
     let mut s = String::new();
-    let _ = writeln!(
+    let _ = write!(
         s,
         "# collbench version {} (nccl-tests {NCCL_TESTS_COMPAT_VERSION} compatible) {}",
         report.tool.version, report.backend.library
     );
+    // The network NCCL selected (`--require-net`) goes on this line, the only one that is ours,
+    // so every later line stays nccl-tests' own. NCCL runs only.
+    if let Some(network) = &report.backend.network {
+        let _ = write!(s, ", network: {network}");
+    }
+    s.push('\n');
     let _ = writeln!(s, "# Collective test starting: {}", program_name(report));
     let _ = writeln!(
         s,
@@ -176,11 +182,6 @@ pub fn header(report: &Report) -> String {
     }
     if c.parallel_init {
         s.push_str("# Parallel Init Enabled: threads call into NcclInitRank concurrently \n");
-    }
-    // Which network NCCL selected (`--require-net`): an extra comment line, which nccl-tests
-    // parsers skip like the other optional header lines. NCCL runs only.
-    if let Some(network) = &report.backend.network {
-        let _ = writeln!(s, "# NCCL network: {network}");
     }
     s.push_str("#\n# Using devices\n");
     for p in &report.ranks {
