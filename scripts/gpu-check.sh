@@ -143,6 +143,59 @@ else
     fi
 fi
 
+# 6b. Which network NCCL selected (issue 5): the first line and the JSON name it, and
+#     --require-net judges it: the selected family passes, efa fails (exit 7) on a machine without
+#     EFA. The private NCCL log must not be left in $TMPDIR.
+NET_TMP="$R/net-tmp"
+mkdir -p "$NET_TMP"
+run net-reported env TMPDIR="$NET_TMP" "$AR" --backend nccl -b 8 -e 8 -J "$R/net-reported.json"
+selected=$(head -1 "$R/net-reported.txt" | sed -n 's/.*, network: //p')
+if [[ $RC -eq 0 && -n $selected && $selected != unknown* ]] && grep -q '"network_by_process"' "$R/net-reported.json"; then
+    verdict PASS net-reported "NCCL selected: $selected (first line and backend.network_by_process)"
+else
+    verdict FAIL net-reported "exit $RC; first line: $(head -1 "$R/net-reported.txt" | cut -c1-160)"
+fi
+case "$selected" in
+    Socket*) family=socket ;;
+    IB*) family=ib ;;
+    *Libfabric*) family=ofi ;;
+    *) family="${selected%% (*}" ;;
+esac
+run net-require-selected env TMPDIR="$NET_TMP" "$AR" --backend nccl -b 8 -e 8 --require-net "${family:-socket}"
+if [[ $RC -eq 0 ]] && grep -q '^#  PASS  network: ' "$R/net-require-selected.txt"; then
+    verdict PASS net-require-selected "--require-net ${family:-socket}: exit 0, $(grep -m1 '^#  PASS  network: ' "$R/net-require-selected.txt" | cut -c10-140)"
+else
+    verdict FAIL net-require-selected "--require-net ${family:-socket}: exit $RC (expected 0 and a PASS network check)"
+fi
+run net-require-efa env TMPDIR="$NET_TMP" "$AR" --backend nccl -b 8 -e 8 --require-net efa
+if [[ $selected == *"provider efa"* ]]; then want=0; else want=7; fi
+if [[ $RC -eq $want ]] && grep -q "require-net efa" "$R/net-require-efa.txt"; then
+    verdict PASS net-require-efa "exit $RC as expected: $(grep -m1 -o 'network: [0-9].*' "$R/net-require-efa.txt" | cut -c1-140)"
+else
+    verdict FAIL net-require-efa "exit $RC (expected $want); selected: ${selected:-nothing}"
+fi
+leftovers=$(find "$NET_TMP" -mindepth 1 | head -3)
+if [[ -z $leftovers ]]; then
+    verdict PASS net-private-log-removed "nothing left in \$TMPDIR after 3 NCCL runs"
+else
+    verdict FAIL net-private-log-removed "left behind: $leftovers"
+fi
+# The user's own logging wins: NCCL_DEBUG=WARN is left alone (network unknown, so a requirement
+# fails and says why); NCCL_DEBUG_FILE is read where the user put it and kept.
+run net-user-warn env NCCL_DEBUG=WARN "$AR" --backend nccl -b 8 -e 8 --require-net "${family:-socket}"
+if [[ $RC -eq 7 ]] && grep -q 'unknown (NCCL_DEBUG=WARN' "$R/net-user-warn.txt"; then
+    verdict PASS net-user-warn "NCCL_DEBUG=WARN respected: exit 7, network unknown with the reason"
+else
+    verdict FAIL net-user-warn "exit $RC (expected 7 naming NCCL_DEBUG=WARN)"
+fi
+run net-user-file env NCCL_DEBUG=INFO NCCL_DEBUG_FILE="$R/nccl-user.%h.%p.log" "$AR" --backend nccl -b 8 -e 8 --require-net "${family:-socket}"
+user_logs=$(find "$R" -maxdepth 1 -name 'nccl-user.*.log' | wc -l)
+if [[ $RC -eq 0 && $user_logs -ge 1 ]] && head -1 "$R/net-user-file.txt" | grep -q ', network: '; then
+    verdict PASS net-user-file "read the user's NCCL_DEBUG_FILE ($user_logs file kept): $(head -1 "$R/net-user-file.txt" | sed -n 's/.*, network: //p')"
+else
+    verdict FAIL net-user-file "exit $RC; $user_logs user log file(s)"
+fi
+
 # 7. On an H100: the anchors' sweep, side by side.
 # table FILE ANCHOR: size | time ratio oop/ip | algbw ratio oop (ours / nccl-tests).
 compare() {
