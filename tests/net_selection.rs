@@ -97,7 +97,7 @@ fn require_net_is_parsed_checked_and_documented() {
     );
     assert_eq!(plan(&[]).acceptance.criteria.require_net, None);
     for bad in ["", "   ", "ef\ta"] {
-        let error = parse(&["--require-net", bad]).err().expect(bad);
+        let error = parse(&["--require-net", bad]).expect_err(bad);
         assert_eq!(error.exit_code(), 6, "{error}");
         let text = error.to_string();
         assert!(text.contains("--require-net"), "{text}");
@@ -124,8 +124,7 @@ fn require_net_is_parsed_checked_and_documented() {
 fn the_host_backend_refuses_require_net_and_pairwise_too() {
     let error = plan(&["--require-net", "efa"])
         .require_gpu_flags_unused("mpi")
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(error.exit_code(), 6);
     assert!(
         error
@@ -139,9 +138,9 @@ fn the_host_backend_refuses_require_net_and_pairwise_too() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let error = collbench::accept::command::parse(&args, &|_| None)
-        .err()
-        .expect("pairwise refuses it");
+    let Err(error) = collbench::accept::command::parse(&args, &|_| None) else {
+        panic!("--pairwise accepted --require-net")
+    };
     assert_eq!(error.exit_code(), 6);
     assert!(
         error
