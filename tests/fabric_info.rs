@@ -114,12 +114,23 @@ fn an_efa_instance_without_its_efa_devices_fails_the_check() {
 
 #[test]
 fn instance_types_without_a_documented_count_are_skipped() {
-    let output = run(
-        60,
-        &["info", "--provider", "shm", "--instance-type", "m5.large"],
-    );
+    let output = run(60, &["info", "--instance-type", "m5.large"]);
     assert_exit(&output, 0);
     assert!(stdout(&output).contains("no documented EFA device count for instance type 'm5.large'"));
+    // Another provider asked for: the EFA devices were not listed, so nothing is claimed about them.
+    let output = run(
+        60,
+        &[
+            "info",
+            "--provider",
+            "shm",
+            "--instance-type",
+            "p5.48xlarge",
+        ],
+    );
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("EFA check: not run (--provider shm)"));
+    assert!(!stdout(&output).contains("no documented"));
 }
 
 #[test]

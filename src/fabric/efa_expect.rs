@@ -42,6 +42,8 @@ pub fn detect_instance_type(dmi_product_name: &Path) -> Option<String> {
 pub enum EfaCheck {
     /// The instance type is unknown or has no documented EFA count: nothing to compare.
     NotApplicable { instance_type: Option<String> },
+    /// `--provider` named another provider, so the EFA devices were not listed.
+    NotInScope { provider: String },
     Match {
         instance_type: String,
         expected: usize,
@@ -87,6 +89,9 @@ impl EfaCheck {
             EfaCheck::NotApplicable { instance_type: Some(t) } => {
                 format!("EFA check: no documented EFA device count for instance type '{t}'; skipped")
             }
+            EfaCheck::NotInScope { provider } => format!(
+                "EFA check: not run (--provider {provider}); run without --provider or with --provider efa"
+            ),
             EfaCheck::Match { instance_type, expected, found } => {
                 format!("EFA check: {found} EFA devices, as expected for {instance_type} ({expected})")
             }

@@ -196,8 +196,8 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     let check = if efa_in_scope {
         EfaCheck::evaluate(instance_type.as_deref(), devices.len())
     } else {
-        EfaCheck::NotApplicable {
-            instance_type: instance_type.clone(),
+        EfaCheck::NotInScope {
+            provider: provider.unwrap_or_default().to_string(),
         }
     };
     if entries.is_empty() {
