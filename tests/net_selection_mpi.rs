@@ -288,7 +288,6 @@ fn net_child() {
                         ),
                         "{message}"
                     );
-                    assert!(message.contains("slowest rank 2 on host b"), "{message}");
                 }
             }
         }

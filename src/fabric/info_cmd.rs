@@ -169,15 +169,18 @@ pub fn render_text(report: &InventoryReport) -> String {
             p.endpoint_types.join(", ")
         ));
     }
-    out.push_str(&format!(
-        "EFA devices: {}{}\n",
-        report.efa.devices.len(),
-        if report.efa.devices.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", report.efa.devices.join(", "))
-        }
-    ));
+    // With another --provider the EFA devices were not listed: the check line says so alone.
+    if !matches!(report.efa.check, EfaCheck::NotInScope { .. }) {
+        out.push_str(&format!(
+            "EFA devices: {}{}\n",
+            report.efa.devices.len(),
+            if report.efa.devices.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", report.efa.devices.join(", "))
+            }
+        ));
+    }
     out.push_str(&report.efa.check.describe());
     out.push('\n');
     out

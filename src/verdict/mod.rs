@@ -474,9 +474,10 @@ fn data_check(report: &Report) -> Check {
 /// above the rank average they were.
 fn rank_suspects(checks: &[Check]) -> Vec<SlowRank> {
     let mut suspects: Vec<SlowRank> = Vec::new();
+    // A network check's rank is the first one off the required network, not a slow one.
     for slow in checks
         .iter()
-        .filter(|c| !c.passed)
+        .filter(|c| !c.passed && c.kind != CheckKind::Network)
         .filter_map(|c| c.slowest.as_ref())
     {
         match suspects.iter_mut().find(|s| s.rank == slow.rank) {
