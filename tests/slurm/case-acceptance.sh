@@ -65,7 +65,7 @@ job="$(env COLLBENCH_BIN="$bin" COLLBENCH_OUTPUT_DIR="$dir/cancel" OMPI_MCA_mpi_
     --chdir="$dir/cancel" --output="$dir/cancel/%x_%j.out" "$root/sbatch/acceptance.sbatch" | cut -d';' -f1)"
 base="$dir/cancel/collbench-acceptance_$job"
 # shellcheck disable=SC2016 # expanded by the inner shell
-timeout 120 bash -c 'until [ "$(grep -c "\"record\":\"row\"" "$1" 2>/dev/null)" -ge 2 ]; do sleep 0.2; done' _ "$base.jsonl" ||
+timeout 120 bash -c 'until [ "$(cat "$1" 2>/dev/null | grep -c "\"record\":\"row\"")" -ge 2 ]; do sleep 0.2; done' _ "$base.jsonl" ||
     fail "cancel: no 2 rows within 120 s"
 timeout 10 scancel "$job"
 # shellcheck disable=SC2016
