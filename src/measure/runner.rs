@@ -512,10 +512,12 @@ impl Runner<'_> {
         let verdict_failed = verdict.get(1) == Some(&1);
         let passed = self.wrong_elements == 0 && !bandwidth_failed && !verdict_failed;
         let (report, finished) = if self.is_root() {
+            // Every sink gets its chance to finish even when one fails; the first error wins.
             let finished = self
                 .sinks
                 .iter_mut()
-                .try_for_each(|sink| sink.finish(&report));
+                .map(|sink| sink.finish(&report))
+                .fold(Ok(()), |first, result| first.and(result));
             (Some(report), finished)
         } else {
             (None, Ok(()))
