@@ -152,11 +152,12 @@ fn program_args() -> Vec<String> {
 }
 
 fn print_text(text: &str) {
-    if text.ends_with('\n') {
-        print!("{text}");
-    } else {
-        println!("{text}");
-    }
+    use std::io::Write as _;
+    let line_end = if text.ends_with('\n') { "" } else { "\n" };
+    // Not print!: it panics when stdout's reader is gone (a cancelled job's srun), and by then
+    // the files are written; losing the printed copy is all that should happen.
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{text}{line_end}").and_then(|()| out.flush());
 }
 
 fn run_parsed(parsed: Parsed) -> i32 {

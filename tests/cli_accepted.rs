@@ -17,7 +17,7 @@ const MIB: u64 = 1 << 20;
 
 #[test]
 fn defaults_are_nccl_tests_defaults() {
-    let plan = plan(&REDUCTION, &[]);
+    let plan = plan(REDUCTION, &[]);
     // nccl-tests 2.19.6: minBytes = maxBytes = 32M, stepBytes 1M, stepFactor 1, iters 20, warmup 1,
     // agg 1, run_cycles 1, check 1, op sum, type float, root 0, average 1, everything else 0.
     assert_eq!((plan.min_bytes, plan.max_bytes), (32 * MIB, 32 * MIB));
@@ -56,7 +56,7 @@ fn defaults_are_nccl_tests_defaults() {
 
 #[test]
 fn the_card_sweep_has_22_sizes() {
-    let plan = plan(&REDUCTION, &["-b", "8", "-e", "16M", "-f", "2"]);
+    let plan = plan(REDUCTION, &["-b", "8", "-e", "16M", "-f", "2"]);
     assert_eq!(plan.step, Step::Factor(2.0));
     assert_eq!(plan.sizes.len(), 22);
     assert_eq!(plan.sizes[0], 8);
@@ -64,11 +64,11 @@ fn the_card_sweep_has_22_sizes() {
     assert!(plan.sizes.windows(2).all(|w| w[1] == 2 * w[0]));
     // Long spellings, `=` and attached short values mean the same.
     let long = cli_support::plan(
-        &REDUCTION,
+        REDUCTION,
         &["--minbytes=8", "--maxbytes", "16M", "--stepfactor=2"],
     );
     assert_eq!(long.sizes, plan.sizes);
-    let attached = cli_support::plan(&REDUCTION, &["-b8", "-e16M", "-f2"]);
+    let attached = cli_support::plan(REDUCTION, &["-b8", "-e16M", "-f2"]);
     assert_eq!(attached.sizes, plan.sizes);
 }
 
@@ -76,26 +76,26 @@ fn the_card_sweep_has_22_sizes() {
 fn sweeps_follow_nccl_tests_loop() {
     // Additive: -e included when reached, not passed.
     assert_eq!(
-        plan(&REDUCTION, &["-b", "1K", "-e", "4K", "-i", "1K"]).sizes,
+        plan(REDUCTION, &["-b", "1K", "-e", "4K", "-i", "1K"]).sizes,
         vec![1024, 2048, 3072, 4096]
     );
     assert_eq!(
-        plan(&REDUCTION, &["-b", "0", "-e", "10", "-i", "4"]).sizes,
+        plan(REDUCTION, &["-b", "0", "-e", "10", "-i", "4"]).sizes,
         vec![0, 4, 8]
     );
     // Factor not landing on -e stops below it.
     assert_eq!(
-        plan(&REDUCTION, &["-b", "8", "-e", "100", "-f", "4"]).sizes,
+        plan(REDUCTION, &["-b", "8", "-e", "100", "-f", "4"]).sizes,
         vec![8, 32]
     );
     // -f wins over -i like nccl-tests, so -i 0 is harmless with a factor.
     assert_eq!(
-        plan(&REDUCTION, &["-b", "1", "-e", "4", "-f", "2", "-i", "0"]).sizes,
+        plan(REDUCTION, &["-b", "1", "-e", "4", "-f", "2", "-i", "0"]).sizes,
         vec![1, 2, 4]
     );
     // Exactly 10,000 sizes is the limit, still accepted.
     assert_eq!(
-        plan(&REDUCTION, &["-b", "1", "-e", "10000", "-i", "1"])
+        plan(REDUCTION, &["-b", "1", "-e", "10000", "-i", "1"])
             .sizes
             .len(),
         10_000
@@ -104,11 +104,11 @@ fn sweeps_follow_nccl_tests_loop() {
 
 #[test]
 fn sizes_accept_suffixes_and_fractions() {
-    let plan = plan(&REDUCTION, &["-b", "1.5G", "-e", "1.5G"]);
+    let plan = plan(REDUCTION, &["-b", "1.5G", "-e", "1.5G"]);
     assert_eq!(plan.sizes, vec![1_610_612_736]);
-    let plan = cli_support::plan(&REDUCTION, &["-b", "64k", "-e", "2T", "-f", "1024"]);
+    let plan = cli_support::plan(REDUCTION, &["-b", "64k", "-e", "2T", "-f", "1024"]);
     assert_eq!(plan.sizes, vec![64 << 10, 64 << 20, 64 << 30]);
-    let plan = cli_support::plan(&REDUCTION, &["-b", "16MB", "-e", "0.5GiB", "-f", "2"]);
+    let plan = cli_support::plan(REDUCTION, &["-b", "16MB", "-e", "0.5GiB", "-f", "2"]);
     assert_eq!(plan.min_bytes, 16 * MIB);
     assert_eq!(plan.max_bytes, 512 * MIB);
     assert_eq!(plan.sizes.len(), 6);
@@ -116,12 +116,12 @@ fn sizes_accept_suffixes_and_fractions() {
 
 #[test]
 fn all_types_and_all_ops() {
-    let plan = plan(&REDUCTION, &["-d", "all", "-o", "all"]);
+    let plan = plan(REDUCTION, &["-d", "all", "-o", "all"]);
     assert_eq!(plan.dtypes.len(), 12);
     assert_eq!(plan.dtypes, DataType::ALL.to_vec());
     assert_eq!(plan.ops.len(), 6);
     assert_eq!(plan.ops, ReduceOp::ALL.to_vec());
-    let plan = cli_support::plan(&REDUCTION, &["-d", "bfloat16", "-o", "mulsum"]);
+    let plan = cli_support::plan(REDUCTION, &["-d", "bfloat16", "-o", "mulsum"]);
     assert_eq!(
         (plan.dtypes, plan.ops),
         (vec![DataType::Bfloat16], vec![ReduceOp::MulSum])
@@ -131,23 +131,23 @@ fn all_types_and_all_ops() {
 #[test]
 fn op_is_ignored_by_collectives_that_do_not_reduce() {
     // nccl-tests accepts -o for any collective and ignores it where nothing is reduced.
-    assert!(plan(&ROOTED, &["-o", "all"]).ops.is_empty());
-    assert!(plan(&POWER_OF_TWO, &["-o", "max"]).ops.is_empty());
+    assert!(plan(ROOTED, &["-o", "all"]).ops.is_empty());
+    assert!(plan(POWER_OF_TWO, &["-o", "max"]).ops.is_empty());
 }
 
 #[test]
 fn every_root_and_one_root() {
     for spelling in ["-1", "all"] {
-        let plan = plan(&ROOTED, &["-r", spelling]);
+        let plan = plan(ROOTED, &["-r", spelling]);
         assert_eq!(plan.root, RootSelection::All);
         assert_eq!(plan.roots(4), vec![0, 1, 2, 3]);
         plan.validate_for_world(4).unwrap();
     }
-    let plan = plan(&ROOTED, &["--root", "3"]);
+    let plan = plan(ROOTED, &["--root", "3"]);
     assert_eq!(plan.roots(4), vec![3]);
     // Collectives without a root run once.
     assert_eq!(
-        cli_support::plan(&REDUCTION, &["-r", "-1"]).roots(8),
+        cli_support::plan(REDUCTION, &["-r", "-1"]).roots(8),
         vec![0]
     );
 }
@@ -155,7 +155,7 @@ fn every_root_and_one_root() {
 #[test]
 fn timing_flags_reach_the_plan() {
     let plan = plan(
-        &REDUCTION,
+        REDUCTION,
         &[
             "-n", "50", "-w", "0", "-m", "4", "-N", "0", "-c", "0", "-a", "3", "-z", "3", "-T",
             "30", "-I", "1", "-K", "5", "-C", "1", "-S", "1", "-p", "1", "-G", "10",
@@ -179,27 +179,27 @@ fn timing_flags_reach_the_plan() {
         ("1", BlockingMode::WaitAndBarrierEachOp),
         ("2", BlockingMode::WaitEachOp),
     ] {
-        assert_eq!(cli_support::plan(&REDUCTION, &["-z", flag]).blocking, mode);
+        assert_eq!(cli_support::plan(REDUCTION, &["-z", flag]).blocking, mode);
     }
     for (flag, mode) in [
         ("0", AverageMode::Rank0),
         ("1", AverageMode::Avg),
         ("2", AverageMode::Min),
     ] {
-        assert_eq!(cli_support::plan(&REDUCTION, &["-a", flag]).average, mode);
+        assert_eq!(cli_support::plan(REDUCTION, &["-a", flag]).average, mode);
     }
 }
 
 #[test]
 fn repeated_flags_keep_the_last_value_like_getopt() {
-    assert_eq!(plan(&REDUCTION, &["-n", "5", "-n", "7"]).timing.iters, 7);
-    assert_eq!(plan(&REDUCTION, &["-n", "0x10"]).timing.iters, 16);
+    assert_eq!(plan(REDUCTION, &["-n", "5", "-n", "7"]).timing.iters, 7);
+    assert_eq!(plan(REDUCTION, &["-n", "0x10"]).timing.iters, 16);
 }
 
 #[test]
 fn collbench_additions() {
     let plan = plan(
-        &REDUCTION,
+        REDUCTION,
         &[
             "--backend",
             "mpi",
@@ -216,15 +216,15 @@ fn collbench_additions() {
     assert_eq!(plan.json_path, Some(PathBuf::from("out.json")));
     assert_eq!(plan.seed, 42);
     assert_eq!(
-        cli_support::plan(&REDUCTION, &["--backend=nccl"]).backend,
+        cli_support::plan(REDUCTION, &["--backend=nccl"]).backend,
         BackendChoice::Nccl
     );
     assert_eq!(
-        cli_support::plan(&REDUCTION, &["--output_file", "r.json"]).json_path,
+        cli_support::plan(REDUCTION, &["--output_file", "r.json"]).json_path,
         Some(PathBuf::from("r.json"))
     );
     assert_eq!(
-        cli_support::plan(&REDUCTION, &["-b", "8"]).args,
+        cli_support::plan(REDUCTION, &["-b", "8"]).args,
         vec!["allreduce-perf", "-b", "8"]
     );
 }
@@ -248,7 +248,7 @@ fn split_rules_from_the_environment() {
         ("NCCL_TESTS_SPLIT_MASK", "10", SplitRule::And(16)),
     ];
     for (var, value, rule) in cases {
-        let plan = plan_with_env(&REDUCTION, &[], &[(var, value)]);
+        let plan = plan_with_env(REDUCTION, &[], &[(var, value)]);
         assert_eq!(plan.split, Some(*rule), "{var}={value}");
     }
     // Colors as nccl-tests computes them (8 GPUs per node, 16 ranks).
@@ -259,14 +259,14 @@ fn split_rules_from_the_environment() {
     assert_eq!((per_node.color(7), per_node.color(8)), (0, 1));
     // Empty variables are unset (launchers export them empty).
     assert_eq!(
-        plan_with_env(&REDUCTION, &[], &[("NCCL_TESTS_SPLIT", " ")]).split,
+        plan_with_env(REDUCTION, &[], &[("NCCL_TESTS_SPLIT", " ")]).split,
         None
     );
 }
 
 #[test]
 fn help_is_text_not_an_exit() {
-    match parse(&ROOTED, &["--help"]) {
+    match parse(ROOTED, &["--help"]) {
         Ok(Parsed::Help(text)) => {
             for flag in [
                 "--nthreads",
@@ -289,7 +289,7 @@ fn help_is_text_not_an_exit() {
 
 // ---- the umbrella ----
 
-static TEST_REGISTRY: [&dyn Collective; 3] = [&REDUCTION, &ROOTED, &POWER_OF_TWO];
+static TEST_REGISTRY: [&dyn Collective; 3] = [REDUCTION, ROOTED, POWER_OF_TWO];
 
 fn umbrella(args: &[&str]) -> collbench::error::Result<Umbrella> {
     let no_env = |_: &str| None;

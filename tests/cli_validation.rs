@@ -6,7 +6,6 @@ mod cli_support;
 
 use cli_support::*;
 use collbench::cli::Parsed;
-use collbench::collectives::Collective;
 
 /// One rejected command line: flags, environment, and fragments the message must contain
 /// (the flag or variable, and the value as given).
@@ -187,7 +186,7 @@ fn every_bad_command_line_is_a_usage_error_naming_flag_and_value() {
     for case in REJECTED {
         let what = format!("flags {:?} env {:?}", case.flags, case.env);
         assert_usage_error(
-            parse_with_env(&REDUCTION, case.flags, case.env),
+            parse_with_env(REDUCTION, case.flags, case.env),
             &what,
             case.fragments,
         );
@@ -197,12 +196,12 @@ fn every_bad_command_line_is_a_usage_error_naming_flag_and_value() {
 #[test]
 fn a_flag_without_its_value_is_rejected() {
     assert_usage_error(
-        parse(&REDUCTION, &["-n"]),
+        parse(REDUCTION, &["-n"]),
         "-n at the end",
         &["-n/--iters", "needs a value"],
     );
     assert_usage_error(
-        parse(&REDUCTION, &["--maxbytes"]),
+        parse(REDUCTION, &["--maxbytes"]),
         "--maxbytes at the end",
         &["-e/--maxbytes", "needs a value"],
     );
@@ -212,12 +211,12 @@ fn a_flag_without_its_value_is_rejected() {
 fn non_reductions_still_check_op_and_root_syntax() {
     // -o and -r are ignored by collectives without a reduction or a root, but never garbage.
     assert_usage_error(
-        parse(&ROOTED, &["-o", "foo"]),
+        parse(ROOTED, &["-o", "foo"]),
         "broadcast -o foo",
         &["-o/--op", "'foo'"],
     );
     assert_usage_error(
-        parse(&POWER_OF_TWO, &["-r", "x"]),
+        parse(POWER_OF_TWO, &["-r", "x"]),
         "hypercube -r x",
         &["-r/--root", "'x'"],
     );
@@ -225,7 +224,7 @@ fn non_reductions_still_check_op_and_root_syntax() {
 
 #[test]
 fn root_outside_the_world_is_rejected_once_the_rank_count_is_known() {
-    let plan = plan(&ROOTED, &["-r", "4"]);
+    let plan = plan(ROOTED, &["-r", "4"]);
     assert_usage_error(
         plan.validate_for_world(4),
         "-r 4 on 4 ranks",
@@ -233,13 +232,13 @@ fn root_outside_the_world_is_rejected_once_the_rank_count_is_known() {
     );
     plan.validate_for_world(5).expect("-r 4 fits 5 ranks");
     // A collective without a root ignores -r.
-    let plan = cli_support::plan(&REDUCTION, &["-r", "9"]);
+    let plan = cli_support::plan(REDUCTION, &["-r", "9"]);
     plan.validate_for_world(2).expect("all_reduce has no root");
 }
 
 #[test]
 fn collective_rank_count_rules_are_checked() {
-    let plan = plan(&POWER_OF_TWO, &[]);
+    let plan = plan(POWER_OF_TWO, &[]);
     assert_usage_error(
         plan.validate_for_world(6),
         "hypercube on 6 ranks",
@@ -251,7 +250,7 @@ fn collective_rank_count_rules_are_checked() {
 
 #[test]
 fn max_bytes_is_capped_to_memory_with_nccl_tests_notice() {
-    let mut plan = plan(&REDUCTION, &["-b", "8", "-e", "1G", "-f", "2"]);
+    let mut plan = plan(REDUCTION, &["-b", "8", "-e", "1G", "-f", "2"]);
     assert_eq!(plan.sizes.len(), 28);
     assert_eq!(plan.cap_max_bytes(2 << 30).unwrap(), None, "1G fits in 2G");
     let notice = plan.cap_max_bytes(100 << 20).unwrap().expect("a notice");
@@ -266,7 +265,7 @@ fn max_bytes_is_capped_to_memory_with_nccl_tests_notice() {
 
 #[test]
 fn min_bytes_that_cannot_fit_is_a_usage_error_naming_size_and_memory() {
-    let mut plan = plan(&REDUCTION, &["-b", "4G", "-e", "8G", "-f", "2"]);
+    let mut plan = plan(REDUCTION, &["-b", "4G", "-e", "8G", "-f", "2"]);
     assert_usage_error(
         plan.cap_max_bytes(1 << 30),
         "-b 4G with 1 GiB",
@@ -282,7 +281,7 @@ fn min_bytes_that_cannot_fit_is_a_usage_error_naming_size_and_memory() {
 #[test]
 fn gpu_only_flags_are_an_error_on_the_host_backend() {
     let plan = plan(
-        &REDUCTION,
+        REDUCTION,
         &[
             "-g", "2", "-t", "2", "-G", "10", "-R", "1", "-M", "1", "-u", "4", "-y", "1",
         ],
@@ -301,7 +300,7 @@ fn gpu_only_flags_are_an_error_on_the_host_backend() {
             "-y/--stream_null 1",
         ],
     );
-    let plan = cli_support::plan(&REDUCTION, &["-g", "1", "-G", "0", "-R", "0"]);
+    let plan = cli_support::plan(REDUCTION, &["-g", "1", "-G", "0", "-R", "0"]);
     plan.require_gpu_flags_unused("mpi")
         .expect("defaults and explicit zeros are fine on the host backend");
 }
@@ -314,7 +313,7 @@ fn help_wins_over_bad_values_like_nccl_tests() {
         &["-n", "0", "-h"],
         &["-q", "--help"],
     ] {
-        match parse(&REDUCTION, flags) {
+        match parse(REDUCTION, flags) {
             Ok(Parsed::Help(text)) => {
                 assert!(text.contains("--minbytes"), "{text}");
                 assert!(text.contains(REDUCTION.binary_name()), "{text}");

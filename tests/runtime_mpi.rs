@@ -7,6 +7,7 @@
 mod runtime_support;
 
 use runtime_support::*;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -18,6 +19,13 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// `mpirun -np 4 program flags -J json` with `env`, bounded by LIMIT.
+fn run_with_json(program: &str, flags: &[&str], json: &Path, env: &[(&str, &str)]) -> Finished {
+    let mut args = flags.to_vec();
+    args.extend(["-J", json.to_str().unwrap()]);
+    run(mpirun(4, program, &args, env), LIMIT)
+}
 
 #[test]
 fn every_collective_type_and_operator_is_exact_in_and_out_of_place_on_four_ranks() {
@@ -77,26 +85,12 @@ fn a_planted_corruption_is_found_and_the_job_exits_7() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("corrupt.json");
-    let args = [
-        "-b",
-        "8",
-        "-e",
-        "64",
-        "-f",
-        "2",
-        "-n",
-        "2",
-        "-J",
-        json.to_str().unwrap(),
-    ];
-    let run = run(
-        mpirun(
-            4,
-            "allreduce-perf",
-            &args,
-            &[("COLLBENCH_TEST_CORRUPT", "2:1")],
-        ),
-        LIMIT,
+    let flags = ["-b", "8", "-e", "64", "-f", "2", "-n", "2"];
+    let run = run_with_json(
+        "allreduce-perf",
+        &flags,
+        &json,
+        &[("COLLBENCH_TEST_CORRUPT", "2:1")],
     );
     assert_eq!(run.code(), Some(7), "{}", run.describe());
     assert!(
@@ -243,29 +237,13 @@ fn the_delay_hook_slows_its_rank_and_every_rank_that_waits_for_it() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("delay.json");
-    let args = [
-        "-b",
-        "8",
-        "-e",
-        "512",
-        "-f",
-        "8",
-        "-n",
-        "5",
-        "-w",
-        "1",
-        "-J",
-        json.to_str().unwrap(),
-    ];
+    let flags = ["-b", "8", "-e", "512", "-f", "8", "-n", "5", "-w", "1"];
     let delay_us = 5000.0;
-    let delayed = run(
-        mpirun(
-            4,
-            "allreduce-perf",
-            &args,
-            &[("COLLBENCH_TEST_DELAY", "3:5000")],
-        ),
-        LIMIT,
+    let delayed = run_with_json(
+        "allreduce-perf",
+        &flags,
+        &json,
+        &[("COLLBENCH_TEST_DELAY", "3:5000")],
     );
     assert_eq!(delayed.code(), Some(0), "{}", delayed.describe());
     let report = read_json(&json);
@@ -287,21 +265,7 @@ fn the_delay_hook_slows_its_rank_and_every_rank_that_waits_for_it() {
     }
     // Without the hook the same cells take far less than the delay.
     let json = dir.path().join("nodelay.json");
-    let args = [
-        "-b",
-        "8",
-        "-e",
-        "512",
-        "-f",
-        "8",
-        "-n",
-        "5",
-        "-w",
-        "1",
-        "-J",
-        json.to_str().unwrap(),
-    ];
-    let baseline = run(mpirun(4, "allreduce-perf", &args, &[]), LIMIT);
+    let baseline = run_with_json("allreduce-perf", &flags, &json, &[]);
     assert_eq!(baseline.code(), Some(0), "{}", baseline.describe());
     let report = read_json(&json);
     let fast = cells(&report)
@@ -319,21 +283,12 @@ fn split_groups_run_the_test_side_by_side_and_rank_0_prints_one_table() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("split.json");
-    let args = [
-        "-b",
-        "64",
-        "-e",
-        "4K",
-        "-f",
-        "8",
-        "-o",
-        "all",
-        "-J",
-        json.to_str().unwrap(),
-    ];
-    let run = run(
-        mpirun(4, "allreduce-perf", &args, &[("NCCL_TESTS_SPLIT", "MOD 2")]),
-        LIMIT,
+    let flags = ["-b", "64", "-e", "4K", "-f", "8", "-o", "all"];
+    let run = run_with_json(
+        "allreduce-perf",
+        &flags,
+        &json,
+        &[("NCCL_TESTS_SPLIT", "MOD 2")],
     );
     assert_eq!(run.code(), Some(0), "{}", run.describe());
     assert_eq!(run.stdout.matches("# Collective test concluded").count(), 1);
@@ -359,33 +314,11 @@ fn timing_flags_run_under_mpi_blocking_cycles_aggregation_and_per_iteration_stat
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("flags.json");
     for blocking in ["1", "2", "3"] {
-        let args = [
-            "-b",
-            "8",
-            "-e",
-            "1K",
-            "-f",
-            "4",
-            "-n",
-            "4",
-            "-m",
-            "2",
-            "-z",
-            blocking,
-            "-I",
-            "1",
-            "-K",
-            "1",
-            "-N",
-            "2",
-            "-a",
-            "3",
-            "-C",
-            "1",
-            "-J",
-            json.to_str().unwrap(),
+        let flags = [
+            "-b", "8", "-e", "1K", "-f", "4", "-n", "4", "-m", "2", "-z", blocking, "-I", "1",
+            "-K", "1", "-N", "2", "-a", "3", "-C", "1",
         ];
-        let run = run(mpirun(4, "reducescatter-perf", &args, &[]), LIMIT);
+        let run = run_with_json("reducescatter-perf", &flags, &json, &[]);
         assert_eq!(run.code(), Some(0), "-z {blocking}: {}", run.describe());
         let report = read_json(&json);
         let results = report["results"].as_array().unwrap();

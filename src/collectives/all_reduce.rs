@@ -19,16 +19,7 @@ impl Collective for AllReduce {
         false
     }
     fn counts(&self, count: usize, _elt_size: usize, _nranks: usize) -> Counts {
-        Counts {
-            send_count: count,
-            recv_count: count,
-            param_count: count,
-            send_inplace_offset: 0,
-            recv_inplace_offset: 0,
-        }
-    }
-    fn alg_bytes(&self, counts: &Counts, elt_size: usize, _nranks: usize) -> u64 {
-        (counts.param_count * elt_size) as u64
+        Counts::same(count)
     }
     /// 2(n-1)/n: a ring reduce-scatter plus a ring allgather. (nccl-tests uses (n-1)/(n+1) when the
     /// user forces NCCL_ALGO=NVLS; that is an environment-specific override left to the runner.)

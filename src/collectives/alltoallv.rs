@@ -11,7 +11,7 @@
 //! from s after the blocks from 0..s. `per_peer` (printed count), algbw and busbw are nccl-tests'
 //! alltoall(v) ones, so rows compare with alltoall's. In-place results are not checked (N/A).
 
-use super::{per_rank_count, Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
+use super::{AllToAll, Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
 use crate::error::Result;
 
 pub struct AllToAllV;
@@ -94,21 +94,15 @@ impl Collective for AllToAllV {
     fn uses_root(&self) -> bool {
         false
     }
+    // Buffers, printed count, algbw and busbw are alltoall's, so the rows compare.
     fn counts(&self, count: usize, elt_size: usize, nranks: usize) -> Counts {
-        let per_peer = per_rank_count(count, elt_size, nranks);
-        Counts {
-            send_count: per_peer * nranks,
-            recv_count: per_peer * nranks,
-            param_count: per_peer,
-            send_inplace_offset: 0,
-            recv_inplace_offset: 0,
-        }
+        AllToAll.counts(count, elt_size, nranks)
     }
     fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64 {
-        (counts.param_count * elt_size * nranks) as u64
+        AllToAll.alg_bytes(counts, elt_size, nranks)
     }
     fn bus_bw_factor(&self, nranks: usize) -> f64 {
-        (nranks as f64 - 1.0) / nranks as f64
+        AllToAll.bus_bw_factor(nranks)
     }
     fn expected(&self, rank: usize, nranks: usize, _root: usize, counts: &Counts) -> Vec<Segment> {
         let layout = AllToAllVLayout::new(counts.param_count, nranks);

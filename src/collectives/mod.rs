@@ -49,6 +49,18 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Every buffer holds `count` elements and in place is the same memory (allreduce, broadcast,
+    /// reduce, sendrecv).
+    pub fn same(count: usize) -> Counts {
+        Counts {
+            send_count: count,
+            recv_count: count,
+            param_count: count,
+            send_inplace_offset: 0,
+            recv_inplace_offset: 0,
+        }
+    }
+
     /// The `size` column: the larger of the send and receive buffers, in bytes (nccl-tests prints
     /// `max(sendBytes, expectedBytes)`).
     pub fn size_bytes(&self, elt_size: usize) -> u64 {

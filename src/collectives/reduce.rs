@@ -20,16 +20,7 @@ impl Collective for Reduce {
         true
     }
     fn counts(&self, count: usize, _elt_size: usize, _nranks: usize) -> Counts {
-        Counts {
-            send_count: count,
-            recv_count: count,
-            param_count: count,
-            send_inplace_offset: 0,
-            recv_inplace_offset: 0,
-        }
-    }
-    fn alg_bytes(&self, counts: &Counts, elt_size: usize, _nranks: usize) -> u64 {
-        (counts.param_count * elt_size) as u64
+        Counts::same(count)
     }
     fn bus_bw_factor(&self, _nranks: usize) -> f64 {
         1.0

@@ -546,14 +546,25 @@ impl Runner<'_> {
         let bandwidth_failed = verdict.first() == Some(&1);
         let verdict_failed = verdict.get(1) == Some(&1);
         let passed = self.wrong_elements == 0 && !bandwidth_failed && !verdict_failed;
-        let report = if self.is_root() {
-            for sink in self.sinks.iter_mut() {
-                sink.finish(&report)?;
-            }
-            Some(report)
+        let (report, finished) = if self.is_root() {
+            // Every sink gets its chance to finish even when one fails; the first error wins.
+            let finished = self
+                .sinks
+                .iter_mut()
+                .map(|sink| sink.finish(&report))
+                .fold(Ok(()), |first, result| first.and(result));
+            (Some(report), finished)
         } else {
-            None
+            (None, Ok(()))
         };
+        // No rank may exit before rank 0 has written its files: a launcher that ends the job when
+        // one rank exits non-zero (srun --kill-on-bad-exit, mpirun) would otherwise kill rank 0
+        // mid-write whenever the run fails (exit 7) or is interrupted (143).
+        {
+            let _armed = watchdog::waiting(Phase::Finish);
+            self.world.barrier()?;
+        }
+        finished?;
         Ok(RunOutcome {
             wrong_elements: self.wrong_elements,
             passed,

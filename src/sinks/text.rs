@@ -37,6 +37,8 @@ pub struct TextSink<W: Write> {
     timestamp: Box<dyn FnMut() -> String + Send>,
     per_iteration: bool,
     timestamps: bool,
+    /// Set once a write found the reader gone (broken pipe).
+    reader_gone: bool,
 }
 
 impl TextSink<std::io::Stdout> {
@@ -54,6 +56,7 @@ impl<W: Write> TextSink<W> {
             timestamp: Box::new(|| crate::report::time::local_timestamp(SystemTime::now())),
             per_iteration: false,
             timestamps: false,
+            reader_gone: false,
         }
     }
 
@@ -71,10 +74,27 @@ impl<W: Write> TextSink<W> {
     }
 
     fn emit(&mut self, text: &str) -> Result<()> {
-        self.out
+        if self.reader_gone {
+            return Ok(());
+        }
+        match self
+            .out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush())
-            .map_err(|e| CollbenchError::io(self.label.clone(), e))
+        {
+            // The reader went away (a cancelled job's srun, `| head`): the table cannot be shown,
+            // but the run must go on to write its files, so this is a notice, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.reader_gone = true;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "collbench: {} closed (broken pipe); the table is no longer printed, files are still written",
+                    self.label
+                );
+                Ok(())
+            }
+            other => other.map_err(|e| CollbenchError::io(self.label.clone(), e)),
+        }
     }
 }
 

@@ -1,151 +1,18 @@
-//! Shared by the tests/cli_*.rs files: small collectives with the three shapes the CLI cares about
-//! (a reduction, a rooted non-reduction, a power-of-two-only exchange), and parse helpers that pass
-//! the environment as a map instead of touching the process environment.
+//! Shared by the tests/cli_*.rs files: the three collective shapes the CLI cares about, and parse
+//! helpers that pass the environment as a map instead of touching the process environment.
 #![allow(dead_code)]
 
 use collbench::cli::{parse_collective_args, Parsed};
-use collbench::collectives::{Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
+use collbench::collectives::{AllReduce, Broadcast, Collective, HyperCube};
 use collbench::error::{CollbenchError, Result};
 use collbench::plan::TestPlan;
 use std::collections::HashMap;
 
-/// Allreduce-shaped: every rank reduces `count` elements.
-pub struct Reduction;
-
-impl Collective for Reduction {
-    fn name(&self) -> &'static str {
-        "all_reduce"
-    }
-    fn binary_name(&self) -> &'static str {
-        "allreduce-perf"
-    }
-    fn op_column(&self) -> OpColumn {
-        OpColumn::Reduction
-    }
-    fn uses_root(&self) -> bool {
-        false
-    }
-    fn counts(&self, count: usize, _elt_size: usize, _nranks: usize) -> Counts {
-        Counts {
-            send_count: count,
-            recv_count: count,
-            param_count: count,
-            send_inplace_offset: 0,
-            recv_inplace_offset: 0,
-        }
-    }
-    fn bus_bw_factor(&self, nranks: usize) -> f64 {
-        2.0 * (nranks as f64 - 1.0) / nranks as f64
-    }
-    fn expected(
-        &self,
-        _rank: usize,
-        _nranks: usize,
-        _root: usize,
-        counts: &Counts,
-    ) -> Vec<Segment> {
-        vec![Segment::Reduce {
-            dst_offset: 0,
-            len: counts.recv_count,
-            src_offset: 0,
-        }]
-    }
-    fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
-        prims.all_reduce(args, args.counts.param_count)
-    }
-}
-
-/// Broadcast-shaped: a root, no reduction (`none` in the redop column).
-pub struct Rooted;
-
-impl Collective for Rooted {
-    fn name(&self) -> &'static str {
-        "broadcast"
-    }
-    fn binary_name(&self) -> &'static str {
-        "broadcast-perf"
-    }
-    fn op_column(&self) -> OpColumn {
-        OpColumn::None
-    }
-    fn uses_root(&self) -> bool {
-        true
-    }
-    fn counts(&self, count: usize, _elt_size: usize, _nranks: usize) -> Counts {
-        Counts {
-            send_count: count,
-            recv_count: count,
-            param_count: count,
-            send_inplace_offset: 0,
-            recv_inplace_offset: 0,
-        }
-    }
-    fn bus_bw_factor(&self, _nranks: usize) -> f64 {
-        1.0
-    }
-    fn expected(&self, _rank: usize, _nranks: usize, root: usize, counts: &Counts) -> Vec<Segment> {
-        vec![Segment::Copy {
-            dst_offset: 0,
-            len: counts.recv_count,
-            src_rank: root,
-            src_offset: 0,
-        }]
-    }
-    fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
-        prims.broadcast(args, args.counts.param_count, args.root)
-    }
-}
-
-/// Hypercube-shaped: only powers of two, blank redop column.
-pub struct PowerOfTwo;
-
-impl Collective for PowerOfTwo {
-    fn name(&self) -> &'static str {
-        "hypercube"
-    }
-    fn binary_name(&self) -> &'static str {
-        "hypercube-perf"
-    }
-    fn op_column(&self) -> OpColumn {
-        OpColumn::Blank
-    }
-    fn uses_root(&self) -> bool {
-        false
-    }
-    fn counts(&self, count: usize, _elt_size: usize, nranks: usize) -> Counts {
-        Counts {
-            send_count: count,
-            recv_count: count * nranks,
-            param_count: count,
-            send_inplace_offset: 0,
-            recv_inplace_offset: count,
-        }
-    }
-    fn bus_bw_factor(&self, nranks: usize) -> f64 {
-        (nranks as f64 - 1.0) / nranks as f64
-    }
-    fn expected(&self, _rank: usize, nranks: usize, _root: usize, counts: &Counts) -> Vec<Segment> {
-        (0..nranks)
-            .map(|src| Segment::Copy {
-                dst_offset: src * counts.send_count,
-                len: counts.send_count,
-                src_rank: src,
-                src_offset: 0,
-            })
-            .collect()
-    }
-    fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
-        prims.all_gather(args, args.counts.send_count)
-    }
-    fn rank_count_problem(&self, nranks: usize) -> Option<String> {
-        (!nranks.is_power_of_two())
-            .then(|| format!("needs a power-of-two rank count, not {nranks}"))
-    }
-}
-
-pub static REDUCTION: Reduction = Reduction;
-pub static ROOTED: Rooted = Rooted;
-pub static POWER_OF_TWO: PowerOfTwo = PowerOfTwo;
+/// The three shapes the CLI cares about, as the real collectives: a reduction, a rooted
+/// non-reduction (`none` in the redop column), a power-of-two-only exchange (blank redop column).
+pub const REDUCTION: &dyn Collective = &AllReduce;
+pub const ROOTED: &dyn Collective = &Broadcast;
+pub const POWER_OF_TWO: &dyn Collective = &HyperCube;
 
 pub fn argv(program: &str, flags: &[&str]) -> Vec<String> {
     std::iter::once(program)

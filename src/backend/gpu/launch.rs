@@ -4,7 +4,7 @@
 //! composes itself from.
 
 use crate::backend::cuda::buffer::{DeviceBuffer, DeviceRegion};
-use crate::backend::nccl::comm::{Communicator, Nccl, RedOp};
+use crate::backend::nccl::comm::{Communicator, Nccl, RedOp, Transfer};
 use crate::collectives::{Counts, LaunchArgs, Primitives};
 use crate::error::{CollbenchError, Result};
 use crate::types::DataType;
@@ -124,6 +124,27 @@ pub struct RankOps<'a> {
     pub op: RedOp,
 }
 
+impl<'a> RankOps<'a> {
+    /// Runs `calls` inside one NCCL group (the send/recv fallbacks for NCCL < 2.28); the group
+    /// is ended even when a call failed, and the first error wins.
+    fn grouped(&self, calls: impl FnOnce() -> Result<()>) -> Result<()> {
+        self.nccl.group_start()?;
+        let result = calls();
+        let end = self.nccl.group_end();
+        result.and(end)
+    }
+
+    /// The whole send and recv regions for a two-buffer collective.
+    fn transfer(&self, args: &LaunchArgs) -> Transfer<'a> {
+        Transfer {
+            send: self.send,
+            recv: self.recv,
+            dtype: args.dtype,
+            stream: self.stream,
+        }
+    }
+}
+
 /// `count` elements from element `offset` of `region`.
 fn elements<'r>(
     args: &LaunchArgs,
@@ -142,95 +163,54 @@ fn elements<'r>(
 
 impl Primitives for RankOps<'_> {
     fn all_reduce(&mut self, args: &LaunchArgs, count: usize) -> Result<()> {
-        self.comm.all_reduce(
-            self.send,
-            self.recv,
-            count,
-            args.dtype,
-            self.op,
-            self.stream,
-        )
+        self.comm.all_reduce(&self.transfer(args), count, self.op)
     }
 
     fn reduce(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()> {
-        self.comm.reduce(
-            self.send,
-            self.recv,
-            count,
-            args.dtype,
-            self.op,
-            root,
-            self.stream,
-        )
+        self.comm.reduce(&self.transfer(args), count, self.op, root)
     }
 
     fn broadcast(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()> {
-        self.comm
-            .broadcast(self.send, self.recv, count, args.dtype, root, self.stream)
+        self.comm.broadcast(&self.transfer(args), count, root)
     }
 
     fn all_gather(&mut self, args: &LaunchArgs, send_count: usize) -> Result<()> {
-        self.comm.all_gather(
-            self.send,
-            self.recv,
-            send_count,
-            args.nranks,
-            args.dtype,
-            self.stream,
-        )
+        self.comm
+            .all_gather(&self.transfer(args), send_count, args.nranks)
     }
 
     fn reduce_scatter(&mut self, args: &LaunchArgs, recv_count: usize) -> Result<()> {
-        self.comm.reduce_scatter(
-            self.send,
-            self.recv,
-            recv_count,
-            args.nranks,
-            args.dtype,
-            self.op,
-            self.stream,
-        )
+        let transfer = self.transfer(args);
+        self.comm
+            .reduce_scatter(&transfer, recv_count, args.nranks, self.op)
     }
 
     fn all_to_all(&mut self, args: &LaunchArgs, count_per_peer: usize) -> Result<()> {
         if self.comm.has_all_to_all() {
-            return self.comm.all_to_all(
-                self.send,
-                self.recv,
-                count_per_peer,
-                args.nranks,
-                args.dtype,
-                self.stream,
-            );
+            return self
+                .comm
+                .all_to_all(&self.transfer(args), count_per_peer, args.nranks);
         }
         // NCCL < 2.28: grouped send/recv, one pair per peer.
-        self.nccl.group_start()?;
-        let result = (0..args.nranks).try_for_each(|peer| {
-            let send = elements(args, peer * count_per_peer, count_per_peer, self.send)?;
-            let recv = elements(args, peer * count_per_peer, count_per_peer, self.recv)?;
-            self.comm
-                .send(send, count_per_peer, args.dtype, peer, self.stream)?;
-            self.comm
-                .recv(recv, count_per_peer, args.dtype, peer, self.stream)
-        });
-        let end = self.nccl.group_end();
-        result.and(end)
+        self.grouped(|| {
+            (0..args.nranks).try_for_each(|peer| {
+                let send = elements(args, peer * count_per_peer, count_per_peer, self.send)?;
+                let recv = elements(args, peer * count_per_peer, count_per_peer, self.recv)?;
+                self.comm
+                    .send(send, count_per_peer, args.dtype, peer, self.stream)?;
+                self.comm
+                    .recv(recv, count_per_peer, args.dtype, peer, self.stream)
+            })
+        })
     }
 
     fn gather(&mut self, args: &LaunchArgs, send_count: usize, root: usize) -> Result<()> {
         if self.comm.has_gather() {
-            return self.comm.gather(
-                self.send,
-                self.recv,
-                send_count,
-                args.nranks,
-                args.dtype,
-                root,
-                self.stream,
-            );
+            return self
+                .comm
+                .gather(&self.transfer(args), send_count, args.nranks, root);
         }
-        self.nccl.group_start()?;
-        let result = (|| {
+        self.grouped(|| {
             if args.rank == root {
                 for peer in 0..args.nranks {
                     let recv = elements(args, peer * send_count, send_count, self.recv)?;
@@ -240,25 +220,16 @@ impl Primitives for RankOps<'_> {
             }
             self.comm
                 .send(self.send, send_count, args.dtype, root, self.stream)
-        })();
-        let end = self.nccl.group_end();
-        result.and(end)
+        })
     }
 
     fn scatter(&mut self, args: &LaunchArgs, recv_count: usize, root: usize) -> Result<()> {
         if self.comm.has_scatter() {
-            return self.comm.scatter(
-                self.send,
-                self.recv,
-                recv_count,
-                args.nranks,
-                args.dtype,
-                root,
-                self.stream,
-            );
+            return self
+                .comm
+                .scatter(&self.transfer(args), recv_count, args.nranks, root);
         }
-        self.nccl.group_start()?;
-        let result = (|| {
+        self.grouped(|| {
             if args.rank == root {
                 for peer in 0..args.nranks {
                     let send = elements(args, peer * recv_count, recv_count, self.send)?;
@@ -268,9 +239,7 @@ impl Primitives for RankOps<'_> {
             }
             self.comm
                 .recv(self.recv, recv_count, args.dtype, root, self.stream)
-        })();
-        let end = self.nccl.group_end();
-        result.and(end)
+        })
     }
 
     fn group_start(&mut self) -> Result<()> {

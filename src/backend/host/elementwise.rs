@@ -42,16 +42,23 @@ trait Element: Copy {
     fn div_count(self, n: u64) -> Self;
 }
 
+/// `SIZE`, `read` and `write` for a type with `from_le_bytes`/`to_le_bytes`.
+macro_rules! le_bytes_codec {
+    ($t:ty) => {
+        const SIZE: usize = std::mem::size_of::<$t>();
+        fn read(bytes: &[u8]) -> Self {
+            <$t>::from_le_bytes(bytes.try_into().unwrap_or_default())
+        }
+        fn write(self, bytes: &mut [u8]) {
+            bytes.copy_from_slice(&self.to_le_bytes());
+        }
+    };
+}
+
 macro_rules! integer_element {
     ($t:ty) => {
         impl Element for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            fn read(bytes: &[u8]) -> Self {
-                <$t>::from_le_bytes(bytes.try_into().unwrap_or_default())
-            }
-            fn write(self, bytes: &mut [u8]) {
-                bytes.copy_from_slice(&self.to_le_bytes());
-            }
+            le_bytes_codec!($t);
             fn from_bits(bits: u64) -> Self {
                 bits as $t
             }
@@ -86,13 +93,7 @@ integer_element!(u64);
 macro_rules! native_float_element {
     ($t:ty, $bits:ty) => {
         impl Element for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            fn read(bytes: &[u8]) -> Self {
-                <$t>::from_le_bytes(bytes.try_into().unwrap_or_default())
-            }
-            fn write(self, bytes: &mut [u8]) {
-                bytes.copy_from_slice(&self.to_le_bytes());
-            }
+            le_bytes_codec!($t);
             fn from_bits(bits: u64) -> Self {
                 <$t>::from_bits(bits as $bits)
             }
@@ -121,13 +122,7 @@ native_float_element!(f64, u64);
 macro_rules! half_element {
     ($t:ty) => {
         impl Element for $t {
-            const SIZE: usize = 2;
-            fn read(bytes: &[u8]) -> Self {
-                <$t>::from_le_bytes(bytes.try_into().unwrap_or_default())
-            }
-            fn write(self, bytes: &mut [u8]) {
-                bytes.copy_from_slice(&self.to_le_bytes());
-            }
+            le_bytes_codec!($t);
             fn from_bits(bits: u64) -> Self {
                 <$t>::from_bits(bits as u16)
             }
@@ -227,55 +222,18 @@ impl<const E4M3: bool> Element for Fp8<E4M3> {
 /// Calls `$body` with `$T` bound to the element type of `$dtype`.
 macro_rules! with_element {
     ($dtype:expr, $T:ident => $body:expr) => {
+        with_element!(@arms $dtype, $T, $body, [
+            Int8: i8, Uint8: u8, Int32: i32, Uint32: u32, Int64: i64, Uint64: u64,
+            Half: f16, Float: f32, Double: f64, Bfloat16: bf16,
+            Fp8E4M3: Fp8<true>, Fp8E5M2: Fp8<false>
+        ])
+    };
+    (@arms $dtype:expr, $T:ident, $body:expr, [$($variant:ident: $ty:ty),*]) => {
         match $dtype {
-            DataType::Int8 => {
-                type $T = i8;
+            $(DataType::$variant => {
+                type $T = $ty;
                 $body
-            }
-            DataType::Uint8 => {
-                type $T = u8;
-                $body
-            }
-            DataType::Int32 => {
-                type $T = i32;
-                $body
-            }
-            DataType::Uint32 => {
-                type $T = u32;
-                $body
-            }
-            DataType::Int64 => {
-                type $T = i64;
-                $body
-            }
-            DataType::Uint64 => {
-                type $T = u64;
-                $body
-            }
-            DataType::Half => {
-                type $T = f16;
-                $body
-            }
-            DataType::Float => {
-                type $T = f32;
-                $body
-            }
-            DataType::Double => {
-                type $T = f64;
-                $body
-            }
-            DataType::Bfloat16 => {
-                type $T = bf16;
-                $body
-            }
-            DataType::Fp8E4M3 => {
-                type $T = Fp8<true>;
-                $body
-            }
-            DataType::Fp8E5M2 => {
-                type $T = Fp8<false>;
-                $body
-            }
+            })*
         }
     };
 }

@@ -107,6 +107,10 @@ fn error_text(code: c_int) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+fn in_place_off_root(call: &str) -> CollbenchError {
+    CollbenchError::Mpi(format!("{call}: MPI_IN_PLACE is only valid at the root"))
+}
+
 fn builtin_op(op: WireOp) -> ffi::MPI_Op {
     // SAFETY: reading the MPI library's predefined operator handles.
     unsafe {
@@ -256,6 +260,23 @@ impl MpiTransport {
         self.ops[dtype as usize][op as usize]
     }
 
+    /// Starts one nonblocking call per transfer (`start` gets the transfer and the request to
+    /// fill) and keeps the requests for the Waitall.
+    fn start_each(
+        &mut self,
+        call: &str,
+        transfers: &[Transfer],
+        start: impl Fn(&Transfer, &mut ffi::MPI_Request) -> c_int,
+    ) -> Result<()> {
+        for transfer in transfers {
+            // SAFETY: a zeroed request is overwritten by the call that starts it.
+            let mut request = unsafe { std::mem::zeroed::<ffi::MPI_Request>() };
+            check(call, self.rank, start(transfer, &mut request))?;
+            self.requests.push(request);
+        }
+        Ok(())
+    }
+
     fn root_arg(&self, call: &str, root: usize) -> Result<c_int> {
         if root < self.nranks {
             Ok(root as c_int)
@@ -341,9 +362,7 @@ impl Transport for MpiTransport {
         if is_root {
             checked_bytes(call, count, dtype, dst.len())?;
         } else if matches!(src, Source::InPlace) {
-            return Err(CollbenchError::Mpi(format!(
-                "{call}: MPI_IN_PLACE is only valid at the root"
-            )));
+            return Err(in_place_off_root(call));
         }
         let send = source_ptr(src, bytes, call)?;
         let n = count_arg(call, count)?;
@@ -464,9 +483,7 @@ impl Transport for MpiTransport {
         if is_root {
             checked_bytes(call, total, dtype, dst.len())?;
         } else if matches!(src, Source::InPlace) {
-            return Err(CollbenchError::Mpi(format!(
-                "{call}: MPI_IN_PLACE is only valid at the root"
-            )));
+            return Err(in_place_off_root(call));
         }
         let send = source_ptr(src, count.saturating_mul(dtype.size_bytes()), call)?;
         let n = count_arg(call, count)?;
@@ -499,11 +516,7 @@ impl Transport for MpiTransport {
                 recv_ptr(d)
             }
             Sink::InPlace if is_root => in_place(),
-            Sink::InPlace => {
-                return Err(CollbenchError::Mpi(format!(
-                    "{call}: MPI_IN_PLACE is only valid at the root"
-                )))
-            }
+            Sink::InPlace => return Err(in_place_off_root(call)),
         };
         let n = count_arg(call, count)?;
         count_arg(call, total)?;
@@ -547,44 +560,39 @@ impl Transport for MpiTransport {
         self.requests.clear();
         let base = recv_ptr(recv_buffer) as *mut u8;
         let send_base = send_ptr(send_buffer) as *const u8;
+        let comm = self.comm;
         // Receives first, so eager messages find a posted buffer.
-        for r in recvs {
-            // SAFETY: a zeroed request is overwritten by MPI_Irecv.
-            let mut request = unsafe { std::mem::zeroed::<ffi::MPI_Request>() };
+        self.start_each("MPI_Irecv", recvs, |r, request| {
             // SAFETY: the range was checked above and ranges are disjoint; the buffer outlives the
             // Waitall below.
-            let code = unsafe {
+            unsafe {
+                let buf = base.add(r.offset).cast();
                 ffi::MPI_Irecv(
-                    base.add(r.offset).cast(),
+                    buf,
                     (r.len / elt) as c_int,
                     t,
                     r.peer as c_int,
                     0,
-                    self.comm,
-                    &mut request,
+                    comm,
+                    request,
                 )
-            };
-            check("MPI_Irecv", self.rank, code)?;
-            self.requests.push(request);
-        }
-        for s in sends {
-            // SAFETY: a zeroed request is overwritten by MPI_Isend.
-            let mut request = unsafe { std::mem::zeroed::<ffi::MPI_Request>() };
+            }
+        })?;
+        self.start_each("MPI_Isend", sends, |s, request| {
             // SAFETY: as above, for the send buffer.
-            let code = unsafe {
+            unsafe {
+                let buf = send_base.add(s.offset).cast();
                 ffi::MPI_Isend(
-                    send_base.add(s.offset).cast(),
+                    buf,
                     (s.len / elt) as c_int,
                     t,
                     s.peer as c_int,
                     0,
-                    self.comm,
-                    &mut request,
+                    comm,
+                    request,
                 )
-            };
-            check("MPI_Isend", self.rank, code)?;
-            self.requests.push(request);
-        }
+            }
+        })?;
         if self.requests.is_empty() {
             return Ok(());
         }

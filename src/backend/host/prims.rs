@@ -122,6 +122,38 @@ fn reduction(args: &LaunchArgs) -> Result<(WireOp, Option<u64>, bool)> {
     Ok((WireOp::for_op(op), scalar, op == ReduceOp::Avg))
 }
 
+/// The input of an out-of-place call: scratch when it was staged there, else the send view.
+#[inline]
+fn input_view<'b>(
+    send: &'b HostBuffer,
+    scratch: &'b HostBuffer,
+    staged: bool,
+    send_start: usize,
+    len: usize,
+) -> Result<&'b [u8]> {
+    if staged {
+        slice("scratch", scratch.bytes(), 0, len)
+    } else {
+        slice("send view", send.bytes(), send_start, len)
+    }
+}
+
+/// The in-place view of a reduction, pre-multiplied by the `mulsum` scalar when there is one.
+#[inline]
+fn scaled_in_place(
+    recv: &mut HostBuffer,
+    start: usize,
+    len: usize,
+    dtype: DataType,
+    scalar: Option<u64>,
+) -> Result<&mut [u8]> {
+    let data = slice_mut("in-place view", recv.bytes_mut(), start, len)?;
+    if let Some(scalar) = scalar {
+        scale_in_place(dtype, data, scalar);
+    }
+    Ok(data)
+}
+
 impl HostPrims<'_> {
     fn bytes(&self, count: usize, dtype: DataType) -> usize {
         count * dtype.size_bytes()
@@ -140,6 +172,21 @@ impl HostPrims<'_> {
         match scalar {
             Some(scalar) => scale_into(dtype, from, to, scalar),
             None => to.copy_from_slice(from),
+        }
+        Ok(())
+    }
+
+    /// `stage` when the input must go through scratch (in place, or pre-multiplied).
+    #[inline]
+    fn stage_if(
+        &mut self,
+        staged: bool,
+        len: usize,
+        dtype: DataType,
+        scalar: Option<u64>,
+    ) -> Result<()> {
+        if staged {
+            self.stage(len, dtype, scalar)?;
         }
         Ok(())
     }
@@ -234,22 +281,13 @@ impl Primitives for HostPrims<'_> {
         let len = self.bytes(count, args.dtype);
         let (s, r) = (self.layout.send_start(), self.layout.recv_start());
         if self.layout.in_place && s == r {
-            let data = slice_mut("in-place view", self.recv.bytes_mut(), r, len)?;
-            if let Some(scalar) = scalar {
-                scale_in_place(args.dtype, data, scalar);
-            }
+            let data = scaled_in_place(self.recv, r, len, args.dtype, scalar)?;
             self.transport
                 .all_reduce(Source::InPlace, data, count, args.dtype, op)?;
         } else {
             let staged = self.layout.in_place || scalar.is_some();
-            if staged {
-                self.stage(len, args.dtype, scalar)?;
-            }
-            let src = if staged {
-                slice("scratch", self.scratch.bytes(), 0, len)?
-            } else {
-                slice("send view", self.send.bytes(), s, len)?
-            };
+            self.stage_if(staged, len, args.dtype, scalar)?;
+            let src = input_view(self.send, self.scratch, staged, s, len)?;
             let dst = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
             self.transport
                 .all_reduce(Source::Buffer(src), dst, count, args.dtype, op)?;
@@ -267,10 +305,7 @@ impl Primitives for HostPrims<'_> {
         let is_root = args.rank == root;
         let mut nothing: [u8; 0] = [];
         if self.layout.in_place && is_root && s == r {
-            let data = slice_mut("in-place view", self.recv.bytes_mut(), r, len)?;
-            if let Some(scalar) = scalar {
-                scale_in_place(args.dtype, data, scalar);
-            }
+            let data = scaled_in_place(self.recv, r, len, args.dtype, scalar)?;
             self.transport
                 .reduce(Source::InPlace, data, count, args.dtype, op, root)?;
         } else if self.layout.in_place && !is_root && scalar.is_none() {
@@ -286,14 +321,8 @@ impl Primitives for HostPrims<'_> {
             )?;
         } else {
             let staged = self.layout.in_place || scalar.is_some();
-            if staged {
-                self.stage(len, args.dtype, scalar)?;
-            }
-            let src = if staged {
-                slice("scratch", self.scratch.bytes(), 0, len)?
-            } else {
-                slice("send view", self.send.bytes(), s, len)?
-            };
+            self.stage_if(staged, len, args.dtype, scalar)?;
+            let src = input_view(self.send, self.scratch, staged, s, len)?;
             let dst = if is_root {
                 slice_mut("output view", self.recv.bytes_mut(), r, len)?
             } else {
@@ -334,14 +363,9 @@ impl Primitives for HostPrims<'_> {
                 .transport
                 .all_gather(Source::InPlace, dst, send_count, args.dtype);
         }
-        if self.layout.in_place {
-            self.stage(len, args.dtype, None)?;
-        }
-        let src = if self.layout.in_place {
-            slice("scratch", self.scratch.bytes(), 0, len)?
-        } else {
-            slice("send view", self.send.bytes(), s, len)?
-        };
+        let staged = self.layout.in_place;
+        self.stage_if(staged, len, args.dtype, None)?;
+        let src = input_view(self.send, self.scratch, staged, s, len)?;
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
         self.transport
             .all_gather(Source::Buffer(src), dst, send_count, args.dtype)
@@ -355,10 +379,7 @@ impl Primitives for HostPrims<'_> {
         if self.layout.in_place && r == s + args.rank * len {
             // MPI_IN_PLACE leaves the result at the start of the input; nccl-tests expects it at
             // this rank's block, so move it there afterwards.
-            let data = slice_mut("in-place view", self.recv.bytes_mut(), s, total)?;
-            if let Some(scalar) = scalar {
-                scale_in_place(args.dtype, data, scalar);
-            }
+            let data = scaled_in_place(self.recv, s, total, args.dtype, scalar)?;
             self.transport.reduce_scatter_block(
                 Source::InPlace,
                 data,
@@ -371,14 +392,8 @@ impl Primitives for HostPrims<'_> {
             }
         } else {
             let staged = self.layout.in_place || scalar.is_some();
-            if staged {
-                self.stage(total, args.dtype, scalar)?;
-            }
-            let src = if staged {
-                slice("scratch", self.scratch.bytes(), 0, total)?
-            } else {
-                slice("send view", self.send.bytes(), s, total)?
-            };
+            self.stage_if(staged, total, args.dtype, scalar)?;
+            let src = input_view(self.send, self.scratch, staged, s, total)?;
             let dst = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
             self.transport.reduce_scatter_block(
                 Source::Buffer(src),
@@ -403,14 +418,9 @@ impl Primitives for HostPrims<'_> {
                 .transport
                 .all_to_all(Source::InPlace, data, count_per_peer, args.dtype);
         }
-        if self.layout.in_place {
-            self.stage(total, args.dtype, None)?;
-        }
-        let src = if self.layout.in_place {
-            slice("scratch", self.scratch.bytes(), 0, total)?
-        } else {
-            slice("send view", self.send.bytes(), s, total)?
-        };
+        let staged = self.layout.in_place;
+        self.stage_if(staged, total, args.dtype, None)?;
+        let src = input_view(self.send, self.scratch, staged, s, total)?;
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
         self.transport
             .all_to_all(Source::Buffer(src), dst, count_per_peer, args.dtype)
@@ -443,14 +453,9 @@ impl Primitives for HostPrims<'_> {
                 root,
             );
         }
-        if self.layout.in_place {
-            self.stage(len, args.dtype, None)?;
-        }
-        let src = if self.layout.in_place {
-            slice("scratch", self.scratch.bytes(), 0, len)?
-        } else {
-            slice("send view", self.send.bytes(), s, len)?
-        };
+        let staged = self.layout.in_place;
+        self.stage_if(staged, len, args.dtype, None)?;
+        let src = input_view(self.send, self.scratch, staged, s, len)?;
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, total)?;
         self.transport
             .gather(Source::Buffer(src), dst, send_count, args.dtype, root)
@@ -473,14 +478,9 @@ impl Primitives for HostPrims<'_> {
                 .transport
                 .scatter(src, Sink::InPlace, recv_count, args.dtype, root);
         }
-        if self.layout.in_place {
-            self.stage(total, args.dtype, None)?;
-        }
-        let src = if self.layout.in_place {
-            slice("scratch", self.scratch.bytes(), 0, total)?
-        } else {
-            slice("send view", self.send.bytes(), s, total)?
-        };
+        let staged = self.layout.in_place;
+        self.stage_if(staged, total, args.dtype, None)?;
+        let src = input_view(self.send, self.scratch, staged, s, total)?;
         let dst = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
         self.transport
             .scatter(src, Sink::Buffer(dst), recv_count, args.dtype, root)

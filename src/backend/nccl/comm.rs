@@ -95,16 +95,27 @@ impl Nccl {
 
     #[inline]
     pub fn group_start(&self) -> Result<()> {
-        // SAFETY: no arguments.
-        let rc = unsafe { (self.lib.api.group_start)() };
-        check(&self.lib, rc, "ncclGroupStart", std::ptr::null_mut())
+        self.group_call(self.lib.api.group_start, "ncclGroupStart")
     }
 
     #[inline]
     pub fn group_end(&self) -> Result<()> {
+        self.group_call(self.lib.api.group_end, "ncclGroupEnd")
+    }
+
+    #[inline]
+    fn group_call(&self, f: sys::GroupFn, call: &str) -> Result<()> {
         // SAFETY: no arguments.
-        let rc = unsafe { (self.lib.api.group_end)() };
-        check(&self.lib, rc, "ncclGroupEnd", std::ptr::null_mut())
+        let rc = unsafe { f() };
+        check(&self.lib, rc, call, std::ptr::null_mut())
+    }
+
+    fn own(&self, raw: ncclComm_t) -> Communicator {
+        Communicator {
+            lib: self.lib.clone(),
+            raw,
+            aborted: AtomicBool::new(false),
+        }
     }
 
     /// Creates one communicator per `(global rank, bind)` inside one group, like nccl-tests:
@@ -139,11 +150,7 @@ impl Nccl {
         let comms: Vec<Communicator> = raws
             .into_iter()
             .filter(|c| !c.is_null())
-            .map(|raw| Communicator {
-                lib: self.lib.clone(),
-                raw,
-                aborted: AtomicBool::new(false),
-            })
+            .map(|raw| self.own(raw))
             .collect();
         if let Some(e) = first_error {
             comms.iter().for_each(Communicator::abort);
@@ -169,14 +176,7 @@ impl Nccl {
             &format!("ncclCommInitAll(devices {devices:?})"),
             std::ptr::null_mut(),
         )?;
-        Ok(raws
-            .into_iter()
-            .map(|raw| Communicator {
-                lib: self.lib.clone(),
-                raw,
-                aborted: AtomicBool::new(false),
-            })
-            .collect())
+        Ok(raws.into_iter().map(|raw| self.own(raw)).collect())
     }
 }
 
@@ -210,17 +210,46 @@ fn stream_of(stream: &CudaStream) -> sys::cudaStream_t {
     stream.cu_stream() as sys::cudaStream_t
 }
 
-/// Bytes for `count` elements, checked against a region.
+/// Bytes for `count` elements, checked against a region (`side` names it in the message).
 #[inline]
-fn fits(region: &DeviceRegion<'_>, count: usize, dtype: DataType, what: &str) -> Result<()> {
+fn fits(
+    region: &DeviceRegion<'_>,
+    count: usize,
+    dtype: DataType,
+    call: &str,
+    side: &str,
+) -> Result<()> {
     let need = count.checked_mul(dtype.size_bytes());
     match need {
         Some(n) if n <= region.bytes => Ok(()),
         _ => Err(CollbenchError::Nccl(format!(
-            "internal: {what} needs {count} {dtype} elements but its buffer holds {} bytes",
+            "internal: {call}{side} needs {count} {dtype} elements but its buffer holds {} bytes",
             region.bytes
         ))),
     }
+}
+
+/// An optional entry point the caller needs (the caller checked `has_*` and falls back to
+/// send/recv when it is absent, so absence here is our bug).
+fn present<F>(f: Option<F>, call: &str) -> Result<F> {
+    f.ok_or_else(|| CollbenchError::Nccl(format!("internal: {call} is absent; use send/recv")))
+}
+
+/// What a two-buffer collective reads and writes: one rank's regions, element type and stream.
+pub struct Transfer<'a> {
+    pub send: DeviceRegion<'a>,
+    pub recv: DeviceRegion<'a>,
+    pub dtype: DataType,
+    pub stream: &'a CudaStream,
+}
+
+/// A two-buffer call's arguments after `Communicator::checked` verified both regions.
+struct Checked {
+    send: *const c_void,
+    recv: *mut c_void,
+    dtype: sys::ncclDataType_t,
+    comm: ncclComm_t,
+    stream: sys::cudaStream_t,
 }
 
 impl Communicator {
@@ -230,36 +259,28 @@ impl Communicator {
 
     #[inline]
     fn check(&self, rc: ncclResult_t, call: &str) -> Result<()> {
-        if rc == sys::NCCL_SUCCESS {
-            return Ok(());
-        }
-        Err(CollbenchError::Nccl(describe(
-            &self.lib, rc, call, self.raw,
-        )))
+        check(&self.lib, rc, call, self.raw)
+    }
+
+    /// ncclCommCount, ncclCommCuDevice, ncclCommUserRank: one int out.
+    fn query_int(&self, f: sys::CommIntQueryFn, call: &str) -> Result<i32> {
+        let mut value = 0;
+        // SAFETY: writes one int.
+        let rc = unsafe { f(self.raw, &mut value) };
+        self.check(rc, call)?;
+        Ok(value)
     }
 
     pub fn count(&self) -> Result<usize> {
-        let mut n = 0;
-        // SAFETY: writes one int.
-        let rc = unsafe { (self.lib.api.comm_count)(self.raw, &mut n) };
-        self.check(rc, "ncclCommCount")?;
-        Ok(n as usize)
+        Ok(self.query_int(self.lib.api.comm_count, "ncclCommCount")? as usize)
     }
 
     pub fn cu_device(&self) -> Result<i32> {
-        let mut d = 0;
-        // SAFETY: writes one int.
-        let rc = unsafe { (self.lib.api.comm_cu_device)(self.raw, &mut d) };
-        self.check(rc, "ncclCommCuDevice")?;
-        Ok(d)
+        self.query_int(self.lib.api.comm_cu_device, "ncclCommCuDevice")
     }
 
     pub fn user_rank(&self) -> Result<usize> {
-        let mut r = 0;
-        // SAFETY: writes one int.
-        let rc = unsafe { (self.lib.api.comm_user_rank)(self.raw, &mut r) };
-        self.check(rc, "ncclCommUserRank")?;
-        Ok(r as usize)
+        Ok(self.query_int(self.lib.api.comm_user_rank, "ncclCommUserRank")? as usize)
     }
 
     /// `Err` carrying the asynchronous error when the communicator has one.
@@ -404,272 +425,165 @@ impl Communicator {
         self.lib.api.scatter.is_some()
     }
 
+    /// Checks that `t.send` and `t.recv` hold `send_count` and `recv_count` elements, then
+    /// gathers the arguments every two-buffer call passes on. The only way to build a `Checked`.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub fn all_reduce(
+    fn checked(
         &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
+        call: &str,
+        t: &Transfer<'_>,
+        send_count: usize,
+        recv_count: usize,
+    ) -> Result<Checked> {
+        fits(&t.send, send_count, t.dtype, call, " send")?;
+        fits(&t.recv, recv_count, t.dtype, call, " recv")?;
+        Ok(Checked {
+            send: t.send.ptr as *const c_void,
+            recv: t.recv.ptr as *mut c_void,
+            dtype: t.dtype.nccl_enum(),
+            comm: self.raw,
+            stream: stream_of(t.stream),
+        })
+    }
+
+    /// ncclAllReduce and ncclReduceScatter: `count` is what NCCL receives per rank.
+    #[inline]
+    fn call_reducing(
+        &self,
+        f: sys::AllReduceFn,
+        call: &str,
+        a: Checked,
         count: usize,
-        dtype: DataType,
         op: RedOp,
-        stream: &CudaStream,
     ) -> Result<()> {
-        fits(&send, count, dtype, "ncclAllReduce send")?;
-        fits(&recv, count, dtype, "ncclAllReduce recv")?;
-        // SAFETY: both regions hold `count` elements of live device memory.
+        // SAFETY: `a` comes from `checked`, which verified that both live regions hold what `f`
+        // reads and writes for `count`.
+        let rc = unsafe { f(a.send, a.recv, count, a.dtype, op.0, a.comm, a.stream) };
+        self.check(rc, call)
+    }
+
+    /// ncclBroadcast, ncclGather and ncclScatter.
+    #[inline]
+    fn call_rooted(
+        &self,
+        f: sys::RootedFn,
+        call: &str,
+        a: Checked,
+        count: usize,
+        root: usize,
+    ) -> Result<()> {
+        // SAFETY: as in `call_reducing`.
         let rc = unsafe {
-            (self.lib.api.all_reduce)(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
+            f(
+                a.send,
+                a.recv,
                 count,
-                dtype.nccl_enum(),
-                op.0,
-                self.raw,
-                stream_of(stream),
+                a.dtype,
+                root as i32,
+                a.comm,
+                a.stream,
             )
         };
-        self.check(rc, "ncclAllReduce")
+        self.check(rc, call)
+    }
+
+    /// ncclAllGather and ncclAlltoAll.
+    #[inline]
+    fn call_unrooted(
+        &self,
+        f: sys::UnrootedCopyFn,
+        call: &str,
+        a: Checked,
+        count: usize,
+    ) -> Result<()> {
+        // SAFETY: as in `call_reducing`.
+        let rc = unsafe { f(a.send, a.recv, count, a.dtype, a.comm, a.stream) };
+        self.check(rc, call)
     }
 
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub fn reduce(
-        &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
-        count: usize,
-        dtype: DataType,
-        op: RedOp,
-        root: usize,
-        stream: &CudaStream,
-    ) -> Result<()> {
-        fits(&send, count, dtype, "ncclReduce send")?;
-        fits(&recv, count, dtype, "ncclReduce recv")?;
-        // SAFETY: both regions hold `count` elements of live device memory.
+    pub fn all_reduce(&self, t: &Transfer<'_>, count: usize, op: RedOp) -> Result<()> {
+        let args = self.checked("ncclAllReduce", t, count, count)?;
+        self.call_reducing(self.lib.api.all_reduce, "ncclAllReduce", args, count, op)
+    }
+
+    #[inline]
+    pub fn reduce(&self, t: &Transfer<'_>, count: usize, op: RedOp, root: usize) -> Result<()> {
+        let a = self.checked("ncclReduce", t, count, count)?;
+        let reduce = self.lib.api.reduce;
+        // SAFETY: both regions were checked to hold `count` elements of live device memory.
         let rc = unsafe {
-            (self.lib.api.reduce)(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
+            reduce(
+                a.send,
+                a.recv,
                 count,
-                dtype.nccl_enum(),
+                a.dtype,
                 op.0,
                 root as i32,
-                self.raw,
-                stream_of(stream),
+                a.comm,
+                a.stream,
             )
         };
         self.check(rc, "ncclReduce")
     }
 
     #[inline]
-    pub fn broadcast(
-        &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
-        count: usize,
-        dtype: DataType,
-        root: usize,
-        stream: &CudaStream,
-    ) -> Result<()> {
-        fits(&send, count, dtype, "ncclBroadcast send")?;
-        fits(&recv, count, dtype, "ncclBroadcast recv")?;
-        // SAFETY: both regions hold `count` elements of live device memory.
-        let rc = unsafe {
-            (self.lib.api.broadcast)(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
-                count,
-                dtype.nccl_enum(),
-                root as i32,
-                self.raw,
-                stream_of(stream),
-            )
-        };
-        self.check(rc, "ncclBroadcast")
+    pub fn broadcast(&self, t: &Transfer<'_>, count: usize, root: usize) -> Result<()> {
+        let args = self.checked("ncclBroadcast", t, count, count)?;
+        self.call_rooted(self.lib.api.broadcast, "ncclBroadcast", args, count, root)
     }
 
     /// `recv` holds `nranks × send_count` elements.
     #[inline]
-    pub fn all_gather(
-        &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
-        send_count: usize,
-        nranks: usize,
-        dtype: DataType,
-        stream: &CudaStream,
-    ) -> Result<()> {
-        fits(&send, send_count, dtype, "ncclAllGather send")?;
-        fits(
-            &recv,
-            send_count.saturating_mul(nranks),
-            dtype,
-            "ncclAllGather recv",
-        )?;
-        // SAFETY: regions checked above.
-        let rc = unsafe {
-            (self.lib.api.all_gather)(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
-                send_count,
-                dtype.nccl_enum(),
-                self.raw,
-                stream_of(stream),
-            )
-        };
-        self.check(rc, "ncclAllGather")
+    pub fn all_gather(&self, t: &Transfer<'_>, send_count: usize, nranks: usize) -> Result<()> {
+        let all = send_count.saturating_mul(nranks);
+        let args = self.checked("ncclAllGather", t, send_count, all)?;
+        self.call_unrooted(self.lib.api.all_gather, "ncclAllGather", args, send_count)
     }
 
     /// `send` holds `nranks × recv_count` elements.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     pub fn reduce_scatter(
         &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
+        t: &Transfer<'_>,
         recv_count: usize,
         nranks: usize,
-        dtype: DataType,
         op: RedOp,
-        stream: &CudaStream,
     ) -> Result<()> {
-        fits(
-            &send,
-            recv_count.saturating_mul(nranks),
-            dtype,
-            "ncclReduceScatter send",
-        )?;
-        fits(&recv, recv_count, dtype, "ncclReduceScatter recv")?;
-        // SAFETY: regions checked above.
-        let rc = unsafe {
-            (self.lib.api.reduce_scatter)(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
-                recv_count,
-                dtype.nccl_enum(),
-                op.0,
-                self.raw,
-                stream_of(stream),
-            )
-        };
-        self.check(rc, "ncclReduceScatter")
+        let call = "ncclReduceScatter";
+        let args = self.checked(call, t, recv_count.saturating_mul(nranks), recv_count)?;
+        self.call_reducing(self.lib.api.reduce_scatter, call, args, recv_count, op)
     }
 
     /// ncclAlltoAll (NCCL ≥ 2.28): `count` elements per peer; both buffers hold `nranks × count`.
     #[inline]
-    pub fn all_to_all(
-        &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
-        count: usize,
-        nranks: usize,
-        dtype: DataType,
-        stream: &CudaStream,
-    ) -> Result<()> {
-        let f = self.lib.api.all_to_all.ok_or_else(|| {
-            CollbenchError::Nccl("internal: ncclAlltoAll is absent; use send/recv".into())
-        })?;
-        fits(
-            &send,
-            count.saturating_mul(nranks),
-            dtype,
-            "ncclAlltoAll send",
-        )?;
-        fits(
-            &recv,
-            count.saturating_mul(nranks),
-            dtype,
-            "ncclAlltoAll recv",
-        )?;
-        // SAFETY: regions checked above.
-        let rc = unsafe {
-            f(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
-                count,
-                dtype.nccl_enum(),
-                self.raw,
-                stream_of(stream),
-            )
-        };
-        self.check(rc, "ncclAlltoAll")
+    pub fn all_to_all(&self, t: &Transfer<'_>, count: usize, nranks: usize) -> Result<()> {
+        let f = present(self.lib.api.all_to_all, "ncclAlltoAll")?;
+        let all = count.saturating_mul(nranks);
+        let args = self.checked("ncclAlltoAll", t, all, all)?;
+        self.call_unrooted(f, "ncclAlltoAll", args, count)
     }
 
     /// ncclGather (NCCL ≥ 2.28): `recv` (root) holds `nranks × count`.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub fn gather(
-        &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
-        count: usize,
-        nranks: usize,
-        dtype: DataType,
-        root: usize,
-        stream: &CudaStream,
-    ) -> Result<()> {
-        let f = self.lib.api.gather.ok_or_else(|| {
-            CollbenchError::Nccl("internal: ncclGather is absent; use send/recv".into())
-        })?;
-        fits(&send, count, dtype, "ncclGather send")?;
-        fits(
-            &recv,
-            count.saturating_mul(nranks),
-            dtype,
-            "ncclGather recv",
-        )?;
-        // SAFETY: regions checked above.
-        let rc = unsafe {
-            f(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
-                count,
-                dtype.nccl_enum(),
-                root as i32,
-                self.raw,
-                stream_of(stream),
-            )
-        };
-        self.check(rc, "ncclGather")
+    pub fn gather(&self, t: &Transfer<'_>, count: usize, nranks: usize, root: usize) -> Result<()> {
+        let f = present(self.lib.api.gather, "ncclGather")?;
+        let args = self.checked("ncclGather", t, count, count.saturating_mul(nranks))?;
+        self.call_rooted(f, "ncclGather", args, count, root)
     }
 
     /// ncclScatter (NCCL ≥ 2.28): `send` (root) holds `nranks × count`.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     pub fn scatter(
         &self,
-        send: DeviceRegion<'_>,
-        recv: DeviceRegion<'_>,
+        t: &Transfer<'_>,
         count: usize,
         nranks: usize,
-        dtype: DataType,
         root: usize,
-        stream: &CudaStream,
     ) -> Result<()> {
-        let f = self.lib.api.scatter.ok_or_else(|| {
-            CollbenchError::Nccl("internal: ncclScatter is absent; use send/recv".into())
-        })?;
-        fits(
-            &send,
-            count.saturating_mul(nranks),
-            dtype,
-            "ncclScatter send",
-        )?;
-        fits(&recv, count, dtype, "ncclScatter recv")?;
-        // SAFETY: regions checked above.
-        let rc = unsafe {
-            f(
-                send.ptr as *const c_void,
-                recv.ptr as *mut c_void,
-                count,
-                dtype.nccl_enum(),
-                root as i32,
-                self.raw,
-                stream_of(stream),
-            )
-        };
-        self.check(rc, "ncclScatter")
+        let f = present(self.lib.api.scatter, "ncclScatter")?;
+        let args = self.checked("ncclScatter", t, count.saturating_mul(nranks), count)?;
+        self.call_rooted(f, "ncclScatter", args, count, root)
     }
 
     #[inline]
@@ -681,18 +595,14 @@ impl Communicator {
         peer: usize,
         stream: &CudaStream,
     ) -> Result<()> {
-        fits(&send, count, dtype, "ncclSend")?;
+        fits(&send, count, dtype, "ncclSend", "")?;
+        let (ptr, ty, stream) = (
+            send.ptr as *const c_void,
+            dtype.nccl_enum(),
+            stream_of(stream),
+        );
         // SAFETY: region checked above.
-        let rc = unsafe {
-            (self.lib.api.send)(
-                send.ptr as *const c_void,
-                count,
-                dtype.nccl_enum(),
-                peer as i32,
-                self.raw,
-                stream_of(stream),
-            )
-        };
+        let rc = unsafe { (self.lib.api.send)(ptr, count, ty, peer as i32, self.raw, stream) };
         self.check(rc, "ncclSend")
     }
 
@@ -705,18 +615,14 @@ impl Communicator {
         peer: usize,
         stream: &CudaStream,
     ) -> Result<()> {
-        fits(&recv, count, dtype, "ncclRecv")?;
+        fits(&recv, count, dtype, "ncclRecv", "")?;
+        let (ptr, ty, stream) = (
+            recv.ptr as *mut c_void,
+            dtype.nccl_enum(),
+            stream_of(stream),
+        );
         // SAFETY: region checked above.
-        let rc = unsafe {
-            (self.lib.api.recv)(
-                recv.ptr as *mut c_void,
-                count,
-                dtype.nccl_enum(),
-                peer as i32,
-                self.raw,
-                stream_of(stream),
-            )
-        };
+        let rc = unsafe { (self.lib.api.recv)(ptr, count, ty, peer as i32, self.raw, stream) };
         self.check(rc, "ncclRecv")
     }
 }

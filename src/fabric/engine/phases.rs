@@ -31,10 +31,12 @@ pub(super) fn measure(
                          log: &mut MismatchLog| match operation {
         Operation::SendRecv => ping_pong_batch(link, size, count, samples, check, log),
         Operation::Write => {
-            write_batch(link, size, count, Pace::OneAtATime(samples), check, log).map(|_| ())
+            let pace = Pace::OneAtATime(samples);
+            rma_batch(link, size, count, pace, RmaKind::Write, check, log).map(|_| ())
         }
         Operation::Read => {
-            read_batch(link, size, count, Pace::OneAtATime(samples), check, log).map(|_| ())
+            let pace = Pace::OneAtATime(samples);
+            rma_batch(link, size, count, pace, RmaKind::Read, check, log).map(|_| ())
         }
     };
     if warmup > 0 {
@@ -51,8 +53,12 @@ pub(super) fn measure(
     let bandwidth_batch =
         |link: &mut Link<'_>, check: &mut BatchCheck, log: &mut MismatchLog| match operation {
             Operation::SendRecv => stream_batch(link, size, window, check, log),
-            Operation::Write => write_batch(link, size, window, Pace::Window, check, log),
-            Operation::Read => read_batch(link, size, window, Pace::Window, check, log),
+            Operation::Write => {
+                rma_batch(link, size, window, Pace::Window, RmaKind::Write, check, log)
+            }
+            Operation::Read => {
+                rma_batch(link, size, window, Pace::Window, RmaKind::Read, check, log)
+            }
         };
     if plan.warmup_iterations > 0 {
         bandwidth_batch(link, &mut check, log)?;
@@ -220,14 +226,12 @@ fn ping_pong_batch(
     })?;
     link.drain_controls()?;
     count_short_receives(link, check, log, Operation::SendRecv, batch);
-    let result = verify_in_place(
+    check.add(verify_in_place(
         link.endpoint.region(RX)?,
         &peer_ids,
         Operation::SendRecv,
         log,
-    );
-    check.verified += result.verified;
-    check.wrong += result.wrong;
+    ));
     Ok(())
 }
 
@@ -273,86 +277,67 @@ fn stream_batch(
             link.drain_controls()?;
             count_short_receives(link, check, log, Operation::SendRecv, batch);
             maybe_corrupt(link)?;
-            let result = verify_any_order(
+            check.add(verify_any_order(
                 link.endpoint.region(RX)?,
                 &window_ids,
                 Operation::SendRecv,
                 log,
-            );
-            check.verified += result.verified;
-            check.wrong += result.wrong;
+            ));
             Ok(None)
         }
     }
 }
 
-/// `count` RMA writes from the initiator's send buffer into the responder's receive buffer;
-/// the responder verifies once the initiator says they completed.
-fn write_batch(
+/// `count` RMA operations by the initiator: writes from its send buffer into the responder's
+/// receive buffer, or reads from the responder's send buffer into its own. The side whose receive
+/// buffer the RMA fills poisons it first and verifies it once the initiator says they completed.
+fn rma_batch(
     link: &mut Link<'_>,
     size: usize,
     count: usize,
     pace: Pace<'_>,
+    kind: RmaKind,
     check: &mut BatchCheck,
     log: &mut MismatchLog,
 ) -> Result<Option<BatchTiming>> {
     let batch = link.next_batch();
     let batch_ids = ids(size, batch, count, |k| k as u64);
-    match link.role {
+    let filled_here = matches!(
+        (link.role, kind),
+        (Role::Responder, RmaKind::Write) | (Role::Initiator, RmaKind::Read)
+    );
+    if filled_here {
+        poison_slots(link, &batch_ids)?;
+    } else {
+        fill_slots(link, &batch_ids)?;
+    }
+    let timing = match link.role {
         Role::Initiator => {
-            fill_slots(link, &batch_ids)?;
             link.expect_control(Control::Ready, batch)?;
-            let timing = issue_rma(link, size, count, pace, RmaKind::Write)?;
+            let timing = issue_rma(link, size, count, pace, kind)?;
             link.send_control(Control::Done, batch)?;
-            link.drain_controls()?;
-            Ok(timing)
+            timing
         }
         Role::Responder => {
-            poison_slots(link, &batch_ids)?;
             link.send_control(Control::Ready, batch)?;
             link.expect_control(Control::Done, batch)?;
-            link.drain_controls()?;
-            let result =
-                verify_in_place(link.endpoint.region(RX)?, &batch_ids, Operation::Write, log);
-            check.verified += result.verified;
-            check.wrong += result.wrong;
-            Ok(None)
+            None
         }
+    };
+    link.drain_controls()?;
+    if filled_here {
+        let operation = match kind {
+            RmaKind::Write => Operation::Write,
+            RmaKind::Read => Operation::Read,
+        };
+        check.add(verify_in_place(
+            link.endpoint.region(RX)?,
+            &batch_ids,
+            operation,
+            log,
+        ));
     }
-}
-
-/// `count` RMA reads by the initiator from the responder's send buffer; the initiator verifies.
-fn read_batch(
-    link: &mut Link<'_>,
-    size: usize,
-    count: usize,
-    pace: Pace<'_>,
-    check: &mut BatchCheck,
-    log: &mut MismatchLog,
-) -> Result<Option<BatchTiming>> {
-    let batch = link.next_batch();
-    let batch_ids = ids(size, batch, count, |k| k as u64);
-    match link.role {
-        Role::Initiator => {
-            poison_slots(link, &batch_ids)?;
-            link.expect_control(Control::Ready, batch)?;
-            let timing = issue_rma(link, size, count, pace, RmaKind::Read)?;
-            link.send_control(Control::Done, batch)?;
-            link.drain_controls()?;
-            let result =
-                verify_in_place(link.endpoint.region(RX)?, &batch_ids, Operation::Read, log);
-            check.verified += result.verified;
-            check.wrong += result.wrong;
-            Ok(timing)
-        }
-        Role::Responder => {
-            fill_slots(link, &batch_ids)?;
-            link.send_control(Control::Ready, batch)?;
-            link.expect_control(Control::Done, batch)?;
-            link.drain_controls()?;
-            Ok(None)
-        }
-    }
+    Ok(timing)
 }
 
 #[derive(Clone, Copy)]

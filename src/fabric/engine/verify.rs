@@ -54,6 +54,14 @@ pub struct BatchCheck {
     pub wrong: u64,
 }
 
+impl BatchCheck {
+    /// Adds another batch's counts to these.
+    pub fn add(&mut self, other: BatchCheck) {
+        self.verified += other.verified;
+        self.wrong += other.wrong;
+    }
+}
+
 /// Message `k` must sit at `k * size` of `region` (RMA targets, ping-pong receives).
 pub fn verify_in_place(
     region: &[u8],
