@@ -333,18 +333,25 @@ fn bandwidth_threshold_and_interruption_footers() {
 
 #[test]
 fn broken_output_is_an_io_error_naming_it() {
-    struct Closed;
-    impl std::io::Write for Closed {
+    struct Failing(std::io::ErrorKind);
+    impl std::io::Write for Failing {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            Err(std::io::Error::from(self.0))
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
     let report = host_backend_report(&[8], false, 0);
-    let mut sink = TextSink::new(Closed, "standard output");
+    let mut sink = TextSink::new(
+        Failing(std::io::ErrorKind::PermissionDenied),
+        "standard output",
+    );
     let err = sink.begin(&report).unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert!(err.to_string().contains("standard output"), "{err}");
+    // A reader that went away (broken pipe) is not an error: the run goes on to write its files.
+    let mut sink = TextSink::new(Failing(std::io::ErrorKind::BrokenPipe), "standard output");
+    sink.begin(&report).unwrap();
+    sink.finish(&report).unwrap();
 }

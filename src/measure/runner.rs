@@ -548,11 +548,12 @@ impl Runner<'_> {
         let passed = self.wrong_elements == 0 && !bandwidth_failed && !verdict_failed;
         let (report, finished) = if self.is_root() {
             // Every sink gets its chance to finish even when one fails; the first error wins.
-            let finished = self
+            let results: Vec<Result<()>> = self
                 .sinks
                 .iter_mut()
                 .map(|sink| sink.finish(&report))
-                .fold(Ok(()), |first, result| first.and(result));
+                .collect();
+            let finished = results.into_iter().collect::<Result<()>>();
             (Some(report), finished)
         } else {
             (None, Ok(()))
