@@ -244,6 +244,11 @@ fn run_plan(plan: TestPlan) -> i32 {
 
 #[cfg(feature = "mpi")]
 fn init_world() -> Result<Box<dyn World>> {
+    // Started by hand (no mpirun, srun or PMI around it) the run is one rank: skip MPI_Init, whose
+    // singleton start forks a runtime daemon and costs a large part of a one-size run's start-up.
+    if !world::started_by_launcher() {
+        return Ok(Box::new(world::SingleProcess::new()));
+    }
     let (world, init) = world::MpiWorld::init()?;
     if !init.thread_multiple && world.rank() == 0 {
         eprintln!(
@@ -610,9 +615,15 @@ fn host_backend_on<'w>(
     group: &dyn World,
     placement: crate::report::RankPlacement,
 ) -> Result<Box<dyn Backend + 'w>> {
-    let mpi_group = group.as_mpi().ok_or_else(|| {
-        CollbenchError::Mpi("the group world is not an MPI world (internal error)".to_string())
-    })?;
+    let Some(mpi_group) = group.as_mpi() else {
+        // A process started without a launcher runs alone, without MPI (see init_world).
+        if group.size() == 1 {
+            return Ok(Box::new(HostBackend::single(placement)));
+        }
+        return Err(CollbenchError::Mpi(
+            "the group world is not an MPI world (internal error)".to_string(),
+        ));
+    };
     let _armed = watchdog::waiting(Phase::Init);
     Ok(Box::new(HostBackend::mpi(mpi_group, placement)?))
 }

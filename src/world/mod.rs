@@ -76,6 +76,18 @@ pub fn launcher_rank_hint() -> Option<usize> {
     .find_map(|name| std::env::var(name).ok()?.trim().parse().ok())
 }
 
+/// True when a launcher started this process as one task of a job: mpirun (OMPI_COMM_WORLD_SIZE),
+/// a PMIx or PMI launcher such as `srun --mpi=pmix` (PMIX_RANK, PMI_RANK) or a Slurm job step
+/// (SLURM_STEP_ID with SLURM_PROCID). A process started by hand is a singleton.
+pub fn started_by_launcher() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some();
+    set("OMPI_COMM_WORLD_SIZE")
+        || set("PMIX_RANK")
+        || set("PMI_RANK")
+        || set("PMI_SIZE")
+        || (set("SLURM_STEP_ID") && set("SLURM_PROCID"))
+}
+
 /// Splits `world` by `color` (see [`World::split`]).
 pub fn split(world: &dyn World, color: u64, key: usize) -> Result<Box<dyn World>> {
     world.split(color, key)
