@@ -380,15 +380,19 @@ impl Runner<'_> {
         }
         let elt = spec.dtype.size_bytes();
         let collective = spec.collective;
+        // Both placements: a library's first in-place call can take a path of its own (NCCL with
+        // one rank), which would otherwise land in the first row's timed in-place loop.
         for bytes in [plan.max_bytes, plan.min_bytes] {
-            watchdog::set_target(collective.name(), bytes);
-            let call = CallSpec {
-                counts: collective.counts(bytes as usize / elt, elt, nranks),
-                in_place: false,
-                ..*spec
-            };
-            let _armed = watchdog::waiting(Phase::WarmUp);
-            self.backend.warmup(&call, plan.warmup_iters)?;
+            for in_place in [false, true] {
+                watchdog::set_target(collective.name(), bytes);
+                let call = CallSpec {
+                    counts: collective.counts(bytes as usize / elt, elt, nranks),
+                    in_place,
+                    ..*spec
+                };
+                let _armed = watchdog::waiting(Phase::WarmUp);
+                self.backend.warmup(&call, plan.warmup_iters)?;
+            }
         }
         Ok(())
     }
