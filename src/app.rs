@@ -215,12 +215,26 @@ fn install_signal_handlers() -> StopSignal {
     stop
 }
 
+/// Asks CUDA to load every kernel of a module when the module loads, unless the user chose a mode.
+/// With CUDA's default lazy loading, NCCL's kernels are loaded on first use, inside the first timed
+/// loop that uses them: on an H100 the first row's in-place time doubled (0.47-0.62 µs against
+/// 0.29-0.34 µs eager), at no measurable start-up cost. Must run before CUDA initialises and while
+/// this is the only thread (environment writes are not thread-safe).
+fn load_cuda_modules_eagerly() {
+    if std::env::var_os("CUDA_MODULE_LOADING").is_none() {
+        std::env::set_var("CUDA_MODULE_LOADING", "EAGER");
+    }
+}
+
 /// Runs a validated plan end to end and returns the exit code.
 fn run_plan(plan: TestPlan) -> i32 {
     // First, while this is the only thread: NCCL's log settings are environment variables (see
     // NcclLogCapture::install). Not for --backend mpi, which never loads NCCL.
     let net_log = match plan.backend {
-        BackendChoice::Nccl | BackendChoice::Auto => Some(NcclLogCapture::install()),
+        BackendChoice::Nccl | BackendChoice::Auto => {
+            load_cuda_modules_eagerly();
+            Some(NcclLogCapture::install())
+        }
         BackendChoice::Mpi => None,
     };
     let stop = install_signal_handlers();
