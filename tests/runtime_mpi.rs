@@ -356,3 +356,29 @@ fn run_root_outside() -> Finished {
         LIMIT,
     )
 }
+
+#[test]
+fn mpi_is_initialised_only_when_a_launcher_started_the_process() {
+    let _serial = serial();
+    // Started by hand: one rank, no MPI_Init (the header names no MPI library).
+    let alone_run = run(alone("allreduce-perf", &["-b", "8", "-e", "8"], &[]), LIMIT);
+    assert_eq!(alone_run.code(), Some(0), "{}", alone_run.describe());
+    let first = alone_run.stdout.lines().next().unwrap_or_default();
+    assert!(first.contains("single process"), "{first}");
+    // Under mpirun: the MPI world, four ranks, Open MPI named on the first line.
+    let launched = run(
+        mpirun(4, "allreduce-perf", &["-b", "8", "-e", "8"], &[]),
+        LIMIT,
+    );
+    assert_eq!(launched.code(), Some(0), "{}", launched.describe());
+    let first = launched.stdout.lines().next().unwrap_or_default();
+    assert!(first.contains("Open MPI"), "{first}");
+    assert_eq!(
+        launched
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("#  Rank "))
+            .count(),
+        4
+    );
+}
