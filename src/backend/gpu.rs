@@ -210,16 +210,7 @@ impl GpuBackend {
         } else if plan.parallel_init && plan.nthreads > 1 {
             init_in_threads(&nccl, &devices, nranks, first_rank, plan.ngpus, &id)?
         } else {
-            let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = devices
-                .iter()
-                .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
-                .collect();
-            let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (first_rank + i, b.as_ref()))
-                .collect();
-            nccl.init_ranks(nranks, &id, &ranks)?
+            init_group(&nccl, &devices, nranks, first_rank, &id)?
         };
         for (i, comm) in comms.iter().enumerate() {
             let (rank, dev) = (comm.user_rank()?, comm.cu_device()?);
@@ -367,6 +358,27 @@ fn buffers(rank: &LocalRank) -> Result<(&DeviceBuffer, &DeviceBuffer)> {
     }
 }
 
+/// One NCCL group of ncclCommInitRank: `devices` become ranks `first_rank`, `first_rank + 1`, …
+/// (each call made with its device current).
+fn init_group(
+    nccl: &Nccl,
+    devices: &[GpuDevice],
+    nranks: usize,
+    first_rank: usize,
+    id: &crate::backend::nccl::comm::UniqueId,
+) -> Result<Vec<Communicator>> {
+    let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = devices
+        .iter()
+        .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
+        .collect();
+    let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (first_rank + i, b.as_ref()))
+        .collect();
+    nccl.init_ranks(nranks, id, &ranks)
+}
+
 fn init_in_threads(
     nccl: &Nccl,
     devices: &[GpuDevice],
@@ -381,18 +393,7 @@ fn init_in_threads(
             .chunks(ngpus.max(1))
             .enumerate()
             .map(|(t, chunk)| {
-                scope.spawn(move || {
-                    let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = chunk
-                        .iter()
-                        .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
-                        .collect();
-                    let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
-                        .iter()
-                        .enumerate()
-                        .map(|(i, b)| (first_rank + t * ngpus + i, b.as_ref()))
-                        .collect();
-                    nccl.init_ranks(nranks, id, &ranks)
-                })
+                scope.spawn(move || init_group(nccl, chunk, nranks, first_rank + t * ngpus, id))
             })
             .collect();
         handles
