@@ -188,6 +188,15 @@ fn install_signal_handlers() -> StopSignal {
     let stop: StopSignal = Arc::new(AtomicUsize::new(0));
     let asked = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // signal-hook chains to the handler that was there before, and a shared library may have
+        // installed one when it was loaded: libinfinipath (Debian's libfabric pulls it in through
+        // libpsm_infinipath) calls exit(1) on SIGTERM, which ended every rank of a cancelled
+        // Slurm job with exit 1 before the sweep could stop. These signals are collbench's:
+        // start from the default action.
+        // SAFETY: resetting a disposition to SIG_DFL runs no code; we are still single-threaded.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+        }
         // Registration order is call order: the shutdown fires only if a signal came before.
         let registered = signal_hook::flag::register_conditional_shutdown(
             signal,
@@ -216,7 +225,6 @@ fn load_cuda_modules_eagerly() {
     }
 }
 
-/// Runs a validated plan end to end and returns the exit code.
 /// What every run starts with: SIGINT/SIGTERM handlers, the `-T` watchdog (armed before MPI_Init,
 /// which can hang too) and the world. `Err` holds the exit code of a world that could not start.
 fn start_world(plan: &TestPlan) -> std::result::Result<(Box<dyn World>, StopSignal), i32> {
@@ -234,6 +242,7 @@ fn start_world(plan: &TestPlan) -> std::result::Result<(Box<dyn World>, StopSign
     Ok((world, stop))
 }
 
+/// Runs a validated plan end to end and returns the exit code.
 fn run_plan(plan: TestPlan) -> i32 {
     // First, while this is the only thread: NCCL's log settings are environment variables (see
     // NcclLogCapture::install). Not for --backend mpi, which never loads NCCL.
