@@ -53,7 +53,11 @@ const INLINE_CALLING_EXPORTED: &[&str] = &["fi_allocinfo"];
 fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=build.rs");
-    for var in ["PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR"] {
+    for var in [
+        "PKG_CONFIG_PATH",
+        "PKG_CONFIG_LIBDIR",
+        "PKG_CONFIG_SYSROOT_DIR",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     println!("cargo:rustc-check-cfg=cfg(ofi_api_v2)");
@@ -111,11 +115,9 @@ fn main() {
     {
         builder = builder.blocklist_function(*name);
     }
-    let bindings = builder
-        .generate()
-        .expect(
-            "bindgen failed on the libfabric headers (is libclang installed? Debian: libclang-dev)",
-        );
+    let bindings = builder.generate().expect(
+        "bindgen failed on the libfabric headers (is libclang installed? Debian: libclang-dev)",
+    );
     bindings
         .write_to_file(out_dir.join("bindings.rs"))
         .expect("writing bindings.rs into OUT_DIR");

@@ -137,7 +137,7 @@ unsafe fn symbol<F: Copy>(
 }
 
 /// The loader's own text (libloading's Display is only "dlsym failed"; the reason is the source).
-pub fn dl_reason(error: &libloading::Error) -> String {
+fn dl_reason(error: &libloading::Error) -> String {
     match std::error::Error::source(error) {
         Some(reason) => reason.to_string(),
         None => error.to_string(),

@@ -18,8 +18,8 @@ include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 mod api;
 pub use api::{
-    dl_reason, DupinfoFn, FabricFn, FreeinfoFn, GetinfoFn, LibfabricApi, MissingSymbol, Resolved,
-    StrerrorFn, TostrFn, VersionFn, LOADED_SYMBOLS,
+    DupinfoFn, FabricFn, FreeinfoFn, GetinfoFn, LibfabricApi, MissingSymbol, Resolved, StrerrorFn,
+    TostrFn, VersionFn, LOADED_SYMBOLS,
 };
 
 /// Oldest libfabric collbench runs against (the build's floor too: build.rs's MIN_LIBFABRIC).

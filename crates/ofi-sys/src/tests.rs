@@ -21,7 +21,15 @@ fn the_table_calls_the_system_libfabric() {
     // SAFETY: no preconditions.
     let version = unsafe { (api.fi_version)() };
     assert!(version >= MIN_RUNTIME_VERSION, "{}", version_text(version));
-    assert_eq!(version >> 16, version_text(version).split('.').next().unwrap().parse::<u32>().unwrap());
+    assert_eq!(
+        version >> 16,
+        version_text(version)
+            .split('.')
+            .next()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+    );
 
     // SAFETY: static string for any error number.
     let text = unsafe { CStr::from_ptr((api.fi_strerror)(FI_EAGAIN as i32)) };
