@@ -10,7 +10,7 @@
 //! (fi_getinfo, fi_dupinfo), and libfabric only appends fields, so a table from a library newer
 //! than the headers is consistent with the layouts collbench reads.
 
-use crate::{
+use crate::bindings::{
     fi_info, ofi_sys_fi_dupinfo_fn, ofi_sys_fi_fabric_fn, ofi_sys_fi_freeinfo_fn,
     ofi_sys_fi_getinfo_fn, ofi_sys_fi_strerror_fn, ofi_sys_fi_tostr_fn, ofi_sys_fi_version_fn,
 };

@@ -11,10 +11,14 @@
 //!
 //! Everything here is `unsafe`; collbench's safe layer, which also finds and loads the library,
 //! lives in `collbench::fabric::ofi`.
-#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
-#![allow(clippy::all)]
 
-include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+/// bindgen's output, re-exported whole; the lints are relaxed for it alone.
+mod bindings {
+    #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case)]
+    #![allow(clippy::all)]
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+}
+pub use bindings::*;
 
 mod api;
 pub use api::{

@@ -155,7 +155,7 @@ pub fn describe_failure(spec: &LibrarySpec, attempts: &[Attempt]) -> String {
     msg
 }
 
-/// Opens one candidate (a file name for the dynamic loader, or a path); the loader's reason on failure.
+/// Opens one candidate (a name for the dynamic loader, or a path); the loader's reason if not.
 pub fn try_open(candidate: &str) -> std::result::Result<Library, String> {
     let is_path = candidate.contains('/');
     if is_path && !Path::new(candidate).exists() {
