@@ -6,6 +6,7 @@
 #   make install PREFIX=/opt/x  binaries + nccl-tests names (all_reduce_perf, ...) as links
 #   make uninstall PREFIX=/opt/x
 #   make gpu-check              GPU checks (scripts/gpu-check.sh; needs a GPU machine)
+#   make gpu-bundle             binaries + device test + gpu-check in .gpu/, to carry to a GPU machine
 #   make deps | build           the steps on their own
 
 PREFIX ?= /usr/local
@@ -13,7 +14,7 @@ CARGO ?= cargo
 # MPI ranks (rsmpi) and the libfabric diagnostics (`collbench fabric`).
 FEATURES ?= mpi,fabric
 
-.PHONY: run test install uninstall gpu-check deps build
+.PHONY: run test install uninstall gpu-check gpu-bundle deps build
 
 deps:
 	scripts/install-deps.sh
@@ -38,3 +39,7 @@ uninstall:
 gpu-check:
 	@test -x scripts/gpu-check.sh || { echo "scripts/gpu-check.sh is missing: the GPU checks are not in this checkout" >&2; exit 1; }
 	scripts/gpu-check.sh
+
+# For GPU machines without a Rust toolchain: build here, copy .gpu/ there, run `make gpu-check` in it.
+gpu-bundle: deps
+	scripts/gpu-bundle.sh

@@ -10,6 +10,7 @@
 #   ANCHORS      nccl-tests anchors (default ../shared/anchors/h100-1gpu-nccl-tests-2.19.6)
 #   QUICK=1      skip the 4 GiB anchor sweeps
 #   ANCHOR_RUNS  how many anchor sweeps the goals take the per-size median of (default 5)
+#   GPU_CHECK_WITHOUT_GPU=1  run even where nvidia-smi finds no GPU (every GPU line then FAILs)
 #   STRICT_GOALS=1  a missed performance goal (MISS) fails the check too; by default only
 #                correctness and error-handling lines (FAIL) do, since single timings are noisy
 set -u -o pipefail
@@ -54,6 +55,12 @@ ok_run() {
 }
 
 GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+# Without a GPU every line would FAIL for the same reason: say it once instead (exit 2).
+if [[ -z $GPU_NAME && ${GPU_CHECK_WITHOUT_GPU:-0} != 1 ]]; then
+    echo "gpu-check: no NVIDIA GPU here (nvidia-smi lists none or is missing); run it on a GPU node" \
+        "(make gpu-bundle builds a folder to carry there), or set GPU_CHECK_WITHOUT_GPU=1 to run anyway" >&2
+    exit 2
+fi
 echo "# gpu-check on $(hostname): ${GPU_NAME:-no nvidia-smi}; BIN_DIR=$BIN_DIR; results in $R"
 CB="$BIN_DIR/collbench"
 AR="$BIN_DIR/allreduce-perf"

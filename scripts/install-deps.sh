@@ -29,6 +29,8 @@ DEBIAN_PACKAGES=(
     # tools the scripts and tests call (make: the README's commands; JSON Schema validation of -J
     # output; shell lint)
     make procps hostname python3 python3-jsonschema shellcheck
+    # strip and readelf (make gpu-bundle and its test)
+    binutils
 )
 
 check_only=0

@@ -106,20 +106,10 @@ fn pair_backend<'g>(plan: &TestPlan, group: &'g dyn World) -> Result<Box<dyn Bac
 }
 
 fn run_pairwise(plan: TestPlan, options: &crate::accept::command::PairwiseOptions) -> i32 {
-    let stop = install_signal_handlers();
-    if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
-        watchdog::set_target(plan.collective.name(), 0);
-        watchdog::start(timeout);
-    }
-    let world = {
-        let _armed = watchdog::waiting(Phase::Init);
-        match init_world() {
-            Ok(world) => world,
-            Err(error) => return report_error(&error),
-        }
+    let (world, stop) = match start_world(&plan) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    watchdog::set_identity(world.rank(), world.hostname());
-    watchdog::set_abort_handle(world.abort_handle());
     let result = crate::accept::pairwise::run(&plan, world.as_ref(), stop, options, &pair_backend);
     let code = match result {
         Ok(()) => exit::OK,
@@ -227,6 +217,23 @@ fn load_cuda_modules_eagerly() {
 }
 
 /// Runs a validated plan end to end and returns the exit code.
+/// What every run starts with: SIGINT/SIGTERM handlers, the `-T` watchdog (armed before MPI_Init,
+/// which can hang too) and the world. `Err` holds the exit code of a world that could not start.
+fn start_world(plan: &TestPlan) -> std::result::Result<(Box<dyn World>, StopSignal), i32> {
+    let stop = install_signal_handlers();
+    if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
+        watchdog::set_target(plan.collective.name(), 0);
+        watchdog::start(timeout);
+    }
+    let world = {
+        let _armed = watchdog::waiting(Phase::Init);
+        init_world().map_err(|error| report_error(&error))?
+    };
+    watchdog::set_identity(world.rank(), world.hostname());
+    watchdog::set_abort_handle(world.abort_handle());
+    Ok((world, stop))
+}
+
 fn run_plan(plan: TestPlan) -> i32 {
     // First, while this is the only thread: NCCL's log settings are environment variables (see
     // NcclLogCapture::install). Not for --backend mpi, which never loads NCCL.
@@ -237,20 +244,10 @@ fn run_plan(plan: TestPlan) -> i32 {
         }
         BackendChoice::Mpi => None,
     };
-    let stop = install_signal_handlers();
-    if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
-        watchdog::set_target(plan.collective.name(), 0);
-        watchdog::start(timeout);
-    }
-    let world = {
-        let _armed = watchdog::waiting(Phase::Init);
-        match init_world() {
-            Ok(world) => world,
-            Err(error) => return report_error(&error),
-        }
+    let (world, stop) = match start_world(&plan) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    watchdog::set_identity(world.rank(), world.hostname());
-    watchdog::set_abort_handle(world.abort_handle());
     let code = run_in_world(plan, world.as_ref(), stop, net_log);
     drop(world);
     code

@@ -256,7 +256,8 @@ pub struct TestPlan {
     pub timeout: Option<Duration>,
     /// `-R`: 0 none, 1 local, 2 symmetric registration (GPU backend).
     pub local_register: u8,
-    /// `-M`: memory report (GPU backend).
+    /// `-M`: report every rank's memory after allocation (device memory on GPUs, host memory
+    /// on the host backend).
     pub memory_report: bool,
     /// `-u`: unaligned buffer offset in elements (GPU backend).
     pub unalign: usize,
@@ -403,9 +404,6 @@ impl TestPlan {
                 self.local_register
             ));
         }
-        if self.memory_report {
-            used.push("-M/--memory_report 1 (GPU memory report)".into());
-        }
         if self.unalign > 0 {
             used.push(format!(
                 "-u/--unalign {} (device buffer offset)",
@@ -423,7 +421,7 @@ impl TestPlan {
         }
         Err(CollbenchError::Unsupported(format!(
             "the {backend_name} backend runs one rank per process on host memory, but {} only mean \
-             something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -M 0 -u 0 -y 0 (the defaults) \
+             something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -u 0 -y 0 (the defaults) \
              and no --require-net, or run with --backend nccl",
             used.join(", ")
         )))

@@ -29,7 +29,6 @@ fn options() -> GpuOptions {
         register: 0,
         unalign: 0,
         timeout: Some(std::time::Duration::from_secs(60)),
-        memory_report: true,
         stream_null: false,
     }
 }
@@ -279,8 +278,8 @@ fn gpu_backend_on_a_real_gpu() {
             .collect::<Vec<_>>()
     );
     assert_eq!(t.per_iteration_us.len(), 20);
-    for line in backend.memory_report_lines() {
-        println!("MEMORY {line}");
+    for memory in backend.memory_usage().unwrap() {
+        print!("MEMORY {}", collbench::report::memory::memory_line(&memory));
     }
     assert_eq!(fill_failures, 0, "GPU fill differs from host fill");
     assert_eq!(check_failures, 0, "validation found wrong results");

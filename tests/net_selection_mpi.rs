@@ -19,6 +19,7 @@ use collbench::data::CheckOutcome;
 use collbench::measure::hooks::TestHooks;
 use collbench::measure::runner::{self, RunInputs};
 use collbench::measure::{Timing, TimingPlan};
+use collbench::report::memory::RankMemory;
 use collbench::report::network::ProcessNetwork;
 use collbench::report::{BackendInfo, RankPlacement};
 use collbench::sinks::{JsonSink, Sink};
@@ -59,6 +60,9 @@ impl Backend for HostWithNetwork {
     }
     fn unsupported(&self, dtype: DataType, op: Option<ReduceOp>) -> Option<String> {
         self.inner.unsupported(dtype, op)
+    }
+    fn memory_usage(&self) -> collbench::Result<Vec<RankMemory>> {
+        self.inner.memory_usage()
     }
     fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> collbench::Result<()> {
         self.inner.allocate(send_bytes, recv_bytes)

@@ -66,7 +66,10 @@ fn aggregated_host_backend_reports_validate_and_round_trip() {
     let v = validator();
     let dir = tempfile::tempdir().unwrap();
     for (per_iteration, wrong) in [(false, 0), (true, 0), (true, 9)] {
-        let report = host_backend_report(&[8, 1024, 1 << 20], per_iteration, wrong);
+        let mut report = host_backend_report(&[8, 1024, 1 << 20], per_iteration, wrong);
+        if wrong > 0 {
+            report = with_memory(report);
+        }
         let value = write_through_sink(&report, dir.path());
         assert_valid(&v, &value, "host-backend report");
         let back: Report = serde_json::from_value(value.clone()).unwrap();
@@ -90,6 +93,8 @@ fn aggregated_host_backend_reports_validate_and_round_trip() {
         if per_iteration {
             assert!(value["results"][0]["in_place"]["per_iteration"]["p99_us"].is_f64());
         }
+        // `-M` only: the key is absent without it.
+        assert_eq!(value.get("memory").is_some(), wrong > 0);
     }
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -173,7 +178,7 @@ fn unwritable_destination_is_an_io_error_with_the_path() {
 #[test]
 fn schema_rejects_malformed_reports() {
     let v = validator();
-    let good = serde_json::to_value(host_backend_report(&[8, 64], true, 0)).unwrap();
+    let good = serde_json::to_value(with_memory(host_backend_report(&[8, 64], true, 0))).unwrap();
     assert_valid(&v, &good, "baseline");
 
     type Mutation = (&'static str, fn(&mut Value));
@@ -197,6 +202,15 @@ fn schema_rejects_malformed_reports() {
             r["results"][0]["in_place"]["bus_bandwidth_gbps"] = json!(-1.0)
         }),
         ("unknown dtype", |r| r["results"][0]["dtype"] = json!("fp9")),
+        ("unknown memory kind", |r| {
+            r["memory"][0]["kind"] = json!("nvme")
+        }),
+        ("memory entry without buffer bytes", |r| {
+            r["memory"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("buffer_bytes");
+        }),
         ("unknown backend", |r| r["backend"]["name"] = json!("gloo")),
         ("wrong schema version", |r| {
             r["schema_version"] = json!(SCHEMA_VERSION + 1)

@@ -249,9 +249,20 @@ fn unchecked_cells_print_na_and_missing_cells_keep_nccl_tests_blank() {
 #[test]
 fn health_check_scripts_read_host_backend_output() {
     let sizes: Vec<u64> = (3..=24).map(|p| 1u64 << p).collect();
-    let report = host_backend_report(&sizes, false, 0);
+    // With -M's memory lines, which health-check parsers must not mistake for rank lines.
+    let report = with_memory(host_backend_report(&sizes, false, 0));
     let text = render(&report);
     print!("{text}");
+    let memory: Vec<&str> = grep(&text, "#  Memory rank ");
+    assert_eq!(memory.len(), report.nranks);
+    assert!(
+        memory[0].starts_with("#  Memory rank  0 GPU  0: NCCL init used 586 MiB, buffers 3 MiB")
+    );
+    assert!(memory[1].starts_with("#  Memory rank  1 host: buffers 3 MiB, peak RSS 40 MiB"));
+    assert!(
+        text.contains("[host] host memory\n#  Memory rank  0 "),
+        "right after the rank lines"
+    );
 
     // grep "Out of bounds" / "Avg bus bandwidth", as HyperPod-style checks do.
     assert_eq!(out_of_bounds(&text), (0, "OK".to_string()));

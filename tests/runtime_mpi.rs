@@ -334,6 +334,54 @@ fn timing_flags_run_under_mpi_blocking_cycles_aggregation_and_per_iteration_stat
 }
 
 #[test]
+fn memory_report_lists_every_rank_under_the_rank_lines_and_in_the_json() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("memory.json");
+    // The host backend allocates send, receive and scratch buffers of maxBytes each.
+    let run = run_with_json(
+        "allgather-perf",
+        &["-b", "8", "-e", "2M", "-f", "16", "-M", "1"],
+        &json,
+        &[],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    // The memory lines follow the rank lines, one per rank, and do not look like rank lines.
+    let last_rank_line = lines
+        .iter()
+        .rposition(|l| l.starts_with("#  Rank ") && l.contains(" Pid "))
+        .unwrap_or_else(|| panic!("no rank line: {}", run.describe()));
+    let block = last_rank_line + 1;
+    let report = read_json(&json);
+    let memory = report["memory"].as_array().expect("memory in the JSON");
+    assert_eq!(memory.len(), 4);
+    for (rank, entry) in memory.iter().enumerate() {
+        let line = lines[block + rank];
+        assert!(
+            line.starts_with(&format!(
+                "#  Memory rank {rank:>2} host: buffers 6 MiB, peak RSS "
+            )),
+            "{line}"
+        );
+        assert_eq!(entry["rank"], rank);
+        assert_eq!(entry["kind"], "host");
+        // allgather -e 2M: maxBytes is the gathered (receive) size; the host backend sizes its
+        // send, receive and scratch buffers for the larger of send and receive.
+        let buffers = entry["buffer_bytes"].as_u64().unwrap();
+        assert_eq!(buffers, 3 * 2 * 1024 * 1024, "{entry}");
+        assert!(entry["process_peak_rss_bytes"].as_u64().unwrap() > 0);
+        assert!(entry["free_bytes"].as_u64().unwrap() <= entry["total_bytes"].as_u64().unwrap());
+    }
+    assert_eq!(lines[block + 4], "#", "{}", run.describe());
+    // Without -M: no block, no key.
+    let run = run_with_json("allgather-perf", &["-b", "8", "-e", "1K"], &json, &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert!(!run.stdout.contains("#  Memory rank"));
+    assert!(read_json(&json).get("memory").is_none());
+}
+
+#[test]
 fn usage_errors_are_printed_once_and_exit_6() {
     let _serial = serial();
     let run = run(mpirun(4, "allreduce-perf", &["-d", "fp9"], &[]), LIMIT);

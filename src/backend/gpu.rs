@@ -25,6 +25,7 @@ use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::{Timing, TimingPlan};
 use crate::plan::TestPlan;
+use crate::report::memory::{MemoryKind, RankMemory};
 use crate::report::network::ProcessNetwork;
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
@@ -56,8 +57,6 @@ pub struct GpuOptions {
     pub unalign: usize,
     /// `-T`.
     pub timeout: Option<Duration>,
-    /// `-M`.
-    pub memory_report: bool,
     /// `-y 1`: launch on the CUDA null stream.
     pub stream_null: bool,
 }
@@ -72,7 +71,6 @@ impl GpuOptions {
             register: plan.local_register,
             unalign: plan.unalign,
             timeout: plan.timeout,
-            memory_report: plan.memory_report,
             stream_null: plan.stream_null,
         }
     }
@@ -131,7 +129,6 @@ pub struct GpuBackend {
     unalign: usize,
     timeout: Option<Duration>,
     max_buffer_bytes: u64,
-    memory_report: bool,
     memory: Vec<MemoryUsage>,
     /// What NCCL's log said about the network, when a capture was given.
     network: Option<ProcessNetwork>,
@@ -213,16 +210,7 @@ impl GpuBackend {
         } else if plan.parallel_init && plan.nthreads > 1 {
             init_in_threads(&nccl, &devices, nranks, first_rank, plan.ngpus, &id)?
         } else {
-            let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = devices
-                .iter()
-                .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
-                .collect();
-            let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (first_rank + i, b.as_ref()))
-                .collect();
-            nccl.init_ranks(nranks, &id, &ranks)?
+            init_group(&nccl, &devices, nranks, first_rank, &id)?
         };
         for (i, comm) in comms.iter().enumerate() {
             let (rank, dev) = (comm.user_rank()?, comm.cu_device()?);
@@ -293,36 +281,9 @@ impl GpuBackend {
             unalign: plan.unalign,
             timeout: plan.timeout,
             max_buffer_bytes,
-            memory_report: plan.memory_report,
             memory,
             network,
         })
-    }
-
-    /// `-M`: device memory per local rank.
-    pub fn memory_report(&self) -> &[MemoryUsage] {
-        &self.memory
-    }
-
-    /// Lines `-M` prints (one per local rank).
-    pub fn memory_report_lines(&self) -> Vec<String> {
-        let mib = |b: usize| b as f64 / (1u64 << 20) as f64;
-        self.memory
-            .iter()
-            .map(|m| {
-                format!(
-                    "#  Rank {:2} GPU {:2}: NCCL init used {:.0} MiB, buffers {} MiB, {:.0} MiB free of {:.0} MiB",
-                    m.rank,
-                    m.device,
-                    mib(m.free_before_init.saturating_sub(m.free_after_init)),
-                    m.free_after_buffers
-                        .map(|f| format!("{:.0}", mib(m.free_after_init.saturating_sub(f))))
-                        .unwrap_or_else(|| "-".into()),
-                    mib(m.free_after_buffers.unwrap_or(m.free_after_init)),
-                    mib(m.total_bytes)
-                )
-            })
-            .collect()
     }
 
     /// Device self-test: GPU fill == host fill, bit for bit, for every dtype and value range.
@@ -397,6 +358,27 @@ fn buffers(rank: &LocalRank) -> Result<(&DeviceBuffer, &DeviceBuffer)> {
     }
 }
 
+/// One NCCL group of ncclCommInitRank: `devices` become ranks `first_rank`, `first_rank + 1`, …
+/// (each call made with its device current).
+fn init_group(
+    nccl: &Nccl,
+    devices: &[GpuDevice],
+    nranks: usize,
+    first_rank: usize,
+    id: &crate::backend::nccl::comm::UniqueId,
+) -> Result<Vec<Communicator>> {
+    let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = devices
+        .iter()
+        .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
+        .collect();
+    let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (first_rank + i, b.as_ref()))
+        .collect();
+    nccl.init_ranks(nranks, id, &ranks)
+}
+
 fn init_in_threads(
     nccl: &Nccl,
     devices: &[GpuDevice],
@@ -411,18 +393,7 @@ fn init_in_threads(
             .chunks(ngpus.max(1))
             .enumerate()
             .map(|(t, chunk)| {
-                scope.spawn(move || {
-                    let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = chunk
-                        .iter()
-                        .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
-                        .collect();
-                    let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
-                        .iter()
-                        .enumerate()
-                        .map(|(i, b)| (first_rank + t * ngpus + i, b.as_ref()))
-                        .collect();
-                    nccl.init_ranks(nranks, id, &ranks)
-                })
+                scope.spawn(move || init_group(nccl, chunk, nranks, first_rank + t * ngpus, id))
             })
             .collect();
         handles
@@ -610,6 +581,29 @@ impl Backend for GpuBackend {
         None
     }
 
+    fn memory_usage(&self) -> Result<Vec<RankMemory>> {
+        Ok(self
+            .memory
+            .iter()
+            .map(|m| {
+                let after_buffers = m.free_after_buffers.unwrap_or(m.free_after_init);
+                RankMemory {
+                    rank: m.rank,
+                    kind: MemoryKind::Device,
+                    device: Some(m.device as i32),
+                    communicator_bytes: Some(
+                        m.free_before_init.saturating_sub(m.free_after_init) as u64
+                    ),
+                    // What the allocations took from the device, allocation granularity included.
+                    buffer_bytes: m.free_after_init.saturating_sub(after_buffers) as u64,
+                    free_bytes: Some(after_buffers as u64),
+                    total_bytes: Some(m.total_bytes as u64),
+                    process_peak_rss_bytes: None,
+                }
+            })
+            .collect())
+    }
+
     fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> Result<()> {
         self.check_usable()?;
         // `-u` moves every buffer by up to unalign × 8 bytes.
@@ -640,11 +634,6 @@ impl Backend for GpuBackend {
             rank.send = Some(send);
             rank.recv = Some(recv);
             memory.free_after_buffers = Some(rank.device.memory_info()?.0);
-        }
-        if self.memory_report && self.world.rank() == 0 {
-            for line in self.memory_report_lines() {
-                println!("{line}");
-            }
         }
         Ok(())
     }

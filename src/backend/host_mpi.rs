@@ -12,6 +12,7 @@ use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParam
 use crate::error::{CollbenchError, Result};
 use crate::measure::timed_loop::{run_timed, LoopOps};
 use crate::measure::{watchdog, Timing, TimingPlan};
+use crate::report::memory::{self, MemoryKind, RankMemory};
 use crate::report::{BackendInfo, RankPlacement};
 
 /// Byte written over output buffers before each validation run, so an element the collective did
@@ -165,14 +166,6 @@ impl HostBackend {
     }
 }
 
-/// Available memory from /proc/meminfo, in bytes.
-fn available_memory_bytes() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 struct HostLoop<'a, 'c> {
     backend: &'a mut HostBackend,
     call: &'a CallSpec<'c>,
@@ -232,7 +225,23 @@ impl Backend for HostBackend {
     /// A third of this process's share of the available memory: send, receive and scratch
     /// buffers each take up to the largest size.
     fn max_buffer_bytes(&self) -> Option<u64> {
-        available_memory_bytes().map(|bytes| bytes / self.processes_on_host as u64 / 3)
+        memory::host_memory_bytes()
+            .0
+            .map(|bytes| bytes / self.processes_on_host as u64 / 3)
+    }
+
+    fn memory_usage(&self) -> Result<Vec<RankMemory>> {
+        let (free_bytes, total_bytes) = memory::host_memory_bytes();
+        Ok(vec![RankMemory {
+            rank: self.placement.rank,
+            kind: MemoryKind::Host,
+            device: None,
+            communicator_bytes: None,
+            buffer_bytes: (self.send.len() + self.recv.len() + self.scratch.len()) as u64,
+            free_bytes,
+            total_bytes,
+            process_peak_rss_bytes: memory::process_peak_rss_bytes(),
+        }])
     }
 
     fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> Result<()> {

@@ -11,6 +11,7 @@ use crate::collectives::{Collective, Counts};
 use crate::data::CheckOutcome;
 use crate::error::Result;
 use crate::measure::{Timing, TimingPlan};
+use crate::report::memory::RankMemory;
 use crate::report::network::ProcessNetwork;
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
@@ -51,6 +52,8 @@ pub trait Backend {
     fn unsupported(&self, _dtype: DataType, _op: Option<ReduceOp>) -> Option<String> {
         None
     }
+    /// `-M`: the memory of this process's local ranks once `allocate` ran (one entry each).
+    fn memory_usage(&self) -> Result<Vec<RankMemory>>;
     /// Allocates send and receive buffers large enough for every size of the sweep.
     fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> Result<()>;
     /// Fills every local rank's input from the generator and poisons its output.

@@ -26,11 +26,13 @@ use crate::backend::{Backend, CallSpec};
 use crate::collectives::{Collective, Counts, OpColumn};
 use crate::error::{CollbenchError, Result};
 use crate::plan::{Step, TestPlan};
+use crate::report::memory::RankMemory;
 use crate::report::network::{self as net_report, ProcessNetwork};
 use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig};
 use crate::sinks::Sink;
 use crate::types::ReduceOp;
 use crate::world::{Reduction, World};
+use serde::{de::DeserializeOwned, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -163,6 +165,8 @@ struct Runner<'a> {
     placements: Vec<RankPlacement>,
     /// Every process's network as NCCL's log names it (world rank 0, NCCL runs only).
     networks: Vec<ProcessNetwork>,
+    /// `-M`: every rank's memory after allocation, by rank (world rank 0 only).
+    memory: Vec<RankMemory>,
     /// This process's printed ranks.
     my_ranks: Vec<usize>,
     /// The backend's ranks for `my_ranks`, same order.
@@ -182,27 +186,40 @@ impl Runner<'_> {
         self.world.barrier()
     }
 
-    /// Gathers every process's placements to rank 0, ordered by rank.
-    fn gather_placements(&mut self) -> Result<()> {
-        let mine = self.backend.placements();
-        let bytes = serde_json::to_vec(&mine).map_err(|e| {
-            CollbenchError::Mpi(format!("could not encode this rank's placement: {e}"))
+    /// Gathers one JSON-encoded value per process to rank 0 (`None` elsewhere); `what` names the
+    /// value in errors.
+    fn gather_json<T: Serialize + DeserializeOwned>(
+        &self,
+        mine: &T,
+        what: &str,
+    ) -> Result<Option<Vec<T>>> {
+        let bytes = serde_json::to_vec(mine).map_err(|e| {
+            CollbenchError::Mpi(format!("could not encode this rank's {what}: {e}"))
         })?;
         let gathered = {
             let _armed = watchdog::waiting(Phase::Gather);
             self.world.gather_bytes(&bytes)?
         };
-        if let Some(parts) = gathered {
-            let mut all = Vec::new();
-            for (process, part) in parts.iter().enumerate() {
-                let placements: Vec<RankPlacement> = serde_json::from_slice(part).map_err(|e| {
-                    CollbenchError::Mpi(format!(
-                        "process {process} sent a malformed placement ({e}); are all ranks \
-                             running the same collbench build?"
-                    ))
-                })?;
-                all.extend(placements);
-            }
+        let Some(parts) = gathered else {
+            return Ok(None);
+        };
+        let mut values = Vec::with_capacity(parts.len());
+        for (process, part) in parts.iter().enumerate() {
+            values.push(serde_json::from_slice(part).map_err(|e| {
+                CollbenchError::Mpi(format!(
+                    "process {process} sent a malformed {what} ({e}); are all ranks running the \
+                     same collbench build?"
+                ))
+            })?);
+        }
+        Ok(Some(values))
+    }
+
+    /// Gathers every process's placements to rank 0, ordered by rank.
+    fn gather_placements(&mut self) -> Result<()> {
+        let mine = self.backend.placements();
+        if let Some(parts) = self.gather_json(&mine, "placement")? {
+            let mut all: Vec<RankPlacement> = parts.into_iter().flatten().collect();
             all.sort_by_key(|p| p.rank);
             self.placements = all;
         }
@@ -214,23 +231,22 @@ impl Runner<'_> {
         let Some(mine) = self.backend.network() else {
             return Ok(());
         };
-        let bytes = serde_json::to_vec(&mine).map_err(|e| {
-            CollbenchError::Mpi(format!(
-                "could not encode this rank's network selection: {e}"
-            ))
-        })?;
-        let gathered = {
-            let _armed = watchdog::waiting(Phase::Gather);
-            self.world.gather_bytes(&bytes)?
-        };
-        for (process, part) in gathered.into_iter().flatten().enumerate() {
-            let network: ProcessNetwork = serde_json::from_slice(&part).map_err(|e| {
-                CollbenchError::Mpi(format!(
-                    "process {process} sent a malformed network selection ({e}); are all ranks \
-                     running the same collbench build?"
-                ))
-            })?;
-            self.networks.push(network);
+        self.networks = self
+            .gather_json(&mine, "network selection")?
+            .unwrap_or_default();
+        Ok(())
+    }
+
+    /// `-M`: gathers every rank's memory after allocation to rank 0, ordered by rank.
+    fn gather_memory(&mut self) -> Result<()> {
+        if !self.plan.memory_report {
+            return Ok(());
+        }
+        let mine = self.backend.memory_usage()?;
+        if let Some(parts) = self.gather_json(&mine, "memory report")? {
+            let mut all: Vec<RankMemory> = parts.into_iter().flatten().collect();
+            all.sort_by_key(|m| m.rank);
+            self.memory = all;
         }
         Ok(())
     }
@@ -254,6 +270,7 @@ impl Runner<'_> {
             nranks: self.placements.len(),
             hosts: report::meta::hosts_in_rank_order(&self.placements),
             ranks: self.placements.clone(),
+            memory: self.memory.clone(),
             slurm: report::slurm::from_env(env.iter().cloned()),
             environment: report::env::allowlisted_environment(env),
             config: run_config(self.plan, group_size),
@@ -468,6 +485,7 @@ impl Runner<'_> {
         self.gather_networks()?;
         let (send_bytes, recv_bytes) = buffer_bytes(plan, nranks);
         self.backend.allocate(send_bytes, recv_bytes)?;
+        self.gather_memory()?;
 
         let mut report = self.header(nranks);
         report.summary = self.summary.summary(min_bw, None);
@@ -604,6 +622,7 @@ pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
         criteria: inputs.criteria,
         placements: Vec::new(),
         networks: Vec::new(),
+        memory: Vec::new(),
         my_ranks: Vec::new(),
         my_comm_ranks: Vec::new(),
         summary: SummaryAccumulator::new(),

@@ -8,14 +8,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod env;
+pub mod memory;
 pub mod meta;
 pub mod network;
 pub mod slurm;
 pub mod time;
 
 /// 1: first release; 2: adds `verdict` (acceptance checks); 3: adds `backend.network_by_process`
-/// and the `network` check (`--require-net`).
-pub const SCHEMA_VERSION: u32 = 3;
+/// and the `network` check (`--require-net`); 4: adds `memory` (`-M`).
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -34,6 +35,10 @@ pub struct Report {
     pub hosts: Vec<String>,
     /// One entry per rank, ordered by rank.
     pub ranks: Vec<RankPlacement>,
+    /// `-M`: every rank's memory once its buffers were allocated, ordered by rank; empty (and
+    /// absent from the JSON) without `-M`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<memory::RankMemory>,
     pub slurm: Option<SlurmInfo>,
     /// Allowlisted environment (NCCL_*, FI_*, SLURM_*, CUDA_*, OMPI_*, UCX_*, PMIX_RANK, …).
     pub environment: BTreeMap<String, String>,

@@ -20,6 +20,7 @@
 use super::cfmt;
 use super::Sink;
 use crate::error::{CollbenchError, Result};
+use crate::report::memory::memory_line;
 use crate::report::{IterStats, Measurement, RankPlacement, Report, ResultRow};
 use std::fmt::Write as _;
 use std::io::Write;
@@ -206,6 +207,10 @@ pub fn header(report: &Report) -> String {
     s.push_str("#\n# Using devices\n");
     for p in &report.ranks {
         s.push_str(&rank_line(p));
+    }
+    // `-M` only: nccl-tests 2.19.6 has no such block, so default output stays byte-identical.
+    for m in &report.memory {
+        s.push_str(&memory_line(m));
     }
     s.push_str("#\n");
     s.push_str(&column_headers(

@@ -149,6 +149,7 @@ pub fn report(collective: &str, hosts: &[&str], ranks_per_host: usize, rows: &[R
         nranks,
         hosts: hosts.iter().map(|h| h.to_string()).collect(),
         ranks,
+        memory: Vec::new(),
         slurm: Some(SlurmInfo {
             job_id: Some("4242".into()),
             step_id: Some("0".into()),

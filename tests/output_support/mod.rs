@@ -7,6 +7,7 @@
 use collbench::aggregate::{aggregate_measurement, summarize, AggregateOptions, RankSample};
 use collbench::data::WrongElement;
 use collbench::plan::AverageMode;
+use collbench::report::memory::{MemoryKind, RankMemory};
 use collbench::report::{
     BackendInfo, IterStats, Measurement, RankPlacement, RankSpread, Report, ResultRow, RunConfig,
     SlurmInfo, Summary, ToolInfo, SCHEMA_VERSION,
@@ -202,6 +203,7 @@ pub fn report_from_anchor(text: &str) -> Report {
         nranks: ranks.len(),
         hosts: vec!["vm".into()],
         ranks,
+        memory: Vec::new(),
         slurm: None,
         environment: BTreeMap::new(),
         config,
@@ -314,6 +316,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
         collective: "all_reduce".into(),
         nranks,
         hosts: vec!["node-a".into(), "node-b".into()],
+        memory: Vec::new(),
         ranks,
         slurm: Some(SlurmInfo {
             job_id: Some("77".into()),
@@ -354,6 +357,30 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
 // Reading the table like a health-check script.
 
 /// `grep PATTERN` (fixed string).
+/// `report` with a `-M` memory entry per rank: GPU memory for even ranks, host memory for odd.
+pub fn with_memory(mut report: Report) -> Report {
+    report.memory = (0..report.nranks)
+        .map(|rank| {
+            let device = rank % 2 == 0;
+            RankMemory {
+                rank,
+                kind: if device {
+                    MemoryKind::Device
+                } else {
+                    MemoryKind::Host
+                },
+                device: device.then_some(rank as i32),
+                communicator_bytes: device.then_some(586 << 20),
+                buffer_bytes: 3 << 20,
+                free_bytes: Some(20 << 30),
+                total_bytes: Some(24 << 30),
+                process_peak_rss_bytes: (!device).then_some(40 << 20),
+            }
+        })
+        .collect();
+    report
+}
+
 pub fn grep<'a>(text: &'a str, pattern: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.contains(pattern)).collect()
 }

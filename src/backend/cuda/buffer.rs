@@ -90,17 +90,7 @@ impl DeviceBuffer {
 
     /// `[offset, offset + bytes)`, checked against the allocation.
     pub fn region(&self, offset: usize, bytes: usize) -> Result<DeviceRegion<'_>> {
-        match offset.checked_add(bytes) {
-            Some(end) if end <= self.bytes => Ok(DeviceRegion {
-                ptr: self.ptr + offset as u64,
-                bytes,
-                _buffer: PhantomData,
-            }),
-            _ => Err(CollbenchError::Cuda(format!(
-                "internal: region [{offset}, +{bytes}) is outside a {}-byte device buffer",
-                self.bytes
-            ))),
-        }
+        self.all().sub(offset, bytes)
     }
 
     /// The whole allocation.
