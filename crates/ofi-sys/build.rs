@@ -1,9 +1,21 @@
-//! Generates bindings to the system libfabric found by pkg-config.
+//! Generates bindings to the libfabric headers found by pkg-config. Nothing links libfabric: the
+//! headers are needed at build time only, and collbench loads libfabric.so.1 at run time, on first
+//! use (`collbench::fabric::ofi::loader`), so binaries start without it and pay nothing for it
+//! unless `collbench fabric …` runs.
+//!
+//! The exported functions collbench calls (`LOADED_FUNCTIONS`: fi_getinfo, fi_freeinfo,
+//! fi_dupinfo, fi_fabric, fi_strerror, fi_version, fi_tostr) are kept out of bindgen's `extern`
+//! block; src/api.rs resolves them with dlsym into a function table, typed from the headers
+//! (wrapper.h's typeof typedefs). The other exported functions are left out too
+//! (`UNLOADED_EXPORTED_FUNCTIONS`): a call to one would be an undefined symbol at link time.
 //!
 //! libfabric's data path (fi_send, fi_recv, fi_cq_read, fi_write, fi_close …) consists of
 //! `static inline` functions in the headers, which have no symbol in libfabric.so. bindgen's
 //! `wrap_static_fns` writes a C file with one exported wrapper per inline function; we compile it
-//! with the cc crate against the same headers and link it in.
+//! with the cc crate against the same headers and link it in. Those wrappers call through the fid
+//! ops tables and need no libfabric symbol, except `fi_allocinfo`, which calls `fi_dupinfo`: it is
+//! not wrapped, and the function table provides it (`dupinfo(NULL)`). ofi-sys's tests check the
+//! compiled wrappers with `nm -u`.
 //!
 //! Set PKG_CONFIG_PATH to pick another installation (e.g. /opt/amazon/efa/lib64/pkgconfig on EFA
 //! hosts, which ship libfabric 2.x).
@@ -20,14 +32,40 @@ use std::path::PathBuf;
 /// Oldest libfabric whose API collbench uses (fi_info layout, FI_MR_* modes, FI_CONTEXT2).
 const MIN_LIBFABRIC: &str = "1.14";
 
+/// Exported libfabric functions collbench resolves at run time (src/api.rs's table).
+const LOADED_FUNCTIONS: &[&str] = &[
+    "fi_getinfo",
+    "fi_freeinfo",
+    "fi_dupinfo",
+    "fi_fabric",
+    "fi_strerror",
+    "fi_version",
+    "fi_tostr",
+];
+
+/// Exported functions collbench does not use: no binding, so nothing can link against them.
+const UNLOADED_EXPORTED_FUNCTIONS: &[&str] =
+    &["fi_open", "fi_tostr_r", "fi_getparams", "fi_freeparams"];
+
+/// `static inline`, but calls the exported fi_dupinfo: provided by the table instead.
+const INLINE_CALLING_EXPORTED: &[&str] = &["fi_allocinfo"];
+
 fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    for var in [
+        "PKG_CONFIG_PATH",
+        "PKG_CONFIG_LIBDIR",
+        "PKG_CONFIG_SYSROOT_DIR",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     println!("cargo:rustc-check-cfg=cfg(ofi_api_v2)");
 
+    // cargo_metadata(false): the headers' include paths only, no `-lfabric`.
     let library = match pkg_config::Config::new()
         .atleast_version(MIN_LIBFABRIC)
+        .cargo_metadata(false)
         .probe("libfabric")
     {
         Ok(library) => library,
@@ -58,22 +96,28 @@ fn main() {
         .map(|p| format!("-I{}", p.display()))
         .collect();
 
-    let bindings = bindgen::Builder::default()
+    let mut builder = bindgen::Builder::default()
         .header("wrapper.h")
         .clang_args(&clang_includes)
         .allowlist_function("fi_.*")
-        .allowlist_type("fi_.*|fid.*")
+        .allowlist_type("fi_.*|fid.*|ofi_sys_.*_fn")
         .allowlist_var("FI_.*")
         .wrap_static_fns(true)
         .wrap_static_fns_path(&wrappers_c)
         .derive_default(true)
         .prepend_enum_name(false)
         .layout_tests(false)
-        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
-        .generate()
-        .expect(
-            "bindgen failed on the libfabric headers (is libclang installed? Debian: libclang-dev)",
-        );
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
+    for name in LOADED_FUNCTIONS
+        .iter()
+        .chain(UNLOADED_EXPORTED_FUNCTIONS)
+        .chain(INLINE_CALLING_EXPORTED)
+    {
+        builder = builder.blocklist_function(*name);
+    }
+    let bindings = builder.generate().expect(
+        "bindgen failed on the libfabric headers (is libclang installed? Debian: libclang-dev)",
+    );
     bindings
         .write_to_file(out_dir.join("bindings.rs"))
         .expect("writing bindings.rs into OUT_DIR");

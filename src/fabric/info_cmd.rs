@@ -68,6 +68,8 @@ pub struct InventoryReport {
     pub tool: String,
     pub host: String,
     pub libfabric_runtime_version: String,
+    /// The libfabric.so.1 file loaded at run time.
+    pub libfabric_library: String,
     pub libfabric_header_version: String,
     pub provider_filter: Option<String>,
     pub providers: Vec<ProviderSummary>,
@@ -133,8 +135,11 @@ fn entries_for(provider: Option<&str>) -> Result<Vec<InventoryEntry>> {
 
 pub fn render_text(report: &InventoryReport) -> String {
     let mut out = format!(
-        "# collbench fabric info on {}: libfabric {} (built against API {})\n",
-        report.host, report.libfabric_runtime_version, report.libfabric_header_version
+        "# collbench fabric info on {}: libfabric {} from {} (built against API {})\n",
+        report.host,
+        report.libfabric_runtime_version,
+        report.libfabric_library,
+        report.libfabric_header_version
     );
     out.push_str(&format!(
         "#{:<22} {:>8} {:<12} {:<22} {:<16} {:<16} {:>14}\n",
@@ -187,6 +192,7 @@ pub fn render_text(report: &InventoryReport) -> String {
 }
 
 pub fn run(args: &InfoArgs) -> Result<()> {
+    let library = ofi::library()?;
     let provider = args.provider.as_deref();
     let entries = entries_for(provider)?;
     let instance_type = args
@@ -213,7 +219,7 @@ pub fn run(args: &InfoArgs) -> Result<()> {
                     .collect();
                 return Err(CollbenchError::Usage(format!(
                     "--provider {provider}: libfabric {} has no provider '{provider}' on this host; available: {}",
-                    ofi::runtime_version(),
+                    library.version_text(),
                     if available.is_empty() { "none".to_string() } else { available.join(", ") }
                 )));
             }
@@ -222,7 +228,8 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     let report = InventoryReport {
         tool: "collbench fabric info".to_string(),
         host: hostname(),
-        libfabric_runtime_version: ofi::runtime_version(),
+        libfabric_runtime_version: library.version_text(),
+        libfabric_library: library.path.clone(),
         libfabric_header_version: ofi::header_version(),
         provider_filter: args.provider.clone(),
         providers: summarise_providers(&entries),

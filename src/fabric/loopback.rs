@@ -230,7 +230,7 @@ fn measure(selected: &Selected, plan: &SweepPlan, args: &TransferArgs) -> Result
         provider: entry.provider(),
         fabric: entry.fabric(),
         domain: entry.domain(),
-        libfabric_version: super::ofi::runtime_version(),
+        libfabric_version: entry.library().version_text(),
         rma: plan.rma,
         sizes: plan.sizes.clone(),
         latency_iterations: plan.latency_iterations,

@@ -13,8 +13,9 @@
 //! has); 7 a payload failed verification, a threshold failed, or the EFA device count does not
 //! match the instance type.
 //!
-//! The libfabric parts need the cargo feature `fabric` (and libfabric >= 1.14 at build time);
-//! without it the commands parse and answer with exit 6 naming the feature. `payload`, `stats`,
+//! The libfabric parts need the cargo feature `fabric` (and the libfabric >= 1.14 headers at build
+//! time; the library itself is loaded on first use, see `ofi::loader`); without the feature the
+//! commands parse and answer with exit 6 naming the feature. `payload`, `stats`,
 //! `results`, `verdict`, `pairing` and `efa_expect` are pure and always built.
 
 pub mod cli;

@@ -328,7 +328,7 @@ fn report(
             tool: "collbench fabric pingpong".into(),
             ranks: cards.len(),
             provider: entry.provider(),
-            libfabric_version: super::ofi::runtime_version(),
+            libfabric_version: entry.library().version_text(),
             thresholds,
             pairs: reports.clone(),
             slowest_pair,

@@ -113,7 +113,7 @@ pub fn missing_provider(provider: &str, domain: Option<&str>) -> Result<Collbenc
     }
     Ok(CollbenchError::Usage(format!(
         "--provider {provider}: libfabric {} offers no reliable-datagram (FI_EP_RDM) endpoint with FI_MSG|FI_TAGGED from provider '{provider}' on this host; available: {}{filter}",
-        crate::fabric::ofi::runtime_version(),
+        crate::fabric::ofi::library()?.version_text(),
         if available.is_empty() { "none".to_string() } else { available.join(", ") }
     )))
 }

@@ -65,12 +65,13 @@ pub fn describe(selected: &Selected, plan: &SweepPlan, write_delivery_complete: 
     let info = selected.info.as_ref();
     let operations: Vec<&str> = plan.operations().iter().map(|o| o.name()).collect();
     format!(
-        "# provider {} {} | fabric {} | domain {} | libfabric {}\n# operations: {}{} | sizes {}..{} B | {} ping-pongs (+{} warmup), {} windows of up to {} messages per size | timeout {} s\n",
+        "# provider {} {} | fabric {} | domain {} | libfabric {} ({})\n# operations: {}{} | sizes {}..{} B | {} ping-pongs (+{} warmup), {} windows of up to {} messages per size | timeout {} s\n",
         info.provider(),
         info.provider_version(),
         info.fabric(),
         info.domain(),
-        super::ofi::runtime_version(),
+        info.library().version_text(),
+        info.library().path,
         operations.join(", "),
         if plan.rma && write_delivery_complete { " (writes complete on delivery)" } else { "" },
         plan.sizes.first().copied().unwrap_or(0),

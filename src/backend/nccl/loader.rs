@@ -155,12 +155,14 @@ pub fn describe_failure(spec: &LibrarySpec, attempts: &[Attempt]) -> String {
     msg
 }
 
-fn try_open(candidate: &str) -> std::result::Result<Library, String> {
+/// Opens one candidate (a name for the dynamic loader, or a path); the loader's reason if not.
+pub fn try_open(candidate: &str) -> std::result::Result<Library, String> {
     let is_path = candidate.contains('/');
     if is_path && !Path::new(candidate).exists() {
         return Err("no such file".to_string());
     }
-    // SAFETY: opening a shared library runs its initialisers; NCCL's and NVRTC's are benign.
+    // SAFETY: opening a shared library runs its initialisers; NCCL's, NVRTC's and libfabric's are
+    // benign.
     unsafe { Library::new(candidate) }.map_err(|e| {
         // libloading's Display is only "dlopen failed"; the loader's reason is the source.
         match std::error::Error::source(&e) {

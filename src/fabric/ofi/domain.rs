@@ -42,7 +42,7 @@ impl Domain {
         // SAFETY: fabric_attr of a fi_getinfo/fi_dupinfo entry is valid; fabric_raw receives the
         // new object.
         let ret = unsafe {
-            sys::fi_fabric(
+            (entry.library().api.fi_fabric)(
                 (*info.as_ref().raw_ptr()).fabric_attr,
                 &mut fabric_raw,
                 std::ptr::null_mut(),

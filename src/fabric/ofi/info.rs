@@ -1,5 +1,6 @@
 //! fi_getinfo: hints in, a list of matching (provider, fabric, domain, endpoint) entries out.
 
+use super::loader::{library, FabricLibrary};
 use super::{c_string, check};
 use crate::error::{CollbenchError, Result};
 use ofi_sys as sys;
@@ -10,18 +11,21 @@ use std::os::raw::c_void;
 /// Filter for [`InfoList::get`] (an `fi_info` allocated by libfabric, freed on drop).
 pub struct Hints {
     raw: *mut sys::fi_info,
+    library: &'static FabricLibrary,
 }
 
 impl Hints {
+    /// Loads libfabric on first use (see [`super::loader`]).
     pub fn new() -> Result<Self> {
+        let library = library()?;
         // SAFETY: fi_allocinfo has no preconditions; it returns null when out of memory.
-        let raw = unsafe { sys::fi_allocinfo() };
+        let raw = unsafe { library.api.fi_allocinfo() };
         if raw.is_null() {
             return Err(CollbenchError::Fabric(
                 "fi_allocinfo returned no memory for the hints".into(),
             ));
         }
-        Ok(Self { raw })
+        Ok(Self { raw, library })
     }
 
     fn info(&mut self) -> &mut sys::fi_info {
@@ -106,23 +110,29 @@ fn dup_c_string(value: &str, flag: &str) -> Result<*mut std::os::raw::c_char> {
 impl Drop for Hints {
     fn drop(&mut self) {
         // SAFETY: raw came from fi_allocinfo and is freed once.
-        unsafe { sys::fi_freeinfo(self.raw) };
+        unsafe { (self.library.api.fi_freeinfo)(self.raw) };
     }
 }
 
 /// The entries fi_getinfo returned (freed on drop).
 pub struct InfoList {
     head: *mut sys::fi_info,
+    library: &'static FabricLibrary,
 }
 
 impl InfoList {
-    /// All entries matching `hints`; `Ok(None)` when libfabric has none (-FI_ENODATA).
+    /// All entries matching `hints`; `Ok(None)` when libfabric has none (-FI_ENODATA). Loads
+    /// libfabric on first use.
     pub fn get(hints: Option<&Hints>) -> Result<Option<Self>> {
+        let library = match hints {
+            Some(hints) => hints.library,
+            None => library()?,
+        };
         let mut head: *mut sys::fi_info = std::ptr::null_mut();
         let hints_ptr = hints.map_or(std::ptr::null_mut(), |h| h.raw);
         // SAFETY: hints is null or a valid fi_info; head receives a list we own.
         let ret = unsafe {
-            sys::fi_getinfo(
+            (library.api.fi_getinfo)(
                 sys::HEADER_API_VERSION,
                 std::ptr::null(),
                 std::ptr::null(),
@@ -138,7 +148,7 @@ impl InfoList {
         if head.is_null() {
             return Ok(None);
         }
-        Ok(Some(Self { head }))
+        Ok(Some(Self { head, library }))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = InfoRef<'_>> {
@@ -152,6 +162,7 @@ impl InfoList {
             next = current.next;
             Some(InfoRef {
                 raw: current,
+                library: self.library,
                 _list: PhantomData,
             })
         })
@@ -161,7 +172,7 @@ impl InfoList {
 impl Drop for InfoList {
     fn drop(&mut self) {
         // SAFETY: head came from fi_getinfo and is freed once.
-        unsafe { sys::fi_freeinfo(self.head) };
+        unsafe { (self.library.api.fi_freeinfo)(self.head) };
     }
 }
 
@@ -169,14 +180,15 @@ impl Drop for InfoList {
 #[derive(Clone, Copy)]
 pub struct InfoRef<'a> {
     raw: &'a sys::fi_info,
+    library: &'static FabricLibrary,
     _list: PhantomData<&'a InfoList>,
 }
 
 /// libfabric's own spelling of a value (`fi_tostr`), e.g. "FI_MSG | FI_RMA".
-fn tostr<T>(value: &T, kind: sys::fi_type) -> String {
+fn tostr<T>(library: &FabricLibrary, value: &T, kind: sys::fi_type) -> String {
     // SAFETY: value points to the type fi_tostr expects for `kind` (callers pair them); the
     // returned buffer is libfabric's and is copied before the next call.
-    let text = unsafe { sys::fi_tostr(value as *const T as *const c_void, kind) };
+    let text = unsafe { (library.api.fi_tostr)(value as *const T as *const c_void, kind) };
     c_string(text)
         .trim()
         .trim_end_matches(',')
@@ -187,6 +199,11 @@ fn tostr<T>(value: &T, kind: sys::fi_type) -> String {
 impl<'a> InfoRef<'a> {
     pub(crate) fn raw_ptr(&self) -> *mut sys::fi_info {
         self.raw as *const sys::fi_info as *mut sys::fi_info
+    }
+
+    /// The libfabric this entry came from.
+    pub fn library(&self) -> &'static FabricLibrary {
+        self.library
     }
 
     fn fabric_attr(&self) -> Option<&'a sys::fi_fabric_attr> {
@@ -231,34 +248,38 @@ impl<'a> InfoRef<'a> {
         self.ep_attr().map(|a| a.type_).unwrap_or(sys::FI_EP_UNSPEC)
     }
     pub fn endpoint_type_name(&self) -> String {
-        tostr(&self.endpoint_type(), sys::FI_TYPE_EP_TYPE)
+        tostr(self.library, &self.endpoint_type(), sys::FI_TYPE_EP_TYPE)
     }
     pub fn protocol_name(&self) -> String {
         self.ep_attr()
-            .map(|a| tostr(&a.protocol, sys::FI_TYPE_PROTOCOL))
+            .map(|a| tostr(self.library, &a.protocol, sys::FI_TYPE_PROTOCOL))
             .unwrap_or_default()
     }
     pub fn caps(&self) -> u64 {
         self.raw.caps
     }
     pub fn caps_names(&self) -> Vec<String> {
-        split_flags(&tostr(&self.raw.caps, sys::FI_TYPE_CAPS))
+        split_flags(&tostr(self.library, &self.raw.caps, sys::FI_TYPE_CAPS))
     }
     pub fn mode(&self) -> u64 {
         self.raw.mode
     }
     pub fn mode_names(&self) -> Vec<String> {
-        split_flags(&tostr(&self.raw.mode, sys::FI_TYPE_MODE))
+        split_flags(&tostr(self.library, &self.raw.mode, sys::FI_TYPE_MODE))
     }
     pub fn mr_mode(&self) -> u32 {
         self.domain_attr().map(|a| a.mr_mode as u32).unwrap_or(0)
     }
     pub fn mr_mode_names(&self) -> Vec<String> {
         let mode = self.mr_mode() as i32;
-        split_flags(&tostr(&mode, sys::FI_TYPE_MR_MODE))
+        split_flags(&tostr(self.library, &mode, sys::FI_TYPE_MR_MODE))
     }
     pub fn address_format_name(&self) -> String {
-        tostr(&self.raw.addr_format, sys::FI_TYPE_ADDR_FORMAT)
+        tostr(
+            self.library,
+            &self.raw.addr_format,
+            sys::FI_TYPE_ADDR_FORMAT,
+        )
     }
     pub fn max_message_size(&self) -> usize {
         self.ep_attr().map(|a| a.max_msg_size).unwrap_or(0)
@@ -274,13 +295,16 @@ impl<'a> InfoRef<'a> {
     /// An owned copy of this single entry (fi_dupinfo), independent of the list.
     pub fn duplicate(&self) -> Result<Info> {
         // SAFETY: raw is a valid fi_info; fi_dupinfo copies this one entry (next = null).
-        let raw = unsafe { sys::fi_dupinfo(self.raw) };
+        let raw = unsafe { (self.library.api.fi_dupinfo)(self.raw) };
         if raw.is_null() {
             return Err(CollbenchError::Fabric(
                 "fi_dupinfo returned no memory".into(),
             ));
         }
-        Ok(Info { raw })
+        Ok(Info {
+            raw,
+            library: self.library,
+        })
     }
 }
 
@@ -294,6 +318,7 @@ fn split_flags(text: &str) -> Vec<String> {
 /// One owned fi_info entry (freed on drop): what a domain and its endpoints are opened from.
 pub struct Info {
     raw: *mut sys::fi_info,
+    library: &'static FabricLibrary,
 }
 
 // SAFETY: an fi_info is a plain heap structure owned exclusively by this value, not tied to
@@ -310,6 +335,7 @@ impl Info {
         InfoRef {
             // SAFETY: raw is a valid fi_info owned by self.
             raw: unsafe { &*self.raw },
+            library: self.library,
             _list: PhantomData,
         }
     }
@@ -318,6 +344,6 @@ impl Info {
 impl Drop for Info {
     fn drop(&mut self) {
         // SAFETY: raw came from fi_dupinfo and is freed once.
-        unsafe { sys::fi_freeinfo(self.raw) };
+        unsafe { (self.library.api.fi_freeinfo)(self.raw) };
     }
 }

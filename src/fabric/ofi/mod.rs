@@ -2,6 +2,10 @@
 //! folder. Objects close themselves on drop, children keep their parents alive (`Rc`), and every
 //! failure becomes a [`CollbenchError::Fabric`] carrying fi_strerror's text.
 //!
+//! libfabric itself is loaded on first use ([`loader::library`]); the objects that call its
+//! exported functions (hints, fi_info lists and entries) hold the loaded library, so no call can
+//! happen before it is loaded.
+//!
 //! Single-threaded by design (`Rc`, not `Send`): each process drives its endpoints from one
 //! thread and polls their completion queues itself (works with manual-progress providers).
 
@@ -9,11 +13,13 @@ mod buffer;
 mod domain;
 mod endpoint;
 mod info;
+pub mod loader;
 
 pub use buffer::{RegisteredBuffer, RemoteRegion};
 pub use domain::Domain;
 pub use endpoint::{Completion, Endpoint, PeerAddr, Posted, RegionId};
 pub use info::{Hints, Info, InfoList, InfoRef};
+pub use loader::{library, FabricLibrary};
 
 use crate::error::{CollbenchError, Result};
 use std::ffi::CStr;
@@ -21,8 +27,12 @@ use std::ffi::CStr;
 /// libfabric's text for a (positive or negative) error number.
 pub fn strerror(code: i64) -> String {
     let code = code.unsigned_abs().min(i32::MAX as u64) as i32;
+    // A libfabric return code implies a loaded libfabric; without one there is no text to ask for.
+    let Some(library) = loader::loaded() else {
+        return format!("error {code}");
+    };
     // SAFETY: fi_strerror returns a pointer to a static string for any value.
-    let text = unsafe { ofi_sys::fi_strerror(code) };
+    let text = unsafe { (library.api.fi_strerror)(code) };
     if text.is_null() {
         return format!("error {code}");
     }
@@ -47,13 +57,6 @@ pub(crate) fn check(ret: i64, what: &str) -> Result<i64> {
 
 /// `FI_EAGAIN` as libfabric returns it from data-path calls.
 pub(crate) const NEG_EAGAIN: i64 = -(ofi_sys::FI_EAGAIN as i64);
-
-/// The version of the libfabric library loaded at run time, "major.minor".
-pub fn runtime_version() -> String {
-    // SAFETY: fi_version takes no arguments and has no preconditions.
-    let version = unsafe { ofi_sys::fi_version() };
-    format!("{}.{}", version >> 16, version & 0xffff)
-}
 
 /// The API version of the headers collbench was built against, "major.minor".
 pub fn header_version() -> String {
