@@ -22,8 +22,10 @@ DEBIAN_PACKAGES=(
     libopenmpi-dev openmpi-bin libclang-dev clang pkg-config gcc libc6-dev
     # real single-node Slurm with PMIx (libpmix-dev: slurm's mpi/pmix_v4 dlopens its unversioned .so)
     munge slurmctld slurmd slurm-client libpmix-dev
-    # fabric backend (bindgen over libfabric 1.17; fi_info for the tests)
+    # fabric diagnostics: headers for bindgen (the library is loaded at run time); fi_info for tests
     libfabric-dev libfabric-bin
+    # libinfinipath: its load-time SIGTERM handler is what tests/accept_crash.rs defends against
+    libpsm-infinipath1
     # dashboards: promtool checks our metrics; a pushgateway receives pushes in the tests
     prometheus prometheus-pushgateway
     # tools the scripts and tests call (make: the README's commands; JSON Schema validation of -J

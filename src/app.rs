@@ -53,7 +53,7 @@ pub fn umbrella_main() -> i32 {
     match cli::parse_umbrella(&argv, &cli::process_env) {
         Ok(Umbrella::Run(parsed)) => run_parsed(parsed),
         Ok(Umbrella::List(text)) | Ok(Umbrella::Version(text)) | Ok(Umbrella::Help(text)) => {
-            print_text(&text);
+            crate::sinks::console::print_line(&text);
             exit::OK
         }
         Ok(Umbrella::Other { name, args }) => other_command(&name, &args),
@@ -87,7 +87,7 @@ fn accept_main(args: &[String]) -> i32 {
     match parse(args, &cli::process_env) {
         Ok(AcceptCommand::Help(text)) => {
             if world::launcher_rank_hint().unwrap_or(0) == 0 {
-                print_text(&text);
+                crate::sinks::console::print_line(&text);
             }
             exit::OK
         }
@@ -141,21 +141,12 @@ fn program_args() -> Vec<String> {
         .collect()
 }
 
-fn print_text(text: &str) {
-    use std::io::Write as _;
-    let line_end = if text.ends_with('\n') { "" } else { "\n" };
-    // Not print!: it panics when stdout's reader is gone (a cancelled job's srun), and by then
-    // the files are written; losing the printed copy is all that should happen.
-    let mut out = std::io::stdout().lock();
-    let _ = write!(out, "{text}{line_end}").and_then(|()| out.flush());
-}
-
 fn run_parsed(parsed: Parsed) -> i32 {
     match parsed {
         Parsed::Help(text) => {
             // Under a launcher every rank parses the same line: print the help once.
             if world::launcher_rank_hint().unwrap_or(0) == 0 {
-                print_text(&text);
+                crate::sinks::console::print_line(&text);
             }
             exit::OK
         }
@@ -406,7 +397,7 @@ fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
 /// `--push-gateway`. A failed push is an I/O error (exit 1) that only wins over a clean verdict.
 fn finish_acceptance(plan: &TestPlan, report: &crate::report::Report) -> Result<()> {
     if let Some(v) = &report.verdict {
-        print_text(&crate::verdict::render::block(v));
+        crate::sinks::console::print_line(&crate::verdict::render::block(v));
     }
     match &plan.acceptance.push_gateway {
         Some(url) => crate::sinks::pushgateway::PushGatewaySink::new(url)?.push(report),

@@ -139,9 +139,14 @@ fn check_outputs(dir: &Path, signal_name: &str) -> usize {
 }
 
 fn signal_single_process(signal: i32, name: &str, code: i32) {
+    signal_single_process_with(signal, name, code, &[]);
+}
+
+fn signal_single_process_with(signal: i32, name: &str, code: i32, env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(ALLREDUCE)
         .args(sweep_args(dir.path()))
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -170,6 +175,20 @@ fn sigterm_mid_sweep_keeps_every_finished_row_and_exits_143() {
 #[test]
 fn sigint_mid_sweep_keeps_every_finished_row_and_exits_130() {
     signal_single_process(libc::SIGINT, "SIGINT", 130);
+}
+
+/// libinfinipath (Debian's libfabric depends on it through libpsm_infinipath) installs a SIGTERM
+/// handler that calls exit(1) when it is loaded. A binary that has it loaded at start (as the
+/// `collbench` umbrella had while it linked libfabric) must still stop cleanly with 143: that
+/// handler is not chained after ours. Without the fix this run exits 1 with no end record.
+#[test]
+fn sigterm_stays_ours_when_a_library_installed_a_handler_at_load() {
+    let library = "/usr/lib/x86_64-linux-gnu/libinfinipath.so.4";
+    assert!(
+        Path::new(library).exists(),
+        "{library} is missing: install libpsm-infinipath1 (scripts/install-deps.sh does)"
+    );
+    signal_single_process_with(libc::SIGTERM, "SIGTERM", 143, &[("LD_PRELOAD", library)]);
 }
 
 /// Under mpirun with 4 ranks, SIGTERM reaches every rank at once (as slurmstepd delivers scancel):

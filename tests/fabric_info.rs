@@ -148,3 +148,30 @@ fn an_unwritable_json_path_is_an_io_error() {
     assert_exit(&output, 1);
     assert!(stderr(&output).contains("/nonexistent-dir/info.json"));
 }
+
+/// `collbench fabric info | true`: the reader is gone before the table is printed. The run still
+/// writes its JSON and exits 0 (it used to panic on the broken pipe and exit 70).
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("info.json");
+    let output = std::process::Command::new("timeout")
+        .args([
+            "60",
+            "bash",
+            "-c",
+            r#""$0" "$@" | true; exit "${PIPESTATUS[0]}""#,
+        ])
+        .arg(env!("CARGO_BIN_EXE_collbench"))
+        .args(["fabric", "info", "--provider", "tcp", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(read_json(&json)["entries"].as_array().is_some());
+}

@@ -421,7 +421,7 @@ pub fn run(
                 }
             }
         }
-        print!("{}", report::render(&result));
+        crate::sinks::console::print(&report::render(&result));
         let outputs = write_outputs(plan, &result, jsonl.as_mut());
         status = match (interrupted, result.passed, outputs) {
             (Some(signal), _, _) => (128 + signal, String::new()),

@@ -113,7 +113,7 @@ fn run_all_domains(args: &TransferArgs) -> Result<()> {
         reports.push(measure(&selected, &plan, &per_domain)?);
     }
     let failed: Vec<&LoopbackReport> = reports.iter().filter(|r| !r.passed).collect();
-    println!(
+    crate::sinks::console::print_line(&format!(
         "Loopback check over {} domain(s) of provider {provider}: {} passed, {} failed{}",
         reports.len(),
         reports.len() - failed.len(),
@@ -130,7 +130,7 @@ fn run_all_domains(args: &TransferArgs) -> Result<()> {
                     .join(", ")
             )
         }
-    );
+    ));
     if let Some(path) = &args.json {
         let suite = LoopbackSuite {
             tool: "collbench fabric loopback --all-domains".into(),
@@ -213,17 +213,17 @@ fn measure(selected: &Selected, plan: &SweepPlan, args: &TransferArgs) -> Result
         max_lat_us: args.max_lat_us,
     };
     let verdict = evaluate(&outcome.rows, thresholds);
-    print!(
+    crate::sinks::console::print(&format!(
         "# collbench fabric loopback on {}\n{}",
         hostname(),
         describe(selected, plan, delivery_complete)
-    );
-    print!("{}", table(&outcome.rows));
+    ));
+    crate::sinks::console::print(&table(&outcome.rows));
     for note in &outcome.mismatches {
         eprintln!("payload mismatch: {note}");
     }
     let subject = format!("provider {}, domain {}", entry.provider(), entry.domain());
-    print!("{}", summary_block("Loopback", &subject, &verdict));
+    crate::sinks::console::print(&summary_block("Loopback", &subject, &verdict));
     Ok(LoopbackReport {
         tool: "collbench fabric loopback".into(),
         host: hostname(),

@@ -267,12 +267,12 @@ fn report(
         max_lat_us: args.max_lat_us,
     };
     let delivery_complete = sides.iter().any(|s| s.writes_complete_on_delivery);
-    print!(
+    crate::sinks::console::print(&format!(
         "# collbench fabric pingpong: {} ranks, {} pairs\n{}",
         cards.len(),
         pairs.len(),
         describe(selected, plan, delivery_complete)
-    );
+    ));
     let mut reports = Vec::new();
     for pair in pairs {
         let find = |initiator: bool| {
@@ -299,26 +299,31 @@ fn report(
             mismatches: outcome.mismatches,
             verdict,
         };
-        println!("# pair {} round {}", pair_report.label(), pair.round);
-        print!("{}", table(&pair_report.rows));
+        crate::sinks::console::print_line(&format!(
+            "# pair {} round {}",
+            pair_report.label(),
+            pair.round
+        ));
+        crate::sinks::console::print(&table(&pair_report.rows));
         for note in &pair_report.mismatches {
             eprintln!("payload mismatch in pair {}: {note}", pair_report.label());
         }
-        print!(
-            "{}",
-            summary_block("Pair", &pair_report.label(), &pair_report.verdict)
-        );
+        crate::sinks::console::print(&summary_block(
+            "Pair",
+            &pair_report.label(),
+            &pair_report.verdict,
+        ));
         reports.push(pair_report);
     }
     let slowest_pair = slowest(&reports).map(|p| p.label());
     if let Some(p) = slowest(&reports) {
         let s = p.verdict.summary;
-        println!(
+        crate::sinks::console::print_line(&format!(
             "Slowest pair: {} (MaxBw {} GB/s, MinTypicalLat {} us)",
             p.label(),
             s.map_or("-".into(), |s| format!("{:.3}", s.max_bw_gb_per_s)),
             s.map_or("-".into(), |s| format!("{:.2}", s.min_typical_lat_us))
-        );
+        ));
     }
     let failed: Vec<&PairReport> = reports.iter().filter(|p| !p.verdict.passed()).collect();
     let wrong: u64 = reports.iter().map(|p| p.verdict.wrong_messages).sum();

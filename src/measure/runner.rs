@@ -494,7 +494,7 @@ impl Runner<'_> {
                 sink.begin(&report)?;
             }
             for notice in &notices {
-                println!("{notice}");
+                crate::sinks::console::print_line(notice);
             }
         }
 
@@ -513,11 +513,11 @@ impl Runner<'_> {
                     // identical on every rank, instead of an error.
                     if let Some(why) = self.backend.unsupported(dtype, op) {
                         if self.is_root() {
-                            println!(
+                            crate::sinks::console::print_line(&format!(
                                 "# Skipping {} {}: {why}",
                                 dtype.name(),
                                 op.map(|o| o.name()).unwrap_or("none")
-                            );
+                            ));
                         }
                         continue;
                     }

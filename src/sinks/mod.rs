@@ -14,6 +14,7 @@ use std::path::Path;
 
 mod atomic;
 pub mod cfmt;
+pub mod console;
 pub mod csv;
 pub mod json;
 pub mod jsonl;

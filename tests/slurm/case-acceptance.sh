@@ -4,8 +4,8 @@
 #            Prometheus textfile accepted by promtool with the job's id
 #   fail     COLLBENCH_MIN_BUSBW far above the host: sbatch --wait exits 7, job FAILED 7:0, verdict
 #            FAIL naming the slowest rank's host
-#   scancel  a long sweep cancelled mid-run: every finished row is kept in --jsonl, and nothing
-#            written claims a complete run (see the note at the check for Open MPI's part)
+#   scancel  a long sweep cancelled mid-run: every rank stops after the same row, exits 143, and
+#            every output keeps the finished rows and says the run is incomplete
 # Run by tests/slurm/run.sh with SLURM_CONF, COLLBENCH_BIN_DIR and COLLBENCH_CASE_DIR set.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -78,14 +78,15 @@ rows="$(grep -c '"record":"row"' "$base.jsonl")"
 # Every kept line is a whole JSON record (rows are appended and fsynced one by one).
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$base.jsonl" ||
     fail "cancel: $base.jsonl has a torn record"
-# Open MPI ranks under srun --mpi=pmix exit 1 as soon as the step is cancelled (PMIx's job
-# termination event), before collbench's SIGTERM handling can write the end record; when the ranks
-# do get to finish (signal delivered without the step being cancelled, mpirun, singleton: see
-# tests/accept_crash.rs), everything is marked incomplete. Here: whatever was written must not
-# claim a complete run.
-if tail -n 1 "$base.jsonl" | grep -q '"record":"end"'; then
-    tail -n 1 "$base.jsonl" | grep -q '"complete":false' || fail "cancel: end record claims a complete run"
-fi
+# Every rank got SIGTERM from slurmstepd, stopped after the same row and wrote the end record:
+# exit 143 (the template prints it), an end record that says incomplete, and no output that
+# claims a complete run. (Until the umbrella stopped linking libfabric, libinfinipath's load-time
+# SIGTERM handler made every rank exit 1 here before any of this was written.)
+grep -q '^# collbench accept exit code 143;' "$dir"/cancel/*_"$job".out ||
+    fail "cancel: collbench did not exit 143: $(tail -5 "$dir"/cancel/*_"$job".out)"
+tail -n 1 "$base.jsonl" | grep -q '"record":"end"' || fail "cancel: no end record in $base.jsonl"
+tail -n 1 "$base.jsonl" | grep -q '"complete":false' || fail "cancel: end record claims a complete run"
 [ "$(json "$base.json" 'd["complete"]')" = False ] || fail "cancel: JSON claims a complete run"
-! grep -qE '^collbench_run_complete\{.*\} 1$' "$base.prom" || fail "cancel: prom claims a complete run"
+[ "$(json "$base.json" 'd["verdict"]["passed"]')" = False ] || fail "cancel: the verdict passed an interrupted run"
+grep -qE '^collbench_run_complete\{.*\} 0$' "$base.prom" || fail "cancel: prom does not say the run is incomplete"
 echo "cancel: ok (job $job, $rows rows kept)"
