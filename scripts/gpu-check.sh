@@ -112,12 +112,21 @@ ok_run mode-register-R1 "$AR" --backend nccl -b 8 -e 8M -f 64 -R 1
 ok_run mode-register-R2 "$AR" --backend nccl -b 8 -e 8M -f 64 -R 2
 ok_run mode-unaligned-u1 "$AR" --backend nccl -b 8 -e 1M -f 64 -u 1 -d all
 ok_run mode-per-iteration-I1 "$AR" --backend nccl -b 8 -e 8M -f 8 -n 20 -w 1 -I 1
-ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1
+ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1 -J "$R/mode-memory-M1.json"
 ok_run mode-null-stream-y1 "$AR" --backend nccl -b 8 -e 1M -f 64 -y 1
 ok_run mode-aggregated-m8 "$AR" --backend nccl -b 8 -e 1M -f 64 -m 8
 ok_run mode-parallel-init-p1 "$AR" --backend nccl -b 8 -e 1M -f 64 -p 1
 ok_run mode-timeout-T5 "$AR" --backend nccl -b 8 -e 8M -f 64 -T 5
-grep -q 'NCCL init used' "$R/mode-memory-M1.txt" || verdict FAIL mode-memory-M1-report "no memory report line"
+# One memory line per rank under the rank lines, and the same numbers in -J's `memory`.
+# (grep, not python: the GPU machines need not have python3.)
+if grep -q '^#  Memory rank  0 GPU .*: NCCL init used [0-9]* MiB, buffers [0-9]* MiB, [0-9]* MiB free of [0-9]* MiB$' "$R/mode-memory-M1.txt" &&
+    grep -Eq '"kind": ?"device"' "$R/mode-memory-M1.json" &&
+    grep -Eq '"communicator_bytes": ?[1-9]' "$R/mode-memory-M1.json" &&
+    grep -Eq '"buffer_bytes": ?[1-9]' "$R/mode-memory-M1.json"; then
+    verdict PASS mode-memory-M1-report "memory line and JSON memory entry: $(grep -m1 '^#  Memory rank' "$R/mode-memory-M1.txt" | cut -c4-)"
+else
+    verdict FAIL mode-memory-M1-report "no well-formed memory line or JSON memory entry"
+fi
 # -e beyond free device memory: lowered with nccl-tests' notice, and the run still passes.
 ok_run mode-memory-cap "$AR" --backend nccl -b 1M -e 1T -f 32 -n 2 -w 1
 grep -q 'Reducing maxBytes' "$R/mode-memory-cap.txt" || verdict FAIL mode-memory-cap-notice "no 'Reducing maxBytes' notice"
