@@ -3,9 +3,9 @@
 //! use (`collbench::fabric::ofi::loader`), so binaries start without it and pay nothing for it
 //! unless `collbench fabric …` runs.
 //!
-//! The exported functions collbench calls (`LOADED_FUNCTIONS`: fi_getinfo, fi_freeinfo,
-//! fi_dupinfo, fi_fabric, fi_strerror, fi_version, fi_tostr) are kept out of bindgen's `extern`
-//! block; src/api.rs resolves them with dlsym into a function table, typed from the headers
+//! The exported functions collbench calls (`LOADED_SYMBOLS` in src/loaded_symbols.rs:
+//! fi_getinfo, fi_freeinfo, fi_dupinfo, fi_fabric, fi_strerror, fi_version, fi_tostr) are kept out
+//! of bindgen's `extern` block; src/api.rs resolves them with dlsym into a function table, typed from the headers
 //! (wrapper.h's typeof typedefs). The other exported functions are left out too
 //! (`UNLOADED_EXPORTED_FUNCTIONS`): a call to one would be an undefined symbol at link time.
 //!
@@ -32,16 +32,7 @@ use std::path::PathBuf;
 /// Oldest libfabric whose API collbench uses (fi_info layout, FI_MR_* modes, FI_CONTEXT2).
 const MIN_LIBFABRIC: &str = "1.14";
 
-/// Exported libfabric functions collbench resolves at run time (src/api.rs's table).
-const LOADED_FUNCTIONS: &[&str] = &[
-    "fi_getinfo",
-    "fi_freeinfo",
-    "fi_dupinfo",
-    "fi_fabric",
-    "fi_strerror",
-    "fi_version",
-    "fi_tostr",
-];
+include!("src/loaded_symbols.rs");
 
 /// Exported functions collbench does not use: no binding, so nothing can link against them.
 const UNLOADED_EXPORTED_FUNCTIONS: &[&str] =
@@ -53,6 +44,7 @@ const INLINE_CALLING_EXPORTED: &[&str] = &["fi_allocinfo"];
 fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/loaded_symbols.rs");
     for var in [
         "PKG_CONFIG_PATH",
         "PKG_CONFIG_LIBDIR",
@@ -108,7 +100,7 @@ fn main() {
         .prepend_enum_name(false)
         .layout_tests(false)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
-    for name in LOADED_FUNCTIONS
+    for name in LOADED_SYMBOLS
         .iter()
         .chain(UNLOADED_EXPORTED_FUNCTIONS)
         .chain(INLINE_CALLING_EXPORTED)

@@ -34,16 +34,8 @@ pub type StrerrorFn = <ofi_sys_fi_strerror_fn as Resolved>::Function;
 pub type VersionFn = <ofi_sys_fi_version_fn as Resolved>::Function;
 pub type TostrFn = <ofi_sys_fi_tostr_fn as Resolved>::Function;
 
-/// Every symbol [`LibfabricApi::resolve`] looks up, in table order.
-pub const LOADED_SYMBOLS: &[&str] = &[
-    "fi_getinfo",
-    "fi_freeinfo",
-    "fi_dupinfo",
-    "fi_fabric",
-    "fi_strerror",
-    "fi_version",
-    "fi_tostr",
-];
+// Every symbol [`LibfabricApi::resolve`] looks up, in table order.
+include!("loaded_symbols.rs");
 
 /// A symbol the library does not have, with dlsym's reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
