@@ -6,6 +6,19 @@ use crate::error::Result;
 
 pub struct AllGather;
 
+/// A gather of `count` elements in all: one block per rank sent, all blocks received, in place at
+/// the rank's own block (shared with hypercube).
+pub(crate) fn gathered_counts(count: usize, elt_size: usize, nranks: usize) -> Counts {
+    let base = per_rank_count(count, elt_size, nranks);
+    Counts {
+        send_count: base,
+        recv_count: base * nranks,
+        param_count: base,
+        send_inplace_offset: base,
+        recv_inplace_offset: 0,
+    }
+}
+
 /// Block `s` of the output is source rank `s`'s whole send buffer (shared with hypercube).
 pub(crate) fn gathered_blocks(nranks: usize, block: usize) -> Vec<Segment> {
     (0..nranks)
@@ -33,14 +46,7 @@ impl Collective for AllGather {
         false
     }
     fn counts(&self, count: usize, elt_size: usize, nranks: usize) -> Counts {
-        let base = per_rank_count(count, elt_size, nranks);
-        Counts {
-            send_count: base,
-            recv_count: base * nranks,
-            param_count: base,
-            send_inplace_offset: base,
-            recv_inplace_offset: 0,
-        }
+        gathered_counts(count, elt_size, nranks)
     }
     fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64 {
         (counts.param_count * elt_size * nranks) as u64

@@ -2,8 +2,8 @@
 //! `mask`, rank r swaps the `mask` blocks it has gathered so far with rank r ^ mask. Needs a
 //! power-of-two rank count. algbw counts the (n-1) blocks received; busbw = algbw.
 
-use super::all_gather::gathered_blocks;
-use super::{per_rank_count, Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
+use super::all_gather::{gathered_blocks, gathered_counts};
+use super::{Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
 use crate::error::Result;
 
 pub struct HyperCube;
@@ -22,14 +22,7 @@ impl Collective for HyperCube {
         false
     }
     fn counts(&self, count: usize, elt_size: usize, nranks: usize) -> Counts {
-        let base = per_rank_count(count, elt_size, nranks);
-        Counts {
-            send_count: base,
-            recv_count: base * nranks,
-            param_count: base,
-            send_inplace_offset: base,
-            recv_inplace_offset: 0,
-        }
+        gathered_counts(count, elt_size, nranks)
     }
     fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64 {
         (counts.param_count * elt_size * nranks.saturating_sub(1)) as u64
