@@ -14,6 +14,7 @@ pub mod cli;
 pub mod collectives;
 pub mod compare;
 pub mod data;
+pub mod dynlib;
 pub mod error;
 pub mod fabric;
 pub mod measure;

@@ -8,7 +8,7 @@
 //! `nvidia/cuda_nvrtc/lib/libnvrtc.so.12`). The library we open stays loaded; cudarc's own
 //! `dlopen("libnvrtc.so.13")` then finds it already mapped (the loader matches by SONAME).
 
-use crate::backend::nccl::loader::{self, LibrarySpec, SearchEnv};
+use crate::dynlib::{self as loader, LibrarySpec, SearchEnv};
 use crate::error::{CollbenchError, Result};
 use cudarc::nvrtc::{result as nvrtc_result, sys as nvrtc_sys};
 use std::ffi::{CStr, CString};

@@ -9,9 +9,7 @@
 //! `/opt/amazon/efa/lib`. A candidate that opens but lacks a symbol, or is older than 1.14, counts
 //! as a failed attempt and the search goes on. The error lists every attempt.
 
-use crate::backend::nccl::loader::{
-    candidates, file_of_symbol, try_open, Attempt, LibrarySpec, SearchEnv,
-};
+use crate::dynlib::{candidates, file_of_symbol, try_open, Attempt, LibrarySpec, SearchEnv};
 use crate::error::{CollbenchError, Result};
 use libloading::Library;
 use ofi_sys::{LibfabricApi, MIN_RUNTIME_VERSION};
