@@ -5,6 +5,7 @@
 mod accept_support;
 
 use accept_support::*;
+use collbench::report::memory::{MemoryKind, RankMemory};
 use collbench::report::Report;
 use collbench::sinks::jsonl::{self, JsonlSink};
 use collbench::sinks::prometheus::{exposition, FailingHost, PromFileSink, COMMON_LABELS, METRICS};
@@ -25,7 +26,24 @@ fn failing_report() -> Report {
     let mut c = Criteria::from_flags(Some("430"), None, Some("400")).unwrap();
     c.profile = Some(collbench::verdict::profile::Profile::load("p5.48xlarge").unwrap());
     r.verdict = evaluate(&r, &c);
+    r.memory = device_memory(r.nranks);
     r
+}
+
+/// `-M` on 8 GPUs per node: what each rank reports after allocation.
+fn device_memory(nranks: usize) -> Vec<RankMemory> {
+    (0..nranks)
+        .map(|rank| RankMemory {
+            rank,
+            kind: MemoryKind::Device,
+            device: Some((rank % 8) as i32),
+            communicator_bytes: Some(586 << 20),
+            buffer_bytes: 16 << 30,
+            free_bytes: Some(40 << 30),
+            total_bytes: Some(80 << 30),
+            process_peak_rss_bytes: None,
+        })
+        .collect()
 }
 
 fn promtool_check(text: &str) -> (bool, String) {
@@ -81,6 +99,25 @@ fn promtool_accepts_the_textfile_for_passing_failing_and_running_sweeps() {
     // And promtool does reject a broken file: the check can fail.
     let (ok, _) = promtool_check("collbench_rows{collective=\"x\" 1\n");
     assert!(!ok);
+
+    // -M: one series per rank and quantity, accepted by promtool.
+    let mut with_memory = passing.clone();
+    with_memory.memory = device_memory(with_memory.nranks);
+    let text = exposition(&with_memory, &with_memory.results, &[], 1.7e9);
+    let (ok, said) = promtool_check(&text);
+    assert!(ok, "with memory: promtool said:\n{said}\n{text}");
+    let memory_series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("collbench_rank_memory_bytes{"))
+        .collect();
+    assert_eq!(memory_series.len(), with_memory.nranks * 4, "{text}");
+    assert!(
+        text.contains(",rank=\"9\",host=\"b\",kind=\"device\",what=\"buffers\"} 17179869184\n"),
+        "{text}"
+    );
+    assert!(
+        !exposition(&passing, &passing.results, &[], 1.7e9).contains("collbench_rank_memory_bytes")
+    );
 
     let text = exposition(&failing, &failing.results, &hosts, 1.7e9);
     assert!(text.contains("collbench_bus_bandwidth_bytes_per_second{collective=\"all_reduce\",backend=\"nccl\",nodes=\"2\",nranks=\"16\",size_bytes=\"17179869184\",dtype=\"float\",redop=\"sum\",root=\"-1\",placement=\"out_of_place\"} 487090000000\n"), "{text}");

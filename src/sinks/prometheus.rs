@@ -11,6 +11,7 @@
 use super::atomic::write_atomically;
 use super::Sink;
 use crate::error::Result;
+use crate::report::memory::MemoryKind;
 use crate::report::{Measurement, Report, ResultRow};
 use crate::verdict::{node_count, CheckKind};
 use std::collections::BTreeMap;
@@ -93,6 +94,11 @@ pub const METRICS: &[MetricDef] = &[
         name: "collbench_info",
         labels: &["version", "library", "slurm_job_id"],
         help: "Constant 1; labels name the tool version, communication library and Slurm job.",
+    },
+    MetricDef {
+        name: "collbench_rank_memory_bytes",
+        labels: &["rank", "host", "kind", "what"],
+        help: "-M: one rank's memory after allocation; what=buffers, communicator (NCCL init), free, total or process_peak_rss; kind=device (GPU) or host.",
     },
     MetricDef {
         name: "collbench_verdict_passed",
@@ -213,6 +219,42 @@ impl Builder {
     }
 }
 
+/// `-M`: one series per rank and known quantity.
+fn add_memory(b: &mut Builder, report: &Report) {
+    for m in &report.memory {
+        let host = report
+            .ranks
+            .iter()
+            .find(|p| p.rank == m.rank)
+            .map(|p| p.host.clone())
+            .unwrap_or_default();
+        let kind = match m.kind {
+            MemoryKind::Device => "device",
+            MemoryKind::Host => "host",
+        };
+        for (what, bytes) in [
+            ("buffers", Some(m.buffer_bytes)),
+            ("communicator", m.communicator_bytes),
+            ("free", m.free_bytes),
+            ("total", m.total_bytes),
+            ("process_peak_rss", m.process_peak_rss_bytes),
+        ] {
+            if let Some(bytes) = bytes {
+                b.add(
+                    "collbench_rank_memory_bytes",
+                    &[
+                        ("rank", m.rank.to_string()),
+                        ("host", host.clone()),
+                        ("kind", kind.to_string()),
+                        ("what", what.to_string()),
+                    ],
+                    bytes as f64,
+                );
+            }
+        }
+    }
+}
+
 /// The exposition text for `report` with `rows` finished so far, plus hosts found bad elsewhere.
 pub fn exposition(
     report: &Report,
@@ -304,6 +346,7 @@ pub fn exposition(
         ],
         1.0,
     );
+    add_memory(&mut b, report);
     let mut hosts: Vec<FailingHost> = failing_hosts.to_vec();
     if let Some(v) = &report.verdict {
         b.add(
