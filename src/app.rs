@@ -63,7 +63,7 @@ pub fn umbrella_main() -> i32 {
 
 /// `collbench compare|plot|accept …`.
 fn other_command(name: &str, args: &[String]) -> i32 {
-    let mut stdout = std::io::stdout();
+    let mut stdout = crate::sinks::console::Stdout;
     let result = match name {
         "compare" => crate::compare::command(args, &mut stdout),
         "plot" => crate::plot::command(args, &mut stdout),

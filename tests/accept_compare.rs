@@ -221,6 +221,27 @@ fn the_command_reads_json_and_jsonl_prints_text_or_markdown_and_exits_7() {
         let err = command(&bad, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains(wanted), "{err}");
     }
+
+    // `collbench compare … | head`: the reader going away does not turn the regression's exit 7
+    // into an I/O error (exit 1).
+    let piped = std::process::Command::new("timeout")
+        .args([
+            "60",
+            "bash",
+            "-c",
+            r#""$0" "$@" | true; exit "${PIPESTATUS[0]}""#,
+        ])
+        .arg(env!("CARGO_BIN_EXE_collbench"))
+        .arg("compare")
+        .args(args(&[]))
+        .output()
+        .unwrap();
+    assert_eq!(
+        piped.status.code(),
+        Some(exit::WRONG_OR_FAILED),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
 }
 
 #[test]
