@@ -241,7 +241,7 @@ pub struct RawArgs {
         long = "memory_report",
         value_name = "0/1",
         allow_hyphen_values = true,
-        help = "print GPU memory usage at the end (GPU only) [default: 0]"
+        help = "report every rank's memory after allocation under the rank lines and in -J (GPU or host memory) [default: 0]"
     )]
     pub memory_report: Option<String>,
     #[arg(
