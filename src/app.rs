@@ -21,7 +21,7 @@ use crate::measure::hooks::TestHooks;
 use crate::measure::runner::{self, RunInputs, RunOutcome, StopSignal};
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{BackendChoice, TestPlan};
-use crate::sinks::{self, CsvSink, JsonSink, Sink, TextSink};
+use crate::sinks::{self, console, CsvSink, JsonSink, Sink, TextSink};
 use crate::world::{self, Reduction, World};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
@@ -53,7 +53,7 @@ pub fn umbrella_main() -> i32 {
     match cli::parse_umbrella(&argv, &cli::process_env) {
         Ok(Umbrella::Run(parsed)) => run_parsed(parsed),
         Ok(Umbrella::List(text)) | Ok(Umbrella::Version(text)) | Ok(Umbrella::Help(text)) => {
-            crate::sinks::console::print_line(&text);
+            console::print_line(&text);
             exit::OK
         }
         Ok(Umbrella::Other { name, args }) => other_command(&name, &args),
@@ -63,7 +63,7 @@ pub fn umbrella_main() -> i32 {
 
 /// `collbench compare|plot|accept …`.
 fn other_command(name: &str, args: &[String]) -> i32 {
-    let mut stdout = crate::sinks::console::Stdout;
+    let mut stdout = console::Stdout;
     let result = match name {
         "compare" => crate::compare::command(args, &mut stdout),
         "plot" => crate::plot::command(args, &mut stdout),
@@ -87,7 +87,7 @@ fn accept_main(args: &[String]) -> i32 {
     match parse(args, &cli::process_env) {
         Ok(AcceptCommand::Help(text)) => {
             if world::launcher_rank_hint().unwrap_or(0) == 0 {
-                crate::sinks::console::print_line(&text);
+                console::print_line(&text);
             }
             exit::OK
         }
@@ -146,7 +146,7 @@ fn run_parsed(parsed: Parsed) -> i32 {
         Parsed::Help(text) => {
             // Under a launcher every rank parses the same line: print the help once.
             if world::launcher_rank_hint().unwrap_or(0) == 0 {
-                crate::sinks::console::print_line(&text);
+                console::print_line(&text);
             }
             exit::OK
         }
@@ -397,7 +397,7 @@ fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
 /// `--push-gateway`. A failed push is an I/O error (exit 1) that only wins over a clean verdict.
 fn finish_acceptance(plan: &TestPlan, report: &crate::report::Report) -> Result<()> {
     if let Some(v) = &report.verdict {
-        crate::sinks::console::print_line(&crate::verdict::render::block(v));
+        console::print_line(&crate::verdict::render::block(v));
     }
     match &plan.acceptance.push_gateway {
         Some(url) => crate::sinks::pushgateway::PushGatewaySink::new(url)?.push(report),

@@ -10,6 +10,7 @@ use super::select::{self, Selected};
 use super::transfer_setup::{describe, open_endpoint, prepare};
 use super::verdict::{evaluate, summary_block, table, Thresholds, Verdict};
 use crate::error::{CollbenchError, Result};
+use crate::sinks::console;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -113,7 +114,7 @@ fn run_all_domains(args: &TransferArgs) -> Result<()> {
         reports.push(measure(&selected, &plan, &per_domain)?);
     }
     let failed: Vec<&LoopbackReport> = reports.iter().filter(|r| !r.passed).collect();
-    crate::sinks::console::print_line(&format!(
+    console::print_line(&format!(
         "Loopback check over {} domain(s) of provider {provider}: {} passed, {} failed{}",
         reports.len(),
         reports.len() - failed.len(),
@@ -213,17 +214,17 @@ fn measure(selected: &Selected, plan: &SweepPlan, args: &TransferArgs) -> Result
         max_lat_us: args.max_lat_us,
     };
     let verdict = evaluate(&outcome.rows, thresholds);
-    crate::sinks::console::print(&format!(
+    console::print(&format!(
         "# collbench fabric loopback on {}\n{}",
         hostname(),
         describe(selected, plan, delivery_complete)
     ));
-    crate::sinks::console::print(&table(&outcome.rows));
+    console::print(&table(&outcome.rows));
     for note in &outcome.mismatches {
         eprintln!("payload mismatch: {note}");
     }
     let subject = format!("provider {}, domain {}", entry.provider(), entry.domain());
-    crate::sinks::console::print(&summary_block("Loopback", &subject, &verdict));
+    console::print(&summary_block("Loopback", &subject, &verdict));
     Ok(LoopbackReport {
         tool: "collbench fabric loopback".into(),
         host: hostname(),

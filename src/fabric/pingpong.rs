@@ -10,6 +10,7 @@ use super::results::RowResult;
 use super::transfer_setup::{describe, open_endpoint, prepare};
 use super::verdict::{evaluate, summary_block, table, Thresholds, Verdict};
 use crate::error::{CollbenchError, Result};
+use crate::sinks::console;
 use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::AtomicBool;
@@ -267,7 +268,7 @@ fn report(
         max_lat_us: args.max_lat_us,
     };
     let delivery_complete = sides.iter().any(|s| s.writes_complete_on_delivery);
-    crate::sinks::console::print(&format!(
+    console::print(&format!(
         "# collbench fabric pingpong: {} ranks, {} pairs\n{}",
         cards.len(),
         pairs.len(),
@@ -299,16 +300,16 @@ fn report(
             mismatches: outcome.mismatches,
             verdict,
         };
-        crate::sinks::console::print_line(&format!(
+        console::print_line(&format!(
             "# pair {} round {}",
             pair_report.label(),
             pair.round
         ));
-        crate::sinks::console::print(&table(&pair_report.rows));
+        console::print(&table(&pair_report.rows));
         for note in &pair_report.mismatches {
             eprintln!("payload mismatch in pair {}: {note}", pair_report.label());
         }
-        crate::sinks::console::print(&summary_block(
+        console::print(&summary_block(
             "Pair",
             &pair_report.label(),
             &pair_report.verdict,
@@ -318,7 +319,7 @@ fn report(
     let slowest_pair = slowest(&reports).map(|p| p.label());
     if let Some(p) = slowest(&reports) {
         let s = p.verdict.summary;
-        crate::sinks::console::print_line(&format!(
+        console::print_line(&format!(
             "Slowest pair: {} (MaxBw {} GB/s, MinTypicalLat {} us)",
             p.label(),
             s.map_or("-".into(), |s| format!("{:.3}", s.max_bw_gb_per_s)),

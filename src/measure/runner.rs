@@ -29,7 +29,7 @@ use crate::plan::{Step, TestPlan};
 use crate::report::memory::RankMemory;
 use crate::report::network::{self as net_report, ProcessNetwork};
 use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig};
-use crate::sinks::Sink;
+use crate::sinks::{console, Sink};
 use crate::types::ReduceOp;
 use crate::world::{Reduction, World};
 use serde::{de::DeserializeOwned, Serialize};
@@ -494,7 +494,7 @@ impl Runner<'_> {
                 sink.begin(&report)?;
             }
             for notice in &notices {
-                crate::sinks::console::print_line(notice);
+                console::print_line(notice);
             }
         }
 
@@ -513,7 +513,7 @@ impl Runner<'_> {
                     // identical on every rank, instead of an error.
                     if let Some(why) = self.backend.unsupported(dtype, op) {
                         if self.is_root() {
-                            crate::sinks::console::print_line(&format!(
+                            console::print_line(&format!(
                                 "# Skipping {} {}: {why}",
                                 dtype.name(),
                                 op.map(|o| o.name()).unwrap_or("none")
