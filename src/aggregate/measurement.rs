@@ -112,10 +112,7 @@ pub fn aggregate_measurement(
         AverageMode::Max => max,
     };
     let algbw_gbps = bandwidth_gbps(bytes_for_bw, seconds);
-    let placement = placements
-        .get(slowest.rank)
-        .filter(|p| p.rank == slowest.rank)
-        .or_else(|| placements.iter().find(|p| p.rank == slowest.rank));
+    let placement = crate::report::meta::placement_of(placements, slowest.rank);
     Ok(Measurement {
         time_us: seconds * 1.0e6,
         algbw_gbps,

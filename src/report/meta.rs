@@ -11,6 +11,15 @@ pub fn tool_info() -> ToolInfo {
 }
 
 /// `hosts`: each host once, in the order of its first rank.
+/// The placement of `rank`: placements are normally ordered by rank (index = rank), so this is a
+/// lookup; a list with gaps falls back to a search.
+pub fn placement_of(placements: &[RankPlacement], rank: usize) -> Option<&RankPlacement> {
+    placements
+        .get(rank)
+        .filter(|p| p.rank == rank)
+        .or_else(|| placements.iter().find(|p| p.rank == rank))
+}
+
 pub fn hosts_in_rank_order(ranks: &[RankPlacement]) -> Vec<String> {
     let mut sorted: Vec<&RankPlacement> = ranks.iter().collect();
     sorted.sort_by_key(|p| p.rank);

@@ -12,6 +12,7 @@ use super::atomic::write_atomically;
 use super::Sink;
 use crate::error::Result;
 use crate::report::memory::MemoryKind;
+use crate::report::meta::placement_of;
 use crate::report::{Measurement, Report, ResultRow};
 use crate::verdict::{node_count, CheckKind};
 use std::collections::BTreeMap;
@@ -222,10 +223,7 @@ impl Builder {
 /// `-M`: one series per rank and known quantity.
 fn add_memory(b: &mut Builder, report: &Report) {
     for m in &report.memory {
-        let host = report
-            .ranks
-            .iter()
-            .find(|p| p.rank == m.rank)
+        let host = placement_of(&report.ranks, m.rank)
             .map(|p| p.host.clone())
             .unwrap_or_default();
         let kind = match m.kind {
