@@ -139,7 +139,7 @@ Environment:
 Differences from nccl-tests (it silently runs these; collbench stops with exit code 6):
   unknown -d/-o/-z/-a/-R values, -f 0, -n 0, -m 0, -i 0 without a factor, -b > -e, negative or
   malformed numbers, 0/1 switches given other values, -K >= -n, sweeps of more than 10000 sizes,
-  a malformed NCCL_TESTS_SPLIT. GPU-only flags (-g/-t > 1, -G, -R, -M, -u, -y) are an error on
+  a malformed NCCL_TESTS_SPLIT. GPU-only flags (-g/-t > 1, -G, -R, -u, -y) are an error on
   the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name).
   -x, -D and -V (NCCL CTA policy, device API) are not implemented.
   -o is checked but ignored by collectives that do not reduce; -r by those without a root.
