@@ -99,6 +99,13 @@ for c in $("$CB" list 2>/dev/null | awk 'NR>1 {print $1}'); do
     ok_run "coll-$c" "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -o all -n 3 -w 1 -J "$R/coll-$c.json"
 done
 
+# The first line names the NCCL that was loaded: its version and the file.
+if head -1 "$R/coll-all_reduce.txt" 2>/dev/null | grep -q 'compatible) NCCL [0-9.]* (/[^)]*libnccl[^)]*)'; then
+    verdict PASS library-in-header "$(head -1 "$R/coll-all_reduce.txt" | sed 's/.*compatible) //' | cut -c1-100)"
+else
+    verdict FAIL library-in-header "first line does not name the NCCL file: $(head -1 "$R/coll-all_reduce.txt" 2>/dev/null | cut -c1-120)"
+fi
+
 # 2b. The grouped send/recv fallbacks NCCL < 2.28 needs (alltoall, gather, scatter).
 for c in alltoall gather scatter; do
     ok_run "fallback-send-recv-$c" env COLLBENCH_NCCL_DISABLE=ncclAlltoAll,ncclGather,ncclScatter "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -n 3 -w 1

@@ -43,7 +43,8 @@ fn assert_matches_anchor(file: &str) {
     let ours = render(&report);
     assert_eq!(
         ours.lines().next().unwrap(),
-        "# collbench version 0.1.0 (nccl-tests 2.19.6 compatible) NCCL 2.28.9"
+        "# collbench version 0.1.0 (nccl-tests 2.19.6 compatible) NCCL 2.28.9 \
+         (/lib/x86_64-linux-gnu/libnccl.so.2)"
     );
     let (want, got) = (after_first_line(&anchor), after_first_line(&ours));
     assert!(want == got, "{file}: {}", first_difference(want, got));

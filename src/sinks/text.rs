@@ -9,8 +9,9 @@
 //! - footers: `# Out of bounds values : N OK|FAILED`, `# Avg bus bandwidth    : %g ` (+ `OK` or
 //!   `FAILED` under NCCL_TESTS_MIN_BW), `#`, `# Collective test concluded: NAME`, `#`, blank line.
 //!
-//! On NCCL runs the first line ends with `, network: NAME`: the network NCCL selected (see
-//! `crate::report::network`).
+//! On NCCL runs the first line also names the loaded library file, `NCCL 2.28.9
+//! (/lib/x86_64-linux-gnu/libnccl.so.2)`, and ends with `, network: NAME`: the network NCCL
+//! selected (see `crate::report::network`).
 //!
 //! Host-backend rank lines keep nccl-tests' shape, with device `-1`, `[host]` in place of the PCI
 //! bus id and the device name `host memory`, so `sscanf`/awk parsers of that line still work.
@@ -149,6 +150,11 @@ pub fn header(report: &Report) -> String {
         "# collbench version {} (nccl-tests {NCCL_TESTS_COMPAT_VERSION} compatible) {}",
         report.tool.version, report.backend.library
     );
+    // Which file was loaded matters as much as its version when several NCCLs are installed
+    // (system, pip wheel, EFA plugin bundles): say it on the line that is ours.
+    if let Some(path) = &report.backend.library_path {
+        let _ = write!(s, " ({path})");
+    }
     // The network NCCL selected (`--require-net`) goes on this line, the only one that is ours,
     // so every later line stays nccl-tests' own. NCCL runs only.
     if let Some(network) = &report.backend.network {
