@@ -13,6 +13,8 @@
 #   GPU_CHECK_WITHOUT_GPU=1  run even where nvidia-smi finds no GPU (every GPU line then FAILs)
 #   STRICT_GOALS=1  a missed performance goal (MISS) fails the check too; by default only
 #                correctness and error-handling lines (FAIL) do, since single timings are noisy
+#   REFERENCE    the minimal NCCL loop timed beside collbench on an H100 (scripts/nccl-reference.c;
+#                default BIN_DIR/nccl-reference, else built into RESULTS_DIR with cc if there is one)
 set -u -o pipefail
 
 BIN_DIR=${BIN_DIR:-target/release}
@@ -248,10 +250,30 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
     if [[ $QUICK != 1 ]]; then
         # One sweep's smallest sizes swing by 30 % from run to run (a few hundred ns of host time
         # over 50 operations), so the goals use the per-size median of ANCHOR_RUNS sweeps.
+        # The anchors come from another H100 on another day. A minimal NCCL loop timed the way
+        # nccl-tests does (scripts/nccl-reference.c), on the same NCCL file, alternating with our
+        # sweeps, separates collbench's own cost from this machine's state.
+        reference=${REFERENCE:-$BIN_DIR/nccl-reference}
+        if [[ ! -x $reference ]]; then
+            reference=""
+            for source in "$(dirname "$0")/nccl-reference.c" "$BIN_DIR/nccl-reference.c"; do
+                if [[ -f $source ]] && command -v cc >/dev/null &&
+                    cc -O2 -std=c11 -o "$R/nccl-reference" "$source" -ldl 2>"$R/nccl-reference-build.txt"; then
+                    reference="$R/nccl-reference"
+                    break
+                fi
+            done
+        fi
+        nccl_file=$(head -1 "$R/coll-all_reduce.txt" 2>/dev/null | sed -n 's/.*compatible) NCCL [0-9.]* (\([^)]*\)).*/\1/p')
         runs=()
+        references=()
         for i in $(seq 1 "$ANCHOR_RUNS"); do
             run "anchor-all_reduce-$i" "$AR" --backend nccl -b 8 -e 4G -f 2 -g 1 -n 50 -w 5 -J "$R/anchor-all_reduce-$i.json"
             runs+=("$R/anchor-all_reduce-$i.txt")
+            if [[ -n $reference ]]; then
+                run "reference-all_reduce-$i" env ${nccl_file:+COLLBENCH_NCCL_LIBRARY="$nccl_file"} "$reference" -b 8 -e 4G -f 2 -n 50 -w 5
+                [[ $RC -eq 0 ]] && references+=("$R/reference-all_reduce-$i.txt")
+            fi
         done
         median_table "${runs[@]}" >"$R/anchor-all_reduce-median.txt"
         {
@@ -261,19 +283,36 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
         } | tee "$R/anchor-comparison.txt"
         # Columns: 1 size | 2 ours 3 anchor 4 ratio | 6 ours 7 anchor 8 ratio (in place) |
         # 10 ours 11 anchor 12 ratio (algbw, out of place).
-        goal() { # goal NAME AWK-CONDITION AWK-DETAIL
+        goal() { # goal COMPARISON-FILE NAME AWK-CONDITION AWK-DETAIL
             local detail
-            detail=$(awk "NR > 2 && $2 { print $3 }" "$R/anchor-comparison.txt" | head -1)
-            if [[ -n $detail ]]; then verdict PASS "$1" "$detail"; else
-                verdict MISS "$1" "$(awk "NR > 2 && \$1 == 8 { print $3 }" "$R/anchor-comparison.txt" | head -1)"; fi
+            detail=$(awk "NR > 2 && $3 { print $4 }" "$1" | head -1)
+            if [[ -n $detail ]]; then verdict PASS "$2" "$detail"; else
+                verdict MISS "$2" "$(awk "NR > 2 && \$1 == 8 { print $4 }" "$1" | head -1)"; fi
         }
-        goal "goal: 8 B out-of-place time <= 1.05x" '$1 == 8 && $4 <= 1.05' '$2" us vs "$3" us ("$4"x)"'
-        goal "goal: 8 B in-place time <= 1.05x" '$1 == 8 && $8 <= 1.05' '$6" us vs "$7" us ("$8"x)"'
+        goal "$R/anchor-comparison.txt" "goal: 8 B out-of-place time <= 1.05x" '$1 == 8 && $4 <= 1.05' '$2" us vs "$3" us ("$4"x)"'
+        goal "$R/anchor-comparison.txt" "goal: 8 B in-place time <= 1.05x" '$1 == 8 && $8 <= 1.05' '$6" us vs "$7" us ("$8"x)"'
         low=$(awk 'NR > 2 && $1 >= 4194304 { if (min == "" || $12 < min) { min = $12; at = $1 } } END { print min" at "at" B" }' "$R/anchor-comparison.txt")
         if awk 'NR > 2 && $1 >= 4194304 { n++; if ($12 < 0.98) bad = 1 } END { exit !(n > 0 && !bad) }' "$R/anchor-comparison.txt"; then
             verdict PASS "goal: algbw >= 0.98x for sizes >= 4 MiB" "lowest ratio $low"
         else
             verdict MISS "goal: algbw >= 0.98x for sizes >= 4 MiB" "lowest ratio $low"
+        fi
+        # The same goals against the minimal loop on this machine (same columns, so compare() reads
+        # its median table as it reads the anchors).
+        if [[ -z $reference ]]; then
+            verdict FAIL nccl-reference "neither BIN_DIR/nccl-reference nor cc to build scripts/nccl-reference.c"
+        elif [[ ${#references[@]} -eq 0 ]]; then
+            verdict FAIL nccl-reference "no run exited 0: $(tail -1 "$R/reference-all_reduce-1.txt" 2>/dev/null | cut -c1-120)"
+        else
+            median_table "${references[@]}" >"$R/reference-all_reduce-median.txt"
+            {
+                echo "# all_reduce vs nccl-reference (scripts/nccl-reference.c) on this machine, NCCL ${nccl_file:-libnccl.so.2}, median of ${#references[@]} sweeps each, alternating"
+                printf '%12s  %9s %9s %7s | %9s %9s %7s | %9s %9s %7s\n' size oop_us ref ratio ip_us ref ratio algbw ref ratio
+                compare "$R/anchor-all_reduce-median.txt" "$R/reference-all_reduce-median.txt"
+            } | tee "$R/reference-comparison.txt"
+            verdict PASS nccl-reference "${#references[@]} sweeps: reference-comparison.txt"
+            goal "$R/reference-comparison.txt" "same machine: 8 B out-of-place <= 1.05x ref" '$1 == 8 && $4 <= 1.05' '$2" us vs "$3" us ("$4"x)"'
+            goal "$R/reference-comparison.txt" "same machine: 8 B in-place <= 1.05x ref" '$1 == 8 && $8 <= 1.05' '$6" us vs "$7" us ("$8"x)"'
         fi
     fi
     {
