@@ -475,11 +475,12 @@ fn prepare<'w>(
         .split
         .map(|rule| rule.color(world.rank() as u64))
         .unwrap_or(0);
+    // Checked for every group on every rank, before any of them goes on alone.
+    plan.validate_for_groups(world.size())?;
     let group_world = {
         let _armed = watchdog::waiting(Phase::Init);
         world.split(color, world.rank())?
     };
-    plan.validate_for_world(group_world.size())?;
     let mut notices = Vec::new();
     let backend = build_backend(
         plan,

@@ -341,6 +341,42 @@ impl TestPlan {
         Ok(())
     }
 
+    /// [`Self::validate_for_world`] for every NCCL_TESTS_SPLIT group of a `world_size`-rank job at
+    /// once, plus the rule that every group runs the same rows (`-r -1` runs one root per rank of
+    /// its group). Colors are a pure function of the global rank, so every rank computes the same
+    /// groups and reaches the same verdict: a group that alone refused would leave the others
+    /// waiting for it in the job-wide collectives.
+    pub fn validate_for_groups(&self, world_size: usize) -> Result<()> {
+        let Some(rule) = self.split else {
+            return self.validate_for_world(world_size);
+        };
+        let mut groups: std::collections::BTreeMap<u64, usize> = Default::default();
+        for rank in 0..world_size as u64 {
+            *groups.entry(rule.color(rank)).or_default() += 1;
+        }
+        for (&color, &size) in &groups {
+            self.validate_for_world(size).map_err(|error| match error {
+                CollbenchError::Usage(message) => CollbenchError::Usage(format!(
+                    "NCCL_TESTS_SPLIT group {color} ({size} of the job's {world_size} ranks): {message}"
+                )),
+                other => other,
+            })?;
+        }
+        let smallest = groups.values().copied().min().unwrap_or(world_size);
+        let largest = groups.values().copied().max().unwrap_or(world_size);
+        if self.collective.uses_root() && self.root == RootSelection::All && smallest != largest {
+            let sizes: Vec<String> = groups.values().map(|size| size.to_string()).collect();
+            return Err(CollbenchError::Usage(format!(
+                "-r/--root -1 runs every root of each group, but the NCCL_TESTS_SPLIT groups have \
+                 {} ranks, so they would run different rows; accepted: one root -r 0..={} (within \
+                 the smallest group), or a split into groups of equal size",
+                sizes.join(", "),
+                smallest - 1
+            )));
+        }
+        Ok(())
+    }
+
     /// The roots to run, in order: every rank for `-r -1`, else the one given. Collectives without
     /// a root run once, with root 0 (printed as -1 by the sinks).
     pub fn roots(&self, nranks: usize) -> Vec<usize> {
@@ -518,6 +554,53 @@ mod tests {
         assert_eq!(SplitRule::Xor(1).color(2), 3);
         assert_eq!(SplitRule::Mod(8).color(13), 5);
         assert_eq!(SplitRule::Div(8).color(13), 1);
+    }
+
+    fn split_plan(collective: &str, root: &str, split: &str) -> TestPlan {
+        let raw = crate::cli::args::RawArgs {
+            root: Some(root.to_string()),
+            ..Default::default()
+        };
+        let split = split.to_string();
+        let env = move |name: &str| (name == "NCCL_TESTS_SPLIT").then(|| split.clone());
+        let collective = crate::collectives::find(collective).unwrap();
+        crate::cli::build::build_plan(collective, &raw, &env, Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn every_split_group_is_checked_on_every_rank() {
+        // DIV 3 on 4 ranks: groups of 3 and 1. Root 1 exists only in the first.
+        let err = split_plan("reduce", "1", "DIV 3")
+            .validate_for_groups(4)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("NCCL_TESTS_SPLIT group 1 (1 of the job's 4 ranks)"),
+            "{err}"
+        );
+        assert!(err.contains("-r/--root 1"), "{err}");
+        assert!(split_plan("reduce", "0", "DIV 3")
+            .validate_for_groups(4)
+            .is_ok());
+        // MOD 2 on 6 ranks: groups of 3, which hypercube refuses.
+        let err = split_plan("hypercube", "0", "MOD 2")
+            .validate_for_groups(6)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hypercube cannot run on 3 ranks"), "{err}");
+        // -r -1 needs the same roots, hence the same size, in every group.
+        let err = split_plan("reduce", "-1", "MOD 2")
+            .validate_for_groups(5)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("groups have 3, 2 ranks"), "{err}");
+        assert!(err.contains("-r 0..=1"), "{err}");
+        assert!(split_plan("reduce", "-1", "MOD 2")
+            .validate_for_groups(4)
+            .is_ok());
+        assert!(split_plan("all_reduce", "-1", "MOD 2")
+            .validate_for_groups(5)
+            .is_ok());
     }
 
     #[test]

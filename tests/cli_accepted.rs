@@ -191,6 +191,14 @@ fn timing_flags_reach_the_plan() {
 }
 
 #[test]
+fn memory_report_takes_nccl_tests_long_name_too() {
+    // nccl-tests' getopt table spells -M `--memory`; its usage text, and collbench, `--memory_report`.
+    assert!(plan(REDUCTION, &["--memory", "1"]).memory_report);
+    assert!(plan(REDUCTION, &["--memory=1"]).memory_report);
+    assert!(plan(REDUCTION, &["--memory_report", "1"]).memory_report);
+}
+
+#[test]
 fn repeated_flags_keep_the_last_value_like_getopt() {
     assert_eq!(plan(REDUCTION, &["-n", "5", "-n", "7"]).timing.iters, 7);
     assert_eq!(plan(REDUCTION, &["-n", "0x10"]).timing.iters, 16);

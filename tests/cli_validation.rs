@@ -194,6 +194,26 @@ fn every_bad_command_line_is_a_usage_error_naming_flag_and_value() {
 }
 
 #[test]
+fn two_outputs_on_one_file_are_rejected() {
+    // Each pair of -J, --csv, --jsonl, --prom-file: one writer would destroy the other's file.
+    let outputs = ["-J", "--csv", "--jsonl", "--prom-file"];
+    for (i, first) in outputs.iter().enumerate() {
+        for second in &outputs[i + 1..] {
+            assert_usage_error(
+                parse(REDUCTION, &[first, "out.dat", second, "out.dat"]),
+                &format!("{first} and {second} on one file"),
+                &[
+                    first.trim_start_matches('-'),
+                    second,
+                    "'out.dat'",
+                    "two different files",
+                ],
+            );
+        }
+    }
+}
+
+#[test]
 fn a_flag_without_its_value_is_rejected() {
     assert_usage_error(
         parse(REDUCTION, &["-n"]),

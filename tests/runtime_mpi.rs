@@ -398,6 +398,32 @@ fn usage_errors_are_printed_once_and_exit_6() {
     );
 }
 
+/// NCCL_TESTS_SPLIT groups of unequal size (DIV 3 on 4 ranks: 3 and 1): a root or `-r -1` that only
+/// one group can run is refused by every rank at once, instead of that group leaving and the other
+/// waiting for it forever.
+#[test]
+fn a_root_that_only_some_split_groups_have_is_refused_by_every_rank() {
+    let _serial = serial();
+    for root in ["1", "-1"] {
+        let run = run(
+            mpirun(
+                4,
+                "reduce-perf",
+                &["-r", root, "-b", "8", "-e", "8"],
+                &[("NCCL_TESTS_SPLIT", "DIV 3")],
+            ),
+            Duration::from_secs(60),
+        );
+        assert_eq!(run.code(), Some(6), "-r {root}: {}", run.describe());
+        assert_eq!(
+            run.stderr.matches("NCCL_TESTS_SPLIT").count(),
+            1,
+            "-r {root}: {}",
+            run.describe()
+        );
+    }
+}
+
 fn run_root_outside() -> Finished {
     run(
         mpirun(4, "reduce-perf", &["-r", "4", "-b", "8", "-e", "8"], &[]),

@@ -250,14 +250,6 @@ pub fn build_plan(
 
     let json_path = parse_path(OUTPUT_FILE, raw.output_file.as_deref())?;
     let csv_path = parse_path(CSV, raw.csv.as_deref())?;
-    if let (Some(json), Some(csv)) = (&json_path, &csv_path) {
-        if json == csv {
-            return Err(CollbenchError::Usage(format!(
-                "-J/--output_file and --csv both name '{}'; accepted: two different files",
-                json.display()
-            )));
-        }
-    }
     let backend = parse_backend(raw.backend.as_deref())?;
     let seed = match raw.seed.as_deref() {
         Some(text) => parse_unsigned(text).map_err(|problem| {
@@ -272,6 +264,26 @@ pub fn build_plan(
     };
     let split = split_rule_from_env(env)?;
     let acceptance = acceptance_plan(&raw.acceptance, env)?;
+    // One file per output: two writers on one path lose one of them (the JSON rewrite ends the
+    // JSON Lines; the CSV and the Prometheus textfile replace each other).
+    let outputs = [
+        ("-J/--output_file", &json_path),
+        ("--csv", &csv_path),
+        ("--jsonl", &acceptance.jsonl_path),
+        ("--prom-file", &acceptance.prom_file),
+    ];
+    for (i, (first, first_path)) in outputs.iter().enumerate() {
+        for (second, second_path) in &outputs[i + 1..] {
+            if let (Some(a), Some(b)) = (first_path, second_path) {
+                if a == b {
+                    return Err(CollbenchError::Usage(format!(
+                        "{first} and {second} both name '{}'; accepted: two different files",
+                        a.display()
+                    )));
+                }
+            }
+        }
+    }
 
     Ok(TestPlan {
         collective,
