@@ -70,6 +70,9 @@ if [ -n "$nccl" ]; then
 else
     read -r -a sweep <<<"${COLLBENCH_RUN_ARGS:--b 8 -e 16M -f 2}"
     command=(mpirun --allow-run-as-root --oversubscribe -np 4 "$bin" "${sweep[@]}" "${outputs[@]}")
+    # On Ctrl-C, mpirun SIGKILLs the ranks 1 s after SIGTERM unless told otherwise: time for
+    # collbench to finish the row and write its outputs.
+    export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-30}
     log "no usable GPU: 4 MPI ranks on host memory"
 fi
 echo "+ ${command[*]}" >&2
