@@ -195,9 +195,8 @@ fn install_signal_handlers() -> StopSignal {
             Arc::clone(&asked),
         )
         .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&asked)))
-        .and_then(|_| {
-            signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)
-        });
+        .and_then(|_| signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize))
+        .and_then(|_| signal_hook::flag::register(signal, console::stop_flag()));
         if let Err(error) = registered {
             eprintln!("collbench: could not install a handler for signal {signal}: {error}");
         }

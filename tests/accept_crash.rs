@@ -177,6 +177,79 @@ fn sigint_mid_sweep_keeps_every_finished_row_and_exits_130() {
     signal_single_process(libc::SIGINT, "SIGINT", 130);
 }
 
+/// A reader that stops reading stdout and then signals (mpirun on Ctrl-C: it stops forwarding its
+/// ranks' output, sends SIGTERM, and SIGKILLs 1 s later): the run must not sit in a write to the
+/// full pipe. It gives up on stdout, stops after the row and writes every file. Before, it stayed
+/// blocked in write(2) until killed, with none of its files written.
+#[test]
+fn sigterm_while_nobody_reads_stdout_still_writes_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = outputs(dir.path());
+    let mut child = Command::new(ALLREDUCE)
+        .args([
+            "-b", "8", "-e", "1K", "-f", "2", "-n", "1", "-w", "0", "-N", "0",
+        ])
+        .args([
+            "--backend",
+            "mpi",
+            "-J",
+            &o[0],
+            "--csv",
+            &o[1],
+            "--jsonl",
+            &o[2],
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nothing reads stdout: the rows stop once the pipe is full (about 64 KiB of table).
+    let jsonl = dir.path().join("run.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = (usize::MAX, Instant::now());
+    loop {
+        let rows = rows_in_jsonl(&jsonl);
+        if rows != last.0 {
+            last = (rows, Instant::now());
+        } else if rows > 100 && last.1.elapsed() > Duration::from_secs(1) {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended by itself"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the rows never stalled: {rows} rows"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    // SAFETY: kill(2) on the pid of our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(20)), 143);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?} to stop",
+        started.elapsed()
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("standard output is not being read"),
+        "{stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["complete"], false);
+    let rows = json["results"].as_array().unwrap().len();
+    assert_eq!(rows, rows_in_jsonl(&jsonl));
+    assert!(rows > 100, "{rows} rows");
+    let csv = std::fs::read_to_string(dir.path().join("run.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * rows);
+}
+
 /// libinfinipath (Debian's libfabric depends on it through libpsm_infinipath) installs a SIGTERM
 /// handler that calls exit(1) when it is loaded. A binary that has it loaded at start (as the
 /// `collbench` umbrella had while it linked libfabric) must still stop cleanly with 143: that

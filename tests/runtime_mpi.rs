@@ -456,3 +456,58 @@ fn mpi_is_initialised_only_when_a_launcher_started_the_process() {
         4
     );
 }
+
+#[test]
+fn ctrl_c_on_mpirun_keeps_every_finished_row_when_the_ranks_get_time_to_stop() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let csv = dir.path().join("run.csv");
+    let (json_arg, csv_arg) = (json.to_str().unwrap(), csv.to_str().unwrap());
+    // -N 0 repeats the sweep until stopped; rows stay short (<= 1 MiB), so each finishes well
+    // within the 10 s mpirun leaves between SIGTERM and SIGKILL.
+    let args = [
+        "-b", "8", "-e", "1M", "-f", "2", "-n", "200", "-N", "0", "-J", json_arg, "--csv", csv_arg,
+    ];
+    // mpirun reads OMPI_MCA_* from its own environment: the README's advice for mpirun (SIGCONT,
+    // 10 s, SIGTERM, 10 s, SIGKILL).
+    let mut command = mpirun(4, "allreduce-perf", &args, &[]);
+    command.env("OMPI_MCA_odls_base_sigkill_timeout", "10");
+    let (child, lines, started) = start_until(command, LIMIT, |l| {
+        l.split_whitespace().next() == Some("65536")
+    });
+    assert!(
+        lines.iter().any(|l| l.trim_start().starts_with("65536 ")),
+        "the sweep never reached 64 KiB: {lines:?}"
+    );
+    // SAFETY: signalling the mpirun this test started, as a terminal's Ctrl-C does.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let run = finish(child, started.elapsed() + Duration::from_secs(60), started);
+    assert!(
+        run.status.is_some(),
+        "mpirun did not end: {}",
+        run.describe()
+    );
+    let report = read_json(&json);
+    assert_eq!(report["complete"], false, "{}", run.describe());
+    let results = report["results"].as_array().unwrap();
+    assert!(
+        results.len() >= 14,
+        "8 B .. 64 KiB were finished before the Ctrl-C, the report has {} rows: {}",
+        results.len(),
+        run.describe()
+    );
+    let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| {
+        panic!(
+            "the CSV was not written ({e}): {:?}",
+            std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>()
+        )
+    });
+    assert_eq!(
+        text.lines().count(),
+        1 + 2 * results.len(),
+        "CSV: a header and one line per placement of every JSON row"
+    );
+}

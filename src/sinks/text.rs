@@ -19,6 +19,7 @@
 //! than NCCL, because that is how those iterations are timed.
 
 use super::cfmt;
+use super::console;
 use super::Sink;
 use crate::error::{CollbenchError, Result};
 use crate::report::memory::memory_line;
@@ -43,9 +44,9 @@ pub struct TextSink<W: Write> {
     reader_gone: bool,
 }
 
-impl TextSink<std::io::Stdout> {
+impl TextSink<console::StdoutRaw> {
     pub fn stdout() -> Self {
-        TextSink::new(std::io::stdout(), "standard output")
+        TextSink::new(console::StdoutRaw, "standard output")
     }
 }
 
@@ -91,6 +92,17 @@ impl<W: Write> TextSink<W> {
                 let _ = writeln!(
                     std::io::stderr(),
                     "collbench: {} closed (broken pipe); the table is no longer printed, files are still written",
+                    self.label
+                );
+                Ok(())
+            }
+            // The reader stopped reading after a stop request (mpirun after a Ctrl-C): the same,
+            // so that the run stops after this row and writes its files before the SIGKILL.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                self.reader_gone = true;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "collbench: {} is not being read ({e}); the table is no longer printed, files are still written",
                     self.label
                 );
                 Ok(())
