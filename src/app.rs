@@ -354,8 +354,13 @@ fn run_in_world(
             Some(report) => finish_acceptance(&plan, report),
             None => Ok(()),
         };
-        // The verdict's exit code (7, 130/143) wins over a failed push (1).
-        verdict(&outcome).and(push)
+        // The verdict's exit code (7, 130/143) wins over a failed push (1), but the push error
+        // is still said: a FAIL that never reached the dashboard must not go unnoticed.
+        let verdict = verdict(&outcome);
+        if let (Err(_), Err(push_error)) = (&verdict, &push) {
+            eprintln!("collbench: {push_error}");
+        }
+        verdict.and(push)
     });
     match result {
         Ok(()) => exit::OK,

@@ -367,3 +367,72 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         profile.stdout
     );
 }
+
+/// A port nothing listens on (bound, then released): a push there is refused at once.
+fn refused_gateway() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_failed_push_is_said_even_when_the_verdict_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = refused_gateway();
+    // The verdict's exit code wins, but the operator must learn the FAIL never reached the
+    // Pushgateway.
+    let fail = mpirun(
+        2,
+        &[],
+        &[
+            "-b",
+            "1M",
+            "-e",
+            "1M",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "10000",
+            "--push-gateway",
+            &gateway,
+        ],
+        dir.path(),
+    );
+    assert_eq!(fail.code, 7, "{}", fail.stderr);
+    assert!(
+        fail.stderr
+            .contains(&format!("I/O error on {gateway}/metrics/job/collbench")),
+        "{}",
+        fail.stderr
+    );
+    // The same for accept --pairwise: every pair fails, and the push of the bad hosts fails too.
+    let pairwise = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "p,q,r,s")],
+        &[
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "10000",
+            "--push-gateway",
+            &gateway,
+        ],
+        dir.path(),
+    );
+    assert_eq!(pairwise.code, 7, "{}", pairwise.stderr);
+    assert!(
+        pairwise
+            .stderr
+            .contains(&format!("I/O error on {gateway}/metrics/job/collbench")),
+        "{}",
+        pairwise.stderr
+    );
+}

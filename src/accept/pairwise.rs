@@ -423,6 +423,11 @@ pub fn run(
         }
         crate::sinks::console::print(&report::render(&result));
         let outputs = write_outputs(plan, &result, jsonl.as_mut());
+        // A failed output (a push, a file) loses to a FAIL or a signal in the exit code, but is
+        // still said: the bad hosts may never have reached the dashboard.
+        if let (Err(e), true) = (&outputs, interrupted.is_some() || !result.passed) {
+            eprintln!("collbench: {e}");
+        }
         status = match (interrupted, result.passed, outputs) {
             (Some(signal), _, _) => (128 + signal, String::new()),
             (None, false, _) => (
