@@ -328,3 +328,34 @@ fn malformed_result_files_are_rejected_with_the_file_and_field() {
         assert!(compare::load::load_one(&path).is_err(), "{garbage:?}");
     }
 }
+
+#[test]
+fn a_jsonl_file_that_an_accept_pairwise_run_wrote_first_is_still_read() {
+    // `accept --pairwise --jsonl F` then a sweep with `--jsonl F`: the pair records (written by
+    // serde_json with their keys in alphabetical order, `record` not first) come first.
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared.jsonl");
+    std::fs::write(
+        &shared,
+        "{\"busbw_gbps\":6.2,\"hosts\":[\"a\",\"b\"],\"passed\":true,\"record\":\"pair\",\"round\":1,\
+         \"run_id\":\"t/pairwise/1\",\"threshold_gbps\":1.0,\"wrong\":0}\n",
+    )
+    .unwrap();
+    let run = base();
+    let mut sink = JsonlSink::open(&shared).unwrap();
+    sink.begin(&run).unwrap();
+    for row in &run.results {
+        sink.row(&run, row).unwrap();
+    }
+    sink.finish(&run).unwrap();
+    let runs = compare::load::load_runs(&shared).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results.len(), run.results.len());
+    let base_path = dir.path().join("baseline.json");
+    std::fs::write(&base_path, serde_json::to_string_pretty(&run).unwrap()).unwrap();
+    let args: Vec<String> = [&base_path, &shared]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    command(&args, &mut Vec::new()).unwrap();
+}

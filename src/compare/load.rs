@@ -50,11 +50,16 @@ pub fn load_one(path: &Path) -> Result<Report> {
     Ok(runs.remove(0))
 }
 
-/// A JSON Lines file starts with a `{"record":` object on its first line.
+/// A JSON Lines file has a whole object with a `record` key on its first line (a sweep writes
+/// `record` first; `accept --pairwise` records have their keys in alphabetical order).
 fn looks_like_jsonl(text: &str) -> bool {
     text.lines()
-        .next()
-        .is_some_and(|l| l.trim_start().starts_with("{\"record\""))
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| {
+            l.trim_start().starts_with("{\"record\"")
+                || serde_json::from_str::<serde_json::Value>(l)
+                    .is_ok_and(|v| v.get("record").is_some_and(|r| r.is_string()))
+        })
 }
 
 /// Semantic checks serde cannot do.
