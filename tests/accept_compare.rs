@@ -359,3 +359,43 @@ fn a_jsonl_file_that_an_accept_pairwise_run_wrote_first_is_still_read() {
         .collect();
     command(&args, &mut Vec::new()).unwrap();
 }
+
+#[test]
+fn a_run_appended_after_one_that_died_mid_write_keeps_both_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.jsonl");
+    let first = base();
+    let mut sink = JsonlSink::open(&path).unwrap();
+    sink.begin(&first).unwrap();
+    sink.row(&first, &first.results[0]).unwrap();
+    drop(sink);
+    // The process died in the middle of its second row record (no newline).
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"{\"record\":\"row\",\"run_id\":\"x\",\"row\":{\"collective\":\"all_re")
+        .unwrap();
+    // The rerun appends to the same file.
+    let mut second = base();
+    second.start_time = "2026-01-02T00:00:00Z".into();
+    let mut sink = JsonlSink::open(&path).unwrap();
+    sink.begin(&second).unwrap();
+    for row in &second.results {
+        sink.row(&second, row).unwrap();
+    }
+    sink.finish(&second).unwrap();
+    let runs = compare::load::load_runs(&path).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].results.len(), 1);
+    assert!(!runs[0].complete);
+    assert_eq!(runs[1].results.len(), second.results.len());
+    assert!(runs[1].complete);
+    // A bad line that no new run follows is still an error naming it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let broken = format!("{}\nnot json\n{}\n", lines[0], lines[1]);
+    let err = collbench::sinks::jsonl::parse_runs(&broken, "broken.jsonl").unwrap_err();
+    assert!(err.to_string().contains("broken.jsonl:2:"), "{err}");
+}

@@ -520,11 +520,7 @@ struct JsonlPairs {
 
 impl JsonlPairs {
     fn open(path: &std::path::Path, start_time: &str) -> Result<JsonlPairs> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| CollbenchError::io(path.display().to_string(), e))?;
+        let file = crate::sinks::jsonl::open_for_append(path)?;
         Ok(JsonlPairs {
             file,
             path: path.to_path_buf(),
