@@ -399,3 +399,13 @@ fn a_run_appended_after_one_that_died_mid_write_keeps_both_readable() {
     let err = collbench::sinks::jsonl::parse_runs(&broken, "broken.jsonl").unwrap_err();
     assert!(err.to_string().contains("broken.jsonl:2:"), "{err}");
 }
+
+#[test]
+fn jsonl_to_a_device_or_pipe_is_not_an_error() {
+    // fsync is refused (EINVAL) on character devices and pipes: `--jsonl /dev/stdout` streams.
+    let run = base();
+    let mut sink = JsonlSink::open(std::path::Path::new("/dev/null")).unwrap();
+    sink.begin(&run).unwrap();
+    sink.row(&run, &run.results[0]).unwrap();
+    sink.finish(&run).unwrap();
+}

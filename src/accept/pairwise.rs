@@ -535,7 +535,7 @@ impl JsonlPairs {
         let mut line = serde_json::to_vec(&value).map_err(|e| io(std::io::Error::other(e)))?;
         line.push(b'\n');
         self.file.write_all(&line).map_err(io)?;
-        self.file.sync_data().map_err(io)
+        crate::sinks::jsonl::sync_data(&self.file).map_err(io)
     }
 
     fn round(&mut self, iso: &Isolation) -> Result<()> {

@@ -78,7 +78,7 @@ impl JsonlSink {
         file.write_all(&line).map_err(io)?;
         file.flush().map_err(io)?;
         // Rows are the thing to keep: get them onto the disk, not just into the page cache.
-        file.sync_data().map_err(io)
+        sync_data(file).map_err(io)
     }
 }
 
@@ -134,6 +134,14 @@ pub(crate) fn open_for_append(path: &Path) -> Result<File> {
         file.write_all(b"\n").map_err(io)?;
     }
     Ok(file)
+}
+
+/// fsync of the data; a file that cannot be synced (a pipe, /dev/stdout, /dev/null: EINVAL) is fine.
+pub(crate) fn sync_data(file: &File) -> std::io::Result<()> {
+    match file.sync_data() {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        other => other,
+    }
 }
 
 fn last_byte(path: &Path, length: u64) -> Option<u8> {
