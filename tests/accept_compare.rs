@@ -409,3 +409,33 @@ fn jsonl_to_a_device_or_pipe_is_not_an_error() {
     sink.row(&run, &run.results[0]).unwrap();
     sink.finish(&run).unwrap();
 }
+
+#[test]
+fn an_accept_pairwise_report_given_to_compare_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairwise_json = dir.path().join("pairwise.json");
+    std::fs::write(
+        &pairwise_json,
+        "{\n  \"kind\": \"collbench-pairwise\",\n  \"schema_version\": 1,\n  \"backend\": \"mpi\",\n  \"hosts\": []\n}\n",
+    )
+    .unwrap();
+    let err = compare::load::load_runs(&pairwise_json).unwrap_err();
+    assert_eq!(err.exit_code(), exit::USAGE);
+    assert!(
+        err.to_string()
+            .contains("pairwise.json: is the JSON report of `collbench accept --pairwise`"),
+        "{err}"
+    );
+    let pairwise_jsonl = dir.path().join("pairwise.jsonl");
+    std::fs::write(
+        &pairwise_jsonl,
+        "{\"busbw_gbps\":6.2,\"hosts\":[\"a\",\"b\"],\"passed\":true,\"record\":\"pair\",\"round\":1}\n",
+    )
+    .unwrap();
+    let err = compare::load::load_runs(&pairwise_jsonl).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("pairwise.jsonl: holds only records of `collbench accept --pairwise`"),
+        "{err}"
+    );
+}

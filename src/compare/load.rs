@@ -16,8 +16,20 @@ pub fn load_runs(path: &Path) -> Result<Vec<Report>> {
 
 /// [`load_runs`] on the text of a file; `origin` names it in errors.
 pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
+    let pairwise = |what: &str| {
+        CollbenchError::Usage(format!(
+            "{origin}: {what} of `collbench accept --pairwise` (pair results, not a sweep); expected \
+             the -J or --jsonl file of a sweep (collbench run, *-perf, accept without --pairwise)"
+        ))
+    };
     let runs = if text.trim_start().starts_with('{') && !looks_like_jsonl(text) {
         let report: Report = serde_json::from_str(text).map_err(|e| {
+            let kind = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string));
+            if kind.as_deref() == Some(crate::accept::report::PAIRWISE_KIND) {
+                return pairwise("is the JSON report");
+            }
             CollbenchError::Usage(format!(
                 "{origin}: not a collbench JSON report ({e}); expected a file written by -J or --jsonl"
             ))
@@ -27,6 +39,9 @@ pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
         jsonl::parse_runs(text, origin)?
     };
     if runs.is_empty() {
+        if text.contains("\"record\":\"pair") {
+            return Err(pairwise("holds only records"));
+        }
         return Err(CollbenchError::Usage(format!(
             "{origin}: holds no run; expected a file written by -J or --jsonl"
         )));
