@@ -436,3 +436,102 @@ fn a_failed_push_is_said_even_when_the_verdict_fails() {
         pairwise.stderr
     );
 }
+
+#[test]
+fn pairwise_refuses_an_unwritable_json_path_before_any_round_and_writes_every_other_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |json: &str| -> Vec<String> {
+        [
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.000001",
+            "-J",
+            json,
+            "--prom-file",
+            "pairs.prom",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // Refused like a plain run's -J: before the rounds (which may take an hour), exit 6, once.
+    let refused = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")],
+        &args("no-such-dir/pairs.json")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(refused.code, 6, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(!refused.stdout.contains("# round 1"), "{}", refused.stdout);
+    assert_eq!(
+        refused.stderr.matches("-J/--output_file").count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+    // A directory is refused the same way.
+    std::fs::create_dir(dir.path().join("taken.json")).unwrap();
+    let taken = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")],
+        &args("taken.json")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(taken.code, 6, "{}", taken.stderr);
+
+    // -J failing at the end (its directory vanished mid-run) does not cost the Prometheus file
+    // or the final JSON Lines record: every output is attempted, and the error is said.
+    std::fs::create_dir(dir.path().join("vanishing")).unwrap();
+    let child = Command::new("timeout")
+        .args([
+            "--kill-after=10",
+            "300",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+        ])
+        .args(["-np", "4", COLLBENCH, "accept"])
+        .args(args("vanishing/pairs.json"))
+        // Host a (rank 0, slowed below) fails: a second round runs while the directory goes.
+        .args(["--jsonl", "pairs.jsonl", "--min-busbw", "0.005"])
+        .current_dir(dir.path())
+        .env("OMPI_MCA_mpi_yield_when_idle", "1")
+        .env("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")
+        .env("COLLBENCH_TEST_DELAY", "0:100000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let jsonl = dir.path().join("pairs.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::fs::read_to_string(&jsonl)
+        .unwrap_or_default()
+        .contains("\"round\":1")
+    {
+        assert!(std::time::Instant::now() < deadline, "no round 1 in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::remove_dir_all(dir.path().join("vanishing")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("vanishing/.pairs.json."), "{stderr}");
+    let prom = std::fs::read_to_string(dir.path().join("pairs.prom")).expect("--prom-file written");
+    assert!(prom.contains("collbench_pairwise_hosts"), "{prom}");
+    let records = std::fs::read_to_string(&jsonl).unwrap();
+    assert!(records.contains("\"record\":\"pairwise\""), "{records}");
+}
