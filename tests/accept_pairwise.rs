@@ -535,3 +535,72 @@ fn pairwise_refuses_an_unwritable_json_path_before_any_round_and_writes_every_ot
     let records = std::fs::read_to_string(&jsonl).unwrap();
     assert!(records.contains("\"record\":\"pairwise\""), "{records}");
 }
+
+#[test]
+fn a_pairwise_run_stopped_in_round_one_keeps_its_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("stopped.json");
+    let child = Command::new("timeout")
+        .args([
+            "--kill-after=10",
+            "300",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+        ])
+        .args([
+            "-np",
+            "4",
+            COLLBENCH,
+            "accept",
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+        ])
+        .args(["-n", "5", "--backend", "mpi", "--min-busbw", "0.5", "-J"])
+        .arg(&json)
+        .env("OMPI_MCA_mpi_yield_when_idle", "1")
+        .env("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")
+        // About 4 s per row: SIGTERM lands in round 1.
+        .env("COLLBENCH_TEST_DELAY", "0:300000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let ranks = Command::new("pgrep")
+        .args(["-f", COLLBENCH])
+        .output()
+        .unwrap();
+    let pids: Vec<i32> = String::from_utf8_lossy(&ranks.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    c.contains(&json.display().to_string())
+                        && !c.starts_with("timeout")
+                        && !c.contains("mpirun")
+                })
+                .unwrap_or(false)
+        })
+        .collect();
+    assert_eq!(pids.len(), 4, "{pids:?}");
+    for pid in pids {
+        // SAFETY: kill(2) on a rank process this test started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(143), "{stdout}");
+    assert!(stdout.contains("# interrupted: signal 15"), "{stdout}");
+    assert!(
+        stdout.contains("busbw >= 0.50 GB/s (--min-busbw 0.5)"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["threshold_gbps"], 0.5);
+}

@@ -402,7 +402,9 @@ pub fn run(
                 })
                 .collect(),
             check_size_bytes: check_size,
-            threshold_gbps: iso.threshold_gbps,
+            // An absolute threshold is known before round 1 ends (a run stopped by a signal
+            // in round 1 still says which one it was judged by).
+            threshold_gbps: judge.threshold.as_ref().map_or(iso.threshold_gbps, |t| t.0),
             threshold_basis: judge
                 .threshold
                 .as_ref()
