@@ -439,3 +439,23 @@ fn an_accept_pairwise_report_given_to_compare_is_named_as_such() {
         "{err}"
     );
 }
+
+#[test]
+fn runs_with_no_row_in_common_are_a_usage_error_not_a_regression() {
+    let b = base();
+    let other_collective = report("all_gather", &["a", "b"], 8, &seeds_p5_two_nodes());
+    let err = compare(&b, &other_collective, 5.0).unwrap_err();
+    assert_eq!(err.exit_code(), exit::USAGE);
+    assert!(
+        err.to_string()
+            .contains("no (collective, size, type, op, root, placement) row in common")
+            && err.to_string().contains("all_gather float sum"),
+        "{err}"
+    );
+    // A new run that measured nothing (killed before its first row) is still every row missing.
+    let mut empty = b.clone();
+    empty.results.clear();
+    let c = compare(&b, &empty, 5.0).unwrap();
+    assert!(c.failed());
+    assert_eq!(c.count(Status::Missing), c.deltas.len());
+}
