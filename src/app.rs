@@ -348,13 +348,27 @@ fn run_in_world(
     // The backend's communicator is freed before its group's, before MPI is finalized.
     drop(backend);
     drop(group_world);
-    let result = outcome.and_then(|outcome| {
+    let result = outcome.and_then(|mut outcome| {
+        let output = outcome.output_error.take().map_or(Ok(()), Err);
         let push = match &outcome.report {
             Some(report) => finish_acceptance(&plan, report),
             None => Ok(()),
         };
-        // The verdict's exit code (7, 130/143) wins over a failed push (1).
-        verdict(&outcome).and(push)
+        // The verdict's exit code (7, 130/143) wins over a failed output file or push (1), but
+        // every failure is said: a FAIL that never reached its file or the dashboard must not go
+        // unnoticed.
+        let mut errors = [verdict(&outcome), output, push]
+            .into_iter()
+            .filter_map(Result::err);
+        match errors.next() {
+            None => Ok(()),
+            Some(first) => {
+                for later in errors {
+                    eprintln!("collbench: {later}");
+                }
+                Err(first)
+            }
+        }
     });
     match result {
         Ok(()) => exit::OK,

@@ -328,3 +328,134 @@ fn malformed_result_files_are_rejected_with_the_file_and_field() {
         assert!(compare::load::load_one(&path).is_err(), "{garbage:?}");
     }
 }
+
+#[test]
+fn a_jsonl_file_that_an_accept_pairwise_run_wrote_first_is_still_read() {
+    // `accept --pairwise --jsonl F` then a sweep with `--jsonl F`: the pair records (written by
+    // serde_json with their keys in alphabetical order, `record` not first) come first.
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared.jsonl");
+    std::fs::write(
+        &shared,
+        "{\"busbw_gbps\":6.2,\"hosts\":[\"a\",\"b\"],\"passed\":true,\"record\":\"pair\",\"round\":1,\
+         \"run_id\":\"t/pairwise/1\",\"threshold_gbps\":1.0,\"wrong\":0}\n",
+    )
+    .unwrap();
+    let run = base();
+    let mut sink = JsonlSink::open(&shared).unwrap();
+    sink.begin(&run).unwrap();
+    for row in &run.results {
+        sink.row(&run, row).unwrap();
+    }
+    sink.finish(&run).unwrap();
+    let runs = compare::load::load_runs(&shared).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results.len(), run.results.len());
+    let base_path = dir.path().join("baseline.json");
+    std::fs::write(&base_path, serde_json::to_string_pretty(&run).unwrap()).unwrap();
+    let args: Vec<String> = [&base_path, &shared]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    command(&args, &mut Vec::new()).unwrap();
+}
+
+#[test]
+fn a_run_appended_after_one_that_died_mid_write_keeps_both_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.jsonl");
+    let first = base();
+    let mut sink = JsonlSink::open(&path).unwrap();
+    sink.begin(&first).unwrap();
+    sink.row(&first, &first.results[0]).unwrap();
+    drop(sink);
+    // The process died in the middle of its second row record (no newline).
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"{\"record\":\"row\",\"run_id\":\"x\",\"row\":{\"collective\":\"all_re")
+        .unwrap();
+    // The rerun appends to the same file.
+    let mut second = base();
+    second.start_time = "2026-01-02T00:00:00Z".into();
+    let mut sink = JsonlSink::open(&path).unwrap();
+    sink.begin(&second).unwrap();
+    for row in &second.results {
+        sink.row(&second, row).unwrap();
+    }
+    sink.finish(&second).unwrap();
+    let runs = compare::load::load_runs(&path).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].results.len(), 1);
+    assert!(!runs[0].complete);
+    assert_eq!(runs[1].results.len(), second.results.len());
+    assert!(runs[1].complete);
+    // A bad line that no new run follows is still an error naming it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let broken = format!("{}\nnot json\n{}\n", lines[0], lines[1]);
+    let err = collbench::sinks::jsonl::parse_runs(&broken, "broken.jsonl").unwrap_err();
+    assert!(err.to_string().contains("broken.jsonl:2:"), "{err}");
+}
+
+#[test]
+fn jsonl_to_a_device_or_pipe_is_not_an_error() {
+    // fsync is refused (EINVAL) on character devices and pipes: `--jsonl /dev/stdout` streams.
+    let run = base();
+    let mut sink = JsonlSink::open(std::path::Path::new("/dev/null")).unwrap();
+    sink.begin(&run).unwrap();
+    sink.row(&run, &run.results[0]).unwrap();
+    sink.finish(&run).unwrap();
+}
+
+#[test]
+fn an_accept_pairwise_report_given_to_compare_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairwise_json = dir.path().join("pairwise.json");
+    std::fs::write(
+        &pairwise_json,
+        "{\n  \"kind\": \"collbench-pairwise\",\n  \"schema_version\": 1,\n  \"backend\": \"mpi\",\n  \"hosts\": []\n}\n",
+    )
+    .unwrap();
+    let err = compare::load::load_runs(&pairwise_json).unwrap_err();
+    assert_eq!(err.exit_code(), exit::USAGE);
+    assert!(
+        err.to_string()
+            .contains("pairwise.json: is the JSON report of `collbench accept --pairwise`"),
+        "{err}"
+    );
+    let pairwise_jsonl = dir.path().join("pairwise.jsonl");
+    std::fs::write(
+        &pairwise_jsonl,
+        "{\"busbw_gbps\":6.2,\"hosts\":[\"a\",\"b\"],\"passed\":true,\"record\":\"pair\",\"round\":1}\n",
+    )
+    .unwrap();
+    let err = compare::load::load_runs(&pairwise_jsonl).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("pairwise.jsonl: holds only records of `collbench accept --pairwise`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn runs_with_no_row_in_common_are_a_usage_error_not_a_regression() {
+    let b = base();
+    let other_collective = report("all_gather", &["a", "b"], 8, &seeds_p5_two_nodes());
+    let err = compare(&b, &other_collective, 5.0).unwrap_err();
+    assert_eq!(err.exit_code(), exit::USAGE);
+    assert!(
+        err.to_string()
+            .contains("no (collective, size, type, op, root, placement) row in common")
+            && err.to_string().contains("all_gather float sum"),
+        "{err}"
+    );
+    // A new run that measured nothing (killed before its first row) is still every row missing.
+    let mut empty = b.clone();
+    empty.results.clear();
+    let c = compare(&b, &empty, 5.0).unwrap();
+    assert!(c.failed());
+    assert_eq!(c.count(Status::Missing), c.deltas.len());
+}

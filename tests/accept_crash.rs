@@ -314,3 +314,55 @@ fn sigterm_to_every_rank_under_mpirun_keeps_the_rows_and_exits_143() {
     assert_eq!(wait_exit(&mut child, Duration::from_secs(120)), 143);
     check_outputs(dir.path(), "SIGTERM");
 }
+
+/// An output that fails at the end (its directory vanished, or a full shared file system) does not
+/// hide the verdict: the block is still printed, the exit code is the verdict's 7, and the I/O
+/// error is said.
+#[test]
+fn an_output_failing_at_the_end_keeps_the_verdict_block_and_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("gone");
+    std::fs::create_dir(&gone).unwrap();
+    let jsonl = dir.path().join("run.jsonl");
+    let csv = gone.join("run.csv");
+    let mut child = Command::new(ALLREDUCE)
+        .args([
+            "-b",
+            "1M",
+            "-e",
+            "16M",
+            "-f",
+            "2",
+            "-n",
+            "5",
+            "-w",
+            "1",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "1000",
+        ])
+        .arg("--jsonl")
+        .arg(&jsonl)
+        .arg("--csv")
+        .arg(&csv)
+        // 20 ms per operation: the sweep is still running when the directory goes.
+        .env("COLLBENCH_TEST_DELAY", "0:20000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&jsonl, 1, &mut child);
+    std::fs::remove_dir_all(&gone).unwrap();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(120)), 7);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("# Verdict: FAIL"), "{stdout}");
+    assert!(stderr.contains("acceptance verdict FAIL"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("I/O error on {}", csv.display())),
+        "{stderr}"
+    );
+    assert_eq!(rows_in_jsonl(&jsonl), 5);
+}

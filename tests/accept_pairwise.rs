@@ -367,3 +367,240 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         profile.stdout
     );
 }
+
+/// A port nothing listens on (bound, then released): a push there is refused at once.
+fn refused_gateway() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_failed_push_is_said_even_when_the_verdict_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = refused_gateway();
+    // The verdict's exit code wins, but the operator must learn the FAIL never reached the
+    // Pushgateway.
+    let fail = mpirun(
+        2,
+        &[],
+        &[
+            "-b",
+            "1M",
+            "-e",
+            "1M",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "10000",
+            "--push-gateway",
+            &gateway,
+        ],
+        dir.path(),
+    );
+    assert_eq!(fail.code, 7, "{}", fail.stderr);
+    assert!(
+        fail.stderr
+            .contains(&format!("I/O error on {gateway}/metrics/job/collbench")),
+        "{}",
+        fail.stderr
+    );
+    // The same for accept --pairwise: every pair fails, and the push of the bad hosts fails too.
+    let pairwise = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "p,q,r,s")],
+        &[
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "10000",
+            "--push-gateway",
+            &gateway,
+        ],
+        dir.path(),
+    );
+    assert_eq!(pairwise.code, 7, "{}", pairwise.stderr);
+    assert!(
+        pairwise
+            .stderr
+            .contains(&format!("I/O error on {gateway}/metrics/job/collbench")),
+        "{}",
+        pairwise.stderr
+    );
+}
+
+#[test]
+fn pairwise_refuses_an_unwritable_json_path_before_any_round_and_writes_every_other_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |json: &str| -> Vec<String> {
+        [
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.000001",
+            "-J",
+            json,
+            "--prom-file",
+            "pairs.prom",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // Refused like a plain run's -J: before the rounds (which may take an hour), exit 6, once.
+    let refused = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")],
+        &args("no-such-dir/pairs.json")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(refused.code, 6, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(!refused.stdout.contains("# round 1"), "{}", refused.stdout);
+    assert_eq!(
+        refused.stderr.matches("-J/--output_file").count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+    // A directory is refused the same way.
+    std::fs::create_dir(dir.path().join("taken.json")).unwrap();
+    let taken = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")],
+        &args("taken.json")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(taken.code, 6, "{}", taken.stderr);
+
+    // -J failing at the end (its directory vanished mid-run) does not cost the Prometheus file
+    // or the final JSON Lines record: every output is attempted, and the error is said.
+    std::fs::create_dir(dir.path().join("vanishing")).unwrap();
+    let child = Command::new("timeout")
+        .args([
+            "--kill-after=10",
+            "300",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+        ])
+        .args(["-np", "4", COLLBENCH, "accept"])
+        .args(args("vanishing/pairs.json"))
+        // Host a (rank 0, slowed below) fails: a second round runs while the directory goes.
+        .args(["--jsonl", "pairs.jsonl", "--min-busbw", "0.005"])
+        .current_dir(dir.path())
+        .env("OMPI_MCA_mpi_yield_when_idle", "1")
+        .env("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")
+        .env("COLLBENCH_TEST_DELAY", "0:100000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let jsonl = dir.path().join("pairs.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::fs::read_to_string(&jsonl)
+        .unwrap_or_default()
+        .contains("\"round\":1")
+    {
+        assert!(std::time::Instant::now() < deadline, "no round 1 in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::remove_dir_all(dir.path().join("vanishing")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("vanishing/.pairs.json."), "{stderr}");
+    let prom = std::fs::read_to_string(dir.path().join("pairs.prom")).expect("--prom-file written");
+    assert!(prom.contains("collbench_pairwise_hosts"), "{prom}");
+    let records = std::fs::read_to_string(&jsonl).unwrap();
+    assert!(records.contains("\"record\":\"pairwise\""), "{records}");
+}
+
+#[test]
+fn a_pairwise_run_stopped_in_round_one_keeps_its_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("stopped.json");
+    let child = Command::new("timeout")
+        .args([
+            "--kill-after=10",
+            "300",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+        ])
+        .args([
+            "-np",
+            "4",
+            COLLBENCH,
+            "accept",
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+        ])
+        .args(["-n", "5", "--backend", "mpi", "--min-busbw", "0.5", "-J"])
+        .arg(&json)
+        .env("OMPI_MCA_mpi_yield_when_idle", "1")
+        .env("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")
+        // About 4 s per row: SIGTERM lands in round 1.
+        .env("COLLBENCH_TEST_DELAY", "0:300000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let ranks = Command::new("pgrep")
+        .args(["-f", COLLBENCH])
+        .output()
+        .unwrap();
+    let pids: Vec<i32> = String::from_utf8_lossy(&ranks.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    c.contains(&json.display().to_string())
+                        && !c.starts_with("timeout")
+                        && !c.contains("mpirun")
+                })
+                .unwrap_or(false)
+        })
+        .collect();
+    assert_eq!(pids.len(), 4, "{pids:?}");
+    for pid in pids {
+        // SAFETY: kill(2) on a rank process this test started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(143), "{stdout}");
+    assert!(stdout.contains("# interrupted: signal 15"), "{stdout}");
+    assert!(
+        stdout.contains("busbw >= 0.50 GB/s (--min-busbw 0.5)"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["threshold_gbps"], 0.5);
+}

@@ -30,9 +30,10 @@ pub fn run_bounded(argv: &[String], timeout: Duration) -> Result<(), String> {
                     return Ok(());
                 }
                 let said = String::from_utf8_lossy(&output.stderr);
+                // The last line: scontrol ends with its fatal reason after earlier error lines.
                 return Err(format!(
                     "{program} exited with {status}: {}",
-                    said.trim().lines().next().unwrap_or("(no message)")
+                    said.trim().lines().last().unwrap_or("(no message)")
                 ));
             }
             Ok(None) if Instant::now() >= deadline => {
@@ -66,6 +67,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("no such node"), "{err}");
+        let err = run_bounded(
+            &argv(&[
+                "sh",
+                "-c",
+                "echo 'error: fetch_config: DNS SRV lookup failed' >&2; \
+                 echo 'fatal: Could not establish a configuration source' >&2; exit 1",
+            ]),
+            DRAIN_TIMEOUT,
+        )
+        .unwrap_err();
+        assert!(
+            err.ends_with("fatal: Could not establish a configuration source"),
+            "{err}"
+        );
         let err = run_bounded(&argv(&["/nonexistent/scontrol"]), DRAIN_TIMEOUT).unwrap_err();
         assert!(err.contains("cannot start"), "{err}");
         let started = Instant::now();

@@ -160,6 +160,22 @@ pub fn run(
     let start_time = crate::report::time::now_rfc3339();
     let hooks = TestHooks::from_process_env()?;
     hooks.check_ranks(world.size())?;
+    // Rank 0 writes -J at the end: refuse a path it cannot write before any round runs (the
+    // other outputs' paths are checked when the flags are parsed).
+    let mut path_check = if me == 0 {
+        let refused = plan.json_path.as_ref().and_then(|path| {
+            crate::sinks::check_output_path("-J/--output_file", path)
+                .err()
+                .map(|e| (e.exit_code(), error_message(&e)))
+        });
+        encode(&refused)?
+    } else {
+        Vec::new()
+    };
+    world.broadcast_bytes(&mut path_check)?;
+    if let Some((code, message)) = decode::<Option<(i32, String)>>(&path_check)? {
+        return Err(error_from_code(code, message));
+    }
 
     // Which host every rank is on, in first-rank order (the same table on every rank).
     let gathered = world.gather_bytes(world.hostname().as_bytes())?;
@@ -386,7 +402,9 @@ pub fn run(
                 })
                 .collect(),
             check_size_bytes: check_size,
-            threshold_gbps: iso.threshold_gbps,
+            // An absolute threshold is known before round 1 ends (a run stopped by a signal
+            // in round 1 still says which one it was judged by).
+            threshold_gbps: judge.threshold.as_ref().map_or(iso.threshold_gbps, |t| t.0),
             threshold_basis: judge
                 .threshold
                 .as_ref()
@@ -423,6 +441,11 @@ pub fn run(
         }
         crate::sinks::console::print(&report::render(&result));
         let outputs = write_outputs(plan, &result, jsonl.as_mut());
+        // A failed output (a push, a file) loses to a FAIL or a signal in the exit code, but is
+        // still said: the bad hosts may never have reached the dashboard.
+        if let (Err(e), true) = (&outputs, interrupted.is_some() || !result.passed) {
+            eprintln!("collbench: {e}");
+        }
         status = match (interrupted, result.passed, outputs) {
             (Some(signal), _, _) => (128 + signal, String::new()),
             (None, false, _) => (
@@ -515,11 +538,7 @@ struct JsonlPairs {
 
 impl JsonlPairs {
     fn open(path: &std::path::Path, start_time: &str) -> Result<JsonlPairs> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| CollbenchError::io(path.display().to_string(), e))?;
+        let file = crate::sinks::jsonl::open_for_append(path)?;
         Ok(JsonlPairs {
             file,
             path: path.to_path_buf(),
@@ -534,7 +553,7 @@ impl JsonlPairs {
         let mut line = serde_json::to_vec(&value).map_err(|e| io(std::io::Error::other(e)))?;
         line.push(b'\n');
         self.file.write_all(&line).map_err(io)?;
-        self.file.sync_data().map_err(io)
+        crate::sinks::jsonl::sync_data(&self.file).map_err(io)
     }
 
     fn round(&mut self, iso: &Isolation) -> Result<()> {
@@ -559,58 +578,84 @@ impl JsonlPairs {
     }
 }
 
-/// `-J`, `--jsonl` (final record), `--prom-file`, `--push-gateway` of a pairwise run.
+/// `-J`, `--jsonl` (final record), `--prom-file`, `--push-gateway` of a pairwise run. Each one
+/// is attempted even when an earlier one failed; the first error is returned.
 fn write_outputs(
     plan: &TestPlan,
     result: &PairwiseReport,
     jsonl: Option<&mut JsonlPairs>,
 ) -> Result<()> {
+    let mut first_error: Option<CollbenchError> = None;
+    let mut keep = |outcome: Result<()>| {
+        if let Err(e) = outcome {
+            if first_error.is_some() {
+                eprintln!("collbench: {e}");
+            } else {
+                first_error = Some(e);
+            }
+        }
+    };
     if let Some(path) = &plan.json_path {
-        let mut bytes = serde_json::to_vec_pretty(result).map_err(|e| {
-            CollbenchError::io(path.display().to_string(), std::io::Error::other(e))
-        })?;
-        bytes.push(b'\n');
-        crate::sinks::write_atomically(path, &bytes)?;
+        keep(
+            serde_json::to_vec_pretty(result)
+                .map_err(|e| {
+                    CollbenchError::io(path.display().to_string(), std::io::Error::other(e))
+                })
+                .and_then(|mut bytes| {
+                    bytes.push(b'\n');
+                    crate::sinks::write_atomically(path, &bytes)
+                }),
+        );
     }
     if let Some(j) = jsonl {
-        let mut value = serde_json::to_value(result).map_err(|e| {
-            CollbenchError::io(j.path.display().to_string(), std::io::Error::other(e))
-        })?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("record".into(), "pairwise".into());
-            object.insert("run_id".into(), j.run_id.clone().into());
-        }
-        j.append(value)?;
+        keep(
+            serde_json::to_value(result)
+                .map_err(|e| {
+                    CollbenchError::io(j.path.display().to_string(), std::io::Error::other(e))
+                })
+                .and_then(|mut value| {
+                    if let Some(object) = value.as_object_mut() {
+                        object.insert("record".into(), "pairwise".into());
+                        object.insert("run_id".into(), j.run_id.clone().into());
+                    }
+                    j.append(value)
+                }),
+        );
     }
     let text =
         crate::sinks::prometheus::pairwise_exposition(result, crate::sinks::prometheus::unix_now());
     if let Some(path) = &plan.acceptance.prom_file {
-        crate::sinks::write_atomically(path, text.as_bytes())?;
+        keep(crate::sinks::write_atomically(path, text.as_bytes()));
     }
     if let Some(url) = &plan.acceptance.push_gateway {
-        let gateway = crate::sinks::pushgateway::GatewayUrl::parse(url)?;
-        let key = vec![
-            ("job", crate::sinks::pushgateway::JOB.to_string()),
-            (
-                "instance",
-                result
-                    .hosts
-                    .first()
-                    .map(|h| h.host.clone())
-                    .unwrap_or_default(),
-            ),
-            (
-                "slurm_job_id",
-                std::env::var("SLURM_JOB_ID").unwrap_or_default(),
-            ),
-            ("collective", format!("{}-pairwise", result.collective)),
-        ];
-        crate::sinks::pushgateway::put(
-            &gateway,
-            &crate::sinks::pushgateway::grouping_path(&key),
-            &text,
-            std::time::Duration::from_secs(10),
-        )?;
+        keep(push_pairwise(url, result, &text));
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
+}
+
+/// `--push-gateway` of a pairwise run, under the collective `<name>-pairwise`.
+fn push_pairwise(url: &str, result: &PairwiseReport, text: &str) -> Result<()> {
+    let gateway = crate::sinks::pushgateway::GatewayUrl::parse(url)?;
+    let key = vec![
+        ("job", crate::sinks::pushgateway::JOB.to_string()),
+        (
+            "instance",
+            result
+                .hosts
+                .first()
+                .map(|h| h.host.clone())
+                .unwrap_or_default(),
+        ),
+        (
+            "slurm_job_id",
+            std::env::var("SLURM_JOB_ID").unwrap_or_default(),
+        ),
+        ("collective", format!("{}-pairwise", result.collective)),
+    ];
+    crate::sinks::pushgateway::put(
+        &gateway,
+        &crate::sinks::pushgateway::grouping_path(&key),
+        text,
+        std::time::Duration::from_secs(10),
+    )
 }

@@ -16,8 +16,20 @@ pub fn load_runs(path: &Path) -> Result<Vec<Report>> {
 
 /// [`load_runs`] on the text of a file; `origin` names it in errors.
 pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
+    let pairwise = |what: &str| {
+        CollbenchError::Usage(format!(
+            "{origin}: {what} of `collbench accept --pairwise` (pair results, not a sweep); expected \
+             the -J or --jsonl file of a sweep (collbench run, *-perf, accept without --pairwise)"
+        ))
+    };
     let runs = if text.trim_start().starts_with('{') && !looks_like_jsonl(text) {
         let report: Report = serde_json::from_str(text).map_err(|e| {
+            let kind = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string));
+            if kind.as_deref() == Some(crate::accept::report::PAIRWISE_KIND) {
+                return pairwise("is the JSON report");
+            }
             CollbenchError::Usage(format!(
                 "{origin}: not a collbench JSON report ({e}); expected a file written by -J or --jsonl"
             ))
@@ -27,6 +39,9 @@ pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
         jsonl::parse_runs(text, origin)?
     };
     if runs.is_empty() {
+        if text.contains("\"record\":\"pair") {
+            return Err(pairwise("holds only records"));
+        }
         return Err(CollbenchError::Usage(format!(
             "{origin}: holds no run; expected a file written by -J or --jsonl"
         )));
@@ -50,11 +65,16 @@ pub fn load_one(path: &Path) -> Result<Report> {
     Ok(runs.remove(0))
 }
 
-/// A JSON Lines file starts with a `{"record":` object on its first line.
+/// A JSON Lines file has a whole object with a `record` key on its first line (a sweep writes
+/// `record` first; `accept --pairwise` records have their keys in alphabetical order).
 fn looks_like_jsonl(text: &str) -> bool {
     text.lines()
-        .next()
-        .is_some_and(|l| l.trim_start().starts_with("{\"record\""))
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| {
+            l.trim_start().starts_with("{\"record\"")
+                || serde_json::from_str::<serde_json::Value>(l)
+                    .is_ok_and(|v| v.get("record").is_some_and(|r| r.is_string()))
+        })
 }
 
 /// Semantic checks serde cannot do.

@@ -5,7 +5,8 @@
 //! the runs' own spread explains: [`NOISE_SIGMAS`] × the combined relative spread of both runs (the
 //! per-iteration coefficient of variation when `-I` was on, else half the rank spread
 //! (max-min)/avg, plus the spread across `-N` cycles). A baseline row missing from the new run also
-//! fails. Exit codes: 0 no regression, 7 regression or missing rows, 6 unusable input, 1 I/O.
+//! fails. Exit codes: 0 no regression, 7 regression or missing rows, 6 unusable input (also
+//! two runs with no row in common), 1 I/O.
 
 pub mod load;
 
@@ -212,6 +213,32 @@ pub fn compare(baseline: &Report, new: &Report, tolerance_percent: f64) -> Resul
     let tolerance = tolerance_percent / 100.0;
     let base = cells(baseline);
     let fresh = cells(new);
+    // Two runs that measured something but nothing alike (another collective, type or sizes)
+    // are a wrong pair of files, not a regression. A new run with no row at all still fails
+    // with every row missing.
+    if !fresh.is_empty() && !base.is_empty() && !base.keys().any(|k| fresh.contains_key(k)) {
+        let describe_cells = |cells: &BTreeMap<Key, Cell>| {
+            let mut what: Vec<String> = cells
+                .keys()
+                .map(|k| format!("{} {} {}", k.collective, k.dtype.name(), k.redop))
+                .collect();
+            what.sort();
+            what.dedup();
+            let sizes: Vec<u64> = cells.keys().map(|k| k.size_bytes).collect();
+            format!(
+                "{} at {}-{} B",
+                what.join(", "),
+                sizes.iter().min().copied().unwrap_or(0),
+                sizes.iter().max().copied().unwrap_or(0)
+            )
+        };
+        return Err(CollbenchError::Usage(format!(
+            "the baseline ({}) and the new run ({}) have no (collective, size, type, op, root, \
+             placement) row in common; accepted: two runs of the same test",
+            describe_cells(&base),
+            describe_cells(&fresh)
+        )));
+    }
     let mut deltas = Vec::new();
     for (k, b) in &base {
         let delta = match fresh.get(k) {

@@ -59,7 +59,7 @@ pub struct RunInputs<'a> {
 }
 
 /// How a run ended, the same on every rank.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct RunOutcome {
     /// Wrong elements over every cell and rank.
     pub wrong_elements: u64,
@@ -73,6 +73,9 @@ pub struct RunOutcome {
     pub verdict_failed: bool,
     /// The final report (world rank 0 only).
     pub report: Option<Report>,
+    /// The first output (sink) that failed to finish (world rank 0 only). Not returned as the
+    /// run's error: the verdict is still printed and pushed, and its exit code wins over this one.
+    pub output_error: Option<CollbenchError>,
 }
 
 /// What the `redop` column prints for `op` (nccl-tests' spellings per collective).
@@ -587,7 +590,6 @@ impl Runner<'_> {
             let _armed = watchdog::waiting(Phase::Finish);
             self.world.barrier()?;
         }
-        finished?;
         Ok(RunOutcome {
             wrong_elements: self.wrong_elements,
             passed,
@@ -595,6 +597,7 @@ impl Runner<'_> {
             interrupted_by,
             verdict_failed,
             report,
+            output_error: finished.err(),
         })
     }
 }

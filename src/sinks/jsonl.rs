@@ -57,11 +57,7 @@ pub struct JsonlSink {
 impl JsonlSink {
     /// Opens (creating if needed) `path` for append. Fails before the run starts if it cannot.
     pub fn open(path: &Path) -> Result<JsonlSink> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| CollbenchError::io(path.display().to_string(), e))?;
+        let file = open_for_append(path)?;
         Ok(JsonlSink {
             path: path.to_path_buf(),
             file: Some(file),
@@ -82,7 +78,7 @@ impl JsonlSink {
         file.write_all(&line).map_err(io)?;
         file.flush().map_err(io)?;
         // Rows are the thing to keep: get them onto the disk, not just into the page cache.
-        file.sync_data().map_err(io)
+        sync_data(file).map_err(io)
     }
 }
 
@@ -118,11 +114,64 @@ impl Sink for JsonlSink {
     }
 }
 
+/// Opens (creating if needed) a JSON Lines file for append. When an earlier run died mid-write
+/// (its last line has no newline), the line is ended first, so this run's records are not glued
+/// onto the torn one (readers skip a torn line).
+pub(crate) fn open_for_append(path: &Path) -> Result<File> {
+    let io = |e| CollbenchError::io(path.display().to_string(), e);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    // Regular files only (not /dev/stdout or a FIFO); an unreadable one is left as it is.
+    let length = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map_or(0, |m| m.len());
+    if length > 0 && last_byte(path, length).is_some_and(|b| b != b'\n') {
+        file.write_all(b"\n").map_err(io)?;
+    }
+    Ok(file)
+}
+
+/// fsync of the data; a file that cannot be synced (a pipe, /dev/stdout, /dev/null: EINVAL) is fine.
+pub(crate) fn sync_data(file: &File) -> std::io::Result<()> {
+    match file.sync_data() {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        other => other,
+    }
+}
+
+fn last_byte(path: &Path, length: u64) -> Option<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut reader = File::open(path).ok()?;
+    reader.seek(SeekFrom::Start(length - 1)).ok()?;
+    let mut last = [0u8; 1];
+    reader.read_exact(&mut last).ok()?;
+    Some(last[0])
+}
+
 fn is_pairwise_record(line: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(line)
         .ok()
         .and_then(|v| v.get("record").and_then(|r| r.as_str()).map(str::to_string))
         .is_some_and(|r| r == "pair" || r == "pairwise")
+}
+
+/// Whether the next non-empty line is the first record of a run: a sweep's `begin`, or an
+/// `accept --pairwise` run's first `pair` (round 1) or, with no round finished, its `pairwise`.
+fn next_begins_a_run(rest: &[&str]) -> bool {
+    rest.iter().find(|l| !l.trim().is_empty()).is_some_and(|l| {
+        serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| {
+            match v.get("record").and_then(|r| r.as_str()) {
+                Some("begin") | Some("pairwise") => true,
+                Some("pair") => v.get("round").and_then(|r| r.as_u64()) == Some(1),
+                _ => false,
+            }
+        })
+    })
 }
 
 /// Rebuilds the runs stored in a JSON Lines file, in the order they began.
@@ -145,8 +194,9 @@ pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
             Ok(r) => r,
             // `accept --pairwise` shares the format: its pair records are not sweep rows.
             Err(_) if is_pairwise_record(line) => continue,
-            // The last line without a newline is a write the process did not finish: drop it.
-            Err(_) if is_last => break,
+            // A write the process did not finish: the last line, or a line after which another
+            // run began (its writer ended the torn line first). Drop it.
+            Err(_) if is_last || next_begins_a_run(&lines[index + 1..]) => continue,
             Err(e) => {
                 return Err(CollbenchError::Usage(format!(
                     "{origin}:{}: not a collbench JSON Lines record ({e}); expected begin/row/end records written by --jsonl",

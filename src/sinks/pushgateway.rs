@@ -8,9 +8,9 @@ use super::prometheus::{exposition, unix_now, FailingHost};
 use super::Sink;
 use crate::error::{CollbenchError, Result};
 use crate::report::{Report, ResultRow};
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The `job` label of every push.
 pub const JOB: &str = "collbench";
@@ -136,26 +136,58 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-/// PUTs `body` to `url` + `path`; Ok on a 2xx answer, else an error quoting the answer.
+/// PUTs `body` to `url` + `path`; Ok on a 2xx answer, else an error quoting the answer. The whole
+/// exchange (connecting to each address the host resolves to, sending, reading the answer) ends
+/// within `timeout`, also against a gateway that answers a byte at a time.
 pub fn put(url: &GatewayUrl, path: &str, body: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
     let target = format!("http://{}:{}{}{}", url.host, url.port, url.prefix, path);
     let io = |e: std::io::Error| CollbenchError::io(target.clone(), e);
-    let addr = (url.host.as_str(), url.port)
+    let timed_out = || {
+        io(std::io::Error::new(
+            ErrorKind::TimedOut,
+            format!(
+                "the Pushgateway did not answer within {} s (the limit of one push)",
+                timeout.as_secs_f64()
+            ),
+        ))
+    };
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    };
+    let addresses: Vec<_> = (url.host.as_str(), url.port)
         .to_socket_addrs()
         .map_err(io)?
-        .next()
-        .ok_or_else(|| {
-            io(std::io::Error::other(
-                "the host name resolved to no address",
-            ))
-        })?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(io)?;
-    stream.set_read_timeout(Some(timeout)).map_err(io)?;
-    stream.set_write_timeout(Some(timeout)).map_err(io)?;
+        .collect();
+    if addresses.is_empty() {
+        return Err(io(std::io::Error::other(
+            "the host name resolved to no address",
+        )));
+    }
+    // Every address in turn (a name may resolve to IPv6 first while the gateway listens on IPv4).
+    let mut last_error = None;
+    let mut connected = None;
+    for address in &addresses {
+        let Some(remaining) = left() else { break };
+        match TcpStream::connect_timeout(address, remaining) {
+            Ok(stream) => {
+                connected = Some(stream);
+                break;
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let mut stream = match (connected, last_error) {
+        (Some(stream), _) => stream,
+        (None, Some(e)) if e.kind() != ErrorKind::TimedOut => return Err(io(e)),
+        (None, _) => return Err(timed_out()),
+    };
     let request = format!(
         "PUT {}{} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: collbench/{}\r\n\
          Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
+         Connection: close\r\n\r\n{body}",
         url.prefix,
         path,
         url.host,
@@ -163,15 +195,28 @@ pub fn put(url: &GatewayUrl, path: &str, body: &str, timeout: Duration) -> Resul
         env!("CARGO_PKG_VERSION"),
         body.len()
     );
-    stream.write_all(request.as_bytes()).map_err(io)?;
-    stream.write_all(body.as_bytes()).map_err(io)?;
-    stream.flush().map_err(io)?;
-    let mut answer = Vec::new();
-    // Read the answer up to 64 KiB; Connection: close ends it.
+    let waited = |e: std::io::Error| match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => timed_out(),
+        _ => io(e),
+    };
     stream
-        .take(64 * 1024)
-        .read_to_end(&mut answer)
+        .set_write_timeout(Some(left().ok_or_else(timed_out)?))
         .map_err(io)?;
+    stream.write_all(request.as_bytes()).map_err(waited)?;
+    // Read the answer up to 64 KiB; Connection: close ends it.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while answer.len() < 64 * 1024 {
+        stream
+            .set_read_timeout(Some(left().ok_or_else(timed_out)?))
+            .map_err(io)?;
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(waited(e)),
+        }
+    }
     let answer = String::from_utf8_lossy(&answer);
     let status_line = answer.lines().next().unwrap_or("");
     let code: u16 = status_line
@@ -258,6 +303,62 @@ mod tests {
             let err = GatewayUrl::parse(bad).unwrap_err().to_string();
             assert!(err.contains("--push-gateway") && err.contains(bad), "{err}");
         }
+    }
+
+    /// A gateway on a free local port that reads the request, then runs `answer` on the socket.
+    fn local_gateway(
+        answer: impl FnOnce(&mut TcpStream) + Send + 'static,
+    ) -> (GatewayUrl, std::thread::JoinHandle<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = GatewayUrl::parse(&format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().unwrap().port()
+        ))
+        .unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request);
+            answer(&mut socket);
+        });
+        (url, server)
+    }
+
+    #[test]
+    fn a_silent_or_dripping_gateway_is_given_up_on_within_the_timeout() {
+        let limit = Duration::from_millis(600);
+        // Accepts, then never answers.
+        let (url, server) = local_gateway(|_| std::thread::sleep(Duration::from_secs(3)));
+        let started = Instant::now();
+        let err = put(&url, "/metrics/job/x", "m 1\n", limit).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "{err}");
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.to_string()
+                .contains("the Pushgateway did not answer within 0.6 s"),
+            "{err}"
+        );
+        server.join().unwrap();
+        // Answers a byte every 100 ms: no single read waits long, the whole push must not either.
+        let (url, server) = local_gateway(|socket| {
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
+                if socket.write_all(&[*byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let started = Instant::now();
+        let err = put(&url, "/metrics/job/x", "m 1\n", limit).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "{err}");
+        assert!(err.to_string().contains("did not answer within"), "{err}");
+        server.join().unwrap();
+        // A prompt answer still passes.
+        let (url, server) = local_gateway(|socket| {
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        });
+        put(&url, "/metrics/job/x", "m 1\n", limit).unwrap();
+        server.join().unwrap();
     }
 
     #[test]
