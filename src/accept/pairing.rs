@@ -7,6 +7,7 @@
 //! has passed yet, suspects are re-paired among themselves with partners they have not had, until
 //! one pair passes or no new pairing is left (those hosts stay unresolved).
 
+use crate::report::units::format_gbps;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -222,8 +223,9 @@ pub fn drain_command(c: &Conviction) -> Vec<String> {
         )
     } else {
         format!(
-            "collbench: busbw {:.2} < {:.2} GB/s",
-            c.busbw_gbps, c.threshold_gbps
+            "collbench: busbw {} < {} GB/s",
+            format_gbps(c.busbw_gbps),
+            format_gbps(c.threshold_gbps)
         )
     };
     vec![

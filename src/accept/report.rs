@@ -2,6 +2,7 @@
 //! metrics (`collbench_failing_host{source="pairwise"}`).
 
 use super::pairing::{drain_line, Conviction, Isolation};
+use crate::report::units::format_gbps;
 use crate::report::ToolInfo;
 use serde::{Deserialize, Serialize};
 
@@ -114,8 +115,9 @@ pub fn render(r: &PairwiseReport) -> String {
         r.check_size_bytes
     ));
     out.push_str(&format!(
-        "# a pair passes at busbw >= {:.2} GB/s ({}) with no wrong element\n",
-        r.threshold_gbps, r.threshold_basis
+        "# a pair passes at busbw >= {} GB/s ({}) with no wrong element\n",
+        format_gbps(r.threshold_gbps),
+        r.threshold_basis
     ));
     for (index, round) in r.rounds.iter().enumerate() {
         let busy: Vec<&str> = round
@@ -165,7 +167,11 @@ pub fn render(r: &PairwiseReport) -> String {
             let why = if b.wrong > 0 {
                 format!("{} wrong elements", b.wrong)
             } else {
-                format!("busbw {:.2} < {:.2} GB/s", b.busbw_gbps, b.threshold_gbps)
+                format!(
+                    "busbw {} < {} GB/s",
+                    format_gbps(b.busbw_gbps),
+                    format_gbps(b.threshold_gbps)
+                )
             };
             out.push_str(&format!(
                 "#   {}: {why} paired with good host {} (round {})\n",

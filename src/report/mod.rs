@@ -13,6 +13,7 @@ pub mod meta;
 pub mod network;
 pub mod slurm;
 pub mod time;
+pub mod units;
 
 /// 1: first release; 2: adds `verdict` (acceptance checks); 3: adds `backend.network_by_process`
 /// and the `network` check (`--require-net`); 4: adds `memory` (`-M`).

@@ -3,6 +3,7 @@
 //! grep.
 
 use super::{Check, CheckKind, SlowRank, Verdict};
+use crate::report::units::format_gbps;
 
 /// The block, one `\n`-terminated line each.
 pub fn block(verdict: &Verdict) -> String {
@@ -101,12 +102,12 @@ pub fn one_line(check: &Check) -> String {
             check.basis
         ),
         _ => format!(
-            "{}: busbw {:.2} {} {} {:.2} {}",
+            "{}: busbw {} {} {} {} {}",
             what.join(" "),
-            check.measured,
+            format_gbps(check.measured),
             check.unit,
             relation,
-            check.threshold,
+            format_gbps(check.threshold),
             check.unit
         ),
     }
