@@ -604,3 +604,51 @@ fn a_pairwise_run_stopped_in_round_one_keeps_its_threshold() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["threshold_gbps"], 0.5);
 }
+
+/// A pairwise push lands in a real Pushgateway in its own group (`mode=pairwise`) whose series
+/// keep `collective="all_reduce"`: the dashboard's failing-hosts panel selects on it (a grouping
+/// label `collective=all_reduce-pairwise` used to replace it).
+#[test]
+fn a_pairwise_push_keeps_the_collective_label_the_dashboard_selects_on() {
+    let gw = accept_support::gateway::start_gateway();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}", gw.port);
+    let mut args = SWEEP.to_vec();
+    args.extend(["--push-gateway", &url]);
+    let run = mpirun(
+        4,
+        &[
+            ("COLLBENCH_TEST_HOSTNAME", "node-a,node-b,node-c,node-d"),
+            ("COLLBENCH_TEST_DELAY", "2:600000"),
+            ("SLURM_JOB_ID", "777"),
+        ],
+        &args,
+        dir.path(),
+    );
+    assert_eq!(run.code, 7, "{}\n{}", run.stdout, run.stderr);
+    let (code, body) = accept_support::gateway::http_get(gw.port, "/api/v1/metrics")
+        .expect("the pushgateway API answers");
+    assert_eq!(code, 200, "{body}");
+    let api: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let group = api["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["labels"]["job"] == "collbench")
+        .unwrap_or_else(|| panic!("no collbench group in {body}"));
+    assert_eq!(group["labels"]["mode"], "pairwise", "{body}");
+    assert_eq!(group["labels"]["collective"], "all_reduce", "{body}");
+    assert_eq!(group["labels"]["slurm_job_id"], "777", "{body}");
+    let failing = group["collbench_failing_host"]["metrics"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no collbench_failing_host in {body}"));
+    let bad: Vec<_> = failing
+        .iter()
+        .filter(|m| m["value"] == "1")
+        .map(|m| {
+            assert_eq!(m["labels"]["collective"], "all_reduce", "{m}");
+            m["labels"]["host"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(bad, ["node-c"], "{body}");
+}

@@ -1,6 +1,8 @@
 //! Reports for the acceptance tests, built the way the runner builds them (no hand-written JSON).
 #![allow(dead_code)]
 
+pub mod gateway;
+
 use collbench::report::*;
 use collbench::types::DataType;
 use std::collections::BTreeMap;
