@@ -288,29 +288,9 @@ fn sigterm_to_every_rank_under_mpirun_keeps_the_rows_and_exits_143() {
         .spawn()
         .unwrap();
     wait_for_rows(&dir.path().join("run.jsonl"), 3, &mut child);
-    let ranks = Command::new("pgrep")
-        .args(["-f", ALLREDUCE])
-        .output()
-        .unwrap();
-    let pids: Vec<i32> = String::from_utf8_lossy(&ranks.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .filter(|&pid| {
-            // Only the ranks of this run: children of this test's mpirun.
-            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    c.contains(&dir.path().display().to_string())
-                        && !c.starts_with("timeout")
-                        && !c.contains("mpirun")
-                })
-                .unwrap_or(false)
-        })
-        .collect();
-    assert_eq!(pids.len(), 4, "{pids:?}");
-    for pid in pids {
-        // SAFETY: kill(2) on a rank process this test started.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-    }
+    let marker = dir.path().display().to_string();
+    let signalled = accept_support::signal_ranks(ALLREDUCE, &marker, libc::SIGTERM);
+    assert_eq!(signalled, 4, "ranks of this run");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(120)), 143);
     check_outputs(dir.path(), "SIGTERM");
 }

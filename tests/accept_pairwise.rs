@@ -570,28 +570,9 @@ fn a_pairwise_run_stopped_in_round_one_keeps_its_threshold() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    let ranks = Command::new("pgrep")
-        .args(["-f", COLLBENCH])
-        .output()
-        .unwrap();
-    let pids: Vec<i32> = String::from_utf8_lossy(&ranks.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .filter(|&pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    c.contains(&json.display().to_string())
-                        && !c.starts_with("timeout")
-                        && !c.contains("mpirun")
-                })
-                .unwrap_or(false)
-        })
-        .collect();
-    assert_eq!(pids.len(), 4, "{pids:?}");
-    for pid in pids {
-        // SAFETY: kill(2) on a rank process this test started.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-    }
+    let marker = json.display().to_string();
+    let signalled = accept_support::signal_ranks(COLLBENCH, &marker, libc::SIGTERM);
+    assert_eq!(signalled, 4, "ranks of this run");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(143), "{stdout}");

@@ -231,3 +231,27 @@ pub fn schema_errors(value: &serde_json::Value) -> Vec<String> {
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect()
 }
+
+/// Sends `signal` to every rank of one test's run, as slurmstepd delivers scancel's SIGTERM, and
+/// returns how many it signalled. The ranks are the `binary` processes whose command line holds
+/// `marker` (a path only that run uses), not its `timeout` or `mpirun` wrappers.
+pub fn signal_ranks(binary: &str, marker: &str, signal: i32) -> usize {
+    let listed = std::process::Command::new("pgrep")
+        .args(["-f", binary])
+        .output()
+        .expect("pgrep (procps) must be installed");
+    let pids: Vec<i32> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.contains(marker) && !c.starts_with("timeout") && !c.contains("mpirun"))
+                .unwrap_or(false)
+        })
+        .collect();
+    for &pid in &pids {
+        // SAFETY: kill(2) on a rank process of the calling test's own run.
+        unsafe { libc::kill(pid, signal) };
+    }
+    pids.len()
+}
