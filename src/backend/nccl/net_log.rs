@@ -30,7 +30,10 @@ impl NetKind {
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
             "socket" => NetKind::Socket,
+            // NVIDIA's nccl-rdma-sharp plugin (HPC-X, NGC containers) is verbs too and names
+            // itself "IBext", or "IBext_v8", "IBext_v11" … after its plugin API version.
             "ib" => NetKind::Ib,
+            _ if lower == "ibext" || lower.starts_with("ibext_") => NetKind::Ib,
             _ if lower.contains("libfabric") || lower == "ofi" => NetKind::Libfabric,
             _ => NetKind::Other(name.to_string()),
         }
@@ -282,6 +285,30 @@ h:1:1 [0] NCCL INFO Using network Socket
         assert_eq!(net.kind, NetKind::Socket);
         assert_eq!(net.ofi_provider, None);
         assert!(!net.satisfies("efa"));
+    }
+
+    #[test]
+    fn the_hpcx_rdma_plugin_counts_as_ib() {
+        // As printed with NVIDIA's nccl-rdma-sharp plugin (HPC-X, NGC PyTorch containers).
+        let log = "\
+gpu40:2899:2929 [0] NCCL INFO Plugin Path : /opt/hpcx/nccl_rdma_sharp_plugin/lib/libnccl-net.so
+gpu40:2899:2929 [0] NCCL INFO P2P plugin IBext_v8
+gpu40:2899:2929 [0] NCCL INFO NET/IB : Using [0]mlx5_2:1/IB/SHARP [1]mlx5_0:1/IB/SHARP [RO]; OOB ib0:10.159.0.40<0>
+gpu40:2899:2929 [0] NCCL INFO Using network IBext_v8
+gpu40:2899:2950 [0] NCCL INFO Channel 00/0 : 0[0] -> 8[0] [send] via NET/IBext_v8/0/GDRDMA
+";
+        let net = selected_network(log).unwrap();
+        assert_eq!(net.network, "IBext_v8");
+        assert_eq!(net.kind, NetKind::Ib);
+        assert!(net.satisfies("ib"));
+        assert!(net.satisfies("roce"));
+        assert!(net.satisfies("IBext_v8"));
+        assert!(!net.satisfies("socket"));
+        let older = selected_network("h:1:1 [0] NCCL INFO Using network IBext\n").unwrap();
+        assert_eq!(older.kind, NetKind::Ib);
+        // Only that plugin: another name that merely starts with "ib" stays its own network.
+        let other = selected_network("h:1:1 [0] NCCL INFO Using network IBverbsX\n").unwrap();
+        assert_eq!(other.kind, NetKind::Other("IBverbsX".into()));
     }
 
     #[test]
