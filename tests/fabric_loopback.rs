@@ -239,3 +239,53 @@ fn an_unknown_domain_lists_the_providers_domains() {
         "{err}"
     );
 }
+
+/// A `--json` file in a directory that does not exist fails before the sweep (exit 1, as a failed
+/// write), not after minutes of measuring whose results are then lost.
+#[test]
+fn a_json_path_in_a_missing_directory_fails_before_measuring() {
+    let output = run(
+        60,
+        &[
+            "loopback",
+            "--provider",
+            "shm",
+            "-b",
+            "8",
+            "-e",
+            "8",
+            "--iters",
+            "2",
+            "--json",
+            "/nonexistent-dir/loopback.json",
+        ],
+    );
+    assert_exit(&output, 1);
+    let err = stderr(&output);
+    assert!(
+        err.contains("/nonexistent-dir/loopback.json") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(
+        !stdout(&output).contains("send/recv"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+/// `--provider "$UNSET"`: libfabric would read "" as any provider and test another one.
+#[test]
+fn an_empty_provider_is_a_usage_error() {
+    let output = run(60, &["loopback", "--provider", "", "-b", "8", "-e", "8"]);
+    assert_exit(&output, 6);
+    let err = stderr(&output);
+    assert!(
+        err.contains("--provider") && err.contains("is empty"),
+        "{err}"
+    );
+    assert!(
+        !stdout(&output).contains("send/recv"),
+        "{}",
+        stdout(&output)
+    );
+}

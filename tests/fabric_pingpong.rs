@@ -169,3 +169,23 @@ fn a_single_rank_is_a_usage_error() {
         stderr(&output)
     );
 }
+
+/// Rank 0's `--json` in a missing directory ends the job before any pair is measured, with the
+/// exit code of a failed write (1), on every rank.
+#[test]
+fn a_json_path_in_a_missing_directory_fails_before_measuring() {
+    let mut args: Vec<&str> = SWEEP.to_vec();
+    args.extend_from_slice(&["--json", "/nonexistent-dir/pingpong.json"]);
+    let output = mpirun(2, &args, &[]);
+    assert_exit(&output, 1);
+    let err = stderr(&output);
+    assert!(
+        err.contains("/nonexistent-dir/pingpong.json") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(
+        !stdout(&output).contains("send/recv"),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -37,14 +37,14 @@ pub enum FabricCommand {
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// Only this provider (e.g. efa, tcp, shm, "tcp;ofi_rxm").
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = parse_name)]
     pub provider: Option<String>,
     /// Also write the inventory as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// EC2 instance type to check the EFA device count against (default: read from
     /// /sys/devices/virtual/dmi/id/product_name).
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", value_parser = parse_name)]
     pub instance_type: Option<String>,
 }
 
@@ -61,10 +61,10 @@ pub struct LoopbackArgs {
 #[derive(Debug, Args, Clone)]
 pub struct TransferArgs {
     /// Provider to test (default: efa, else the best reliable-datagram provider available).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = parse_name)]
     pub provider: Option<String>,
     /// Domain (NIC) of the provider to use (default: libfabric's first).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = parse_name)]
     pub domain: Option<String>,
     /// Smallest message size (bytes; K, M, G suffixes are powers of 1024).
     #[arg(short = 'b', long = "minbytes", value_name = "MIN", default_value = "8", value_parser = parse_size)]
@@ -116,6 +116,20 @@ pub struct TransferArgs {
     /// armed by COLLBENCH_TEST_FABRIC_CORRUPT=1.
     #[arg(long)]
     pub inject_corruption: bool,
+}
+
+/// A provider, domain or instance type name. An empty value (`--provider "$UNSET_VARIABLE"`) is
+/// refused: libfabric reads an empty provider name as "any provider", so the run would silently
+/// test another provider than the one the script meant.
+pub fn parse_name(text: &str) -> std::result::Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err(format!(
+            "'{text}' is empty; give a name such as efa, tcp, shm or \"tcp;ofi_rxm\" \
+             (`collbench fabric info` lists this host's providers and domains), or leave the flag out"
+        ));
+    }
+    Ok(name.to_string())
 }
 
 /// Parses "8", "64K", "4M", "1G" (powers of 1024, as nccl-tests).
@@ -272,5 +286,28 @@ mod tests {
             assert_eq!(error.exit_code(), 6, "{args:?}: {error}");
         }
         assert!(transfer(&[]).validate().is_ok());
+    }
+
+    #[test]
+    fn empty_provider_domain_and_instance_type_are_refused() {
+        for args in [
+            vec!["loopback", "--provider", ""],
+            vec!["loopback", "--domain", " "],
+            vec!["pingpong", "--provider", ""],
+            vec!["info", "--provider", ""],
+            vec!["info", "--instance-type", ""],
+        ] {
+            let owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            let error = parse(&owned).expect_err("an empty name must be refused");
+            let text = error.to_string();
+            assert!(
+                text.contains("is empty") && text.contains("efa"),
+                "{args:?}: {text}"
+            );
+        }
+        assert_eq!(
+            transfer(&["--provider", " shm "]).provider.as_deref(),
+            Some("shm")
+        );
     }
 }

@@ -17,3 +17,27 @@ pub fn write_output(path: &std::path::Path, text: &str) -> crate::error::Result<
     std::fs::write(path, text)
         .map_err(|e| crate::error::CollbenchError::io(path.display().to_string(), e))
 }
+
+/// Checks, before any measurement, that `--json FILE` can be written there: a sweep that ends in
+/// "no such directory" wastes the whole run. Same error and exit code (1) as a failed write.
+pub fn check_output_dir(path: &std::path::Path) -> crate::error::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if path.is_dir() || !dir.is_dir() {
+        let problem = if path.is_dir() {
+            "is a directory; give --json a file path".to_string()
+        } else {
+            format!(
+                "directory {} does not exist; give --json a file in an existing directory",
+                dir.display()
+            )
+        };
+        return Err(crate::error::CollbenchError::io(
+            path.display().to_string(),
+            std::io::Error::new(std::io::ErrorKind::NotFound, problem),
+        ));
+    }
+    Ok(())
+}

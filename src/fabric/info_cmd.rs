@@ -192,6 +192,9 @@ pub fn render_text(report: &InventoryReport) -> String {
 }
 
 pub fn run(args: &InfoArgs) -> Result<()> {
+    if let Some(path) = &args.json {
+        crate::fabric::host::check_output_dir(path)?;
+    }
     let library = ofi::library()?;
     let provider = args.provider.as_deref();
     let entries = entries_for(provider)?;

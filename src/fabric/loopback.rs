@@ -81,6 +81,9 @@ pub struct LoopbackSuite {
 }
 
 pub fn run(args: &LoopbackArgs) -> Result<()> {
+    if let Some(path) = &args.transfer.json {
+        crate::fabric::host::check_output_dir(path)?;
+    }
     if args.all_domains {
         return run_all_domains(&args.transfer);
     }

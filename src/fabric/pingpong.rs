@@ -133,8 +133,11 @@ pub fn measure_on(world: &dyn World, args: &TransferArgs) -> Result<Measured> {
             world.size()
         )));
     }
-    let (selected, mut plan) = prepare(args)?;
     let rank = world.rank();
+    if let (0, Some(path)) = (rank, &args.json) {
+        crate::fabric::host::check_output_dir(path)?;
+    }
+    let (selected, mut plan) = prepare(args)?;
     if rank == 0 {
         for notice in &selected.notices {
             eprintln!("{notice}");
