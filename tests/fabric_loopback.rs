@@ -289,3 +289,27 @@ fn an_empty_provider_is_a_usage_error() {
         stdout(&output)
     );
 }
+
+/// A wait that exceeds `--timeout` is exit 4 (timeout), also while the two sides are still
+/// exchanging endpoint addresses (that wait used to be reported as a libfabric error, exit 5).
+#[test]
+fn an_exceeded_timeout_is_exit_4_from_the_first_wait_on() {
+    let output = run(
+        60,
+        &[
+            "loopback",
+            "--provider",
+            "tcp",
+            "-b",
+            "8",
+            "-e",
+            "8",
+            "--iters",
+            "2",
+            "--timeout",
+            "0.000001",
+        ],
+    );
+    assert_exit(&output, 4);
+    assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
+}

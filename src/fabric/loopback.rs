@@ -13,7 +13,7 @@ use crate::error::{CollbenchError, Result};
 use crate::sinks::console;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 
 /// What `--json` writes.
 #[derive(Debug, Serialize)]
@@ -49,11 +49,19 @@ fn side(
     let card = EndpointCard::of(&endpoint, &format!("{} ({role:?})", hostname()))?;
     // The peer may have failed already: its error is the one reported.
     let _ = to_peer.send(card);
-    let peer_card = from_peer.recv_timeout(plan.timeout).map_err(|_| {
-        CollbenchError::Fabric(format!(
-            "the {role:?}'s peer thread never published its endpoint address"
-        ))
-    })?;
+    // A peer that failed drops its sender: that is a reaction (its own error is the cause); only
+    // a peer still opening its endpoint after --timeout is this wait's own failure (exit 4).
+    let peer_card = from_peer
+        .recv_timeout(plan.timeout)
+        .map_err(|error| match error {
+            RecvTimeoutError::Disconnected => CollbenchError::Fabric(format!(
+                "the {role:?} stopped waiting for its peer's endpoint address because the other side failed"
+            )),
+            RecvTimeoutError::Timeout => CollbenchError::Timeout(format!(
+                "the {role:?}'s peer thread published no endpoint address within --timeout {} s; raise --timeout if opening the endpoint is just slow",
+                plan.timeout.as_secs_f64()
+            )),
+        })?;
     let mut link = Link::connect(role, &mut endpoint, peer_card, plan.timeout, cancel)?;
     link.arm_corruption(plan.inject_corruption && role == Role::Responder);
     let delivery_complete = link.writes_complete_on_delivery();
