@@ -79,6 +79,12 @@ else
 fi
 echo "+ ${command[*]}" >&2
 status=0
-timeout 1800 "${command[@]}" | tee "$out_dir/allreduce.txt" || status=$?
+# Ctrl-C: --foreground keeps the command in the terminal's process group, so mpirun (or the one
+# collbench process) gets the SIGINT; without it timeout's own group kept running in the background
+# after make and this script had died. tee ignores SIGINT to keep the rows that follow it.
+timeout --foreground 1800 "${command[@]}" | (
+    trap '' INT
+    exec tee "$out_dir/allreduce.txt"
+) || status=$?
 log "exit code $status; outputs in $out_dir/allreduce.{txt,json,csv}"
 exit "$status"
