@@ -100,6 +100,20 @@ fn started_by_launcher_in(env: impl Fn(&str) -> Option<String>) -> bool {
         || (set("SLURM_STEP_ID") && set("SLURM_PROCID") && step_tasks > 1)
 }
 
+/// How many copies of this program the launcher started: mpirun's world size, a PMI launcher's
+/// size, or a Slurm job step's task count; 1 when started by hand. A batch script or `salloc` shell
+/// is no step: its SLURM_NTASKS is the allocation's size, not a count of running copies.
+pub fn launcher_task_count() -> usize {
+    launcher_task_count_in(|name| std::env::var(name).ok())
+}
+
+fn launcher_task_count_in(env: impl Fn(&str) -> Option<String>) -> usize {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"]
+        .iter()
+        .find_map(|name| env(name)?.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+}
+
 /// Splits `world` by `color` (see [`World::split`]).
 pub fn split(world: &dyn World, color: u64, key: usize) -> Result<Box<dyn World>> {
     world.split(color, key)
@@ -124,6 +138,30 @@ mod tests {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v.to_string())
         })
+    }
+
+    #[test]
+    fn the_task_count_is_the_launchers_not_the_allocations() {
+        let count = |vars: &[(&str, &str)]| {
+            launcher_task_count_in(|name| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        assert_eq!(count(&[]), 1);
+        // A batch script (or salloc shell) of a 4-task allocation runs one copy.
+        assert_eq!(count(&[("SLURM_NTASKS", "4"), ("SLURM_PROCID", "0")]), 1);
+        assert_eq!(
+            count(&[
+                ("SLURM_NTASKS", "4"),
+                ("SLURM_STEP_ID", "0"),
+                ("SLURM_STEP_NUM_TASKS", "4")
+            ]),
+            4
+        );
+        assert_eq!(count(&[("OMPI_COMM_WORLD_SIZE", "2")]), 2);
+        assert_eq!(count(&[("PMI_SIZE", "3")]), 3);
     }
 
     #[test]
