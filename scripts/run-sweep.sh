@@ -80,8 +80,8 @@ fi
 echo "+ ${command[*]}" >&2
 status=0
 # Ctrl-C: --foreground keeps the command in the terminal's process group, so mpirun (or the one
-# collbench process) gets the SIGINT; without it timeout's own group kept running in the background
-# after make and this script had died. tee ignores SIGINT to keep the rows that follow it.
+# collbench process) gets the SIGINT; without it timeout's own process group missed it, and mpirun
+# and the ranks ran on after tee had died. tee ignores SIGINT to keep the rows that follow it.
 timeout --foreground 1800 "${command[@]}" | (
     trap '' INT
     exec tee "$out_dir/allreduce.txt"
