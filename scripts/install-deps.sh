@@ -36,6 +36,7 @@ DEBIAN_PACKAGES=(
 )
 
 check_only=0
+[ $# -le 1 ] || die "unexpected argument '$2' after '$1' (accepted: one of --check, --help)"
 case "${1:-}" in
 --check) check_only=1 ;;
 "") ;;

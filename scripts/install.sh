@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the built binaries under PREFIX/bin, plus the nccl-tests names (all_reduce_perf, ...) as
 # symlinks to them so that existing scripts run unchanged, the sbatch templates under
-# PREFIX/share/collbench/sbatch and the README under PREFIX/share/doc/collbench.
+# PREFIX/share/collbench/sbatch and the README under PREFIX/share/doc/collbench. A nccl-tests name
+# that is already there and is not our link (nccl-tests itself installed in the same prefix) is left
+# alone, by install and by uninstall.
 #
 #   scripts/install.sh PREFIX              (make install PREFIX=/opt/collbench)
 #   scripts/install.sh --uninstall PREFIX  removes exactly what install put there
@@ -9,6 +11,9 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
+
+# True when $1 is the relative symlink to our binary $2 that install makes.
+is_our_link() { [ -L "$1" ] && [ "$(readlink "$1")" = "$2" ]; }
 
 uninstall=0
 if [ "${1:-}" = --uninstall ]; then
@@ -21,7 +26,9 @@ dest="${DESTDIR:-}$1"
 bin_dir="${COLLBENCH_BIN_DIR:-$COLLBENCH_ROOT/target/release}"
 
 if [ "$uninstall" -eq 1 ]; then
-    for pair in "${NCCL_TESTS_NAMES[@]}"; do rm -f "$dest/bin/${pair#*:}"; done
+    for pair in "${NCCL_TESTS_NAMES[@]}"; do
+        ! is_our_link "$dest/bin/${pair#*:}" "${pair%%:*}" || rm -f "$dest/bin/${pair#*:}"
+    done
     for name in "${COLLBENCH_BINARIES[@]}"; do rm -f "$dest/bin/$name"; done
     rm -rf "$dest/share/collbench" "$dest/share/doc/collbench"
     log "removed collbench from $dest"
@@ -36,9 +43,18 @@ for name in "${COLLBENCH_BINARIES[@]}"; do
     install -m 0755 "$bin_dir/$name" "$dest/bin/$name"
 done
 # Relative links: the tree stays valid when DESTDIR is stripped or the prefix is moved.
+kept=()
 for pair in "${NCCL_TESTS_NAMES[@]}"; do
-    ln -sfn "${pair%%:*}" "$dest/bin/${pair#*:}"
+    link="$dest/bin/${pair#*:}"
+    if [ -e "$link" ] || [ -L "$link" ]; then
+        if ! is_our_link "$link" "${pair%%:*}"; then
+            kept+=("$link")
+            continue
+        fi
+    fi
+    ln -sfn "${pair%%:*}" "$link"
 done
+[ "${#kept[@]}" -eq 0 ] || log "kept ${#kept[@]} existing file(s) that collbench did not install (nccl-tests itself?): ${kept[*]}; remove them and install again to get the collbench links"
 install -m 0644 "$COLLBENCH_ROOT"/sbatch/*.sbatch "$dest/share/collbench/sbatch/"
 install -m 0644 "$COLLBENCH_ROOT/README.md" "$dest/share/doc/collbench/README.md"
-log "installed ${#COLLBENCH_BINARIES[@]} binaries and ${#NCCL_TESTS_NAMES[@]} nccl-tests links in $dest/bin"
+log "installed ${#COLLBENCH_BINARIES[@]} binaries and $((${#NCCL_TESTS_NAMES[@]} - ${#kept[@]})) nccl-tests links in $dest/bin"

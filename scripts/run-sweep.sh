@@ -5,7 +5,8 @@
 #   - otherwise: 4 MPI ranks on host memory:
 #     mpirun --allow-run-as-root --oversubscribe -np 4 allreduce-perf -b 8 -e 16M -f 2
 # The table goes to the terminal; text, JSON and CSV copies to target/collbench-run/.
-# COLLBENCH_RUN_ARGS replaces the sweep flags; COLLBENCH_RUN_FORCE_HOST=1 skips the GPU path.
+# COLLBENCH_RUN_ARGS replaces the sweep flags (a -g there replaces the GPU count);
+# COLLBENCH_RUN_FORCE_HOST=1 skips the GPU path.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -65,7 +66,8 @@ if [ -n "$nccl" ]; then
         ;;
     esac
     read -r -a sweep <<<"${COLLBENCH_RUN_ARGS:--b 8 -e 1G -f 2}"
-    command=("$bin" --backend nccl "${sweep[@]}" -g "$gpus" "${outputs[@]}")
+    # -g first: a -g in COLLBENCH_RUN_ARGS comes later and wins (repeated flags: the last counts).
+    command=("$bin" --backend nccl -g "$gpus" "${sweep[@]}" "${outputs[@]}")
     log "$gpus GPU(s), NCCL from $nccl: one process over all of them"
 else
     read -r -a sweep <<<"${COLLBENCH_RUN_ARGS:--b 8 -e 16M -f 2}"
@@ -77,6 +79,12 @@ else
 fi
 echo "+ ${command[*]}" >&2
 status=0
-timeout 1800 "${command[@]}" | tee "$out_dir/allreduce.txt" || status=$?
+# Ctrl-C: --foreground keeps the command in the terminal's process group, so mpirun (or the one
+# collbench process) gets the SIGINT; without it timeout's own process group missed it, and mpirun
+# and the ranks ran on after tee had died. tee ignores SIGINT to keep the rows that follow it.
+timeout --foreground 1800 "${command[@]}" | (
+    trap '' INT
+    exec tee "$out_dir/allreduce.txt"
+) || status=$?
 log "exit code $status; outputs in $out_dir/allreduce.{txt,json,csv}"
 exit "$status"

@@ -38,6 +38,11 @@ if [ -z "$dir" ]; then
     dir="$(mktemp -d /tmp/collbench-slurm.XXXXXX)"
 else
     [ ! -e "$dir/pids" ] || die "COLLBENCH_SLURM_DIR=$dir already holds a cluster (pids/): stop it with scripts/slurm-down.sh first"
+    # slurm-down.sh (also the cleanup of a failed start) removes the whole folder: never adopt one
+    # that holds anything else.
+    if [ -e "$dir" ] && [ -n "$(ls -A "$dir" 2>/dev/null || echo unreadable)" ]; then
+        die "COLLBENCH_SLURM_DIR=$dir exists and is not empty; slurm-down.sh removes the whole folder, so give a new or empty one"
+    fi
     mkdir -p "$dir"
 fi
 dir="$(cd "$dir" && pwd)"

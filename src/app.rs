@@ -273,10 +273,7 @@ fn init_world() -> Result<Box<dyn World>> {
 fn init_world() -> Result<Box<dyn World>> {
     // Launched by mpirun/srun with several tasks, a build without MPI would run every task as its
     // own rank 0 of 1 and print N tables: refuse instead.
-    let tasks = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok()?.trim().parse::<usize>().ok())
-        .unwrap_or(1);
+    let tasks = world::launcher_task_count();
     if tasks > 1 {
         return Err(CollbenchError::Mpi(format!(
             "started as one of {tasks} tasks, but this collbench was built without MPI support; \

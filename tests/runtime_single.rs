@@ -223,6 +223,16 @@ fn a_build_without_mpi_refuses_to_run_as_several_tasks() {
         run.describe()
     );
     assert!(run.rows().is_empty(), "{}", run.describe());
+    // One copy in a batch script of a 4-task allocation (SLURM_NTASKS=4 but no job step) runs.
+    let batch = runtime_support::run(
+        alone(
+            "allreduce-perf",
+            &["-b", "8", "-e", "8"],
+            &[("SLURM_NTASKS", "4"), ("SLURM_PROCID", "0")],
+        ),
+        LIMIT,
+    );
+    assert_eq!(batch.code(), Some(0), "{}", batch.describe());
 }
 
 #[test]

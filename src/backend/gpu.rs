@@ -154,19 +154,21 @@ pub fn local_devices(
     override_base: Option<usize>,
     visible: usize,
 ) -> Result<Vec<usize>> {
-    let base = override_base.unwrap_or(local_rank * per_process);
-    let devices: Vec<usize> = (base..base + per_process).collect();
-    if base + per_process > visible {
+    let base = override_base.unwrap_or(local_rank.saturating_mul(per_process));
+    // Saturating: a huge NCCL_TESTS_DEVICE must fail the check below, not overflow (a panic in
+    // debug builds, an empty GPU list in release builds).
+    let end = base.saturating_add(per_process);
+    if end > visible {
         return Err(CollbenchError::Cuda(format!(
             "this process (local rank {local_rank}{}) needs GPUs {}..={} but sees {visible} GPU(s); \
              run at most {} process(es) per node with -t × -g = {per_process}, or lower -t/-g",
             override_base.map(|b| format!(", NCCL_TESTS_DEVICE={b}")).unwrap_or_default(),
             base,
-            base + per_process - 1,
+            end.saturating_sub(1),
             (visible / per_process.max(1)).max(1)
         )));
     }
-    Ok(devices)
+    Ok((base..end).collect())
 }
 
 impl GpuBackend {
@@ -811,6 +813,10 @@ mod tests {
             err.to_string().contains("needs GPUs 1..=1 but sees 1 GPU"),
             "{err}"
         );
+        // NCCL_TESTS_DEVICE at the top of usize: an error, not a wrap-around to no/zero GPUs.
+        let err = local_devices(0, 2, Some(usize::MAX), 8).err().unwrap();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("NCCL_TESTS_DEVICE="), "{err}");
     }
 
     #[test]

@@ -77,15 +77,41 @@ pub fn launcher_rank_hint() -> Option<usize> {
 }
 
 /// True when a launcher started this process as one task of a job: mpirun (OMPI_COMM_WORLD_SIZE),
-/// a PMIx or PMI launcher such as `srun --mpi=pmix` (PMIX_RANK, PMI_RANK) or a Slurm job step
-/// (SLURM_STEP_ID with SLURM_PROCID). A process started by hand is a singleton.
+/// a PMIx or PMI launcher such as `srun --mpi=pmix` (PMIX_RANK, PMI_RANK) or a Slurm job step of
+/// several tasks (SLURM_STEP_ID with SLURM_PROCID). A process started by hand is a singleton, and so
+/// is the only task of `srun -n 1` without a PMI plugin (the usual way to run `-g 8` on one node):
+/// MPI_Init there has no PMI server to talk to and Open MPI aborts.
 pub fn started_by_launcher() -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some();
+    started_by_launcher_in(|name| std::env::var(name).ok())
+}
+
+/// [`started_by_launcher`] over any environment (`env(name)` is the variable's value).
+fn started_by_launcher_in(env: impl Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| env(name).is_some();
+    // A step's task count: SLURM_STEP_NUM_TASKS, or SLURM_NTASKS (srun sets it to the step's).
+    let step_tasks = ["SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"]
+        .iter()
+        .find_map(|name| env(name)?.trim().parse::<usize>().ok())
+        .unwrap_or(1);
     set("OMPI_COMM_WORLD_SIZE")
         || set("PMIX_RANK")
         || set("PMI_RANK")
         || set("PMI_SIZE")
-        || (set("SLURM_STEP_ID") && set("SLURM_PROCID"))
+        || (set("SLURM_STEP_ID") && set("SLURM_PROCID") && step_tasks > 1)
+}
+
+/// How many copies of this program the launcher started: mpirun's world size, a PMI launcher's
+/// size, or a Slurm job step's task count; 1 when started by hand. A batch script or `salloc` shell
+/// is no step: its SLURM_NTASKS is the allocation's size, not a count of running copies.
+pub fn launcher_task_count() -> usize {
+    launcher_task_count_in(|name| std::env::var(name).ok())
+}
+
+fn launcher_task_count_in(env: impl Fn(&str) -> Option<String>) -> usize {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"]
+        .iter()
+        .find_map(|name| env(name)?.trim().parse::<usize>().ok())
+        .unwrap_or(1)
 }
 
 /// Splits `world` by `color` (see [`World::split`]).
@@ -105,6 +131,76 @@ pub fn local_rank_from_hosts(hosts: &[String], rank: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn started_with(vars: &[(&str, &str)]) -> bool {
+        started_by_launcher_in(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn the_task_count_is_the_launchers_not_the_allocations() {
+        let count = |vars: &[(&str, &str)]| {
+            launcher_task_count_in(|name| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        assert_eq!(count(&[]), 1);
+        // A batch script (or salloc shell) of a 4-task allocation runs one copy.
+        assert_eq!(count(&[("SLURM_NTASKS", "4"), ("SLURM_PROCID", "0")]), 1);
+        assert_eq!(
+            count(&[
+                ("SLURM_NTASKS", "4"),
+                ("SLURM_STEP_ID", "0"),
+                ("SLURM_STEP_NUM_TASKS", "4")
+            ]),
+            4
+        );
+        assert_eq!(count(&[("OMPI_COMM_WORLD_SIZE", "2")]), 2);
+        assert_eq!(count(&[("PMI_SIZE", "3")]), 3);
+    }
+
+    #[test]
+    fn a_one_task_srun_without_pmi_is_a_singleton_and_launched_tasks_are_not() {
+        assert!(!started_with(&[]));
+        // `srun -n 1` with MpiDefault=none: no PMI server, so no MPI_Init.
+        let one_task = [
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_PROCID", "0"),
+            ("SLURM_STEP_NUM_TASKS", "1"),
+            ("SLURM_NTASKS", "1"),
+        ];
+        assert!(!started_with(&one_task));
+        // The batch script itself (SLURM_PROCID, no step id).
+        assert!(!started_with(&[
+            ("SLURM_PROCID", "0"),
+            ("SLURM_NTASKS", "4")
+        ]));
+        // Several tasks of a step, with or without a PMI plugin.
+        let four_tasks = [
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_PROCID", "2"),
+            ("SLURM_STEP_NUM_TASKS", "4"),
+        ];
+        assert!(started_with(&four_tasks));
+        assert!(started_with(&[
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_PROCID", "0"),
+            ("SLURM_NTASKS", "2"),
+        ]));
+        // `srun --mpi=pmix -n 1` and mpirun -np 1 still initialise MPI.
+        assert!(started_with(&[
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_PROCID", "0"),
+            ("SLURM_STEP_NUM_TASKS", "1"),
+            ("PMIX_RANK", "0"),
+        ]));
+        assert!(started_with(&[("OMPI_COMM_WORLD_SIZE", "1")]));
+    }
 
     #[test]
     fn local_rank_counts_earlier_processes_on_the_same_host() {

@@ -23,6 +23,9 @@ timeout 60 "$root/scripts/install-deps.sh" --check || fail "--check reports some
 
 if out="$(timeout 10 "$root/scripts/install-deps.sh" --bogus 2>&1)"; then fail "--bogus accepted"; fi
 grep -q "unknown argument '--bogus'" <<<"$out" || fail "unclear error for --bogus: $out"
+# A second argument is not silently dropped (`--check --quiet` would otherwise run a plain check).
+if out="$(timeout 10 "$root/scripts/install-deps.sh" --check --bogus 2>&1)"; then fail "--check --bogus accepted"; fi
+grep -q "'--bogus'" <<<"$out" || fail "unclear error for --check --bogus: $out"
 
 # The NVRTC wheel is there and lib.sh exports it for the GPU kernel-compile test.
 # shellcheck source=scripts/lib.sh

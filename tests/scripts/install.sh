@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make install PREFIX=<temp>`: every binary is installed and runs (--help), every nccl-tests name is
 # a relative symlink that resolves to its binary and runs; installing twice is fine; `make
-# uninstall` removes all of it. Also: a relative PREFIX is refused with a clear error.
+# uninstall` removes all of it; nccl-tests' own files under the same names survive both. Also: a
+# relative PREFIX is refused with a clear error.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -51,5 +52,21 @@ grep -q "must be an absolute path" <<<"$out" || fail "relative PREFIX error uncl
 
 timeout 60 make --no-print-directory uninstall PREFIX="$prefix"
 left="$(find "$prefix" -mindepth 1 ! -type d)"
+[ -z "$left" ] || fail "uninstall left: $left"
+
+# nccl-tests already installed in the prefix (a real all_reduce_perf, a link to another build):
+# install keeps both and says so, uninstall leaves them, the other names get our links.
+printf '#!/bin/sh\necho nccl-tests\n' >"$prefix/bin/all_reduce_perf"
+chmod 0755 "$prefix/bin/all_reduce_perf"
+ln -s /opt/nccl-tests/build/all_gather_perf "$prefix/bin/all_gather_perf"
+out="$(COLLBENCH_BIN_DIR="$COLLBENCH_ROOT/target/release" scripts/install.sh "$prefix" 2>&1)" || fail "install over nccl-tests failed: $out"
+grep -q "kept 2 existing file(s).*all_reduce_perf" <<<"$out" || fail "install did not say it kept nccl-tests' files: $out"
+[ "$("$prefix/bin/all_reduce_perf")" = nccl-tests ] || fail "install replaced the existing all_reduce_perf"
+[ "$(readlink "$prefix/bin/all_gather_perf")" = /opt/nccl-tests/build/all_gather_perf ] || fail "install replaced the existing all_gather_perf link"
+[ "$(readlink "$prefix/bin/broadcast_perf")" = broadcast-perf ] || fail "install skipped broadcast_perf"
+scripts/install.sh --uninstall "$prefix" 2>/dev/null
+[ "$("$prefix/bin/all_reduce_perf")" = nccl-tests ] || fail "uninstall removed nccl-tests' all_reduce_perf"
+[ -L "$prefix/bin/all_gather_perf" ] || fail "uninstall removed the all_gather_perf link it had not made"
+left="$(find "$prefix" -mindepth 1 ! -type d ! -name all_reduce_perf ! -name all_gather_perf)"
 [ -z "$left" ] || fail "uninstall left: $left"
 echo "install: ${#COLLBENCH_BINARIES[@]} binaries, ${#NCCL_TESTS_NAMES[@]} nccl-tests links, templates, README; uninstall clean"

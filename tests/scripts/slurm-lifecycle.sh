@@ -83,4 +83,14 @@ for setting in COLLBENCH_SLURM_CPUS=zero COLLBENCH_SLURM_CPUS=0 COLLBENCH_SLURM_
     grep -q "${setting%%=*}=" <<<"$out" || fail "$setting: error does not name the variable: $out"
     [ ! -e "$work/never/pids" ] || fail "$setting: something was started"
 done
+# A folder that already holds other files is refused and left as it was (slurm-down removes the
+# cluster folder, so adopting one would delete them).
+mkdir -p "$work/busy"
+echo keep >"$work/busy/notes.txt"
+if out="$(COLLBENCH_SLURM_DIR="$work/busy" timeout 30 "$up" 2>&1)"; then
+    COLLBENCH_SLURM_DIR="$work/busy" COLLBENCH_SLURM_KEEP=1 timeout 60 "$down" >/dev/null 2>&1 || true
+    fail "a non-empty COLLBENCH_SLURM_DIR was accepted"
+fi
+grep -q "COLLBENCH_SLURM_DIR=.*not empty" <<<"$out" || fail "unclear error for a non-empty folder: $out"
+[ "$(ls -A "$work/busy")" = notes.txt ] || fail "slurm-up changed a folder it refused: $(ls -A "$work/busy")"
 echo "slurm-lifecycle: ok"
