@@ -4,7 +4,8 @@
 #     .ci/run and sbatch/*.sbatch
 #   - every sbatch template: --exclusive, --wait-all-nodes=1, nodes / tasks / GPUs per node lines,
 #     srun --mpi=pmix, the optional Pyxis image, and the SAME EFA/NCCL block (copied, not drifting),
-#     in which every export has its own comment
+#     in which every export has its own comment, and arrays that can be empty expanded so that
+#     bash < 4.4 (Amazon Linux 2) does not call them unbound under set -u
 #   - the README's exit-code table covers every code src/error.rs maps (and 0, 130, 143)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -39,6 +40,14 @@ for template in sbatch/*.sbatch; do
     grep -q -- '--mpi=pmix' "$template" || fail "$template: no srun --mpi=pmix"
     grep -q -- '--container-image=' "$template" || fail "$template: no optional Pyxis --container-image"
     [ "$(efa_block "$template")" = "$reference" ] || fail "$template: EFA/NCCL block differs from allreduce.sbatch"
+    # bash < 4.4 (Amazon Linux 2's 4.2 on ParallelCluster nodes) calls an empty "${a[@]}" unbound
+    # under set -u: arrays that can be empty expand as ${a[@]+"${a[@]}"}.
+    for array in verdict_args sweep_args; do
+        bare="\"\${${array}[@]}\"" # "${name[@]}" after a space: not inside the guarded form
+        if grep -qF " $bare" "$template"; then
+            fail "$template: $bare is unbound in bash < 4.4 when the array is empty; write \${${array}[@]+$bare}"
+        fi
+    done
     echo "template ok: $template"
 done
 
