@@ -35,15 +35,20 @@ verdict() { # verdict PASS|FAIL name detail
 }
 
 # run NAME CMD...: runs with a time limit, keeps stdout+stderr in $R/NAME.txt and the command in
-# $R/NAME.cmd; sets RC.
+# $R/NAME.cmd; sets RC. --foreground keeps the command in the terminal's process group, so a
+# Ctrl-C reaches it (collbench stops after the row and writes its files) and then this script
+# (the INT trap below); -k: a command that ignores the time limit's SIGTERM is killed 30 s later.
 run() {
     local name=$1
     shift
     printf '%q ' "$@" >"$R/$name.cmd"
     echo >>"$R/$name.cmd"
-    timeout "$LIMIT" "$@" >"$R/$name.txt" 2>&1
+    timeout --foreground -k 30 "$LIMIT" "$@" >"$R/$name.txt" 2>&1
     RC=$?
 }
+# collbench exits 130 on Ctrl-C instead of dying of the signal, so bash would go on to the next
+# check: stop here instead, with what is in $R so far.
+trap 'echo "gpu-check: interrupted; partial results in $R" >&2; exit 130' INT TERM
 
 # ok_run NAME CMD...: expects exit 0 and "# Out of bounds values : 0 OK".
 ok_run() {

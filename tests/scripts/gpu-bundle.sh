@@ -48,4 +48,25 @@ if grep -q '^FAIL  binary ' "$work/forced.txt"; then
 fi
 grep -Eq '^# [0-9]+ passed, [0-9]+ failed' "$work/forced.txt" || { echo "FAIL: no verdict summary" >&2; exit 1; }
 [[ -s $bundle/results/verdicts.txt ]] || { echo "FAIL: no results/verdicts.txt" >&2; exit 1; }
+
+# Ctrl-C (SIGINT to the whole foreground process group) stops the check at once with exit 130
+# and says where the partial results are, instead of going on to the next command (here the
+# commands fail at once without a GPU, so this checks the script's part; a running collbench
+# stops after its row on SIGINT, as tests/accept_crash.rs shows).
+set +e
+# setsid: the check gets a process group of its own (as a terminal gives a foreground job).
+GPU_CHECK_WITHOUT_GPU=1 QUICK=1 LIMIT=60 RESULTS_DIR="$work/interrupted" \
+    setsid timeout 120 "$bundle/gpu-check.sh" >"$work/int.txt" 2>&1 &
+checker=$!
+sleep 2
+kill -INT -- "-$checker"
+wait "$checker"
+interrupted_rc=$?
+set -e
+if [[ $interrupted_rc -ne 130 ]] || ! grep -q 'gpu-check: interrupted; partial results in' "$work/int.txt" ||
+    grep -Eq '^# [0-9]+ passed' "$work/int.txt"; then
+    cat "$work/int.txt"
+    echo "FAIL: Ctrl-C on gpu-check exited $interrupted_rc (expected 130, no verdict summary)" >&2
+    exit 1
+fi
 echo "gpu-bundle: bundle complete ($(du -sh "$bundle" | cut -f1)); refused without a GPU (exit $rc when forced: $(grep -E '^# [0-9]+ passed' "$work/forced.txt"))"
