@@ -19,25 +19,14 @@ pub fn write_output(path: &std::path::Path, text: &str) -> crate::error::Result<
 }
 
 /// Checks, before any measurement, that `--json FILE` can be written there: a sweep that ends in
-/// "no such directory" wastes the whole run. Same error and exit code (1) as a failed write.
+/// "no such directory" wastes the whole run. The check `-J` uses, but reported as a failed write
+/// (exit 1), as `collbench fabric` documents for its --json.
 pub fn check_output_dir(path: &std::path::Path) -> crate::error::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    if path.is_dir() || !dir.is_dir() {
-        let problem = if path.is_dir() {
-            "is a directory; give --json a file path".to_string()
-        } else {
-            format!(
-                "directory {} does not exist; give --json a file in an existing directory",
-                dir.display()
-            )
-        };
-        return Err(crate::error::CollbenchError::io(
+    crate::sinks::check_output_path("--json", path).map_err(|error| match error {
+        crate::error::CollbenchError::Usage(problem) => crate::error::CollbenchError::io(
             path.display().to_string(),
             std::io::Error::new(std::io::ErrorKind::NotFound, problem),
-        ));
-    }
-    Ok(())
+        ),
+        other => other,
+    })
 }

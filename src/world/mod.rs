@@ -89,10 +89,7 @@ pub fn started_by_launcher() -> bool {
 fn started_by_launcher_in(env: impl Fn(&str) -> Option<String>) -> bool {
     let set = |name: &str| env(name).is_some();
     // A step's task count: SLURM_STEP_NUM_TASKS, or SLURM_NTASKS (srun sets it to the step's).
-    let step_tasks = ["SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"]
-        .iter()
-        .find_map(|name| env(name)?.trim().parse::<usize>().ok())
-        .unwrap_or(1);
+    let step_tasks = first_count(&env, &["SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"]).unwrap_or(1);
     set("OMPI_COMM_WORLD_SIZE")
         || set("PMIX_RANK")
         || set("PMI_RANK")
@@ -108,10 +105,18 @@ pub fn launcher_task_count() -> usize {
 }
 
 fn launcher_task_count_in(env: impl Fn(&str) -> Option<String>) -> usize {
-    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"]
+    first_count(
+        &env,
+        &["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"],
+    )
+    .unwrap_or(1)
+}
+
+/// The first of `names` whose value is a count.
+fn first_count(env: &impl Fn(&str) -> Option<String>, names: &[&str]) -> Option<usize> {
+    names
         .iter()
         .find_map(|name| env(name)?.trim().parse::<usize>().ok())
-        .unwrap_or(1)
 }
 
 /// Splits `world` by `color` (see [`World::split`]).
@@ -132,23 +137,22 @@ pub fn local_rank_from_hosts(hosts: &[String], rank: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    fn started_with(vars: &[(&str, &str)]) -> bool {
-        started_by_launcher_in(|name| {
+    /// An environment holding only `vars`.
+    fn env_of<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
             vars.iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v.to_string())
-        })
+        }
+    }
+
+    fn started_with(vars: &[(&str, &str)]) -> bool {
+        started_by_launcher_in(env_of(vars))
     }
 
     #[test]
     fn the_task_count_is_the_launchers_not_the_allocations() {
-        let count = |vars: &[(&str, &str)]| {
-            launcher_task_count_in(|name| {
-                vars.iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.to_string())
-            })
-        };
+        let count = |vars: &[(&str, &str)]| launcher_task_count_in(env_of(vars));
         assert_eq!(count(&[]), 1);
         // A batch script (or salloc shell) of a 4-task allocation runs one copy.
         assert_eq!(count(&[("SLURM_NTASKS", "4"), ("SLURM_PROCID", "0")]), 1);
