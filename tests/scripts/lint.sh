@@ -26,7 +26,7 @@ echo "shellcheck: ${#shell_files[@]} files"
 efa_block() { sed -n '/^# >>> EFA\/NCCL environment/,/^# <<< EFA\/NCCL environment/p' "$1"; }
 reference="$(efa_block sbatch/allreduce.sbatch)"
 [ -n "$reference" ] || fail "sbatch/allreduce.sbatch has no EFA/NCCL block"
-for required in FI_PROVIDER=efa FI_EFA_USE_DEVICE_RDMA=1 FI_EFA_FORK_SAFE=1 NCCL_BUFFSIZE NCCL_P2P_NET_CHUNKSIZE NCCL_TUNER_PLUGIN; do
+for required in FI_PROVIDER=efa 'FI_EFA_USE_DEVICE_RDMA="$COLLBENCH_EFA_DEVICE_RDMA"' FI_EFA_FORK_SAFE=1 NCCL_BUFFSIZE NCCL_P2P_NET_CHUNKSIZE NCCL_TUNER_PLUGIN; do
     grep -q "export $required" <<<"$reference" || fail "EFA/NCCL block lacks export $required"
 done
 # Each export is directly under a comment line (or a one-line guard under a comment).

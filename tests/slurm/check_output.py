@@ -125,6 +125,9 @@ def check_json(path, args):
     for name, value in args.env:
         got = (report.get("environment") or {}).get(name)
         check(got == value, f"{path}: environment {name}={got!r}, expected {value!r}")
+    for name in args.no_env:
+        got = (report.get("environment") or {}).get(name)
+        check(got is None, f"{path}: environment {name}={got!r}, expected it unset")
 
 
 def check_csv(path, args):
@@ -163,6 +166,8 @@ def main():
     parser.add_argument("--job-id", help="expected Slurm job id in the JSON")
     parser.add_argument("--env", action="append", default=[], type=lambda s: tuple(s.split("=", 1)),
                         help="NAME=VALUE expected in the JSON's environment (repeatable)")
+    parser.add_argument("--no-env", action="append", default=[],
+                        help="NAME expected absent from the JSON's environment (repeatable)")
     parser.add_argument("--repo", default=os.path.join(os.path.dirname(__file__), "..", ".."))
     args = parser.parse_args()
     if not (args.text or args.json or args.csv):

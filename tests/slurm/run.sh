@@ -156,7 +156,7 @@ case_sbatch_allreduce() {
     job_state "$job" | grep -q 'JobState=COMPLETED' || return 1
     check_run --text "$work/sbatch/collbench-allreduce_$job.out" \
         --json "$work/sbatch/collbench-allreduce_$job.json" --job-id "$job" \
-        --env FI_PROVIDER=efa --env NCCL_BUFFSIZE=8388608 --env FI_EFA_USE_DEVICE_RDMA=1 || return 1
+        --env FI_PROVIDER=efa --env NCCL_BUFFSIZE=8388608 --no-env FI_EFA_USE_DEVICE_RDMA || return 1
     # The template's own copies of the outputs, on the "shared" path.
     check_run --text "$work/sbatch/collbench-allreduce_$job.txt" --csv "$work/sbatch/collbench-allreduce_$job.csv"
 }
