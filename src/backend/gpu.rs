@@ -147,21 +147,30 @@ fn device_override() -> Result<Option<usize>> {
 }
 
 /// GPUs of this process: `base + i` for its `nthreads × ngpus` local ranks, where base is
-/// NCCL_TESTS_DEVICE or `local_rank × nthreads × ngpus` (nccl-tests' mapping).
+/// NCCL_TESTS_DEVICE or `local_rank × nthreads × ngpus` (nccl-tests' mapping). A process that
+/// sees exactly its own `nthreads × ngpus` GPUs was handed them by the launcher (Slurm
+/// `--gpus-per-task`, `--gpu-bind`, a per-rank CUDA_VISIBLE_DEVICES, one MIG instance each) and
+/// uses them from 0, where nccl-tests fails unless NCCL_TESTS_DEVICE=0 is set.
 pub fn local_devices(
     local_rank: usize,
     per_process: usize,
     override_base: Option<usize>,
     visible: usize,
 ) -> Result<Vec<usize>> {
-    let base = override_base.unwrap_or(local_rank.saturating_mul(per_process));
+    let by_local_rank = local_rank.saturating_mul(per_process);
+    let base = match override_base {
+        Some(base) => base,
+        None if by_local_rank.saturating_add(per_process) > visible && visible == per_process => 0,
+        None => by_local_rank,
+    };
     // Saturating: a huge NCCL_TESTS_DEVICE must fail the check below, not overflow (a panic in
     // debug builds, an empty GPU list in release builds).
     let end = base.saturating_add(per_process);
     if end > visible {
         return Err(CollbenchError::Cuda(format!(
             "this process (local rank {local_rank}{}) needs GPUs {}..={} but sees {visible} GPU(s); \
-             run at most {} process(es) per node with -t × -g = {per_process}, or lower -t/-g",
+             run at most {} process(es) per node with -t × -g = {per_process}, lower -t/-g, or \
+             give each process its own {per_process} GPU(s) (srun --gpus-per-task={per_process})",
             override_base.map(|b| format!(", NCCL_TESTS_DEVICE={b}")).unwrap_or_default(),
             base,
             end.saturating_sub(1),
@@ -807,16 +816,34 @@ mod tests {
         assert_eq!(local_devices(0, 1, None, 8).unwrap(), vec![0]);
         assert_eq!(local_devices(3, 2, None, 8).unwrap(), vec![6, 7]);
         assert_eq!(local_devices(0, 2, Some(5), 8).unwrap(), vec![5, 6]);
-        let err = local_devices(1, 1, None, 1).err().unwrap();
+        let err = local_devices(2, 1, None, 2).err().unwrap();
         assert_eq!(err.exit_code(), 2);
         assert!(
-            err.to_string().contains("needs GPUs 1..=1 but sees 1 GPU"),
+            err.to_string().contains("needs GPUs 2..=2 but sees 2 GPU"),
             "{err}"
         );
+        let err = local_devices(2, 2, None, 4).err().unwrap();
+        assert!(
+            err.to_string().contains("needs GPUs 4..=5 but sees 4 GPU"),
+            "{err}"
+        );
+        // NCCL_TESTS_DEVICE is taken as given, even where the process sees only its own GPUs.
+        let err = local_devices(0, 1, Some(1), 1).err().unwrap();
+        assert!(err.to_string().contains("NCCL_TESTS_DEVICE=1"), "{err}");
         // NCCL_TESTS_DEVICE at the top of usize: an error, not a wrap-around to no/zero GPUs.
         let err = local_devices(0, 2, Some(usize::MAX), 8).err().unwrap();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("NCCL_TESTS_DEVICE="), "{err}");
+    }
+
+    #[test]
+    fn a_process_handed_only_its_own_gpus_uses_them_from_zero() {
+        // srun --gpus-per-task=1: local rank 3 sees one GPU, its own (nccl-tests wants GPU 3).
+        assert_eq!(local_devices(3, 1, None, 1).unwrap(), vec![0]);
+        // -g 2 with two GPUs per task.
+        assert_eq!(local_devices(1, 2, None, 2).unwrap(), vec![0, 1]);
+        // Local rank 0 is the same either way.
+        assert_eq!(local_devices(0, 2, None, 2).unwrap(), vec![0, 1]);
     }
 
     #[test]
