@@ -175,6 +175,12 @@ fn bad_plot_requests_are_usage_errors() {
             "'p9' is not a profile",
         ),
         (vec![n, "-o", "x.png", "--width", "5"], "collbench plot:"),
+        // The output is checked before anything is drawn (was an I/O error from the PNG encoder).
+        (
+            vec![n, "-o", "/nonexistent-dir/x.png"],
+            "directory \"/nonexistent-dir\" does not exist",
+        ),
+        (vec![n, "-o", "/tmp"], "is a directory"),
     ] {
         let err = run(&args).unwrap_err();
         assert!(err.exit_code() == 6 || err.exit_code() == 1, "{args:?}");

@@ -506,7 +506,7 @@ fn acceptance_flags_are_checked_before_any_work() {
             &[],
             "does not exist",
         ),
-        (&["--jsonl", "/tmp"], &[], "not a file name"),
+        (&["--jsonl", "/tmp"], &[], "is a directory"),
         (&["--push-gateway", "https://pg:9091"], &[], "https"),
         (
             &[],

@@ -197,21 +197,7 @@ fn output_path(flag: &str, value: Option<&str>) -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     let path = PathBuf::from(text);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if text.trim().is_empty() || path.file_name().is_none() || path.is_dir() {
-        return Err(CollbenchError::Usage(format!(
-            "{flag} '{text}': not a file name; accepted: a file path such as results/run.prom"
-        )));
-    }
-    if !dir.is_dir() {
-        return Err(CollbenchError::Usage(format!(
-            "{flag} '{text}': directory '{}' does not exist; accepted: a file in an existing directory",
-            dir.display()
-        )));
-    }
+    crate::sinks::check_output_path(flag, &path)?;
     Ok(Some(path))
 }
 
