@@ -34,6 +34,8 @@ impl NetKind {
             // itself "IBext", or "IBext_v8", "IBext_v11" … after its plugin API version.
             "ib" => NetKind::Ib,
             _ if lower == "ibext" || lower.starts_with("ibext_") => NetKind::Ib,
+            // Google Cloud's gIB plugin (A3 Ultra, A4): verbs over RoCE NICs.
+            "gib" => NetKind::Ib,
             _ if lower.contains("libfabric") || lower == "ofi" => NetKind::Libfabric,
             _ => NetKind::Other(name.to_string()),
         }
@@ -288,7 +290,7 @@ h:1:1 [0] NCCL INFO Using network Socket
     }
 
     #[test]
-    fn the_hpcx_rdma_plugin_counts_as_ib() {
+    fn the_hpcx_and_google_rdma_plugins_count_as_ib() {
         // As printed with NVIDIA's nccl-rdma-sharp plugin (HPC-X, NGC PyTorch containers).
         let log = "\
 gpu40:2899:2929 [0] NCCL INFO Plugin Path : /opt/hpcx/nccl_rdma_sharp_plugin/lib/libnccl-net.so
@@ -306,7 +308,10 @@ gpu40:2899:2950 [0] NCCL INFO Channel 00/0 : 0[0] -> 8[0] [send] via NET/IBext_v
         assert!(!net.satisfies("socket"));
         let older = selected_network("h:1:1 [0] NCCL INFO Using network IBext\n").unwrap();
         assert_eq!(older.kind, NetKind::Ib);
-        // Only that plugin: another name that merely starts with "ib" stays its own network.
+        let google = selected_network("h:1:1 [0] NCCL INFO Using network gIB\n").unwrap();
+        assert_eq!(google.kind, NetKind::Ib);
+        assert!(google.satisfies("roce") && google.satisfies("gIB"));
+        // Only those plugins: another name that merely starts with "ib" stays its own network.
         let other = selected_network("h:1:1 [0] NCCL INFO Using network IBverbsX\n").unwrap();
         assert_eq!(other.kind, NetKind::Other("IBverbsX".into()));
     }
