@@ -14,6 +14,8 @@ use clap::{ArgAction, Args, Parser};
     disable_help_flag = true,
     disable_version_flag = true,
     args_override_self = true,
+    // getopt_long takes any unambiguous prefix of a long name (`--warmup 5`, `--iter 10`).
+    infer_long_args = true,
     help_template = "USAGE: {usage}\n\n{all-args}{after-help}"
 )]
 pub struct RawArgs {

@@ -99,7 +99,15 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
     };
     let message = match (err.kind(), invalid_arg) {
         (ErrorKind::UnknownArgument, Some(arg)) => {
-            format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
+            let matching = long_names_starting_with(&arg);
+            if matching.len() > 1 {
+                format!(
+                    "ambiguous flag '{arg}': it abbreviates {}; accepted: one of them in full",
+                    matching.join(", ")
+                )
+            } else {
+                format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
+            }
         }
         (ErrorKind::InvalidValue, Some(arg)) => match build::flag_from_clap_name(&arg) {
             Some(flag) => format!("{flag} needs a value; accepted: {arg} (see -h)"),
@@ -115,6 +123,25 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
         }
     };
     CollbenchError::Usage(message)
+}
+
+/// The long names (`--minbytes`) that `arg` (`--min`, `--min=8`) is a prefix of, as getopt_long
+/// abbreviations; several mean the abbreviation is ambiguous.
+fn long_names_starting_with(arg: &str) -> Vec<String> {
+    let Some(prefix) = arg.strip_prefix("--") else {
+        return Vec::new();
+    };
+    let prefix = prefix.split('=').next().unwrap_or(prefix);
+    if prefix.is_empty() {
+        return Vec::new();
+    }
+    RawArgs::command()
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long())
+        .filter(|long| long.starts_with(prefix))
+        .map(|long| format!("--{long}"))
+        .collect()
 }
 
 /// What `-h` prints: every flag with its nccl-tests default, then how collbench differs.
