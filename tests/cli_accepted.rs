@@ -333,6 +333,43 @@ fn help_is_text_not_an_exit() {
             }
             assert!(text.contains("[default: 32M]"));
             assert!(text.contains("broadcast-perf"));
+            // Every long name and environment variable of nccl-tests 2.19.6 (src/common.cu).
+            for name in [
+                "--nthreads",
+                "--ngpus",
+                "--minbytes",
+                "--maxbytes",
+                "--stepbytes",
+                "--stepfactor",
+                "--iters",
+                "--agg_iters",
+                "--warmup_iters",
+                "--run_cycles",
+                "--parallel_init",
+                "--check",
+                "--op",
+                "--datatype",
+                "--root",
+                "--blocking",
+                "--stream_null",
+                "--timeout",
+                "--cudagraph",
+                "--report_cputime",
+                "--report_timestamps",
+                "--output_file",
+                "--average",
+                "--local_register",
+                "--memory",
+                "--unalign",
+                "--per_iter_timing",
+                "--per_iter_skip",
+                "--help",
+                "NCCL_TESTS_SPLIT_MASK",
+                "NCCL_TESTS_MIN_BW",
+                "NCCL_TESTS_DEVICE",
+            ] {
+                assert!(text.contains(name), "help lacks {name}:\n{text}");
+            }
         }
         other => panic!("expected help, got {other:?}"),
     }

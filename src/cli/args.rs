@@ -242,7 +242,7 @@ pub struct RawArgs {
         short = 'M',
         long = "memory_report",
         // nccl-tests' getopt table names it `memory` (its usage text says memory_report).
-        alias = "memory",
+        visible_alias = "memory",
         value_name = "0/1",
         allow_hyphen_values = true,
         help = "report every rank's memory after allocation under the rank lines and in -J (GPU or host memory) [default: 0]"

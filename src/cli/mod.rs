@@ -162,12 +162,17 @@ Environment:
   NCCL_TESTS_SPLIT       split ranks into groups that run the test in parallel: \"AND 0x7\", \"MOD 8\",
                          \"OR 0x7\", \"DIV 8\" (or &, %, |, /; collbench adds XOR/^); value decimal, 0x, 0b
   NCCL_TESTS_SPLIT_MASK  legacy: hex mask, same as NCCL_TESTS_SPLIT=\"AND <mask>\"; set only one of the two
+  NCCL_TESTS_MIN_BW      GB/s: the footer says FAILED and the exit code is 7 when the average bus
+                         bandwidth is below 90 % of it (nccl-tests' rule); a number >= 0
+  NCCL_TESTS_DEVICE      index of the first GPU of this process, instead of local rank x -t x -g
 
 Differences from nccl-tests (it silently runs these; collbench stops with exit code 6):
   unknown -d/-o/-z/-a/-R values, -f 0, -n 0, -m 0, -i 0 without a factor, -b > -e, negative or
   malformed numbers, 0/1 switches given other values, -K >= -n, sweeps of more than 10000 sizes,
   a malformed NCCL_TESTS_SPLIT. GPU-only flags (-g/-t > 1, -G, -R, -u, -y) are an error on
-  the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name).
+  the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name),
+  replacing an existing FILE (nccl-tests picks FILE.0, FILE.1...). -r all is every root (nccl-tests
+  reads it as 0; -r -1 is every root in both).
   -x, -D and -V (NCCL CTA policy, device API) are not implemented.
   -o is checked but ignored by collectives that do not reduce; -r by those without a root.
 
