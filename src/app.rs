@@ -290,7 +290,6 @@ struct Prepared<'w> {
     sinks: Vec<Box<dyn Sink>>,
     hooks: TestHooks,
     min_bus_bandwidth_gbps: Option<f64>,
-    notices: Vec<String>,
     /// Acceptance checks (rank 0; empty elsewhere).
     criteria: crate::verdict::Criteria,
 }
@@ -327,7 +326,6 @@ fn run_in_world(
         sinks,
         hooks,
         min_bus_bandwidth_gbps,
-        notices,
         criteria,
     } = prepared;
 
@@ -338,7 +336,6 @@ fn run_in_world(
         sinks,
         hooks,
         min_bus_bandwidth_gbps,
-        notices,
         stop: Some(stop),
         criteria,
     });
@@ -523,7 +520,9 @@ fn prepare<'w>(
             .map(|p| p.device_name)
             .collect();
         criteria = plan.acceptance.resolve_criteria(&devices)?;
-        sinks.push(Box::new(TextSink::stdout()));
+        sinks.push(Box::new(
+            TextSink::stdout().with_notices(std::mem::take(&mut notices)),
+        ));
         if let Some(path) = &plan.json_path {
             sinks::check_output_path("-J/--output_file", path)?;
             sinks.push(Box::new(JsonSink::new(path.clone())));
@@ -545,7 +544,6 @@ fn prepare<'w>(
         sinks,
         hooks,
         min_bus_bandwidth_gbps,
-        notices,
         criteria,
     })
 }

@@ -199,6 +199,49 @@ fn memory_report_takes_nccl_tests_long_name_too() {
 }
 
 #[test]
+fn long_names_can_be_abbreviated_like_getopt_long() {
+    // getopt_long takes any unambiguous prefix: nccl-tests runs `--warmup 5 --iter 10 --check 0`.
+    let plan = plan(
+        REDUCTION,
+        &[
+            "--warmup",
+            "5",
+            "--iter",
+            "10",
+            "--check=0",
+            "--minb",
+            "1K",
+            "--mem",
+            "1",
+        ],
+    );
+    assert_eq!(plan.warmup_iters, 5);
+    assert_eq!(plan.timing.iters, 10);
+    assert_eq!(plan.check_iters, 0);
+    assert_eq!(plan.min_bytes, 1024);
+    assert!(plan.memory_report);
+    // A full name that is also the prefix of another is that name, as in getopt_long.
+    assert!(parse(REDUCTION, &["--min-busbw", "5"]).is_ok());
+    // An ambiguous prefix names the candidates.
+    assert_usage_error(
+        parse(REDUCTION, &["--min", "8"]),
+        "--min",
+        &[
+            "ambiguous",
+            "'--min'",
+            "--minbytes",
+            "--min-busbw",
+            "--min-busbw-size",
+        ],
+    );
+    assert_usage_error(
+        parse(REDUCTION, &["--report=1"]),
+        "--report",
+        &["ambiguous", "--report_cputime", "--report_timestamps"],
+    );
+}
+
+#[test]
 fn repeated_flags_keep_the_last_value_like_getopt() {
     assert_eq!(plan(REDUCTION, &["-n", "5", "-n", "7"]).timing.iters, 7);
     assert_eq!(plan(REDUCTION, &["-n", "0x10"]).timing.iters, 16);
@@ -290,6 +333,43 @@ fn help_is_text_not_an_exit() {
             }
             assert!(text.contains("[default: 32M]"));
             assert!(text.contains("broadcast-perf"));
+            // Every long name and environment variable of nccl-tests 2.19.6 (src/common.cu).
+            for name in [
+                "--nthreads",
+                "--ngpus",
+                "--minbytes",
+                "--maxbytes",
+                "--stepbytes",
+                "--stepfactor",
+                "--iters",
+                "--agg_iters",
+                "--warmup_iters",
+                "--run_cycles",
+                "--parallel_init",
+                "--check",
+                "--op",
+                "--datatype",
+                "--root",
+                "--blocking",
+                "--stream_null",
+                "--timeout",
+                "--cudagraph",
+                "--report_cputime",
+                "--report_timestamps",
+                "--output_file",
+                "--average",
+                "--local_register",
+                "--memory",
+                "--unalign",
+                "--per_iter_timing",
+                "--per_iter_skip",
+                "--help",
+                "NCCL_TESTS_SPLIT_MASK",
+                "NCCL_TESTS_MIN_BW",
+                "NCCL_TESTS_DEVICE",
+            ] {
+                assert!(text.contains(name), "help lacks {name}:\n{text}");
+            }
         }
         other => panic!("expected help, got {other:?}"),
     }

@@ -270,7 +270,6 @@ fn net_child() {
             sinks,
             hooks: TestHooks::default(),
             min_bus_bandwidth_gbps: None,
-            notices: Vec::new(),
             stop: None,
             criteria,
         })

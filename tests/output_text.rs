@@ -234,6 +234,40 @@ fn header_variants_follow_nccl_tests_format_strings() {
     assert_eq!(lines[4], "# Per-Iteration Report: host clock timing; i_* uses max over process rows; summary skips first 2 iterations ");
 }
 
+/// nccl-tests prints `#\n# Reducing maxBytes to N due to memory limitation\n` between the rank
+/// lines and the `#` above the column headers; the table under the headers holds only rows.
+#[test]
+fn notices_go_between_the_rank_lines_and_the_column_headers() {
+    let report = host_backend_report(&[64, 128], false, 0);
+    let notice = "#\n# Reducing maxBytes to 104857600 due to memory limitation".to_string();
+    let mut sink = TextSink::new(Vec::new(), "test buffer").with_notices(vec![notice]);
+    sink.begin(&report).unwrap();
+    for row in &report.results {
+        sink.row(&report, row).unwrap();
+    }
+    sink.finish(&report).unwrap();
+    let text = String::from_utf8(sink.into_inner()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let reducing = lines
+        .iter()
+        .position(|l| l.starts_with("# Reducing maxBytes to 104857600 due to memory limitation"))
+        .expect("the notice");
+    assert!(lines[reducing - 2].starts_with("#  Rank "), "{text}");
+    assert_eq!(lines[reducing - 1], "#", "{text}");
+    assert_eq!(lines[reducing + 1], "#", "{text}");
+    assert!(lines[reducing + 2].contains("out-of-place"), "{text}");
+    assert!(lines[reducing + 4].starts_with("#        (B)"), "{text}");
+    assert!(!lines[reducing + 5].starts_with('#'), "{text}");
+    // Without notices the header is unchanged.
+    assert_eq!(
+        render(&report)
+            .lines()
+            .filter(|l| l.contains("Reducing"))
+            .count(),
+        0
+    );
+}
+
 #[test]
 fn unchecked_cells_print_na_and_missing_cells_keep_nccl_tests_blank() {
     let mut report = host_backend_report(&[64], false, 0);

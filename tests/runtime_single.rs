@@ -63,6 +63,38 @@ fn the_auto_backend_says_why_it_uses_the_mpi_backend() {
     );
 }
 
+/// Scripts read nccl-tests' table as the lines between the units header (`#        (B) …`) and
+/// `# Out of bounds values`, all of them rows. The auto backend's notice goes above the column
+/// headers, where nccl-tests prints its own (`# Reducing maxBytes to …`: tests/output_text.rs).
+#[test]
+fn the_auto_backend_notice_comes_above_the_column_headers_and_the_table_holds_only_rows() {
+    let run = run_plain(&["-b", "8", "-e", "64", "-f", "8", "-n", "1", "-w", "0"]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let position = |wanted: &dyn Fn(&str) -> bool| lines.iter().position(|l| wanted(l));
+    let units = position(&|l| l.starts_with("#        (B)")).expect("units header");
+    let auto = position(&|l| l.starts_with("# collbench: no usable GPU/NCCL")).expect("notice");
+    let last_rank = position(&|l| l.starts_with("#  Rank  0 ")).expect("rank line");
+    // Rank lines, the notice, "#", the three header lines.
+    assert_eq!(
+        (last_rank + 1, auto + 4),
+        (auto, units),
+        "{}",
+        run.describe()
+    );
+    let out_of_bounds = position(&|l| l.starts_with("# Out of bounds values")).expect("footer");
+    let table = &lines[units + 1..out_of_bounds];
+    assert_eq!(table.len(), 2, "{}", run.describe());
+    for line in table {
+        assert!(
+            line.starts_with(' ') && line.trim_start().starts_with(|c: char| c.is_ascii_digit()),
+            "a table line that is not a row: {line:?}\n{}",
+            run.describe()
+        );
+    }
+    println!("notice above the headers; table: {table:?}");
+}
+
 fn run_plain(args: &[&str]) -> Finished {
     run(alone("allreduce-perf", args, &[]), LIMIT)
 }

@@ -273,7 +273,6 @@ pub fn run(
                 sinks: Vec::new(),
                 hooks: hooks_for_pair(&hooks, me, group.rank()),
                 min_bus_bandwidth_gbps: None,
-                notices: Vec::new(),
                 stop: Some(stop.clone()),
                 criteria: Criteria::default(),
             })?;

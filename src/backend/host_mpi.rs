@@ -222,12 +222,10 @@ impl Backend for HostBackend {
         self.transport.nranks()
     }
 
-    /// A third of this process's share of the available memory: send, receive and scratch
-    /// buffers each take up to the largest size.
+    /// See [`host_buffer_limit`].
     fn max_buffer_bytes(&self) -> Option<u64> {
-        memory::host_memory_bytes()
-            .0
-            .map(|bytes| bytes / self.processes_on_host as u64 / 3)
+        let (available, total) = memory::host_memory_bytes();
+        available.map(|a| host_buffer_limit(a, total.unwrap_or(a), self.processes_on_host))
     }
 
     fn memory_usage(&self) -> Result<Vec<RankMemory>> {
@@ -351,9 +349,37 @@ impl Backend for HostBackend {
     }
 }
 
+const GIB: u64 = 1 << 30;
+
+/// The largest buffer each of `processes` processes on a host may allocate: a third of its share
+/// (send, receive and scratch buffers each take up to the largest size) of the available memory
+/// less nccl-tests' reserve (1 GiB per 16 GiB installed, at most 4 GiB, plus 1 GiB for the rest),
+/// so a large -e leaves the host room to work instead of taking all of it.
+pub(crate) fn host_buffer_limit(available: u64, total: u64, processes: usize) -> u64 {
+    let reserve = total.div_ceil(16 * GIB).min(4) * GIB + GIB;
+    available.saturating_sub(reserve) / processes.max(1) as u64 / 3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_buffer_limit_keeps_nccl_tests_reserve_free() {
+        // 24 GiB host, all available, one process: 24 - (2 + 1) GiB left, a third per buffer.
+        assert_eq!(host_buffer_limit(24 * GIB, 24 * GIB, 1), 7 * GIB);
+        // The three buffers leave the reserve free.
+        let limit = host_buffer_limit(23 * GIB, 24 * GIB, 1);
+        assert!(23 * GIB - 3 * limit >= 3 * GIB, "{limit}");
+        // 4 processes share it; a large host reserves at most 4 + 1 GiB.
+        assert_eq!(host_buffer_limit(24 * GIB, 24 * GIB, 4), 7 * GIB / 4);
+        assert_eq!(
+            host_buffer_limit(1029 * GIB, 1029 * GIB, 1),
+            341 * GIB + GIB / 3
+        );
+        // Less available than the reserve: nothing (the plan then refuses -b with a clear error).
+        assert_eq!(host_buffer_limit(2 * GIB, 24 * GIB, 1), 0);
+    }
     use crate::collectives::{OpColumn, REGISTRY};
     use crate::types::{DataType, ReduceOp};
 

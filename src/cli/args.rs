@@ -14,6 +14,8 @@ use clap::{ArgAction, Args, Parser};
     disable_help_flag = true,
     disable_version_flag = true,
     args_override_self = true,
+    // getopt_long takes any unambiguous prefix of a long name (`--warmup 5`, `--iter 10`).
+    infer_long_args = true,
     help_template = "USAGE: {usage}\n\n{all-args}{after-help}"
 )]
 pub struct RawArgs {
@@ -240,7 +242,7 @@ pub struct RawArgs {
         short = 'M',
         long = "memory_report",
         // nccl-tests' getopt table names it `memory` (its usage text says memory_report).
-        alias = "memory",
+        visible_alias = "memory",
         value_name = "0/1",
         allow_hyphen_values = true,
         help = "report every rank's memory after allocation under the rank lines and in -J (GPU or host memory) [default: 0]"

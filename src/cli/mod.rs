@@ -99,7 +99,15 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
     };
     let message = match (err.kind(), invalid_arg) {
         (ErrorKind::UnknownArgument, Some(arg)) => {
-            format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
+            let matching = long_names_starting_with(&arg);
+            if matching.len() > 1 {
+                format!(
+                    "ambiguous flag '{arg}': it abbreviates {}; accepted: one of them in full",
+                    matching.join(", ")
+                )
+            } else {
+                format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
+            }
         }
         (ErrorKind::InvalidValue, Some(arg)) => match build::flag_from_clap_name(&arg) {
             Some(flag) => format!("{flag} needs a value; accepted: {arg} (see -h)"),
@@ -115,6 +123,25 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
         }
     };
     CollbenchError::Usage(message)
+}
+
+/// The long names (`--minbytes`) that `arg` (`--min`, `--min=8`) is a prefix of, as getopt_long
+/// abbreviations; several mean the abbreviation is ambiguous.
+fn long_names_starting_with(arg: &str) -> Vec<String> {
+    let Some(prefix) = arg.strip_prefix("--") else {
+        return Vec::new();
+    };
+    let prefix = prefix.split('=').next().unwrap_or(prefix);
+    if prefix.is_empty() {
+        return Vec::new();
+    }
+    RawArgs::command()
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long())
+        .filter(|long| long.starts_with(prefix))
+        .map(|long| format!("--{long}"))
+        .collect()
 }
 
 /// What `-h` prints: every flag with its nccl-tests default, then how collbench differs.
@@ -135,12 +162,17 @@ Environment:
   NCCL_TESTS_SPLIT       split ranks into groups that run the test in parallel: \"AND 0x7\", \"MOD 8\",
                          \"OR 0x7\", \"DIV 8\" (or &, %, |, /; collbench adds XOR/^); value decimal, 0x, 0b
   NCCL_TESTS_SPLIT_MASK  legacy: hex mask, same as NCCL_TESTS_SPLIT=\"AND <mask>\"; set only one of the two
+  NCCL_TESTS_MIN_BW      GB/s: the footer says FAILED and the exit code is 7 when the average bus
+                         bandwidth is below 90 % of it (nccl-tests' rule); a number >= 0
+  NCCL_TESTS_DEVICE      index of the first GPU of this process, instead of local rank x -t x -g
 
 Differences from nccl-tests (it silently runs these; collbench stops with exit code 6):
   unknown -d/-o/-z/-a/-R values, -f 0, -n 0, -m 0, -i 0 without a factor, -b > -e, negative or
   malformed numbers, 0/1 switches given other values, -K >= -n, sweeps of more than 10000 sizes,
   a malformed NCCL_TESTS_SPLIT. GPU-only flags (-g/-t > 1, -G, -R, -u, -y) are an error on
-  the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name).
+  the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name),
+  replacing an existing FILE (nccl-tests picks FILE.0, FILE.1...). -r all is every root (nccl-tests
+  reads it as 0; -r -1 is every root in both).
   -x, -D and -V (NCCL CTA policy, device API) are not implemented.
   -o is checked but ignored by collectives that do not reduce; -r by those without a root.
 

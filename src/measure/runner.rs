@@ -50,8 +50,6 @@ pub struct RunInputs<'a> {
     pub hooks: TestHooks,
     /// NCCL_TESTS_MIN_BW (GB/s).
     pub min_bus_bandwidth_gbps: Option<f64>,
-    /// Comment lines rank 0 prints after the header (e.g. nccl-tests' "Reducing maxBytes").
-    pub notices: Vec<String>,
     pub stop: Option<StopSignal>,
     /// Acceptance checks (`--min-busbw`, `--profile`, NCCL_TESTS_MIN_BW), judged on rank 0 before
     /// the sinks finish so every output carries the verdict. Empty: no verdict.
@@ -474,7 +472,7 @@ impl Runner<'_> {
         Ok(None)
     }
 
-    fn run(mut self, notices: Vec<String>, min_bw: Option<f64>) -> Result<RunOutcome> {
+    fn run(mut self, min_bw: Option<f64>) -> Result<RunOutcome> {
         let plan = self.plan;
         let nranks = self.backend.nranks();
         self.my_ranks = self.backend.placements().iter().map(|p| p.rank).collect();
@@ -495,9 +493,6 @@ impl Runner<'_> {
         if self.is_root() {
             for sink in self.sinks.iter_mut() {
                 sink.begin(&report)?;
-            }
-            for notice in &notices {
-                console::print_line(notice);
             }
         }
 
@@ -632,7 +627,7 @@ pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
         wrong_elements: 0,
         timed_loops_started: false,
     };
-    runner.run(inputs.notices, inputs.min_bus_bandwidth_gbps)
+    runner.run(inputs.min_bus_bandwidth_gbps)
 }
 
 #[cfg(test)]

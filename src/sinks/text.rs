@@ -42,6 +42,8 @@ pub struct TextSink<W: Write> {
     timestamps: bool,
     /// Set once a write found the reader gone (broken pipe).
     reader_gone: bool,
+    /// Lines printed after the rank lines, before the column headers (see [`header`]).
+    notices: Vec<String>,
 }
 
 impl TextSink<console::StdoutRaw> {
@@ -60,7 +62,16 @@ impl<W: Write> TextSink<W> {
             per_iteration: false,
             timestamps: false,
             reader_gone: false,
+            notices: Vec::new(),
         }
+    }
+
+    /// Notices of the run (`# Reducing maxBytes to …`, the auto backend's choice), printed where
+    /// nccl-tests prints its own: after the rank lines, above the column headers, so that the
+    /// table below the headers holds only result rows.
+    pub fn with_notices(mut self, notices: Vec<String>) -> Self {
+        self.notices = notices;
+        self
     }
 
     /// Replaces the `-S` clock (tests use a fixed one).
@@ -116,7 +127,7 @@ impl<W: Write> Sink for TextSink<W> {
     fn begin(&mut self, report: &Report) -> Result<()> {
         self.per_iteration = report.config.per_iteration_timing;
         self.timestamps = report.config.report_timestamps;
-        let text = header(report);
+        let text = header_with_notices(report, &self.notices);
         self.emit(&text)
     }
 
@@ -155,6 +166,12 @@ impl<W: Write> Sink for TextSink<W> {
 
 /// Everything before the first row: banner, run parameters, rank lines, column headers.
 pub fn header(report: &Report) -> String {
+    header_with_notices(report, &[])
+}
+
+/// [`header`] with `notices` (each a line or `\n`-separated lines, without the final newline)
+/// between the rank lines and the column headers.
+pub fn header_with_notices(report: &Report, notices: &[String]) -> String {
     let c = &report.config;
     let mut s = String::new();
     let _ = write!(
@@ -229,6 +246,12 @@ pub fn header(report: &Report) -> String {
     // `-M` only: nccl-tests 2.19.6 has no such block, so default output stays byte-identical.
     for m in &report.memory {
         s.push_str(&memory_line(m));
+    }
+    for notice in notices {
+        s.push_str(notice);
+        if !notice.ends_with('\n') {
+            s.push('\n');
+        }
     }
     s.push_str("#\n");
     s.push_str(&column_headers(
