@@ -511,3 +511,79 @@ fn ctrl_c_on_mpirun_keeps_every_finished_row_when_the_ranks_get_time_to_stop() {
         "CSV: a header and one line per placement of every JSON row"
     );
 }
+
+/// `mpirun -np 2 program first : -np 1 [env VAR=VALUE] program second` (MPMD: rank 2 gets other
+/// flags, or an environment variable the others lack).
+fn mpirun_two_plans(program: &str, first: &[&str], second: &[&str], env: &[&str]) -> Finished {
+    let mut command = std::process::Command::new("mpirun");
+    command.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "--mca",
+        "orte_base_help_aggregate",
+        "0",
+        "-np",
+        "2",
+    ]);
+    command.arg(binary(program)).args(first);
+    command.args([":", "-np", "1", "env"]).args(env);
+    command.arg(binary(program)).args(second);
+    run(command, Duration::from_secs(60))
+}
+
+#[test]
+fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
+    let _serial = serial();
+    let same = ["-b", "8", "-e", "8"];
+    let cases: [(&[&str], &[&str], &[&str], &str); 4] = [
+        // Rank 2 would wait forever in a sixth timed operation (no -T): the job hung.
+        (
+            &["-n", "5"],
+            &["-n", "6"],
+            &[],
+            "-n/--iters: rank 0 has 5, rank 2 has 6",
+        ),
+        // Rank 2 checked float data as int32: 'wrong results' (exit 7) with nothing wrong.
+        (
+            &["-d", "float"],
+            &["-d", "int32"],
+            &[],
+            "-d/--datatype: rank 0 has [Float], rank 2 has [Int32]",
+        ),
+        // Only rank 2 skipped validation: the others waited in the check's reduction (hung).
+        (
+            &["-c", "1"],
+            &["-c", "0"],
+            &[],
+            "-c/--check: rank 0 has 1, rank 2 has 0",
+        ),
+        // A per-rank NCCL_TESTS_SPLIT silently ran other groups than asked (exit 0).
+        (
+            &[],
+            &[],
+            &["NCCL_TESTS_SPLIT=MOD 2"],
+            "NCCL_TESTS_SPLIT: rank 0 has None, rank 2 has Some(Mod(2))",
+        ),
+    ];
+    for (first, second, env, said) in cases {
+        let first: Vec<&str> = same.iter().chain(first).copied().collect();
+        let second: Vec<&str> = same.iter().chain(second).copied().collect();
+        let run = mpirun_two_plans("allreduce-perf", &first, &second, env);
+        println!(
+            "{first:?} / {env:?} {second:?}: exit {:?} in {:.1} s",
+            run.code(),
+            run.elapsed.as_secs_f64()
+        );
+        assert_eq!(run.code(), Some(6), "{said}: {}", run.describe());
+        assert_eq!(
+            run.stderr
+                .matches("were given a different test plan")
+                .count(),
+            1,
+            "printed once, by rank 0: {}",
+            run.describe()
+        );
+        assert!(run.stderr.contains(said), "{said}: {}", run.describe());
+        assert!(run.rows().is_empty(), "no row ran: {}", run.describe());
+    }
+}
