@@ -587,3 +587,41 @@ fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
         assert!(run.rows().is_empty(), "no row ran: {}", run.describe());
     }
 }
+
+#[test]
+fn a_non_roots_in_place_buffer_must_still_hold_its_input_after_reduce_and_gather() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // 64 B of floats on 4 ranks: reduce buffers of 16 elements, gather blocks of 4 (rank 2's
+    // block starts at element 8). Root 0; the planted element is on non-root rank 2.
+    for (program, index) in [
+        ("reduce-perf", 0usize),
+        ("reduce-perf", 15),
+        ("gather-perf", 8),
+    ] {
+        let json = dir.path().join(format!("{program}-{index}.json"));
+        let corrupt = format!("2:{index}");
+        let run = run_with_json(
+            program,
+            &["-b", "64", "-e", "64", "-r", "0", "-n", "1", "-w", "0"],
+            &json,
+            &[("COLLBENCH_TEST_CORRUPT", &corrupt)],
+        );
+        let report = read_json(&json);
+        let row = &report["results"][0];
+        println!(
+            "{program} element {index} of rank 2: exit {:?}, out-of-place wrong {}, in-place wrong {} {}",
+            run.code(),
+            row["out_of_place"]["wrong"],
+            row["in_place"]["wrong"],
+            row["in_place"]["first_wrong"]
+        );
+        // nccl-tests checks that a non-root's in-place buffer is unchanged; it went unchecked here.
+        assert_eq!(run.code(), Some(7), "{program}: {}", run.describe());
+        assert_eq!(row["in_place"]["wrong"], 1, "{program}");
+        assert_eq!(row["in_place"]["first_wrong"]["rank"], 2, "{program}");
+        assert_eq!(row["in_place"]["first_wrong"]["index"], index, "{program}");
+        // Out of place a non-root's receive buffer is not written and not checked.
+        assert_eq!(row["out_of_place"]["wrong"], 0, "{program}");
+    }
+}
