@@ -531,11 +531,14 @@ fn mpirun_two_plans(program: &str, first: &[&str], second: &[&str], env: &[&str]
     run(command, Duration::from_secs(60))
 }
 
+/// Ranks 0-1's extra flags, rank 2's extra flags, rank 2's environment, what the error names.
+type PlanCase<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], &'a str);
+
 #[test]
 fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
     let _serial = serial();
     let same = ["-b", "8", "-e", "8"];
-    let cases: [(&[&str], &[&str], &[&str], &str); 4] = [
+    let cases: [PlanCase; 4] = [
         // Rank 2 would wait forever in a sixth timed operation (no -T): the job hung.
         (
             &["-n", "5"],
