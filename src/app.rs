@@ -300,6 +300,15 @@ fn run_in_world(
     stop: StopSignal,
     net_log: Option<NcclLogCapture>,
 ) -> i32 {
+    // Before anything collective depends on the plan: a rank with other flags would hang in a
+    // call the others never make, or "find" wrong results in data that no rank got wrong.
+    let agreed_plan = {
+        let _armed = watchdog::waiting(Phase::Barrier);
+        world::agree::check_same_plan(world, &plan.agreement_fields())
+    };
+    if let Err(error) = agreed_plan {
+        return report_error_at(&error, world.rank());
+    }
     // Setup: every rank reaches the agreement below, error or not, so a failure on any rank ends
     // the job cleanly with the same exit code everywhere.
     let setup = prepare(&mut plan, world, net_log);

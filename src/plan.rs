@@ -377,6 +377,50 @@ impl TestPlan {
         Ok(())
     }
 
+    /// The fields every rank must share (`crate::world::agree`): whatever decides which
+    /// collectives run, how often, on which data and in which groups. Output paths, the reported
+    /// average, timestamps, the watchdog and the acceptance options only act on one rank or on
+    /// nothing another rank waits for, so they may differ.
+    pub fn agreement_fields(&self) -> Vec<crate::world::agree::PlanField> {
+        vec![
+            ("collective", self.collective.name().to_string()),
+            ("--backend", format!("{:?}", self.backend)),
+            ("sizes (-b/-e/-i/-f)", format!("{:?}", self.sizes)),
+            ("-d/--datatype", format!("{:?}", self.dtypes)),
+            ("-o/--op", format!("{:?}", self.ops)),
+            ("-r/--root", format!("{:?}", self.root)),
+            ("-t/--nthreads", self.nthreads.to_string()),
+            ("-g/--ngpus", self.ngpus.to_string()),
+            ("-w/--warmup_iters", self.warmup_iters.to_string()),
+            ("-n/--iters", self.timing.iters.to_string()),
+            ("-m/--agg_iters", self.timing.agg_iters.to_string()),
+            ("-G/--cudagraph", self.timing.graph_launches.to_string()),
+            ("-z/--blocking", format!("{:?}", self.timing.blocking_mode)),
+            (
+                "-I/--per_iter_timing",
+                self.timing.per_iteration.to_string(),
+            ),
+            (
+                "-K/--per_iter_skip",
+                self.timing.per_iteration_skip.to_string(),
+            ),
+            (
+                "-C/--report_cputime",
+                self.timing.report_cputime.to_string(),
+            ),
+            ("-z (plan)", format!("{:?}", self.blocking)),
+            ("-c/--check", self.check_iters.to_string()),
+            ("-N/--run_cycles", self.run_cycles.to_string()),
+            ("-p/--parallel_init", self.parallel_init.to_string()),
+            ("-y/--stream_null", self.stream_null.to_string()),
+            ("-R/--local_register", self.local_register.to_string()),
+            ("-M/--memory_report", self.memory_report.to_string()),
+            ("-u/--unalign", self.unalign.to_string()),
+            ("NCCL_TESTS_SPLIT", format!("{:?}", self.split)),
+            ("--seed", self.seed.to_string()),
+        ]
+    }
+
     /// The roots to run, in order: every rank for `-r -1`, else the one given. Collectives without
     /// a root run once, with root 0 (printed as -1 by the sinks).
     pub fn roots(&self, nranks: usize) -> Vec<usize> {

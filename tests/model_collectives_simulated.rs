@@ -458,7 +458,7 @@ fn every_collective_produces_its_expected_output_in_simulation() {
                                     coll.name()
                                 );
                                 for (rank, output) in outputs.iter().enumerate() {
-                                    let segments = coll.expected(rank, n, root, &counts);
+                                    let segments = coll.checked(rank, n, root, &counts, in_place);
                                     let outcome = check_output(&p, rank, &segments, output);
                                     assert_eq!(
                                         outcome.wrong, 0,

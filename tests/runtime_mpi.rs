@@ -511,3 +511,120 @@ fn ctrl_c_on_mpirun_keeps_every_finished_row_when_the_ranks_get_time_to_stop() {
         "CSV: a header and one line per placement of every JSON row"
     );
 }
+
+/// `mpirun -np 2 program first : -np 1 [env VAR=VALUE] program second` (MPMD: rank 2 gets other
+/// flags, or an environment variable the others lack).
+fn mpirun_two_plans(program: &str, first: &[&str], second: &[&str], env: &[&str]) -> Finished {
+    let mut command = std::process::Command::new("mpirun");
+    command.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "--mca",
+        "orte_base_help_aggregate",
+        "0",
+        "-np",
+        "2",
+    ]);
+    command.arg(binary(program)).args(first);
+    command.args([":", "-np", "1", "env"]).args(env);
+    command.arg(binary(program)).args(second);
+    run(command, Duration::from_secs(60))
+}
+
+/// Ranks 0-1's extra flags, rank 2's extra flags, rank 2's environment, what the error names.
+type PlanCase<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], &'a str);
+
+#[test]
+fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
+    let _serial = serial();
+    let same = ["-b", "8", "-e", "8"];
+    let cases: [PlanCase; 4] = [
+        // Rank 2 would wait forever in a sixth timed operation (no -T): the job hung.
+        (
+            &["-n", "5"],
+            &["-n", "6"],
+            &[],
+            "-n/--iters: rank 0 has 5, rank 2 has 6",
+        ),
+        // Rank 2 checked float data as int32: 'wrong results' (exit 7) with nothing wrong.
+        (
+            &["-d", "float"],
+            &["-d", "int32"],
+            &[],
+            "-d/--datatype: rank 0 has [Float], rank 2 has [Int32]",
+        ),
+        // Only rank 2 skipped validation: the others waited in the check's reduction (hung).
+        (
+            &["-c", "1"],
+            &["-c", "0"],
+            &[],
+            "-c/--check: rank 0 has 1, rank 2 has 0",
+        ),
+        // A per-rank NCCL_TESTS_SPLIT silently ran other groups than asked (exit 0).
+        (
+            &[],
+            &[],
+            &["NCCL_TESTS_SPLIT=MOD 2"],
+            "NCCL_TESTS_SPLIT: rank 0 has None, rank 2 has Some(Mod(2))",
+        ),
+    ];
+    for (first, second, env, said) in cases {
+        let first: Vec<&str> = same.iter().chain(first).copied().collect();
+        let second: Vec<&str> = same.iter().chain(second).copied().collect();
+        let run = mpirun_two_plans("allreduce-perf", &first, &second, env);
+        println!(
+            "{first:?} / {env:?} {second:?}: exit {:?} in {:.1} s",
+            run.code(),
+            run.elapsed.as_secs_f64()
+        );
+        assert_eq!(run.code(), Some(6), "{said}: {}", run.describe());
+        assert_eq!(
+            run.stderr
+                .matches("were given a different test plan")
+                .count(),
+            1,
+            "printed once, by rank 0: {}",
+            run.describe()
+        );
+        assert!(run.stderr.contains(said), "{said}: {}", run.describe());
+        assert!(run.rows().is_empty(), "no row ran: {}", run.describe());
+    }
+}
+
+#[test]
+fn a_non_roots_in_place_buffer_must_still_hold_its_input_after_reduce_and_gather() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // 64 B of floats on 4 ranks: reduce buffers of 16 elements, gather blocks of 4 (rank 2's
+    // block starts at element 8). Root 0; the planted element is on non-root rank 2.
+    for (program, index) in [
+        ("reduce-perf", 0usize),
+        ("reduce-perf", 15),
+        ("gather-perf", 8),
+    ] {
+        let json = dir.path().join(format!("{program}-{index}.json"));
+        let corrupt = format!("2:{index}");
+        let run = run_with_json(
+            program,
+            &["-b", "64", "-e", "64", "-r", "0", "-n", "1", "-w", "0"],
+            &json,
+            &[("COLLBENCH_TEST_CORRUPT", &corrupt)],
+        );
+        let report = read_json(&json);
+        let row = &report["results"][0];
+        println!(
+            "{program} element {index} of rank 2: exit {:?}, out-of-place wrong {}, in-place wrong {} {}",
+            run.code(),
+            row["out_of_place"]["wrong"],
+            row["in_place"]["wrong"],
+            row["in_place"]["first_wrong"]
+        );
+        // nccl-tests checks that a non-root's in-place buffer is unchanged; it went unchecked here.
+        assert_eq!(run.code(), Some(7), "{program}: {}", run.describe());
+        assert_eq!(row["in_place"]["wrong"], 1, "{program}");
+        assert_eq!(row["in_place"]["first_wrong"]["rank"], 2, "{program}");
+        assert_eq!(row["in_place"]["first_wrong"]["index"], index, "{program}");
+        // Out of place a non-root's receive buffer is not written and not checked.
+        assert_eq!(row["out_of_place"]["wrong"], 0, "{program}");
+    }
+}

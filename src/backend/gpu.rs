@@ -754,9 +754,13 @@ impl Backend for GpuBackend {
                 .as_ref()
                 .ok_or_else(|| CollbenchError::Cuda("internal: no counters".into()))?;
             let layout = self.layout(call, rank)?;
-            let segments =
-                call.collective
-                    .expected(rank.global_rank, self.nranks, call.root, &call.counts);
+            let segments = call.collective.checked(
+                rank.global_rank,
+                self.nranks,
+                call.root,
+                &call.counts,
+                call.in_place,
+            );
             outcome = outcome.merge(validate::check(
                 rank, &layout, recv, counters, &segments, &p,
             )?);

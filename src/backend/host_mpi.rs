@@ -311,9 +311,13 @@ impl Backend for HostBackend {
     fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome> {
         let params = self.params(call);
         let rank = self.transport.rank();
-        let segments =
-            call.collective
-                .expected(rank, self.transport.nranks(), call.root, &call.counts);
+        let segments = call.collective.checked(
+            rank,
+            self.transport.nranks(),
+            call.root,
+            &call.counts,
+            call.in_place,
+        );
         let (start, len) = self.output_range(call)?;
         let mut outcome = check_output(
             &params,

@@ -1,5 +1,7 @@
 //! Gather: rank s's buffer lands at block s of the root's output (nccl-tests gather.cu). Non-root
-//! receive buffers are not written and not checked. In place, the root's send buffer is its own block.
+//! receive buffers are not written: in place, a non-root's own block (its input) must still hold
+//! it, as nccl-tests checks; the rest, and out-of-place buffers, are not checked. In place, the
+//! root's send buffer is its own block.
 
 use super::all_gather::gathered_blocks;
 use super::{per_rank_count, Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
@@ -41,6 +43,24 @@ impl Collective for Gather {
             return Vec::new();
         }
         gathered_blocks(nranks, counts.send_count)
+    }
+    fn unchanged_in_place(
+        &self,
+        rank: usize,
+        _nranks: usize,
+        root: usize,
+        counts: &Counts,
+    ) -> Vec<Segment> {
+        let block = counts.send_count;
+        if rank == root || block == 0 {
+            return Vec::new();
+        }
+        vec![Segment::Copy {
+            dst_offset: rank * block,
+            len: block,
+            src_rank: rank,
+            src_offset: 0,
+        }]
     }
     fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
         prims.gather(args, args.counts.param_count, args.root)

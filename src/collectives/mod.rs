@@ -220,6 +220,34 @@ pub trait Collective: Send + Sync {
     fn bus_bw_factor(&self, nranks: usize) -> f64;
     /// Where each checked output element of `rank` comes from. Elements not covered are not checked.
     fn expected(&self, rank: usize, nranks: usize, root: usize, counts: &Counts) -> Vec<Segment>;
+    /// In place, the elements of `rank`'s receive buffer that the collective must leave as they
+    /// were: its own input. nccl-tests checks this for the ranks whose buffer a rooted collective
+    /// does not write (a non-root's reduce buffer, a non-root's own block in gather).
+    fn unchanged_in_place(
+        &self,
+        _rank: usize,
+        _nranks: usize,
+        _root: usize,
+        _counts: &Counts,
+    ) -> Vec<Segment> {
+        Vec::new()
+    }
+    /// Every checked element of `rank`'s output after one operation: [`Collective::expected`] and,
+    /// in place, [`Collective::unchanged_in_place`]. What the backends check.
+    fn checked(
+        &self,
+        rank: usize,
+        nranks: usize,
+        root: usize,
+        counts: &Counts,
+        in_place: bool,
+    ) -> Vec<Segment> {
+        let mut segments = self.expected(rank, nranks, root, counts);
+        if in_place {
+            segments.extend(self.unchanged_in_place(rank, nranks, root, counts));
+        }
+        segments
+    }
     /// False when nccl-tests prints `N/A` for the in-place #wrong column.
     fn in_place_checked(&self) -> bool {
         true

@@ -1,5 +1,6 @@
 //! Reduce: the root ends with the reduction of all ranks' buffers (nccl-tests reduce.cu). Other
-//! ranks' receive buffers are undefined afterwards and not checked.
+//! ranks' receive buffers are not written: in place, where they are the input, they must still
+//! hold it (nccl-tests checks that too); out of place they are not checked.
 
 use super::{Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
 use crate::error::Result;
@@ -32,6 +33,23 @@ impl Collective for Reduce {
         vec![Segment::Reduce {
             dst_offset: 0,
             len: counts.recv_count,
+            src_offset: 0,
+        }]
+    }
+    fn unchanged_in_place(
+        &self,
+        rank: usize,
+        _nranks: usize,
+        root: usize,
+        counts: &Counts,
+    ) -> Vec<Segment> {
+        if rank == root || counts.send_count == 0 {
+            return Vec::new();
+        }
+        vec![Segment::Copy {
+            dst_offset: 0,
+            len: counts.send_count,
+            src_rank: rank,
             src_offset: 0,
         }]
     }

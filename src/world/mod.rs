@@ -6,6 +6,7 @@
 use crate::error::Result;
 use std::sync::Arc;
 
+pub mod agree;
 mod hostname;
 #[cfg(feature = "mpi")]
 mod mpi;

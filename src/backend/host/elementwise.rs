@@ -75,9 +75,11 @@ macro_rules! integer_element {
                 Ord::max(self, other)
             }
             fn div_count(self, n: u64) -> Self {
-                // Integer averages divide the exact sum (nccl's SumPostDiv); n fits every type's
-                // range here because the data scheme keeps n·v representable.
-                self.wrapping_div(n as $t)
+                // Integer averages divide the (wrapped) sum by the rank count, truncating toward
+                // zero, like NCCL's SumPostDiv. In 128 bits: the rank count need not fit the type
+                // (256 ranks is 0 as a u8, 200 is -56 as an i8), and the quotient is never larger
+                // than the sum, so it converts back exactly.
+                (self as i128 / i128::from(Ord::max(n, 1))) as $t
             }
         }
     };
@@ -388,5 +390,33 @@ mod tests {
         let mut signed: Vec<u8> = [-12i64].iter().flat_map(|v| v.to_le_bytes()).collect();
         divide_in_place(DataType::Int64, &mut signed, 3);
         assert_eq!(i64::from_le_bytes(signed.try_into().unwrap()), -4);
+    }
+
+    #[test]
+    fn integer_average_divides_by_rank_counts_the_type_cannot_hold() {
+        // (type, sum's bits, ranks, quotient's bits): truncation toward zero of the sum, read as
+        // the type, by the whole rank count (NCCL's SumPostDiv divides by a 32-bit rank count).
+        let cases: [(DataType, u64, u64, u64); 8] = [
+            (DataType::Uint8, 200, 256, 0), // 256 as u8 is 0: a division by zero panicked
+            (DataType::Int8, 0, 256, 0),    // the same for i8
+            (DataType::Uint8, 250, 300, 0), // 300 as u8 is 44: gave 5
+            (DataType::Int8, 100, 200, 0),  // 200 as i8 is -56: gave -1
+            (DataType::Int8, 0x81, 100, 0xFF), // -127 / 100 = -1 (toward zero)
+            (DataType::Int8, 0x80, 2, 0xC0), // -128 / 2 = -64
+            (DataType::Int32, 0xFFFF_FFFF, 3_000_000_000, 0), // -1 / 3e9 = 0; 3e9 as i32 < 0
+            (DataType::Uint64, u64::MAX, 3, u64::MAX / 3),
+        ];
+        for (dtype, sum, ranks, quotient) in cases {
+            let size = dtype.size_bytes();
+            let mut data = sum.to_le_bytes()[..size].to_vec();
+            divide_in_place(dtype, &mut data, ranks);
+            let mut bits = [0u8; 8];
+            bits[..size].copy_from_slice(&data);
+            assert_eq!(
+                u64::from_le_bytes(bits),
+                quotient,
+                "{dtype}: {sum:#x} / {ranks}"
+            );
+        }
     }
 }
