@@ -346,6 +346,7 @@ impl Runner<'_> {
         Ok(RankSample {
             rank: self.my_ranks.first().copied().unwrap_or(0),
             seconds_per_op: timing.seconds_per_op,
+            cpu_seconds_per_op: timing.cpu_seconds_per_op,
             wrong,
             first_wrong,
             per_iteration_us: timing.per_iteration_us,
@@ -386,6 +387,7 @@ impl Runner<'_> {
             AggregateOptions {
                 mode: self.plan.average,
                 per_iteration_skip: self.plan.timing.per_iteration_skip,
+                report_cputime: self.plan.timing.report_cputime,
             },
         )?;
         Ok(Some(measurement))
