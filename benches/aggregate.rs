@@ -33,6 +33,7 @@ fn gathered(iterations: usize) -> Vec<Vec<u8>> {
             encode_samples(&[RankSample {
                 rank: r,
                 seconds_per_op: t,
+                cpu_seconds_per_op: t,
                 wrong: Some(0),
                 first_wrong: None,
                 per_iteration_us: (0..iterations)
@@ -51,6 +52,7 @@ fn decode_and_aggregate(parts: &[Vec<u8>], placements: &[RankPlacement]) {
     let opts = AggregateOptions {
         mode: AverageMode::Avg,
         per_iteration_skip: 0,
+        report_cputime: false,
     };
     let m =
         aggregate_measurement(&samples, placements, 1073741824.0, 1.9998, opts).expect("aggregate");

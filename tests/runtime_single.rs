@@ -285,3 +285,31 @@ fn a_panic_prints_an_internal_error_and_exits_70() {
         run.describe()
     );
 }
+
+/// nccl-tests' `-N` repeats the size loop inside each type, operator and root (`TimeTest`), so a
+/// table reads sum 8, sum 16, sum 8, sum 16, prod 8, …; collbench repeated the whole sweep
+/// (sum 8, sum 16, prod 8, … then again from sum).
+#[test]
+fn run_cycles_repeat_the_sizes_inside_each_operator_like_nccl_tests() {
+    let run = run_plain(&[
+        "-b", "8", "-e", "16", "-f", "2", "-n", "1", "-w", "0", "-o", "all", "-N", "2",
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let order: Vec<(String, String)> = run
+        .rows()
+        .iter()
+        .map(|row| {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            (fields[3].to_string(), fields[0].to_string())
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for op in ["sum", "prod", "max", "min", "avg", "mulsum"] {
+        for _cycle in 0..2 {
+            for size in ["8", "16"] {
+                expected.push((op.to_string(), size.to_string()));
+            }
+        }
+    }
+    assert_eq!(order, expected, "{}", run.stdout);
+}

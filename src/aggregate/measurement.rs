@@ -14,6 +14,9 @@ pub struct AggregateOptions {
     pub mode: AverageMode,
     /// `-K`: leading per-iteration samples to drop before the statistics.
     pub per_iteration_skip: usize,
+    /// `-C 1`: the time column shows rank 0's launch time; the bandwidths still divide by the
+    /// completion time chosen by `mode` (nccl-tests only swaps the printed time).
+    pub report_cputime: bool,
 }
 
 /// The name reports record for `-a` (`RunConfig::average_mode`, an enum in the JSON Schema).
@@ -43,6 +46,8 @@ pub fn bandwidth_gbps(bytes: f64, seconds: f64) -> f64 {
 /// - time (per `options.mode`): the lowest rank's (`-a 0`, nccl-tests' rank 0), the mean, the
 ///   minimum or the maximum of the ranks' seconds per op;
 /// - `algbw = bytes_for_bw / 1e9 / time`, `busbw = algbw × busbw_factor`;
+/// - with `report_cputime`, the reported time is the lowest rank's launch time instead (not
+///   aggregated, as nccl-tests prints its own thread's cputime); the bandwidths stay as above;
 /// - `wrong`: the sum over ranks that checked (`None` when none did), `ranks_with_wrong`, and the
 ///   lowest rank's first wrong element;
 /// - `ranks`: min/avg/max time and the slowest rank (ties: lowest rank) with its host and device
@@ -112,9 +117,14 @@ pub fn aggregate_measurement(
         AverageMode::Max => max,
     };
     let algbw_gbps = bandwidth_gbps(bytes_for_bw, seconds);
+    let printed_seconds = if options.report_cputime {
+        lowest.cpu_seconds_per_op
+    } else {
+        seconds
+    };
     let placement = crate::report::meta::placement_of(placements, slowest.rank);
     Ok(Measurement {
-        time_us: seconds * 1.0e6,
+        time_us: printed_seconds * 1.0e6,
         algbw_gbps,
         bus_bandwidth_gbps: algbw_gbps * busbw_factor,
         wrong,
@@ -207,6 +217,7 @@ mod tests {
         AggregateOptions {
             mode,
             per_iteration_skip: 0,
+            report_cputime: false,
         }
     }
 
@@ -229,6 +240,25 @@ mod tests {
         assert!((t(AverageMode::Avg) - 4.0).abs() < 1e-9);
         assert!((t(AverageMode::Min) - 2.0).abs() < 1e-9);
         assert!((t(AverageMode::Max) - 6.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cputime_replaces_only_the_printed_time() {
+        // nccl-tests -C 1: time = rank 0's own cputimeSec, algbw/busbw = bytes / the -a time.
+        let mut s = vec![sample(1, 8e-6), sample(0, 4e-6)];
+        s[0].cpu_seconds_per_op = 3e-6;
+        s[1].cpu_seconds_per_op = 1e-6;
+        let mut o = opts(AverageMode::Avg);
+        o.report_cputime = true;
+        let m = aggregate_measurement(&s, &placements(2), 6e4, 0.5, o).unwrap();
+        assert!(
+            (m.time_us - 1.0).abs() < 1e-9,
+            "rank 0's launch time: {m:?}"
+        );
+        // 60 kB over the mean completion time of 6 µs: 10 GB/s, busbw half of it.
+        assert!((m.algbw_gbps - 10.0).abs() < 1e-9, "{m:?}");
+        assert!((m.bus_bandwidth_gbps - 5.0).abs() < 1e-9, "{m:?}");
+        assert!((m.ranks.time_us_max - 8.0).abs() < 1e-9, "{m:?}");
     }
 
     #[test]
@@ -324,6 +354,7 @@ mod tests {
         let o = AggregateOptions {
             mode: AverageMode::Avg,
             per_iteration_skip: 1,
+            report_cputime: false,
         };
         let it = aggregate_measurement(&s, &placements(2), 8.0, 1.0, o)
             .unwrap()

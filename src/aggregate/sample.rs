@@ -11,6 +11,9 @@ pub struct RankSample {
     pub rank: usize,
     /// Host-clock seconds per operation (`Timing::seconds_per_op`).
     pub seconds_per_op: f64,
+    /// Seconds per operation spent launching (`Timing::cpu_seconds_per_op`, printed with `-C`).
+    #[serde(default)]
+    pub cpu_seconds_per_op: f64,
     /// Wrong elements this rank found; `None` when the cell is not checked.
     pub wrong: Option<u64>,
     pub first_wrong: Option<WrongElement>,
@@ -20,7 +23,7 @@ pub struct RankSample {
 }
 
 /// Format tag of [`encode_samples`]; bumped when the layout changes.
-const WIRE_VERSION: u8 = 1;
+const WIRE_VERSION: u8 = 2;
 const HAS_WRONG: u8 = 1;
 const HAS_FIRST_WRONG: u8 = 2;
 
@@ -35,6 +38,7 @@ pub fn encode_samples(samples: &[RankSample]) -> Vec<u8> {
     for s in samples {
         out.extend_from_slice(&(s.rank as u64).to_le_bytes());
         out.extend_from_slice(&s.seconds_per_op.to_le_bytes());
+        out.extend_from_slice(&s.cpu_seconds_per_op.to_le_bytes());
         let mut flags = 0;
         if s.wrong.is_some() {
             flags |= HAS_WRONG;
@@ -71,14 +75,15 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
         )));
     }
     let count = r.len("sample count")?;
-    // Each sample takes at least 21 bytes: refuse counts the buffer cannot hold before allocating.
-    if count > bytes.len() / 21 + 1 {
+    // Each sample takes at least 29 bytes: refuse counts the buffer cannot hold before allocating.
+    if count > bytes.len() / 29 + 1 {
         return Err(r.malformed(&format!("sample count {count} for {} bytes", bytes.len())));
     }
     let mut samples = Vec::with_capacity(count);
     for _ in 0..count {
         let rank = r.u64("rank")? as usize;
         let seconds_per_op = r.f64("seconds per op")?;
+        let cpu_seconds_per_op = r.f64("launch seconds per op")?;
         let flags = r.u8("flags")?;
         if flags & !(HAS_WRONG | HAS_FIRST_WRONG) != 0 {
             return Err(r.malformed(&format!("unknown flags {flags:#x}")));
@@ -109,6 +114,7 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
         samples.push(RankSample {
             rank,
             seconds_per_op,
+            cpu_seconds_per_op,
             wrong,
             first_wrong,
             per_iteration_us,
@@ -200,6 +206,7 @@ mod tests {
             RankSample {
                 rank: 0,
                 seconds_per_op: 1.25e-5,
+                cpu_seconds_per_op: 2.5e-6,
                 wrong: Some(0),
                 first_wrong: None,
                 per_iteration_us: vec![12.0, 13.5, 11.25],
@@ -207,6 +214,7 @@ mod tests {
             RankSample {
                 rank: 7,
                 seconds_per_op: 3.0e-5,
+                cpu_seconds_per_op: 1.0e-6,
                 wrong: Some(4),
                 first_wrong: Some(WrongElement {
                     rank: 7,
@@ -242,7 +250,7 @@ mod tests {
         let mut bytes = encode_samples(&samples());
         bytes[0] = 9;
         let err = decode_samples(&bytes).unwrap_err().to_string();
-        assert!(err.contains("format version 9, expected 1"), "{err}");
+        assert!(err.contains("format version 9, expected 2"), "{err}");
 
         let mut bytes = encode_samples(&samples());
         bytes.push(0);

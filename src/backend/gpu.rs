@@ -784,7 +784,8 @@ impl Backend for GpuBackend {
 }
 
 /// Per-process timing from the threads' timings: mean time per operation (nccl-tests averages
-/// over threads), per-iteration samples as the slowest thread's.
+/// over threads), the first thread's launch time (nccl-tests prints thread 0's cputime, it is
+/// not averaged), per-iteration samples as the slowest thread's.
 fn combine_threads(results: Vec<Result<Timing>>) -> Result<Timing> {
     let mut timings = Vec::with_capacity(results.len());
     for r in results {
@@ -807,6 +808,7 @@ fn combine_threads(results: Vec<Result<Timing>>) -> Result<Timing> {
         .collect();
     Ok(Timing {
         seconds_per_op,
+        cpu_seconds_per_op: timings.first().map_or(0.0, |t| t.cpu_seconds_per_op),
         per_iteration_us,
     })
 }
@@ -854,14 +856,20 @@ mod tests {
     fn threads_combine_as_mean_time_and_slowest_iteration() {
         let a = Timing {
             seconds_per_op: 1.0,
+            cpu_seconds_per_op: 0.25,
             per_iteration_us: vec![1.0, 5.0],
         };
         let b = Timing {
             seconds_per_op: 3.0,
+            cpu_seconds_per_op: 0.5,
             per_iteration_us: vec![2.0, 4.0],
         };
         let t = combine_threads(vec![Ok(a), Ok(b)]).unwrap();
         assert_eq!(t.seconds_per_op, 2.0);
+        assert_eq!(
+            t.cpu_seconds_per_op, 0.25,
+            "thread 0's launch time, as nccl-tests prints"
+        );
         assert_eq!(t.per_iteration_us, vec![2.0, 5.0]);
         assert!(combine_threads(vec![Err(CollbenchError::Nccl("x".into()))]).is_err());
     }

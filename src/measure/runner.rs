@@ -1,9 +1,9 @@
 //! The sweep runner: drives one backend over the plan with nccl-tests' `TimeTest`/`BenchTime`
 //! semantics, gathers every rank's results to rank 0, aggregates them and feeds the sinks.
 //!
-//! For each cycle (`-N`), type (`-d`), operator (`-o`) and root (`-r`): one barrier, `-w` warm-up
-//! operations at the largest and then the smallest size (out of place), then for each size an
-//! out-of-place and an in-place cell. A cell is: (with `-c`) fill the inputs, one untimed
+//! For each type (`-d`), operator (`-o`) and root (`-r`): one barrier, `-w` warm-up operations at
+//! the largest and then the smallest size (out of place), then `-N` times (cycles, nccl-tests'
+//! order) for each size an out-of-place and an in-place cell. A cell is: (with `-c`) fill the inputs, one untimed
 //! operation, barrier, the timed loop (`Backend::measure`), barrier, then `-c` validation runs
 //! (fill, one operation, check; stop at the first that finds wrong elements), each followed by a
 //! sum of the wrong counts over all ranks. Every rank's sample is gathered to rank 0, which
@@ -346,6 +346,7 @@ impl Runner<'_> {
         Ok(RankSample {
             rank: self.my_ranks.first().copied().unwrap_or(0),
             seconds_per_op: timing.seconds_per_op,
+            cpu_seconds_per_op: timing.cpu_seconds_per_op,
             wrong,
             first_wrong,
             per_iteration_us: timing.per_iteration_us,
@@ -386,6 +387,7 @@ impl Runner<'_> {
             AggregateOptions {
                 mode: self.plan.average,
                 per_iteration_skip: self.plan.timing.per_iteration_skip,
+                report_cputime: self.plan.timing.report_cputime,
             },
         )?;
         Ok(Some(measurement))
@@ -415,8 +417,31 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Runs every size of one (type, operator, root); the signal when a stop was requested.
+    /// Runs every size of one (type, operator, root), `-N` times after one warm-up, like
+    /// nccl-tests' `TimeTest` (its cycles repeat the size loop inside each type, operator and
+    /// root); the signal when a stop was requested.
     fn sweep(
+        &mut self,
+        report: &mut Report,
+        spec: CallSpec,
+        printed_op: Option<ReduceOp>,
+    ) -> Result<Option<i32>> {
+        let plan = self.plan;
+        let nranks = self.backend.nranks();
+        self.barrier()?;
+        self.warm_up(&spec, nranks)?;
+        let mut cycle = 0;
+        while plan.run_cycles == 0 || cycle < plan.run_cycles {
+            if let Some(signal) = self.sweep_sizes(report, spec, printed_op, cycle)? {
+                return Ok(Some(signal));
+            }
+            cycle += 1;
+        }
+        Ok(None)
+    }
+
+    /// One pass over the sizes (one `-N` cycle); the signal when a stop was requested.
+    fn sweep_sizes(
         &mut self,
         report: &mut Report,
         spec: CallSpec,
@@ -425,8 +450,6 @@ impl Runner<'_> {
     ) -> Result<Option<i32>> {
         let plan = self.plan;
         let nranks = self.backend.nranks();
-        self.barrier()?;
-        self.warm_up(&spec, nranks)?;
         let elt = spec.dtype.size_bytes();
         let collective = spec.collective;
         for &size in &plan.sizes {
@@ -498,45 +521,41 @@ impl Runner<'_> {
 
         let roots = plan.roots(nranks);
         let mut interrupted_by = None;
-        let mut cycle = 0;
-        'cycles: while plan.run_cycles == 0 || cycle < plan.run_cycles {
-            for &dtype in &plan.dtypes {
-                for printed_op in op_passes(plan) {
-                    // Only reductions apply the operator; sendrecv prints `-o` but ignores it.
-                    let op = match plan.collective.op_column() {
-                        OpColumn::Reduction => printed_op,
-                        _ => None,
-                    };
-                    // Backend limits (fp8 on GPUs before sm_90, fp8 avg in NCCL): a skip line,
-                    // identical on every rank, instead of an error.
-                    if let Some(why) = self.backend.unsupported(dtype, op) {
-                        if self.is_root() {
-                            console::print_line(&format!(
-                                "# Skipping {} {}: {why}",
-                                dtype.name(),
-                                op.map(|o| o.name()).unwrap_or("none")
-                            ));
-                        }
-                        continue;
+        'passes: for &dtype in &plan.dtypes {
+            for printed_op in op_passes(plan) {
+                // Only reductions apply the operator; sendrecv prints `-o` but ignores it.
+                let op = match plan.collective.op_column() {
+                    OpColumn::Reduction => printed_op,
+                    _ => None,
+                };
+                // Backend limits (fp8 on GPUs before sm_90, fp8 avg in NCCL): a skip line,
+                // identical on every rank, instead of an error.
+                if let Some(why) = self.backend.unsupported(dtype, op) {
+                    if self.is_root() {
+                        console::print_line(&format!(
+                            "# Skipping {} {}: {why}",
+                            dtype.name(),
+                            op.map(|o| o.name()).unwrap_or("none")
+                        ));
                     }
-                    for &root in &roots {
-                        let spec = CallSpec {
-                            collective: plan.collective,
-                            dtype,
-                            op,
-                            root,
-                            counts: Counts::default(),
-                            in_place: false,
-                            seed: plan.seed,
-                        };
-                        if let Some(signal) = self.sweep(&mut report, spec, printed_op, cycle)? {
-                            interrupted_by = Some(signal);
-                            break 'cycles;
-                        }
+                    continue;
+                }
+                for &root in &roots {
+                    let spec = CallSpec {
+                        collective: plan.collective,
+                        dtype,
+                        op,
+                        root,
+                        counts: Counts::default(),
+                        in_place: false,
+                        seed: plan.seed,
+                    };
+                    if let Some(signal) = self.sweep(&mut report, spec, printed_op)? {
+                        interrupted_by = Some(signal);
+                        break 'passes;
                     }
                 }
             }
-            cycle += 1;
         }
 
         let interrupted = interrupted_by.map(|signal| {

@@ -164,7 +164,7 @@ pub struct ResultRow {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
-    /// The reported time (per `-a`): microseconds per operation.
+    /// The reported time (per `-a`; with `-C`, rank 0's launch time): microseconds per operation.
     pub time_us: f64,
     pub algbw_gbps: f64,
     pub bus_bandwidth_gbps: f64,

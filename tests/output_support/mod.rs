@@ -238,6 +238,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
     let opts = AggregateOptions {
         mode: AverageMode::Avg,
         per_iteration_skip: 0,
+        report_cputime: false,
     };
     let factor = 2.0 * (nranks as f64 - 1.0) / nranks as f64;
     let results: Vec<ResultRow> = sizes
@@ -252,6 +253,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
                         RankSample {
                             rank: r,
                             seconds_per_op: base * (1.0 + 0.1 * r as f64),
+                            cpu_seconds_per_op: base,
                             wrong: Some(if plant { wrong } else { 0 }),
                             first_wrong: plant.then(|| WrongElement {
                                 rank: r,

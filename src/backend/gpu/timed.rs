@@ -267,13 +267,9 @@ pub fn timed(
     wait_all(ctx, calls)?;
     let total_seconds = (start.elapsed() - untimed.min(start.elapsed())).as_secs_f64();
     let ops = (iters * agg) as f64;
-    let seconds = if plan.report_cputime {
-        launch_seconds
-    } else {
-        total_seconds
-    };
     Ok(Timing {
-        seconds_per_op: seconds / ops,
+        seconds_per_op: total_seconds / ops,
+        cpu_seconds_per_op: launch_seconds / ops,
         per_iteration_us: match &events {
             Some(events) => per_iteration_us(events, iters, agg as f64)?,
             None => Vec::new(),
@@ -323,13 +319,10 @@ fn timed_graph(
     wait_all(ctx, calls)?;
     let total_seconds = start.elapsed().as_secs_f64();
     let ops = (iters * agg * launches) as f64;
-    let seconds = if plan.report_cputime {
-        launch_seconds
-    } else {
-        total_seconds
-    };
     Ok(Timing {
-        seconds_per_op: seconds / ops,
+        seconds_per_op: total_seconds / ops,
+        // nccl-tests divides its graph cputime by iters × agg only, not by the launches.
+        cpu_seconds_per_op: launch_seconds / (iters * agg) as f64,
         per_iteration_us: match &events {
             Some(events) => per_iteration_us(events, launches, (iters * agg) as f64)?,
             None => Vec::new(),
