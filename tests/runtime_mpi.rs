@@ -380,7 +380,11 @@ fn memory_report_lists_every_rank_under_the_rank_lines_and_in_the_json() {
         assert!(entry["process_peak_rss_bytes"].as_u64().unwrap() > 0);
         assert!(entry["free_bytes"].as_u64().unwrap() <= entry["total_bytes"].as_u64().unwrap());
     }
-    assert_eq!(lines[block + 4], "#", "{}", run.describe());
+    // Then the notices (the auto backend's fallback line), then the "#" above the column headers.
+    let after_notices = (block + 4..lines.len())
+        .find(|&i| !lines[i].starts_with("# collbench: "))
+        .unwrap();
+    assert_eq!(lines[after_notices], "#", "{}", run.describe());
     // Without -M: no block, no key.
     let run = run_with_json("allgather-perf", &["-b", "8", "-e", "1K"], &json, &[]);
     assert_eq!(run.code(), Some(0), "{}", run.describe());
