@@ -212,6 +212,8 @@ fn install_signal_handlers() -> StopSignal {
 fn load_cuda_modules_eagerly() {
     if std::env::var_os("CUDA_MODULE_LOADING").is_none() {
         std::env::set_var("CUDA_MODULE_LOADING", "EAGER");
+        // The report's environment is the user's: collbench's own choice is not recorded there.
+        crate::report::env::record_own_settings(vec![("CUDA_MODULE_LOADING".into(), None)]);
     }
 }
 

@@ -499,10 +499,11 @@ impl TestPlan {
         if used.is_empty() {
             return Ok(());
         }
+        let verb = if used.len() == 1 { "means" } else { "mean" };
         Err(CollbenchError::Unsupported(format!(
-            "the {backend_name} backend runs one rank per process on host memory, but {} only mean \
-             something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -u 0 -y 0 (the defaults) \
-             and no --require-net, or run with --backend nccl",
+            "the {backend_name} backend runs one rank per process on host memory, but {} only \
+             {verb} something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -u 0 -y 0 (the \
+             defaults) and no --require-net, or run with --backend nccl",
             used.join(", ")
         )))
     }

@@ -317,7 +317,14 @@ fn gpu_only_flags_are_an_error_on_the_host_backend() {
             "-R/--local_register 1",
             "-u/--unalign 4",
             "-y/--stream_null 1",
+            "only mean something on GPUs",
         ],
+    );
+    let plan = cli_support::plan(REDUCTION, &["-u", "4"]);
+    assert_usage_error(
+        plan.require_gpu_flags_unused("mpi"),
+        "one GPU flag on mpi",
+        &["-u/--unalign 4 (device buffer offset) only means something on GPUs"],
     );
     let plan = cli_support::plan(REDUCTION, &["-g", "1", "-G", "0", "-R", "0", "-M", "1"]);
     plan.require_gpu_flags_unused("mpi").expect(

@@ -433,6 +433,8 @@ fn the_capture_leaves_no_file_and_reports_the_users_environment() {
     assert_eq!(env["NCCL_DEBUG_SUBSYS"], "COLL", "{env}");
     assert!(env.get("NCCL_DEBUG").is_none(), "{env}");
     assert!(env.get("NCCL_DEBUG_FILE").is_none(), "{env}");
+    // collbench sets CUDA_MODULE_LOADING=EAGER for NCCL; the report shows the user's (unset) value.
+    assert!(env.get("CUDA_MODULE_LOADING").is_none(), "{env}");
     assert!(report["backend"]["network"].is_null());
     assert!(report["backend"].get("network_by_process").is_none());
 
@@ -441,7 +443,11 @@ fn the_capture_leaves_no_file_and_reports_the_users_environment() {
         alone(
             "allreduce-perf",
             &["-b", "8", "-e", "8", "-J", json.to_str().unwrap()],
-            &[("TMPDIR", tmp.path()), ("NCCL_DEBUG", "WARN")],
+            &[
+                ("TMPDIR", tmp.path()),
+                ("NCCL_DEBUG", "WARN"),
+                ("CUDA_MODULE_LOADING", "LAZY"),
+            ],
         ),
         LIMIT,
     );
@@ -449,6 +455,7 @@ fn the_capture_leaves_no_file_and_reports_the_users_environment() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["environment"]["NCCL_DEBUG"], "WARN");
+    assert_eq!(report["environment"]["CUDA_MODULE_LOADING"], "LAZY");
     assert!(report["environment"].get("NCCL_DEBUG_FILE").is_none());
     assert!(tmp.left().is_empty());
 }

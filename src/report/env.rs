@@ -3,7 +3,7 @@
 //! environment, and never anything whose name suggests a credential.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 /// Variables starting with one of these are recorded.
 pub const ALLOWED_PREFIXES: &[&str] = &[
@@ -75,25 +75,43 @@ pub fn allowlisted_environment(
 }
 
 /// Variables collbench set in its own process (the NCCL log capture,
-/// `crate::backend::nccl::net_capture`), each with the value the user had (`None`: unset).
-static OWN_SETTINGS: OnceLock<Vec<(String, Option<String>)>> = OnceLock::new();
+/// `crate::backend::nccl::net_capture`; `CUDA_MODULE_LOADING` in `crate::app`), each with the
+/// value the user had (`None`: unset).
+static OWN_SETTINGS: Mutex<Vec<(String, Option<String>)>> = Mutex::new(Vec::new());
 
 /// Records the variables collbench set itself, so reports show the user's environment rather than
-/// collbench's additions. Only the first call counts (one capture per process).
+/// collbench's additions. A variable's first record counts: that is the user's value.
 pub fn record_own_settings(user_values: Vec<(String, Option<String>)>) {
-    let _ = OWN_SETTINGS.set(user_values);
+    let mut own = OWN_SETTINGS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    add_new_names(&mut own, user_values);
+}
+
+/// Appends the entries of `more` whose name `own` does not hold yet.
+fn add_new_names(own: &mut Vec<(String, Option<String>)>, more: Vec<(String, Option<String>)>) {
+    for (name, value) in more {
+        if !own.iter().any(|(known, _)| *known == name) {
+            own.push((name, value));
+        }
+    }
 }
 
 /// This process's environment as (name, value) pairs, skipping entries that are not UTF-8
 /// (`std::env::vars` would panic on them), with collbench's own settings replaced by the user's
 /// values ([`record_own_settings`]).
 pub fn process_environment() -> impl Iterator<Item = (String, String)> {
-    let own = OWN_SETTINGS.get().map(Vec::as_slice).unwrap_or_default();
+    let own = OWN_SETTINGS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
     as_the_user_set_it(
         std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-        own,
+        &own,
     )
+    .collect::<Vec<_>>()
+    .into_iter()
 }
 
 /// `vars` with each of `own` (name, the user's value) put back as the user had it.
@@ -212,6 +230,25 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got["NCCL_DEBUG_SUBSYS"], "COLL");
         assert_eq!(got["NCCL_IB_HCA"], "mlx5_0");
+    }
+
+    #[test]
+    fn a_variables_first_record_is_the_users_value() {
+        let mut own = vec![("NCCL_DEBUG".to_string(), None)];
+        add_new_names(
+            &mut own,
+            vec![
+                ("NCCL_DEBUG".to_string(), Some("INFO".to_string())),
+                ("CUDA_MODULE_LOADING".to_string(), Some("LAZY".to_string())),
+            ],
+        );
+        assert_eq!(
+            own,
+            vec![
+                ("NCCL_DEBUG".to_string(), None),
+                ("CUDA_MODULE_LOADING".to_string(), Some("LAZY".to_string())),
+            ]
+        );
     }
 
     #[test]
