@@ -24,6 +24,16 @@ QUICK=${QUICK:-0}
 ANCHOR_RUNS=${ANCHOR_RUNS:-5}
 LIMIT=${LIMIT:-600}   # seconds any one command may take
 STRICT_GOALS=${STRICT_GOALS:-0}
+
+GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+# Without a GPU every line would FAIL for the same reason: say it once instead (exit 2),
+# before any results folder is made.
+if [[ -z $GPU_NAME && ${GPU_CHECK_WITHOUT_GPU:-0} != 1 ]]; then
+    echo "gpu-check: no NVIDIA GPU here (nvidia-smi lists none or is missing); run it on a GPU node" \
+        "(make gpu-bundle builds a folder to carry there), or set GPU_CHECK_WITHOUT_GPU=1 to run anyway" >&2
+    exit 2
+fi
+
 mkdir -p "$RESULTS_DIR"
 R=$(cd "$RESULTS_DIR" && pwd)
 VERDICTS="$R/verdicts.txt"
@@ -61,13 +71,6 @@ ok_run() {
     fi
 }
 
-GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-# Without a GPU every line would FAIL for the same reason: say it once instead (exit 2).
-if [[ -z $GPU_NAME && ${GPU_CHECK_WITHOUT_GPU:-0} != 1 ]]; then
-    echo "gpu-check: no NVIDIA GPU here (nvidia-smi lists none or is missing); run it on a GPU node" \
-        "(make gpu-bundle builds a folder to carry there), or set GPU_CHECK_WITHOUT_GPU=1 to run anyway" >&2
-    exit 2
-fi
 echo "# gpu-check on $(hostname): ${GPU_NAME:-no nvidia-smi}; BIN_DIR=$BIN_DIR; results in $R"
 CB="$BIN_DIR/collbench"
 AR="$BIN_DIR/allreduce-perf"

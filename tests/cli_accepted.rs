@@ -367,6 +367,7 @@ fn help_is_text_not_an_exit() {
                 "NCCL_TESTS_SPLIT_MASK",
                 "NCCL_TESTS_MIN_BW",
                 "NCCL_TESTS_DEVICE",
+                "70 internal error",
             ] {
                 assert!(text.contains(name), "help lacks {name}:\n{text}");
             }
@@ -395,6 +396,17 @@ fn umbrella_run_parses_the_collective_flags() {
                 assert_eq!(plan.args[..3], ["collbench", "run", name]);
             }
             other => panic!("{name}: {other:?}"),
+        }
+    }
+    // `collbench run -h` (no collective yet): the collectives and where their flags are.
+    for spelling in ["-h", "--help", "help"] {
+        match umbrella(&["run", spelling]) {
+            Ok(Umbrella::Help(text)) => assert!(
+                text.contains("collbench run <collective> -h")
+                    && text.contains("all_reduce, broadcast, hypercube"),
+                "{text}"
+            ),
+            other => panic!("run {spelling}: {other:?}"),
         }
     }
     match umbrella(&["run", "all_reduce", "-h"]) {

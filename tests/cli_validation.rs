@@ -132,7 +132,23 @@ const REJECTED: &[Rejected] = &[
     ),
     // Flags and arguments collbench does not know or implement.
     reject(&["-q", "1"], &["unknown flag", "'-q'"]),
-    reject(&["--bogus"], &["unknown flag", "'--bogus'"]),
+    // The list of accepted flags names collbench's own long flags too.
+    reject(
+        &["--bogus"],
+        &[
+            "unknown flag",
+            "'--bogus'",
+            "--backend",
+            "--csv",
+            "--seed",
+            "--min-busbw-size",
+            "--profile",
+            "--jsonl",
+            "--prom-file",
+            "--push-gateway",
+            "--require-net",
+        ],
+    ),
     reject(&["stray"], &["'stray'"]),
     reject(
         &["-x", "1"],

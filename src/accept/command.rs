@@ -105,7 +105,8 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
              with --pairwise: run the printed scontrol drain lines\n  --pair-tolerance PCT  \
              with --pairwise and no --min-busbw/--profile: a pair fails below the reference pair \
              busbw minus PCT percent [default: {DEFAULT_PAIR_TOLERANCE_PERCENT}]\n  --collective NAME     \
-             the test to run [default: all_reduce]\n\nCollective test flags:\n{text}"
+             the test to run [default: all_reduce]\n\nCollective test flags:\n{}",
+            collective_flags_section(&text)
         ))),
         Parsed::Run(plan) if pairwise && plan.acceptance.criteria.require_net.is_some() => {
             Err(CollbenchError::Usage(format!(
@@ -123,5 +124,35 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
             },
         )),
         Parsed::Run(plan) => Ok(AcceptCommand::Run(plan)),
+    }
+}
+
+/// The collective's `-h` text from its flag list on: its own USAGE line and its "Runs X-perf"
+/// sentence describe the *-perf binary, not `collbench accept`.
+fn collective_flags_section(help: &str) -> String {
+    let from_options = help
+        .find("Options:")
+        .map_or(help, |start| &help[start..]);
+    from_options
+        .lines()
+        .filter(|line| !line.starts_with("Runs "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_has_one_usage_line_and_the_collective_flags() {
+        let args = vec!["--help".to_string()];
+        let Ok(AcceptCommand::Help(text)) = parse(&args, &|_| None) else {
+            panic!("accept --help is not help");
+        };
+        assert_eq!(text.matches("USAGE").count(), 1, "{text}");
+        assert!(text.starts_with("USAGE: collbench accept"), "{text}");
+        assert!(!text.contains("Runs allreduce-perf"), "{text}");
+        assert!(text.contains("--minbytes") && text.contains("Exit codes"), "{text}");
     }
 }

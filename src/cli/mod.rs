@@ -89,7 +89,7 @@ fn program_short_name(path: &str) -> String {
 const ACCEPTED_FLAGS: &str =
     "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
      -J -R -M -u --backend --csv --seed --min-busbw --min-busbw-size --profile --jsonl \
-     --prom-file --push-gateway -h (long forms as in nccl-tests; see -h)";
+     --prom-file --push-gateway --require-net -h (long forms as in nccl-tests; see -h)";
 
 /// Turns clap's parse errors into our usage errors (clap never prints or exits for us).
 fn usage_from_clap(err: &clap::Error) -> CollbenchError {
@@ -177,7 +177,7 @@ Differences from nccl-tests (it silently runs these; collbench stops with exit c
   -o is checked but ignored by collectives that do not reduce; -r by those without a root.
 
 Exit codes: 0 ok, 1 I/O, 2 CUDA, 3 NCCL, 4 timeout, 5 MPI/bootstrap, 6 usage, 7 wrong results or
-failed threshold, 130/143 interrupted.",
+failed threshold, 70 internal error (a bug: please report it), 130/143 interrupted.",
         binary = collective.binary_name(),
         nccl = collective.name(),
     )

@@ -52,6 +52,9 @@ pub fn parse_umbrella_with(
                     collective_names(registry)
                 )));
             };
+            if matches!(name.as_str(), "-h" | "--help" | "help") {
+                return Ok(Umbrella::Help(run_help(registry)));
+            }
             let collective = find_in(registry, name).ok_or_else(|| {
                 CollbenchError::Usage(format!(
                     "collbench run '{name}': unknown collective; accepted: {}",
@@ -120,6 +123,16 @@ pub fn list_text(registry: &[&'static dyn Collective]) -> String {
         ));
     }
     text
+}
+
+/// `collbench run -h`: which collectives there are and where their flags are listed.
+fn run_help(registry: &[&'static dyn Collective]) -> String {
+    format!(
+        "USAGE:\n  collbench run <collective> [flags]\n\nRuns one collective test, as its *-perf \
+         binary does. Its flags (the nccl-tests set): collbench run <collective> -h\n\n\
+         Collectives: {}\n",
+        collective_names(registry)
+    )
 }
 
 fn umbrella_help(registry: &[&'static dyn Collective]) -> String {

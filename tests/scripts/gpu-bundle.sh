@@ -34,6 +34,11 @@ rc=$?
 set -e
 [[ $rc -ne 0 ]] || { echo "FAIL: gpu-check without a GPU exited 0" >&2; exit 1; }
 grep -q 'no NVIDIA GPU here' "$work/refused.txt" || { cat "$work/refused.txt"; echo "FAIL: no clear refusal" >&2; exit 1; }
+# The refusal leaves no empty results/gpu/run-* folder behind in the checkout.
+if compgen -G "$bundle/results/gpu/run-*" >/dev/null; then
+    echo "FAIL: gpu-check without a GPU made a results folder: $(echo "$bundle"/results/gpu/run-*)" >&2
+    exit 1
+fi
 
 set +e
 GPU_CHECK_WITHOUT_GPU=1 QUICK=1 LIMIT=60 timeout 600 make -C "$bundle" gpu-check >"$work/forced.txt" 2>&1
