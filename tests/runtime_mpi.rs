@@ -601,7 +601,7 @@ fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
 }
 
 #[test]
-fn a_non_roots_receive_buffer_must_be_left_as_it_was_by_reduce_and_gather() {
+fn receive_buffers_a_collective_does_not_write_must_be_left_as_they_were() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let poison = format_bits(DataType::Float, poison_bits(DataType::Float));
@@ -609,13 +609,18 @@ fn a_non_roots_receive_buffer_must_be_left_as_it_was_by_reduce_and_gather() {
     // (rank 2's own block is elements 8..12). Root 0; the planted element is on non-root rank 2,
     // in both cells. nccl-tests expects a rank that receives nothing to find its receive buffer as
     // before the call: out of place the poison everywhere; in place its input (reduce, and
-    // gather's own block) and the poison around it (gather's other blocks).
-    for (program, index, in_place_holds_input) in [
-        ("reduce-perf", 0usize, true),
-        ("reduce-perf", 15, true),
-        ("gather-perf", 8, true),
-        ("gather-perf", 0, false),
-        ("gather-perf", 15, false),
+    // gather's own block) and the poison around it (gather's other blocks). Alltoallv's blocks
+    // total 14 of the 16 elements (1 + 3 + 4 + 6): its tail must stay poisoned too (in place N/A).
+    // The last field: what the in-place cell expects there (None: not checked).
+    let input = Some(false);
+    let poisoned = Some(true);
+    for (program, index, in_place_wants_poison) in [
+        ("reduce-perf", 0usize, input),
+        ("reduce-perf", 15, input),
+        ("gather-perf", 8, input),
+        ("gather-perf", 0, poisoned),
+        ("gather-perf", 15, poisoned),
+        ("alltoallv-perf", 15, None),
     ] {
         let json = dir.path().join(format!("{program}-{index}.json"));
         let corrupt = format!("2:{index}");
@@ -636,15 +641,21 @@ fn a_non_roots_receive_buffer_must_be_left_as_it_was_by_reduce_and_gather() {
             row["in_place"]["first_wrong"]
         );
         assert_eq!(run.code(), Some(7), "{program}: {}", run.describe());
-        for side in ["out_of_place", "in_place"] {
+        for (side, wants_poison) in [
+            ("out_of_place", Some(true)),
+            ("in_place", in_place_wants_poison),
+        ] {
             let cell = &row[side];
+            let Some(wants_poison) = wants_poison else {
+                assert!(cell["wrong"].is_null(), "{program} {side}: N/A");
+                continue;
+            };
             assert_eq!(cell["wrong"], 1, "{program} {index} {side}");
             assert_eq!(cell["first_wrong"]["rank"], 2, "{program} {index} {side}");
             assert_eq!(
                 cell["first_wrong"]["index"], index,
                 "{program} {index} {side}"
             );
-            let wants_poison = side == "out_of_place" || !in_place_holds_input;
             assert_eq!(
                 cell["first_wrong"]["expected"] == poison.as_str(),
                 wants_poison,
