@@ -526,8 +526,15 @@ extern "C" __global__ void cb_fill(void* out, unsigned long long count, unsigned
   }
 }
 
+// cb_verify's kind: data::kernels::VERIFY_KIND_*.
+#define CB_VERIFY_COPY 0
+#define CB_VERIFY_REDUCE 1
+#define CB_VERIFY_UNTOUCHED 2
+
 // check::check_output for one segment: out[dst_offset + j] against expected element src_offset + j,
-// j < len. kind 0 = Segment::Copy from src_rank, 1 = Segment::Reduce.
+// j < len. kind CB_VERIFY_COPY = Segment::Copy from src_rank, CB_VERIFY_REDUCE = Segment::Reduce,
+// CB_VERIFY_UNTOUCHED = Segment::Untouched: every element must still hold the poison, whose bits
+// come in src_offset (the host's data::poison_bits, so the two cannot disagree).
 extern "C" __global__ void cb_verify(const void* out, unsigned long long dst_offset, unsigned long long len, int kind, int src_rank, unsigned long long src_offset, unsigned long long seed, int nranks, int dtype, int op, unsigned long long* wrong_count, unsigned long long* first_wrong_index) {
   cb_scheme s;
   cb_scheme_init(&s, seed, nranks, dtype, op);
@@ -541,8 +548,10 @@ extern "C" __global__ void cb_verify(const void* out, unsigned long long dst_off
   for (u64 j = (u64)blockIdx.x * blockDim.x + threadIdx.x; j < len; j += stride) {
     u64 got = cb_load(out, elt_size, dst_offset + j);
     int ok;
-    if (kind == 0) {
+    if (kind == CB_VERIFY_COPY) {
       ok = got == cb_input_bits_keyed(&s, (u64)src_rank, rank_key, src_offset + j);
+    } else if (kind == CB_VERIFY_UNTOUCHED) {
+      ok = got == src_offset;
     } else {
       double quotient;
       u64 expected = cb_expected_reduce(&s, src_offset + j, &quotient);

@@ -1,14 +1,19 @@
 //! Runs every collective's `launch` for all ranks against an in-memory simulation of the backend
 //! primitives (collective calls, grouped send/recv, local copies), on inputs from `fill_input`, in and
 //! out of place, for 1, 2, 3, 4 and 8 ranks, every dtype and op and every root; then checks every
-//! rank's output with `check_output` against the collective's `expected` segments: 0 wrong. A flipped
-//! element must then count as exactly 1 wrong at the right index. This ties counts, in-place layout,
-//! launch, segments, generator and checker together.
+//! rank's output with `check_output` against the collective's `checked` segments (what the backends
+//! check): 0 wrong. Receive buffers start poisoned as the backends leave them, so the buffers a
+//! collective must not write (`Segment::Untouched`) are checked too. A flipped element must then count
+//! as exactly 1 wrong at the right index. This ties counts, in-place layout, launch, segments,
+//! generator and checker together.
 
 mod model_support;
 
-use collbench::collectives::{Collective, Counts, LaunchArgs, Primitives, REGISTRY};
-use collbench::data::{check_output, corrupt_bits, fill_input, mulsum_scalar, GenParams};
+use collbench::collectives::{Collective, Counts, LaunchArgs, Primitives, Segment, REGISTRY};
+use collbench::data::{
+    check_output, corrupt_bits, fill_input, format_bits, mulsum_scalar, poison_bits, GenParams,
+    POISON_BYTE,
+};
 use collbench::error::Result;
 use collbench::types::{DataType, ReduceOp};
 use model_support::{combine, int_divide, premultiply, round, value};
@@ -343,7 +348,7 @@ fn simulate(
     let mut sim = Sim {
         p,
         elt,
-        recv: vec![vec![0xA5u8; recv_elems * elt]; n],
+        recv: vec![vec![POISON_BYTE; recv_elems * elt]; n],
         send: vec![vec![0u8; counts.send_count * elt]; n],
         in_place,
         send_base: (0..n).map(|r| counts.send_inplace_offset * r).collect(),
@@ -427,6 +432,7 @@ fn ops_for(coll: &dyn Collective) -> Vec<Option<ReduceOp>> {
 fn every_collective_produces_its_expected_output_in_simulation() {
     let mut runs = 0;
     let mut corruptions = 0;
+    let mut untouched_corruptions = 0;
     for coll in REGISTRY.iter().copied() {
         for n in [1usize, 2, 3, 4, 8] {
             if coll.rank_count_problem(n).is_some() {
@@ -466,8 +472,14 @@ fn every_collective_produces_its_expected_output_in_simulation() {
                                         outcome.first
                                     );
                                     runs += 1;
-                                    // Plant one wrong element in the middle of the last segment.
-                                    if let Some(seg) = segments.last() {
+                                    // Plant one wrong element in the middle of the last segment
+                                    // and of every segment that must be left untouched.
+                                    let last = segments.len().saturating_sub(1);
+                                    for (i, seg) in segments.iter().enumerate() {
+                                        let untouched = matches!(seg, Segment::Untouched { .. });
+                                        if i != last && !untouched {
+                                            continue;
+                                        }
                                         let index = seg.dst_offset() + seg.len() / 2;
                                         let elt = dtype.size_bytes();
                                         let mut corrupted = output.clone();
@@ -490,6 +502,14 @@ fn every_collective_produces_its_expected_output_in_simulation() {
                                             "{what}"
                                         );
                                         assert_ne!(first.expected, first.got, "{what}");
+                                        if untouched {
+                                            assert_eq!(
+                                                first.expected,
+                                                format_bits(dtype, poison_bits(dtype)),
+                                                "{what}: an untouched element expects the poison"
+                                            );
+                                            untouched_corruptions += 1;
+                                        }
                                         corruptions += 1;
                                     }
                                 }
@@ -500,6 +520,9 @@ fn every_collective_produces_its_expected_output_in_simulation() {
             }
         }
     }
-    println!("{runs} rank outputs checked, {corruptions} corruptions detected");
-    assert!(runs > 10_000 && corruptions > 5_000);
+    println!(
+        "{runs} rank outputs checked, {corruptions} corruptions detected \
+         ({untouched_corruptions} in buffers that must be left untouched)"
+    );
+    assert!(runs > 10_000 && corruptions > 5_000 && untouched_corruptions > 1_000);
 }

@@ -6,6 +6,8 @@
 
 mod runtime_support;
 
+use collbench::data::{format_bits, poison_bits};
+use collbench::types::DataType;
 use runtime_support::*;
 use std::path::Path;
 use std::sync::Mutex;
@@ -603,15 +605,26 @@ fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
 }
 
 #[test]
-fn a_non_roots_in_place_buffer_must_still_hold_its_input_after_reduce_and_gather() {
+fn receive_buffers_a_collective_does_not_write_must_be_left_as_they_were() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    // 64 B of floats on 4 ranks: reduce buffers of 16 elements, gather blocks of 4 (rank 2's
-    // block starts at element 8). Root 0; the planted element is on non-root rank 2.
-    for (program, index) in [
-        ("reduce-perf", 0usize),
-        ("reduce-perf", 15),
-        ("gather-perf", 8),
+    let poison = format_bits(DataType::Float, poison_bits(DataType::Float));
+    // 64 B of floats on 4 ranks: reduce buffers of 16 elements, gather buffers of 4 blocks of 4
+    // (rank 2's own block is elements 8..12). Root 0; the planted element is on non-root rank 2,
+    // in both cells. nccl-tests expects a rank that receives nothing to find its receive buffer as
+    // before the call: out of place the poison everywhere; in place its input (reduce, and
+    // gather's own block) and the poison around it (gather's other blocks). Alltoallv's blocks
+    // total 14 of the 16 elements (1 + 3 + 4 + 6): its tail must stay poisoned too (in place N/A).
+    // The last field: what the in-place cell expects there (None: not checked).
+    let input = Some(false);
+    let poisoned = Some(true);
+    for (program, index, in_place_wants_poison) in [
+        ("reduce-perf", 0usize, input),
+        ("reduce-perf", 15, input),
+        ("gather-perf", 8, input),
+        ("gather-perf", 0, poisoned),
+        ("gather-perf", 15, poisoned),
+        ("alltoallv-perf", 15, None),
     ] {
         let json = dir.path().join(format!("{program}-{index}.json"));
         let corrupt = format!("2:{index}");
@@ -624,18 +637,91 @@ fn a_non_roots_in_place_buffer_must_still_hold_its_input_after_reduce_and_gather
         let report = read_json(&json);
         let row = &report["results"][0];
         println!(
-            "{program} element {index} of rank 2: exit {:?}, out-of-place wrong {}, in-place wrong {} {}",
+            "{program} element {index} of rank 2: exit {:?}, out-of-place wrong {} {}, in-place wrong {} {}",
             run.code(),
             row["out_of_place"]["wrong"],
+            row["out_of_place"]["first_wrong"],
             row["in_place"]["wrong"],
             row["in_place"]["first_wrong"]
         );
-        // nccl-tests checks that a non-root's in-place buffer is unchanged; it went unchecked here.
         assert_eq!(run.code(), Some(7), "{program}: {}", run.describe());
-        assert_eq!(row["in_place"]["wrong"], 1, "{program}");
-        assert_eq!(row["in_place"]["first_wrong"]["rank"], 2, "{program}");
-        assert_eq!(row["in_place"]["first_wrong"]["index"], index, "{program}");
-        // Out of place a non-root's receive buffer is not written and not checked.
-        assert_eq!(row["out_of_place"]["wrong"], 0, "{program}");
+        for (side, wants_poison) in [
+            ("out_of_place", Some(true)),
+            ("in_place", in_place_wants_poison),
+        ] {
+            let cell = &row[side];
+            let Some(wants_poison) = wants_poison else {
+                assert!(cell["wrong"].is_null(), "{program} {side}: N/A");
+                continue;
+            };
+            assert_eq!(cell["wrong"], 1, "{program} {index} {side}");
+            assert_eq!(cell["first_wrong"]["rank"], 2, "{program} {index} {side}");
+            assert_eq!(
+                cell["first_wrong"]["index"], index,
+                "{program} {index} {side}"
+            );
+            assert_eq!(
+                cell["first_wrong"]["expected"] == poison.as_str(),
+                wants_poison,
+                "{program} {index} {side}: expected {} (the poison is {poison})",
+                cell["first_wrong"]["expected"]
+            );
+        }
     }
+}
+
+/// A clean run of every collective, every type, operator and root, in and out of place, on `np`
+/// ranks: exit 0 and no wrong element, so no correct collective writes where `checked` says
+/// nothing may be written. (Four ranks: `every_collective_type_and_operator_is_exact_...`.)
+fn every_collective_and_root_is_clean_on(np: usize) {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    for program in COLLECTIVE_BINARIES {
+        let json = dir.path().join(format!("{program}-{np}.json"));
+        let args = [
+            "-b",
+            "64",
+            "-e",
+            "1K",
+            "-f",
+            "16",
+            "-n",
+            "1",
+            "-w",
+            "0",
+            "-d",
+            "all",
+            "-o",
+            "all",
+            "-r",
+            "-1",
+            "-J",
+            json.to_str().unwrap(),
+        ];
+        let run = run(mpirun(np, program, &args, &[]), LIMIT);
+        if program == "hypercube-perf" && !np.is_power_of_two() {
+            // Hypercube needs a power of two: a usage error, not a result.
+            assert_eq!(run.code(), Some(6), "{program} on {np}: {}", run.describe());
+            continue;
+        }
+        assert_eq!(run.code(), Some(0), "{program} on {np}: {}", run.describe());
+        let report = read_json(&json);
+        let roots = report["config"]["roots"].as_array().unwrap().len();
+        let mut checked = 0;
+        for (row, side, cell) in cells(&report) {
+            if let Some(wrong) = cell["wrong"].as_u64() {
+                assert_eq!(wrong, 0, "{program} on {np} {side} {row}");
+                checked += 1;
+            }
+        }
+        println!(
+            "{program} on {np} ranks: exit 0, {checked} checked cells, #wrong 0, {roots} root(s)"
+        );
+        assert!(checked > 0, "{program} on {np}");
+    }
+}
+
+#[test]
+fn every_collective_and_root_is_clean_on_three_ranks() {
+    every_collective_and_root_is_clean_on(3);
 }

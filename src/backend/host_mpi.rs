@@ -8,16 +8,12 @@ use super::host::prims::{HostPrims, Layout, PendingGroup};
 use super::host::transport::Transport;
 use super::{Backend, CallSpec};
 use crate::collectives::LaunchArgs;
-use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParams};
+use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParams, POISON_BYTE};
 use crate::error::{CollbenchError, Result};
 use crate::measure::timed_loop::{run_timed, LoopOps};
 use crate::measure::{watchdog, Timing, TimingPlan};
 use crate::report::memory::{self, MemoryKind, RankMemory};
 use crate::report::{BackendInfo, RankPlacement};
-
-/// Byte written over output buffers before each validation run, so an element the collective did
-/// not write cannot pass the check by holding a stale correct value.
-const POISON_BYTE: u8 = 0xA5;
 
 /// Device name in the rank lines for host memory.
 pub const HOST_DEVICE_NAME: &str = "host memory";

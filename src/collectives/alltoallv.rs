@@ -9,7 +9,8 @@
 //! `n · per_peer` elements (the buffers nccl-tests sizes), spread from about per_peer·2/(n+1) to
 //! 2·per_peer. Blocks are packed: the send block to d starts after the blocks to 0..d, the receive block
 //! from s after the blocks from 0..s. `per_peer` (printed count), algbw and busbw are nccl-tests'
-//! alltoall(v) ones, so rows compare with alltoall's. In-place results are not checked (N/A).
+//! alltoall(v) ones, so rows compare with alltoall's. The receive buffer's tail after the blocks
+//! must be left untouched. In-place results are not checked (N/A).
 
 use super::{AllToAll, Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
 use crate::error::Result;
@@ -115,6 +116,25 @@ impl Collective for AllToAllV {
             })
             .filter(|s| !s.is_empty())
             .collect()
+    }
+    /// The receive buffer is alltoall's size, but the blocks may total less: nothing may be
+    /// written past them (a send or receive count too large would land there).
+    fn untouched(
+        &self,
+        _rank: usize,
+        nranks: usize,
+        _root: usize,
+        counts: &Counts,
+        in_place: bool,
+    ) -> Vec<Segment> {
+        let received = AllToAllVLayout::new(counts.param_count, nranks).total();
+        if in_place || received >= counts.recv_count {
+            return Vec::new();
+        }
+        vec![Segment::Untouched {
+            dst_offset: received,
+            len: counts.recv_count - received,
+        }]
     }
     fn in_place_checked(&self) -> bool {
         false

@@ -1,7 +1,7 @@
 //! Gather: rank s's buffer lands at block s of the root's output (nccl-tests gather.cu). Non-root
-//! receive buffers are not written: in place, a non-root's own block (its input) must still hold
-//! it, as nccl-tests checks; the rest, and out-of-place buffers, are not checked. In place, the
-//! root's send buffer is its own block.
+//! receive buffers are not written, and nccl-tests checks that they are as before the call: in
+//! place, a non-root's own block (its input) must still hold it; every other block, in and out of
+//! place, the poison. In place, the root's send buffer is its own block.
 
 use super::all_gather::gathered_blocks;
 use super::{per_rank_count, Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
@@ -61,6 +61,36 @@ impl Collective for Gather {
             src_rank: rank,
             src_offset: 0,
         }]
+    }
+    fn untouched(
+        &self,
+        rank: usize,
+        _nranks: usize,
+        root: usize,
+        counts: &Counts,
+        in_place: bool,
+    ) -> Vec<Segment> {
+        let block = counts.send_count;
+        if rank == root || block == 0 {
+            return Vec::new();
+        }
+        if !in_place {
+            return vec![Segment::Untouched {
+                dst_offset: 0,
+                len: counts.recv_count,
+            }];
+        }
+        // In place the rank's own block is its input (`unchanged_in_place`): the blocks around it.
+        let before = rank * block;
+        let after = (rank + 1) * block;
+        [
+            (0, before),
+            (after, counts.recv_count.saturating_sub(after)),
+        ]
+        .into_iter()
+        .filter(|&(_, len)| len > 0)
+        .map(|(dst_offset, len)| Segment::Untouched { dst_offset, len })
+        .collect()
     }
     fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {
         prims.gather(args, args.counts.param_count, args.root)

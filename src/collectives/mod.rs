@@ -77,7 +77,8 @@ pub fn per_rank_count(count: usize, elt_size: usize, nranks: usize) -> usize {
 
 /// Where a run of a rank's output elements comes from. Offsets are in elements: `dst_offset` into the
 /// rank's output (receive) buffer, `src_offset` into the source ranks' *input* (send) buffers, whose
-/// contents are a pure function of (seed, rank, index) — see `crate::data`.
+/// contents are a pure function of (seed, rank, index) — see `crate::data`. [`Segment::Untouched`]
+/// elements come from nowhere: the collective must not write them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Segment {
     /// `out[dst_offset + j] == input(src_rank)[src_offset + j]` for `j < len`.
@@ -93,13 +94,19 @@ pub enum Segment {
         len: usize,
         src_offset: usize,
     },
+    /// `out[dst_offset + j]` still holds the poison every backend writes over the output before an
+    /// operation ([`crate::data::POISON_BYTE`] in every byte) for `j < len`: elements of a receive
+    /// buffer the collective does not write (a non-root's reduce or gather output out of place).
+    Untouched { dst_offset: usize, len: usize },
 }
 
 impl Segment {
     /// Number of output elements the segment describes.
     pub fn len(&self) -> usize {
         match *self {
-            Segment::Copy { len, .. } | Segment::Reduce { len, .. } => len,
+            Segment::Copy { len, .. }
+            | Segment::Reduce { len, .. }
+            | Segment::Untouched { len, .. } => len,
         }
     }
 
@@ -110,7 +117,9 @@ impl Segment {
     /// First output element the segment describes.
     pub fn dst_offset(&self) -> usize {
         match *self {
-            Segment::Copy { dst_offset, .. } | Segment::Reduce { dst_offset, .. } => dst_offset,
+            Segment::Copy { dst_offset, .. }
+            | Segment::Reduce { dst_offset, .. }
+            | Segment::Untouched { dst_offset, .. } => dst_offset,
         }
     }
 }
@@ -232,8 +241,23 @@ pub trait Collective: Send + Sync {
     ) -> Vec<Segment> {
         Vec::new()
     }
-    /// Every checked element of `rank`'s output after one operation: [`Collective::expected`] and,
-    /// in place, [`Collective::unchanged_in_place`]. What the backends check.
+    /// The elements of `rank`'s receive buffer (as [`Segment::Untouched`]) that the collective must
+    /// not write at all: they still hold the poison after the call. nccl-tests checks these too:
+    /// its `*InitData` sets the expected output of a rank that receives nothing to the receive
+    /// buffer as it was before the call (a non-root's reduce buffer and gather buffer).
+    fn untouched(
+        &self,
+        _rank: usize,
+        _nranks: usize,
+        _root: usize,
+        _counts: &Counts,
+        _in_place: bool,
+    ) -> Vec<Segment> {
+        Vec::new()
+    }
+    /// Every checked element of `rank`'s output after one operation: [`Collective::expected`],
+    /// in place [`Collective::unchanged_in_place`], and [`Collective::untouched`]. What the
+    /// backends check.
     fn checked(
         &self,
         rank: usize,
@@ -246,6 +270,7 @@ pub trait Collective: Send + Sync {
         if in_place {
             segments.extend(self.unchanged_in_place(rank, nranks, root, counts));
         }
+        segments.extend(self.untouched(rank, nranks, root, counts, in_place));
         segments
     }
     /// False when nccl-tests prints `N/A` for the in-place #wrong column.

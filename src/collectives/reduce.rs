@@ -1,6 +1,6 @@
 //! Reduce: the root ends with the reduction of all ranks' buffers (nccl-tests reduce.cu). Other
-//! ranks' receive buffers are not written: in place, where they are the input, they must still
-//! hold it (nccl-tests checks that too); out of place they are not checked.
+//! ranks' receive buffers are not written, and nccl-tests checks that they are as before the call:
+//! in place, where they are the input, they must still hold it; out of place, the poison.
 
 use super::{Collective, Counts, LaunchArgs, OpColumn, Primitives, Segment};
 use crate::error::Result;
@@ -51,6 +51,22 @@ impl Collective for Reduce {
             len: counts.send_count,
             src_rank: rank,
             src_offset: 0,
+        }]
+    }
+    fn untouched(
+        &self,
+        rank: usize,
+        _nranks: usize,
+        root: usize,
+        counts: &Counts,
+        in_place: bool,
+    ) -> Vec<Segment> {
+        if rank == root || in_place || counts.recv_count == 0 {
+            return Vec::new();
+        }
+        vec![Segment::Untouched {
+            dst_offset: 0,
+            len: counts.recv_count,
         }]
     }
     fn launch(&self, prims: &mut dyn Primitives, args: &LaunchArgs) -> Result<()> {

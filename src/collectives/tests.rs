@@ -211,6 +211,7 @@ fn assert_segments(
                 );
                 (dst_offset, len)
             }
+            Segment::Untouched { dst_offset, len } => (dst_offset, len),
         };
         assert!(len > 0, "{name}: empty segment {seg:?}");
         assert!(
@@ -271,6 +272,97 @@ fn segments_cover_exactly_the_defined_output() {
             }
         }
     }
+}
+
+/// nccl-tests compares every rank's whole receive buffer with `expected` (for a rank that receives
+/// nothing, the buffer as it was before the call), so `checked` covers the whole output of every
+/// rank, root or not, in and out of place (alltoallv's tail past its blocks: untouched).
+#[test]
+fn checked_segments_cover_every_ranks_whole_output_as_nccl_tests_does() {
+    let mut untouched_ranks = 0;
+    for n in RANK_COUNTS {
+        for bytes in [0usize, 16, 1000, 65_536 + 24] {
+            let dtype = DataType::Float;
+            let count = bytes / dtype.size_bytes();
+            for c in REGISTRY {
+                if c.rank_count_problem(n).is_some() {
+                    continue;
+                }
+                let counts = c.counts(count, dtype.size_bytes(), n);
+                let roots: Vec<usize> = if c.uses_root() {
+                    (0..n).collect()
+                } else {
+                    vec![0]
+                };
+                for root in roots {
+                    for rank in 0..n {
+                        for in_place in [false, true] {
+                            if in_place && !c.in_place_checked() {
+                                continue;
+                            }
+                            let segments = c.checked(rank, n, root, &counts, in_place);
+                            let defined = counts.recv_count;
+                            let what = format!(
+                                "{} n={n} root {root} rank {rank} in_place {in_place}",
+                                c.name()
+                            );
+                            assert_segments(&what, &segments, &counts, n, defined);
+                            let untouched = segments
+                                .iter()
+                                .any(|s| matches!(s, Segment::Untouched { .. }));
+                            let receives_nothing =
+                                matches!(c.name(), "reduce" | "gather") && rank != root;
+                            let alltoallv_tail = c.name() == "alltoallv"
+                                && alltoallv::AllToAllVLayout::new(counts.param_count, n).total()
+                                    < counts.recv_count;
+                            let expect_untouched = (receives_nothing
+                                && counts.recv_count > 0
+                                && !(in_place && c.name() == "reduce"))
+                                || alltoallv_tail;
+                            assert_eq!(untouched, expect_untouched, "{what}: {segments:?}");
+                            untouched_ranks += usize::from(untouched);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(untouched_ranks > 100, "{untouched_ranks}");
+    // Gather in place: a non-root's own block is its input, the blocks around it the poison.
+    let counts = coll("gather").counts(16, 4, 4);
+    assert_eq!(
+        coll("gather").checked(1, 4, 0, &counts, true),
+        vec![
+            Segment::Copy {
+                dst_offset: 4,
+                len: 4,
+                src_rank: 1,
+                src_offset: 0
+            },
+            Segment::Untouched {
+                dst_offset: 0,
+                len: 4
+            },
+            Segment::Untouched {
+                dst_offset: 8,
+                len: 8
+            },
+        ]
+    );
+    // Reduce out of place: a non-root's whole buffer is the poison; the root's is the reduction.
+    let counts = coll("reduce").counts(10, 4, 4);
+    assert_eq!(
+        coll("reduce").checked(3, 4, 2, &counts, false),
+        vec![Segment::Untouched {
+            dst_offset: 0,
+            len: 10
+        }]
+    );
+    assert_eq!(coll("reduce").checked(3, 4, 2, &counts, true).len(), 1);
+    assert!(matches!(
+        coll("reduce").checked(2, 4, 2, &counts, false)[..],
+        [Segment::Reduce { .. }]
+    ));
 }
 
 #[test]

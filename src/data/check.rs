@@ -37,6 +37,17 @@ pub fn within_avg_tolerance(dtype: DataType, got_bits: u64, quotient: f64) -> bo
     }
 }
 
+/// Byte every backend writes over a rank's whole output before a validation run, so an element
+/// the collective should have written cannot pass by holding a stale value, and an element it must
+/// not write ([`Segment::Untouched`]) can be checked. All ones is a NaN in every float type, never a
+/// generated (finite) value; integer inputs are random bits, so no pattern avoids them.
+pub const POISON_BYTE: u8 = 0xFF;
+
+/// The bits of one poisoned element of `dtype` (what a [`Segment::Untouched`] element must hold).
+pub fn poison_bits(dtype: DataType) -> u64 {
+    u64::from_le_bytes([POISON_BYTE; 8]) >> (64 - 8 * dtype.size_bytes())
+}
+
 /// Where an expected element comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElementSource {
@@ -147,6 +158,15 @@ pub fn check_output(
                 for j in 0..len {
                     let expected =
                         scheme.input_bits_keyed(src_rank, rank_key, (src_offset + j) as u64);
+                    let got = read_element(output, elt_size, dst_offset + j);
+                    if got != Some(expected) {
+                        record(dst_offset + j, expected, got, &mut wrong);
+                    }
+                }
+            }
+            Segment::Untouched { dst_offset, len } => {
+                let expected = poison_bits(p.dtype);
+                for j in 0..len {
                     let got = read_element(output, elt_size, dst_offset + j);
                     if got != Some(expected) {
                         record(dst_offset + j, expected, got, &mut wrong);
@@ -298,6 +318,48 @@ mod tests {
         let outcome = check_output(&p, 0, &wrong_rank, &out);
         assert_eq!(outcome.wrong, 10);
         assert_eq!(outcome.first.unwrap().index, 10);
+    }
+
+    #[test]
+    fn untouched_segments_want_the_poison_and_report_it_as_expected() {
+        for dtype in DataType::ALL {
+            let p = params(4, dtype, None);
+            let elt = dtype.size_bytes();
+            let poison = poison_bits(dtype);
+            assert_eq!(poison.to_le_bytes()[..elt], vec![POISON_BYTE; elt][..]);
+            if elt < 8 {
+                assert_eq!(poison >> (8 * elt), 0, "{dtype}: only the element's bytes");
+            }
+            let mut out = vec![POISON_BYTE; 40 * elt];
+            // Elements 0..10 are a copy, 10..40 must be untouched.
+            fill_input(&p, 2, 0, &mut out[..10 * elt]);
+            let segments = [
+                Segment::Copy {
+                    dst_offset: 0,
+                    len: 10,
+                    src_rank: 2,
+                    src_offset: 0,
+                },
+                Segment::Untouched {
+                    dst_offset: 10,
+                    len: 30,
+                },
+            ];
+            assert_eq!(check_output(&p, 3, &segments, &out).wrong, 0, "{dtype}");
+            // A collective that zeroed two untouched elements.
+            let mut scribbled = out.clone();
+            scribbled[25 * elt..27 * elt].fill(0);
+            let outcome = check_output(&p, 3, &segments, &scribbled);
+            assert_eq!(outcome.wrong, 2, "{dtype}");
+            let first = outcome.first.unwrap();
+            assert_eq!((first.rank, first.index), (3, 25), "{dtype}");
+            assert_eq!(first.expected, format_bits(dtype, poison), "{dtype}");
+            assert_eq!(first.got, format_bits(dtype, 0), "{dtype}");
+            // The corruption hook changes a poisoned element too.
+            assert_ne!(corrupt_bits(dtype, poison), poison);
+            // Beyond the end counts as wrong, as for the other kinds.
+            assert_eq!(check_output(&p, 3, &segments, &out[..35 * elt]).wrong, 5);
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod scheme;
 
 pub use check::{
     avg_float_tolerance, check_output, corrupt_bits, expected_bits, fill_input, input_bits,
-    within_avg_tolerance, ElementSource, AVG_FLOAT_TOLERANCE_ROUNDINGS,
+    poison_bits, within_avg_tolerance, ElementSource, AVG_FLOAT_TOLERANCE_ROUNDINGS, POISON_BYTE,
 };
 pub use formats::{bits_to_f64, f64_to_bits, float_format, format_bits, int_value, FloatFormat};
 pub use hash::{element_hash, lane_key, mix64};

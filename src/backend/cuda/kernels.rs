@@ -39,6 +39,8 @@ pub struct ValidationKernels {
 pub enum VerifyKind {
     Copy = 0,
     Reduce = 1,
+    /// Every element must equal the bit pattern passed as `src_offset` (the poison).
+    Untouched = 2,
 }
 
 /// Generator parameters as the kernels take them.
@@ -201,5 +203,18 @@ impl ValidationKernels {
         unsafe { launch.launch(self.config(len)) }
             .map(|_| ())
             .map_err(|e| cuda_error("launching cb_verify", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VerifyKind;
+    use crate::data::kernels::{VERIFY_KIND_COPY, VERIFY_KIND_REDUCE, VERIFY_KIND_UNTOUCHED};
+
+    #[test]
+    fn verify_kinds_are_the_kernel_abi_numbers() {
+        assert_eq!(VerifyKind::Copy as i32, VERIFY_KIND_COPY);
+        assert_eq!(VerifyKind::Reduce as i32, VERIFY_KIND_REDUCE);
+        assert_eq!(VerifyKind::Untouched as i32, VERIFY_KIND_UNTOUCHED);
     }
 }

@@ -11,9 +11,9 @@ use crate::data::{self, CheckOutcome, ElementSource, GenParams, WrongElement};
 use crate::error::{CollbenchError, Result};
 use crate::types::{DataType, ReduceOp};
 
-/// Byte written over every output before an operation: never a generated value for the integer
-/// types' small ranges, and a NaN for every float type.
-pub const POISON_BYTE: u8 = 0xFF;
+/// Byte written over every output before an operation: the host backend's too, so that
+/// [`Segment::Untouched`] means the same on both (see [`data::POISON_BYTE`]).
+pub use crate::data::POISON_BYTE;
 
 pub fn kernel_params(p: &GenParams) -> KernelParams {
     KernelParams {
@@ -78,7 +78,8 @@ pub fn check(
     counter_region.copy_from_host(&init, stream)?;
     let params = kernel_params(p);
     for segment in segments {
-        let (dst_offset, len, kind, src_rank, src_offset) = data::kernels::verify_args(segment);
+        let (dst_offset, len, kind, src_rank, src_offset) =
+            data::kernels::verify_args(segment, p.dtype);
         let end = (dst_offset + len) * elt;
         if end > output.bytes as u64 {
             return Err(CollbenchError::Cuda(format!(
@@ -86,10 +87,10 @@ pub fn check(
                 output.bytes
             )));
         }
-        let kind = if kind == data::kernels::VERIFY_KIND_REDUCE {
-            VerifyKind::Reduce
-        } else {
-            VerifyKind::Copy
+        let kind = match kind {
+            data::kernels::VERIFY_KIND_REDUCE => VerifyKind::Reduce,
+            data::kernels::VERIFY_KIND_UNTOUCHED => VerifyKind::Untouched,
+            _ => VerifyKind::Copy,
         };
         kernels.verify(
             &rank.device,
@@ -155,6 +156,11 @@ fn describe_element(
             ElementSource::Reduce,
             src_offset + index - dst_offset,
         )),
+        Segment::Untouched { dst_offset, len }
+            if (dst_offset..dst_offset + len).contains(&index) =>
+        {
+            Some(data::poison_bits(p.dtype))
+        }
         _ => None,
     });
     Ok(WrongElement {
