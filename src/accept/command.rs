@@ -130,9 +130,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
 /// The collective's `-h` text from its flag list on: its own USAGE line and its "Runs X-perf"
 /// sentence describe the *-perf binary, not `collbench accept`.
 fn collective_flags_section(help: &str) -> String {
-    let from_options = help
-        .find("Options:")
-        .map_or(help, |start| &help[start..]);
+    let from_options = help.find("Options:").map_or(help, |start| &help[start..]);
     from_options
         .lines()
         .filter(|line| !line.starts_with("Runs "))
@@ -153,6 +151,9 @@ mod tests {
         assert_eq!(text.matches("USAGE").count(), 1, "{text}");
         assert!(text.starts_with("USAGE: collbench accept"), "{text}");
         assert!(!text.contains("Runs allreduce-perf"), "{text}");
-        assert!(text.contains("--minbytes") && text.contains("Exit codes"), "{text}");
+        assert!(
+            text.contains("--minbytes") && text.contains("Exit codes"),
+            "{text}"
+        );
     }
 }
