@@ -60,7 +60,9 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
     let first = text.trim_start();
     if !first.is_empty()
         && !first.starts_with('{')
-        && !text.lines().any(|l| l.trim_start().starts_with("{\"record\""))
+        && !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("{\"record\""))
     {
         let read = text_table::parse_text_runs(text, origin)?;
         return Ok(LoadedRuns {

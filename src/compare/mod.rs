@@ -313,10 +313,9 @@ fn describe(report: &Report, path: &str, format: load::InputFormat) -> String {
     let nodes = crate::verdict::node_count(report);
     // A text table has no start time; it says which tool printed it instead.
     let when = match format {
-        load::InputFormat::Text => format!(
-            "{} {} text output",
-            report.tool.name, report.tool.version
-        ),
+        load::InputFormat::Text => {
+            format!("{} {} text output", report.tool.name, report.tool.version)
+        }
         _ => report.start_time.clone(),
     };
     format!(
@@ -374,7 +373,12 @@ pub fn render_text(c: &Comparison, baseline: &str, new: &str) -> String {
 }
 
 /// [`render_text`] with `# note:` lines (what reading the inputs left out) above the table.
-pub fn render_text_with_notes(c: &Comparison, baseline: &str, new: &str, notes: &[String]) -> String {
+pub fn render_text_with_notes(
+    c: &Comparison,
+    baseline: &str,
+    new: &str,
+    notes: &[String],
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "# collbench compare\n# baseline: {baseline}\n# new:      {new}\n"

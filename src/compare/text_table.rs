@@ -49,8 +49,7 @@ pub struct TextRuns {
 
 /// Whether `text` holds a line only the nccl-tests/collbench text table has.
 pub fn looks_like_text_table(text: &str) -> bool {
-    text.lines()
-        .any(|l| MARKERS.iter().any(|m| l.contains(m)))
+    text.lines().any(|l| MARKERS.iter().any(|m| l.contains(m)))
 }
 
 /// Where the text came from: the first line of a run says it.
@@ -354,8 +353,7 @@ impl Reader<'_> {
         if !run.saw_column_headers {
             return Err(self.error(
                 number,
-                "a result row before the table's column headers ('#  size  count  type …')"
-                    .into(),
+                "a result row before the table's column headers ('#  size  count  type …')".into(),
             ));
         }
         if let Some((torn_line, why)) = run.torn.take() {
@@ -387,12 +385,13 @@ impl Reader<'_> {
             return Ok(());
         };
         let origin = self.origin;
-        let complete = run.out_of_bounds.is_some();
+        // collbench prints its footer after a stop too, with `# Run interrupted:` above it.
+        let complete = run.out_of_bounds.is_some() && run.interrupted.is_none();
         let mut why_incomplete = Vec::new();
         if let Some((torn_line, _)) = run.torn.take() {
             why_incomplete.push(format!("its last row (line {torn_line}) was cut off"));
         }
-        if !complete {
+        if run.out_of_bounds.is_none() {
             why_incomplete.insert(
                 0,
                 format!(
@@ -402,7 +401,8 @@ impl Reader<'_> {
                     match next_line {
                         Some(line) => format!(", where another run starts (line {line})"),
                         None => match &run.last_noise {
-                            Some(last) => format!(": the run was killed or failed (last line: '{last}')"),
+                            Some(last) =>
+                                format!(": the run was killed or failed (last line: '{last}')"),
                             None => ": the run was killed or failed".into(),
                         },
                     }
@@ -442,7 +442,11 @@ impl Reader<'_> {
                  the table's 0.01 µs resolution) and {} left out",
                 run.zero_time_cells,
                 if run.zero_time_cells == 1 { "" } else { "s" },
-                if run.zero_time_cells == 1 { "is" } else { "are" }
+                if run.zero_time_cells == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
             ));
         }
         let interrupted = match (run.interrupted.take(), why_incomplete.is_empty()) {
@@ -485,9 +489,7 @@ fn parse_banner(line: &str) -> Option<Banner> {
             }),
             backend: Some(BackendInfo {
                 name: "nccl".into(),
-                library: code
-                    .map(nccl_version_name)
-                    .unwrap_or_else(|| "NCCL".into()),
+                library: code.map(nccl_version_name).unwrap_or_else(|| "NCCL".into()),
                 library_path: None,
                 version_code: code,
                 network: None,
@@ -627,7 +629,9 @@ fn parse_rank_line(line: &str) -> std::result::Result<RankPlacement, String> {
     let group = value("Group")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    let pid = value("Pid").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    let pid = value("Pid")
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
     let host = value("on").unwrap_or("").to_string();
     let device = value("device").and_then(|v| v.parse::<i32>().ok());
     let bus = words
@@ -691,10 +695,7 @@ fn parse_row(
         }
         None => return Err(bad("ends after the type".into())),
     };
-    if !redop
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
+    if !redop.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(bad(format!("has operator '{}'", shorten(&redop))));
     }
     let mut values: Vec<&str> = words[rest_at..].to_vec();
