@@ -336,7 +336,7 @@ fn input_notes(inputs: &[(&load::LoadedRuns, &std::path::Path)]) -> Vec<String> 
         notes.extend(loaded.notes.iter().cloned());
         for run in loaded.runs.iter().filter(|r| !r.complete) {
             notes.push(format!(
-                "{}: the run did not finish ({}): its {} finished row{} are compared",
+                "{}: the run did not finish ({}); its {} finished row{} are compared",
                 path.display(),
                 run.summary
                     .interrupted
