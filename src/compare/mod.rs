@@ -1,5 +1,7 @@
 //! `collbench compare BASELINE NEW [--tolerance PCT] [--markdown]`: per (collective, size, dtype,
-//! op, root, placement) bus-bandwidth deltas between two runs, noise-aware.
+//! op, root, placement) bus-bandwidth deltas between two runs, noise-aware. Either file may be a
+//! `-J` report, a `--jsonl` file, or the text output of nccl-tests 2.19.x or collbench
+//! ([`text_table`]), so a collbench run can be judged against months of nccl-tests logs.
 //!
 //! A row regresses only when its busbw dropped by more than `--tolerance` percent AND by more than
 //! the runs' own spread explains: [`NOISE_SIGMAS`] × the combined relative spread of both runs (the
@@ -9,6 +11,7 @@
 //! two runs with no row in common), 1 I/O.
 
 pub mod load;
+pub mod text_table;
 
 use crate::error::{CollbenchError, Result};
 use crate::report::{Measurement, Report, ResultRow};
@@ -27,10 +30,10 @@ pub const DEFAULT_TOLERANCE_PERCENT: f64 = 5.0;
 #[command(
     name = "collbench compare",
     no_binary_name = true,
-    about = "Compare two runs (JSON from -J, or --jsonl) per collective/size/type; exit 7 on a regression"
+    about = "Compare two runs (-J JSON, --jsonl, or nccl-tests/collbench text output) per collective/size/type; exit 7 on a regression"
 )]
 pub struct CompareArgs {
-    /// The reference run (e.g. results/baselines/….json).
+    /// The reference run (e.g. results/baselines/….json, or an nccl-tests stdout log).
     pub baseline: PathBuf,
     /// The run to judge.
     pub new: PathBuf,
@@ -306,16 +309,45 @@ fn percent(value: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn describe(report: &Report, path: &str) -> String {
+fn describe(report: &Report, path: &str, format: load::InputFormat) -> String {
     let nodes = crate::verdict::node_count(report);
+    // A text table has no start time; it says which tool printed it instead.
+    let when = match format {
+        load::InputFormat::Text => {
+            format!("{} {} text output", report.tool.name, report.tool.version)
+        }
+        _ => report.start_time.clone(),
+    };
     format!(
-        "{path} ({}, {} ranks on {nodes} node{}, {} {})",
-        report.start_time,
+        "{path} ({when}, {} rank{} on {nodes} node{}, {} {})",
         report.nranks,
+        if report.nranks == 1 { "" } else { "s" },
         if nodes == 1 { "" } else { "s" },
         report.backend.name,
         report.backend.library
     )
+}
+
+/// What the reader of each file left out or assumed, and runs that did not finish (their
+/// finished rows are compared; the rows a cut-off new run lacks count as MISSING).
+fn input_notes(inputs: &[(&load::LoadedRuns, &std::path::Path)]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (loaded, path) in inputs {
+        notes.extend(loaded.notes.iter().cloned());
+        for run in loaded.runs.iter().filter(|r| !r.complete) {
+            notes.push(format!(
+                "{}: the run did not finish ({}); its {} finished row{} are compared",
+                path.display(),
+                run.summary
+                    .interrupted
+                    .as_deref()
+                    .unwrap_or("no end record"),
+                run.results.len(),
+                if run.results.len() == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    notes
 }
 
 fn summary_line(c: &Comparison) -> String {
@@ -337,10 +369,23 @@ fn summary_line(c: &Comparison) -> String {
 
 /// The comparison as a text table.
 pub fn render_text(c: &Comparison, baseline: &str, new: &str) -> String {
+    render_text_with_notes(c, baseline, new, &[])
+}
+
+/// [`render_text`] with `# note:` lines (what reading the inputs left out) above the table.
+pub fn render_text_with_notes(
+    c: &Comparison,
+    baseline: &str,
+    new: &str,
+    notes: &[String],
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "# collbench compare\n# baseline: {baseline}\n# new:      {new}\n"
     ));
+    for note in notes {
+        out.push_str(&format!("# note: {note}\n"));
+    }
     out.push_str(&format!(
         "# a drop counts beyond {}% and beyond {NOISE_SIGMAS} x the runs' combined spread (noise column)\n",
         c.tolerance
@@ -385,13 +430,27 @@ pub fn render_text(c: &Comparison, baseline: &str, new: &str) -> String {
 
 /// The comparison as a GitHub-flavoured Markdown table.
 pub fn render_markdown(c: &Comparison, baseline: &str, new: &str) -> String {
+    render_markdown_with_notes(c, baseline, new, &[])
+}
+
+/// [`render_markdown`] with a `- note:` item per note.
+pub fn render_markdown_with_notes(
+    c: &Comparison,
+    baseline: &str,
+    new: &str,
+    notes: &[String],
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "**collbench compare: {}** ({})\n\n- baseline: `{baseline}`\n- new: `{new}`\n- a drop counts beyond {}% and beyond {NOISE_SIGMAS} x the runs' combined spread\n\n",
+        "**collbench compare: {}** ({})\n\n- baseline: `{baseline}`\n- new: `{new}`\n- a drop counts beyond {}% and beyond {NOISE_SIGMAS} x the runs' combined spread\n",
         if c.failed() { "REGRESSION" } else { "OK" },
         summary_line(c),
         c.tolerance
     ));
+    for note in notes {
+        out.push_str(&format!("- note: {note}\n"));
+    }
+    out.push('\n');
     out.push_str("| collective | size (B) | type | redop | root | placement | base GB/s | new GB/s | delta | noise | status |\n");
     out.push_str("|---|---:|---|---|---:|---|---:|---:|---:|---:|---|\n");
     for d in &c.deltas {
@@ -433,15 +492,25 @@ pub fn command(args: &[String], out: &mut dyn Write) -> Result<()> {
             )))
         }
     };
-    let baseline = load::load_one(&parsed.baseline)?;
-    let new = load::load_one(&parsed.new)?;
-    let c = compare(&baseline, &new, parsed.tolerance)?;
-    let base_name = describe(&baseline, &parsed.baseline.display().to_string());
-    let new_name = describe(&new, &parsed.new.display().to_string());
+    let baseline_loaded = load::read_one(&parsed.baseline)?;
+    let new_loaded = load::read_one(&parsed.new)?;
+    let baseline = &baseline_loaded.runs[0];
+    let new = &new_loaded.runs[0];
+    let c = compare(baseline, new, parsed.tolerance)?;
+    let base_name = describe(
+        baseline,
+        &parsed.baseline.display().to_string(),
+        baseline_loaded.format,
+    );
+    let new_name = describe(new, &parsed.new.display().to_string(), new_loaded.format);
+    let notes = input_notes(&[
+        (&baseline_loaded, parsed.baseline.as_path()),
+        (&new_loaded, parsed.new.as_path()),
+    ]);
     let text = if parsed.markdown {
-        render_markdown(&c, &base_name, &new_name)
+        render_markdown_with_notes(&c, &base_name, &new_name, &notes)
     } else {
-        render_text(&c, &base_name, &new_name)
+        render_text_with_notes(&c, &base_name, &new_name, &notes)
     };
     out.write_all(text.as_bytes())
         .map_err(|e| CollbenchError::io("standard output", e))?;

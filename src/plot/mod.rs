@@ -1,9 +1,10 @@
-//! `collbench plot RUN.json [RUN2.json …] -o FILE.png|svg`: bus bandwidth (and time) against
+//! `collbench plot RUN [RUN2 …] -o FILE.png|svg` (each RUN a -J, --jsonl or nccl-tests/collbench
+//! text file): bus bandwidth (and time) against
 //! message size on a log2 axis, one line per run and collective (and type/op/root when a run has
 //! several), baselines dashed, thresholds drawn in red. The font is compiled in (DejaVu Sans through
 //! plotters' ab_glyph), so no system font library is needed.
 
-use crate::compare::load::load_runs;
+use crate::compare::load;
 use crate::error::{CollbenchError, Result};
 use crate::report::{Report, ResultRow};
 use crate::types::DataType;
@@ -37,10 +38,10 @@ pub enum PlacementArg {
 #[command(
     name = "collbench plot",
     no_binary_name = true,
-    about = "Plot busbw (and time) against size from -J / --jsonl files"
+    about = "Plot busbw (and time) against size from -J / --jsonl files or nccl-tests/collbench text output"
 )]
 pub struct PlotArgs {
-    /// Runs to plot (solid lines).
+    /// Runs to plot (solid lines): -J, --jsonl, or nccl-tests/collbench text output.
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
     /// Output image: .png or .svg.
@@ -478,9 +479,12 @@ pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
     let mut lines = Vec::new();
     let mut largest = 0u64;
     let mut collectives: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for (paths, dashed) in [(&parsed.runs, false), (&parsed.baselines, true)] {
         for path in paths {
-            let runs = load_runs(path)?;
+            let loaded = load::read(path)?;
+            notes.extend(loaded.notes);
+            let runs = loaded.runs;
             let several = runs.len() > 1;
             for (index, run) in runs.iter().enumerate() {
                 let mut label = stem(path);
@@ -524,6 +528,9 @@ pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
         metric: parsed.metric,
     };
     draw(&figure, &parsed.output, parsed.width, parsed.height)?;
+    for note in &notes {
+        writeln!(out, "note: {note}").map_err(|e| CollbenchError::io("standard output", e))?;
+    }
     writeln!(out, "wrote {}", parsed.output.display())
         .map_err(|e| CollbenchError::io("standard output", e))
 }
