@@ -1,9 +1,11 @@
-//! Reading result files back (compare, plot): a `-J` JSON report, a `--jsonl` file, or the text
-//! table that nccl-tests 2.19.x and collbench print on stdout ([`super::text_table`]). These are
+//! Reading result files back (compare, plot): a `-J` JSON report, a `--jsonl` file, the text
+//! table that nccl-tests 2.19.x and collbench print on stdout ([`super::text_table`]), or
+//! nccl-tests' own `-J` JSON ([`super::nccl_json`]: no `schema_version`, `version` and
+//! `nccl_version` at the top). These are
 //! untrusted input: a file that is none of these, comes from a newer schema, or holds non-finite
 //! or negative numbers is rejected with the file, the row and what was wrong.
 
-use super::text_table;
+use super::{nccl_json, text_table};
 use crate::error::{CollbenchError, Result};
 use crate::report::{Measurement, Report, SCHEMA_VERSION};
 use crate::sinks::jsonl;
@@ -18,6 +20,8 @@ pub enum InputFormat {
     Jsonl,
     /// The stdout table of nccl-tests or collbench.
     Text,
+    /// nccl-tests' own `-J` JSON.
+    NcclTestsJson,
 }
 
 /// The runs of one file, its format, and notes on what reading it left out or assumed.
@@ -27,6 +31,9 @@ pub struct LoadedRuns {
     pub format: InputFormat,
     /// One line each (`path: …`), for the user.
     pub notes: Vec<String>,
+    /// How to name where the runs came from when the report cannot say (nccl-tests' JSON has a
+    /// local start time, which the report's UTC `start_time` does not hold).
+    pub label: Option<String>,
 }
 
 /// Every run in `path`: one for a JSON report, one per run for JSON Lines or text.
@@ -69,6 +76,7 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
             runs: read.runs,
             format: InputFormat::Text,
             notes: read.notes,
+            label: None,
         });
     }
     let format = if text.trim_start().starts_with('{') && !looks_like_jsonl(text) {
@@ -82,6 +90,23 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
              the -J or --jsonl file of a sweep (collbench run, *-perf, accept without --pairwise)"
         ))
     };
+    if format == InputFormat::Json {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) if nccl_json::is_nccl_tests_report(&value) => {
+                let read = nccl_json::parse_value(&value, origin)?;
+                return Ok(LoadedRuns {
+                    runs: vec![read.report],
+                    format: InputFormat::NcclTestsJson,
+                    notes: read.notes,
+                    label: Some(read.label),
+                });
+            }
+            Err(e) if nccl_json::looks_like_torn_nccl_tests_report(text) => {
+                return Err(nccl_json::torn_error(origin, text, &e));
+            }
+            _ => {}
+        }
+    }
     let runs = if format == InputFormat::Json {
         let report: Report = serde_json::from_str(text).map_err(|e| {
             let kind = serde_json::from_str::<serde_json::Value>(text)
@@ -91,7 +116,8 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
                 return pairwise("is the JSON report");
             }
             CollbenchError::Usage(format!(
-                "{origin}: not a collbench JSON report ({e}); expected a file written by -J or --jsonl"
+                "{origin}: not a collbench JSON report ({e}) nor nccl-tests' (no `version` and \
+                 `nccl_version` at the top); expected a file written by -J or --jsonl"
             ))
         })?;
         vec![report]
@@ -113,6 +139,7 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
         runs,
         format,
         notes: Vec::new(),
+        label: None,
     })
 }
 

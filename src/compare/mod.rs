@@ -1,7 +1,8 @@
 //! `collbench compare BASELINE NEW [--tolerance PCT] [--markdown]`: per (collective, size, dtype,
 //! op, root, placement) bus-bandwidth deltas between two runs, noise-aware. Either file may be a
-//! `-J` report, a `--jsonl` file, or the text output of nccl-tests 2.19.x or collbench
-//! ([`text_table`]), so a collbench run can be judged against months of nccl-tests logs.
+//! `-J` report, a `--jsonl` file, the text output of nccl-tests 2.19.x or collbench
+//! ([`text_table`]), or nccl-tests' own `-J` JSON ([`nccl_json`]), so a collbench run can be judged
+//! against months of nccl-tests logs.
 //!
 //! A row regresses only when its busbw dropped by more than `--tolerance` percent AND by more than
 //! the runs' own spread explains: [`NOISE_SIGMAS`] × the combined relative spread of both runs (the
@@ -11,6 +12,7 @@
 //! two runs with no row in common), 1 I/O.
 
 pub mod load;
+pub mod nccl_json;
 pub mod text_table;
 
 use crate::error::{CollbenchError, Result};
@@ -309,14 +311,16 @@ fn percent(value: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn describe(report: &Report, path: &str, format: load::InputFormat) -> String {
+fn describe(loaded: &load::LoadedRuns, path: &str) -> String {
+    let report = &loaded.runs[0];
     let nodes = crate::verdict::node_count(report);
     // A text table has no start time; it says which tool printed it instead.
-    let when = match format {
-        load::InputFormat::Text => {
+    let when = match (&loaded.label, loaded.format) {
+        (Some(label), _) => label.clone(),
+        (None, load::InputFormat::Text) => {
             format!("{} {} text output", report.tool.name, report.tool.version)
         }
-        _ => report.start_time.clone(),
+        (None, _) => report.start_time.clone(),
     };
     format!(
         "{path} ({when}, {} rank{} on {nodes} node{}, {} {})",
@@ -497,12 +501,8 @@ pub fn command(args: &[String], out: &mut dyn Write) -> Result<()> {
     let baseline = &baseline_loaded.runs[0];
     let new = &new_loaded.runs[0];
     let c = compare(baseline, new, parsed.tolerance)?;
-    let base_name = describe(
-        baseline,
-        &parsed.baseline.display().to_string(),
-        baseline_loaded.format,
-    );
-    let new_name = describe(new, &parsed.new.display().to_string(), new_loaded.format);
+    let base_name = describe(&baseline_loaded, &parsed.baseline.display().to_string());
+    let new_name = describe(&new_loaded, &parsed.new.display().to_string());
     let notes = input_notes(&[
         (&baseline_loaded, parsed.baseline.as_path()),
         (&new_loaded, parsed.new.as_path()),

@@ -37,7 +37,8 @@ const MARKERS: [&str; 4] = [
 ];
 
 const ACCEPTED: &str = "accepted: a -J JSON report, a --jsonl file, or the text output (stdout) \
-     of nccl-tests 2.19.x or collbench, e.g. `all_reduce_perf -b 8 -e 1G -f 2 | tee out.txt`";
+     of nccl-tests 2.19.x or collbench, e.g. `all_reduce_perf -b 8 -e 1G -f 2 | tee out.txt`, or \
+     nccl-tests' own -J JSON file";
 
 /// Runs read from a text file, and what the reader had to leave out or assume.
 #[derive(Clone, Debug, Default)]
@@ -533,7 +534,7 @@ fn parse_banner(line: &str) -> Option<Banner> {
 }
 
 /// NCCL's version code as a name: 22809 → `NCCL 2.28.9` (2.9 and later), 2708 → `NCCL 2.7.8`.
-fn nccl_version_name(code: i64) -> String {
+pub(super) fn nccl_version_name(code: i64) -> String {
     let (major, minor, patch) = if code >= 10000 {
         (code / 10000, code % 10000 / 100, code % 100)
     } else {
@@ -857,27 +858,7 @@ fn build_report(
             }
         }
     }
-    let distinct = |f: &dyn Fn(&ResultRow) -> String| {
-        let mut seen: Vec<String> = Vec::new();
-        for row in &rows {
-            let v = f(row);
-            if !seen.contains(&v) {
-                seen.push(v);
-            }
-        }
-        seen
-    };
-    let dtype_names = distinct(&|r| r.dtype.name().to_string());
-    config.ops = distinct(&|r| r.redop.clone());
-    config.roots = distinct(&|r| r.root.to_string())
-        .iter()
-        .filter_map(|r| r.parse().ok())
-        .collect();
-    config.dtypes = dtype_names
-        .iter()
-        .filter_map(|d| DataType::parse(d))
-        .collect();
-    config.run_cycles = rows.iter().map(|r| r.cycle + 1).max().unwrap_or(1);
+    fill_sweep_config(&mut config, &rows);
     let busbw: Vec<f64> = rows
         .iter()
         .flat_map(|r| [&r.out_of_place, &r.in_place])
@@ -938,6 +919,32 @@ fn build_report(
         summary,
         verdict: None,
     }
+}
+
+/// The types, operators, roots and `-N` cycles of a sweep, from its rows in the order they ran (the
+/// text and nccl-tests' JSON do not list them).
+pub(super) fn fill_sweep_config(config: &mut RunConfig, rows: &[ResultRow]) {
+    let distinct = |f: &dyn Fn(&ResultRow) -> String| {
+        let mut seen: Vec<String> = Vec::new();
+        for row in rows {
+            let v = f(row);
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+        seen
+    };
+    let dtype_names = distinct(&|r| r.dtype.name().to_string());
+    config.ops = distinct(&|r| r.redop.clone());
+    config.roots = distinct(&|r| r.root.to_string())
+        .iter()
+        .filter_map(|r| r.parse().ok())
+        .collect();
+    config.dtypes = dtype_names
+        .iter()
+        .filter_map(|d| DataType::parse(d))
+        .collect();
+    config.run_cycles = rows.iter().map(|r| r.cycle + 1).max().unwrap_or(1);
 }
 
 /// Byte offset of each whitespace-separated word of `line`.
