@@ -419,10 +419,8 @@ fn errors_said(top: &Object) -> Result<Option<String>> {
 fn collective_of(top: &Object, args: &[String]) -> Result<String> {
     let program = args.first().map(String::as_str).unwrap_or("");
     let base = program.rsplit('/').next().unwrap_or(program);
-    let name = match base.rfind("_perf") {
-        Some(at) => &base[..at],
-        None => base,
-    };
+    // Every nccl-tests program is NAME_perf (its src/Makefile); builds may add a suffix (_mpi).
+    let name = base.rfind("_perf").map_or("", |at| &base[..at]);
     if name.is_empty()
         || !name
             .chars()
