@@ -17,6 +17,20 @@ use proptest::prelude::*;
 
 const PROFILE: &str = include_str!("../results/profiles/p5.48xlarge.toml");
 
+/// nccl-tests' own -J JSON as its src/util.cu writes it (format 3; tests/compare_nccl_json.rs
+/// builds more of these): one process of two GPUs, one row, the footer.
+const NCCL_TESTS_JSON: &str = concat!(
+    r#"{"version":3,"start_time":"2026-11-23 09:15:02","args":[".\/build\/all_reduce_perf","-g","2"],"env":[],"#,
+    r#""nccl_version":22809,"config":{"nthreads":1,"ngpus":2,"minimum_bytes":8,"maximum_bytes":8,"step_factor":2,"#,
+    r#""warmup_iters":5,"iterations":20,"aggregated_iterations":1,"validation":1,"graph":0,"blocking_collectives":"false","#,
+    r#""per_iter_timing":"false","per_iter_skip":0,"parallel_init":"false","devices":[{"rank":0,"group":0,"pid":7,"#,
+    r#""hostname":"vm","device":0,"device_hex":"0000:18:00","device_info":"NVIDIA H100 80GB HBM3"}]},"results":[{"size":8,"#,
+    r#""count":2,"type":"float","redop":"sum","root":"    -1","out_of_place":{"time":6.500000,"alg_bw":0.001200,"#,
+    r#""bus_bw":0.001200,"nwrong":0.000000},"in_place":{"time":0.450000,"alg_bw":0.020000,"bus_bw":"nan","nwrong":null},"#,
+    r#""actual_iterations":20,"experiment_name":""}],"out_of_bounds":{"count":0,"okay":"true"},"#,
+    r#""average_bus_bandwidth":{"bandwidth":0.001200,"okay":"unchecked"},"errors":[""],"end_time":"2026-11-23 09:15:09"}"#
+);
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
@@ -90,7 +104,8 @@ proptest! {
     #[test]
     fn result_files_never_panic_and_accepted_runs_hold_finite_numbers(text in ".{0,300}", e in edits()) {
         let good = report_json();
-        for candidate in [text, mutate(&good, &e)] {
+        assert!(parse_runs(NCCL_TESTS_JSON, "fixture.json").is_ok_and(|r| r[0].nranks == 2));
+        for candidate in [text, mutate(&good, &e), mutate(NCCL_TESTS_JSON, &e)] {
             match parse_runs(&candidate, "fuzz.json") {
                 Ok(runs) => {
                     for run in runs {
