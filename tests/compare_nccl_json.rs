@@ -635,7 +635,7 @@ fn several_processes_types_and_cycles_keep_every_row_with_its_cycle() {
     assert_eq!(run.collective, "all_reduce");
     assert_eq!(run.nranks, 4);
     assert_eq!(run.hosts, vec!["node-a", "node-b"]);
-    let placed: Vec<(usize, &str, u32, Option<i32>, Option<&str>)> = run
+    let placed: Vec<_> = run
         .ranks
         .iter()
         .map(|p| {

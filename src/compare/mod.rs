@@ -32,10 +32,10 @@ pub const DEFAULT_TOLERANCE_PERCENT: f64 = 5.0;
 #[command(
     name = "collbench compare",
     no_binary_name = true,
-    about = "Compare two runs (-J JSON, --jsonl, or nccl-tests/collbench text output) per collective/size/type; exit 7 on a regression"
+    about = "Compare two runs (collbench or nccl-tests -J JSON, --jsonl, or nccl-tests/collbench text output) per collective/size/type; exit 7 on a regression"
 )]
 pub struct CompareArgs {
-    /// The reference run (e.g. results/baselines/….json, or an nccl-tests stdout log).
+    /// The reference run (e.g. results/baselines/….json, an nccl-tests stdout log or -J JSON).
     pub baseline: PathBuf,
     /// The run to judge.
     pub new: PathBuf,
