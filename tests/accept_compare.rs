@@ -459,3 +459,29 @@ fn runs_with_no_row_in_common_are_a_usage_error_not_a_regression() {
     assert!(c.failed());
     assert_eq!(c.count(Status::Missing), c.deltas.len());
 }
+
+#[test]
+fn small_bandwidths_keep_two_significant_digits_in_the_table() {
+    // Host-backend runs at small sizes have busbw below 0.01 GB/s: "0.00 → 0.00 -30%" told
+    // nothing; the table shows the digits that moved.
+    let mut b = base();
+    for row in &mut b.results {
+        for m in [&mut row.out_of_place, &mut row.in_place]
+            .into_iter()
+            .flatten()
+        {
+            m.bus_bandwidth_gbps = 0.0042;
+        }
+    }
+    let slower = scaled(&b, GIB, 0.5);
+    let c = compare(&b, &slower, 5.0).unwrap();
+    let text = compare::render_text(&c, "base.json", "new.json");
+    let gib_row = text
+        .lines()
+        .find(|l| l.contains(&format!(" {GIB} ")) && l.contains("REGRESSION"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        gib_row.contains("0.0042") && gib_row.contains("0.0021"),
+        "{gib_row}"
+    );
+}

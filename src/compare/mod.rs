@@ -299,9 +299,11 @@ pub fn compare(baseline: &Report, new: &Report, tolerance_percent: f64) -> Resul
     })
 }
 
+/// Bus bandwidth for the table; below 0.01 GB/s (small sizes on the host backend) two
+/// significant digits, so a drop does not read "0.00 → 0.00".
 fn gbps(value: Option<f64>) -> String {
     value
-        .map(|v| format!("{v:.2}"))
+        .map(crate::report::units::format_gbps)
         .unwrap_or_else(|| "-".into())
 }
 
