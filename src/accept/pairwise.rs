@@ -834,3 +834,66 @@ fn push_pairwise(url: &str, result: &PairwiseReport, text: &str) -> Result<()> {
         std::time::Duration::from_secs(10),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hosts a (ranks 0, 1), b (2), c (3), d (4), e (5); round 3 pairs a+b and c+d, e is idle.
+    fn table() -> HostTable {
+        HostTable {
+            hosts: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+            host_of_rank: vec![0, 0, 1, 2, 3, 4],
+        }
+    }
+
+    fn arrived(ranks: &[usize]) -> Vec<bool> {
+        (0..6).map(|r| ranks.contains(&r)).collect()
+    }
+
+    #[test]
+    fn idle_ranks_have_t_from_the_round_start_and_pair_ranks_t_from_their_pairs_first_report() {
+        let table = table();
+        let began = Instant::now();
+        let at = |s: f64| began + Duration::from_secs_f64(s);
+        let mut watch =
+            RoundWatch::new(3, Duration::from_secs(5), began, &[[0, 1], [2, 3]], &table);
+        // Rank 0 (pair a+b) reports 1 s in; nobody else yet.
+        assert!(watch.overdue(&arrived(&[0]), at(1.0)).is_empty());
+        assert!(watch.overdue(&arrived(&[0]), at(4.9)).is_empty());
+        // 5 s: the idle rank is late; a+b's other ranks still have until 6 s.
+        assert_eq!(
+            watch.overdue(&arrived(&[0]), at(5.0)),
+            vec!["rank 5 (host e): idle in round 3, silent 5.0 s since the round began"]
+        );
+        let late = watch.overdue(&arrived(&[0, 5]), at(6.0));
+        assert_eq!(
+            late,
+            vec![
+                "rank 1 (host a): its pair finished 5.0 s ago (rank 0, host a, reported)",
+                "rank 2 (host b): its pair finished 5.0 s ago (rank 0, host a, reported)",
+            ]
+        );
+        // Pair c+d's sweep may last any time while neither of its ranks has reported.
+        assert!(watch.overdue(&arrived(&[0, 1, 2, 5]), at(100.0)).is_empty());
+        // Once c has reported, d has -T.
+        assert!(watch
+            .overdue(&arrived(&[0, 1, 2, 3, 5]), at(100.0))
+            .is_empty());
+        assert!(watch
+            .overdue(&arrived(&[0, 1, 2, 3, 5]), at(104.9))
+            .is_empty());
+        let error = watch
+            .check(&arrived(&[0, 1, 2, 3, 5]), at(105.0))
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 4);
+        assert_eq!(
+            error.to_string(),
+            "timeout: no report within -T 5 s from rank 4 (host d): its pair finished 5.0 s ago \
+             (rank 3, host c, reported)"
+        );
+        assert!(watch
+            .check(&arrived(&[0, 1, 2, 3, 4, 5]), at(500.0))
+            .is_ok());
+    }
+}

@@ -271,7 +271,9 @@ impl World for MpiWorld {
                 }
             }
         }
-        Ok(Some(parts.into_iter().map(Option::unwrap_or_default).collect()))
+        Ok(Some(
+            parts.into_iter().map(Option::unwrap_or_default).collect(),
+        ))
     }
 
     fn broadcast_bytes(&self, bytes: &mut Vec<u8>) -> Result<()> {
