@@ -754,3 +754,35 @@ fn a_timed_pairwise_run_waits_for_a_pair_slower_than_the_timeout() {
             .unwrap();
     assert_eq!(report["interrupted"], serde_json::Value::Null);
 }
+
+/// Between rounds every rank is in step once rank 0 has the results, so rank 0's word on the next
+/// round and the split are under the watchdog: a rank stuck before them ends the job with exit 4
+/// and the usual watchdog message, in the phase of the hand-off.
+#[test]
+fn a_rank_stuck_in_the_hand_off_between_rounds_ends_a_timed_pairwise_run_with_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, seconds) = pairwise_with_timeout(
+        &[("COLLBENCH_TEST_HANG_HANDOFF", "2:2")],
+        &["-b", "64K", "-e", "64K", "-n", "2"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    assert!(seconds < 60.0, "the job took {seconds:.1} s to end");
+    assert!(
+        run.stderr
+            .contains("collbench: COLLBENCH_TEST_HANG_HANDOFF: rank 2 hangs now, before round 2"),
+        "{}",
+        run.stderr
+    );
+    let fired = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("collbench: timeout after 5 s on rank "))
+        .unwrap_or_else(|| panic!("no watchdog message in {}", run.stderr));
+    assert!(
+        fired.ends_with(
+            "stuck in all_reduce size 0 B iteration 0 (pairwise hand-off between rounds)"
+        ),
+        "{fired}"
+    );
+}

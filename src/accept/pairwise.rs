@@ -253,6 +253,7 @@ fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> Te
         panic: hooks.panic.filter(|&p| mine(p)).map(|_| pair_rank),
         // Acted on by the pairwise loop, not by a pair's run.
         hang_idle: None,
+        hang_handoff: None,
     }
 }
 
@@ -369,6 +370,7 @@ pub fn run(
         } else {
             Vec::new()
         };
+        hooks.before_round(me, round_number + 1);
         watchdog::set_target(plan.collective.name(), 0);
         {
             // Rank 0 is past the previous round's gather, so everyone is waiting here or about
