@@ -22,11 +22,17 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `mpirun -np N collbench accept ARGS` with `env`, bounded by `timeout`.
 fn mpirun(np: usize, env: &[(&str, &str)], args: &[&str], dir: &Path) -> Run {
+    mpirun_within(300, np, env, args, dir)
+}
+
+/// [`mpirun`] killed after `limit_s` seconds (`timeout` then exits 124).
+fn mpirun_within(limit_s: u64, np: usize, env: &[(&str, &str)], args: &[&str], dir: &Path) -> Run {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let limit = limit_s.to_string();
     let mut cmd = Command::new("timeout");
     cmd.args([
         "--kill-after=10",
-        "300",
+        &limit,
         "mpirun",
         "--allow-run-as-root",
         "--oversubscribe",
@@ -632,4 +638,151 @@ fn a_pairwise_push_keeps_the_collective_label_the_dashboard_selects_on() {
         })
         .collect();
     assert_eq!(bad, ["node-c"], "{body}");
+}
+
+/// Five hosts: every round has an idle host (round 1: a+b, c+d, e idle).
+const FIVE_HOSTS: &str = "node-a,node-b,node-c,node-d,node-e";
+
+/// `accept --pairwise -T 5` on five hosts, with `-J`, `--prom-file` and `--jsonl` in `dir`.
+fn pairwise_with_timeout(env: &[(&str, &str)], extra: &[&str], dir: &Path) -> (Run, f64) {
+    let mut args = vec![
+        "--pairwise",
+        "--backend",
+        "mpi",
+        "--min-busbw",
+        "0.000001",
+        "-T",
+        "5",
+        "-J",
+        "pairs.json",
+        "--prom-file",
+        "pairs.prom",
+        "--jsonl",
+        "pairs.jsonl",
+    ];
+    args.extend(extra);
+    let mut env = env.to_vec();
+    env.push(("COLLBENCH_TEST_HOSTNAME", FIVE_HOSTS));
+    let started = std::time::Instant::now();
+    // 120 s: far beyond what the run needs, short enough that a hang fails the test (124).
+    let run = mpirun_within(120, 5, &env, &args, dir);
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{seconds:.1} s\n{}\n{}", run.stdout, run.stderr);
+    (run, seconds)
+}
+
+/// A host that hangs while it is the odd one out of a round used to hold the job until Slurm's
+/// time limit (ranks of finished and idle hosts wait in the end-of-round gather for as long as the
+/// slowest pair takes). With -T, rank 0 expects an idle rank's report within -T of the round's
+/// start: the job ends with exit 4 naming the host, after writing what the rounds so far found.
+#[test]
+fn a_host_hanging_while_idle_ends_a_timed_pairwise_run_with_exit_4_naming_it() {
+    for (hang, rank, host, round, recorded_rounds) in
+        [("4:1", 4, "node-e", 1, 0), ("3:2", 3, "node-d", 2, 1)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (run, seconds) = pairwise_with_timeout(
+            &[("COLLBENCH_TEST_HANG_IDLE", hang)],
+            &["-b", "64K", "-e", "64K", "-n", "2"],
+            dir.path(),
+        );
+        assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+        assert!(seconds < 60.0, "the job took {seconds:.1} s to end");
+        let expected = format!(
+            "collbench: timeout: accept --pairwise round {round}: no report within -T 5 s from \
+             rank {rank} (host {host}): idle in round {round}, silent "
+        );
+        assert!(run.stderr.contains(&expected), "{}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("collbench: timeout").count(),
+            1,
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stdout.contains(&format!(
+                "# interrupted: timeout in round {round}: no report"
+            )),
+            "{}",
+            run.stdout
+        );
+        // The outputs of a stopped run: the rounds before, not passed, the reason.
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("pairs.json")).expect("-J written"),
+        )
+        .unwrap();
+        assert_eq!(report["passed"], false);
+        assert_eq!(report["rounds"].as_array().unwrap().len(), recorded_rounds);
+        let why = report["interrupted"].as_str().unwrap();
+        assert!(
+            why.contains(&format!("(host {host}): idle in round {round}")),
+            "{why}"
+        );
+        let prom = std::fs::read_to_string(dir.path().join("pairs.prom")).unwrap();
+        assert!(prom.contains("collbench_run_interrupted 1"), "{prom}");
+        let jsonl = std::fs::read_to_string(dir.path().join("pairs.jsonl")).unwrap();
+        let last: serde_json::Value = serde_json::from_str(jsonl.lines().last().unwrap()).unwrap();
+        assert_eq!(last["record"], "pairwise");
+        assert_eq!(last["interrupted"], report["interrupted"]);
+    }
+}
+
+/// The hand-off watch must not mistake a slow pair for a hung one: node-c sleeps 0.7 s after every
+/// operation (each wait well under -T 5) so its pair's sweep lasts longer than -T while node-a,
+/// node-b and idle node-e reported long before; every host still passes.
+#[test]
+fn a_timed_pairwise_run_waits_for_a_pair_slower_than_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, seconds) = pairwise_with_timeout(
+        &[("COLLBENCH_TEST_DELAY", "2:700000")],
+        &["-b", "64K", "-e", "64K", "-n", "5", "-w", "1"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("# Verdict: PASS (every host cleared)"),
+        "{}",
+        run.stdout
+    );
+    // 10 timed operations of 0.7 s in node-c's round-1 pair: well past -T.
+    assert!(
+        seconds > 7.0,
+        "the slow pair took only {seconds:.1} s in all"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("pairs.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["interrupted"], serde_json::Value::Null);
+}
+
+/// Between rounds every rank is in step once rank 0 has the results, so rank 0's word on the next
+/// round and the split are under the watchdog: a rank stuck before them ends the job with exit 4
+/// and the usual watchdog message, in the phase of the hand-off.
+#[test]
+fn a_rank_stuck_in_the_hand_off_between_rounds_ends_a_timed_pairwise_run_with_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, seconds) = pairwise_with_timeout(
+        &[("COLLBENCH_TEST_HANG_HANDOFF", "2:2")],
+        &["-b", "64K", "-e", "64K", "-n", "2"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    assert!(seconds < 60.0, "the job took {seconds:.1} s to end");
+    assert!(
+        run.stderr
+            .contains("collbench: COLLBENCH_TEST_HANG_HANDOFF: rank 2 hangs now, before round 2"),
+        "{}",
+        run.stderr
+    );
+    let fired = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("collbench: timeout after 5 s on rank "))
+        .unwrap_or_else(|| panic!("no watchdog message in {}", run.stderr));
+    assert!(
+        fired.ends_with(
+            "stuck in all_reduce size 0 B iteration 0 (pairwise hand-off between rounds)"
+        ),
+        "{fired}"
+    );
 }

@@ -93,6 +93,64 @@ fn world_child() {
     let gathered = world.gather_bytes(&[]).unwrap();
     assert_eq!(gathered.is_some(), rank == 0);
 
+    // The watched gather: rank 3 sends late, and rank 0's watch sees the others arrive first
+    // (its own bytes count as arrived from the start); parts in rank order, empty ones too.
+    std::thread::sleep(Duration::from_millis(if rank == 3 { 400 } else { 0 }));
+    let mine = if rank == 2 {
+        Vec::new()
+    } else {
+        vec![rank as u8 + 10; 2 * rank + 1]
+    };
+    let mut seen: Vec<Vec<bool>> = Vec::new();
+    let gathered = world
+        .gather_bytes_watched(&mine, &mut |arrived| {
+            seen.push(arrived.to_vec());
+            Ok(())
+        })
+        .unwrap();
+    match gathered {
+        Some(parts) => {
+            let expected: Vec<Vec<u8>> = (0..4)
+                .map(|p| {
+                    if p == 2 {
+                        Vec::new()
+                    } else {
+                        vec![p as u8 + 10; 2 * p + 1]
+                    }
+                })
+                .collect();
+            assert_eq!(parts, expected);
+            assert!(seen.iter().all(|a| a[0] && a.len() == 4), "{seen:?}");
+            assert!(
+                seen.contains(&vec![true, true, true, false]),
+                "rank 0 waited for rank 3 without blocking: {seen:?}"
+            );
+        }
+        None => {
+            assert_ne!(rank, 0);
+            assert!(seen.is_empty(), "only rank 0 watches");
+        }
+    }
+    // A watch that gives up ends the wait with its error (the caller then aborts the job). Only
+    // rank 0 takes part here, so nobody sends and nothing is left unreceived.
+    if rank == 0 {
+        let started = Instant::now();
+        let error = world
+            .gather_bytes_watched(b"x", &mut |arrived| {
+                if !arrived[1] && started.elapsed() > Duration::from_millis(100) {
+                    Err(collbench::error::CollbenchError::Timeout(
+                        "rank 1 is late".into(),
+                    ))
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 4);
+        assert!(error.to_string().contains("rank 1 is late"), "{error}");
+    }
+    world.barrier().unwrap();
+
     let mut payload = if rank == 0 {
         b"hello".to_vec()
     } else {

@@ -2,6 +2,13 @@
 //! ([`Isolation`]) and broadcasts them; every process splits the world by its host's pair
 //! (MPI_Comm_split), runs the sweep on its pair's communicator with the normal runner, and the
 //! pairs' results are gathered back to rank 0. Idle hosts wait in the gather.
+//!
+//! With `-T`, the hand-off between rounds is watched too, although ranks of finished pairs and idle
+//! ranks legitimately wait there for the slowest pair: rank 0's word on the next round and the
+//! split run under the watchdog (every rank is in step there), and the results come back through a
+//! watched gather ([`RoundWatch`]): an idle rank must report within `-T` of the round's start, and
+//! once one rank of a pair has reported, the rest of its pair within `-T`. A rank that does not ends
+//! the job with exit 4 naming its host, after rank 0 wrote the outputs of the rounds so far.
 
 use super::command::PairwiseOptions;
 use super::pairing::{drain_command, Isolation, PairResult};
@@ -12,12 +19,14 @@ use crate::backend::Backend;
 use crate::error::{CollbenchError, Result};
 use crate::measure::hooks::TestHooks;
 use crate::measure::runner::{self, RunInputs, StopSignal};
+use crate::measure::watchdog::{self, Phase};
 use crate::plan::TestPlan;
 use crate::report::ToolInfo;
 use crate::verdict::criteria::DEFAULT_MIN_BUSBW_SIZE;
 use crate::verdict::{lowest_busbw, Criteria};
 use crate::world::World;
 use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
 
 /// Builds the backend of one pair on its communicator (the app's backend choice).
 pub type BackendFactory<'f> =
@@ -132,6 +141,104 @@ fn absolute_threshold(
     }
 }
 
+/// Rank 0's deadlines for the reports that end a round under `-T`. Ranks of finished pairs and idle
+/// ranks may wait for the slowest pair for as long as its sweep takes, so no deadline covers the
+/// whole gather; but an idle rank has nothing to do but report (within `-T` of the round's start),
+/// and the ranks of one pair leave its run together (the rest within `-T` of its first report).
+struct RoundWatch<'t> {
+    /// Round number, from 1.
+    round: usize,
+    timeout: Duration,
+    /// When rank 0 had split the world for this round.
+    began: Instant,
+    /// Each rank's pair (index into the round's pairs), `None` when idle.
+    pair_of_rank: Vec<Option<usize>>,
+    /// When rank 0 first saw a report of each pair, and whose.
+    first_report: Vec<Option<(Instant, usize)>>,
+    table: &'t HostTable,
+}
+
+impl<'t> RoundWatch<'t> {
+    fn new(
+        round: usize,
+        timeout: Duration,
+        began: Instant,
+        pairs: &[[usize; 2]],
+        table: &'t HostTable,
+    ) -> Self {
+        RoundWatch {
+            round,
+            timeout,
+            began,
+            pair_of_rank: table
+                .host_of_rank
+                .iter()
+                .map(|host| pairs.iter().position(|p| p.contains(host)))
+                .collect(),
+            first_report: vec![None; pairs.len()],
+            table,
+        }
+    }
+
+    fn host(&self, rank: usize) -> &str {
+        &self.table.hosts[self.table.host_of_rank[rank]]
+    }
+
+    /// The ranks that are overdue at `now` given who has `arrived`, each with why (empty: keep
+    /// waiting). Records the first report of each pair as it is seen.
+    fn overdue(&mut self, arrived: &[bool], now: Instant) -> Vec<String> {
+        for (rank, _) in arrived.iter().enumerate().filter(|(_, &a)| a) {
+            if let Some(pair) = self.pair_of_rank[rank] {
+                self.first_report[pair].get_or_insert((now, rank));
+            }
+        }
+        let seconds = |since: Instant| now.saturating_duration_since(since).as_secs_f64();
+        let mut late = Vec::new();
+        for (rank, _) in arrived.iter().enumerate().filter(|(_, &a)| !a) {
+            match self.pair_of_rank[rank] {
+                None if now.saturating_duration_since(self.began) >= self.timeout => {
+                    late.push(format!(
+                        "rank {rank} (host {}): idle in round {}, silent {:.1} s since the round \
+                         began",
+                        self.host(rank),
+                        self.round,
+                        seconds(self.began)
+                    ))
+                }
+                Some(pair) => match self.first_report[pair] {
+                    Some((first, reporter))
+                        if now.saturating_duration_since(first) >= self.timeout =>
+                    {
+                        late.push(format!(
+                            "rank {rank} (host {}): its pair finished {:.1} s ago (rank {reporter}, \
+                             host {}, reported)",
+                            self.host(rank),
+                            seconds(first),
+                            self.host(reporter)
+                        ))
+                    }
+                    _ => {}
+                },
+                None => {}
+            }
+        }
+        late
+    }
+
+    /// [`RoundWatch::overdue`] as the watched gather's check: a timeout naming every late rank.
+    fn check(&mut self, arrived: &[bool], now: Instant) -> Result<()> {
+        let late = self.overdue(arrived, now);
+        if late.is_empty() {
+            return Ok(());
+        }
+        Err(CollbenchError::Timeout(format!(
+            "no report within -T {} s from {}",
+            self.timeout.as_secs_f64(),
+            late.join("; ")
+        )))
+    }
+}
+
 /// The hooks of a pair run: a hook naming this process's global rank moves to its rank in the pair.
 fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> TestHooks {
     let mine = |rank: usize| rank == global_rank;
@@ -144,6 +251,9 @@ fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> Te
         stall: hooks.stall.filter(|&s| mine(s)).map(|_| pair_rank),
         exit: hooks.exit.filter(|e| mine(e.0)).map(|e| (pair_rank, e.1)),
         panic: hooks.panic.filter(|&p| mine(p)).map(|_| pair_rank),
+        // Acted on by the pairwise loop, not by a pair's run.
+        hang_idle: None,
+        hang_handoff: None,
     }
 }
 
@@ -172,13 +282,19 @@ pub fn run(
     } else {
         Vec::new()
     };
-    world.broadcast_bytes(&mut path_check)?;
+    {
+        let _armed = watchdog::waiting(Phase::Init);
+        world.broadcast_bytes(&mut path_check)?;
+    }
     if let Some((code, message)) = decode::<Option<(i32, String)>>(&path_check)? {
         return Err(error_from_code(code, message));
     }
 
     // Which host every rank is on, in first-rank order (the same table on every rank).
-    let gathered = world.gather_bytes(world.hostname().as_bytes())?;
+    let gathered = {
+        let _armed = watchdog::waiting(Phase::Init);
+        world.gather_bytes(world.hostname().as_bytes())?
+    };
     let mut table_bytes = match gathered {
         Some(names) => {
             let mut hosts: Vec<String> = Vec::new();
@@ -201,7 +317,10 @@ pub fn run(
         }
         None => Vec::new(),
     };
-    world.broadcast_bytes(&mut table_bytes)?;
+    {
+        let _armed = watchdog::waiting(Phase::Init);
+        world.broadcast_bytes(&mut table_bytes)?;
+    }
     let table: HostTable = decode(&table_bytes)?;
     let my_host = table.host_of_rank[me];
     let relative =
@@ -230,6 +349,11 @@ pub fn run(
         checked_size: None,
     };
     let mut interrupted: Option<i32> = None;
+    let timeout = plan.timeout.filter(|t| !t.is_zero());
+    // Rounds started so far (the same count on every rank).
+    let mut round_number = 0usize;
+    // Rank 0: the round in which a rank did not report in time, and who and why.
+    let mut timed_out: Option<(usize, String)> = None;
     let mut jsonl = match (&plan.acceptance.jsonl_path, me) {
         (Some(path), 0) => Some(JsonlPairs::open(path, &start_time)?),
         _ => None,
@@ -246,16 +370,30 @@ pub fn run(
         } else {
             Vec::new()
         };
-        world.broadcast_bytes(&mut control_bytes)?;
+        hooks.before_round(me, round_number + 1);
+        watchdog::set_target(plan.collective.name(), 0);
+        {
+            // Rank 0 is past the previous round's gather, so everyone is waiting here or about
+            // to: its broadcast is bounded. The others wait for the slowest pair of the previous
+            // round (unbounded; rank 0 watches them), except before round 1, when all are in step.
+            let _armed = (me == 0 || round_number == 0).then(|| watchdog::waiting(Phase::Handoff));
+            world.broadcast_bytes(&mut control_bytes)?;
+        }
         let pairs = match decode::<Control>(&control_bytes)? {
             Control::Done => break,
             Control::Fail(code, message) => return Err(error_from_code(code, message)),
             Control::Round(pairs) => pairs,
         };
+        round_number += 1;
 
         let pair_index = pairs.iter().position(|p| p.contains(&my_host));
         let color = pair_index.unwrap_or(pairs.len()) as u64;
-        let group = world.split(color, me)?;
+        let group = {
+            // Everyone has rank 0's word: the split is bounded on every rank.
+            let _armed = watchdog::waiting(Phase::Handoff);
+            world.split(color, me)?
+        };
+        let round_began = Instant::now();
         let mut contribution = Contribution::default();
         if let Some(index) = pair_index {
             let mut backend = build_backend(plan, group.as_ref())?;
@@ -296,8 +434,32 @@ pub fn run(
             }
         }
         drop(group);
+        if pair_index.is_none() {
+            hooks.when_idle(me, round_number);
+        }
 
-        let gathered = world.gather_bytes(&encode(&contribution)?)?;
+        let contribution = encode(&contribution)?;
+        let gathered = match timeout {
+            None => world.gather_bytes(&contribution)?,
+            Some(timeout) => {
+                let mut watch = (me == 0)
+                    .then(|| RoundWatch::new(round_number, timeout, round_began, &pairs, &table));
+                let watched = world.gather_bytes_watched(&contribution, &mut |arrived| {
+                    watch
+                        .as_mut()
+                        .map_or(Ok(()), |w| w.check(arrived, Instant::now()))
+                });
+                match watched {
+                    Err(CollbenchError::Timeout(why)) if me == 0 => {
+                        // The silent rank cannot take part in anything collective any more:
+                        // rank 0 writes the outputs of the rounds so far and ends the job.
+                        timed_out = Some((round_number, why));
+                        break;
+                    }
+                    other => other?,
+                }
+            }
+        };
         let Some(parts) = gathered else {
             continue;
         };
@@ -415,14 +577,20 @@ pub fn run(
                 .iter()
                 .map(BadHost::from_conviction)
                 .collect(),
-            unresolved_hosts: if interrupted.is_some() {
+            unresolved_hosts: if interrupted.is_some() || timed_out.is_some() {
                 Vec::new()
             } else {
                 iso.unresolved()
             },
-            passed: interrupted.is_none() && iso.all_good(),
-            interrupted: interrupted
-                .map(|s| format!("signal {s}: stopped after round {}", iso.rounds.len())),
+            passed: interrupted.is_none() && timed_out.is_none() && iso.all_good(),
+            interrupted: match (&timed_out, interrupted) {
+                (Some((round, why)), _) => Some(format!("timeout in round {round}: {why}")),
+                (None, Some(s)) => Some(format!(
+                    "signal {s}: stopped after round {}",
+                    iso.rounds.len()
+                )),
+                (None, None) => None,
+            },
         };
         if options.drain {
             for (bad, conviction) in result.bad_hosts.iter_mut().zip(iso.convictions()) {
@@ -444,6 +612,12 @@ pub fn run(
         // still said: the bad hosts may never have reached the dashboard.
         if let (Err(e), true) = (&outputs, interrupted.is_some() || !result.passed) {
             eprintln!("collbench: {e}");
+        }
+        // A silent rank will never join the broadcast below: end here (the app aborts the job).
+        if let Some((round, why)) = timed_out {
+            return Err(CollbenchError::Timeout(format!(
+                "accept --pairwise round {round}: {why}"
+            )));
         }
         status = match (interrupted, result.passed, outputs) {
             (Some(signal), _, _) => (128 + signal, String::new()),
@@ -661,4 +835,67 @@ fn push_pairwise(url: &str, result: &PairwiseReport, text: &str) -> Result<()> {
         text,
         std::time::Duration::from_secs(10),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hosts a (ranks 0, 1), b (2), c (3), d (4), e (5); round 3 pairs a+b and c+d, e is idle.
+    fn table() -> HostTable {
+        HostTable {
+            hosts: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+            host_of_rank: vec![0, 0, 1, 2, 3, 4],
+        }
+    }
+
+    fn arrived(ranks: &[usize]) -> Vec<bool> {
+        (0..6).map(|r| ranks.contains(&r)).collect()
+    }
+
+    #[test]
+    fn idle_ranks_have_t_from_the_round_start_and_pair_ranks_t_from_their_pairs_first_report() {
+        let table = table();
+        let began = Instant::now();
+        let at = |s: f64| began + Duration::from_secs_f64(s);
+        let mut watch =
+            RoundWatch::new(3, Duration::from_secs(5), began, &[[0, 1], [2, 3]], &table);
+        // Rank 0 (pair a+b) reports 1 s in; nobody else yet.
+        assert!(watch.overdue(&arrived(&[0]), at(1.0)).is_empty());
+        assert!(watch.overdue(&arrived(&[0]), at(4.9)).is_empty());
+        // 5 s: the idle rank is late; a+b's other ranks still have until 6 s.
+        assert_eq!(
+            watch.overdue(&arrived(&[0]), at(5.0)),
+            vec!["rank 5 (host e): idle in round 3, silent 5.0 s since the round began"]
+        );
+        let late = watch.overdue(&arrived(&[0, 5]), at(6.0));
+        assert_eq!(
+            late,
+            vec![
+                "rank 1 (host a): its pair finished 5.0 s ago (rank 0, host a, reported)",
+                "rank 2 (host b): its pair finished 5.0 s ago (rank 0, host a, reported)",
+            ]
+        );
+        // Pair c+d's sweep may last any time while neither of its ranks has reported.
+        assert!(watch.overdue(&arrived(&[0, 1, 2, 5]), at(100.0)).is_empty());
+        // Once c has reported, d has -T.
+        assert!(watch
+            .overdue(&arrived(&[0, 1, 2, 3, 5]), at(100.0))
+            .is_empty());
+        assert!(watch
+            .overdue(&arrived(&[0, 1, 2, 3, 5]), at(104.9))
+            .is_empty());
+        let error = watch
+            .check(&arrived(&[0, 1, 2, 3, 5]), at(105.0))
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 4);
+        assert_eq!(
+            error.to_string(),
+            "timeout: no report within -T 5 s from rank 4 (host d): its pair finished 5.0 s ago \
+             (rank 3, host c, reported)"
+        );
+        assert!(watch
+            .check(&arrived(&[0, 1, 2, 3, 4, 5]), at(500.0))
+            .is_ok());
+    }
 }

@@ -9,6 +9,8 @@
 //! | `COLLBENCH_TEST_STALL=<rank>` | Rank `<rank>` stops forever where its first timed loop would start (inside the armed watchdog), so the other ranks block in the collective. With `-T` the job ends with exit 4. |
 //! | `COLLBENCH_TEST_EXIT=<rank>[:<code>]` | Rank `<rank>` dies where its first timed loop would start: killed by SIGKILL, or with `:<code>` by exiting with that code without finalising MPI. Tests that the job does not hang. |
 //! | `COLLBENCH_TEST_PANIC=<rank>` | Rank `<rank>` panics where its first timed loop would start, to prove the panic hook: it prints `collbench: internal error …` and ends the whole job with exit code 70. |
+//! | `COLLBENCH_TEST_HANG_HANDOFF=<rank>:<round>` | `accept --pairwise` only: rank `<rank>` stops forever just before rank 0's word on round `<round>` (from 1), where every rank is in step. With `-T` the others' watchdog ends the job with exit 4 (phase `pairwise hand-off between rounds`). |
+//! | `COLLBENCH_TEST_HANG_IDLE=<rank>:<round>` | `accept --pairwise` only: rank `<rank>` stops forever in round `<round>` (from 1) when its host is in no pair that round, before it reports to rank 0. With `-T` the job ends with exit 4 naming its host; nothing happens when the rank is in a pair that round. |
 
 use crate::error::{CollbenchError, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +21,8 @@ pub const DELAY_VAR: &str = "COLLBENCH_TEST_DELAY";
 pub const STALL_VAR: &str = "COLLBENCH_TEST_STALL";
 pub const EXIT_VAR: &str = "COLLBENCH_TEST_EXIT";
 pub const PANIC_VAR: &str = "COLLBENCH_TEST_PANIC";
+pub const HANG_IDLE_VAR: &str = "COLLBENCH_TEST_HANG_IDLE";
+pub const HANG_HANDOFF_VAR: &str = "COLLBENCH_TEST_HANG_HANDOFF";
 
 /// How a rank made to die by `COLLBENCH_TEST_EXIT` dies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +43,10 @@ pub struct TestHooks {
     pub stall: Option<usize>,
     pub exit: Option<(usize, Death)>,
     pub panic: Option<usize>,
+    /// (rank, round from 1): hang when idle in that round of `accept --pairwise`.
+    pub hang_idle: Option<(usize, usize)>,
+    /// (rank, round from 1): hang before that round's word from rank 0 in `accept --pairwise`.
+    pub hang_handoff: Option<(usize, usize)>,
 }
 
 impl TestHooks {
@@ -65,6 +73,12 @@ impl TestHooks {
         }
         if let Some(value) = env(PANIC_VAR) {
             hooks.panic = Some(parse_number(PANIC_VAR, &value, &value, "<rank>, e.g. 1")?);
+        }
+        if let Some(value) = env(HANG_IDLE_VAR) {
+            hooks.hang_idle = Some(parse_rank_round(HANG_IDLE_VAR, &value)?);
+        }
+        if let Some(value) = env(HANG_HANDOFF_VAR) {
+            hooks.hang_handoff = Some(parse_rank_round(HANG_HANDOFF_VAR, &value)?);
         }
         if let Some(value) = env(EXIT_VAR) {
             let accepted = "<rank> (SIGKILL) or <rank>:<exit code>, e.g. 2 or 2:1";
@@ -101,6 +115,8 @@ impl TestHooks {
             (STALL_VAR, self.stall),
             (EXIT_VAR, self.exit.map(|e| e.0)),
             (PANIC_VAR, self.panic),
+            (HANG_IDLE_VAR, self.hang_idle.map(|h| h.0)),
+            (HANG_HANDOFF_VAR, self.hang_handoff.map(|h| h.0)),
         ];
         for (name, rank) in named {
             if let Some(rank) = rank.filter(|&r| r >= nranks) {
@@ -111,6 +127,24 @@ impl TestHooks {
             }
         }
         Ok(())
+    }
+
+    /// `COLLBENCH_TEST_HANG_IDLE`: stops forever when it names `rank` and `round` (from 1) of an
+    /// `accept --pairwise` run in which `rank` is idle. Returns normally otherwise.
+    pub fn when_idle(&self, rank: usize, round: usize) {
+        if self.hang_idle == Some((rank, round)) {
+            eprintln!("collbench: {HANG_IDLE_VAR}: rank {rank} hangs now, idle in round {round}");
+            hang_forever();
+        }
+    }
+
+    /// `COLLBENCH_TEST_HANG_HANDOFF`: stops forever when it names `rank` and the `round` (from 1)
+    /// about to start in `accept --pairwise`. Returns normally otherwise.
+    pub fn before_round(&self, rank: usize, round: usize) {
+        if self.hang_handoff == Some((rank, round)) {
+            eprintln!("collbench: {HANG_HANDOFF_VAR}: rank {rank} hangs now, before round {round}");
+            hang_forever();
+        }
     }
 
     /// Applies the hooks that concern `rank` where a timed loop is about to start: stalls, dies or
@@ -137,6 +171,23 @@ impl TestHooks {
             }
         }
     }
+}
+
+fn hang_forever() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// `<rank>:<round>` with rounds counted from 1.
+fn parse_rank_round(name: &str, value: &str) -> Result<(usize, usize)> {
+    let accepted = "<rank>:<round>, rounds counted from 1, e.g. 4:1";
+    let (rank, round) = split_pair(name, value, accepted)?;
+    let round = parse_number(name, value, round, accepted)?;
+    if round == 0 {
+        return Err(bad(name, value, accepted));
+    }
+    Ok((parse_number(name, value, rank, accepted)?, round))
 }
 
 fn bad(name: &str, value: &str, accepted: &str) -> CollbenchError {
@@ -194,8 +245,12 @@ mod tests {
             (STALL_VAR, "3"),
             (EXIT_VAR, "0:9"),
             (PANIC_VAR, "2"),
+            (HANG_IDLE_VAR, "4:3"),
+            (HANG_HANDOFF_VAR, "1:2"),
         ])
         .unwrap();
+        assert_eq!(h.hang_idle, Some((4, 3)));
+        assert_eq!(h.hang_handoff, Some((1, 2)));
         assert_eq!(h.panic, Some(2));
         assert_eq!(h.corrupt, Some((1, 5)));
         assert_eq!(h.delay, Some((2, Duration::from_micros(250))));
@@ -218,6 +273,10 @@ mod tests {
             (STALL_VAR, "x"),
             (EXIT_VAR, "1:300"),
             (PANIC_VAR, "one"),
+            (HANG_IDLE_VAR, "4"),
+            (HANG_IDLE_VAR, "4:0"),
+            (HANG_IDLE_VAR, "x:1"),
+            (HANG_HANDOFF_VAR, "2:0"),
         ] {
             let error = hooks(&[(name, value)]).unwrap_err();
             assert_eq!(error.exit_code(), 6);
@@ -231,5 +290,8 @@ mod tests {
         assert!(h.check_ranks(5).is_ok());
         let error = h.check_ranks(4).unwrap_err();
         assert!(error.to_string().contains("rank 4"), "{error}");
+        let h = hooks(&[(HANG_IDLE_VAR, "5:1")]).unwrap();
+        let error = h.check_ranks(5).unwrap_err();
+        assert!(error.to_string().contains(HANG_IDLE_VAR), "{error}");
     }
 }

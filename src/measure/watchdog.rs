@@ -36,6 +36,9 @@ pub enum Phase {
     Gather,
     /// Agreeing on the end of the run.
     Finish,
+    /// `accept --pairwise`: rank 0's word on the next round and the split into pairs, when
+    /// every rank is in step (after the previous round's results reached rank 0).
+    Handoff,
 }
 
 impl fmt::Display for Phase {
@@ -48,6 +51,7 @@ impl fmt::Display for Phase {
             Phase::Validation => "validation",
             Phase::Gather => "gathering results",
             Phase::Finish => "finish",
+            Phase::Handoff => "pairwise hand-off between rounds",
         })
     }
 }

@@ -46,6 +46,17 @@ pub trait World {
     fn allreduce_u64_sum(&self, values: &[u64]) -> Result<Vec<u64>>;
     /// Gathers every process's bytes to process 0 (`Some` there, `None` elsewhere).
     fn gather_bytes(&self, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>>;
+    /// [`World::gather_bytes`] without blocking process 0 for ever: the others send and return;
+    /// process 0 polls for their bytes and, between polls while some are missing, calls
+    /// `watch(arrived)` (`arrived[r]`: process r's bytes are in, its own included). An error from
+    /// `watch` ends the wait and is returned (the caller then aborts the job: a late sender's
+    /// bytes would otherwise be taken for the next gather's). Used where the others may take an
+    /// unknown time but a silent one must still be found (`accept --pairwise -T`).
+    fn gather_bytes_watched(
+        &self,
+        bytes: &[u8],
+        watch: &mut dyn FnMut(&[bool]) -> Result<()>,
+    ) -> Result<Option<Vec<Vec<u8>>>>;
     /// Process 0's `bytes` to everyone.
     fn broadcast_bytes(&self, bytes: &mut Vec<u8>) -> Result<()>;
     /// Ends the whole job with `code` (MPI_Abort under MPI).

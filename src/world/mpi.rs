@@ -96,6 +96,13 @@ impl MpiWorld {
     }
 }
 
+/// The tag of [`World::gather_bytes_watched`]'s messages. Nothing else sends point-to-point on a
+/// world's communicator (backends duplicate it), and a process sends once per gather.
+const WATCHED_GATHER_TAG: i32 = 0x6362;
+/// How long process 0 sleeps between polls of a watched gather while nothing arrives: short
+/// against any `-T`, long enough to leave the cores to the ranks being measured.
+const WATCHED_GATHER_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// MPI_Abort on MPI_COMM_WORLD: ends every process of the job.
 fn abort_job(code: i32) -> ! {
     // SAFETY: MPI_Abort takes a valid communicator handle and an int; it does not return.
@@ -209,6 +216,64 @@ impl World for MpiWorld {
             .map(|(&l, &d)| buffer[d as usize..(d + l) as usize].to_vec())
             .collect();
         Ok(Some(parts))
+    }
+
+    fn gather_bytes_watched(
+        &self,
+        bytes: &[u8],
+        watch: &mut dyn FnMut(&[bool]) -> Result<()>,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        if self.rank != 0 {
+            // A real address for an empty slice (see gather_bytes).
+            let storage = [0u8; 1];
+            let bytes = if bytes.is_empty() {
+                &storage[..0]
+            } else {
+                bytes
+            };
+            self.comm
+                .process_at_rank(0)
+                .send_with_tag(bytes, WATCHED_GATHER_TAG);
+            return Ok(None);
+        }
+        let mut parts: Vec<Option<Vec<u8>>> = vec![None; self.size];
+        let mut arrived = vec![false; self.size];
+        parts[0] = Some(bytes.to_vec());
+        arrived[0] = true;
+        let mut missing = self.size - 1;
+        while missing > 0 {
+            let Some((message, status)) = self
+                .comm
+                .any_process()
+                .immediate_matched_probe_with_tag(WATCHED_GATHER_TAG)
+            else {
+                watch(&arrived)?;
+                std::thread::sleep(WATCHED_GATHER_POLL);
+                continue;
+            };
+            let source = usize::try_from(status.source_rank()).unwrap_or(usize::MAX);
+            let count = usize::try_from(status.count(u8::equivalent_datatype())).unwrap_or(0);
+            // At least one byte: an empty Vec's address is 1 (see gather_bytes).
+            let mut buffer = vec![0u8; count.max(1)];
+            message.matched_receive_into(&mut buffer[..count]);
+            buffer.truncate(count);
+            match arrived.get(source) {
+                Some(false) => {
+                    arrived[source] = true;
+                    parts[source] = Some(buffer);
+                    missing -= 1;
+                }
+                _ => {
+                    return Err(CollbenchError::Mpi(format!(
+                        "watched gather: a second contribution (or one from outside the world) came                          from rank {source} of {}; are all ranks running the same collbench build?",
+                        self.size
+                    )))
+                }
+            }
+        }
+        Ok(Some(
+            parts.into_iter().map(Option::unwrap_or_default).collect(),
+        ))
     }
 
     fn broadcast_bytes(&self, bytes: &mut Vec<u8>) -> Result<()> {

@@ -52,6 +52,14 @@ impl World for SingleProcess {
     fn gather_bytes(&self, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>> {
         Ok(Some(vec![bytes.to_vec()]))
     }
+    fn gather_bytes_watched(
+        &self,
+        bytes: &[u8],
+        _watch: &mut dyn FnMut(&[bool]) -> Result<()>,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        // Nobody else to wait for.
+        Ok(Some(vec![bytes.to_vec()]))
+    }
     fn broadcast_bytes(&self, _bytes: &mut Vec<u8>) -> Result<()> {
         Ok(())
     }
