@@ -11,6 +11,7 @@
 //! fails. Exit codes: 0 no regression, 7 regression or missing rows, 6 unusable input (also
 //! two runs with no row in common), 1 I/O.
 
+mod imported;
 pub mod load;
 pub mod nccl_json;
 pub mod text_table;

@@ -29,16 +29,18 @@
 //! format version), a UTC start time (`start_time` is local time without a zone, so it is shown, not
 //! stored), the rank spread, and the GPU name and bus ID of every rank but each process's first.
 
+use super::imported::{
+    attribute_to_first_rank, fill_sweep_config, is_collective_name, is_operator_name, mean_busbw,
+    nccl_backend, nccl_tests_tool, printed_measurement, shortened, wrong_cells, CycleCounter,
+};
 use crate::error::{CollbenchError, Result};
 use crate::report::env::allowlisted_environment;
 use crate::report::meta::hosts_in_rank_order;
 use crate::report::{
-    BackendInfo, IterStats, Measurement, RankPlacement, RankSpread, Report, ResultRow, RunConfig,
-    Summary, ToolInfo, SCHEMA_VERSION,
+    IterStats, Measurement, RankPlacement, Report, ResultRow, RunConfig, Summary, SCHEMA_VERSION,
 };
 use crate::types::DataType;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// The `version` values nccl-tests has written (`JSON_FILE_VERSION` in its src/util.cu).
 pub const FORMAT_VERSIONS: std::ops::RangeInclusive<u64> = 1..=3;
@@ -102,12 +104,7 @@ fn bad(origin: &str, path: &str, what: String) -> CollbenchError {
 
 /// A value as quoted in a message: its JSON, at most 40 characters.
 fn shown(value: &Value) -> String {
-    let text = value.to_string();
-    let mut out: String = text.chars().take(40).collect();
-    if text.chars().count() > 40 {
-        out.push('…');
-    }
-    out
+    shortened(&value.to_string(), 40)
 }
 
 /// Typed access to one object, naming `origin` and the key path in every error.
@@ -281,7 +278,7 @@ pub fn parse_value(value: &Value, origin: &str) -> Result<NcclJsonRun> {
     let ranks = read_ranks(&config_object, &config, origin, &mut notes)?;
 
     let mut rows = Vec::new();
-    let mut seen: BTreeMap<(u64, DataType, String, i64), usize> = BTreeMap::new();
+    let mut cycles = CycleCounter::default();
     let mut left_out_cells = 0usize;
     for (index, row_value) in results.iter().enumerate() {
         let row = Object::new(origin, &format!("results[{index}]"), row_value)?;
@@ -290,16 +287,7 @@ pub fn parse_value(value: &Value, origin: &str) -> Result<NcclJsonRun> {
         if parsed.out_of_place.is_none() && parsed.in_place.is_none() {
             continue;
         }
-        let cycle = seen
-            .entry((
-                parsed.size_bytes,
-                parsed.dtype,
-                parsed.redop.clone(),
-                parsed.root,
-            ))
-            .or_insert(0);
-        parsed.cycle = *cycle;
-        *cycle += 1;
+        cycles.number(&mut parsed);
         rows.push(parsed);
     }
     if left_out_cells > 0 {
@@ -325,44 +313,20 @@ pub fn parse_value(value: &Value, origin: &str) -> Result<NcclJsonRun> {
             ),
         ));
     }
-    super::text_table::fill_sweep_config(&mut config, &rows);
+    fill_sweep_config(&mut config, &rows);
 
     let summary = read_summary(&top, &rows, &collective, origin, &mut notes)?;
     let complete = summary.interrupted.is_none();
-    let rank0 = ranks.first().cloned();
-    for m in rows
-        .iter_mut()
-        .flat_map(|r| [&mut r.out_of_place, &mut r.in_place])
-        .flatten()
-    {
-        if let Some(p) = &rank0 {
-            m.ranks.slowest_rank = p.rank;
-            m.ranks.slowest_host = p.host.clone();
-            m.ranks.slowest_device = p.device;
-        }
-    }
-    let library = nccl_code
-        .map(super::text_table::nccl_version_name)
-        .unwrap_or_else(|| "NCCL".into());
+    attribute_to_first_rank(&mut rows, &ranks);
     let report = Report {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "nccl-tests".into(),
-            // The JSON carries its format version, not nccl-tests' own.
-            version: "unknown".into(),
-        },
+        // The JSON carries its format version, not nccl-tests' own.
+        tool: nccl_tests_tool("unknown".into()),
         args,
         start_time: String::new(),
         end_time: None,
         complete,
-        backend: BackendInfo {
-            name: "nccl".into(),
-            library: library.clone(),
-            library_path: None,
-            version_code: nccl_code,
-            network: None,
-            network_by_process: Vec::new(),
-        },
+        backend: nccl_backend(nccl_code),
         collective,
         nranks: ranks.len(),
         hosts: hosts_in_rank_order(&ranks),
@@ -421,11 +385,7 @@ fn collective_of(top: &Object, args: &[String]) -> Result<String> {
     let base = program.rsplit('/').next().unwrap_or(program);
     // Every nccl-tests program is NAME_perf (its src/Makefile); builds may add a suffix (_mpi).
     let name = base.rfind("_perf").map_or("", |at| &base[..at]);
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if !is_collective_name(name) {
         return Err(top.error(
             "args",
             format!(
@@ -594,7 +554,7 @@ fn read_row(row: &Object, collective: &str, config: &mut RunConfig) -> Result<(R
         )
     })?;
     let redop = row.string("redop")?.unwrap_or("").trim().to_string();
-    if !redop.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !is_operator_name(&redop) {
         return Err(row.error("redop", format!("is '{redop}', not an operator name")));
     }
     // `root` is the "%6i" text of the table column.
@@ -679,23 +639,13 @@ fn read_cell(
     if time_us == 0.0 {
         return Ok(None);
     }
-    Ok(Some(Measurement {
+    Ok(Some(printed_measurement(
         time_us,
         algbw_gbps,
         bus_bandwidth_gbps,
         wrong,
-        ranks_with_wrong: u64::from(wrong.is_some_and(|w| w > 0)),
-        first_wrong: None,
-        ranks: RankSpread {
-            time_us_min: time_us,
-            time_us_avg: time_us,
-            time_us_max: time_us,
-            slowest_rank: 0,
-            slowest_host: String::new(),
-            slowest_device: None,
-        },
         per_iteration,
-    }))
+    )))
 }
 
 /// `-I`: `writePerIterReport`'s statistics; `None` when one of them is "nan".
@@ -739,17 +689,7 @@ fn read_summary(
     notes: &mut Vec<String>,
 ) -> Result<Summary> {
     let said = errors_said(top)?;
-    let measured: Vec<f64> = rows
-        .iter()
-        .flat_map(|r| [&r.out_of_place, &r.in_place])
-        .flatten()
-        .map(|m| m.bus_bandwidth_gbps)
-        .collect();
-    let mean_of_rows = if measured.is_empty() {
-        0.0
-    } else {
-        measured.iter().sum::<f64>() / measured.len() as f64
-    };
+    let mean_of_rows = mean_busbw(rows);
     let Some(out_of_bounds) = top.object("out_of_bounds")? else {
         let interrupted = format!(
             "the JSON has no footer (out_of_bounds, average_bus_bandwidth) after {} row{}: the run \
@@ -759,14 +699,8 @@ fn read_summary(
             said.map(|e| format!(" (nccl-tests said: {e})"))
                 .unwrap_or_default()
         );
-        let ranks_with_wrong = rows
-            .iter()
-            .flat_map(|r| [&r.out_of_place, &r.in_place])
-            .flatten()
-            .map(|m| m.ranks_with_wrong)
-            .sum();
         return Ok(Summary {
-            out_of_bounds: ranks_with_wrong,
+            out_of_bounds: wrong_cells(rows),
             avg_bus_bandwidth_gbps: mean_of_rows,
             min_bus_bandwidth_gbps: None,
             passed: false,

@@ -19,11 +19,15 @@
 //! with `-I`, whose i_cv% is used, or `-N`). Times printed as 0.00 (below the table's resolution)
 //! cannot be compared and are left out with a note.
 
+use super::imported::{
+    attribute_to_first_rank, fill_sweep_config, is_collective_name, is_operator_name, mean_busbw,
+    nccl_backend, nccl_tests_tool, printed_measurement, shortened, wrong_cells, CycleCounter,
+};
 use crate::error::{CollbenchError, Result};
 use crate::report::meta::hosts_in_rank_order;
 use crate::report::{
-    BackendInfo, IterStats, Measurement, RankPlacement, RankSpread, Report, ResultRow, RunConfig,
-    Summary, ToolInfo, SCHEMA_VERSION,
+    BackendInfo, IterStats, Measurement, RankPlacement, Report, ResultRow, RunConfig, Summary,
+    ToolInfo, SCHEMA_VERSION,
 };
 use crate::types::DataType;
 use std::collections::BTreeMap;
@@ -72,7 +76,7 @@ struct RunText {
     saw_column_headers: bool,
     rows: Vec<ResultRow>,
     /// Times each (size, type, op, root) was seen: its `-N` cycle.
-    seen: BTreeMap<(u64, DataType, String, i64), usize>,
+    cycles: CycleCounter,
     out_of_bounds: Option<u64>,
     avg_busbw: Option<f64>,
     min_bw_failed: bool,
@@ -94,7 +98,7 @@ impl RunText {
             ranks: Vec::new(),
             saw_column_headers: false,
             rows: Vec::new(),
-            seen: BTreeMap::new(),
+            cycles: CycleCounter::default(),
             out_of_bounds: None,
             avg_busbw: None,
             min_bw_failed: false,
@@ -224,11 +228,7 @@ impl Reader<'_> {
             let mut run = RunText::new(start, banner);
             let program = program.trim();
             let name = program.strip_suffix("_perf").unwrap_or(program);
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
+            if !is_collective_name(name) {
                 return Err(self.error(
                     number,
                     format!(
@@ -367,12 +367,7 @@ impl Reader<'_> {
                 if row.out_of_place.is_none() && row.in_place.is_none() {
                     return Ok(());
                 }
-                let cycle = run
-                    .seen
-                    .entry((row.size_bytes, row.dtype, row.redop.clone(), row.root))
-                    .or_insert(0);
-                row.cycle = *cycle;
-                *cycle += 1;
+                run.cycles.number(&mut row);
                 run.rows.push(row);
             }
             Err(why) => run.torn = Some((number, why)),
@@ -484,18 +479,8 @@ fn parse_banner(line: &str) -> Option<Banner> {
             .find_map(|w| w.strip_prefix("nccl-library="))
             .and_then(|c| c.parse::<i64>().ok());
         return Some(Banner {
-            tool: Some(ToolInfo {
-                name: "nccl-tests".into(),
-                version,
-            }),
-            backend: Some(BackendInfo {
-                name: "nccl".into(),
-                library: code.map(nccl_version_name).unwrap_or_else(|| "NCCL".into()),
-                library_path: None,
-                version_code: code,
-                network: None,
-                network_by_process: Vec::new(),
-            }),
+            tool: Some(nccl_tests_tool(version)),
+            backend: Some(nccl_backend(code)),
         });
     }
     let rest = line.strip_prefix("# collbench version")?;
@@ -531,16 +516,6 @@ fn parse_banner(line: &str) -> Option<Banner> {
             network_by_process: Vec::new(),
         }),
     })
-}
-
-/// NCCL's version code as a name: 22809 → `NCCL 2.28.9` (2.9 and later), 2708 → `NCCL 2.7.8`.
-pub(super) fn nccl_version_name(code: i64) -> String {
-    let (major, minor, patch) = if code >= 10000 {
-        (code / 10000, code % 10000 / 100, code % 100)
-    } else {
-        (code / 1000, code % 1000 / 100, code % 100)
-    };
-    format!("NCCL {major}.{minor}.{patch}")
 }
 
 /// `# nThread 1 nGpus 1 minBytes 8 maxBytes 4294967296 step: 2(factor) warmup iters: 5 iters: 50
@@ -696,7 +671,7 @@ fn parse_row(
         }
         None => return Err(bad("ends after the type".into())),
     };
-    if !redop.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !is_operator_name(&redop) {
         return Err(bad(format!("has operator '{}'", shorten(&redop))));
     }
     let mut values: Vec<&str> = words[rest_at..].to_vec();
@@ -809,23 +784,13 @@ fn parse_cell(
     } else {
         None
     };
-    Ok(Some(Measurement {
+    Ok(Some(printed_measurement(
         time_us,
         algbw_gbps,
         bus_bandwidth_gbps,
         wrong,
-        ranks_with_wrong: u64::from(wrong.is_some_and(|w| w > 0)),
-        first_wrong: None,
-        ranks: RankSpread {
-            time_us_min: time_us,
-            time_us_avg: time_us,
-            time_us_max: time_us,
-            slowest_rank: 0,
-            slowest_host: String::new(),
-            slowest_device: None,
-        },
         per_iteration,
-    }))
+    )))
 }
 
 fn build_report(
@@ -845,60 +810,22 @@ fn build_report(
         ..
     } = run;
     ranks.sort_by_key(|p| p.rank);
-    let rank0 = ranks.first().cloned();
-    for row in &mut rows {
-        for m in [&mut row.out_of_place, &mut row.in_place]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(p) = &rank0 {
-                m.ranks.slowest_rank = p.rank;
-                m.ranks.slowest_host = p.host.clone();
-                m.ranks.slowest_device = p.device;
-            }
-        }
-    }
+    attribute_to_first_rank(&mut rows, &ranks);
     fill_sweep_config(&mut config, &rows);
-    let busbw: Vec<f64> = rows
-        .iter()
-        .flat_map(|r| [&r.out_of_place, &r.in_place])
-        .flatten()
-        .map(|m| m.bus_bandwidth_gbps)
-        .collect();
-    let out_of_bounds = out_of_bounds.unwrap_or_else(|| {
-        rows.iter()
-            .flat_map(|r| [&r.out_of_place, &r.in_place])
-            .flatten()
-            .map(|m| m.ranks_with_wrong)
-            .sum()
-    });
+    let out_of_bounds = out_of_bounds.unwrap_or_else(|| wrong_cells(&rows));
     let summary = Summary {
         out_of_bounds,
         // The footer's number when there is one; for a cut-off table, the mean of its rows.
-        avg_bus_bandwidth_gbps: avg_busbw.unwrap_or_else(|| {
-            if busbw.is_empty() {
-                0.0
-            } else {
-                busbw.iter().sum::<f64>() / busbw.len() as f64
-            }
-        }),
+        avg_bus_bandwidth_gbps: avg_busbw.unwrap_or_else(|| mean_busbw(&rows)),
         min_bus_bandwidth_gbps: None,
         passed: complete && out_of_bounds == 0 && !min_bw_failed,
         first_wrong: None,
         interrupted,
     };
-    let tool = banner.tool.unwrap_or_else(|| ToolInfo {
-        name: "nccl-tests".into(),
-        version: "unknown".into(),
-    });
-    let backend = banner.backend.unwrap_or_else(|| BackendInfo {
-        name: "nccl".into(),
-        library: "NCCL".into(),
-        library_path: None,
-        version_code: None,
-        network: None,
-        network_by_process: Vec::new(),
-    });
+    let tool = banner
+        .tool
+        .unwrap_or_else(|| nccl_tests_tool("unknown".into()));
+    let backend = banner.backend.unwrap_or_else(|| nccl_backend(None));
     Report {
         schema_version: SCHEMA_VERSION,
         tool,
@@ -921,32 +848,6 @@ fn build_report(
     }
 }
 
-/// The types, operators, roots and `-N` cycles of a sweep, from its rows in the order they ran (the
-/// text and nccl-tests' JSON do not list them).
-pub(super) fn fill_sweep_config(config: &mut RunConfig, rows: &[ResultRow]) {
-    let distinct = |f: &dyn Fn(&ResultRow) -> String| {
-        let mut seen: Vec<String> = Vec::new();
-        for row in rows {
-            let v = f(row);
-            if !seen.contains(&v) {
-                seen.push(v);
-            }
-        }
-        seen
-    };
-    let dtype_names = distinct(&|r| r.dtype.name().to_string());
-    config.ops = distinct(&|r| r.redop.clone());
-    config.roots = distinct(&|r| r.root.to_string())
-        .iter()
-        .filter_map(|r| r.parse().ok())
-        .collect();
-    config.dtypes = dtype_names
-        .iter()
-        .filter_map(|d| DataType::parse(d))
-        .collect();
-    config.run_cycles = rows.iter().map(|r| r.cycle + 1).max().unwrap_or(1);
-}
-
 /// Byte offset of each whitespace-separated word of `line`.
 fn word_starts(line: &str) -> Vec<usize> {
     let mut starts = Vec::new();
@@ -964,9 +865,5 @@ fn word_starts(line: &str) -> Vec<usize> {
 
 /// A line quoted in a message: at most 80 characters.
 fn shorten(text: &str) -> String {
-    let mut out: String = text.chars().take(80).collect();
-    if text.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    shortened(text, 80)
 }
