@@ -1,0 +1,56 @@
+//! `--jsonl` of a pairwise run (see [`JsonlPairs`]).
+
+use crate::accept::pairing::Isolation;
+use crate::accept::report;
+use crate::error::{CollbenchError, Result};
+
+/// `--jsonl` for a pairwise run: one `pair` record per finished pair as rounds end, then one
+/// `pairwise` record with the whole result (sweep readers skip both).
+pub(super) struct JsonlPairs {
+    file: std::fs::File,
+    pub(super) path: std::path::PathBuf,
+    pub(super) run_id: String,
+    written_rounds: usize,
+}
+
+impl JsonlPairs {
+    pub(super) fn open(path: &std::path::Path, start_time: &str) -> Result<JsonlPairs> {
+        let file = crate::sinks::jsonl::open_for_append(path)?;
+        Ok(JsonlPairs {
+            file,
+            path: path.to_path_buf(),
+            run_id: format!("{start_time}/pairwise/{}", std::process::id()),
+            written_rounds: 0,
+        })
+    }
+
+    pub(super) fn append(&mut self, value: serde_json::Value) -> Result<()> {
+        use std::io::Write;
+        let io = |e| CollbenchError::io(self.path.display().to_string(), e);
+        let mut line = serde_json::to_vec(&value).map_err(|e| io(std::io::Error::other(e)))?;
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(io)?;
+        crate::sinks::jsonl::sync_data(&self.file).map_err(io)
+    }
+
+    pub(super) fn round(&mut self, iso: &Isolation) -> Result<()> {
+        let rounds = report::rounds(iso);
+        while self.written_rounds < rounds.len() {
+            for pair in &rounds[self.written_rounds] {
+                let record = serde_json::json!({
+                    "record": "pair",
+                    "run_id": self.run_id,
+                    "round": self.written_rounds + 1,
+                    "hosts": pair.hosts,
+                    "busbw_gbps": pair.busbw_gbps,
+                    "wrong": pair.wrong,
+                    "passed": pair.passed,
+                    "threshold_gbps": iso.threshold_gbps,
+                });
+                self.append(record)?;
+            }
+            self.written_rounds += 1;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! What the ranks of a pairwise run tell each other: rank 0's word before each round, each process's
+//! report after it, and rank 0's final status, as JSON bytes over the world's broadcast and gather.
+
+use crate::error::{CollbenchError, Result};
+use serde::{Deserialize, Serialize};
+
+/// Rank 0's word to everyone before each round.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) enum Control {
+    Round(Vec<[usize; 2]>),
+    Done,
+    /// Stop every rank with this error (exit code, message).
+    Fail(i32, String),
+}
+
+/// A pair (host indices), its rows (size, lowest busbw) and its wrong elements.
+pub(super) type PairRows = ([usize; 2], Vec<(u64, f64)>, u64);
+
+/// What one process reports after a round.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Contribution {
+    /// The pair (host indices) and its rows (size, lowest busbw), sent by the pair's rank 0.
+    pub(super) pair: Option<PairRows>,
+    /// A signal this process's sweep stopped on (0: none).
+    pub(super) signal: i32,
+    /// Rank 0's device names (for `--profile auto`).
+    pub(super) devices: Vec<String>,
+}
+
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|e| CollbenchError::Mpi(format!("could not encode a pairwise message: {e}")))
+}
+
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        CollbenchError::Mpi(format!(
+            "malformed pairwise message ({e}); are all ranks running the same collbench build?"
+        ))
+    })
+}
+
+pub(super) fn error_message(e: &CollbenchError) -> String {
+    match e {
+        CollbenchError::Usage(m)
+        | CollbenchError::CheckFailed(m)
+        | CollbenchError::WrongResults(m)
+        | CollbenchError::Mpi(m)
+        | CollbenchError::Unsupported(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The error every rank returns for rank 0's status.
+pub(super) fn error_from_code(code: i32, message: String) -> CollbenchError {
+    match code {
+        6 => CollbenchError::Usage(message),
+        7 => CollbenchError::CheckFailed(message),
+        130 | 143 => CollbenchError::Interrupted { signal: code - 128 },
+        1 => CollbenchError::io("outputs", std::io::Error::other(message)),
+        _ => CollbenchError::Mpi(message),
+    }
+}
