@@ -23,11 +23,14 @@
 //!   `okay`}; `writeErrors`: `errors`; `jsonOutputFinalize`: `end_time` (only when nothing but the
 //!   top object is open), then closes whatever is open (a failed run's file is still JSON).
 
+mod compare_support;
+
 use collbench::compare::load::{self, InputFormat};
 use collbench::compare::{command, compare, Status};
 use collbench::error::exit;
 use collbench::report::Report;
 use collbench::types::DataType;
+use compare_support::{anchor_path, collbench, fuzz_cases, mutate};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -388,27 +391,6 @@ fn usage_error(text: &str) -> String {
     let message = err.to_string();
     assert!(message.contains("fixture.json"), "{message}");
     message
-}
-
-/// The nccl-tests 2.19.6 H100 anchors: $COLLBENCH_ANCHORS, else `shared/anchors` beside the
-/// repository or this worktree's parent, else /work/shared/anchors (as tests/compare_text.rs).
-fn anchor_path(name: &str) -> PathBuf {
-    const SET: &str = "anchors/h100-1gpu-nccl-tests-2.19.6";
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates: Vec<PathBuf> = std::env::var_os("COLLBENCH_ANCHORS")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            manifest.join("../shared").join(SET),
-            manifest.join("../../shared").join(SET),
-            Path::new("/work/shared").join(SET),
-        ])
-        .collect();
-    candidates
-        .iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} not found in {candidates:?}; set COLLBENCH_ANCHORS"))
 }
 
 const ANCHOR_JSON: &str = "all_reduce_json_output.json";
@@ -1063,9 +1045,7 @@ fn the_collbench_binary_compares_nccl_tests_json_with_a_collbench_run() {
     let run = load::read_one(&run_path).unwrap().runs.remove(0);
     assert_eq!(run.results.len(), 9, "8 B .. 512 KiB by ×4");
     let compare_bin = |base: &Path, new: &Path| {
-        let out = Command::new("timeout")
-            .arg("60")
-            .arg(env!("CARGO_BIN_EXE_collbench"))
+        let out = collbench()
             .arg("compare")
             .arg(base)
             .arg(new)
@@ -1139,9 +1119,7 @@ fn plot_draws_nccl_tests_json_as_a_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let run_path = temp_run(dir.path());
     let png_path = dir.path().join("vs-nccl-tests.png");
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg(env!("CARGO_BIN_EXE_collbench"))
+    let out = collbench()
         .arg("plot")
         .arg(&run_path)
         .arg("--baseline")
@@ -1182,9 +1160,7 @@ fn plot_draws_nccl_tests_json_as_a_baseline() {
     let cut = dir.path().join("cut.json");
     let text = std::fs::read_to_string(anchor_path(ANCHOR_JSON)).unwrap();
     std::fs::write(&cut, &text[..text.len() / 3]).unwrap();
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg(env!("CARGO_BIN_EXE_collbench"))
+    let out = collbench()
         .arg("plot")
         .arg(&run_path)
         .arg("--baseline")
@@ -1196,24 +1172,6 @@ fn plot_draws_nccl_tests_json_as_a_baseline() {
     assert_eq!(out.status.code(), Some(exit::USAGE));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("cut.json: is nccl-tests -J JSON but not valid JSON"));
-}
-
-fn fuzz_cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(300)
-}
-
-/// Replaces, inserts and cuts spans, as corruption and hand edits do.
-fn mutate(text: &str, edits: &[(usize, usize, String)]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for (at, len, with) in edits {
-        let at = at % (bytes.len() + 1);
-        let end = (at + len % 24).min(bytes.len());
-        bytes.splice(at..end, with.bytes());
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 proptest! {

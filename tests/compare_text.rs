@@ -3,46 +3,17 @@
 //! run), and small fixtures for what real logs contain: several types and cycles, launcher labels
 //! and NCCL INFO lines, cut-off tables, blank and 0 µs cells, garbage.
 
+mod compare_support;
+
 use collbench::compare::load::{self, InputFormat};
 use collbench::compare::{command, compare, Status};
 use collbench::error::exit;
 use collbench::report::Report;
 use collbench::types::DataType;
+use compare_support::{anchor, anchor_path, collbench, fuzz_cases, mutate};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The nccl-tests 2.19.6 anchors: $COLLBENCH_ANCHORS (as tests/scripts/check-output.sh), else
-/// `shared/anchors` beside the repository (CI clones it there) or beside this worktree's parent,
-/// else /work/shared/anchors. Panics with directions when missing: a skipped test proves nothing.
-fn anchor_dir() -> PathBuf {
-    const SET: &str = "anchors/h100-1gpu-nccl-tests-2.19.6";
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates: Vec<PathBuf> = std::env::var_os("COLLBENCH_ANCHORS")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            manifest.join("../shared").join(SET),
-            manifest.join("../../shared").join(SET),
-            Path::new("/work/shared").join(SET),
-        ])
-        .collect();
-    candidates
-        .iter()
-        .find(|d| d.join("all_reduce.txt").is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!("nccl-tests anchors not found in {candidates:?}; set COLLBENCH_ANCHORS")
-        })
-}
-
-fn anchor_path(name: &str) -> PathBuf {
-    anchor_dir().join(name)
-}
-
-fn anchor(name: &str) -> String {
-    std::fs::read_to_string(anchor_path(name)).unwrap()
-}
 
 fn parse(text: &str) -> collbench::Result<load::LoadedRuns> {
     load::parse(text, "fixture.txt")
@@ -627,9 +598,7 @@ fn the_collbench_binary_compares_an_nccl_tests_log_with_a_collbench_run() {
     let dir = tempfile::tempdir().unwrap();
     let (_, json) = temp_run(dir.path(), "reduce-perf", &[]);
     let compare_bin = |base: &Path, new: &Path, extra: &[&str]| {
-        let out = Command::new("timeout")
-            .arg("60")
-            .arg(env!("CARGO_BIN_EXE_collbench"))
+        let out = collbench()
             .arg("compare")
             .arg(base)
             .arg(new)
@@ -691,9 +660,7 @@ fn plot_draws_an_nccl_tests_log_as_a_run_or_a_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let (txt, json) = temp_run(dir.path(), "reduce-perf", &[]);
     let png_path = dir.path().join("vs-nccl-tests.png");
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg(env!("CARGO_BIN_EXE_collbench"))
+    let out = collbench()
         .arg("plot")
         .arg(&json)
         .arg(&txt)
@@ -734,9 +701,7 @@ fn plot_draws_an_nccl_tests_log_as_a_run_or_a_baseline() {
     // A plot of garbage is the same usage error as compare's.
     let garbage = dir.path().join("garbage.txt");
     std::fs::write(&garbage, "srun: error: Unable to create step\n").unwrap();
-    let out = Command::new("timeout")
-        .arg("60")
-        .arg(env!("CARGO_BIN_EXE_collbench"))
+    let out = collbench()
         .args(["plot"])
         .arg(&garbage)
         .arg("-o")
@@ -746,24 +711,6 @@ fn plot_draws_an_nccl_tests_log_as_a_run_or_a_baseline() {
     assert_eq!(out.status.code(), Some(exit::USAGE));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("neither collbench JSON nor an nccl-tests/collbench text table"));
-}
-
-fn fuzz_cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(300)
-}
-
-/// Replaces, inserts and cuts spans, as corruption and hand edits do.
-fn mutate(text: &str, edits: &[(usize, usize, String)]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for (at, len, with) in edits {
-        let at = at % (bytes.len() + 1);
-        let end = (at + len % 24).min(bytes.len());
-        bytes.splice(at..end, with.bytes());
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 proptest! {
