@@ -101,3 +101,172 @@ fn a_rerun_in_a_new_slurm_job_replaces_the_failing_run_on_the_dashboard() {
         .collect();
     assert_eq!(groups.len(), 1, "{body}");
 }
+
+/// `mpirun -np 4 collbench ARGS --push-gateway URL --prom-file DIR/NAME.prom -J DIR/NAME.json`
+/// with ranks on hosts a, a, b, b; returns the exit code.
+fn mpirun_collbench(url: &str, dir: &std::path::Path, name: &str, args: &[&str]) -> i32 {
+    let out = std::process::Command::new("timeout")
+        .args([
+            "120",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            "4",
+        ])
+        .args(["-x", "COLLBENCH_TEST_HOSTNAME=a,a,b,b"])
+        .arg(env!("CARGO_BIN_EXE_collbench"))
+        .args(args)
+        .args(["--backend", "mpi", "--push-gateway", url, "--prom-file"])
+        .arg(dir.join(format!("{name}.prom")))
+        .arg("-J")
+        .arg(dir.join(format!("{name}.json")))
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 7,
+        "{name}: exit {code}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    code
+}
+
+#[test]
+fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
+    let gw = start_gateway();
+    let prom = start_prometheus(gw.port);
+    let url = format!("http://127.0.0.1:{}", gw.port);
+    let dir = tempfile::tempdir().unwrap();
+    // A failing acceptance with -M, a passing sweep over every type and op, every root in turn.
+    let failing = [
+        "accept",
+        "--min-busbw",
+        "1000",
+        "-M",
+        "1",
+        "-b",
+        "8",
+        "-e",
+        "64K",
+        "-f",
+        "4",
+    ];
+    assert_eq!(mpirun_collbench(&url, dir.path(), "failing", &failing), 7);
+    let all = [
+        "run",
+        "reduce_scatter",
+        "-d",
+        "all",
+        "-o",
+        "all",
+        "-b",
+        "64",
+        "-e",
+        "1K",
+        "-f",
+        "4",
+        "--min-busbw",
+        "0.000001",
+    ];
+    assert_eq!(mpirun_collbench(&url, dir.path(), "all", &all), 0);
+    let roots = [
+        "run",
+        "broadcast",
+        "-r",
+        "all",
+        "-b",
+        "64",
+        "-e",
+        "1K",
+        "-f",
+        "4",
+    ];
+    assert_eq!(mpirun_collbench(&url, dir.path(), "roots", &roots), 0);
+
+    // The textfiles pass promtool, and every family has its HELP and TYPE.
+    for name in ["failing", "all", "roots"] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{name}.prom"))).unwrap();
+        let check = std::process::Command::new("timeout")
+            .args(["30", "promtool", "check", "metrics"])
+            .stdin(std::fs::File::open(dir.path().join(format!("{name}.prom"))).unwrap())
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{name}: {check:?}");
+        let families: std::collections::BTreeSet<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split(['{', ' ']).next().unwrap())
+            .collect();
+        for family in families {
+            assert!(
+                text.contains(&format!("# HELP {family} ")),
+                "{name}: {family}"
+            );
+            assert!(
+                text.contains(&format!("# TYPE {family} gauge\n")),
+                "{name}: {family}"
+            );
+        }
+    }
+    // A rerun writes the same series (no time, pid or job id in any label but collbench_info's).
+    assert_eq!(mpirun_collbench(&url, dir.path(), "roots-again", &roots), 0);
+    let identities = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.path().join(format!("{name}.prom")))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.rsplit_once(' ').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(identities("roots"), identities("roots-again"));
+
+    prom.wait_for("count by (collective) (collbench_info)", |s| s.len() == 3);
+    for (title, expr) in dashboard_queries() {
+        let sent = as_grafana_sends_it(&expr);
+        let samples = prom.query(&sent);
+        assert!(!samples.is_empty(), "panel '{title}' shows nothing: {sent}");
+    }
+    // The variables list what the runs measured.
+    let listed = |var: &str, label: &str| -> Vec<String> {
+        let (_, expr) = dashboard_queries()
+            .into_iter()
+            .find(|(t, _)| t == &format!("var:{var}"))
+            .unwrap();
+        prom.query(&as_grafana_sends_it(&expr))
+            .into_iter()
+            .map(|(l, _)| l[label].clone())
+            .collect()
+    };
+    let mut collectives = listed("collective", "collective");
+    collectives.sort();
+    assert_eq!(collectives, ["all_reduce", "broadcast", "reduce_scatter"]);
+    assert_eq!(listed("nodes", "nodes"), ["2"]);
+    assert!(listed("dtype", "dtype").len() >= 10);
+    // The failing host is named, and the bandwidth is the -J report's busbw in bytes per second.
+    let hosts = prom.query(&query_of("Failing hosts"));
+    assert!(
+        hosts
+            .iter()
+            .all(|(l, _)| ["a", "b"].contains(&l["host"].as_str())),
+        "{hosts:?}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("failing.json")).unwrap())
+            .unwrap();
+    for row in json["results"].as_array().unwrap() {
+        let size = row["size_bytes"].as_u64().unwrap();
+        let gbps = row["out_of_place"]["bus_bandwidth_gbps"].as_f64().unwrap();
+        let shown = prom.query(&format!(
+            "collbench_bus_bandwidth_bytes_per_second{{collective=\"all_reduce\",\
+             size_bytes=\"{size}\",placement=\"out_of_place\"}}"
+        ));
+        assert_eq!(shown.len(), 1, "{size}: {shown:?}");
+        assert!(
+            (shown[0].1 - gbps * 1e9).abs() <= 1e-6 * gbps * 1e9,
+            "{size}: {} B/s against {gbps} GB/s",
+            shown[0].1
+        );
+    }
+}
