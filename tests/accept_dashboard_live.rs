@@ -270,3 +270,112 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
         );
     }
 }
+
+/// Validator for one definition of docs/report.schema.json (`$ref`s inside it resolve in the file).
+fn schema_definition(name: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let id = schema["$id"].as_str().unwrap().to_string();
+    let registry = jsonschema::Registry::new()
+        .add(id.as_str(), schema)
+        .unwrap()
+        .prepare()
+        .unwrap();
+    jsonschema::options()
+        .with_registry(&registry)
+        .build(&serde_json::json!({ "$ref": format!("{id}#/$defs/{name}") }))
+        .unwrap()
+}
+
+fn errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<String> {
+    validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("runs.jsonl");
+    let run = |hosts: &str, args: &[&str], code: i32| {
+        let out = std::process::Command::new("timeout")
+            .args([
+                "120",
+                "mpirun",
+                "--allow-run-as-root",
+                "--oversubscribe",
+                "-np",
+                "4",
+            ])
+            .args(["-x", &format!("COLLBENCH_TEST_HOSTNAME={hosts}")])
+            .arg(env!("CARGO_BIN_EXE_collbench"))
+            .args(args)
+            .args(["--backend", "mpi", "--jsonl"])
+            .arg(&jsonl)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{out:?}");
+    };
+    // A failing verdict (end record with a verdict), then a pairwise isolation.
+    let failing = [
+        "accept",
+        "--min-busbw",
+        "1000",
+        "-M",
+        "1",
+        "-b",
+        "8",
+        "-e",
+        "4K",
+        "-f",
+        "4",
+    ];
+    run("a,a,b,b", &failing, 7);
+    let pairwise_json = dir.path().join("pairwise.json");
+    let pairwise = [
+        "accept",
+        "--pairwise",
+        "-b",
+        "8",
+        "-e",
+        "4K",
+        "-f",
+        "4",
+        "-J",
+        pairwise_json.to_str().unwrap(),
+    ];
+    run("a,b,c,d", &pairwise, 0);
+
+    let record = schema_definition("jsonl_record");
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        kinds.insert(value["record"].as_str().unwrap().to_string());
+        let found = errors(&record, &value);
+        assert!(found.is_empty(), "line {}: {found:?}\n{line}", n + 1);
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["begin", "end", "pair", "pairwise", "row"]
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&pairwise_json).unwrap()).unwrap();
+    let found = errors(&schema_definition("pairwise_report"), &report);
+    assert!(found.is_empty(), "{found:?}");
+
+    // The schema is not vacuous: an unknown field or a wrong type in a record is refused.
+    let mut row: serde_json::Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    row["busbw"] = 1.into();
+    assert!(!errors(&record, &row).is_empty());
+    let mut pair: serde_json::Value = serde_json::from_str(
+        text.lines()
+            .find(|l| l.contains("\"record\":\"pair\""))
+            .unwrap(),
+    )
+    .unwrap();
+    pair["round"] = "1".into();
+    assert!(!errors(&record, &pair).is_empty());
+}
