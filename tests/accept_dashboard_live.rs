@@ -102,6 +102,7 @@ fn a_rerun_in_a_new_slurm_job_replaces_the_failing_run_on_the_dashboard() {
     assert_eq!(groups.len(), 1, "{body}");
 }
 
+#[cfg(feature = "mpi")]
 /// `mpirun -np 4 collbench ARGS --push-gateway URL --prom-file DIR/NAME.prom -J DIR/NAME.json`
 /// with ranks on hosts a, a, b, b; returns the exit code.
 fn mpirun_collbench(url: &str, dir: &std::path::Path, name: &str, args: &[&str]) -> i32 {
@@ -133,6 +134,7 @@ fn mpirun_collbench(url: &str, dir: &std::path::Path, name: &str, args: &[&str])
     code
 }
 
+#[cfg(feature = "mpi")] // runs ranks with mpirun
 #[test]
 fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
     let gw = start_gateway();
@@ -271,6 +273,7 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
     }
 }
 
+#[cfg(feature = "mpi")]
 /// Validator for one definition of docs/report.schema.json (`$ref`s inside it resolve in the file).
 fn schema_definition(name: &str) -> jsonschema::Validator {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
@@ -288,6 +291,7 @@ fn schema_definition(name: &str) -> jsonschema::Validator {
         .unwrap()
 }
 
+#[cfg(feature = "mpi")]
 fn errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<String> {
     validator
         .iter_errors(value)
@@ -295,6 +299,7 @@ fn errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<S
         .collect()
 }
 
+#[cfg(feature = "mpi")] // runs ranks with mpirun
 #[test]
 fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_schema() {
     let dir = tempfile::tempdir().unwrap();
