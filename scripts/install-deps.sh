@@ -26,7 +26,8 @@ DEBIAN_PACKAGES=(
     libfabric-dev libfabric-bin
     # libinfinipath: its load-time SIGTERM handler is what tests/accept_crash.rs defends against
     libpsm-infinipath1
-    # dashboards: promtool checks our metrics; a pushgateway receives pushes in the tests
+    # dashboards: promtool checks our metrics; a pushgateway receives pushes in the tests, and the
+    # prometheus server scraping it evaluates the Grafana dashboard's queries (accept_dashboard_live)
     prometheus prometheus-pushgateway
     # tools the scripts and tests call (make: the README's commands; JSON Schema validation of -J
     # output; shell lint)

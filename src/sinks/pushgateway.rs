@@ -1,6 +1,9 @@
 //! `--push-gateway URL`: at the end of a run, PUT the Prometheus exposition to a Pushgateway under
-//! the grouping key `job=collbench / instance=<rank 0 host> / slurm_job_id=<id> /
-//! collective=<name>`, replacing that group's previous push. Plain HTTP/1.1 over a TCP socket (no
+//! the grouping key `job=collbench / instance=<rank 0 host> / collective=<name>`, replacing that
+//! group's previous push. The Slurm job id is not part of the key (it is a label of
+//! `collbench_info` only): the Pushgateway never forgets a group, so a key that changes with every
+//! job would keep each job's verdict, failing hosts and rows on the dashboard forever, and a rerun
+//! on the same nodes would never replace them. Plain HTTP/1.1 over a TCP socket (no
 //! TLS: Pushgateways sit inside the cluster; put a TLS proxy in front otherwise). Every network wait
 //! is bounded by a timeout.
 
@@ -73,7 +76,8 @@ impl GatewayUrl {
     }
 }
 
-/// The grouping key of a report, in path order.
+/// The grouping key of a report, in path order: stable across reruns on the same nodes (no job
+/// id, time or pid), so each push replaces the previous run's series.
 pub fn grouping_key(report: &Report) -> Vec<(&'static str, String)> {
     let instance = report
         .ranks
@@ -81,15 +85,9 @@ pub fn grouping_key(report: &Report) -> Vec<(&'static str, String)> {
         .map(|r| r.host.clone())
         .or_else(|| report.hosts.first().cloned())
         .unwrap_or_else(|| "unknown".into());
-    let slurm_job = report
-        .slurm
-        .as_ref()
-        .and_then(|s| s.job_id.clone())
-        .unwrap_or_default();
     vec![
         ("job", JOB.to_string()),
         ("instance", instance),
-        ("slurm_job_id", slurm_job),
         ("collective", report.collective.clone()),
     ]
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod prometheus_server;
 
 use collbench::report::*;
 use collbench::types::DataType;
