@@ -74,10 +74,8 @@ fn push_pairwise(url: &str, result: &PairwiseReport, text: &str) -> Result<()> {
                 .map(|h| h.host.clone())
                 .unwrap_or_default(),
         ),
-        (
-            "slurm_job_id",
-            std::env::var("SLURM_JOB_ID").unwrap_or_default(),
-        ),
+        // No Slurm job id in the key (as a plain run's, see sinks::pushgateway): the next
+        // pairwise run on these nodes replaces this one's failing hosts on the dashboard.
         // Its own group, beside the plain run's, told apart by `mode`: a grouping label
         // replaces the series' label of the same name, and the dashboard selects by
         // `collective`, so that label must stay the collective's name.
