@@ -787,3 +787,38 @@ fn a_rank_stuck_in_the_hand_off_between_rounds_ends_a_timed_pairwise_run_with_ex
         "{fired}"
     );
 }
+
+/// `--backend auto` (the default) is recorded as the backend the pairs ran on, not as "auto".
+#[test]
+fn the_report_names_the_backend_auto_resolved_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")],
+        &[
+            "--pairwise",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            // A noisy shared machine must not fail healthy pairs: only the backend is checked.
+            "--pair-tolerance",
+            "95",
+            "-J",
+            "auto.json",
+            "--prom-file",
+            "auto.prom",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("auto.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["backend"], "mpi", "{report}");
+    assert!(run.stdout.contains("on the mpi backend"), "{}", run.stdout);
+    let prom = std::fs::read_to_string(dir.path().join("auto.prom")).unwrap();
+    assert!(!prom.contains("\"auto\""), "{prom}");
+}

@@ -25,6 +25,9 @@ pub(super) struct Contribution {
     pub(super) signal: i32,
     /// Rank 0's device names (for `--profile auto`).
     pub(super) devices: Vec<String>,
+    /// The backend the pair's run used (`mpi` or `nccl`; the plan may say `auto`).
+    #[serde(default)]
+    pub(super) backend: Option<String>,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {

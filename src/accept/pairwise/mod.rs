@@ -107,6 +107,8 @@ pub fn run(
         checked_size: None,
     };
     let mut interrupted: Option<i32> = None;
+    // What `--backend auto` resolved to, from the first pair that ran (for the report and metrics).
+    let mut backend_used: Option<String> = None;
     let timeout = plan.timeout.filter(|t| !t.is_zero());
     // Rounds started so far (the same count on every rank).
     let mut round_number = 0usize;
@@ -202,6 +204,9 @@ pub fn run(
             if c.signal != 0 {
                 interrupted.get_or_insert(c.signal);
             }
+            if backend_used.is_none() {
+                backend_used = c.backend;
+            }
             if !c.devices.is_empty() && iso.rounds.is_empty() && judge.threshold.is_none() {
                 match resolve_threshold(plan, &c.devices) {
                     Ok(t) => judge.threshold = t,
@@ -282,7 +287,9 @@ pub fn run(
             start_time: start_time.clone(),
             end_time: Some(crate::report::time::now_rfc3339()),
             collective: plan.collective.name().into(),
-            backend: plan.backend.name().into(),
+            backend: backend_used
+                .clone()
+                .unwrap_or_else(|| plan.backend.name().into()),
             nranks: world.size(),
             hosts: table
                 .hosts

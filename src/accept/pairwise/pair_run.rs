@@ -41,6 +41,7 @@ pub(super) fn run_pair(
 ) -> Result<Contribution> {
     let mut contribution = Contribution::default();
     let mut backend = build_backend(plan, group)?;
+    contribution.backend = Some(backend.info().name);
     if me == 0 {
         contribution.devices = backend
             .placements()
