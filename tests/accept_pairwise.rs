@@ -166,6 +166,14 @@ fn an_odd_number_of_hosts_names_the_slow_host_and_only_it() {
         "{prom}"
     );
     assert_eq!(prom.matches("collbench_failing_host{").count(), 1, "{prom}");
+    // Every series says it is a pairwise one (the push's grouping label, too), so this file and
+    // a plain acceptance run's file can share a node_exporter textfile folder.
+    for sample in prom
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        assert!(sample.contains("mode=\"pairwise\""), "{sample}");
+    }
     let check = Command::new("timeout")
         .args(["30", "promtool", "check", "metrics"])
         .stdin(std::fs::File::open(dir.path().join("pairwise.prom")).unwrap())

@@ -529,6 +529,10 @@ pub fn pairwise_exposition(
             ("backend".into(), r.backend.clone()),
             ("nodes".into(), r.hosts.len().to_string()),
             ("nranks".into(), r.nranks.to_string()),
+            // As the push's grouping label: a pairwise file and a plain run's file in one
+            // node_exporter textfile folder must not write the same series (node_exporter then
+            // fails the whole textfile collection).
+            ("mode".into(), "pairwise".into()),
         ],
         families: BTreeMap::new(),
     };
