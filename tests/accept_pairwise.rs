@@ -830,3 +830,54 @@ fn the_report_names_the_backend_auto_resolved_to() {
     let prom = std::fs::read_to_string(dir.path().join("auto.prom")).unwrap();
     assert!(!prom.contains("\"auto\""), "{prom}");
 }
+
+/// Ranks given other flags (an mpirun MPMD `:` section) are refused by every rank before the
+/// first round, as a plain run refuses them: rank 1 ran a sixth operation its pair partner never
+/// made, and the job hung (without -T) in round 1.
+#[test]
+fn pairwise_ranks_given_different_plans_are_refused_instead_of_hanging() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let common = [
+        "accept",
+        "--pairwise",
+        "-b",
+        "8",
+        "-e",
+        "8",
+        "-w",
+        "1",
+        "--backend",
+        "mpi",
+        "--min-busbw",
+        "0.000001",
+        "-n",
+    ];
+    let out = Command::new("timeout")
+        .args(["--kill-after=10", "60", "mpirun", "--allow-run-as-root"])
+        .args(["--oversubscribe", "-np", "1", COLLBENCH])
+        .args(common)
+        .args(["5", ":", "-np", "1", COLLBENCH])
+        .args(common)
+        .args(["6", ":", "-np", "2", COLLBENCH])
+        .args(common)
+        .arg("5")
+        .current_dir(dir.path())
+        .env("OMPI_MCA_mpi_yield_when_idle", "1")
+        .env("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("-n/--iters: rank 0 has 5, rank 1 has 6"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("were given a different test plan").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stdout.contains("# round 1"), "no round ran: {stdout}");
+}

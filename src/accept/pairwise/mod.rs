@@ -55,6 +55,12 @@ pub fn run(
     build_backend: BackendFactory,
 ) -> Result<()> {
     let me = world.rank();
+    // Before anything collective depends on the plan, as a plain run: a rank with other flags
+    // (an mpirun ':' section) would hang its pair in a call the partner never makes.
+    {
+        let _armed = watchdog::waiting(Phase::Init);
+        crate::world::agree::check_same_plan(world, &plan.agreement_fields())?;
+    }
     let start_time = crate::report::time::now_rfc3339();
     let hooks = TestHooks::from_process_env()?;
     hooks.check_ranks(world.size())?;
