@@ -1210,3 +1210,25 @@ proptest! {
         }
     }
 }
+
+/// A device ordinal near the top of the integer range with several GPUs per process: the derived
+/// ordinals of the other ranks are unknown, not an arithmetic overflow (a panic in debug builds).
+#[test]
+fn a_huge_device_ordinal_with_several_gpus_per_process_does_not_overflow() {
+    let mut w = Writer::default();
+    let mut setup = Setup::one_gpu(&["./all_reduce_perf"]);
+    setup.ngpus = 2;
+    start(&mut w, &setup);
+    row(
+        &mut w,
+        (8, 2, "float", "sum", -1),
+        Some(body(3.0, 1.0, 1.5)),
+        body(3.0, 1.0, 1.5),
+    );
+    let text =
+        finish(&mut w, 0, 1.5, "").replace(r#""device":0,"#, &format!(r#""device":{},"#, i64::MAX));
+    assert!(text.contains(&i64::MAX.to_string()));
+    let (run, _) = one(&text);
+    assert_eq!(run.nranks, 2);
+    assert_eq!(run.ranks[1].device, None);
+}

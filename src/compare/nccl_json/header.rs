@@ -111,7 +111,7 @@ pub(super) fn read_ranks(
             .count("rank")?
             .ok_or_else(|| device.error("rank", "is missing".into()))?
             as usize;
-        let ordinal = device.count("device")?.map(|d| d as i64);
+        let ordinal = device.count("device")?.and_then(|d| i64::try_from(d).ok());
         let host = device.string("hostname")?.unwrap_or("").to_string();
         let pid = device.count("pid")?.unwrap_or(0).min(u32::MAX as u64) as u32;
         let group = device.count("group")?.unwrap_or(0) as usize;
@@ -132,7 +132,7 @@ pub(super) fn read_ranks(
                 host: host.clone(),
                 pid,
                 device: ordinal
-                    .map(|d| d + i as i64)
+                    .and_then(|d| d.checked_add(i64::try_from(i).ok()?))
                     .and_then(|d| i32::try_from(d).ok()),
                 bus_id: if i == 0 {
                     device.string("device_hex")?.map(str::to_string)
