@@ -1232,3 +1232,31 @@ fn a_huge_device_ordinal_with_several_gpus_per_process_does_not_overflow() {
     assert_eq!(run.nranks, 2);
     assert_eq!(run.ranks[1].device, None);
 }
+
+/// A small file may claim a million ranks (-t 256 -g 256 on 16 processes): reading it stays quick
+/// (the repeated-rank check was quadratic in the ranks: minutes of CPU for a 2 KB file).
+#[test]
+fn a_million_derived_ranks_are_read_in_linear_time() {
+    let mut w = Writer::default();
+    let mut setup = Setup::one_gpu(&["./all_reduce_perf"]);
+    setup.nthreads = 256;
+    setup.ngpus = 256;
+    setup.processes = (0..16)
+        .map(|p| (p * 65536, "node-a", 4242 + p, 0))
+        .collect();
+    start(&mut w, &setup);
+    row(
+        &mut w,
+        (8, 2, "float", "sum", -1),
+        Some(body(3.0, 1.0, 1.5)),
+        body(3.0, 1.0, 1.5),
+    );
+    let text = finish(&mut w, 0, 1.5, "");
+    let began = std::time::Instant::now();
+    let loaded = parse(&text);
+    let took = began.elapsed();
+    assert!(took.as_secs() < 20, "took {took:?}");
+    if let Ok(loaded) = loaded {
+        assert_eq!(loaded.runs[0].nranks, 1 << 20);
+    }
+}

@@ -105,6 +105,8 @@ pub(super) fn read_ranks(
         ));
     }
     let mut ranks: Vec<RankPlacement> = Vec::new();
+    // A set, not a scan of `ranks`: a small file may claim a million ranks.
+    let mut seen_ranks = std::collections::HashSet::new();
     for (index, entry) in devices.iter().enumerate() {
         let device = Object::new(origin, &format!("config.devices[{index}]"), entry)?;
         let first_rank = device
@@ -117,7 +119,7 @@ pub(super) fn read_ranks(
         let group = device.count("group")?.unwrap_or(0) as usize;
         for i in 0..per_process {
             let rank = first_rank.saturating_add(i);
-            if ranks.iter().any(|p| p.rank == rank) {
+            if !seen_ranks.insert(rank) {
                 return Err(device.error(
                     "rank",
                     format!(
