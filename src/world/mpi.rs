@@ -265,7 +265,9 @@ impl World for MpiWorld {
                 }
                 _ => {
                     return Err(CollbenchError::Mpi(format!(
-                        "watched gather: a second contribution (or one from outside the world) came                          from rank {source} of {}; are all ranks running the same collbench build?",
+                        "watched gather: a second contribution (or one from outside the world) \
+                         came from rank {source} of {}; are all ranks running the same collbench \
+                         build?",
                         self.size
                     )))
                 }
