@@ -744,3 +744,25 @@ proptest! {
         }
     }
 }
+
+/// Two processes of a non-MPI nccl-tests build under mpirun each print their own 1-rank header and
+/// rows into one log: interleaved, that read as one 2-rank run (rank 0 twice) whose rows became -N
+/// cycles. A rank listed twice is refused, as the nccl-tests JSON reader refuses it.
+#[test]
+fn a_rank_listed_twice_is_refused_not_counted_twice() {
+    let text = header("all_reduce_perf").replace(
+        "#  Rank  1 Group  0 Pid   2231 on     node-b device  0",
+        "#  Rank  0 Group  0 Pid   2231 on     node-b device  0",
+    );
+    let mut text = text;
+    text.push_str(&row(1024, "float", "sum", 10.0, 11.0));
+    text.push_str(&row(1024, "float", "sum", 10.0, 11.0));
+    text.push_str(FOOTER);
+    let message = usage_error(&text);
+    assert!(message.contains("fixture.txt:"), "{message}");
+    assert!(message.contains("rank 0 twice"), "{message}");
+    assert!(
+        message.contains("Pid   2231"),
+        "names the second line: {message}"
+    );
+}

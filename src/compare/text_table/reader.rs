@@ -18,6 +18,8 @@ pub(super) struct RunText {
     pub(super) collective: Option<String>,
     pub(super) config: RunConfig,
     pub(super) ranks: Vec<RankPlacement>,
+    /// The rank numbers in `ranks` (a set: a log may list many thousands).
+    pub(super) rank_numbers: std::collections::HashSet<usize>,
     pub(super) saw_column_headers: bool,
     pub(super) rows: Vec<ResultRow>,
     /// Times each (size, type, op, root) was seen: its `-N` cycle.
@@ -41,6 +43,7 @@ impl RunText {
             collective: None,
             config: RunConfig::default(),
             ranks: Vec::new(),
+            rank_numbers: std::collections::HashSet::new(),
             saw_column_headers: false,
             rows: Vec::new(),
             cycles: CycleCounter::default(),
@@ -152,6 +155,21 @@ impl Reader<'_> {
         if trimmed.starts_with("#  Rank ") || trimmed.starts_with("# Rank ") {
             let placement =
                 parse_rank_line(trimmed).map_err(|what| at_line(origin, number, what))?;
+            // Interleaved outputs of several 1-rank runs (a non-MPI build under mpirun) would
+            // otherwise read as one run of more ranks, its rows as -N cycles.
+            if !run.rank_numbers.insert(placement.rank) {
+                return Err(at_line(
+                    origin,
+                    number,
+                    format!(
+                        "'{}' lists rank {} twice in one run; expected one '#  Rank' line per \
+                         rank (were several processes' outputs interleaved, like a non-MPI \
+                         nccl-tests build under mpirun?)",
+                        shorten(trimmed),
+                        placement.rank
+                    ),
+                ));
+            }
             run.ranks.push(placement);
         } else if trimmed.starts_with("# Per-Iteration Report") {
             run.config.per_iteration_timing = true;
