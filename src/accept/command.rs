@@ -99,14 +99,14 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
         },
     };
     match cli::parse_collective_args(collective, &rest, env)? {
-        Parsed::Help(text) => Ok(AcceptCommand::Help(format!(
+        Parsed::Help(_) => Ok(AcceptCommand::Help(format!(
             "USAGE: {ACCEPT_USAGE}\n\n  --pairwise            split the job by host into pairs that run the test at once, \
              re-pair failing hosts with passing ones, name the bad hosts\n  --drain               \
              with --pairwise: run the printed scontrol drain lines\n  --pair-tolerance PCT  \
              with --pairwise and no --min-busbw/--profile: a pair fails below the reference pair \
              busbw minus PCT percent [default: {DEFAULT_PAIR_TOLERANCE_PERCENT}]\n  --collective NAME     \
              the test to run [default: all_reduce]\n\nCollective test flags:\n{}",
-            collective_flags_section(&text)
+            cli::flags_help_text()
         ))),
         Parsed::Run(plan) if pairwise && plan.acceptance.criteria.require_net.is_some() => {
             Err(CollbenchError::Usage(format!(
@@ -125,17 +125,6 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
         )),
         Parsed::Run(plan) => Ok(AcceptCommand::Run(plan)),
     }
-}
-
-/// The collective's `-h` text from its flag list on: its own USAGE line and its "Runs X-perf"
-/// sentence describe the *-perf binary, not `collbench accept`.
-fn collective_flags_section(help: &str) -> String {
-    let from_options = help.find("Options:").map_or(help, |start| &help[start..]);
-    from_options
-        .lines()
-        .filter(|line| !line.starts_with("Runs "))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[cfg(test)]

@@ -149,15 +149,26 @@ pub fn help_text(collective: &dyn Collective, program: &str) -> String {
     let mut command = RawArgs::command()
         .bin_name(program.to_string())
         .override_usage(format!("{program} [flags]"))
-        .after_help(help_notes(collective));
+        .after_help(format!(
+            "Runs {} ({}_perf in nccl-tests) with nccl-tests 2.19.6's flags and defaults.\n\n{}",
+            collective.binary_name(),
+            collective.name(),
+            HELP_NOTES
+        ));
     command.render_help().to_string()
 }
 
-fn help_notes(collective: &dyn Collective) -> String {
-    format!(
-        "\
-Runs {binary} ({nccl}_perf in nccl-tests) with nccl-tests 2.19.6's flags and defaults.
+/// The flags and notes of [`help_text`] without its usage line and "Runs …" sentence, for
+/// commands that run a collective test under their own usage (`collbench accept`).
+pub fn flags_help_text() -> String {
+    let mut command = RawArgs::command()
+        .help_template("{all-args}{after-help}")
+        .after_help(HELP_NOTES);
+    command.render_help().to_string()
+}
 
+/// The environment, the differences from nccl-tests and the exit codes (end of `-h`).
+const HELP_NOTES: &str = "\
 Environment:
   NCCL_TESTS_SPLIT       split ranks into groups that run the test in parallel: \"AND 0x7\", \"MOD 8\",
                          \"OR 0x7\", \"DIV 8\" (or &, %, |, /; collbench adds XOR/^); value decimal, 0x, 0b
@@ -177,8 +188,4 @@ Differences from nccl-tests (it silently runs these; collbench stops with exit c
   -o is checked but ignored by collectives that do not reduce; -r by those without a root.
 
 Exit codes: 0 ok, 1 I/O, 2 CUDA, 3 NCCL, 4 timeout, 5 MPI/bootstrap, 6 usage, 7 wrong results or
-failed threshold, 70 internal error (a bug: please report it), 130/143 interrupted.",
-        binary = collective.binary_name(),
-        nccl = collective.name(),
-    )
-}
+failed threshold, 70 internal error (a bug: please report it), 130/143 interrupted.";
