@@ -315,6 +315,8 @@ fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_sche
                 "4",
             ])
             .args(["-x", &format!("COLLBENCH_TEST_HOSTNAME={hosts}")])
+            // Waiting ranks yield the CPU: this machine runs more ranks than cores.
+            .args(["-x", "OMPI_MCA_mpi_yield_when_idle=1"])
             .arg(env!("CARGO_BIN_EXE_collbench"))
             .args(args)
             .args(["--backend", "mpi", "--jsonl"])
@@ -339,6 +341,8 @@ fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_sche
     ];
     run("a,a,b,b", &failing, 7);
     let pairwise_json = dir.path().join("pairwise.json");
+    // Healthy pairs of a noisy, oversubscribed 2-core machine have measured 2x apart: a 95%
+    // tolerance keeps them passing while still deriving the threshold from a reference pair.
     let pairwise = [
         "accept",
         "--pairwise",
@@ -348,6 +352,8 @@ fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_sche
         "4K",
         "-f",
         "4",
+        "--pair-tolerance",
+        "95",
         "-J",
         pairwise_json.to_str().unwrap(),
     ];
