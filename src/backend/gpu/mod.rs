@@ -6,90 +6,44 @@
 //! slot 0), `warmup(call, 1)` (operation 0 writes slot 0), `check` (verifies slot 0),
 //! `warmup(call, w)`, `measure`. Operation `i` of any loop uses rotation slot `i mod steps`.
 
+mod calls;
+mod init;
 mod launch;
+mod options;
 mod sync;
+mod threads;
 mod timed;
 mod validate;
 
+pub use options::{local_devices, GpuOptions, GpuSetup};
 pub use validate::{SelfTestLine, POISON_BYTE};
 
 use crate::backend::cuda::buffer::DeviceBuffer;
 use crate::backend::cuda::device::{self, GpuDevice};
 use crate::backend::cuda::kernels::ValidationKernels;
-use crate::backend::nccl::comm::{Communicator, Nccl, RedOp, Registration};
+use crate::backend::nccl::comm::{Communicator, Nccl, Registration};
 use crate::backend::nccl::loader;
-use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::backend::{Backend, CallSpec};
-use crate::collectives::LaunchArgs;
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::{Timing, TimingPlan};
-use crate::plan::TestPlan;
 use crate::report::memory::{MemoryKind, RankMemory};
 use crate::report::network::ProcessNetwork;
 use crate::report::{BackendInfo, RankPlacement};
 use crate::types::{DataType, ReduceOp};
 use crate::world::World;
+use calls::with_calls;
+use init::{init_group, init_in_threads, load_kernels};
 use launch::SlotLayout;
-use std::collections::HashMap;
+use options::device_override;
 use std::sync::Arc;
 use std::time::Duration;
 use sync::ThreadBarrier;
-use timed::{CallContext, RankCall, Rendezvous};
+use threads::combine_threads;
+use timed::{CallContext, Rendezvous};
 
 /// Memory kept free for NCCL's own buffers and the CUDA context when capping maxBytes.
 const MEMORY_RESERVE_BYTES: usize = 1 << 30;
-
-/// The plan's GPU settings (see [`GpuOptions::from_plan`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct GpuOptions {
-    /// `-t`.
-    pub nthreads: usize,
-    /// `-g`.
-    pub ngpus: usize,
-    /// `-p`.
-    pub parallel_init: bool,
-    /// `-c` > 0: load the validation kernels.
-    pub validate: bool,
-    /// `-R` 0/1/2.
-    pub register: u8,
-    /// `-u` elements.
-    pub unalign: usize,
-    /// `-T`.
-    pub timeout: Option<Duration>,
-    /// `-y 1`: launch on the CUDA null stream.
-    pub stream_null: bool,
-}
-
-impl GpuOptions {
-    pub fn from_plan(plan: &TestPlan) -> GpuOptions {
-        GpuOptions {
-            nthreads: plan.nthreads.max(1),
-            ngpus: plan.ngpus.max(1),
-            parallel_init: plan.parallel_init,
-            validate: plan.check_iters > 0,
-            register: plan.local_register,
-            unalign: plan.unalign,
-            timeout: plan.timeout,
-            stream_null: plan.stream_null,
-        }
-    }
-}
-
-/// What the backend needs from the caller.
-pub struct GpuSetup {
-    pub options: GpuOptions,
-    /// The communicator of this test (after NCCL_TESTS_SPLIT), owned by the backend: it carries
-    /// the NCCL unique id and the timed loop's barriers.
-    pub world: Box<dyn World>,
-    /// This process's index among all processes on its host (before any split): picks its GPUs.
-    pub local_rank: usize,
-    /// NCCL_TESTS_SPLIT group (placement column).
-    pub group: usize,
-    /// The NCCL log capture installed before NCCL started (`NcclLogCapture::install`): read once
-    /// the communicators exist, to report the network NCCL selected. `None`: not reported.
-    pub net_log: Option<NcclLogCapture>,
-}
 
 /// One local GPU and everything that belongs to its rank.
 pub struct LocalRank {
@@ -132,52 +86,6 @@ pub struct GpuBackend {
     memory: Vec<MemoryUsage>,
     /// What NCCL's log said about the network, when a capture was given.
     network: Option<ProcessNetwork>,
-}
-
-/// `NCCL_TESTS_DEVICE`: the first GPU this process uses (overrides the local-rank mapping).
-fn device_override() -> Result<Option<usize>> {
-    match std::env::var("NCCL_TESTS_DEVICE") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
-            CollbenchError::Usage(format!(
-                "NCCL_TESTS_DEVICE={v:?} is not a GPU index; accepted: a non-negative integer"
-            ))
-        }),
-        _ => Ok(None),
-    }
-}
-
-/// GPUs of this process: `base + i` for its `nthreads × ngpus` local ranks, where base is
-/// NCCL_TESTS_DEVICE or `local_rank × nthreads × ngpus` (nccl-tests' mapping). A process that
-/// sees exactly its own `nthreads × ngpus` GPUs was handed them by the launcher (Slurm
-/// `--gpus-per-task`, `--gpu-bind`, a per-rank CUDA_VISIBLE_DEVICES, one MIG instance each) and
-/// uses them from 0, where nccl-tests fails unless NCCL_TESTS_DEVICE=0 is set.
-pub fn local_devices(
-    local_rank: usize,
-    per_process: usize,
-    override_base: Option<usize>,
-    visible: usize,
-) -> Result<Vec<usize>> {
-    let by_local_rank = local_rank.saturating_mul(per_process);
-    let base = match override_base {
-        Some(base) => base,
-        None if by_local_rank.saturating_add(per_process) > visible && visible == per_process => 0,
-        None => by_local_rank,
-    };
-    // Saturating: a huge NCCL_TESTS_DEVICE must fail the check below, not overflow (a panic in
-    // debug builds, an empty GPU list in release builds).
-    let end = base.saturating_add(per_process);
-    if end > visible {
-        return Err(CollbenchError::Cuda(format!(
-            "this process (local rank {local_rank}{}) needs GPUs {}..={} but sees {visible} GPU(s); \
-             run at most {} process(es) per node with -t × -g = {per_process}, lower -t/-g, or \
-             give each process its own {per_process} GPU(s) (srun --gpus-per-task={per_process})",
-            override_base.map(|b| format!(", NCCL_TESTS_DEVICE={b}")).unwrap_or_default(),
-            base,
-            end.saturating_sub(1),
-            (visible / per_process.max(1)).max(1)
-        )));
-    }
-    Ok((base..end).collect())
 }
 
 impl GpuBackend {
@@ -367,150 +275,6 @@ fn buffers(rank: &LocalRank) -> Result<(&DeviceBuffer, &DeviceBuffer)> {
             "internal: buffers used before allocate()".into(),
         )),
     }
-}
-
-/// One NCCL group of ncclCommInitRank: `devices` become ranks `first_rank`, `first_rank + 1`, …
-/// (each call made with its device current).
-fn init_group(
-    nccl: &Nccl,
-    devices: &[GpuDevice],
-    nranks: usize,
-    first_rank: usize,
-    id: &crate::backend::nccl::comm::UniqueId,
-) -> Result<Vec<Communicator>> {
-    let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = devices
-        .iter()
-        .map(|d| Box::new(move || d.bind()) as Box<dyn Fn() -> Result<()>>)
-        .collect();
-    let ranks: Vec<(usize, &dyn Fn() -> Result<()>)> = binds
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (first_rank + i, b.as_ref()))
-        .collect();
-    nccl.init_ranks(nranks, id, &ranks)
-}
-
-fn init_in_threads(
-    nccl: &Nccl,
-    devices: &[GpuDevice],
-    nranks: usize,
-    first_rank: usize,
-    ngpus: usize,
-    id: &crate::backend::nccl::comm::UniqueId,
-) -> Result<Vec<Communicator>> {
-    // `-p 1`: every thread creates its GPUs' communicators concurrently (one group each).
-    let results: Vec<Result<Vec<Communicator>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = devices
-            .chunks(ngpus.max(1))
-            .enumerate()
-            .map(|(t, chunk)| {
-                scope.spawn(move || init_group(nccl, chunk, nranks, first_rank + t * ngpus, id))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(CollbenchError::Nccl(
-                        "a communicator-init thread panicked".into(),
-                    ))
-                })
-            })
-            .collect()
-    });
-    let mut comms = Vec::new();
-    for r in results {
-        comms.extend(r?);
-    }
-    Ok(comms)
-}
-
-/// Compiles (or reads from the cache) once per architecture and loads the module on every device.
-fn load_kernels(devices: &[GpuDevice]) -> Result<Vec<Option<Arc<ValidationKernels>>>> {
-    let mut out = Vec::with_capacity(devices.len());
-    let mut per_device: HashMap<usize, Arc<ValidationKernels>> = HashMap::new();
-    for device in devices {
-        let kernels = match per_device.get(&device.ordinal) {
-            Some(k) => k.clone(),
-            None => {
-                let k = Arc::new(ValidationKernels::load(device, crate::data::KERNEL_SOURCE)?);
-                per_device.insert(device.ordinal, k.clone());
-                k
-            }
-        };
-        out.push(Some(kernels));
-    }
-    Ok(out)
-}
-
-/// The operator handle of `op` for one rank (mulsum: a PreMulSum created on its communicator).
-fn red_op(
-    rank: &LocalRank,
-    op: Option<ReduceOp>,
-    dtype: DataType,
-    nranks: usize,
-) -> Result<(RedOp, bool)> {
-    match op {
-        None => Ok((RedOp(0), false)),
-        Some(ReduceOp::MulSum) => {
-            let scalar = validate::mulsum_scalar_bytes(rank.global_rank, nranks, dtype);
-            Ok((rank.comm.create_pre_mul_sum(&scalar, dtype)?, true))
-        }
-        Some(other) => Ok((RedOp(other.nccl_enum().unwrap_or(0)), false)),
-    }
-}
-
-/// Builds the per-rank calls of `ranks`, runs `body`, then destroys any operator it created.
-fn with_calls<T>(
-    ranks: &[LocalRank],
-    call: &CallSpec,
-    nranks: usize,
-    unalign: usize,
-    body: impl FnOnce(&[RankCall]) -> Result<T>,
-) -> Result<T> {
-    let mut calls = Vec::with_capacity(ranks.len());
-    let mut created = Vec::new();
-    let mut setup = || -> Result<()> {
-        for rank in ranks {
-            let (send, recv) = buffers(rank)?;
-            let layout = SlotLayout::new(
-                &call.counts,
-                call.dtype,
-                rank.global_rank,
-                call.in_place,
-                unalign,
-                send.len_bytes(),
-                recv.len_bytes(),
-            );
-            let (op, owned) = red_op(rank, call.op, call.dtype, nranks)?;
-            if owned {
-                created.push((rank, op));
-            }
-            calls.push(RankCall {
-                rank,
-                send,
-                recv,
-                layout,
-                op,
-                args: LaunchArgs {
-                    rank: rank.global_rank,
-                    nranks,
-                    root: call.root,
-                    dtype: call.dtype,
-                    op: call.op,
-                    counts: call.counts,
-                },
-            });
-        }
-        Ok(())
-    };
-    let result = setup().and_then(|_| body(&calls));
-    for (rank, op) in created {
-        if !rank.comm.is_aborted() {
-            let _ = rank.comm.destroy_red_op(op);
-        }
-    }
-    result
 }
 
 impl Backend for GpuBackend {
@@ -780,97 +544,5 @@ impl Backend for GpuBackend {
         let (_, recv) = buffers(rank)?;
         let layout = self.layout(call, rank)?;
         validate::corrupt(rank, &layout, recv, index, call.dtype).map(|_| ())
-    }
-}
-
-/// Per-process timing from the threads' timings: mean time per operation (nccl-tests averages
-/// over threads), the first thread's launch time (nccl-tests prints thread 0's cputime, it is
-/// not averaged), per-iteration samples as the slowest thread's.
-fn combine_threads(results: Vec<Result<Timing>>) -> Result<Timing> {
-    let mut timings = Vec::with_capacity(results.len());
-    for r in results {
-        timings.push(r?);
-    }
-    let n = timings.len().max(1) as f64;
-    let seconds_per_op = timings.iter().map(|t| t.seconds_per_op).sum::<f64>() / n;
-    let samples = timings
-        .iter()
-        .map(|t| t.per_iteration_us.len())
-        .max()
-        .unwrap_or(0);
-    let per_iteration_us = (0..samples)
-        .map(|i| {
-            timings
-                .iter()
-                .filter_map(|t| t.per_iteration_us.get(i))
-                .fold(0f64, |a, &b| a.max(b))
-        })
-        .collect();
-    Ok(Timing {
-        seconds_per_op,
-        cpu_seconds_per_op: timings.first().map_or(0.0, |t| t.cpu_seconds_per_op),
-        per_iteration_us,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn devices_follow_local_rank_or_the_override() {
-        assert_eq!(local_devices(0, 1, None, 8).unwrap(), vec![0]);
-        assert_eq!(local_devices(3, 2, None, 8).unwrap(), vec![6, 7]);
-        assert_eq!(local_devices(0, 2, Some(5), 8).unwrap(), vec![5, 6]);
-        let err = local_devices(2, 1, None, 2).err().unwrap();
-        assert_eq!(err.exit_code(), 2);
-        assert!(
-            err.to_string().contains("needs GPUs 2..=2 but sees 2 GPU"),
-            "{err}"
-        );
-        let err = local_devices(2, 2, None, 4).err().unwrap();
-        assert!(
-            err.to_string().contains("needs GPUs 4..=5 but sees 4 GPU"),
-            "{err}"
-        );
-        // NCCL_TESTS_DEVICE is taken as given, even where the process sees only its own GPUs.
-        let err = local_devices(0, 1, Some(1), 1).err().unwrap();
-        assert!(err.to_string().contains("NCCL_TESTS_DEVICE=1"), "{err}");
-        // NCCL_TESTS_DEVICE at the top of usize: an error, not a wrap-around to no/zero GPUs.
-        let err = local_devices(0, 2, Some(usize::MAX), 8).err().unwrap();
-        assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("NCCL_TESTS_DEVICE="), "{err}");
-    }
-
-    #[test]
-    fn a_process_handed_only_its_own_gpus_uses_them_from_zero() {
-        // srun --gpus-per-task=1: local rank 3 sees one GPU, its own (nccl-tests wants GPU 3).
-        assert_eq!(local_devices(3, 1, None, 1).unwrap(), vec![0]);
-        // -g 2 with two GPUs per task.
-        assert_eq!(local_devices(1, 2, None, 2).unwrap(), vec![0, 1]);
-        // Local rank 0 is the same either way.
-        assert_eq!(local_devices(0, 2, None, 2).unwrap(), vec![0, 1]);
-    }
-
-    #[test]
-    fn threads_combine_as_mean_time_and_slowest_iteration() {
-        let a = Timing {
-            seconds_per_op: 1.0,
-            cpu_seconds_per_op: 0.25,
-            per_iteration_us: vec![1.0, 5.0],
-        };
-        let b = Timing {
-            seconds_per_op: 3.0,
-            cpu_seconds_per_op: 0.5,
-            per_iteration_us: vec![2.0, 4.0],
-        };
-        let t = combine_threads(vec![Ok(a), Ok(b)]).unwrap();
-        assert_eq!(t.seconds_per_op, 2.0);
-        assert_eq!(
-            t.cpu_seconds_per_op, 0.25,
-            "thread 0's launch time, as nccl-tests prints"
-        );
-        assert_eq!(t.per_iteration_us, vec![2.0, 5.0]);
-        assert!(combine_threads(vec![Err(CollbenchError::Nccl("x".into()))]).is_err());
     }
 }
