@@ -6,8 +6,9 @@
 //! `out[i] = input(rank)[start_index + i]` for `i < count`;
 //! `cb_verify(out, dst_offset, len, kind, src_rank, src_offset, seed, nranks, dtype, op,
 //! wrong_count, first_wrong_index)` checks `out[dst_offset + j]` for `j < len` against a copy
-//! (kind 0) of `input(src_rank)[src_offset + j]` or the reduction (kind 1) over all ranks, adding
-//! to `*wrong_count` and atomically lowering `*first_wrong_index`. Both use grid-stride loops.
+//! (kind 0) of `input(src_rank)[src_offset + j]`, the reduction (kind 1) over all ranks, or, for
+//! kind 2 (`Segment::Untouched`), the poison bit pattern passed in `src_offset`, adding to
+//! `*wrong_count` and atomically lowering `*first_wrong_index`. Both use grid-stride loops.
 
 use super::buffer::DeviceRegion;
 use super::device::GpuDevice;
