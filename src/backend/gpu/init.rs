@@ -64,7 +64,8 @@ pub(super) fn init_in_threads(
     Ok(comms)
 }
 
-/// Compiles (or reads from the cache) once per architecture and loads the module on every device.
+/// Loads the validation module once per device (a module belongs to one context); the NVRTC
+/// compile behind it is cached on disk per architecture, so a second GPU of the same kind reads it.
 pub(super) fn load_kernels(devices: &[GpuDevice]) -> Result<Vec<Option<Arc<ValidationKernels>>>> {
     let mut out = Vec::with_capacity(devices.len());
     let mut per_device: HashMap<usize, Arc<ValidationKernels>> = HashMap::new();

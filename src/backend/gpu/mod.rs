@@ -469,6 +469,14 @@ impl Backend for GpuBackend {
                     let (ctx, barrier) = (&ctx, &barrier);
                     scope.spawn(move || {
                         let chunk: &[LocalRank] = chunk;
+                        // A new thread has no current CUDA context; raw driver calls on its
+                        // streams (cuStreamQuery, device-to-device copies) need one.
+                        if let Some(first) = chunk.first() {
+                            if let Err(e) = first.device.bind() {
+                                barrier.poison();
+                                return Err(e);
+                            }
+                        }
                         let rendezvous = Rendezvous {
                             threads: barrier,
                             world: None,

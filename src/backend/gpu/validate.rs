@@ -40,6 +40,9 @@ pub fn prepare(
     p: &GenParams,
 ) -> Result<()> {
     let kernels = kernels(rank)?;
+    // With `-g` > 1 one thread drives several GPUs: the raw memset below runs in this rank's
+    // context, not whichever GPU was bound last.
+    rank.device.bind()?;
     let stream = &rank.device.stream;
     let span = layout.stride.max(layout.recv_bytes);
     recv.region(layout.unalign_bytes, span)?
@@ -67,6 +70,7 @@ pub fn check(
     p: &GenParams,
 ) -> Result<CheckOutcome> {
     let kernels = kernels(rank)?;
+    rank.device.bind()?;
     let stream = &rank.device.stream;
     let output = layout.output(recv)?;
     let elt = p.dtype.size_bytes() as u64;
