@@ -129,6 +129,8 @@ ok_run mode-register-R1 "$AR" --backend nccl -b 8 -e 8M -f 64 -R 1
 ok_run mode-register-R2 "$AR" --backend nccl -b 8 -e 8M -f 64 -R 2
 ok_run mode-unaligned-u1 "$AR" --backend nccl -b 8 -e 1M -f 64 -u 1 -d all
 ok_run mode-per-iteration-I1 "$AR" --backend nccl -b 8 -e 8M -f 8 -n 20 -w 1 -I 1
+# -z 3 separates iterations by a wait and a barrier: each iteration gets its own end event.
+ok_run mode-per-iteration-I1-z3 "$AR" --backend nccl -b 8 -e 1M -f 64 -n 20 -w 1 -I 1 -z 3
 ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1 -J "$R/mode-memory-M1.json"
 ok_run mode-null-stream-y1 "$AR" --backend nccl -b 8 -e 1M -f 64 -y 1
 ok_run mode-aggregated-m8 "$AR" --backend nccl -b 8 -e 1M -f 64 -m 8

@@ -222,8 +222,15 @@ pub fn timed(
     );
     let group_agg = agg > 1 && !per_op_wait;
     let delay = crate::measure::hooks::op_delay();
+    // `-z 3` waits and meets the other ranks between iterations: each iteration then gets its own
+    // end event, so its sample leaves out the barrier as the time column does.
+    let layout = if blocking == BlockingMode::WaitAndBarrierEachIter {
+        EventLayout::StartEnd
+    } else {
+        EventLayout::Boundaries
+    };
     let events = if plan.per_iteration {
-        Some(iteration_events(calls, iters)?)
+        Some(iteration_events(calls, layout.events(iters))?)
     } else {
         None
     };
@@ -232,7 +239,7 @@ pub fn timed(
     let start = Instant::now();
     for iter in 0..iters {
         if let Some(events) = &events {
-            record(calls, events, iter)?;
+            record(calls, events, layout.bounds(iter).0)?;
         }
         if group_agg {
             ctx.nccl.group_start()?;
@@ -252,6 +259,9 @@ pub fn timed(
         if group_agg {
             ctx.nccl.group_end().map_err(|e| failure(ctx, calls, e))?;
         }
+        if let (Some(events), EventLayout::StartEnd) = (&events, layout) {
+            record(calls, events, layout.bounds(iter).1)?;
+        }
         if blocking == BlockingMode::WaitAndBarrierEachIter {
             wait_all(ctx, calls)?;
             let barrier_start = Instant::now();
@@ -260,7 +270,7 @@ pub fn timed(
         }
         watchdog::heartbeat(iter as u64 + 1);
     }
-    if let Some(events) = &events {
+    if let (Some(events), EventLayout::Boundaries) = (&events, layout) {
         record(calls, events, iters)?;
     }
     let launch_seconds = (start.elapsed() - untimed.min(start.elapsed())).as_secs_f64();
@@ -271,7 +281,7 @@ pub fn timed(
         seconds_per_op: total_seconds / ops,
         cpu_seconds_per_op: launch_seconds / ops,
         per_iteration_us: match &events {
-            Some(events) => per_iteration_us(events, iters, agg as f64)?,
+            Some(events) => per_iteration_us(events, layout, iters, agg as f64)?,
             None => Vec::new(),
         },
     })
@@ -295,7 +305,10 @@ fn timed_graph(
     wait_all(ctx, calls)?;
     let launches = plan.graph_launches;
     let events = if plan.per_iteration {
-        Some(iteration_events(calls, launches)?)
+        Some(iteration_events(
+            calls,
+            EventLayout::Boundaries.events(launches),
+        )?)
     } else {
         None
     };
@@ -324,7 +337,12 @@ fn timed_graph(
         // nccl-tests divides its graph cputime by iters × agg only, not by the launches.
         cpu_seconds_per_op: launch_seconds / (iters * agg) as f64,
         per_iteration_us: match &events {
-            Some(events) => per_iteration_us(events, launches, (iters * agg) as f64)?,
+            Some(events) => per_iteration_us(
+                events,
+                EventLayout::Boundaries,
+                launches,
+                (iters * agg) as f64,
+            )?,
             None => Vec::new(),
         },
     })
@@ -409,12 +427,38 @@ fn capture(
     result.map(|_| graphs)
 }
 
-/// `count + 1` timing events per rank (boundaries of `count` iterations), made before timing.
+/// How `-I` events delimit iterations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum EventLayout {
+    /// Back-to-back iterations: `count + 1` events, iteration `i` runs from event `i` to `i + 1`.
+    Boundaries,
+    /// Iterations separated by untimed host work: events `2i` and `2i + 1` delimit iteration `i`.
+    StartEnd,
+}
+
+impl EventLayout {
+    fn events(self, iterations: usize) -> usize {
+        match self {
+            EventLayout::Boundaries => iterations + 1,
+            EventLayout::StartEnd => 2 * iterations,
+        }
+    }
+
+    /// Indices of the events that start and end `iteration`.
+    fn bounds(self, iteration: usize) -> (usize, usize) {
+        match self {
+            EventLayout::Boundaries => (iteration, iteration + 1),
+            EventLayout::StartEnd => (2 * iteration, 2 * iteration + 1),
+        }
+    }
+}
+
+/// `count` timing events per rank, made before timing.
 fn iteration_events(calls: &[RankCall], count: usize) -> Result<Vec<Vec<CudaEvent>>> {
     calls
         .iter()
         .map(|call| {
-            (0..=count)
+            (0..count)
                 .map(|_| {
                     call.rank
                         .device
@@ -439,17 +483,44 @@ fn record(calls: &[RankCall], events: &[Vec<CudaEvent>], index: usize) -> Result
 /// Per-iteration microseconds per operation: the slowest local rank for each iteration.
 fn per_iteration_us(
     events: &[Vec<CudaEvent>],
+    layout: EventLayout,
     count: usize,
     ops_per_sample: f64,
 ) -> Result<Vec<f64>> {
     let mut samples = vec![0f64; count];
     for rank_events in events {
         for (i, sample) in samples.iter_mut().enumerate() {
-            let ms = rank_events[i]
-                .elapsed_ms(&rank_events[i + 1])
+            let (first, last) = layout.bounds(i);
+            let ms = rank_events[first]
+                .elapsed_ms(&rank_events[last])
                 .map_err(|e| cuda_error("cuEventElapsedTime", e))?;
             *sample = sample.max(ms as f64 * 1e3 / ops_per_sample);
         }
     }
     Ok(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventLayout;
+
+    #[test]
+    fn every_iteration_has_its_events_and_start_end_pairs_never_share_one() {
+        for layout in [EventLayout::Boundaries, EventLayout::StartEnd] {
+            for iterations in [1, 2, 7] {
+                let events = layout.events(iterations);
+                let bounds: Vec<_> = (0..iterations).map(|i| layout.bounds(i)).collect();
+                assert!(
+                    bounds.iter().all(|&(s, e)| s < e && e < events),
+                    "{layout:?}"
+                );
+                // Back-to-back iterations share a boundary; separated ones must not, or the
+                // untimed host work between them would land in a sample.
+                let shared = bounds.windows(2).all(|w| w[0].1 == w[1].0);
+                assert_eq!(shared, layout == EventLayout::Boundaries || iterations == 1);
+            }
+        }
+        assert_eq!(EventLayout::Boundaries.events(5), 6);
+        assert_eq!(EventLayout::StartEnd.events(5), 10);
+    }
 }
