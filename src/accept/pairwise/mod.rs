@@ -105,6 +105,19 @@ pub fn run(
         )));
     }
 
+    // Every rank checks every pair a round may form, from the same table: a pair the plan cannot
+    // run on (`-r` beyond its ranks, hypercube on 3 ranks) is refused by all ranks before round 1,
+    // instead of failing on that pair's ranks alone while the others wait for them.
+    for (pair, nranks) in table.possible_pairs() {
+        plan.validate_for_world(nranks).map_err(|error| match error {
+            CollbenchError::Usage(message) => CollbenchError::Usage(format!(
+                "accept --pairwise: the pair {}+{} has {nranks} ranks: {message}",
+                table.hosts[pair[0]], table.hosts[pair[1]]
+            )),
+            other => other,
+        })?;
+    }
+
     let mut iso = Isolation::new(table.hosts.clone(), 0.0);
     let mut judge = Judge {
         check_size: None,
@@ -120,6 +133,8 @@ pub fn run(
     let mut round_number = 0usize;
     // Rank 0: the round in which a rank did not report in time, and who and why.
     let mut timed_out: Option<(usize, String)> = None;
+    // Rank 0: the `# Reducing maxBytes …` notices of the pairs, each printed once.
+    let mut notices_printed: Vec<String> = Vec::new();
     let mut jsonl = match (&plan.acceptance.jsonl_path, me) {
         (Some(path), 0) => Some(JsonlPairs::open(path, &start_time)?),
         _ => None,
@@ -161,7 +176,7 @@ pub fn run(
         };
         let round_began = Instant::now();
         let contribution = match pair_index {
-            Some(index) => run_pair(
+            Some(index) => match run_pair(
                 plan,
                 group.as_ref(),
                 build_backend,
@@ -169,7 +184,22 @@ pub fn run(
                 me,
                 &stop,
                 pairs[index],
-            )?,
+            ) {
+                Ok(contribution) => contribution,
+                // Found by this pair's ranks alone: rank 0 hears of it in the gather and stops
+                // everyone (returning here would leave the other ranks waiting for this one).
+                Err(CollbenchError::Usage(message)) => {
+                    let error = CollbenchError::Usage(format!(
+                        "accept --pairwise round {round_number}, pair {}+{}: {message}",
+                        table.hosts[pairs[index][0]], table.hosts[pairs[index][1]]
+                    ));
+                    Contribution {
+                        error: Some((error.exit_code(), error_message(&error))),
+                        ..Contribution::default()
+                    }
+                }
+                Err(other) => return Err(other),
+            },
             None => Contribution::default(),
         };
         drop(group);
@@ -205,8 +235,22 @@ pub fn run(
         // Rank 0 from here to the end of the loop body.
         let mut results = Vec::new();
         let mut failure: Option<CollbenchError> = None;
-        for part in parts {
-            let c: Contribution = decode(&part)?;
+        let contributions = parts
+            .iter()
+            .map(|part| decode::<Contribution>(part))
+            .collect::<Result<Vec<_>>>()?;
+        // The sizes the pairs ran: -e as lowered by the smallest cap (for --profile's size).
+        let mut capped_plan = plan.clone();
+        for (cap, notice) in contributions.iter().filter_map(|c| c.max_bytes_cap.as_ref()) {
+            if capped_plan.cap_max_bytes(*cap).is_ok() && !notices_printed.contains(notice) {
+                crate::sinks::console::print_line(notice);
+                notices_printed.push(notice.clone());
+            }
+        }
+        for c in contributions {
+            if let (Some((code, message)), None) = (c.error, &failure) {
+                failure = Some(error_from_code(code, message));
+            }
             if c.signal != 0 {
                 interrupted.get_or_insert(c.signal);
             }
@@ -214,7 +258,7 @@ pub fn run(
                 backend_used = c.backend;
             }
             if !c.devices.is_empty() && iso.rounds.is_empty() && judge.threshold.is_none() {
-                match resolve_threshold(plan, &c.devices) {
+                match resolve_threshold(&capped_plan, &c.devices) {
                     Ok(t) => judge.threshold = t,
                     Err(e) => failure = Some(e),
                 }
