@@ -10,6 +10,7 @@
 //! once one rank of a pair has reported, the rest of its pair within `-T`. A rank that does not ends
 //! the job with exit 4 naming its host, after rank 0 wrote the outputs of the rounds so far.
 
+mod beacon;
 mod hosts;
 mod jsonl;
 mod judge;
@@ -17,6 +18,7 @@ mod messages;
 mod outputs;
 mod pair_run;
 mod round_watch;
+mod words;
 
 use super::command::PairwiseOptions;
 use super::pairing::{drain_command, Isolation, PairResult};
@@ -39,6 +41,7 @@ use messages::{decode, encode, error_from_code, error_message, Contribution, Con
 use outputs::write_outputs;
 use pair_run::run_pair;
 use round_watch::RoundWatch;
+use words::Words;
 use std::time::Instant;
 
 /// Builds the backend of one pair on its communicator (the app's backend choice).
@@ -129,6 +132,7 @@ pub fn run(
     // What `--backend auto` resolved to, from the first pair that ran (for the report and metrics).
     let mut backend_used: Option<String> = None;
     let timeout = plan.timeout.filter(|t| !t.is_zero());
+    let mut words = Words::new(world, timeout, &table.hosts[table.host_of_rank[0]])?;
     // Rounds started so far (the same count on every rank).
     let mut round_number = 0usize;
     // Rank 0: the round in which a rank did not report in time, and who and why.
@@ -158,7 +162,11 @@ pub fn run(
             // to: its broadcast is bounded. The others wait for the slowest pair of the previous
             // round (unbounded; rank 0 watches them), except before round 1, when all are in step.
             let _armed = (me == 0 || round_number == 0).then(|| watchdog::waiting(Phase::Handoff));
-            world.broadcast_bytes(&mut control_bytes)?;
+            let what = match round_number {
+                0 => "its word on round 1".to_string(),
+                done => format!("its word on what follows round {done}"),
+            };
+            words.pass(&mut control_bytes, &what, false)?;
         }
         let pairs = match decode::<Control>(&control_bytes)? {
             Control::Done => break,
@@ -214,6 +222,7 @@ pub fn run(
                 let mut watch = (me == 0)
                     .then(|| RoundWatch::new(round_number, timeout, round_began, &pairs, &table));
                 let watched = world.gather_bytes_watched(&contribution, &mut |arrived| {
+                    words.pulse();
                     watch
                         .as_mut()
                         .map_or(Ok(()), |w| w.check(arrived, Instant::now()))
@@ -281,7 +290,7 @@ pub fn run(
         }
         if let Some(error) = failure {
             let mut bytes = encode(&Control::Fail(error.exit_code(), error_message(&error)))?;
-            world.broadcast_bytes(&mut bytes)?;
+            words.pass(&mut bytes, "its word on the next round", true)?;
             return Err(error);
         }
         if judge.checked_size.is_none() {
@@ -325,6 +334,7 @@ pub fn run(
     // Rank 0: the result, the outputs and the drain; then everyone learns the exit status.
     let mut status: (i32, String) = (0, String::new());
     if me == 0 {
+        let _bounded_work = words.vouch();
         let check_size = judge.checked_size.unwrap_or(0);
         let mut result = PairwiseReport {
             kind: PAIRWISE_KIND.into(),
@@ -435,7 +445,7 @@ pub fn run(
     } else {
         Vec::new()
     };
-    world.broadcast_bytes(&mut bytes)?;
+    words.pass(&mut bytes, "the run's final status", true)?;
     let (code, message) = decode::<(i32, String)>(&bytes)?;
     match code {
         0 => Ok(()),

@@ -26,7 +26,11 @@ fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> Te
         // Acted on by the pairwise loop, not by a pair's run.
         hang_idle: None,
         hang_handoff: None,
-        max_buffer: hooks.max_buffer,
+        max_buffer: match hooks.max_buffer {
+            Some((Some(rank), bytes)) if mine(rank) => Some((Some(pair_rank), bytes)),
+            Some((None, bytes)) => Some((None, bytes)),
+            _ => None,
+        },
     }
 }
 
