@@ -8,7 +8,12 @@
 //! split run under the watchdog (every rank is in step there), and the results come back through a
 //! watched gather ([`RoundWatch`]): an idle rank must report within `-T` of the round's start, and
 //! once one rank of a pair has reported, the rest of its pair within `-T`. A rank that does not ends
-//! the job with exit 4 naming its host, after rank 0 wrote the outputs of the rounds so far.
+//! the job with exit 4 naming its host, after rank 0 wrote the outputs of the rounds so far. Rank 0
+//! is watched by the others in turn: its words between rounds are kept alive ([`words`]), and a
+//! rank 0 silent for `-T` is given up on (exit 4 naming it).
+//!
+//! Usage errors end every rank together: the plan is checked against every pair a round may form
+//! before round 1, and one that a pair's run finds goes to rank 0 with the pair's results.
 
 mod beacon;
 mod hosts;
@@ -41,8 +46,8 @@ use messages::{decode, encode, error_from_code, error_message, Contribution, Con
 use outputs::write_outputs;
 use pair_run::run_pair;
 use round_watch::RoundWatch;
-use words::Words;
 use std::time::Instant;
+use words::Words;
 
 /// Builds the backend of one pair on its communicator (the app's backend choice).
 pub type BackendFactory<'f> =
@@ -112,13 +117,14 @@ pub fn run(
     // run on (`-r` beyond its ranks, hypercube on 3 ranks) is refused by all ranks before round 1,
     // instead of failing on that pair's ranks alone while the others wait for them.
     for (pair, nranks) in table.possible_pairs() {
-        plan.validate_for_world(nranks).map_err(|error| match error {
-            CollbenchError::Usage(message) => CollbenchError::Usage(format!(
-                "accept --pairwise: the pair {}+{} has {nranks} ranks: {message}",
-                table.hosts[pair[0]], table.hosts[pair[1]]
-            )),
-            other => other,
-        })?;
+        plan.validate_for_world(nranks)
+            .map_err(|error| match error {
+                CollbenchError::Usage(message) => CollbenchError::Usage(format!(
+                    "accept --pairwise: the pair {}+{} has {nranks} ranks: {message}",
+                    table.hosts[pair[0]], table.hosts[pair[1]]
+                )),
+                other => other,
+            })?;
     }
 
     let mut iso = Isolation::new(table.hosts.clone(), 0.0);
@@ -250,7 +256,10 @@ pub fn run(
             .collect::<Result<Vec<_>>>()?;
         // The sizes the pairs ran: -e as lowered by the smallest cap (for --profile's size).
         let mut capped_plan = plan.clone();
-        for (cap, notice) in contributions.iter().filter_map(|c| c.max_bytes_cap.as_ref()) {
+        for (cap, notice) in contributions
+            .iter()
+            .filter_map(|c| c.max_bytes_cap.as_ref())
+        {
             if capped_plan.cap_max_bytes(*cap).is_ok() && !notices_printed.contains(notice) {
                 crate::sinks::console::print_line(notice);
                 notices_printed.push(notice.clone());
