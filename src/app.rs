@@ -510,7 +510,7 @@ fn prepare<'w>(
     )?;
 
     // nccl-tests lowers -e to what every rank can allocate, with a notice.
-    if let Some(limit) = backend.max_buffer_bytes() {
+    if let Some(limit) = hooks.buffer_limit(world.rank(), backend.max_buffer_bytes()) {
         let smallest = {
             let _armed = watchdog::waiting(Phase::Barrier);
             world.allreduce_f64(&[limit as f64], Reduction::Min)?

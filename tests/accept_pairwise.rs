@@ -881,3 +881,235 @@ fn pairwise_ranks_given_different_plans_are_refused_instead_of_hanging() {
     );
     assert!(!stdout.contains("# round 1"), "no round ran: {stdout}");
 }
+
+/// nccl-tests' notice when `-e` does not fit in memory.
+const CAPPED_NOTICE: &str = "#\n# Reducing maxBytes to 1048576 due to memory limitation\n";
+
+/// A pair run lowers `-e` to what its ranks can allocate, with the notice a plain run prints,
+/// instead of allocating and measuring the sizes beyond it (it allocated the whole `-e` before).
+/// COLLBENCH_TEST_MAX_BUFFER stands in for a host short of memory, so that the test allocates
+/// little on this shared machine.
+#[test]
+fn a_pair_run_lowers_maxbytes_to_what_fits_with_the_plain_runs_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = [
+        "-b",
+        "64K",
+        "-e",
+        "256M",
+        "-f",
+        "4",
+        "-n",
+        "1",
+        "-w",
+        "1",
+        "--backend",
+        "mpi",
+        "--min-busbw",
+        "0.000001",
+    ];
+    let env = [
+        ("COLLBENCH_TEST_HOSTNAME", "a,b,c,d"),
+        ("COLLBENCH_TEST_MAX_BUFFER", "1048576"),
+    ];
+    let plain = mpirun_within(120, 4, &env, &sweep, dir.path());
+    println!("{}\n{}", plain.stdout, plain.stderr);
+    assert_eq!(plain.code, 0, "{}\n{}", plain.stdout, plain.stderr);
+    assert_eq!(
+        plain.stdout.matches(CAPPED_NOTICE).count(),
+        1,
+        "{}",
+        plain.stdout
+    );
+
+    let mut pairwise = vec!["--pairwise", "-J", "capped.json"];
+    pairwise.extend(sweep);
+    let run = mpirun_within(120, 4, &env, &pairwise, dir.path());
+    println!("{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // Both pairs were capped: one notice, before the result.
+    assert_eq!(
+        run.stdout.matches(CAPPED_NOTICE).count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.find(CAPPED_NOTICE) < run.stdout.find("# collbench accept --pairwise"),
+        "{}",
+        run.stdout
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("capped.json")).unwrap())
+            .unwrap();
+    // The largest size a pair measured is the cap, not -e.
+    assert_eq!(report["check_size_bytes"], 1048576, "{report}");
+}
+
+/// A usage error that only one pair's ranks find (here -b does not fit on node-d, a host short
+/// of memory) stops every rank with exit 6 and the message once, instead of the other ranks
+/// waiting for that pair for ever (no -T).
+#[test]
+fn a_usage_error_only_one_pair_finds_stops_every_rank_with_exit_6() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let run = mpirun_within(
+        90,
+        4,
+        &[
+            ("COLLBENCH_TEST_HOSTNAME", "node-a,node-b,node-c,node-d"),
+            ("COLLBENCH_TEST_MAX_BUFFER", "3:1048576"),
+        ],
+        &[
+            "--pairwise",
+            "-b",
+            "2M",
+            "-e",
+            "2M",
+            "-n",
+            "1",
+            "-w",
+            "1",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.000001",
+        ],
+        dir.path(),
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{seconds:.1} s\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
+    assert!(seconds < 60.0, "the job took {seconds:.1} s to end");
+    let expected = "collbench: usage error: accept --pairwise round 1, pair node-c+node-d: \
+                    -b/--minbytes 2097152 (2.00 MiB) does not fit in memory: at most 1048576 \
+                    bytes (1.00 MiB) per buffer can be allocated here; accepted: -b and -e up to \
+                    1048576";
+    assert_eq!(run.stderr.matches(expected).count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("timeout"), "{}", run.stderr);
+}
+
+/// Pairs can have other rank counts than the job (a host with two ranks): a plan that some pair
+/// cannot run (`-r 2` on a pair of two 1-rank hosts) is refused by every rank before round 1. It
+/// used to fail on that pair's ranks only, and the job hung.
+#[test]
+fn a_plan_that_some_pair_cannot_run_is_refused_by_every_rank_before_round_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let run = mpirun_within(
+        90,
+        5,
+        &[(
+            "COLLBENCH_TEST_HOSTNAME",
+            "node-a,node-a,node-b,node-c,node-d",
+        )],
+        &[
+            "--pairwise",
+            "--collective",
+            "reduce",
+            "-r",
+            "2",
+            "-b",
+            "8",
+            "-e",
+            "8",
+            "-n",
+            "1",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.000001",
+        ],
+        dir.path(),
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{seconds:.1} s\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
+    assert!(seconds < 60.0, "the job took {seconds:.1} s to end");
+    let expected = "collbench: usage error: accept --pairwise: the pair node-a+node-b has 3 ranks";
+    assert!(
+        !run.stderr.contains(expected),
+        "a+b can run -r 2: {}",
+        run.stderr
+    );
+    let expected = "has 2 ranks: -r/--root 2 is outside this run's 2 ranks; accepted: 0..=1";
+    assert_eq!(run.stderr.matches(expected).count(), 1, "{}", run.stderr);
+    assert!(
+        !run.stdout.contains("# round 1"),
+        "no round ran: {}",
+        run.stdout
+    );
+}
+
+/// The other ranks wait for rank 0's word between rounds for as long as the slowest pair takes,
+/// so rank 0 stuck there (before round 2, before saying the run is over, or while idle) held them
+/// for ever, -T or not. Now they hear from rank 0 while it gets somewhere, and give up on it after
+/// -T of silence: exit 4, naming rank 0 and its host.
+#[test]
+fn a_rank_0_stuck_between_rounds_is_given_up_on_within_the_timeout() {
+    // node-a (rank 0) made slow fails its pairs of rounds 1 and 2 and is idle in round 3; the
+    // healthy pairs measure 0.28 GB/s and more even on this loaded machine, the slow ones 0.0003.
+    let slow_rank_0 = [
+        ("COLLBENCH_TEST_DELAY", "0:300000"),
+        ("COLLBENCH_TEST_HOSTNAME", FIVE_HOSTS),
+    ];
+    for (hook, hang, threshold, after_round) in [
+        ("COLLBENCH_TEST_HANG_HANDOFF", "0:2", "0.000001", 1),
+        ("COLLBENCH_TEST_HANG_HANDOFF", "0:3", "0.000001", 2),
+        ("COLLBENCH_TEST_HANG_IDLE", "0:3", "0.01", 3),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = vec![(hook, hang), ("COLLBENCH_TEST_HOSTNAME", FIVE_HOSTS)];
+        if hook == "COLLBENCH_TEST_HANG_IDLE" {
+            env = vec![(hook, hang), slow_rank_0[0], slow_rank_0[1]];
+        }
+        let started = std::time::Instant::now();
+        let run = mpirun_within(
+            120,
+            5,
+            &env,
+            &[
+                "--pairwise",
+                "--backend",
+                "mpi",
+                "--min-busbw",
+                threshold,
+                "-T",
+                "5",
+                "-b",
+                "64K",
+                "-e",
+                "64K",
+                "-n",
+                "2",
+                "-w",
+                "1",
+            ],
+            dir.path(),
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{hook}={hang}: {seconds:.1} s\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+        assert!(seconds < 60.0, "the job took {seconds:.1} s to end");
+        assert!(
+            run.stderr.contains(&format!("{hook}: rank 0 hangs now")),
+            "{}",
+            run.stderr
+        );
+        let gave_up = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("collbench: timeout: accept --pairwise: rank 0 (host node-a)"))
+            .unwrap_or_else(|| panic!("nobody gave up on rank 0: {}", run.stderr));
+        assert!(gave_up.contains(" s (-T 5 s) while rank "), "{gave_up}");
+        assert!(
+            gave_up.ends_with(&format!(
+                "waited for its word on what follows round {after_round}; rank 0 is stuck or gone"
+            )),
+            "{gave_up}"
+        );
+    }
+}

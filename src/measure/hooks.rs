@@ -9,7 +9,8 @@
 //! | `COLLBENCH_TEST_STALL=<rank>` | Rank `<rank>` stops forever where its first timed loop would start (inside the armed watchdog), so the other ranks block in the collective. With `-T` the job ends with exit 4. |
 //! | `COLLBENCH_TEST_EXIT=<rank>[:<code>]` | Rank `<rank>` dies where its first timed loop would start: killed by SIGKILL, or with `:<code>` by exiting with that code without finalising MPI. Tests that the job does not hang. |
 //! | `COLLBENCH_TEST_PANIC=<rank>` | Rank `<rank>` panics where its first timed loop would start, to prove the panic hook: it prints `collbench: internal error …` and ends the whole job with exit code 70. |
-//! | `COLLBENCH_TEST_HANG_HANDOFF=<rank>:<round>` | `accept --pairwise` only: rank `<rank>` stops forever just before rank 0's word on round `<round>` (from 1), where every rank is in step. With `-T` the others' watchdog ends the job with exit 4 (phase `pairwise hand-off between rounds`). |
+//! | `COLLBENCH_TEST_HANG_HANDOFF=<rank>:<round>` | `accept --pairwise` only: rank `<rank>` stops forever just before rank 0's word on round `<round>` (from 1), where every rank is in step. With `-T` the others' watchdog ends the job with exit 4 (phase `pairwise hand-off between rounds`); for rank 0 the others give up on it after `-T` of silence (exit 4). |
+//! | `COLLBENCH_TEST_MAX_BUFFER=[<rank>:]<bytes>` | The backend of rank `<rank>` (of every rank without it) can allocate at most `<bytes>` per buffer, as if its host or GPU had that little memory free: `-e` above it is lowered with nccl-tests' `# Reducing maxBytes to <bytes> due to memory limitation`, and `-b` above it is a usage error. Proves the cap without filling the machine's memory. |
 //! | `COLLBENCH_TEST_HANG_IDLE=<rank>:<round>` | `accept --pairwise` only: rank `<rank>` stops forever in round `<round>` (from 1) when its host is in no pair that round, before it reports to rank 0. With `-T` the job ends with exit 4 naming its host; nothing happens when the rank is in a pair that round. |
 
 use crate::error::{CollbenchError, Result};
@@ -23,6 +24,7 @@ pub const EXIT_VAR: &str = "COLLBENCH_TEST_EXIT";
 pub const PANIC_VAR: &str = "COLLBENCH_TEST_PANIC";
 pub const HANG_IDLE_VAR: &str = "COLLBENCH_TEST_HANG_IDLE";
 pub const HANG_HANDOFF_VAR: &str = "COLLBENCH_TEST_HANG_HANDOFF";
+pub const MAX_BUFFER_VAR: &str = "COLLBENCH_TEST_MAX_BUFFER";
 
 /// How a rank made to die by `COLLBENCH_TEST_EXIT` dies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub struct TestHooks {
     pub hang_idle: Option<(usize, usize)>,
     /// (rank, round from 1): hang before that round's word from rank 0 in `accept --pairwise`.
     pub hang_handoff: Option<(usize, usize)>,
+    /// (rank, or every rank for `None`; bytes per buffer its backend can allocate at most).
+    pub max_buffer: Option<(Option<usize>, u64)>,
 }
 
 impl TestHooks {
@@ -79,6 +83,20 @@ impl TestHooks {
         }
         if let Some(value) = env(HANG_HANDOFF_VAR) {
             hooks.hang_handoff = Some(parse_rank_round(HANG_HANDOFF_VAR, &value)?);
+        }
+        if let Some(value) = env(MAX_BUFFER_VAR) {
+            let accepted = "[<rank>:]<bytes> with bytes above 0, e.g. 1048576 or 3:1048576";
+            let (rank, bytes) = match value.split_once(':') {
+                Some((rank, bytes)) => (
+                    Some(parse_number(MAX_BUFFER_VAR, &value, rank, accepted)?),
+                    bytes,
+                ),
+                None => (None, value.as_str()),
+            };
+            match parse_number(MAX_BUFFER_VAR, &value, bytes, accepted)? {
+                0 => return Err(bad(MAX_BUFFER_VAR, &value, accepted)),
+                bytes => hooks.max_buffer = Some((rank, bytes as u64)),
+            }
         }
         if let Some(value) = env(EXIT_VAR) {
             let accepted = "<rank> (SIGKILL) or <rank>:<exit code>, e.g. 2 or 2:1";
@@ -117,6 +135,7 @@ impl TestHooks {
             (PANIC_VAR, self.panic),
             (HANG_IDLE_VAR, self.hang_idle.map(|h| h.0)),
             (HANG_HANDOFF_VAR, self.hang_handoff.map(|h| h.0)),
+            (MAX_BUFFER_VAR, self.max_buffer.and_then(|m| m.0)),
         ];
         for (name, rank) in named {
             if let Some(rank) = rank.filter(|&r| r >= nranks) {
@@ -127,6 +146,19 @@ impl TestHooks {
             }
         }
         Ok(())
+    }
+
+    /// The bytes per buffer `rank`'s backend can allocate (`backend_limit`, from its memory),
+    /// lowered by `COLLBENCH_TEST_MAX_BUFFER`.
+    pub fn buffer_limit(&self, rank: usize, backend_limit: Option<u64>) -> Option<u64> {
+        let hook = self
+            .max_buffer
+            .filter(|(named, _)| named.is_none_or(|named| named == rank))
+            .map(|(_, bytes)| bytes);
+        match (backend_limit, hook) {
+            (Some(limit), Some(hook)) => Some(limit.min(hook)),
+            (limit, hook) => limit.or(hook),
+        }
     }
 
     /// `COLLBENCH_TEST_HANG_IDLE`: stops forever when it names `rank` and `round` (from 1) of an
@@ -247,8 +279,17 @@ mod tests {
             (PANIC_VAR, "2"),
             (HANG_IDLE_VAR, "4:3"),
             (HANG_HANDOFF_VAR, "1:2"),
+            (MAX_BUFFER_VAR, "4096"),
         ])
         .unwrap();
+        assert_eq!(h.max_buffer, Some((None, 4096)));
+        assert_eq!(h.buffer_limit(3, Some(1 << 30)), Some(4096));
+        assert_eq!(h.buffer_limit(0, Some(100)), Some(100));
+        assert_eq!(h.buffer_limit(1, None), Some(4096));
+        assert_eq!(TestHooks::default().buffer_limit(0, Some(7)), Some(7));
+        let one_rank = hooks(&[(MAX_BUFFER_VAR, "2:4096")]).unwrap();
+        assert_eq!(one_rank.buffer_limit(2, Some(1 << 30)), Some(4096));
+        assert_eq!(one_rank.buffer_limit(1, Some(1 << 30)), Some(1 << 30));
         assert_eq!(h.hang_idle, Some((4, 3)));
         assert_eq!(h.hang_handoff, Some((1, 2)));
         assert_eq!(h.panic, Some(2));
@@ -277,6 +318,9 @@ mod tests {
             (HANG_IDLE_VAR, "4:0"),
             (HANG_IDLE_VAR, "x:1"),
             (HANG_HANDOFF_VAR, "2:0"),
+            (MAX_BUFFER_VAR, "0"),
+            (MAX_BUFFER_VAR, "1M"),
+            (MAX_BUFFER_VAR, "x:4096"),
         ] {
             let error = hooks(&[(name, value)]).unwrap_err();
             assert_eq!(error.exit_code(), 6);

@@ -130,6 +130,17 @@ pub fn heartbeat(iteration: u64) {
     ITERATION.store(iteration, Ordering::Relaxed);
 }
 
+/// Whether the watchdog is armed now, and a number that changes with every arm, disarm and
+/// heartbeat: a process that another thread sees armed or changing is not stuck unwatched.
+pub fn progress() -> (bool, u64) {
+    (
+        ARMED.load(Ordering::SeqCst) > 0,
+        BEATS
+            .load(Ordering::Relaxed)
+            .wrapping_add(ITERATION.load(Ordering::Relaxed)),
+    )
+}
+
 /// Disarms the watchdog when dropped.
 #[must_use = "the watchdog is armed only while the guard lives"]
 pub struct WaitGuard {

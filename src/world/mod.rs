@@ -21,6 +21,9 @@ pub use single::SingleProcess;
 /// hook). Under MPI it is MPI_Abort on MPI_COMM_WORLD.
 pub type AbortHandle = Arc<dyn Fn(i32) + Send + Sync>;
 
+/// See [`World::keepalive_sender`].
+pub type KeepaliveSender = Arc<dyn Fn() + Send + Sync>;
+
 /// Reduction for [`World::allreduce_f64`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reduction {
@@ -59,6 +62,25 @@ pub trait World {
     ) -> Result<Option<Vec<Vec<u8>>>>;
     /// Process 0's `bytes` to everyone.
     fn broadcast_bytes(&self, bytes: &mut Vec<u8>) -> Result<()>;
+    /// [`World::broadcast_bytes`] that the others can give up on: process 0 sends and returns;
+    /// the others poll for its bytes and, between polls, call `patience(silent)` with how long
+    /// process 0 has said nothing (neither these bytes nor a [`World::keepalive_sender`] message).
+    /// An error from `patience` ends the wait and is returned. Every process of the world must
+    /// use this (not `broadcast_bytes`) for the same message.
+    fn broadcast_bytes_watched(
+        &self,
+        bytes: &mut Vec<u8>,
+        patience: &mut dyn FnMut(std::time::Duration) -> Result<()>,
+    ) -> Result<()> {
+        let _ = patience;
+        self.broadcast_bytes(bytes)
+    }
+    /// On process 0: a function that tells every other process, from any thread, that process 0
+    /// is still there (resetting their [`World::broadcast_bytes_watched`] silence). `None` when
+    /// the world cannot send from another thread (MPI without MPI_THREAD_MULTIPLE, one process).
+    fn keepalive_sender(&self) -> Option<KeepaliveSender> {
+        None
+    }
     /// Ends the whole job with `code` (MPI_Abort under MPI).
     fn abort(&self, code: i32) -> !;
     /// Name of the process-management layer for headers (`singleton`, `mpirun`, `srun/pmix`…).

@@ -3,7 +3,7 @@
 //! MPI is initialised with MPI_THREAD_MULTIPLE when the library offers it, because the `-T`
 //! watchdog thread calls MPI_Abort while the main thread may be blocked inside MPI.
 
-use super::{AbortHandle, Reduction, World};
+use super::{AbortHandle, KeepaliveSender, Reduction, World};
 use crate::error::{CollbenchError, Result};
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
@@ -102,6 +102,39 @@ const WATCHED_GATHER_TAG: i32 = 0x6362;
 /// How long process 0 sleeps between polls of a watched gather while nothing arrives: short
 /// against any `-T`, long enough to leave the cores to the ranks being measured.
 const WATCHED_GATHER_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The tags of [`World::broadcast_bytes_watched`]'s bytes and of process 0's keepalives.
+const WATCHED_BROADCAST_TAG: i32 = 0x6363;
+const KEEPALIVE_TAG: i32 = 0x6364;
+
+/// A communicator handle that a keepalive thread may use: only made when the library granted
+/// MPI_THREAD_MULTIPLE, under which any thread may call MPI on any communicator.
+struct ThreadSafeComm(mpi::ffi::MPI_Comm);
+// SAFETY: see above; the handle is an opaque reference that MPI itself synchronises.
+unsafe impl Send for ThreadSafeComm {}
+// SAFETY: as for Send.
+unsafe impl Sync for ThreadSafeComm {}
+
+impl ThreadSafeComm {
+    /// An empty message with [`KEEPALIVE_TAG`] to every process but 0.
+    fn send_keepalives(&self, size: usize) {
+        let storage = [0u8; 1];
+        for dest in 1..size {
+            // SAFETY: a valid buffer of at least 0 bytes, a predefined datatype, and a
+            // communicator that lives as long as the world that made this handle.
+            unsafe {
+                mpi::ffi::MPI_Send(
+                    storage.as_ptr().cast(),
+                    0,
+                    u8::equivalent_datatype().as_raw(),
+                    dest as i32,
+                    KEEPALIVE_TAG,
+                    self.0,
+                );
+            }
+        }
+    }
+}
 
 /// MPI_Abort on MPI_COMM_WORLD: ends every process of the job.
 fn abort_job(code: i32) -> ! {
@@ -287,6 +320,59 @@ impl World for MpiWorld {
             root.broadcast_into(&mut bytes[..]);
         }
         Ok(())
+    }
+
+    fn broadcast_bytes_watched(
+        &self,
+        bytes: &mut Vec<u8>,
+        patience: &mut dyn FnMut(std::time::Duration) -> Result<()>,
+    ) -> Result<()> {
+        if self.rank == 0 {
+            // A real address for an empty message (see gather_bytes).
+            let storage = [0u8; 1];
+            let message = if bytes.is_empty() {
+                &storage[..0]
+            } else {
+                &bytes[..]
+            };
+            for dest in 1..self.size {
+                self.comm
+                    .process_at_rank(dest as i32)
+                    .send_with_tag(message, WATCHED_BROADCAST_TAG);
+            }
+            return Ok(());
+        }
+        let root = self.comm.process_at_rank(0);
+        let mut last_word = std::time::Instant::now();
+        loop {
+            while let Some((keepalive, _)) = root.immediate_matched_probe_with_tag(KEEPALIVE_TAG) {
+                let mut storage = [0u8; 1];
+                keepalive.matched_receive_into(&mut storage[..0]);
+                last_word = std::time::Instant::now();
+            }
+            if let Some((message, status)) =
+                root.immediate_matched_probe_with_tag(WATCHED_BROADCAST_TAG)
+            {
+                let count = usize::try_from(status.count(u8::equivalent_datatype())).unwrap_or(0);
+                // At least one byte: an empty Vec's address is 1 (see gather_bytes).
+                let mut buffer = vec![0u8; count.max(1)];
+                message.matched_receive_into(&mut buffer[..count]);
+                buffer.truncate(count);
+                *bytes = buffer;
+                return Ok(());
+            }
+            patience(last_word.elapsed())?;
+            std::thread::sleep(WATCHED_GATHER_POLL);
+        }
+    }
+
+    fn keepalive_sender(&self) -> Option<KeepaliveSender> {
+        if self.rank != 0 || self.size < 2 || self.threading != Threading::Multiple {
+            return None;
+        }
+        let comm = ThreadSafeComm(self.comm.as_raw());
+        let size = self.size;
+        Some(Arc::new(move || comm.send_keepalives(size)))
     }
 
     fn abort(&self, code: i32) -> ! {

@@ -14,6 +14,19 @@ pub(super) struct HostTable {
     pub(super) host_of_rank: Vec<usize>,
 }
 
+impl HostTable {
+    /// Every pair of hosts that a round may form, with its rank count (any two hosts may meet:
+    /// failing hosts are re-paired with cleared ones).
+    pub(super) fn possible_pairs(&self) -> Vec<([usize; 2], usize)> {
+        let ranks_on = |host: usize| self.host_of_rank.iter().filter(|&&h| h == host).count();
+        let n = self.hosts.len();
+        (0..n)
+            .flat_map(|a| (a + 1..n).map(move |b| [a, b]))
+            .map(|pair| (pair, ranks_on(pair[0]) + ranks_on(pair[1])))
+            .collect()
+    }
+}
+
 /// Hosts in order of their first rank (the same table on every rank). Collective over `world`.
 pub(super) fn share_host_table(world: &dyn World) -> Result<HostTable> {
     let gathered = {

@@ -28,6 +28,14 @@ pub(super) struct Contribution {
     /// The backend the pair's run used (`mpi` or `nccl`; the plan may say `auto`).
     #[serde(default)]
     pub(super) backend: Option<String>,
+    /// The pair's `-e` lowered to what its ranks can allocate, with the notice a plain run prints
+    /// (`# Reducing maxBytes to …`), sent by the pair's rank 0.
+    #[serde(default)]
+    pub(super) max_bytes_cap: Option<(u64, String)>,
+    /// A usage error the pair's run found (exit code, message), sent by each of its ranks: rank 0
+    /// stops every rank with it instead of leaving the other pairs waiting.
+    #[serde(default)]
+    pub(super) error: Option<(i32, String)>,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {

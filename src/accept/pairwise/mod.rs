@@ -8,8 +8,14 @@
 //! split run under the watchdog (every rank is in step there), and the results come back through a
 //! watched gather ([`RoundWatch`]): an idle rank must report within `-T` of the round's start, and
 //! once one rank of a pair has reported, the rest of its pair within `-T`. A rank that does not ends
-//! the job with exit 4 naming its host, after rank 0 wrote the outputs of the rounds so far.
+//! the job with exit 4 naming its host, after rank 0 wrote the outputs of the rounds so far. Rank 0
+//! is watched by the others in turn: its words between rounds are kept alive ([`words`]), and a
+//! rank 0 silent for `-T` is given up on (exit 4 naming it).
+//!
+//! Usage errors end every rank together: the plan is checked against every pair a round may form
+//! before round 1, and one that a pair's run finds goes to rank 0 with the pair's results.
 
+mod beacon;
 mod hosts;
 mod jsonl;
 mod judge;
@@ -17,6 +23,7 @@ mod messages;
 mod outputs;
 mod pair_run;
 mod round_watch;
+mod words;
 
 use super::command::PairwiseOptions;
 use super::pairing::{drain_command, Isolation, PairResult};
@@ -40,6 +47,7 @@ use outputs::write_outputs;
 use pair_run::run_pair;
 use round_watch::RoundWatch;
 use std::time::Instant;
+use words::Words;
 
 /// Builds the backend of one pair on its communicator (the app's backend choice).
 pub type BackendFactory<'f> =
@@ -105,6 +113,20 @@ pub fn run(
         )));
     }
 
+    // Every rank checks every pair a round may form, from the same table: a pair the plan cannot
+    // run on (`-r` beyond its ranks, hypercube on 3 ranks) is refused by all ranks before round 1,
+    // instead of failing on that pair's ranks alone while the others wait for them.
+    for (pair, nranks) in table.possible_pairs() {
+        plan.validate_for_world(nranks)
+            .map_err(|error| match error {
+                CollbenchError::Usage(message) => CollbenchError::Usage(format!(
+                    "accept --pairwise: the pair {}+{} has {nranks} ranks: {message}",
+                    table.hosts[pair[0]], table.hosts[pair[1]]
+                )),
+                other => other,
+            })?;
+    }
+
     let mut iso = Isolation::new(table.hosts.clone(), 0.0);
     let mut judge = Judge {
         check_size: None,
@@ -116,10 +138,13 @@ pub fn run(
     // What `--backend auto` resolved to, from the first pair that ran (for the report and metrics).
     let mut backend_used: Option<String> = None;
     let timeout = plan.timeout.filter(|t| !t.is_zero());
+    let mut words = Words::new(world, timeout, &table.hosts[table.host_of_rank[0]])?;
     // Rounds started so far (the same count on every rank).
     let mut round_number = 0usize;
     // Rank 0: the round in which a rank did not report in time, and who and why.
     let mut timed_out: Option<(usize, String)> = None;
+    // Rank 0: the `# Reducing maxBytes …` notices of the pairs, each printed once.
+    let mut notices_printed: Vec<String> = Vec::new();
     let mut jsonl = match (&plan.acceptance.jsonl_path, me) {
         (Some(path), 0) => Some(JsonlPairs::open(path, &start_time)?),
         _ => None,
@@ -143,7 +168,11 @@ pub fn run(
             // to: its broadcast is bounded. The others wait for the slowest pair of the previous
             // round (unbounded; rank 0 watches them), except before round 1, when all are in step.
             let _armed = (me == 0 || round_number == 0).then(|| watchdog::waiting(Phase::Handoff));
-            world.broadcast_bytes(&mut control_bytes)?;
+            let what = match round_number {
+                0 => "its word on round 1".to_string(),
+                done => format!("its word on what follows round {done}"),
+            };
+            words.pass(&mut control_bytes, &what, false)?;
         }
         let pairs = match decode::<Control>(&control_bytes)? {
             Control::Done => break,
@@ -161,7 +190,7 @@ pub fn run(
         };
         let round_began = Instant::now();
         let contribution = match pair_index {
-            Some(index) => run_pair(
+            Some(index) => match run_pair(
                 plan,
                 group.as_ref(),
                 build_backend,
@@ -169,7 +198,22 @@ pub fn run(
                 me,
                 &stop,
                 pairs[index],
-            )?,
+            ) {
+                Ok(contribution) => contribution,
+                // Found by this pair's ranks alone: rank 0 hears of it in the gather and stops
+                // everyone (returning here would leave the other ranks waiting for this one).
+                Err(CollbenchError::Usage(message)) => {
+                    let error = CollbenchError::Usage(format!(
+                        "accept --pairwise round {round_number}, pair {}+{}: {message}",
+                        table.hosts[pairs[index][0]], table.hosts[pairs[index][1]]
+                    ));
+                    Contribution {
+                        error: Some((error.exit_code(), error_message(&error))),
+                        ..Contribution::default()
+                    }
+                }
+                Err(other) => return Err(other),
+            },
             None => Contribution::default(),
         };
         drop(group);
@@ -184,6 +228,7 @@ pub fn run(
                 let mut watch = (me == 0)
                     .then(|| RoundWatch::new(round_number, timeout, round_began, &pairs, &table));
                 let watched = world.gather_bytes_watched(&contribution, &mut |arrived| {
+                    words.pulse();
                     watch
                         .as_mut()
                         .map_or(Ok(()), |w| w.check(arrived, Instant::now()))
@@ -205,8 +250,25 @@ pub fn run(
         // Rank 0 from here to the end of the loop body.
         let mut results = Vec::new();
         let mut failure: Option<CollbenchError> = None;
-        for part in parts {
-            let c: Contribution = decode(&part)?;
+        let contributions = parts
+            .iter()
+            .map(|part| decode::<Contribution>(part))
+            .collect::<Result<Vec<_>>>()?;
+        // The sizes the pairs ran: -e as lowered by the smallest cap (for --profile's size).
+        let mut capped_plan = plan.clone();
+        for (cap, notice) in contributions
+            .iter()
+            .filter_map(|c| c.max_bytes_cap.as_ref())
+        {
+            if capped_plan.cap_max_bytes(*cap).is_ok() && !notices_printed.contains(notice) {
+                crate::sinks::console::print_line(notice);
+                notices_printed.push(notice.clone());
+            }
+        }
+        for c in contributions {
+            if let (Some((code, message)), None) = (c.error, &failure) {
+                failure = Some(error_from_code(code, message));
+            }
             if c.signal != 0 {
                 interrupted.get_or_insert(c.signal);
             }
@@ -214,7 +276,7 @@ pub fn run(
                 backend_used = c.backend;
             }
             if !c.devices.is_empty() && iso.rounds.is_empty() && judge.threshold.is_none() {
-                match resolve_threshold(plan, &c.devices) {
+                match resolve_threshold(&capped_plan, &c.devices) {
                     Ok(t) => judge.threshold = t,
                     Err(e) => failure = Some(e),
                 }
@@ -237,7 +299,7 @@ pub fn run(
         }
         if let Some(error) = failure {
             let mut bytes = encode(&Control::Fail(error.exit_code(), error_message(&error)))?;
-            world.broadcast_bytes(&mut bytes)?;
+            words.pass(&mut bytes, "its word on the next round", true)?;
             return Err(error);
         }
         if judge.checked_size.is_none() {
@@ -281,6 +343,7 @@ pub fn run(
     // Rank 0: the result, the outputs and the drain; then everyone learns the exit status.
     let mut status: (i32, String) = (0, String::new());
     if me == 0 {
+        let _bounded_work = words.vouch();
         let check_size = judge.checked_size.unwrap_or(0);
         let mut result = PairwiseReport {
             kind: PAIRWISE_KIND.into(),
@@ -391,7 +454,7 @@ pub fn run(
     } else {
         Vec::new()
     };
-    world.broadcast_bytes(&mut bytes)?;
+    words.pass(&mut bytes, "the run's final status", true)?;
     let (code, message) = decode::<(i32, String)>(&bytes)?;
     match code {
         0 => Ok(()),

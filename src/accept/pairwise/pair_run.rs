@@ -6,9 +6,10 @@ use super::BackendFactory;
 use crate::error::Result;
 use crate::measure::hooks::TestHooks;
 use crate::measure::runner::{self, RunInputs, StopSignal};
+use crate::measure::watchdog::{self, Phase};
 use crate::plan::TestPlan;
 use crate::verdict::{lowest_busbw, Criteria};
-use crate::world::World;
+use crate::world::{Reduction, World};
 
 /// The hooks of a pair run: a hook naming this process's global rank moves to its rank in the pair.
 fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> TestHooks {
@@ -25,6 +26,11 @@ fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> Te
         // Acted on by the pairwise loop, not by a pair's run.
         hang_idle: None,
         hang_handoff: None,
+        max_buffer: match hooks.max_buffer {
+            Some((Some(rank), bytes)) if mine(rank) => Some((Some(pair_rank), bytes)),
+            Some((None, bytes)) => Some((None, bytes)),
+            _ => None,
+        },
     }
 }
 
@@ -42,6 +48,23 @@ pub(super) fn run_pair(
     let mut contribution = Contribution::default();
     let mut backend = build_backend(plan, group)?;
     contribution.backend = Some(backend.info().name);
+    // As a plain run: -e lowered to what every rank of the pair can allocate, with its notice.
+    let mut capped_plan = None;
+    if let Some(limit) = hooks.buffer_limit(me, backend.max_buffer_bytes()) {
+        let smallest = {
+            let _armed = watchdog::waiting(Phase::Barrier);
+            group.allreduce_f64(&[limit as f64], Reduction::Min)?
+        };
+        let smallest = smallest.first().copied().unwrap_or(limit as f64) as u64;
+        let mut capped = plan.clone();
+        if let Some(notice) = capped.cap_max_bytes(smallest)? {
+            if group.rank() == 0 {
+                contribution.max_bytes_cap = Some((capped.max_bytes, notice));
+            }
+            capped_plan = Some(capped);
+        }
+    }
+    let plan = capped_plan.as_ref().unwrap_or(plan);
     if me == 0 {
         contribution.devices = backend
             .placements()
