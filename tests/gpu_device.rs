@@ -30,6 +30,7 @@ fn options() -> GpuOptions {
         unalign: 0,
         timeout: Some(std::time::Duration::from_secs(60)),
         stream_null: false,
+        average: collbench::plan::AverageMode::Avg,
     }
 }
 

@@ -27,6 +27,7 @@ use crate::backend::{Backend, CallSpec};
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::{Timing, TimingPlan};
+use crate::plan::AverageMode;
 use crate::report::memory::{MemoryKind, RankMemory};
 use crate::report::network::ProcessNetwork;
 use crate::report::{BackendInfo, RankPlacement};
@@ -82,6 +83,7 @@ pub struct GpuBackend {
     register: u8,
     unalign: usize,
     timeout: Option<Duration>,
+    average: AverageMode,
     max_buffer_bytes: u64,
     memory: Vec<MemoryUsage>,
     /// What NCCL's log said about the network, when a capture was given.
@@ -199,6 +201,7 @@ impl GpuBackend {
             register: plan.register,
             unalign: plan.unalign,
             timeout: plan.timeout,
+            average: plan.average,
             max_buffer_bytes,
             memory,
             network,
@@ -509,7 +512,7 @@ impl Backend for GpuBackend {
             }));
             all
         });
-        combine_threads(results)
+        combine_threads(results, self.average)
     }
 
     fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome> {

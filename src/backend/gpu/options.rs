@@ -3,7 +3,7 @@
 
 use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::error::{CollbenchError, Result};
-use crate::plan::TestPlan;
+use crate::plan::{AverageMode, TestPlan};
 use crate::world::World;
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub struct GpuOptions {
     pub timeout: Option<Duration>,
     /// `-y 1`: launch on the CUDA null stream.
     pub stream_null: bool,
+    /// `-a`: how the `-t` threads' times become the process's (see `combine_threads`).
+    pub average: AverageMode,
 }
 
 impl GpuOptions {
@@ -39,6 +41,7 @@ impl GpuOptions {
             unalign: plan.unalign,
             timeout: plan.timeout,
             stream_null: plan.stream_null,
+            average: plan.average,
         }
     }
 }
