@@ -148,8 +148,15 @@ mod tests {
         csv.writer().write_all(b"a,b\n").unwrap();
         csv.commit().unwrap();
         let meta = std::fs::symlink_metadata(&link).unwrap();
-        assert!(meta.file_type().is_symlink(), "the link was replaced: {meta:?}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a file was left");
+        assert!(
+            meta.file_type().is_symlink(),
+            "the link was replaced: {meta:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "a file was left"
+        );
     }
 
     #[test]

@@ -141,6 +141,10 @@ mod tests {
         }
         // Devices are written in place: -J /dev/null is fine.
         assert!(check_output_path("-J", Path::new("/dev/null")).is_ok());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "probe left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "probe left behind"
+        );
     }
 }
