@@ -144,6 +144,25 @@ fn long_names_starting_with(arg: &str) -> Vec<String> {
         .collect()
 }
 
+/// clap's error as one line: its first paragraph without the `error: ` prefix, continuation lines
+/// joined, so "the following required arguments were not provided: <NEW>" keeps the missing
+/// argument (the first line alone ended at the colon) and no usage block or tip follows.
+pub fn clap_error_summary(err: &clap::Error) -> String {
+    let rendered = err.to_string();
+    let summary = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty() && !line.starts_with("Usage:"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let summary = summary.trim_start_matches("error: ").trim();
+    if summary.is_empty() {
+        "invalid command line".to_string()
+    } else {
+        summary.to_string()
+    }
+}
+
 /// What `-h` prints: every flag with its nccl-tests default, then how collbench differs.
 pub fn help_text(collective: &dyn Collective, program: &str) -> String {
     let mut command = RawArgs::command()

@@ -495,7 +495,7 @@ pub fn command(args: &[String], out: &mut dyn Write) -> Result<()> {
         Err(e) => {
             return Err(CollbenchError::Usage(format!(
                 "collbench compare: {}; accepted: collbench compare BASELINE NEW [--tolerance PCT] [--markdown]",
-                e.to_string().lines().next().unwrap_or("bad arguments").trim_start_matches("error: ")
+                crate::cli::clap_error_summary(&e)
             )))
         }
     };
@@ -545,4 +545,26 @@ pub fn command(args: &[String], out: &mut dyn Write) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod command_line_tests {
+    use super::*;
+
+    fn usage_error(args: &[&str]) -> String {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let err = command(&args, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.exit_code(), 6, "{err}");
+        err.to_string()
+    }
+
+    #[test]
+    fn a_missing_file_argument_is_named() {
+        // Was "the following required arguments were not provided:; accepted: …".
+        let msg = usage_error(&["base.json"]);
+        assert!(msg.contains("not provided: <NEW>"), "{msg}");
+        let msg = usage_error(&[]);
+        assert!(msg.contains("<BASELINE> <NEW>"), "{msg}");
+        assert!(!msg.contains('\n') && !msg.contains("Usage:"), "{msg}");
+    }
 }

@@ -58,9 +58,11 @@ pub fn run(args: &[String]) -> crate::error::Result<()> {
                     crate::sinks::console::print(&error.to_string());
                     Ok(())
                 }
-                _ => Err(crate::error::CollbenchError::Usage(
-                    error.render().to_string().trim_end().to_string(),
-                )),
+                _ => Err(crate::error::CollbenchError::Usage(format!(
+                    "collbench fabric: {}; accepted: the commands and flags `collbench fabric \
+                     [info|loopback|pingpong] --help` lists",
+                    crate::cli::clap_error_summary(&error)
+                ))),
             };
         }
     };
@@ -102,6 +104,28 @@ pub fn fabric_main(args: &[String]) -> i32 {
         Err(error) => {
             eprintln!("collbench fabric: {error}");
             error.exit_code()
+        }
+    }
+}
+
+#[cfg(test)]
+mod command_line_tests {
+    #[test]
+    fn a_bad_command_line_is_one_line_saying_what_is_accepted() {
+        // Was clap's whole rendering: "error: the argument '--iters <N>' cannot be used multiple
+        // times", a blank line, the usage and "For more information, try '--help'.".
+        for args in [
+            &["loopback", "--iters", "5", "--iters", "0"][..],
+            &["info", "--bogus"][..],
+            &["loopback", "-b", "3X"][..],
+        ] {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            let err = super::run(&args).unwrap_err();
+            assert_eq!(err.exit_code(), 6, "{err}");
+            let msg = err.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            assert!(!msg.contains("error: error"), "{msg}");
+            assert!(msg.contains("accepted:"), "{msg}");
         }
     }
 }

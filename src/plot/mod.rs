@@ -464,7 +464,7 @@ pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
         Err(e) => {
             return Err(CollbenchError::Usage(format!(
                 "collbench plot: {}; accepted: collbench plot RUN.json [RUN2.json …] -o FILE.png|svg [--baseline FILE] [--min-busbw GBPS] [--profile NAME] [--metric busbw|time|both]",
-                e.to_string().lines().next().unwrap_or("bad arguments").trim_start_matches("error: ")
+                crate::cli::clap_error_summary(&e)
             )))
         }
     };
@@ -533,4 +533,19 @@ pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
     }
     writeln!(out, "wrote {}", parsed.output.display())
         .map_err(|e| CollbenchError::io("standard output", e))
+}
+
+#[cfg(test)]
+mod command_line_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_argument_is_named() {
+        let args: Vec<String> = ["run.json"].iter().map(|s| s.to_string()).collect();
+        let err = command(&args, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.exit_code(), 6);
+        let msg = err.to_string();
+        assert!(msg.contains("not provided: --output <FILE>"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
 }

@@ -2,7 +2,8 @@
 # Slurm case: the templates' FI_EFA_USE_DEVICE_RDMA handling. libfabric aborts every rank when it
 # is 1 on an EFA NIC without RDMA read (g5, g6), and turns it on by itself where the NIC has it,
 # so the templates leave it alone (a value the user exported included) unless
-# COLLBENCH_EFA_DEVICE_RDMA is 0 or 1; another value fails the job with exit 6 before srun.
+# COLLBENCH_EFA_DEVICE_RDMA is 0 or 1; another value fails the job with exit 6 before srun, as does
+# a COLLBENCH_EFA (or pairwise.sbatch's COLLBENCH_DRAIN) other than 0 or 1.
 # COLLBENCH_BIN is a stand-in that prints what the rank sees: only the template is checked here.
 # Run by tests/slurm/run.sh with SLURM_CONF, COLLBENCH_BIN_DIR and COLLBENCH_CASE_DIR set.
 set -euo pipefail
@@ -45,4 +46,22 @@ grep -q 'COLLBENCH_EFA_DEVICE_RDMA=yes: expected 0, 1 or unset' "$dir/bad-value/
     fail "bad-value: no message naming the value: $(cat "$dir/bad-value/job.out")"
 ! grep -q 'rank sees' "$dir/bad-value/job.out" || fail "bad-value: the ranks ran"
 echo "ok  bad-value: exit 6 before srun"
-echo "efa-device-rdma: FI_EFA_USE_DEVICE_RDMA left to libfabric unless COLLBENCH_EFA_DEVICE_RDMA says"
+
+# COLLBENCH_EFA and pairwise's COLLBENCH_DRAIN take 0 or 1 too: "yes" ran without the EFA settings,
+# or printed the drain lines without draining, silently.
+submit bad-efa 6 COLLBENCH_EFA=yes
+grep -q 'COLLBENCH_EFA=yes: expected 1' "$dir/bad-efa/job.out" ||
+    fail "bad-efa: no message naming the value: $(cat "$dir/bad-efa/job.out")"
+! grep -q 'rank sees' "$dir/bad-efa/job.out" || fail "bad-efa: the ranks ran"
+echo "ok  bad-efa: exit 6 before srun"
+rc=0
+mkdir -p "$dir/bad-drain"
+env COLLBENCH_BIN="$dir/show-env" COLLBENCH_OUTPUT_DIR="$dir/bad-drain" COLLBENCH_DRAIN=yes \
+    timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 --gpus-per-node=0 \
+    --chdir="$dir/bad-drain" --output="$dir/bad-drain/job.out" "$root/sbatch/pairwise.sbatch" >/dev/null || rc=$?
+[ "$rc" -eq 6 ] || fail "bad-drain: sbatch --wait exited $rc, expected 6: $(cat "$dir/bad-drain/job.out")"
+grep -q 'COLLBENCH_DRAIN=yes: expected 1' "$dir/bad-drain/job.out" ||
+    fail "bad-drain: no message naming the value: $(cat "$dir/bad-drain/job.out")"
+! grep -q 'rank sees' "$dir/bad-drain/job.out" || fail "bad-drain: the ranks ran"
+echo "ok  bad-drain: exit 6 before srun"
+echo "efa-device-rdma: FI_EFA_USE_DEVICE_RDMA left to libfabric unless COLLBENCH_EFA_DEVICE_RDMA says; COLLBENCH_EFA, COLLBENCH_DRAIN checked"
