@@ -421,6 +421,38 @@ fn wrong_results_and_interrupted_runs_fail_the_verdict() {
 }
 
 #[test]
+fn without_a_threshold_accept_judges_data_and_completeness_and_says_so() {
+    let judge = Criteria {
+        judge_without_threshold: true,
+        ..Criteria::default()
+    };
+    let r = report("all_reduce", &["a", "b"], 2, &[row(1 << 20, 10.0)]);
+    let v = evaluate(&r, &judge).expect("accept always has a verdict");
+    assert!(v.passed);
+    assert!(v
+        .checks
+        .iter()
+        .any(|c| c.kind == CheckKind::Complete && c.passed));
+    assert!(v
+        .checks
+        .iter()
+        .all(|c| matches!(c.kind, CheckKind::Data | CheckKind::Complete)));
+    let text = render::block(&v);
+    assert!(text.contains("#  note: bandwidth not judged"), "{text}");
+    assert!(text.contains("all 1 rows measured"), "{text}");
+
+    let mut stopped = r.clone();
+    stopped.complete = false;
+    stopped.summary.interrupted = Some("SIGTERM".into());
+    let v = evaluate(&stopped, &judge).unwrap();
+    assert!(!v.passed, "{}", render::block(&v));
+    // With a threshold, a complete sweep adds no completeness check and no note.
+    let v = evaluate(&r, &min_busbw("1", None)).unwrap();
+    assert!(v.checks.iter().all(|c| c.kind != CheckKind::Complete));
+    assert!(!render::block(&v).contains("note: bandwidth not judged"));
+}
+
+#[test]
 fn acceptance_flags_are_checked_before_any_work() {
     use clap::Parser;
     use collbench::cli::args::RawArgs;

@@ -124,6 +124,73 @@ fn a_planted_corruption_is_found_and_the_job_exits_7() {
     );
 }
 
+/// `collbench accept` with no threshold is still an acceptance run: its verdict judges the data
+/// and the sweep's completeness and says bandwidth was not judged; a plain run has no verdict.
+#[test]
+fn accept_without_a_threshold_ends_in_a_verdict_on_data_and_completeness() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "-b",
+        "8",
+        "-e",
+        "64",
+        "-f",
+        "2",
+        "-n",
+        "2",
+        "--backend",
+        "mpi",
+    ];
+    let accept: Vec<&str> = ["accept"].iter().chain(&flags).copied().collect();
+    let note = "#  note: bandwidth not judged (no --min-busbw, NCCL_TESTS_MIN_BW or --profile)";
+
+    let good_json = dir.path().join("good.json");
+    let good = run_with_json("collbench", &accept, &good_json, &[]);
+    assert_eq!(good.code(), Some(0), "{}", good.describe());
+    assert!(
+        good.stdout
+            .contains("# Verdict: PASS (2 of 2 checks passed, 1 node)"),
+        "{}",
+        good.describe()
+    );
+    assert!(good.stdout.contains(note), "{}", good.describe());
+    let verdict = &read_json(&good_json)["verdict"];
+    assert_eq!(verdict["passed"], true, "{verdict}");
+    let kinds: Vec<&str> = verdict["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["data", "complete"]);
+
+    let bad = run_with_json(
+        "collbench",
+        &accept,
+        &dir.path().join("bad.json"),
+        &[("COLLBENCH_TEST_CORRUPT", "2:1")],
+    );
+    assert_eq!(bad.code(), Some(7), "{}", bad.describe());
+    assert!(
+        bad.stdout
+            .contains("# Verdict: FAIL (1 of 2 checks passed, 1 node)"),
+        "{}",
+        bad.describe()
+    );
+
+    let run: Vec<&str> = ["run", "all_reduce"]
+        .iter()
+        .chain(&flags)
+        .copied()
+        .collect();
+    let plain_json = dir.path().join("plain.json");
+    let plain = run_with_json("collbench", &run, &plain_json, &[]);
+    assert_eq!(plain.code(), Some(0), "{}", plain.describe());
+    assert!(!plain.stdout.contains("# Verdict"), "{}", plain.describe());
+    assert!(read_json(&plain_json)["verdict"].is_null());
+}
+
 #[test]
 fn the_watchdog_aborts_a_job_with_a_stalled_rank_with_exit_4() {
     let _serial = serial();

@@ -123,7 +123,14 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                 tolerance_percent,
             },
         )),
-        Parsed::Run(plan) => Ok(AcceptCommand::Run(plan)),
+        Parsed::Run(mut plan) => {
+            // An acceptance run always ends in a verdict: without a threshold it judges the data
+            // and the sweep's completeness, and says that bandwidth was not judged.
+            let acceptance = &mut plan.acceptance;
+            acceptance.criteria.judge_without_threshold =
+                acceptance.criteria.is_empty() && acceptance.profile.is_none();
+            Ok(AcceptCommand::Run(plan))
+        }
     }
 }
 

@@ -52,6 +52,9 @@ pub struct Criteria {
     pub profile: Option<Profile>,
     /// `--require-net NAME`: NCCL must have selected this network on every rank (NCCL backend).
     pub require_net: Option<String>,
+    /// `collbench accept` with none of the above: still a verdict, on what is left to judge (no
+    /// wrong element, every row measured), so an acceptance run always ends in `# Verdict:`.
+    pub judge_without_threshold: bool,
 }
 
 impl Criteria {
@@ -90,6 +93,7 @@ impl Criteria {
             nccl_tests_min_bw,
             profile: None,
             require_net: None,
+            judge_without_threshold: false,
         })
     }
 }

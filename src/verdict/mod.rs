@@ -152,7 +152,7 @@ pub fn node_count(report: &Report) -> usize {
 /// Evaluates `criteria` against `report`. `None` when there is nothing to check (no flag, no
 /// environment threshold, no profile): then no verdict block is printed.
 pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
-    if criteria.is_empty() {
+    if criteria.is_empty() && !criteria.judge_without_threshold {
         return None;
     }
     let nodes = node_count(report);
@@ -166,27 +166,9 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
     if validated || report.summary.out_of_bounds > 0 {
         checks.push(data_check(report));
     }
-    if !report.complete {
-        checks.push(Check {
-            kind: CheckKind::Complete,
-            passed: false,
-            collective: Some(report.collective.clone()),
-            size_bytes: None,
-            dtype: None,
-            placement: None,
-            measured: report.results.len() as f64,
-            threshold: report.results.len() as f64 + 1.0,
-            unit: "rows".into(),
-            basis: format!(
-                "sweep interrupted: {}",
-                report
-                    .summary
-                    .interrupted
-                    .as_deref()
-                    .unwrap_or("unknown reason")
-            ),
-            slowest: None,
-        });
+    // Completeness is a check of its own only when it failed, or when nothing else is judged.
+    if !report.complete || criteria.judge_without_threshold {
+        checks.push(complete_check(report));
     }
 
     if let Some(min) = &criteria.min_busbw {
@@ -428,6 +410,35 @@ fn network_check(report: &Report, required: &str) -> Check {
         unit: "ranks".into(),
         basis: requirement.explain(),
         slowest,
+    }
+}
+
+/// Every row of the sweep was measured (a sweep stopped by a signal or an error was not).
+fn complete_check(report: &Report) -> Check {
+    let rows = report.results.len() as f64;
+    Check {
+        kind: CheckKind::Complete,
+        passed: report.complete,
+        collective: Some(report.collective.clone()),
+        size_bytes: None,
+        dtype: None,
+        placement: None,
+        measured: rows,
+        threshold: if report.complete { rows } else { rows + 1.0 },
+        unit: "rows".into(),
+        basis: if report.complete {
+            "every row of the sweep was measured".into()
+        } else {
+            format!(
+                "sweep interrupted: {}",
+                report
+                    .summary
+                    .interrupted
+                    .as_deref()
+                    .unwrap_or("unknown reason")
+            )
+        },
+        slowest: None,
     }
 }
 

@@ -22,6 +22,16 @@ pub fn block(verdict: &Verdict) -> String {
         verdict.nodes,
         if verdict.nodes == 1 { "" } else { "s" }
     ));
+    // Only data and completeness judged: `collbench accept` given no threshold at all.
+    if verdict
+        .checks
+        .iter()
+        .all(|c| matches!(c.kind, CheckKind::Data | CheckKind::Complete))
+    {
+        out.push_str(
+            "#  note: bandwidth not judged (no --min-busbw, NCCL_TESTS_MIN_BW or --profile)\n",
+        );
+    }
     for check in &verdict.checks {
         out.push_str(&format!(
             "#  {}  {}\n",
@@ -82,6 +92,9 @@ pub fn one_line(check: &Check) -> String {
             check.measured,
             check.threshold
         ),
+        CheckKind::Complete if check.passed => {
+            format!("{}: all {} rows measured", what.join(" "), check.measured)
+        }
         CheckKind::Complete => format!(
             "{}: {} rows finished before the run stopped",
             what.join(" "),
