@@ -3,7 +3,8 @@
 # is 1 on an EFA NIC without RDMA read (g5, g6), and turns it on by itself where the NIC has it,
 # so the templates leave it alone (a value the user exported included) unless
 # COLLBENCH_EFA_DEVICE_RDMA is 0 or 1; another value fails the job with exit 6 before srun, as does
-# a COLLBENCH_EFA (or pairwise.sbatch's COLLBENCH_DRAIN) other than 0 or 1.
+# a COLLBENCH_EFA (or pairwise.sbatch's COLLBENCH_DRAIN) other than 0 or 1; pairwise.sbatch passes
+# COLLBENCH_PUSH_GATEWAY on.
 # COLLBENCH_BIN is a stand-in that prints what the rank sees: only the template is checked here.
 # Run by tests/slurm/run.sh with SLURM_CONF, COLLBENCH_BIN_DIR and COLLBENCH_CASE_DIR set.
 set -euo pipefail
@@ -64,4 +65,17 @@ grep -q 'COLLBENCH_DRAIN=yes: expected 1' "$dir/bad-drain/job.out" ||
     fail "bad-drain: no message naming the value: $(cat "$dir/bad-drain/job.out")"
 ! grep -q 'rank sees' "$dir/bad-drain/job.out" || fail "bad-drain: the ranks ran"
 echo "ok  bad-drain: exit 6 before srun"
+# pairwise.sbatch hands COLLBENCH_PUSH_GATEWAY on as acceptance.sbatch does (it was ignored).
+printf '#!/bin/sh\necho "rank args: $*"\n' >"$dir/show-args"
+chmod 0755 "$dir/show-args"
+mkdir -p "$dir/pairwise-push"
+rc=0
+env COLLBENCH_BIN="$dir/show-args" COLLBENCH_OUTPUT_DIR="$dir/pairwise-push" \
+    COLLBENCH_PUSH_GATEWAY=http://pushgateway.example:9091 \
+    timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 --gpus-per-node=0 \
+    --chdir="$dir/pairwise-push" --output="$dir/pairwise-push/job.out" "$root/sbatch/pairwise.sbatch" >/dev/null || rc=$?
+[ "$rc" -eq 0 ] || fail "pairwise-push: sbatch --wait exited $rc: $(cat "$dir/pairwise-push/job.out")"
+grep -q '^rank args: accept --pairwise .*--push-gateway http://pushgateway.example:9091' "$dir/pairwise-push/job.out" ||
+    fail "pairwise-push: --push-gateway not passed: $(cat "$dir/pairwise-push/job.out")"
+echo "ok  pairwise-push: --push-gateway passed to the ranks"
 echo "efa-device-rdma: FI_EFA_USE_DEVICE_RDMA left to libfabric unless COLLBENCH_EFA_DEVICE_RDMA says; COLLBENCH_EFA, COLLBENCH_DRAIN checked"
