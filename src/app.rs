@@ -18,6 +18,7 @@ use crate::cli::{self, Parsed, Umbrella};
 use crate::collectives;
 use crate::error::{exit, CollbenchError, Result};
 use crate::measure::hooks::TestHooks;
+use crate::measure::memory_cap::lower_max_bytes_to_memory;
 use crate::measure::runner::{self, RunInputs, RunOutcome, StopSignal};
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{BackendChoice, TestPlan};
@@ -510,15 +511,9 @@ fn prepare<'w>(
     )?;
 
     // nccl-tests lowers -e to what every rank can allocate, with a notice.
-    if let Some(limit) = hooks.buffer_limit(world.rank(), backend.max_buffer_bytes()) {
-        let smallest = {
-            let _armed = watchdog::waiting(Phase::Barrier);
-            world.allreduce_f64(&[limit as f64], Reduction::Min)?
-        };
-        let smallest = smallest.first().copied().unwrap_or(limit as f64) as u64;
-        if let Some(notice) = plan.cap_max_bytes(smallest)? {
-            notices.push(notice);
-        }
+    let rank = world.rank();
+    if let Some(notice) = lower_max_bytes_to_memory(plan, backend.as_ref(), world, &hooks, rank)? {
+        notices.push(notice);
     }
 
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();

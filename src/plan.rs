@@ -436,19 +436,25 @@ impl TestPlan {
     /// Lowers `-e` to what fits, like nccl-tests' `Reducing maxBytes to X due to memory limitation`.
     /// `available_bytes` is the largest size (the `-e` value) whose buffers the backend can allocate
     /// on every rank. Returns the notice to print (two lines, as nccl-tests prints them) when it
-    /// lowered `-e`; fails when even `-b` does not fit.
-    pub fn cap_max_bytes(&mut self, available_bytes: u64) -> Result<Option<String>> {
+    /// lowered `-e`; fails when even `-b` does not fit, with `basis` (how the limit follows from
+    /// the memory) in the message.
+    pub fn cap_max_bytes(
+        &mut self,
+        available_bytes: u64,
+        basis: Option<&str>,
+    ) -> Result<Option<String>> {
         if self.max_bytes <= available_bytes {
             return Ok(None);
         }
         if self.min_bytes > available_bytes {
             return Err(CollbenchError::Usage(format!(
                 "-b/--minbytes {} ({}) does not fit in memory: at most {} bytes ({}) per buffer can be \
-                 allocated here; accepted: -b and -e up to {}",
+                 allocated on every rank{}; accepted: -b and -e up to {}",
                 self.min_bytes,
                 human_bytes(self.min_bytes),
                 available_bytes,
                 human_bytes(available_bytes),
+                basis.map(|b| format!(" ({b})")).unwrap_or_default(),
                 available_bytes
             )));
         }

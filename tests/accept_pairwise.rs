@@ -983,7 +983,8 @@ fn a_usage_error_only_one_pair_finds_stops_every_rank_with_exit_6() {
     assert!(seconds < 60.0, "the job took {seconds:.1} s to end");
     let expected = "collbench: usage error: accept --pairwise round 1, pair node-c+node-d: \
                     -b/--minbytes 2097152 (2.00 MiB) does not fit in memory: at most 1048576 \
-                    bytes (1.00 MiB) per buffer can be allocated here; accepted: -b and -e up to \
+                    bytes (1.00 MiB) per buffer can be allocated on every rank (rank 3: \
+                    COLLBENCH_TEST_MAX_BUFFER allows 1048576 bytes); accepted: -b and -e up to \
                     1048576";
     assert_eq!(run.stderr.matches(expected).count(), 1, "{}", run.stderr);
     assert!(!run.stderr.contains("timeout"), "{}", run.stderr);

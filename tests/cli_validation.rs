@@ -288,8 +288,15 @@ fn collective_rank_count_rules_are_checked() {
 fn max_bytes_is_capped_to_memory_with_nccl_tests_notice() {
     let mut plan = plan(REDUCTION, &["-b", "8", "-e", "1G", "-f", "2"]);
     assert_eq!(plan.sizes.len(), 28);
-    assert_eq!(plan.cap_max_bytes(2 << 30).unwrap(), None, "1G fits in 2G");
-    let notice = plan.cap_max_bytes(100 << 20).unwrap().expect("a notice");
+    assert_eq!(
+        plan.cap_max_bytes(2 << 30, None).unwrap(),
+        None,
+        "1G fits in 2G"
+    );
+    let notice = plan
+        .cap_max_bytes(100 << 20, None)
+        .unwrap()
+        .expect("a notice");
     assert_eq!(
         notice,
         "#\n# Reducing maxBytes to 104857600 due to memory limitation"
@@ -303,13 +310,14 @@ fn max_bytes_is_capped_to_memory_with_nccl_tests_notice() {
 fn min_bytes_that_cannot_fit_is_a_usage_error_naming_size_and_memory() {
     let mut plan = plan(REDUCTION, &["-b", "4G", "-e", "8G", "-f", "2"]);
     assert_usage_error(
-        plan.cap_max_bytes(1 << 30),
+        plan.cap_max_bytes(1 << 30, Some("rank 0: this host has 2.00 GiB available")),
         "-b 4G with 1 GiB",
         &[
             "-b/--minbytes 4294967296",
             "4.00 GiB",
             "1073741824",
             "1.00 GiB",
+            "(rank 0: this host has 2.00 GiB available)",
         ],
     );
 }

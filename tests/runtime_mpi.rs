@@ -504,6 +504,42 @@ fn a_root_that_only_some_split_groups_have_is_refused_by_every_rank() {
     }
 }
 
+/// A `-b` no rank can allocate is refused once, naming the rank with the least memory and how its
+/// limit follows from its memory (the reserve kept free), whichever rank prints.
+#[test]
+fn a_min_size_beyond_memory_names_the_rank_with_the_least_and_why() {
+    let _serial = serial();
+    let sizes = ["-b", "1000T", "-e", "1000T", "--backend", "mpi"];
+    let host = run(mpirun(4, "allreduce-perf", &sizes, &[]), LIMIT);
+    assert_eq!(host.code(), Some(6), "{}", host.describe());
+    assert_eq!(
+        host.stderr.matches("does not fit in memory").count(),
+        1,
+        "{}",
+        host.describe()
+    );
+    for part in [
+        "per buffer can be allocated on every rank (rank ",
+        "available of ",
+        "less a reserve of ",
+        "shared by 4 process(es) on it, 3 buffers each",
+    ] {
+        assert!(host.stderr.contains(part), "{part}: {}", host.describe());
+    }
+
+    let small = ["-b", "2K", "-e", "4K", "--backend", "mpi"];
+    let hook = [("COLLBENCH_TEST_MAX_BUFFER", "2:1000")];
+    let one_rank = run(mpirun(4, "allreduce-perf", &small, &hook), LIMIT);
+    assert_eq!(one_rank.code(), Some(6), "{}", one_rank.describe());
+    assert!(
+        one_rank
+            .stderr
+            .contains("at most 1000 bytes (1000 B) per buffer can be allocated on every rank (rank 2: COLLBENCH_TEST_MAX_BUFFER allows 1000 bytes)"),
+        "{}",
+        one_rank.describe()
+    );
+}
+
 fn run_root_outside() -> Finished {
     run(
         mpirun(4, "reduce-perf", &["-r", "4", "-b", "8", "-e", "8"], &[]),

@@ -12,6 +12,7 @@ use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParam
 use crate::error::{CollbenchError, Result};
 use crate::measure::timed_loop::{run_timed, LoopOps};
 use crate::measure::{watchdog, Timing, TimingPlan};
+use crate::plan::human_bytes;
 use crate::report::memory::{self, MemoryKind, RankMemory};
 use crate::report::{BackendInfo, RankPlacement};
 
@@ -224,6 +225,21 @@ impl Backend for HostBackend {
         available.map(|a| host_buffer_limit(a, total.unwrap_or(a), self.processes_on_host))
     }
 
+    fn max_buffer_basis(&self) -> Option<String> {
+        let (available, total) = memory::host_memory_bytes();
+        let available = available?;
+        let total = total.unwrap_or(available);
+        Some(format!(
+            "this host has {} available of {} installed, less a reserve of {} kept free (1 GiB \
+             per 16 GiB installed, at most 4 GiB, plus 1 GiB), shared by {} process(es) on it, \
+             3 buffers each",
+            human_bytes(available),
+            human_bytes(total),
+            human_bytes(host_memory_reserve(total)),
+            self.processes_on_host
+        ))
+    }
+
     fn memory_usage(&self) -> Result<Vec<RankMemory>> {
         let (free_bytes, total_bytes) = memory::host_memory_bytes();
         Ok(vec![RankMemory {
@@ -356,8 +372,12 @@ const GIB: u64 = 1 << 30;
 /// less nccl-tests' reserve (1 GiB per 16 GiB installed, at most 4 GiB, plus 1 GiB for the rest),
 /// so a large -e leaves the host room to work instead of taking all of it.
 pub(crate) fn host_buffer_limit(available: u64, total: u64, processes: usize) -> u64 {
-    let reserve = total.div_ceil(16 * GIB).min(4) * GIB + GIB;
-    available.saturating_sub(reserve) / processes.max(1) as u64 / 3
+    available.saturating_sub(host_memory_reserve(total)) / processes.max(1) as u64 / 3
+}
+
+/// The memory a host keeps free: 1 GiB per 16 GiB installed (at most 4 GiB) plus 1 GiB.
+fn host_memory_reserve(total: u64) -> u64 {
+    total.div_ceil(16 * GIB).min(4) * GIB + GIB
 }
 
 #[cfg(test)]

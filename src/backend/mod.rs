@@ -47,6 +47,11 @@ pub trait Backend {
     fn nranks(&self) -> usize;
     /// Largest buffer this backend can allocate per rank, if it knows (e.g. free device memory).
     fn max_buffer_bytes(&self) -> Option<u64>;
+    /// How `max_buffer_bytes` follows from this process's memory, for the error when not even
+    /// `-b` fits (e.g. "2.0 GiB available less a 2.0 GiB reserve").
+    fn max_buffer_basis(&self) -> Option<String> {
+        None
+    }
     /// Why this backend cannot run `dtype`/`op` here (the runner prints it as a skip line), e.g.
     /// fp8 on a GPU older than compute capability 9.0. `None` when it can.
     fn unsupported(&self, _dtype: DataType, _op: Option<ReduceOp>) -> Option<String> {

@@ -5,6 +5,7 @@ use crate::plan::BlockingMode;
 use serde::{Deserialize, Serialize};
 
 pub mod hooks;
+pub mod memory_cap;
 pub mod runner;
 pub mod timed_loop;
 pub mod watchdog;

@@ -260,7 +260,7 @@ pub fn run(
             .iter()
             .filter_map(|c| c.max_bytes_cap.as_ref())
         {
-            if capped_plan.cap_max_bytes(*cap).is_ok() && !notices_printed.contains(notice) {
+            if capped_plan.cap_max_bytes(*cap, None).is_ok() && !notices_printed.contains(notice) {
                 crate::sinks::console::print_line(notice);
                 notices_printed.push(notice.clone());
             }

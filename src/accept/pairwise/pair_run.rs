@@ -5,11 +5,11 @@ use super::messages::Contribution;
 use super::BackendFactory;
 use crate::error::Result;
 use crate::measure::hooks::TestHooks;
+use crate::measure::memory_cap::lower_max_bytes_to_memory;
 use crate::measure::runner::{self, RunInputs, StopSignal};
-use crate::measure::watchdog::{self, Phase};
 use crate::plan::TestPlan;
 use crate::verdict::{lowest_busbw, Criteria};
-use crate::world::{Reduction, World};
+use crate::world::World;
 
 /// The hooks of a pair run: a hook naming this process's global rank moves to its rank in the pair.
 fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> TestHooks {
@@ -50,19 +50,14 @@ pub(super) fn run_pair(
     contribution.backend = Some(backend.info().name);
     // As a plain run: -e lowered to what every rank of the pair can allocate, with its notice.
     let mut capped_plan = None;
-    if let Some(limit) = hooks.buffer_limit(me, backend.max_buffer_bytes()) {
-        let smallest = {
-            let _armed = watchdog::waiting(Phase::Barrier);
-            group.allreduce_f64(&[limit as f64], Reduction::Min)?
-        };
-        let smallest = smallest.first().copied().unwrap_or(limit as f64) as u64;
-        let mut capped = plan.clone();
-        if let Some(notice) = capped.cap_max_bytes(smallest)? {
-            if group.rank() == 0 {
-                contribution.max_bytes_cap = Some((capped.max_bytes, notice));
-            }
-            capped_plan = Some(capped);
+    let mut capped = plan.clone();
+    if let Some(notice) =
+        lower_max_bytes_to_memory(&mut capped, backend.as_ref(), group, hooks, me)?
+    {
+        if group.rank() == 0 {
+            contribution.max_bytes_cap = Some((capped.max_bytes, notice));
         }
+        capped_plan = Some(capped);
     }
     let plan = capped_plan.as_ref().unwrap_or(plan);
     if me == 0 {

@@ -325,6 +325,18 @@ impl Backend for GpuBackend {
         Some(self.max_buffer_bytes)
     }
 
+    fn max_buffer_basis(&self) -> Option<String> {
+        let tightest = self.memory.iter().min_by_key(|m| m.free_after_init)?;
+        Some(format!(
+            "GPU {} has {} free of {} after NCCL's initialisation, less a reserve of {} kept \
+             free, for a send and a receive buffer",
+            tightest.device,
+            crate::plan::human_bytes(tightest.free_after_init as u64),
+            crate::plan::human_bytes(tightest.total_bytes as u64),
+            crate::plan::human_bytes(MEMORY_RESERVE_BYTES as u64)
+        ))
+    }
+
     fn unsupported(&self, dtype: DataType, op: Option<ReduceOp>) -> Option<String> {
         let lib = &self.nccl.lib;
         if dtype.is_fp8() {
