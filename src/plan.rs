@@ -318,7 +318,8 @@ impl TestPlan {
     /// Checks what needs the communicator size: `-r` inside `0..nranks` for rooted collectives, and
     /// the collective's own rank-count rule (hypercube: a power of two). `nranks` is the size of the
     /// communicator the test runs on (after NCCL_TESTS_SPLIT).
-    pub fn validate_for_world(&self, nranks: usize) -> Result<()> {
+    pub fn validate_for_world(&self, processes: usize) -> Result<()> {
+        let nranks = processes * self.ranks_per_process();
         if nranks == 0 {
             return Err(CollbenchError::Usage(
                 "the communicator has 0 ranks; accepted: at least 1 rank".into(),
@@ -338,7 +339,35 @@ impl TestPlan {
                 self.collective.name()
             )));
         }
-        Ok(())
+        self.check_busbw_threshold_reachable(nranks)
+    }
+
+    /// NCCL ranks each process drives: `-t` threads × `-g` GPUs (1 on the host backend, which
+    /// refuses more).
+    pub fn ranks_per_process(&self) -> usize {
+        self.nthreads * self.ngpus
+    }
+
+    /// A bus-bandwidth floor above 0 on a rank count where the collective's bus factor is 0 (one
+    /// rank of all_reduce, all_gather, …: busbw = algbw × 2(n-1)/n or (n-1)/n) can never pass:
+    /// refused before the sweep, rather than measured and blamed on the only rank.
+    fn check_busbw_threshold_reachable(&self, nranks: usize) -> Result<()> {
+        if self.collective.bus_bw_factor(nranks) > 0.0 {
+            return Ok(());
+        }
+        let criteria = &self.acceptance.criteria;
+        let floor = match (&criteria.min_busbw, criteria.nccl_tests_min_bw) {
+            (Some(min), _) if min.gbps > 0.0 => format!("--min-busbw {}", min.gbps),
+            (_, Some(value)) if value > 0.0 => format!("NCCL_TESTS_MIN_BW={value}"),
+            _ => return Ok(()),
+        };
+        Err(CollbenchError::Usage(format!(
+            "{floor} cannot be met on {nranks} rank: {}'s busbw is its algbw times a bus factor \
+             that is 0 for {nranks} rank (as in nccl-tests), so every busbw is 0; accepted: 2 or \
+             more ranks (more processes, or -t/-g on a node with more GPUs), or no bus-bandwidth \
+             floor",
+            self.collective.name()
+        )))
     }
 
     /// [`Self::validate_for_world`] for every NCCL_TESTS_SPLIT group of a `world_size`-rank job at
@@ -365,13 +394,17 @@ impl TestPlan {
         let smallest = groups.values().copied().min().unwrap_or(world_size);
         let largest = groups.values().copied().max().unwrap_or(world_size);
         if self.collective.uses_root() && self.root == RootSelection::All && smallest != largest {
-            let sizes: Vec<String> = groups.values().map(|size| size.to_string()).collect();
+            let per_process = self.ranks_per_process();
+            let sizes: Vec<String> = groups
+                .values()
+                .map(|size| (size * per_process).to_string())
+                .collect();
             return Err(CollbenchError::Usage(format!(
                 "-r/--root -1 runs every root of each group, but the NCCL_TESTS_SPLIT groups have \
                  {} ranks, so they would run different rows; accepted: one root -r 0..={} (within \
                  the smallest group), or a split into groups of equal size",
                 sizes.join(", "),
-                smallest - 1
+                smallest * per_process - 1
             )));
         }
         Ok(())
@@ -651,6 +684,77 @@ mod tests {
             .is_ok());
         assert!(split_plan("all_reduce", "-1", "MOD 2")
             .validate_for_groups(5)
+            .is_ok());
+    }
+
+    fn plan_from(
+        collective: &str,
+        args: &[&str],
+        env: &[(&'static str, &'static str)],
+    ) -> TestPlan {
+        use clap::Parser;
+        let raw = crate::cli::args::RawArgs::try_parse_from(args).unwrap();
+        let env = env.to_vec();
+        let env = move |name: &str| {
+            env.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        };
+        let collective = crate::collectives::find(collective).unwrap();
+        crate::cli::build::build_plan(collective, &raw, &env, Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn roots_count_every_gpu_of_a_process() {
+        // nccl-tests -g 8 -r 3 on one process: 8 ranks, root 3 exists.
+        let plan = plan_from("broadcast", &["-g", "8", "-r", "3"], &[]);
+        assert!(plan.validate_for_world(1).is_ok());
+        let err = plan_from("broadcast", &["-t", "2", "-g", "2", "-r", "4"], &[])
+            .validate_for_world(1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outside this run's 4 ranks"), "{err}");
+        assert!(err.contains("accepted: 0..=3"), "{err}");
+    }
+
+    #[test]
+    fn a_busbw_floor_one_rank_cannot_reach_is_refused() {
+        let err = plan_from("all_reduce", &["--min-busbw", "1"], &[])
+            .validate_for_world(1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "usage error: --min-busbw 1 cannot be met on 1 rank: all_reduce's busbw"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("accepted: 2 or more ranks"), "{err}");
+        let err = plan_from("all_gather", &[], &[("NCCL_TESTS_MIN_BW", "5")])
+            .validate_for_world(1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("NCCL_TESTS_MIN_BW=5 cannot be met on 1 rank"),
+            "{err}"
+        );
+        // Reachable: two ranks (processes or GPUs), a bus factor of 1 on one rank, a floor of 0.
+        assert!(plan_from("all_reduce", &["--min-busbw", "1"], &[])
+            .validate_for_world(2)
+            .is_ok());
+        assert!(
+            plan_from("all_reduce", &["--min-busbw", "1", "-g", "2"], &[])
+                .validate_for_world(1)
+                .is_ok()
+        );
+        assert!(plan_from("broadcast", &["--min-busbw", "1"], &[])
+            .validate_for_world(1)
+            .is_ok());
+        assert!(plan_from("all_reduce", &["--min-busbw", "0"], &[])
+            .validate_for_world(1)
+            .is_ok());
+        assert!(plan_from("all_reduce", &[], &[])
+            .validate_for_world(1)
             .is_ok());
     }
 

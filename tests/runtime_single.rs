@@ -171,6 +171,17 @@ fn bad_values_exit_6_before_any_work() {
             &[][..],
             "does not exist",
         ),
+        // all_reduce's busbw is 0 on one rank: a floor above it could only fail.
+        (
+            &["--min-busbw", "1"][..],
+            &[][..],
+            "--min-busbw 1 cannot be met on 1 rank",
+        ),
+        (
+            &["-b", "8"][..],
+            &[("NCCL_TESTS_MIN_BW", "5")][..],
+            "NCCL_TESTS_MIN_BW=5 cannot be met on 1 rank",
+        ),
     ] {
         let run = run(alone("allreduce-perf", args, env), LIMIT);
         assert_eq!(run.code(), Some(6), "{args:?} {env:?}: {}", run.describe());
