@@ -149,6 +149,19 @@ fi
 # -e beyond free device memory: lowered with nccl-tests' notice, and the run still passes.
 ok_run mode-memory-cap "$AR" --backend nccl -b 1M -e 1T -f 32 -n 2 -w 1
 grep -q 'Reducing maxBytes' "$R/mode-memory-cap.txt" || verdict FAIL mode-memory-cap-notice "no 'Reducing maxBytes' notice"
+# -C 1: the time column is the host's launch time, while algbw still divides by the completion
+# time (nccl-tests' rule). At 64 MiB the launch is a few us of a ~50 us operation, so out of
+# place (in place is a no-op on one rank) algbw x time must be far below the size.
+for graphs in 0 10; do
+    name=mode-cputime-C1-G$graphs
+    ok_run "$name" "$AR" --backend nccl -b 64M -e 64M -n 20 -w 2 -C 1 -G "$graphs"
+    row=$(awk '$1 == 67108864 { print $6, $7; exit }' "$R/$name.txt")
+    if awk -v r="$row" 'BEGIN { split(r, f, " "); exit !(f[1] > 0 && f[2] > 0 && f[1] * f[2] * 1000 < 0.5 * 67108864) }'; then
+        verdict PASS "$name-rule" "64 MiB: launch ${row% *} us, algbw ${row#* } GB/s from the completion time"
+    else
+        verdict FAIL "$name-rule" "64 MiB time/algbw '${row:-no row}': algbw is not from the completion time"
+    fi
+done
 
 # 4. The planted corruption must fail the run: exit 7 and FAILED.
 run corruption env COLLBENCH_TEST_CORRUPT=0:3 "$AR" --backend nccl -b 1M -e 1M -d float
