@@ -1,0 +1,1 @@
+/work/main/.gpu/collbench run all_reduce --backend nccl -b 8 -e 1M -f 32 -d all -o all -n 3 -w 1 -J /work/main/.gpu/results/coll-all_reduce.json 

@@ -1,0 +1,1 @@
+env COLLBENCH_NCCL_DISABLE=ncclAlltoAll\,ncclGather\,ncclScatter /work/main/.gpu/collbench run scatter --backend nccl -b 8 -e 1M -f 32 -d all -n 3 -w 1 

@@ -1,0 +1,1 @@
+/work/main/.gpu/allreduce-perf --backend nccl -b 8 -e 1M -f 64 -p 1 

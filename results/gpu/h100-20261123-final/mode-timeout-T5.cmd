@@ -1,0 +1,1 @@
+/work/main/.gpu/allreduce-perf --backend nccl -b 8 -e 8M -f 64 -T 5 
