@@ -171,6 +171,20 @@ else
     verdict FAIL corruption "exit $RC (expected 7 and FAILED)"
 fi
 
+# 4b. -T on a stream that never finishes (COLLBENCH_TEST_STREAM_HANG: the waits of rank 0 never
+#     see its stream done, as when a peer never joins): every communicator is aborted with
+#     ncclCommAbort, the error names rank, host, GPU, collective and size, exit 4, within ~-T.
+hang_start=$(date +%s.%N)
+run timeout-stream-hang env COLLBENCH_TEST_STREAM_HANG=0 "$AR" --backend nccl -b 1M -e 1M -T 3
+hang_seconds=$(awk -v a="$hang_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+if [[ $RC -eq 4 ]] &&
+    grep -q 'timeout: rank 0 (host .*, GPU [0-9]* \[.*\]) all_reduce 1048576 B: operations did not complete within -T 3 s; aborted every communicator' "$R/timeout-stream-hang.txt" &&
+    awk -v s="$hang_seconds" 'BEGIN { exit !(s < 30) }'; then
+    verdict PASS timeout-stream-hang "exit 4 after ${hang_seconds}s: $(grep -o 'operations did not complete.*' "$R/timeout-stream-hang.txt" | head -1 | cut -c1-70)"
+else
+    verdict FAIL timeout-stream-hang "exit $RC after ${hang_seconds}s (expected 4 and the abort message): $(grep -m1 collbench "$R/timeout-stream-hang.txt" | cut -c1-120)"
+fi
+
 # 5. A missing NCCL: exit 3 and the list of what was tried.
 run missing-library env COLLBENCH_NCCL_LIBRARY=/nonexistent/libnccl.so.2 "$AR" --backend nccl -b 8 -e 8
 if [[ $RC -eq 3 ]] && grep -q '/nonexistent/libnccl.so.2: no such file' "$R/missing-library.txt"; then

@@ -100,10 +100,14 @@ fn accept_main(args: &[String]) -> i32 {
 
 /// The backend of one pair in `accept --pairwise`, on the pair's communicator (its ranks are
 /// numbered within the pair).
-fn pair_backend<'g>(plan: &TestPlan, group: &'g dyn World) -> Result<Box<dyn Backend + 'g>> {
+fn pair_backend<'g>(
+    plan: &TestPlan,
+    group: &'g dyn World,
+    hooks: &TestHooks,
+) -> Result<Box<dyn Backend + 'g>> {
     let mut notices = Vec::new();
     // Pair runs report no network (`accept --pairwise` refuses --require-net).
-    build_backend(plan, group, group, 0, &mut notices, None)
+    build_backend(plan, group, group, 0, &mut notices, None, hooks)
 }
 
 fn run_pairwise(plan: TestPlan, options: &crate::accept::command::PairwiseOptions) -> i32 {
@@ -508,6 +512,7 @@ fn prepare<'w>(
         color as usize,
         &mut notices,
         net_log,
+        &hooks,
     )?;
 
     // nccl-tests lowers -e to what every rank can allocate, with a notice.
@@ -564,9 +569,10 @@ fn build_backend<'w>(
     color: usize,
     notices: &mut Vec<String>,
     net_log: Option<NcclLogCapture>,
+    hooks: &TestHooks,
 ) -> Result<Box<dyn Backend + 'w>> {
     match plan.backend {
-        BackendChoice::Nccl => gpu_backend(plan, world, group, color, net_log),
+        BackendChoice::Nccl => gpu_backend(plan, world, group, color, net_log, hooks),
         BackendChoice::Auto => {
             // Every rank must pick the same backend: NCCL only if it is usable everywhere.
             let probe = crate::backend::nccl::probe();
@@ -576,7 +582,7 @@ fn build_backend<'w>(
                 world.allreduce_f64(&[usable_here], Reduction::Min)?
             };
             if usable_everywhere.first() == Some(&1.0) {
-                return gpu_backend(plan, world, group, color, net_log);
+                return gpu_backend(plan, world, group, color, net_log, hooks);
             }
             let why = match probe {
                 // The first line, without the list of every path the loader tried.
@@ -595,12 +601,28 @@ fn build_backend<'w>(
                     )),
                     other => other,
                 })?;
+            refuse_stream_hang(hooks)?;
             notices.push(format!(
                 "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
             ));
             host_backend(plan, world, group, color)
         }
-        BackendChoice::Mpi => host_backend(plan, world, group, color),
+        BackendChoice::Mpi => {
+            refuse_stream_hang(hooks)?;
+            host_backend(plan, world, group, color)
+        }
+    }
+}
+
+/// `COLLBENCH_TEST_STREAM_HANG` acts on GPU streams: on the host backend it would do nothing.
+fn refuse_stream_hang(hooks: &TestHooks) -> Result<()> {
+    use crate::measure::hooks::{STALL_VAR, STREAM_HANG_VAR};
+    match hooks.stream_hang {
+        Some(rank) => Err(CollbenchError::Usage(format!(
+            "{STREAM_HANG_VAR}={rank}: the mpi backend has no GPU streams to hang; accepted: \
+             the NCCL backend on GPUs, or {STALL_VAR}={rank} to stop a rank on any backend"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -612,11 +634,12 @@ fn gpu_backend<'w>(
     group: &dyn World,
     color: usize,
     net_log: Option<NcclLogCapture>,
+    hooks: &TestHooks,
 ) -> Result<Box<dyn Backend + 'w>> {
     use crate::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
     let _armed = watchdog::waiting(Phase::Init);
     let setup = GpuSetup {
-        options: GpuOptions::from_plan(plan),
+        options: GpuOptions::from_plan(plan, hooks),
         world: group.split(0, group.rank())?,
         local_rank: world.local_rank(),
         group: color,

@@ -31,6 +31,7 @@ fn options() -> GpuOptions {
         timeout: Some(std::time::Duration::from_secs(60)),
         stream_null: false,
         average: collbench::plan::AverageMode::Avg,
+        stream_hang: None,
     }
 }
 

@@ -171,6 +171,12 @@ fn bad_values_exit_6_before_any_work() {
             &[][..],
             "does not exist",
         ),
+        // A GPU-stream hook where there are no GPU streams.
+        (
+            &["-b", "8"][..],
+            &[("COLLBENCH_TEST_STREAM_HANG", "0")][..],
+            "COLLBENCH_TEST_STREAM_HANG=0: the mpi backend has no GPU streams to hang",
+        ),
         // all_reduce's busbw is 0 on one rank: a floor above it could only fail.
         (
             &["--min-busbw", "1"][..],

@@ -7,6 +7,7 @@
 //! | `COLLBENCH_TEST_CORRUPT=<rank>:<index>` | After every validation run, output element `<index>` of rank `<rank>` is overwritten with a wrong value before it is checked (when the element exists at that size). The run then shows `#wrong` > 0, `FAILED` in the footer, and exits 7. |
 //! | `COLLBENCH_TEST_DELAY=<rank>:<microseconds>` | Rank `<rank>` sleeps that long after every timed operation, making it the slow rank (bad-node isolation tests). |
 //! | `COLLBENCH_TEST_STALL=<rank>` | Rank `<rank>` stops forever where its first timed loop would start (inside the armed watchdog), so the other ranks block in the collective. With `-T` the job ends with exit 4. |
+//! | `COLLBENCH_TEST_STREAM_HANG=<rank>` | NCCL backend only: the waits of rank `<rank>` never see its stream finish (as if a peer never joined the collective), so its first wait ends after `-T` by aborting every communicator of its process (ncclCommAbort) with exit 4, naming rank, host, GPU, collective and size. Proves the GPU timeout path on one GPU. |
 //! | `COLLBENCH_TEST_EXIT=<rank>[:<code>]` | Rank `<rank>` dies where its first timed loop would start: killed by SIGKILL, or with `:<code>` by exiting with that code without finalising MPI. Tests that the job does not hang. |
 //! | `COLLBENCH_TEST_PANIC=<rank>` | Rank `<rank>` panics where its first timed loop would start, to prove the panic hook: it prints `collbench: internal error …` and ends the whole job with exit code 70. |
 //! | `COLLBENCH_TEST_HANG_HANDOFF=<rank>:<round>` | `accept --pairwise` only: rank `<rank>` stops forever just before rank 0's word on round `<round>` (from 1), where every rank is in step. With `-T` the others' watchdog ends the job with exit 4 (phase `pairwise hand-off between rounds`); for rank 0 the others give up on it after `-T` of silence (exit 4). |
@@ -20,6 +21,7 @@ use std::time::Duration;
 pub const CORRUPT_VAR: &str = "COLLBENCH_TEST_CORRUPT";
 pub const DELAY_VAR: &str = "COLLBENCH_TEST_DELAY";
 pub const STALL_VAR: &str = "COLLBENCH_TEST_STALL";
+pub const STREAM_HANG_VAR: &str = "COLLBENCH_TEST_STREAM_HANG";
 pub const EXIT_VAR: &str = "COLLBENCH_TEST_EXIT";
 pub const PANIC_VAR: &str = "COLLBENCH_TEST_PANIC";
 pub const HANG_IDLE_VAR: &str = "COLLBENCH_TEST_HANG_IDLE";
@@ -43,6 +45,8 @@ pub struct TestHooks {
     /// (rank, delay after every timed operation).
     pub delay: Option<(usize, Duration)>,
     pub stall: Option<usize>,
+    /// Rank whose GPU stream waits never complete (NCCL backend).
+    pub stream_hang: Option<usize>,
     pub exit: Option<(usize, Death)>,
     pub panic: Option<usize>,
     /// (rank, round from 1): hang when idle in that round of `accept --pairwise`.
@@ -74,6 +78,14 @@ impl TestHooks {
         }
         if let Some(value) = env(STALL_VAR) {
             hooks.stall = Some(parse_number(STALL_VAR, &value, &value, "<rank>, e.g. 2")?);
+        }
+        if let Some(value) = env(STREAM_HANG_VAR) {
+            hooks.stream_hang = Some(parse_number(
+                STREAM_HANG_VAR,
+                &value,
+                &value,
+                "<rank>, e.g. 0",
+            )?);
         }
         if let Some(value) = env(PANIC_VAR) {
             hooks.panic = Some(parse_number(PANIC_VAR, &value, &value, "<rank>, e.g. 1")?);
@@ -131,6 +143,7 @@ impl TestHooks {
             (CORRUPT_VAR, self.corrupt.map(|c| c.0)),
             (DELAY_VAR, self.delay.map(|d| d.0)),
             (STALL_VAR, self.stall),
+            (STREAM_HANG_VAR, self.stream_hang),
             (EXIT_VAR, self.exit.map(|e| e.0)),
             (PANIC_VAR, self.panic),
             (HANG_IDLE_VAR, self.hang_idle.map(|h| h.0)),
@@ -275,6 +288,7 @@ mod tests {
             (CORRUPT_VAR, "1:5"),
             (DELAY_VAR, "2:250"),
             (STALL_VAR, "3"),
+            (STREAM_HANG_VAR, "1"),
             (EXIT_VAR, "0:9"),
             (PANIC_VAR, "2"),
             (HANG_IDLE_VAR, "4:3"),
@@ -296,6 +310,7 @@ mod tests {
         assert_eq!(h.corrupt, Some((1, 5)));
         assert_eq!(h.delay, Some((2, Duration::from_micros(250))));
         assert_eq!(h.stall, Some(3));
+        assert_eq!(h.stream_hang, Some(1));
         assert_eq!(h.exit, Some((0, Death::Exit(9))));
         assert_eq!(
             hooks(&[(EXIT_VAR, "2")]).unwrap().exit,
@@ -312,6 +327,7 @@ mod tests {
             (CORRUPT_VAR, "-1:0"),
             (DELAY_VAR, "1:"),
             (STALL_VAR, "x"),
+            (STREAM_HANG_VAR, "0:1"),
             (EXIT_VAR, "1:300"),
             (PANIC_VAR, "one"),
             (HANG_IDLE_VAR, "4"),

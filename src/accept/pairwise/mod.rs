@@ -51,7 +51,7 @@ use words::Words;
 
 /// Builds the backend of one pair on its communicator (the app's backend choice).
 pub type BackendFactory<'f> =
-    &'f dyn for<'g> Fn(&TestPlan, &'g dyn World) -> Result<Box<dyn Backend + 'g>>;
+    &'f dyn for<'g> Fn(&TestPlan, &'g dyn World, &TestHooks) -> Result<Box<dyn Backend + 'g>>;
 
 /// Runs the isolation. Collective over `world`. Rank 0 prints the result and writes the outputs;
 /// every rank returns the same outcome (Ok: every host cleared).

@@ -21,6 +21,7 @@ fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> Te
             .map(|c| (pair_rank, c.1)),
         delay: hooks.delay.filter(|d| mine(d.0)).map(|d| (pair_rank, d.1)),
         stall: hooks.stall.filter(|&s| mine(s)).map(|_| pair_rank),
+        stream_hang: hooks.stream_hang.filter(|&s| mine(s)).map(|_| pair_rank),
         exit: hooks.exit.filter(|e| mine(e.0)).map(|e| (pair_rank, e.1)),
         panic: hooks.panic.filter(|&p| mine(p)).map(|_| pair_rank),
         // Acted on by the pairwise loop, not by a pair's run.
@@ -46,7 +47,8 @@ pub(super) fn run_pair(
     pair: [usize; 2],
 ) -> Result<Contribution> {
     let mut contribution = Contribution::default();
-    let mut backend = build_backend(plan, group)?;
+    let pair_hooks = hooks_for_pair(hooks, me, group.rank());
+    let mut backend = build_backend(plan, group, &pair_hooks)?;
     contribution.backend = Some(backend.info().name);
     // As a plain run: -e lowered to what every rank of the pair can allocate, with its notice.
     let mut capped_plan = None;
@@ -72,7 +74,7 @@ pub(super) fn run_pair(
         world: group,
         backend: backend.as_mut(),
         sinks: Vec::new(),
-        hooks: hooks_for_pair(hooks, me, group.rank()),
+        hooks: pair_hooks,
         min_bus_bandwidth_gbps: None,
         stop: Some(stop.clone()),
         criteria: Criteria::default(),

@@ -83,6 +83,8 @@ pub struct GpuBackend {
     register: u8,
     unalign: usize,
     timeout: Option<Duration>,
+    /// `COLLBENCH_TEST_STREAM_HANG`: the global rank whose stream waits never complete.
+    stream_hang: Option<usize>,
     average: AverageMode,
     max_buffer_bytes: u64,
     memory: Vec<MemoryUsage>,
@@ -201,6 +203,7 @@ impl GpuBackend {
             register: plan.register,
             unalign: plan.unalign,
             timeout: plan.timeout,
+            stream_hang: plan.stream_hang,
             average: plan.average,
             max_buffer_bytes,
             memory,
@@ -267,6 +270,7 @@ impl GpuBackend {
                 * call.dtype.size_bytes(),
             host: &self.host,
             timeout: self.timeout,
+            stream_hang: self.stream_hang,
         }
     }
 }
@@ -473,6 +477,7 @@ impl Backend for GpuBackend {
                 * call.dtype.size_bytes(),
             host: &self.host,
             timeout: self.timeout,
+            stream_hang: self.stream_hang,
         };
         let barrier = ThreadBarrier::new(self.nthreads);
         let world = self.world.as_ref();

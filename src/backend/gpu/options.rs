@@ -3,6 +3,7 @@
 
 use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::error::{CollbenchError, Result};
+use crate::measure::hooks::TestHooks;
 use crate::plan::{AverageMode, TestPlan};
 use crate::world::World;
 use std::time::Duration;
@@ -28,10 +29,12 @@ pub struct GpuOptions {
     pub stream_null: bool,
     /// `-a`: how the `-t` threads' times become the process's (see `combine_threads`).
     pub average: AverageMode,
+    /// `COLLBENCH_TEST_STREAM_HANG`: the global rank whose stream waits never complete.
+    pub stream_hang: Option<usize>,
 }
 
 impl GpuOptions {
-    pub fn from_plan(plan: &TestPlan) -> GpuOptions {
+    pub fn from_plan(plan: &TestPlan, hooks: &TestHooks) -> GpuOptions {
         GpuOptions {
             nthreads: plan.nthreads.max(1),
             ngpus: plan.ngpus.max(1),
@@ -42,6 +45,7 @@ impl GpuOptions {
             timeout: plan.timeout,
             stream_null: plan.stream_null,
             average: plan.average,
+            stream_hang: hooks.stream_hang,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct CallContext<'a> {
     pub size_bytes: usize,
     pub host: &'a str,
     pub timeout: Option<Duration>,
+    /// `COLLBENCH_TEST_STREAM_HANG`: this global rank's streams are never seen finished.
+    pub stream_hang: Option<usize>,
 }
 
 /// How the threads of this process meet: the leader also synchronises the world (MPI barrier).
@@ -113,7 +115,12 @@ pub fn wait_all(ctx: &CallContext, calls: &[RankCall]) -> Result<()> {
             if !is_pending {
                 continue;
             }
-            match stream_done(&call.rank.device.stream) {
+            let done = if ctx.stream_hang == Some(call.rank.global_rank) {
+                Ok(false)
+            } else {
+                stream_done(&call.rank.device.stream)
+            };
+            match done {
                 Ok(true) => {
                     progressed = true;
                     if done_big.is_empty() {
@@ -144,6 +151,10 @@ pub fn wait_all(ctx: &CallContext, calls: &[RankCall]) -> Result<()> {
         }
         if let Some(timeout) = ctx.timeout {
             if start.elapsed() > timeout {
+                // Ours to report: the process-wide -T watchdog, counting from about the same
+                // moment, gets a fresh -T for the aborts and the error path (and still ends the
+                // job should ncclCommAbort itself hang).
+                watchdog::heartbeat_reset();
                 abort_all(calls);
                 return Err(CollbenchError::Timeout(format!(
                     "{}: operations did not complete within -T {} s; aborted every communicator of \
