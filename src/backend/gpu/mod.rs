@@ -263,15 +263,26 @@ impl GpuBackend {
     }
 
     fn context<'a>(&'a self, call: &'a CallSpec) -> CallContext<'a> {
-        CallContext {
-            nccl: &self.nccl,
-            collective: call.collective,
-            size_bytes: call.counts.send_count.max(call.counts.recv_count)
-                * call.dtype.size_bytes(),
-            host: &self.host,
-            timeout: self.timeout,
-            stream_hang: self.stream_hang,
-        }
+        call_context(&self.nccl, &self.host, self.timeout, self.stream_hang, call)
+    }
+}
+
+/// What every rank of `call` shares (a free function: the `-t` path borrows the ranks mutably
+/// beside it).
+fn call_context<'a>(
+    nccl: &'a Nccl,
+    host: &'a str,
+    timeout: Option<Duration>,
+    stream_hang: Option<usize>,
+    call: &'a CallSpec,
+) -> CallContext<'a> {
+    CallContext {
+        nccl,
+        collective: call.collective,
+        size_bytes: call.counts.send_count.max(call.counts.recv_count) * call.dtype.size_bytes(),
+        host,
+        timeout,
+        stream_hang,
     }
 }
 
@@ -470,15 +481,7 @@ impl Backend for GpuBackend {
         }
         // `-t`: each thread drives its own `-g` GPUs (so every communicator is used by one thread);
         // the leader also meets the other processes.
-        let ctx = CallContext {
-            nccl: &self.nccl,
-            collective: call.collective,
-            size_bytes: call.counts.send_count.max(call.counts.recv_count)
-                * call.dtype.size_bytes(),
-            host: &self.host,
-            timeout: self.timeout,
-            stream_hang: self.stream_hang,
-        };
+        let ctx = call_context(&self.nccl, &self.host, self.timeout, self.stream_hang, call);
         let barrier = ThreadBarrier::new(self.nthreads);
         let world = self.world.as_ref();
         let mut chunks = self.ranks.chunks_mut(self.ngpus.max(1));
