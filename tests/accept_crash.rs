@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ALLREDUCE: &str = env!("CARGO_BIN_EXE_allreduce-perf");
+/// One process alone: broadcast, whose busbw (bus factor 1) a `--min-busbw` floor can judge on one
+/// rank, where all_reduce's is 0 and the floor is refused (exit 6).
+const BROADCAST: &str = env!("CARGO_BIN_EXE_broadcast-perf");
 
 fn rows_in_jsonl(path: &Path) -> usize {
     std::fs::read_to_string(path)
@@ -125,7 +128,13 @@ fn check_outputs(dir: &Path, signal_name: &str) -> usize {
     assert_eq!(sizes.len(), rows, "{csv}");
 
     let prom = std::fs::read_to_string(dir.join("run.prom")).unwrap();
-    assert!(prom.contains(&format!("collbench_rows{{collective=\"all_reduce\",backend=\"mpi\",nodes=\"1\",nranks=\"{}\"}} {rows}\n", json["nranks"])), "{prom}");
+    assert!(
+        prom.contains(&format!(
+            "collbench_rows{{collective={},backend=\"mpi\",nodes=\"1\",nranks=\"{}\"}} {rows}\n",
+            json["collective"], json["nranks"]
+        )),
+        "{prom}"
+    );
     assert!(
         prom.contains("collbench_run_interrupted{") && prom.contains("} 1\n"),
         "{prom}"
@@ -144,7 +153,7 @@ fn signal_single_process(signal: i32, name: &str, code: i32) {
 
 fn signal_single_process_with(signal: i32, name: &str, code: i32, env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(ALLREDUCE)
+    let mut child = Command::new(BROADCAST)
         .args(sweep_args(dir.path()))
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -305,7 +314,7 @@ fn an_output_failing_at_the_end_keeps_the_verdict_block_and_its_exit_code() {
     std::fs::create_dir(&gone).unwrap();
     let jsonl = dir.path().join("run.jsonl");
     let csv = gone.join("run.csv");
-    let mut child = Command::new(ALLREDUCE)
+    let mut child = Command::new(BROADCAST)
         .args([
             "-b",
             "1M",
