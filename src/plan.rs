@@ -315,9 +315,10 @@ impl fmt::Debug for TestPlan {
 }
 
 impl TestPlan {
-    /// Checks what needs the communicator size: `-r` inside `0..nranks` for rooted collectives, and
-    /// the collective's own rank-count rule (hypercube: a power of two). `nranks` is the size of the
-    /// communicator the test runs on (after NCCL_TESTS_SPLIT).
+    /// Checks what needs the communicator size: `-r` inside `0..nranks` for rooted collectives,
+    /// the collective's own rank-count rule (hypercube: a power of two) and a busbw floor that
+    /// rank count can reach. `processes` is the number of processes of the communicator the test
+    /// runs on (after NCCL_TESTS_SPLIT); each drives `-t × -g` ranks.
     pub fn validate_for_world(&self, processes: usize) -> Result<()> {
         let nranks = processes * self.ranks_per_process();
         if nranks == 0 {

@@ -124,13 +124,13 @@ pub fn waiting(phase: Phase) -> WaitGuard {
     WaitGuard { _private: () }
 }
 
-/// Progress inside a loop: call once per iteration with increasing numbers (one relaxed store).
 /// Counts as progress without changing the phase: a backend that detected a stuck wait itself
 /// (and now aborts and reports it) gives the watchdog a fresh `-T` before it would fire too.
 pub fn heartbeat_reset() {
     BEATS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Progress inside a loop: call once per iteration with increasing numbers (one relaxed store).
 #[inline]
 pub fn heartbeat(iteration: u64) {
     ITERATION.store(iteration, Ordering::Relaxed);
