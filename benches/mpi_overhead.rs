@@ -13,8 +13,8 @@
 use collbench::backend::host_mpi::{host_placement, HostBackend};
 use collbench::backend::{Backend, CallSpec};
 use collbench::collectives::find;
-use collbench::measure::TimingPlan;
 use collbench::plan::BlockingMode;
+use collbench::plan::TimingPlan;
 use collbench::types::{DataType, ReduceOp};
 use collbench::world::{MpiWorld, Reduction, World};
 use mpi::collective::SystemOperation;

@@ -10,10 +10,10 @@
 //! A panic (a bug, never user input) prints `collbench: internal error …` and ends the job with
 //! exit code 70.
 
-use crate::aggregate::min_bus_bandwidth_from_env;
 use crate::backend::host_mpi::{host_placement, HostBackend};
 use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::backend::Backend;
+use crate::cli::acceptance::min_bus_bandwidth_from_env;
 use crate::cli::{self, Parsed, Umbrella};
 use crate::collectives;
 use crate::error::{exit, CollbenchError, Result};
@@ -298,7 +298,7 @@ struct Prepared<'w> {
     hooks: TestHooks,
     min_bus_bandwidth_gbps: Option<f64>,
     /// Acceptance checks (rank 0; empty elsewhere).
-    criteria: crate::verdict::Criteria,
+    criteria: crate::plan::Criteria,
 }
 
 fn run_in_world(
@@ -522,7 +522,7 @@ fn prepare<'w>(
     }
 
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    let mut criteria = crate::verdict::Criteria::default();
+    let mut criteria = crate::plan::Criteria::default();
     if world.rank() == 0 {
         // `--profile auto` needs the device model: rank 0's own devices name it.
         let devices: Vec<String> = backend

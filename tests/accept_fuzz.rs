@@ -6,13 +6,13 @@
 mod accept_support;
 
 use accept_support::*;
-use collbench::cli::values::{parse_size, Flag};
+use collbench::cli::acceptance::parse_gbps;
 use collbench::compare::load::parse_runs;
+use collbench::plan::profile::Profile;
 use collbench::sinks::jsonl;
 use collbench::sinks::pushgateway::GatewayUrl;
-use collbench::verdict::criteria::parse_gbps;
-use collbench::verdict::profile::Profile;
-use collbench::verdict::size::format_size;
+use collbench::types::size::format_size;
+use collbench::types::values::{parse_size, Flag};
 use proptest::prelude::*;
 
 const PROFILE: &str = include_str!("../results/profiles/p5.48xlarge.toml");

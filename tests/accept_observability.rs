@@ -24,7 +24,7 @@ fn failing_report() -> Report {
     rows[4].slowest_rank = 9;
     let mut r = report("all_reduce", &["gpu-node-a", "gpu-node-b"], 8, &rows);
     let mut c = Criteria::from_flags(Some("430"), None, Some("400")).unwrap();
-    c.profile = Some(collbench::verdict::profile::Profile::load("p5.48xlarge").unwrap());
+    c.profile = Some(collbench::plan::profile::Profile::load("p5.48xlarge").unwrap());
     r.verdict = evaluate(&r, &c);
     r.memory = device_memory(r.nranks);
     r

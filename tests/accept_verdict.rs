@@ -5,8 +5,8 @@ mod accept_support;
 
 use accept_support::*;
 use collbench::error::exit;
-use collbench::verdict::criteria::avg_bw_footer_word;
-use collbench::verdict::profile::{self, network_bound_factor, Profile};
+use collbench::plan::acceptance::avg_bw_footer_word;
+use collbench::plan::profile::{self, network_bound_factor, Profile};
 use collbench::verdict::{evaluate, render, CheckKind, Criteria};
 
 const GIB: u64 = 1 << 30;

@@ -10,8 +10,8 @@
 use collbench::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
 use collbench::backend::{Backend, CallSpec};
 use collbench::collectives::{Collective, OpColumn, REGISTRY};
-use collbench::measure::TimingPlan;
 use collbench::plan::BlockingMode;
+use collbench::plan::TimingPlan;
 use collbench::types::{DataType, ReduceOp};
 use collbench::world::SingleProcess;
 use std::time::Instant;

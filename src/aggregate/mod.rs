@@ -15,4 +15,4 @@ mod summary;
 pub use iter_stats::{iteration_stats, percentile_index};
 pub use measurement::{aggregate_measurement, average_mode_name, bandwidth_gbps, AggregateOptions};
 pub use sample::{decode_samples, encode_samples, RankSample};
-pub use summary::{min_bus_bandwidth_from_env, summarize, SummaryAccumulator};
+pub use summary::{summarize, SummaryAccumulator};

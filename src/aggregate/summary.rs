@@ -5,7 +5,7 @@
 //!   checked against NCCL_TESTS_MIN_BW when set (fails below 90 % of it).
 
 use crate::data::WrongElement;
-use crate::error::{CollbenchError, Result};
+use crate::plan::acceptance::NCCL_TESTS_MIN_BW_FRACTION;
 use crate::report::{ResultRow, Summary};
 
 /// Builds the summary row by row, so a streaming runner never keeps what it does not need.
@@ -71,26 +71,12 @@ pub fn summarize(
     acc.summary(min_bus_bandwidth_gbps, interrupted)
 }
 
-/// Parses NCCL_TESTS_MIN_BW (GB/s). Unset or empty: no check. Unlike nccl-tests' `atof`, text
-/// that is not a finite number ≥ 0 is a usage error instead of a silent 0.
-pub fn min_bus_bandwidth_from_env(value: Option<&str>) -> Result<Option<f64>> {
-    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    match raw.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
-        _ => Err(CollbenchError::Usage(format!(
-            "NCCL_TESTS_MIN_BW={raw:?} is not a bandwidth; expected a number of GB/s ≥ 0 such as 180 or 92.5"
-        ))),
-    }
-}
-
 impl Summary {
     /// The bandwidth verdict of the footer: `None` without NCCL_TESTS_MIN_BW, else whether the
     /// average reached 90 % of it (nccl-tests' rule).
     pub fn bus_bandwidth_ok(&self) -> Option<bool> {
         self.min_bus_bandwidth_gbps
-            .map(|min| self.avg_bus_bandwidth_gbps >= 0.9 * min)
+            .map(|min| self.avg_bus_bandwidth_gbps >= NCCL_TESTS_MIN_BW_FRACTION * min)
     }
 }
 
@@ -174,20 +160,5 @@ mod tests {
         assert_eq!((ok.bus_bandwidth_ok(), ok.passed), (Some(true), true));
         let bad = summarize(&rows, Some(100.1), None);
         assert_eq!((bad.bus_bandwidth_ok(), bad.passed), (Some(false), false));
-    }
-
-    #[test]
-    fn min_bandwidth_env_is_strict() {
-        assert_eq!(min_bus_bandwidth_from_env(None).unwrap(), None);
-        assert_eq!(min_bus_bandwidth_from_env(Some(" ")).unwrap(), None);
-        assert_eq!(
-            min_bus_bandwidth_from_env(Some("92.5")).unwrap(),
-            Some(92.5)
-        );
-        for bad in ["fast", "-1", "inf", "NaN", "12GB"] {
-            let err = min_bus_bandwidth_from_env(Some(bad)).unwrap_err();
-            assert_eq!(err.exit_code(), 6);
-            assert!(err.to_string().contains("NCCL_TESTS_MIN_BW"), "{err}");
-        }
     }
 }

@@ -11,8 +11,9 @@ use crate::collectives::LaunchArgs;
 use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParams, POISON_BYTE};
 use crate::error::{CollbenchError, Result};
 use crate::measure::timed_loop::{run_timed, LoopOps};
-use crate::measure::{watchdog, Timing, TimingPlan};
+use crate::measure::{watchdog, Timing};
 use crate::plan::human_bytes;
+use crate::plan::TimingPlan;
 use crate::report::memory::{self, MemoryKind, RankMemory};
 use crate::report::{BackendInfo, RankPlacement};
 

@@ -4,15 +4,15 @@
 
 use super::args::{AcceptanceArgs, RawArgs};
 use super::split::split_rule_from_env;
-use super::values::{
-    bad_value, parse_int_flag, parse_size, parse_switch, parse_unsigned, Flag, INT_FLAG_MAX,
-};
 use crate::collectives::{Collective, OpColumn};
 use crate::error::{CollbenchError, Result};
-use crate::measure::TimingPlan;
+use crate::plan::TimingPlan;
 use crate::plan::{
     AcceptancePlan, AverageMode, BackendChoice, BlockingMode, RootSelection, Step, TestPlan,
     DEFAULT_SEED,
+};
+use crate::types::values::{
+    bad_value, parse_int_flag, parse_size, parse_switch, parse_unsigned, Flag, INT_FLAG_MAX,
 };
 use crate::types::{DataType, ReduceOp};
 use std::path::PathBuf;
@@ -333,7 +333,7 @@ pub fn acceptance_plan(
     raw: &AcceptanceArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AcceptancePlan> {
-    crate::verdict::criteria::acceptance_plan(raw, env)
+    crate::cli::acceptance::acceptance_plan(raw, env)
 }
 
 /// nccl-tests 2.19 flags for NCCL features collbench does not drive: a clear error, not "unknown".

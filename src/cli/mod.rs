@@ -8,11 +8,11 @@
 //! Every bad value is a [`CollbenchError::Usage`] (exit 6) whose message names the flag (or
 //! environment variable), repeats the value and says what is accepted.
 
+pub mod acceptance;
 pub mod args;
 pub mod build;
 pub mod split;
 pub mod umbrella;
-pub mod values;
 
 pub use umbrella::{parse_umbrella, parse_umbrella_with, Umbrella};
 

@@ -7,9 +7,9 @@
 //! malformed or trailing-garbage value, `MOD 0`/`DIV 0`, or both variables set is a usage error
 //! naming the variable. collbench adds `XOR`/`^` (color = rank ^ value).
 
-use super::values::{parse_unsigned, IntProblem};
 use crate::error::{CollbenchError, Result};
 use crate::plan::SplitRule;
+use crate::types::values::{parse_unsigned, IntProblem};
 
 pub const SPLIT_VAR: &str = "NCCL_TESTS_SPLIT";
 pub const SPLIT_MASK_VAR: &str = "NCCL_TESTS_SPLIT_MASK";

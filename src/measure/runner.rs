@@ -53,7 +53,7 @@ pub struct RunInputs<'a> {
     pub stop: Option<StopSignal>,
     /// Acceptance checks (`--min-busbw`, `--profile`, NCCL_TESTS_MIN_BW), judged on rank 0 before
     /// the sinks finish so every output carries the verdict. Empty: no verdict.
-    pub criteria: crate::verdict::Criteria,
+    pub criteria: crate::plan::Criteria,
 }
 
 /// How a run ended, the same on every rank.
@@ -161,7 +161,7 @@ struct Runner<'a> {
     sinks: Vec<Box<dyn Sink>>,
     hooks: TestHooks,
     stop: Option<StopSignal>,
-    criteria: crate::verdict::Criteria,
+    criteria: crate::plan::Criteria,
     /// Every rank's placement, by rank (world rank 0 only).
     placements: Vec<RankPlacement>,
     /// Every process's network as NCCL's log names it (world rank 0, NCCL runs only).

@@ -9,9 +9,10 @@
 //! Each iteration tells the `-T` watchdog it made progress, and applies the
 //! `COLLBENCH_TEST_DELAY` hook.
 
-use super::{hooks, watchdog, Timing, TimingPlan};
+use super::{hooks, watchdog, Timing};
 use crate::error::Result;
 use crate::plan::BlockingMode;
+use crate::plan::TimingPlan;
 use std::time::{Duration, Instant};
 
 /// What a timed loop drives: one backend, one call.

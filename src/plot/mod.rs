@@ -6,11 +6,11 @@
 
 use crate::compare::load;
 use crate::error::{CollbenchError, Result};
+use crate::plan::profile::Profile;
+use crate::report::verdict::{node_count, CheckKind};
 use crate::report::{Report, ResultRow};
+use crate::types::size::format_size;
 use crate::types::DataType;
-use crate::verdict::profile::Profile;
-use crate::verdict::size::format_size;
-use crate::verdict::{node_count, CheckKind};
 use clap::{Parser, ValueEnum};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -470,7 +470,7 @@ pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
     };
     // A bad -o fails before the runs are read, with the same wording as every output flag.
     crate::sinks::check_output_path("-o", &parsed.output)?;
-    let criteria = crate::verdict::Criteria::from_flags(
+    let criteria = crate::plan::Criteria::from_flags(
         parsed.min_busbw.as_deref(),
         parsed.min_busbw_size.as_deref(),
         None,

@@ -14,6 +14,7 @@ pub mod network;
 pub mod slurm;
 pub mod time;
 pub mod units;
+pub mod verdict;
 
 /// 1: first release; 2: adds `verdict` (acceptance checks); 3: adds `backend.network_by_process`
 /// and the `network` check (`--require-net`); 4: adds `memory` (`-M`).
@@ -49,7 +50,7 @@ pub struct Report {
     /// Acceptance verdict (`--min-busbw`, `NCCL_TESTS_MIN_BW`, `--profile`); absent when nothing
     /// was checked. Additive: readers of older reports get `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<crate::verdict::Verdict>,
+    pub verdict: Option<verdict::Verdict>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

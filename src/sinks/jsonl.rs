@@ -12,8 +12,8 @@
 
 use super::Sink;
 use crate::error::{CollbenchError, Result};
+use crate::report::verdict::Verdict;
 use crate::report::{Report, ResultRow, Summary};
-use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::Write;

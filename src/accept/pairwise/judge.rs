@@ -2,8 +2,8 @@
 //! reach (`--min-busbw`, a `--profile` expectation, or relative to the reference pair).
 
 use crate::error::{CollbenchError, Result};
+use crate::plan::Criteria;
 use crate::plan::TestPlan;
-use crate::verdict::Criteria;
 
 /// Rank 0's view: how a pair's rows become one busbw, and the threshold.
 pub(super) struct Judge {

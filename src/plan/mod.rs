@@ -8,11 +8,17 @@
 
 use crate::collectives::Collective;
 use crate::error::{CollbenchError, Result};
-use crate::measure::TimingPlan;
 use crate::types::{DataType, ReduceOp};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub mod acceptance;
+pub mod profile;
+pub mod timing;
+
+pub use acceptance::{AcceptancePlan, Criteria, MinBusbw, ProfileChoice};
+pub use timing::{BlockingMode, TimingPlan};
 
 /// A sweep may not have more sizes than this (a typo like `-i 1` would otherwise run for days).
 pub const MAX_SWEEP_SIZES: usize = 10_000;
@@ -142,36 +148,6 @@ impl AverageMode {
     }
 }
 
-/// `-z`: when the host waits for completion (nccl-tests 2.19 modes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum BlockingMode {
-    /// `-z 0` (default): launch all `-n` × `-m` operations, wait once at the end.
-    Off,
-    /// `-z 1`: wait and barrier after each operation.
-    WaitAndBarrierEachOp,
-    /// `-z 2`: wait after each operation, no barrier.
-    WaitEachOp,
-    /// `-z 3`: wait and barrier after each `-n` iteration (its `-m` operations); the barrier is not timed.
-    WaitAndBarrierEachIter,
-}
-
-impl BlockingMode {
-    pub fn from_flag(value: u64) -> Option<BlockingMode> {
-        match value {
-            0 => Some(BlockingMode::Off),
-            1 => Some(BlockingMode::WaitAndBarrierEachOp),
-            2 => Some(BlockingMode::WaitEachOp),
-            3 => Some(BlockingMode::WaitAndBarrierEachIter),
-            _ => None,
-        }
-    }
-
-    /// The `-z` value.
-    pub fn flag(self) -> u8 {
-        self as u8
-    }
-}
-
 /// `-r`: one root or every root (`-r -1` / `-r all`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RootSelection {
@@ -196,23 +172,6 @@ impl BackendChoice {
             BackendChoice::Mpi => "mpi",
         }
     }
-}
-
-/// Acceptance verdict options (`--min-busbw`, `--profile`, `--jsonl`, `--prom-file`,
-/// `--push-gateway`, `--require-net`). Owned by the acceptance work: add fields here and in
-/// `crate::cli::args::AcceptanceArgs`; nothing else in the plan needs to change.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct AcceptancePlan {
-    /// `--min-busbw` / `--min-busbw-size` and `NCCL_TESTS_MIN_BW` (the profile is in `profile`).
-    pub criteria: crate::verdict::Criteria,
-    /// `--profile`: loaded and validated at parse time, or `auto` (resolved once devices are known).
-    pub profile: Option<crate::verdict::ProfileChoice>,
-    /// `--jsonl`.
-    pub jsonl_path: Option<PathBuf>,
-    /// `--prom-file`.
-    pub prom_file: Option<PathBuf>,
-    /// `--push-gateway`, checked.
-    pub push_gateway: Option<String>,
 }
 
 #[derive(Clone)]

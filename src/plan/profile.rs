@@ -8,9 +8,9 @@
 //! counts than any measured one, a profile may opt in (`derive_larger_node_counts`) to a
 //! network-bound model, see [`network_bound_factor`].
 
-use super::size::format_size;
-use crate::cli::values::{parse_size, Flag};
 use crate::error::{CollbenchError, Result};
+use crate::types::size::format_size;
+use crate::types::values::{parse_size, Flag};
 use crate::types::DataType;
 use serde::Deserialize;
 use std::path::Path;

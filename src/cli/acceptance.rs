@@ -1,70 +1,32 @@
-//! What a run is judged against: `--min-busbw`/`--min-busbw-size`, nccl-tests' `NCCL_TESTS_MIN_BW`
-//! and `--profile`. Built before the run (flags and environment are validated up front, exit 6).
+//! Acceptance flags and `NCCL_TESTS_MIN_BW` checked into the plan's acceptance section
+//! (`crate::plan::acceptance`), before any work: every bad value is a usage error (exit 6).
 
-use super::profile::{self, Profile};
 use crate::cli::args::AcceptanceArgs;
-use crate::cli::values::{parse_size, Flag};
 use crate::error::{CollbenchError, Result};
-use crate::plan::AcceptancePlan;
+use crate::plan::profile::Profile;
+use crate::plan::{AcceptancePlan, Criteria, MinBusbw, ProfileChoice};
 use crate::sinks::pushgateway::GatewayUrl;
-use std::path::{Path, PathBuf};
+use crate::types::values::{parse_size, Flag};
+use std::path::PathBuf;
+
+/// The one reader of NCCL_TESTS_MIN_BW: the footer and the verdict use what it returns.
+/// Parses NCCL_TESTS_MIN_BW (GB/s). Unset or empty: no check. Unlike nccl-tests' `atof`, text
+/// that is not a finite number ≥ 0 is a usage error instead of a silent 0.
+pub fn min_bus_bandwidth_from_env(value: Option<&str>) -> Result<Option<f64>> {
+    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        _ => Err(CollbenchError::Usage(format!(
+            "NCCL_TESTS_MIN_BW={raw:?} is not a bandwidth; expected a number of GB/s ≥ 0 such as 180 or 92.5"
+        ))),
+    }
+}
 
 const MIN_BUSBW_SIZE: Flag = Flag::long_only("min-busbw-size");
 
-/// `--profile`: a profile loaded (and validated) when the command line is parsed, or `auto`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ProfileChoice {
-    /// Resolved once the devices are known: instance type (DMI product name), then GPU model.
-    Auto,
-    Given(Box<Profile>),
-}
-
-/// nccl-tests fails when the average bus bandwidth is below 90% of `NCCL_TESTS_MIN_BW`
-/// (src/common.cu: `bw[0] < check_avg_bw*(0.9)`).
-pub const NCCL_TESTS_MIN_BW_FRACTION: f64 = 0.9;
-
-/// Sizes checked by `--min-busbw` when `--min-busbw-size` is not given: 1 GiB, or the largest size
-/// run when the sweep stops below 1 GiB.
-pub const DEFAULT_MIN_BUSBW_SIZE: u64 = 1 << 30;
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct MinBusbw {
-    pub gbps: f64,
-    /// `--min-busbw-size`; `None`: [`DEFAULT_MIN_BUSBW_SIZE`] capped at the largest size run.
-    pub min_size: Option<u64>,
-}
-
-impl MinBusbw {
-    /// The smallest size checked, given the largest size the run measured.
-    pub fn effective_min_size(&self, largest_size: u64) -> u64 {
-        match self.min_size {
-            Some(size) => size,
-            None => DEFAULT_MIN_BUSBW_SIZE.min(largest_size),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Criteria {
-    pub min_busbw: Option<MinBusbw>,
-    /// `NCCL_TESTS_MIN_BW` in GB/s, as given (the check applies 90%).
-    pub nccl_tests_min_bw: Option<f64>,
-    pub profile: Option<Profile>,
-    /// `--require-net NAME`: NCCL must have selected this network on every rank (NCCL backend).
-    pub require_net: Option<String>,
-    /// `collbench accept` with none of the above: still a verdict, on what is left to judge (no
-    /// wrong element, every row measured), so an acceptance run always ends in `# Verdict:`.
-    pub judge_without_threshold: bool,
-}
-
 impl Criteria {
-    pub fn is_empty(&self) -> bool {
-        self.min_busbw.is_none()
-            && self.nccl_tests_min_bw.is_none()
-            && self.profile.is_none()
-            && self.require_net.is_none()
-    }
-
     /// Builds the criteria from the flag values (as typed) and the `NCCL_TESTS_MIN_BW` value.
     /// The profile is resolved separately (`--profile auto` needs the device names).
     pub fn from_flags(
@@ -86,8 +48,7 @@ impl Criteria {
             }
             None => None,
         };
-        let nccl_tests_min_bw =
-            crate::aggregate::min_bus_bandwidth_from_env(nccl_tests_min_bw_env)?;
+        let nccl_tests_min_bw = min_bus_bandwidth_from_env(nccl_tests_min_bw_env)?;
         Ok(Criteria {
             min_busbw,
             nccl_tests_min_bw,
@@ -114,19 +75,6 @@ pub fn parse_gbps(text: &str, what: &str) -> Result<f64> {
     Ok(value)
 }
 
-/// The word nccl-tests prints after `# Avg bus bandwidth    : X` when NCCL_TESTS_MIN_BW is set:
-/// `OK` or `FAILED` (nothing when it is not set). For the text sink's footer.
-pub fn avg_bw_footer_word(
-    avg_bus_bandwidth_gbps: f64,
-    nccl_tests_min_bw: Option<f64>,
-) -> &'static str {
-    match nccl_tests_min_bw {
-        None => "",
-        Some(min) if avg_bus_bandwidth_gbps < min * NCCL_TESTS_MIN_BW_FRACTION => "FAILED",
-        Some(_) => "OK",
-    }
-}
-
 /// Checks the acceptance flags (and `NCCL_TESTS_MIN_BW` through `env`) into the plan's acceptance
 /// section, before any work: every bad value is a usage error (exit 6).
 pub fn acceptance_plan(
@@ -139,8 +87,7 @@ pub fn acceptance_plan(
         None,
     )?;
     // One parser for NCCL_TESTS_MIN_BW: the footer's (crate::aggregate) and the verdict's agree.
-    criteria.nccl_tests_min_bw =
-        crate::aggregate::min_bus_bandwidth_from_env(env("NCCL_TESTS_MIN_BW").as_deref())?;
+    criteria.nccl_tests_min_bw = min_bus_bandwidth_from_env(env("NCCL_TESTS_MIN_BW").as_deref())?;
     criteria.require_net = raw
         .require_net
         .as_deref()
@@ -205,33 +152,22 @@ fn output_path(flag: &str, value: Option<&str>) -> Result<Option<PathBuf>> {
     Ok(Some(path))
 }
 
-impl AcceptancePlan {
-    /// The criteria to judge the run by, with `--profile auto` resolved from this machine's DMI
-    /// product name and the devices of the run (rank 0 calls it once the placements are known).
-    pub fn resolve_criteria(&self, device_names: &[String]) -> Result<Criteria> {
-        self.resolve_criteria_with(device_names, Path::new(profile::DMI_PRODUCT_NAME))
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// [`Self::resolve_criteria`] reading the instance type from `product_name_path`.
-    pub fn resolve_criteria_with(
-        &self,
-        device_names: &[String],
-        product_name_path: &Path,
-    ) -> Result<Criteria> {
-        let mut criteria = self.criteria.clone();
-        criteria.profile = match &self.profile {
-            None => None,
-            Some(ProfileChoice::Given(p)) => Some((**p).clone()),
-            Some(ProfileChoice::Auto) => {
-                let product = profile::read_product_name(product_name_path);
-                Some(profile::resolve("auto", product.as_deref(), device_names)?)
-            }
-        };
-        Ok(criteria)
-    }
-
-    /// True when a verdict will be computed (some check was asked for).
-    pub fn has_checks(&self) -> bool {
-        !self.criteria.is_empty() || self.profile.is_some()
+    #[test]
+    fn min_bandwidth_env_is_strict() {
+        assert_eq!(min_bus_bandwidth_from_env(None).unwrap(), None);
+        assert_eq!(min_bus_bandwidth_from_env(Some(" ")).unwrap(), None);
+        assert_eq!(
+            min_bus_bandwidth_from_env(Some("92.5")).unwrap(),
+            Some(92.5)
+        );
+        for bad in ["fast", "-1", "inf", "NaN", "12GB"] {
+            let err = min_bus_bandwidth_from_env(Some(bad)).unwrap_err();
+            assert_eq!(err.exit_code(), 6);
+            assert!(err.to_string().contains("NCCL_TESTS_MIN_BW"), "{err}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Sizes for people: the inverse of `crate::cli::values::parse_size` (which parses `-b`/`-e`,
+//! Sizes for people: the inverse of `crate::types::values::parse_size` (which parses `-b`/`-e`,
 //! `--min-busbw-size` and profile sizes alike).
 
 /// Formats bytes the way people write sizes (`16G`, `1.5M`, `8`), exact: `parse_size` reads it back.
@@ -24,7 +24,7 @@ pub fn format_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::values::{parse_size, Flag};
+    use crate::types::values::{parse_size, Flag};
 
     #[test]
     fn format_round_trips_through_the_cli_size_parser() {
