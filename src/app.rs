@@ -17,12 +17,13 @@ use crate::cli::acceptance::min_bus_bandwidth_from_env;
 use crate::cli::{self, Parsed, Umbrella};
 use crate::collectives;
 use crate::error::{exit, CollbenchError, Result};
+use crate::io::console;
 use crate::measure::hooks::TestHooks;
-use crate::measure::memory_cap::lower_max_bytes_to_memory;
-use crate::measure::runner::{self, RunInputs, RunOutcome, StopSignal};
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{BackendChoice, TestPlan};
-use crate::sinks::{self, console, CsvSink, JsonSink, Sink, TextSink};
+use crate::sinks::{CsvSink, JsonSink, Sink, TextSink};
+use crate::sweep::memory_cap::lower_max_bytes_to_memory;
+use crate::sweep::runner::{self, RunInputs, RunOutcome, StopSignal};
 use crate::world::{self, Reduction, World};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
@@ -535,11 +536,11 @@ fn prepare<'w>(
             TextSink::stdout().with_notices(std::mem::take(&mut notices)),
         ));
         if let Some(path) = &plan.json_path {
-            sinks::check_output_path("-J/--output_file", path)?;
+            crate::io::check_output_path("-J/--output_file", path)?;
             sinks.push(Box::new(JsonSink::new(path.clone())));
         }
         if let Some(path) = &plan.csv_path {
-            sinks::check_output_path("--csv", path)?;
+            crate::io::check_output_path("--csv", path)?;
             sinks.push(Box::new(CsvSink::new(path.clone())));
         }
         if let Some(path) = &plan.acceptance.jsonl_path {

@@ -1202,7 +1202,7 @@ proptest! {
             Ok(loaded) => {
                 for run in &loaded.runs {
                     prop_assert!(run.nranks > 0 && !run.results.is_empty());
-                    prop_assert!(load::validate(run, "fuzz").is_ok());
+                    prop_assert!(collbench::compare::validate::validate(run, "fuzz").is_ok());
                     prop_assert!(compare(run, run, 5.0).is_ok_and(|c| !c.failed()));
                 }
             }

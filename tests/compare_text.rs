@@ -736,7 +736,7 @@ proptest! {
                 prop_assert!(!loaded.runs.is_empty());
                 for run in &loaded.runs {
                     prop_assert!(run.nranks > 0 && !run.results.is_empty());
-                    prop_assert!(load::validate(run, "fuzz").is_ok());
+                    prop_assert!(collbench::compare::validate::validate(run, "fuzz").is_ok());
                     prop_assert!(compare(run, run, 5.0).is_ok_and(|c| !c.failed()));
                 }
             }

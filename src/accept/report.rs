@@ -36,7 +36,6 @@ pub struct PairwiseReport {
     pub interrupted: Option<String>,
 }
 
-pub const PAIRWISE_KIND: &str = "collbench-pairwise";
 pub const PAIRWISE_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

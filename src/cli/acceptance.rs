@@ -148,7 +148,7 @@ fn output_path(flag: &str, value: Option<&str>) -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     let path = PathBuf::from(text);
-    crate::sinks::check_output_path(flag, &path)?;
+    crate::io::check_output_path(flag, &path)?;
     Ok(Some(path))
 }
 

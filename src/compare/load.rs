@@ -5,9 +5,10 @@
 //! untrusted input: a file that is none of these, comes from a newer schema, or holds non-finite
 //! or negative numbers is rejected with the file, the row and what was wrong.
 
+use super::validate::validate;
 use super::{nccl_json, text_table};
 use crate::error::{CollbenchError, Result};
-use crate::report::{Measurement, Report, SCHEMA_VERSION};
+use crate::report::Report;
 use crate::sinks::jsonl;
 use std::path::Path;
 
@@ -112,7 +113,7 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
             let kind = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string));
-            if kind.as_deref() == Some(crate::accept::report::PAIRWISE_KIND) {
+            if kind.as_deref() == Some(crate::report::PAIRWISE_KIND) {
                 return pairwise("is the JSON report");
             }
             CollbenchError::Usage(format!(
@@ -179,71 +180,4 @@ fn looks_like_jsonl(text: &str) -> bool {
                 || serde_json::from_str::<serde_json::Value>(l)
                     .is_ok_and(|v| v.get("record").is_some_and(|r| r.is_string()))
         })
-}
-
-/// Semantic checks serde cannot do.
-pub fn validate(report: &Report, origin: &str) -> Result<()> {
-    let bad = |what: String| {
-        CollbenchError::Usage(format!(
-            "{origin}: {what}; expected a report written by collbench (schema {SCHEMA_VERSION} or older)"
-        ))
-    };
-    if report.schema_version == 0 || report.schema_version > SCHEMA_VERSION {
-        return Err(bad(format!(
-            "schema_version {} is not one this collbench reads",
-            report.schema_version
-        )));
-    }
-    if report.nranks == 0 {
-        return Err(bad("nranks is 0".into()));
-    }
-    for (index, row) in report.results.iter().enumerate() {
-        let at = |what: &str| bad(format!("results[{index}] ({} B): {what}", row.size_bytes));
-        if row.out_of_place.is_none() && row.in_place.is_none() {
-            return Err(at("neither out_of_place nor in_place was measured"));
-        }
-        for m in [&row.out_of_place, &row.in_place].into_iter().flatten() {
-            check_measurement(m).map_err(|what| at(&what))?;
-        }
-    }
-    Ok(())
-}
-
-fn check_measurement(m: &Measurement) -> std::result::Result<(), String> {
-    let numbers = [
-        ("time_us", m.time_us),
-        ("algbw_gbps", m.algbw_gbps),
-        ("bus_bandwidth_gbps", m.bus_bandwidth_gbps),
-        ("ranks.time_us_min", m.ranks.time_us_min),
-        ("ranks.time_us_avg", m.ranks.time_us_avg),
-        ("ranks.time_us_max", m.ranks.time_us_max),
-    ];
-    for (name, value) in numbers {
-        if !value.is_finite() || value < 0.0 {
-            return Err(format!("{name} = {value} is not a finite number >= 0"));
-        }
-    }
-    if m.time_us <= 0.0 {
-        return Err(format!("time_us = {} must be more than 0", m.time_us));
-    }
-    if m.ranks.time_us_min > m.ranks.time_us_max {
-        return Err(format!(
-            "ranks.time_us_min {} exceeds ranks.time_us_max {}",
-            m.ranks.time_us_min, m.ranks.time_us_max
-        ));
-    }
-    if let Some(stats) = &m.per_iteration {
-        for (name, value) in [
-            ("cv_percent", stats.cv_percent),
-            ("min_us", stats.min_us),
-            ("max_us", stats.max_us),
-        ] {
-            if !value.is_finite() || value < 0.0 {
-                return Err(format!(
-                    "per_iteration.{name} = {value} is not a finite number >= 0"
-                ));
-            }
-        }
-    }
-    Ok(())
 }

@@ -15,6 +15,7 @@ mod imported;
 pub mod load;
 pub mod nccl_json;
 pub mod text_table;
+pub mod validate;
 
 use crate::error::{CollbenchError, Result};
 use crate::report::{Measurement, Report, ResultRow};

@@ -22,7 +22,7 @@ pub fn write_output(path: &std::path::Path, text: &str) -> crate::error::Result<
 /// "no such directory" wastes the whole run. The check `-J` uses, but reported as a failed write
 /// (exit 1), as `collbench fabric` documents for its --json.
 pub fn check_output_dir(path: &std::path::Path) -> crate::error::Result<()> {
-    crate::sinks::check_output_path("--json", path).map_err(|error| match error {
+    crate::io::check_output_path("--json", path).map_err(|error| match error {
         crate::error::CollbenchError::Usage(problem) => crate::error::CollbenchError::io(
             path.display().to_string(),
             std::io::Error::new(std::io::ErrorKind::NotFound, problem),

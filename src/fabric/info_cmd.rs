@@ -243,7 +243,7 @@ pub fn run(args: &InfoArgs) -> Result<()> {
             check: check.clone(),
         },
     };
-    crate::sinks::console::print(&render_text(&report));
+    crate::io::console::print(&render_text(&report));
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report).expect("the inventory always serialises");
         write_output(path, &json)?;

@@ -10,7 +10,7 @@ use super::select::{self, Selected};
 use super::transfer_setup::{describe, open_endpoint, prepare};
 use super::verdict::{evaluate, summary_block, table, Thresholds, Verdict};
 use crate::error::{CollbenchError, Result};
-use crate::sinks::console;
+use crate::io::console;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};

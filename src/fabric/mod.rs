@@ -55,7 +55,7 @@ pub fn run(args: &[String]) -> crate::error::Result<()> {
             use clap::error::ErrorKind;
             return match error.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    crate::sinks::console::print(&error.to_string());
+                    crate::io::console::print(&error.to_string());
                     Ok(())
                 }
                 _ => Err(crate::error::CollbenchError::Usage(format!(

@@ -10,7 +10,7 @@ use super::results::RowResult;
 use super::transfer_setup::{describe, open_endpoint, prepare};
 use super::verdict::{evaluate, summary_block, table, Thresholds, Verdict};
 use crate::error::{CollbenchError, Result};
-use crate::sinks::console;
+use crate::io::console;
 use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::AtomicBool;

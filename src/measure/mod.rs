@@ -1,11 +1,9 @@
-//! Measurement: the timing plan, the timed loop's result, per-iteration statistics, and the runner
-//! that drives a backend over the sweep.
+//! The timing layer the backends use: the timed loop and its result, the `-T` watchdog, and the
+//! test hooks read once from the environment. `crate::sweep` drives the backends over the sizes.
 
 use serde::{Deserialize, Serialize};
 
 pub mod hooks;
-pub mod memory_cap;
-pub mod runner;
 pub mod timed_loop;
 pub mod watchdog;
 

@@ -26,6 +26,10 @@ pub const MAX_SWEEP_SIZES: usize = 10_000;
 /// `--seed` when not given: fixed, so two runs with the same flags check the same data.
 pub const DEFAULT_SEED: u64 = 0x00C0_11BE_4C00_0001;
 
+/// One field of the plan that every rank must share (`crate::world::agree`): its flag (as people
+/// know it) and its value.
+pub type PlanField = (&'static str, String);
+
 /// How sizes grow between `-b` and `-e`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Step {
@@ -374,7 +378,7 @@ impl TestPlan {
     /// collectives run, how often, on which data and in which groups. Output paths, the reported
     /// average, timestamps, the watchdog and the acceptance options only act on one rank or on
     /// nothing another rank waits for, so they may differ.
-    pub fn agreement_fields(&self) -> Vec<crate::world::agree::PlanField> {
+    pub fn agreement_fields(&self) -> Vec<PlanField> {
         vec![
             ("collective", self.collective.name().to_string()),
             ("--backend", format!("{:?}", self.backend)),

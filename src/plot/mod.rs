@@ -469,7 +469,7 @@ pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
         }
     };
     // A bad -o fails before the runs are read, with the same wording as every output flag.
-    crate::sinks::check_output_path("-o", &parsed.output)?;
+    crate::io::check_output_path("-o", &parsed.output)?;
     let criteria = crate::plan::Criteria::from_flags(
         parsed.min_busbw.as_deref(),
         parsed.min_busbw_size.as_deref(),

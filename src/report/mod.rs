@@ -20,6 +20,10 @@ pub mod verdict;
 /// and the `network` check (`--require-net`); 4: adds `memory` (`-M`).
 pub const SCHEMA_VERSION: u32 = 4;
 
+/// The `kind` of an `accept --pairwise` report file (`crate::accept::report`): readers of run
+/// reports recognise it to say what the file is instead of failing on its fields.
+pub const PAIRWISE_KIND: &str = "collbench-pairwise";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,

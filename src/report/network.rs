@@ -2,9 +2,98 @@
 //! itself is read from NCCL's log (`crate::backend::nccl::net_capture`, parsed by
 //! `crate::backend::nccl::net_log`); this is the part every rank's result is gathered into.
 
-use crate::backend::nccl::net_log::NetSelection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+
+/// Family of the selected network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetKind {
+    /// NCCL's built-in TCP sockets transport.
+    Socket,
+    /// NCCL's built-in verbs transport (InfiniBand or RoCE).
+    Ib,
+    /// The aws-ofi-nccl plugin over libfabric (EFA on AWS).
+    Libfabric,
+    /// Any other plugin, by the name NCCL printed.
+    Other(String),
+}
+
+impl NetKind {
+    /// The family of a network named as NCCL prints it.
+    pub fn of(name: &str) -> Self {
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "socket" => NetKind::Socket,
+            // NVIDIA's nccl-rdma-sharp plugin (HPC-X, NGC containers) is verbs too and names
+            // itself "IBext", or "IBext_v8", "IBext_v11" … after its plugin API version.
+            "ib" => NetKind::Ib,
+            _ if lower == "ibext" || lower.starts_with("ibext_") => NetKind::Ib,
+            // Google Cloud's gIB plugin (A3 Ultra, A4): verbs over RoCE NICs.
+            "gib" => NetKind::Ib,
+            _ if lower.contains("libfabric") || lower == "ofi" => NetKind::Libfabric,
+            _ => NetKind::Other(name.to_string()),
+        }
+    }
+}
+
+/// What one process's NCCL INFO log says about its network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetSelection {
+    /// The network name as NCCL printed it ("Socket", "IB", "AWS Libfabric", "Libfabric" …): the
+    /// first "Using network" line, else the first "via NET/<name>" channel.
+    pub network: String,
+    pub kind: NetKind,
+    /// libfabric provider the OFI plugin selected ("efa", "tcp" …), when it said.
+    pub ofi_provider: Option<String>,
+    /// NICs the OFI plugin found for that provider.
+    pub ofi_nic_count: Option<u32>,
+    /// Every distinct network named by "Using network" lines, in order (more than one when
+    /// communicators disagreed).
+    pub networks_seen: Vec<String>,
+    /// Every distinct network named by "via NET/<name>/…" channel lines, in order.
+    pub channel_networks: Vec<String>,
+}
+
+impl NetSelection {
+    /// Whether this selection satisfies `--require-net NAME`. Accepted names (case-insensitive):
+    /// `socket`/`tcp`, `ib`/`infiniband`/`roce`, `ofi`/`libfabric`, `efa` (libfabric with the efa
+    /// provider), or any network name exactly as NCCL prints it.
+    pub fn satisfies(&self, required: &str) -> bool {
+        let required = required.trim().to_ascii_lowercase();
+        let every_channel_is = |kind: &NetKind| {
+            self.channel_networks
+                .iter()
+                .all(|name| &NetKind::of(name) == kind)
+        };
+        match required.as_str() {
+            "socket" | "sockets" | "tcp" => self.kind == NetKind::Socket,
+            "ib" | "infiniband" | "roce" => {
+                self.kind == NetKind::Ib && every_channel_is(&NetKind::Ib)
+            }
+            "ofi" | "libfabric" | "aws libfabric" | "aws-ofi-nccl" => {
+                self.kind == NetKind::Libfabric && every_channel_is(&NetKind::Libfabric)
+            }
+            "efa" => {
+                self.kind == NetKind::Libfabric
+                    && every_channel_is(&NetKind::Libfabric)
+                    && self.ofi_provider.as_deref() == Some("efa")
+            }
+            other => self.network.eq_ignore_ascii_case(other),
+        }
+    }
+
+    /// One line for report headers, e.g. `AWS Libfabric (provider efa, 32 NICs)`.
+    pub fn describe(&self) -> String {
+        match (&self.ofi_provider, self.ofi_nic_count) {
+            (Some(provider), Some(nics)) => {
+                format!("{} (provider {provider}, {nics} NICs)", self.network)
+            }
+            (Some(provider), None) => format!("{} (provider {provider})", self.network),
+            _ => self.network.clone(),
+        }
+    }
+}
 
 /// What one process's NCCL log says about the network of its communicators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,9 +25,9 @@
 //! Lines go to a hidden temporary file next to FILE as they arrive (flushed per row, so a killed
 //! job leaves them there) and the file is renamed to FILE at `finish`, also after an interruption.
 
-use super::atomic::AtomicFile;
 use super::Sink;
 use crate::error::{CollbenchError, Result};
+use crate::io::atomic::AtomicFile;
 use crate::report::{Measurement, Report, ResultRow};
 use std::path::PathBuf;
 

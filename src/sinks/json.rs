@@ -6,10 +6,10 @@
 //! so a job killed mid-sweep still leaves a valid report of the rows it finished. Unlike
 //! nccl-tests (which never overwrites and picks `FILE.0`, `FILE.1`…), an existing FILE is replaced.
 
-use super::atomic::write_atomically;
 use super::Sink;
 use crate::aggregate::summarize;
 use crate::error::{CollbenchError, Result};
+use crate::io::atomic::write_atomically;
 use crate::report::{Report, ResultRow};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -8,9 +8,9 @@
 //! in Prometheus base units, as `promtool check metrics` requires: bandwidth in bytes per second
 //! (nccl-tests' GB/s × 1e9), time in seconds.
 
-use super::atomic::write_atomically;
 use super::Sink;
 use crate::error::Result;
+use crate::io::atomic::write_atomically;
 use crate::report::memory::MemoryKind;
 use crate::report::meta::placement_of;
 use crate::report::verdict::{node_count, CheckKind};
@@ -20,7 +20,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// nccl-tests' GB/s are 1e9 bytes per second.
-const GB: f64 = 1e9;
+/// Bytes per second in one GB/s (metrics are in base units).
+pub const GB: f64 = 1e9;
 
 /// One metric we emit: name, extra labels (besides the common ones), help text.
 pub struct MetricDef {
@@ -179,13 +180,23 @@ struct Family {
     series: BTreeMap<String, f64>,
 }
 
-struct Builder {
+/// Collects gauge series by metric family and renders them in [`METRICS`] order (every
+/// exposition of collbench goes through it, so names and HELP texts stay in one table).
+pub struct Builder {
     common: Vec<(String, String)>,
     families: BTreeMap<&'static str, Family>,
 }
 
 impl Builder {
-    fn add(&mut self, name: &'static str, extra: &[(&str, String)], value: f64) {
+    /// A builder whose every series carries the `common` labels first.
+    pub fn new(common: Vec<(String, String)>) -> Builder {
+        Builder {
+            common,
+            families: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, name: &'static str, extra: &[(&str, String)], value: f64) {
         debug_assert!(
             METRICS.iter().any(|m| m.name == name),
             "undeclared metric {name}"
@@ -204,7 +215,7 @@ impl Builder {
             .insert(labels.join(","), value);
     }
 
-    fn render(self) -> String {
+    pub fn render(self) -> String {
         let mut out = String::new();
         for def in METRICS {
             let Some(family) = self.families.get(def.name) else {
@@ -260,15 +271,12 @@ pub fn exposition(
     failing_hosts: &[FailingHost],
     now_unix_seconds: f64,
 ) -> String {
-    let mut b = Builder {
-        common: vec![
-            ("collective".into(), report.collective.clone()),
-            ("backend".into(), report.backend.name.clone()),
-            ("nodes".into(), node_count(report).to_string()),
-            ("nranks".into(), report.nranks.to_string()),
-        ],
-        families: BTreeMap::new(),
-    };
+    let mut b = Builder::new(vec![
+        ("collective".into(), report.collective.clone()),
+        ("backend".into(), report.backend.name.clone()),
+        ("nodes".into(), node_count(report).to_string()),
+        ("nranks".into(), report.nranks.to_string()),
+    ]);
     for row in rows {
         for (placement, m) in [
             ("out_of_place", &row.out_of_place),
@@ -515,83 +523,4 @@ impl Sink for PromFileSink {
             self.write(report, &rows)
         }
     }
-}
-
-/// The metrics of a `collbench accept --pairwise` run (written by `--prom-file`, pushed by
-/// `--push-gateway`): failing hosts, every pair's busbw, host counts by outcome, the verdict.
-pub fn pairwise_exposition(
-    r: &crate::accept::report::PairwiseReport,
-    now_unix_seconds: f64,
-) -> String {
-    let mut b = Builder {
-        common: vec![
-            ("collective".into(), r.collective.clone()),
-            ("backend".into(), r.backend.clone()),
-            ("nodes".into(), r.hosts.len().to_string()),
-            ("nranks".into(), r.nranks.to_string()),
-            // As the push's grouping label: a pairwise file and a plain run's file in one
-            // node_exporter textfile folder must not write the same series (node_exporter then
-            // fails the whole textfile collection).
-            ("mode".into(), "pairwise".into()),
-        ],
-        families: BTreeMap::new(),
-    };
-    for (index, round) in r.rounds.iter().enumerate() {
-        for pair in round {
-            b.add(
-                "collbench_pair_bus_bandwidth_bytes_per_second",
-                &[
-                    ("round", (index + 1).to_string()),
-                    ("host_a", pair.hosts[0].clone()),
-                    ("host_b", pair.hosts[1].clone()),
-                ],
-                pair.busbw_gbps * GB,
-            );
-        }
-    }
-    let bad = r.bad_hosts.len();
-    let unresolved = r.unresolved_hosts.len();
-    let good = r.hosts.len().saturating_sub(bad + unresolved);
-    for (state, count) in [("good", good), ("bad", bad), ("unresolved", unresolved)] {
-        b.add(
-            "collbench_pairwise_hosts",
-            &[("state", state.to_string())],
-            count as f64,
-        );
-    }
-    b.add(
-        "collbench_verdict_passed",
-        &[("profile", String::new())],
-        if r.passed { 1.0 } else { 0.0 },
-    );
-    for host in &r.bad_hosts {
-        b.add(
-            "collbench_failing_host",
-            &[("host", host.host.clone()), ("source", "pairwise".into())],
-            1.0,
-        );
-    }
-    b.add(
-        "collbench_run_interrupted",
-        &[],
-        if r.interrupted.is_some() { 1.0 } else { 0.0 },
-    );
-    b.add(
-        "collbench_last_update_timestamp_seconds",
-        &[],
-        now_unix_seconds,
-    );
-    b.add(
-        "collbench_info",
-        &[
-            ("version", r.tool.version.clone()),
-            ("library", r.backend.clone()),
-            (
-                "slurm_job_id",
-                std::env::var("SLURM_JOB_ID").unwrap_or_default(),
-            ),
-        ],
-        1.0,
-    );
-    b.render()
 }

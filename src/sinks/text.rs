@@ -19,9 +19,9 @@
 //! than NCCL, because that is how those iterations are timed.
 
 use super::cfmt;
-use super::console;
 use super::Sink;
 use crate::error::{CollbenchError, Result};
+use crate::io::console;
 use crate::report::memory::memory_line;
 use crate::report::{IterStats, Measurement, RankPlacement, Report, ResultRow};
 use std::fmt::Write as _;

@@ -6,9 +6,7 @@
 
 use super::World;
 use crate::error::{CollbenchError, Result};
-
-/// One field of the plan that every rank must share: its flag (as people know it) and its value.
-pub type PlanField = (&'static str, String);
+use crate::plan::PlanField;
 
 /// At most this many ranks are named in the error.
 const MAX_RANKS_NAMED: usize = 4;

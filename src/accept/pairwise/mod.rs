@@ -20,6 +20,7 @@ mod hosts;
 mod jsonl;
 mod judge;
 mod messages;
+mod metrics;
 mod outputs;
 mod pair_run;
 mod round_watch;
@@ -27,17 +28,16 @@ mod words;
 
 use super::command::PairwiseOptions;
 use super::pairing::{drain_command, Isolation, PairResult};
-use super::report::{
-    self, BadHost, HostInfo, PairwiseReport, PAIRWISE_KIND, PAIRWISE_SCHEMA_VERSION,
-};
+use super::report::{self, BadHost, HostInfo, PairwiseReport, PAIRWISE_SCHEMA_VERSION};
 use crate::backend::Backend;
 use crate::error::{CollbenchError, Result};
 use crate::measure::hooks::TestHooks;
-use crate::measure::runner::StopSignal;
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::acceptance::DEFAULT_MIN_BUSBW_SIZE;
 use crate::plan::TestPlan;
 use crate::report::ToolInfo;
+use crate::report::PAIRWISE_KIND;
+use crate::sweep::runner::StopSignal;
 use crate::world::World;
 use hosts::share_host_table;
 use jsonl::JsonlPairs;
@@ -76,7 +76,7 @@ pub fn run(
     // other outputs' paths are checked when the flags are parsed).
     let mut path_check = if me == 0 {
         let refused = plan.json_path.as_ref().and_then(|path| {
-            crate::sinks::check_output_path("-J/--output_file", path)
+            crate::io::check_output_path("-J/--output_file", path)
                 .err()
                 .map(|e| (e.exit_code(), error_message(&e)))
         });
@@ -261,7 +261,7 @@ pub fn run(
             .filter_map(|c| c.max_bytes_cap.as_ref())
         {
             if capped_plan.cap_max_bytes(*cap, None).is_ok() && !notices_printed.contains(notice) {
-                crate::sinks::console::print_line(notice);
+                crate::io::console::print_line(notice);
                 notices_printed.push(notice.clone());
             }
         }
@@ -413,7 +413,7 @@ pub fn run(
                 }
             }
         }
-        crate::sinks::console::print(&report::render(&result));
+        crate::io::console::print(&report::render(&result));
         let outputs = write_outputs(plan, &result, jsonl.as_mut());
         // A failed output (a push, a file) loses to a FAIL or a signal in the exit code, but is
         // still said: the bad hosts may never have reached the dashboard.

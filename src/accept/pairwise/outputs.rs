@@ -31,7 +31,7 @@ pub(super) fn write_outputs(
                 })
                 .and_then(|mut bytes| {
                     bytes.push(b'\n');
-                    crate::sinks::write_atomically(path, &bytes)
+                    crate::io::atomic::write_atomically(path, &bytes)
                 }),
         );
     }
@@ -50,10 +50,9 @@ pub(super) fn write_outputs(
                 }),
         );
     }
-    let text =
-        crate::sinks::prometheus::pairwise_exposition(result, crate::sinks::prometheus::unix_now());
+    let text = super::metrics::pairwise_exposition(result, crate::sinks::prometheus::unix_now());
     if let Some(path) = &plan.acceptance.prom_file {
-        keep(crate::sinks::write_atomically(path, text.as_bytes()));
+        keep(crate::io::atomic::write_atomically(path, text.as_bytes()));
     }
     if let Some(url) = &plan.acceptance.push_gateway {
         keep(push_pairwise(url, result, &text));

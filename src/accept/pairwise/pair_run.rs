@@ -5,9 +5,9 @@ use super::messages::Contribution;
 use super::BackendFactory;
 use crate::error::Result;
 use crate::measure::hooks::TestHooks;
-use crate::measure::memory_cap::lower_max_bytes_to_memory;
-use crate::measure::runner::{self, RunInputs, StopSignal};
 use crate::plan::TestPlan;
+use crate::sweep::memory_cap::lower_max_bytes_to_memory;
+use crate::sweep::runner::{self, RunInputs, StopSignal};
 use crate::verdict::{lowest_busbw, Criteria};
 use crate::world::World;
 

@@ -304,7 +304,7 @@ impl Backend for GpuBackend {
             library: format!("NCCL {}", lib.version_string()),
             library_path: Some(lib.path.clone()),
             version_code: Some(lib.version_code as i64),
-            // Rank 0 fills both from every process's `network()` (crate::measure::runner).
+            // Rank 0 fills both from every process's `network()` (crate::sweep::runner).
             network: None,
             network_by_process: Vec::new(),
         }

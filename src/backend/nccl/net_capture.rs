@@ -14,7 +14,8 @@
 //! NCCL reads these variables when it first logs (during ncclGetUniqueId or communicator init),
 //! so they are set in-process before that, by [`NcclLogCapture::install`].
 
-use super::net_log::{selected_network, NetSelection};
+use super::net_log::selected_network;
+use crate::report::network::NetSelection;
 use crate::report::network::ProcessNetwork;
 use std::fmt;
 use std::path::{Path, PathBuf};

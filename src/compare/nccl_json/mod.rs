@@ -220,7 +220,7 @@ pub fn parse_value(value: &Value, origin: &str) -> Result<NcclJsonRun> {
         summary,
         verdict: None,
     };
-    crate::compare::load::validate(&report, origin)?;
+    crate::compare::validate::validate(&report, origin)?;
     let label = if start_local.is_empty() {
         format!("nccl-tests -J JSON format {version}")
     } else {

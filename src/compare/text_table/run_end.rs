@@ -89,7 +89,7 @@ impl Reader<'_> {
             (None, false) => Some(why_incomplete.join("; ")),
         };
         let report = build_report(run, collective, complete, interrupted);
-        crate::compare::load::validate(&report, origin)?;
+        crate::compare::validate::validate(&report, origin)?;
         self.runs.push(report);
         Ok(())
     }

@@ -16,8 +16,6 @@
 //! Every wait is armed in the `-T` watchdog; SIGINT/SIGTERM stop the sweep after the current row
 //! (all ranks agree on it), leaving a complete report of the finished rows.
 
-use super::hooks::{self, TestHooks};
-use super::watchdog::{self, Phase};
 use crate::aggregate::{
     aggregate_measurement, decode_samples, encode_samples, AggregateOptions, RankSample,
     SummaryAccumulator,
@@ -25,11 +23,14 @@ use crate::aggregate::{
 use crate::backend::{Backend, CallSpec};
 use crate::collectives::{Collective, Counts, OpColumn};
 use crate::error::{CollbenchError, Result};
+use crate::io::console;
+use crate::measure::hooks::{self, TestHooks};
+use crate::measure::watchdog::{self, Phase};
 use crate::plan::{Step, TestPlan};
 use crate::report::memory::RankMemory;
 use crate::report::network::{self as net_report, ProcessNetwork};
 use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig};
-use crate::sinks::{console, Sink};
+use crate::sinks::Sink;
 use crate::types::ReduceOp;
 use crate::world::{Reduction, World};
 use serde::{de::DeserializeOwned, Serialize};

@@ -1,10 +1,10 @@
 //! nccl-tests lowers `-e` to what every rank can allocate (`# Reducing maxBytes to N due to memory
 //! limitation`); a plain run and each pair of `accept --pairwise` do it the same way, here.
 
-use super::hooks::{TestHooks, MAX_BUFFER_VAR};
-use super::watchdog::{self, Phase};
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::measure::hooks::{TestHooks, MAX_BUFFER_VAR};
+use crate::measure::watchdog::{self, Phase};
 use crate::plan::TestPlan;
 use crate::world::{Reduction, World};
 
