@@ -15,13 +15,13 @@
 //!     COLLBENCH_BLESS=1 cargo test --features mpi,fabric --test output_golden
 
 use collbench::aggregate::{
-    aggregate_measurement, decode_samples, encode_samples, min_bus_bandwidth_from_env,
-    AggregateOptions, RankSample, SummaryAccumulator,
+    aggregate_measurement, decode_samples, encode_samples, AggregateOptions, RankSample,
+    SummaryAccumulator,
 };
+use collbench::cli::acceptance::min_bus_bandwidth_from_env;
 use collbench::cli::{parse_collective_args, Parsed};
 use collbench::collectives::{find, OpColumn};
 use collbench::data::WrongElement;
-use collbench::measure::runner::{redop_label, run_config};
 use collbench::plan::TestPlan;
 use collbench::report::memory::{MemoryKind, RankMemory};
 use collbench::report::{
@@ -30,6 +30,7 @@ use collbench::report::{
 use collbench::sinks::jsonl::JsonlSink;
 use collbench::sinks::prometheus::{exposition, PromFileSink};
 use collbench::sinks::{CsvSink, JsonSink, Sink, TextSink};
+use collbench::sweep::runner::{redop_label, run_config};
 use collbench::types::ReduceOp;
 use std::path::{Path, PathBuf};
 
