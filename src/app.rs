@@ -17,8 +17,8 @@ use crate::cli::acceptance::min_bus_bandwidth_from_env;
 use crate::cli::{self, Parsed, Umbrella};
 use crate::collectives;
 use crate::error::{exit, CollbenchError, Result};
+use crate::faults::TestHooks;
 use crate::io::console;
-use crate::measure::hooks::TestHooks;
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{BackendChoice, TestPlan};
 use crate::sinks::{CsvSink, JsonSink, Sink, TextSink};
@@ -296,7 +296,6 @@ struct Prepared<'w> {
     group_world: Box<dyn World>,
     backend: Box<dyn Backend + 'w>,
     sinks: Vec<Box<dyn Sink>>,
-    hooks: TestHooks,
     min_bus_bandwidth_gbps: Option<f64>,
     /// Acceptance checks (rank 0; empty elsewhere).
     criteria: crate::plan::Criteria,
@@ -341,7 +340,6 @@ fn run_in_world(
         group_world,
         mut backend,
         sinks,
-        hooks,
         min_bus_bandwidth_gbps,
         criteria,
     } = prepared;
@@ -351,7 +349,6 @@ fn run_in_world(
         world,
         backend: backend.as_mut(),
         sinks,
-        hooks,
         min_bus_bandwidth_gbps,
         stop: Some(stop),
         criteria,
@@ -515,10 +512,11 @@ fn prepare<'w>(
         net_log,
         &hooks,
     )?;
+    hooks.check_ranks(world.size() * backend.placements().len())?;
 
     // nccl-tests lowers -e to what every rank can allocate, with a notice.
     let rank = world.rank();
-    if let Some(notice) = lower_max_bytes_to_memory(plan, backend.as_ref(), world, &hooks, rank)? {
+    if let Some(notice) = lower_max_bytes_to_memory(plan, backend.as_ref(), world, rank)? {
         notices.push(notice);
     }
 
@@ -554,7 +552,6 @@ fn prepare<'w>(
         group_world,
         backend,
         sinks,
-        hooks,
         min_bus_bandwidth_gbps,
         criteria,
     })
@@ -606,18 +603,18 @@ fn build_backend<'w>(
             notices.push(format!(
                 "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
             ));
-            host_backend(plan, world, group, color)
+            host_backend(plan, world, group, color, hooks)
         }
         BackendChoice::Mpi => {
             refuse_stream_hang(hooks)?;
-            host_backend(plan, world, group, color)
+            host_backend(plan, world, group, color, hooks)
         }
     }
 }
 
 /// `COLLBENCH_TEST_STREAM_HANG` acts on GPU streams: on the host backend it would do nothing.
 fn refuse_stream_hang(hooks: &TestHooks) -> Result<()> {
-    use crate::measure::hooks::{STALL_VAR, STREAM_HANG_VAR};
+    use crate::faults::hooks::{STALL_VAR, STREAM_HANG_VAR};
     match hooks.stream_hang {
         Some(rank) => Err(CollbenchError::Usage(format!(
             "{STREAM_HANG_VAR}={rank}: the mpi backend has no GPU streams to hang; accepted: \
@@ -639,14 +636,19 @@ fn gpu_backend<'w>(
 ) -> Result<Box<dyn Backend + 'w>> {
     use crate::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
     let _armed = watchdog::waiting(Phase::Init);
+    let mut options = GpuOptions::from_plan(plan);
+    // The ranks as the backend numbers (and prints) them: by the process's rank in the group.
+    let first_rank = group.rank() * plan.ranks_per_process();
+    let my_ranks: Vec<usize> = (first_rank..first_rank + plan.ranks_per_process()).collect();
+    options.wait_hook = crate::faults::gpu_wait_hook(hooks, &my_ranks);
     let setup = GpuSetup {
-        options: GpuOptions::from_plan(plan, hooks),
+        options,
         world: group.split(0, group.rank())?,
         local_rank: world.local_rank(),
         group: color,
         net_log,
     };
-    Ok(Box::new(GpuBackend::new(setup)?))
+    Ok(crate::faults::wrap(GpuBackend::new(setup)?, hooks))
 }
 
 fn host_backend<'w>(
@@ -654,35 +656,41 @@ fn host_backend<'w>(
     world: &'w dyn World,
     group: &dyn World,
     color: usize,
+    hooks: &TestHooks,
 ) -> Result<Box<dyn Backend + 'w>> {
     plan.require_gpu_flags_unused("mpi")?;
     let placement = host_placement(world.rank(), color, world.hostname());
-    host_backend_on(group, placement)
+    let mut backend = host_backend_on(group, placement)?;
+    if let Some(delay) = hooks.delay_for(&[world.rank()]) {
+        backend = backend
+            .decorate_transport(|inner| Box::new(crate::faults::SlowTransport::new(inner, delay)));
+    }
+    Ok(crate::faults::wrap(backend, hooks))
 }
 
 #[cfg(feature = "mpi")]
-fn host_backend_on<'w>(
+fn host_backend_on(
     group: &dyn World,
     placement: crate::report::RankPlacement,
-) -> Result<Box<dyn Backend + 'w>> {
+) -> Result<HostBackend> {
     let Some(mpi_group) = group.as_mpi() else {
         // A process started without a launcher runs alone, without MPI (see init_world).
         if group.size() == 1 {
-            return Ok(Box::new(HostBackend::single(placement)));
+            return Ok(HostBackend::single(placement));
         }
         return Err(CollbenchError::Mpi(
             "the group world is not an MPI world (internal error)".to_string(),
         ));
     };
     let _armed = watchdog::waiting(Phase::Init);
-    Ok(Box::new(HostBackend::mpi(mpi_group, placement)?))
+    HostBackend::mpi(mpi_group, placement)
 }
 
 #[cfg(not(feature = "mpi"))]
-fn host_backend_on<'w>(
+fn host_backend_on(
     group: &dyn World,
     placement: crate::report::RankPlacement,
-) -> Result<Box<dyn Backend + 'w>> {
+) -> Result<HostBackend> {
     let _ = group;
-    Ok(Box::new(HostBackend::single(placement)))
+    Ok(HostBackend::single(placement))
 }

@@ -17,6 +17,7 @@ pub mod data;
 pub mod dynlib;
 pub mod error;
 pub mod fabric;
+pub mod faults;
 pub mod io;
 pub mod measure;
 pub mod plan;

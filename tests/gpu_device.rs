@@ -8,7 +8,7 @@
 //! - every registered collective × dtype × op (its operators, or none), in and out of place.
 
 use collbench::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
-use collbench::backend::{Backend, CallSpec};
+use collbench::backend::{Backend, CallSpec, CorruptOutput};
 use collbench::collectives::{Collective, OpColumn, REGISTRY};
 use collbench::plan::BlockingMode;
 use collbench::plan::TimingPlan;
@@ -31,7 +31,7 @@ fn options() -> GpuOptions {
         timeout: Some(std::time::Duration::from_secs(60)),
         stream_null: false,
         average: collbench::plan::AverageMode::Avg,
-        stream_hang: None,
+        wait_hook: Default::default(),
     }
 }
 
@@ -204,7 +204,7 @@ fn gpu_backend_on_a_real_gpu() {
     let c = call(DataType::Float, Some(ReduceOp::Sum), 1 << 20, false);
     backend.prepare(&c).unwrap();
     backend.warmup(&c, 1).unwrap();
-    backend.plant_corruption(&c, 0, 777).unwrap();
+    backend.corrupt_output(&c, 0, 777).unwrap();
     let corrupted = backend.check(&c).unwrap();
     println!(
         "CORRUPT wrong={} first={:?}",

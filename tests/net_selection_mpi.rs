@@ -16,7 +16,6 @@ use collbench::backend::{Backend, CallSpec};
 use collbench::cli::{parse_collective_args, Parsed};
 use collbench::collectives::find;
 use collbench::data::CheckOutcome;
-use collbench::measure::hooks::TestHooks;
 use collbench::measure::Timing;
 use collbench::plan::TimingPlan;
 use collbench::report::memory::RankMemory;
@@ -79,14 +78,6 @@ impl Backend for HostWithNetwork {
     }
     fn check(&mut self, call: &CallSpec) -> collbench::Result<CheckOutcome> {
         self.inner.check(call)
-    }
-    fn plant_corruption(
-        &mut self,
-        call: &CallSpec,
-        global_rank: usize,
-        index: usize,
-    ) -> collbench::Result<()> {
-        self.inner.plant_corruption(call, global_rank, index)
     }
 }
 
@@ -269,7 +260,6 @@ fn net_child() {
             world: &world,
             backend: &mut backend,
             sinks,
-            hooks: TestHooks::default(),
             min_bus_bandwidth_gbps: None,
             stop: None,
             criteria,

@@ -6,7 +6,7 @@ use super::host::buffer::HostBuffer;
 use super::host::local::LocalTransport;
 use super::host::prims::{HostPrims, Layout, PendingGroup};
 use super::host::transport::Transport;
-use super::{Backend, CallSpec};
+use super::{Backend, CallSpec, CorruptOutput};
 use crate::collectives::LaunchArgs;
 use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParams, POISON_BYTE};
 use crate::error::{CollbenchError, Result};
@@ -70,6 +70,16 @@ impl HostBackend {
             crate::world::MpiWorld::library_version(),
             group.local_size(),
         ))
+    }
+
+    /// This backend with its transport wrapped by `decorate` (how `crate::faults` slows a rank).
+    pub fn decorate_transport(
+        mut self,
+        decorate: impl FnOnce(Box<dyn Transport>) -> Box<dyn Transport>,
+    ) -> HostBackend {
+        let placeholder: Box<dyn Transport> = Box::new(LocalTransport);
+        self.transport = decorate(std::mem::replace(&mut self.transport, placeholder));
+        self
     }
 
     fn with_transport(
@@ -344,14 +354,11 @@ impl Backend for HostBackend {
         }
         Ok(outcome)
     }
+}
 
-    fn plant_corruption(
-        &mut self,
-        call: &CallSpec,
-        global_rank: usize,
-        index: usize,
-    ) -> Result<()> {
-        if global_rank != self.transport.rank() || index >= call.counts.recv_count {
+impl CorruptOutput for HostBackend {
+    fn corrupt_output(&mut self, call: &CallSpec, comm_rank: usize, index: usize) -> Result<()> {
+        if comm_rank != self.transport.rank() || index >= call.counts.recv_count {
             return Ok(());
         }
         let elt = call.dtype.size_bytes();
@@ -469,7 +476,7 @@ mod tests {
         );
         backend.prepare(&c).unwrap();
         backend.warmup(&c, 1).unwrap();
-        backend.plant_corruption(&c, 0, 3).unwrap();
+        backend.corrupt_output(&c, 0, 3).unwrap();
         let outcome = backend.check(&c).unwrap();
         assert_eq!(outcome.wrong, 1);
         let first = outcome.first.unwrap();

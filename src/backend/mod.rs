@@ -70,8 +70,14 @@ pub trait Backend {
     fn measure(&mut self, call: &CallSpec, plan: &TimingPlan) -> Result<Timing>;
     /// Counts wrong output elements over this process's local ranks.
     fn check(&mut self, call: &CallSpec) -> Result<CheckOutcome>;
-    /// Test hook: overwrites output element `index` of local rank `global_rank` with a wrong value
-    /// (after the operation, before the check).
-    fn plant_corruption(&mut self, call: &CallSpec, global_rank: usize, index: usize)
-        -> Result<()>;
+}
+
+/// Writing a wrong value into an output buffer, which only a backend can do: what
+/// `crate::faults` uses to plant corruption between an operation and its check. Apart from
+/// [`Backend`] so that the runner never sees it.
+pub trait CorruptOutput {
+    /// Overwrites output element `index` of the local rank whose communicator rank is
+    /// `comm_rank` with a wrong value (nothing when that rank is not local or the element does not
+    /// exist at this size).
+    fn corrupt_output(&mut self, call: &CallSpec, comm_rank: usize, index: usize) -> Result<()>;
 }

@@ -1,9 +1,8 @@
-//! The timing layer the backends use: the timed loop and its result, the `-T` watchdog, and the
-//! test hooks read once from the environment. `crate::sweep` drives the backends over the sizes.
+//! The timing layer the backends use: the timed loop and its result, and the `-T` watchdog.
+//! `crate::sweep` drives the backends over the sizes.
 
 use serde::{Deserialize, Serialize};
 
-pub mod hooks;
 pub mod timed_loop;
 pub mod watchdog;
 

@@ -9,7 +9,7 @@
 //! Each iteration tells the `-T` watchdog it made progress, and applies the
 //! `COLLBENCH_TEST_DELAY` hook.
 
-use super::{hooks, watchdog, Timing};
+use super::{watchdog, Timing};
 use crate::error::Result;
 use crate::plan::BlockingMode;
 use crate::plan::TimingPlan;
@@ -30,7 +30,6 @@ pub trait LoopOps {
 pub fn run_timed(plan: &TimingPlan, ops: &mut dyn LoopOps) -> Result<Timing> {
     let iters = plan.iters.max(1);
     let agg = plan.agg_iters.max(1);
-    let delay = hooks::op_delay();
     let mode = plan.blocking_mode;
     let per_iteration = plan.per_iteration || mode == BlockingMode::WaitAndBarrierEachIter;
     let mut per_iteration_us = Vec::with_capacity(if per_iteration { iters } else { 0 });
@@ -49,9 +48,6 @@ pub fn run_timed(plan: &TimingPlan, ops: &mut dyn LoopOps) -> Result<Timing> {
                 }
                 BlockingMode::WaitEachOp => ops.complete()?,
                 BlockingMode::Off | BlockingMode::WaitAndBarrierEachIter => {}
-            }
-            if let Some(delay) = delay {
-                std::thread::sleep(delay);
             }
         }
         if let Some(iter_start) = iter_start {

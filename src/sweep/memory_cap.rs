@@ -3,25 +3,22 @@
 
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::measure::hooks::{TestHooks, MAX_BUFFER_VAR};
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::TestPlan;
 use crate::world::{Reduction, World};
 
 /// Lowers `plan`'s `-e` to the smallest per-buffer limit over the ranks of `world` (collective
 /// over `world`, which may be a pair's communicator). `global_rank`: this process's rank in the
-/// whole job, which `COLLBENCH_TEST_MAX_BUFFER` and the error name it by.
+/// whole job, which the error names it by.
 /// Returns nccl-tests' notice when `-e` was lowered; when not even `-b` fits, a usage error (the
 /// same on every rank) naming the rank with the least memory and how its limit follows from it.
 pub fn lower_max_bytes_to_memory(
     plan: &mut TestPlan,
     backend: &dyn Backend,
     world: &dyn World,
-    hooks: &TestHooks,
     global_rank: usize,
 ) -> Result<Option<String>> {
-    let backend_limit = backend.max_buffer_bytes();
-    let Some(limit) = hooks.buffer_limit(global_rank, backend_limit) else {
+    let Some(limit) = backend.max_buffer_bytes() else {
         return Ok(None);
     };
     let smallest = {
@@ -34,11 +31,7 @@ pub fn lower_max_bytes_to_memory(
     }
     // Not even -b fits (every rank knows it): the error names the rank with the least memory and
     // why, in words only that rank has, so they travel to rank 0 and back to every rank.
-    let mine = if Some(limit) != backend_limit {
-        format!("{MAX_BUFFER_VAR} allows {limit} bytes")
-    } else {
-        backend.max_buffer_basis().unwrap_or_default()
-    };
+    let mine = backend.max_buffer_basis().unwrap_or_default();
     let mut basis = {
         let _armed = watchdog::waiting(Phase::Barrier);
         let gathered = world.gather_bytes(format!("{limit}\t{global_rank}\t{mine}").as_bytes())?;

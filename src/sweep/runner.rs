@@ -24,7 +24,6 @@ use crate::backend::{Backend, CallSpec};
 use crate::collectives::{Collective, Counts, OpColumn};
 use crate::error::{CollbenchError, Result};
 use crate::io::console;
-use crate::measure::hooks::{self, TestHooks};
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{Step, TestPlan};
 use crate::report::memory::RankMemory;
@@ -48,7 +47,6 @@ pub struct RunInputs<'a> {
     pub backend: &'a mut dyn Backend,
     /// Output sinks; only world rank 0 has any.
     pub sinks: Vec<Box<dyn Sink>>,
-    pub hooks: TestHooks,
     /// NCCL_TESTS_MIN_BW (GB/s).
     pub min_bus_bandwidth_gbps: Option<f64>,
     pub stop: Option<StopSignal>,
@@ -160,7 +158,6 @@ struct Runner<'a> {
     world: &'a dyn World,
     backend: &'a mut dyn Backend,
     sinks: Vec<Box<dyn Sink>>,
-    hooks: TestHooks,
     stop: Option<StopSignal>,
     criteria: crate::plan::Criteria,
     /// Every rank's placement, by rank (world rank 0 only).
@@ -171,11 +168,8 @@ struct Runner<'a> {
     memory: Vec<RankMemory>,
     /// This process's printed ranks.
     my_ranks: Vec<usize>,
-    /// The backend's ranks for `my_ranks`, same order.
-    my_comm_ranks: Vec<usize>,
     summary: SummaryAccumulator,
     wrong_elements: u64,
-    timed_loops_started: bool,
 }
 
 impl Runner<'_> {
@@ -306,13 +300,6 @@ impl Runner<'_> {
             self.backend.warmup(call, 1)?;
         }
         self.barrier()?;
-        if !self.timed_loops_started {
-            self.timed_loops_started = true;
-            for &rank in &self.my_ranks {
-                let _armed = watchdog::waiting(Phase::Timed);
-                self.hooks.before_timed_loop(rank);
-            }
-        }
         let timing = {
             let _armed = watchdog::waiting(Phase::Timed);
             self.backend.measure(call, &plan.timing)?
@@ -329,7 +316,6 @@ impl Runner<'_> {
                     let _armed = watchdog::waiting(Phase::Validation);
                     self.backend.warmup(call, 1)?;
                 }
-                self.plant_corruption(call)?;
                 let outcome = self.backend.check(call)?;
                 let total = {
                     let _armed = watchdog::waiting(Phase::Validation);
@@ -352,17 +338,6 @@ impl Runner<'_> {
             first_wrong,
             per_iteration_us: timing.per_iteration_us,
         })
-    }
-
-    fn plant_corruption(&mut self, call: &CallSpec) -> Result<()> {
-        let Some((rank, index)) = self.hooks.corrupt else {
-            return Ok(());
-        };
-        if let Some(i) = self.my_ranks.iter().position(|&r| r == rank) {
-            self.backend
-                .plant_corruption(call, self.my_comm_ranks[i], index)?;
-        }
-        Ok(())
     }
 
     /// Gathers a cell's samples to rank 0 and aggregates them there.
@@ -500,12 +475,6 @@ impl Runner<'_> {
         let plan = self.plan;
         let nranks = self.backend.nranks();
         self.my_ranks = self.backend.placements().iter().map(|p| p.rank).collect();
-        self.my_comm_ranks = self.backend.local_ranks();
-        if let Some((rank, delay)) = self.hooks.delay {
-            if self.my_ranks.contains(&rank) {
-                hooks::set_op_delay(delay);
-            }
-        }
         self.gather_placements()?;
         self.gather_networks()?;
         let (send_bytes, recv_bytes) = buffer_bytes(plan, nranks);
@@ -627,25 +596,19 @@ fn signal_name(signal: i32) -> &'static str {
 
 /// Runs the plan's sweep (see the module documentation). Collective over the world.
 pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
-    inputs
-        .hooks
-        .check_ranks(inputs.world.size() * inputs.backend.placements().len())?;
     let runner = Runner {
         plan: inputs.plan,
         world: inputs.world,
         backend: inputs.backend,
         sinks: inputs.sinks,
-        hooks: inputs.hooks,
         stop: inputs.stop,
         criteria: inputs.criteria,
         placements: Vec::new(),
         networks: Vec::new(),
         memory: Vec::new(),
         my_ranks: Vec::new(),
-        my_comm_ranks: Vec::new(),
         summary: SummaryAccumulator::new(),
         wrong_elements: 0,
-        timed_loops_started: false,
     };
     runner.run(inputs.min_bus_bandwidth_gbps)
 }

@@ -31,7 +31,7 @@ use super::pairing::{drain_command, Isolation, PairResult};
 use super::report::{self, BadHost, HostInfo, PairwiseReport, PAIRWISE_SCHEMA_VERSION};
 use crate::backend::Backend;
 use crate::error::{CollbenchError, Result};
-use crate::measure::hooks::TestHooks;
+use crate::faults::TestHooks;
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::acceptance::DEFAULT_MIN_BUSBW_SIZE;
 use crate::plan::TestPlan;

@@ -4,7 +4,7 @@
 use super::messages::Contribution;
 use super::BackendFactory;
 use crate::error::Result;
-use crate::measure::hooks::TestHooks;
+use crate::faults::TestHooks;
 use crate::plan::TestPlan;
 use crate::sweep::memory_cap::lower_max_bytes_to_memory;
 use crate::sweep::runner::{self, RunInputs, StopSignal};
@@ -53,9 +53,7 @@ pub(super) fn run_pair(
     // As a plain run: -e lowered to what every rank of the pair can allocate, with its notice.
     let mut capped_plan = None;
     let mut capped = plan.clone();
-    if let Some(notice) =
-        lower_max_bytes_to_memory(&mut capped, backend.as_ref(), group, hooks, me)?
-    {
+    if let Some(notice) = lower_max_bytes_to_memory(&mut capped, backend.as_ref(), group, me)? {
         if group.rank() == 0 {
             contribution.max_bytes_cap = Some((capped.max_bytes, notice));
         }
@@ -74,7 +72,6 @@ pub(super) fn run_pair(
         world: group,
         backend: backend.as_mut(),
         sinks: Vec::new(),
-        hooks: pair_hooks,
         min_bus_bandwidth_gbps: None,
         stop: Some(stop.clone()),
         criteria: Criteria::default(),

@@ -15,7 +15,7 @@ mod threads;
 mod timed;
 mod validate;
 
-pub use options::{local_devices, GpuOptions, GpuSetup};
+pub use options::{local_devices, GpuOptions, GpuSetup, GpuWaitHook};
 pub use validate::{SelfTestLine, POISON_BYTE};
 
 use crate::backend::cuda::buffer::DeviceBuffer;
@@ -23,7 +23,7 @@ use crate::backend::cuda::device::{self, GpuDevice};
 use crate::backend::cuda::kernels::ValidationKernels;
 use crate::backend::nccl::comm::{Communicator, Nccl, Registration};
 use crate::backend::nccl::loader;
-use crate::backend::{Backend, CallSpec};
+use crate::backend::{Backend, CallSpec, CorruptOutput};
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::Timing;
@@ -85,7 +85,7 @@ pub struct GpuBackend {
     unalign: usize,
     timeout: Option<Duration>,
     /// `COLLBENCH_TEST_STREAM_HANG`: the global rank whose stream waits never complete.
-    stream_hang: Option<usize>,
+    wait_hook: GpuWaitHook,
     average: AverageMode,
     max_buffer_bytes: u64,
     memory: Vec<MemoryUsage>,
@@ -204,7 +204,7 @@ impl GpuBackend {
             register: plan.register,
             unalign: plan.unalign,
             timeout: plan.timeout,
-            stream_hang: plan.stream_hang,
+            wait_hook: plan.wait_hook,
             average: plan.average,
             max_buffer_bytes,
             memory,
@@ -264,7 +264,7 @@ impl GpuBackend {
     }
 
     fn context<'a>(&'a self, call: &'a CallSpec) -> CallContext<'a> {
-        call_context(&self.nccl, &self.host, self.timeout, self.stream_hang, call)
+        call_context(&self.nccl, &self.host, self.timeout, self.wait_hook, call)
     }
 }
 
@@ -274,7 +274,7 @@ fn call_context<'a>(
     nccl: &'a Nccl,
     host: &'a str,
     timeout: Option<Duration>,
-    stream_hang: Option<usize>,
+    wait_hook: GpuWaitHook,
     call: &'a CallSpec,
 ) -> CallContext<'a> {
     CallContext {
@@ -283,7 +283,7 @@ fn call_context<'a>(
         size_bytes: call.counts.send_count.max(call.counts.recv_count) * call.dtype.size_bytes(),
         host,
         timeout,
-        stream_hang,
+        wait_hook,
     }
 }
 
@@ -482,7 +482,7 @@ impl Backend for GpuBackend {
         }
         // `-t`: each thread drives its own `-g` GPUs (so every communicator is used by one thread);
         // the leader also meets the other processes.
-        let ctx = call_context(&self.nccl, &self.host, self.timeout, self.stream_hang, call);
+        let ctx = call_context(&self.nccl, &self.host, self.timeout, self.wait_hook, call);
         let barrier = ThreadBarrier::new(self.nthreads);
         let world = self.world.as_ref();
         let mut chunks = self.ranks.chunks_mut(self.ngpus.max(1));
@@ -563,14 +563,11 @@ impl Backend for GpuBackend {
         }
         Ok(outcome)
     }
+}
 
-    fn plant_corruption(
-        &mut self,
-        call: &CallSpec,
-        global_rank: usize,
-        index: usize,
-    ) -> Result<()> {
-        let Some(rank) = self.ranks.iter().find(|r| r.global_rank == global_rank) else {
+impl CorruptOutput for GpuBackend {
+    fn corrupt_output(&mut self, call: &CallSpec, comm_rank: usize, index: usize) -> Result<()> {
+        let Some(rank) = self.ranks.iter().find(|r| r.global_rank == comm_rank) else {
             return Ok(());
         };
         let (_, recv) = buffers(rank)?;

@@ -3,7 +3,6 @@
 
 use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::error::{CollbenchError, Result};
-use crate::measure::hooks::TestHooks;
 use crate::plan::{AverageMode, TestPlan};
 use crate::world::World;
 use std::time::Duration;
@@ -29,12 +28,24 @@ pub struct GpuOptions {
     pub stream_null: bool,
     /// `-a`: how the `-t` threads' times become the process's (see `combine_threads`).
     pub average: AverageMode,
-    /// `COLLBENCH_TEST_STREAM_HANG`: the global rank whose stream waits never complete.
+    /// Set only by `crate::faults` (a COLLBENCH_TEST_* variable): what no decorator outside the
+    /// backend can reach.
+    pub wait_hook: GpuWaitHook,
+}
+
+/// The one narrow hook of the GPU backend, for faults that happen inside a stream wait or
+/// between the launches of the timed loop, where a decorator around the backend cannot reach.
+/// Empty (the default) in every run that sets no COLLBENCH_TEST_* variable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuWaitHook {
+    /// The global rank whose stream waits never see its stream finish.
     pub stream_hang: Option<usize>,
+    /// A pause after every timed launch of this process (a slow rank).
+    pub launch_delay: Option<Duration>,
 }
 
 impl GpuOptions {
-    pub fn from_plan(plan: &TestPlan, hooks: &TestHooks) -> GpuOptions {
+    pub fn from_plan(plan: &TestPlan) -> GpuOptions {
         GpuOptions {
             nthreads: plan.nthreads.max(1),
             ngpus: plan.ngpus.max(1),
@@ -45,7 +56,7 @@ impl GpuOptions {
             timeout: plan.timeout,
             stream_null: plan.stream_null,
             average: plan.average,
-            stream_hang: hooks.stream_hang,
+            wait_hook: GpuWaitHook::default(),
         }
     }
 }

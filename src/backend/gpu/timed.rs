@@ -5,7 +5,7 @@
 //! The launch path does no allocation, locking, logging or event tracking.
 
 use super::launch::{RankOps, SlotLayout};
-use super::LocalRank;
+use super::{GpuWaitHook, LocalRank};
 use crate::backend::cuda::device::stream_done;
 use crate::backend::cuda::{buffer::DeviceBuffer, cuda_error};
 use crate::backend::nccl::comm::{Nccl, RedOp};
@@ -36,8 +36,8 @@ pub struct CallContext<'a> {
     pub size_bytes: usize,
     pub host: &'a str,
     pub timeout: Option<Duration>,
-    /// `COLLBENCH_TEST_STREAM_HANG`: this global rank's streams are never seen finished.
-    pub stream_hang: Option<usize>,
+    /// Faults inside waits and between launches (`crate::faults`; empty in normal runs).
+    pub wait_hook: GpuWaitHook,
 }
 
 /// How the threads of this process meet: the leader also synchronises the world (MPI barrier).
@@ -116,7 +116,7 @@ pub fn wait_all(ctx: &CallContext, calls: &[RankCall]) -> Result<()> {
             if !is_pending {
                 continue;
             }
-            let done = if ctx.stream_hang == Some(call.rank.global_rank) {
+            let done = if ctx.wait_hook.stream_hang == Some(call.rank.global_rank) {
                 Ok(false)
             } else {
                 stream_done(&call.rank.device.stream)
@@ -233,7 +233,7 @@ pub fn timed(
         BlockingMode::WaitAndBarrierEachOp | BlockingMode::WaitEachOp
     );
     let group_agg = agg > 1 && !per_op_wait;
-    let delay = crate::measure::hooks::op_delay();
+    let delay = ctx.wait_hook.launch_delay;
     // `-z 3` waits and meets the other ranks between iterations: each iteration then gets its own
     // end event, so its sample leaves out the barrier as the time column does.
     let layout = if blocking == BlockingMode::WaitAndBarrierEachIter {

@@ -1,11 +1,11 @@
-//! Test hooks: environment variables that make one rank misbehave on purpose, so tests (and
+//! The test hooks: environment variables that make one rank misbehave on purpose, so tests (and
 //! operators checking their alerting) can prove that failures are caught. They are read once at
 //! start-up; a malformed value is a usage error (exit 6). Ranks are global ranks.
 //!
 //! | Variable | Effect |
 //! |---|---|
 //! | `COLLBENCH_TEST_CORRUPT=<rank>:<index>` | After every validation run, output element `<index>` of rank `<rank>` is overwritten with a wrong value before it is checked (when the element exists at that size). The run then shows `#wrong` > 0, `FAILED` in the footer, and exits 7. |
-//! | `COLLBENCH_TEST_DELAY=<rank>:<microseconds>` | Rank `<rank>` sleeps that long after every timed operation, making it the slow rank (bad-node isolation tests). |
+//! | `COLLBENCH_TEST_DELAY=<rank>:<microseconds>` | Rank `<rank>` sleeps that long after every operation it makes (its collective calls on the host backend, its launches of the timed loop on the NCCL backend), making it the slow rank (bad-node isolation tests). |
 //! | `COLLBENCH_TEST_STALL=<rank>` | Rank `<rank>` stops forever where its first timed loop would start (inside the armed watchdog), so the other ranks block in the collective. With `-T` the job ends with exit 4. |
 //! | `COLLBENCH_TEST_STREAM_HANG=<rank>` | NCCL backend only: the waits of rank `<rank>` never see its stream finish (as if a peer never joined the collective), so its first wait ends after `-T` by aborting every communicator of its process (ncclCommAbort) with exit 4, naming rank, host, GPU, collective and size. Proves the GPU timeout path on one GPU. |
 //! | `COLLBENCH_TEST_EXIT=<rank>[:<code>]` | Rank `<rank>` dies where its first timed loop would start: killed by SIGKILL, or with `:<code>` by exiting with that code without finalising MPI. Tests that the job does not hang. |
@@ -15,7 +15,6 @@
 //! | `COLLBENCH_TEST_HANG_IDLE=<rank>:<round>` | `accept --pairwise` only: rank `<rank>` stops forever in round `<round>` (from 1) when its host is in no pair that round, before it reports to rank 0. With `-T` the job ends with exit 4 naming its host; nothing happens when the rank is in a pair that round. |
 
 use crate::error::{CollbenchError, Result};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub const CORRUPT_VAR: &str = "COLLBENCH_TEST_CORRUPT";
@@ -161,6 +160,22 @@ impl TestHooks {
         Ok(())
     }
 
+    /// True when a hook acts where the runner meets the backend ([`super::FaultyBackend`]).
+    pub fn acts_on_backend(&self) -> bool {
+        self.corrupt.is_some()
+            || self.stall.is_some()
+            || self.exit.is_some()
+            || self.panic.is_some()
+            || self.max_buffer.is_some()
+    }
+
+    /// `COLLBENCH_TEST_DELAY`'s pause when it names one of `ranks` (this process's ranks).
+    pub fn delay_for(&self, ranks: &[usize]) -> Option<Duration> {
+        self.delay
+            .filter(|(rank, _)| ranks.contains(rank))
+            .map(|(_, delay)| delay)
+    }
+
     /// The bytes per buffer `rank`'s backend can allocate (`backend_limit`, from its memory),
     /// lowered by `COLLBENCH_TEST_MAX_BUFFER`.
     pub fn buffer_limit(&self, rank: usize, backend_limit: Option<u64>) -> Option<u64> {
@@ -251,22 +266,6 @@ fn parse_number(name: &str, value: &str, part: &str, accepted: &str) -> Result<u
     part.trim()
         .parse::<usize>()
         .map_err(|_| bad(name, value, accepted))
-}
-
-/// Delay after every timed operation on this process (from `COLLBENCH_TEST_DELAY`), in µs.
-static OP_DELAY_MICROS: AtomicU64 = AtomicU64::new(0);
-
-/// Sets this process's per-operation delay (the runner does it when the hook names a local rank).
-pub fn set_op_delay(delay: Duration) {
-    OP_DELAY_MICROS.store(delay.as_micros() as u64, Ordering::Relaxed);
-}
-
-/// This process's per-operation delay, if any. Timed loops call it once per loop.
-pub fn op_delay() -> Option<Duration> {
-    match OP_DELAY_MICROS.load(Ordering::Relaxed) {
-        0 => None,
-        micros => Some(Duration::from_micros(micros)),
-    }
 }
 
 #[cfg(test)]
