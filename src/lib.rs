@@ -1,10 +1,35 @@
 //! collbench: a collective-communication benchmark suite (nccl-tests compatible).
 //!
-//! Data flows one way, and the modules follow it:
-//! `cli` → `plan` (validated) → `world` (ranks, hosts) → `backend` (buffers, launches) →
-//! `measure` (timed loop, runner) → `aggregate` (across ranks) → `sinks` (text, JSON, CSV…) →
-//! exit code (`error::CollbenchError::exit_code`).
-//! `collectives`, `data` and `types` are the model every stage shares; `report` is the result model.
+//! Data flows one way — command line → validated plan → world → backend → timed loop → sweep →
+//! aggregation → sinks → verdict → exit code — and the modules are layered the same way: a module
+//! imports only from the layers below it (the `module-cycles` suite of `make test` checks that
+//! the library's import graph has no cycle). From the bottom:
+//!
+//! ```text
+//!  commands   app (dispatch, signals, world start)   accept  compare  plot  fabric
+//!     │
+//!  parsing    cli (flags → plan; acceptance flags; NCCL_TESTS_* read once)
+//!     │
+//!  driving    sweep (runner, memory cap)        faults (test hooks as decorators, built at the edge)
+//!     │
+//!  judging    verdict (criteria → checks)
+//!  writing    sinks (text, JSON, CSV, JSON Lines, Prometheus, Pushgateway)     io (console, atomic
+//!  combining  aggregate (samples across ranks → rows)                          files, path checks)
+//!     │
+//!  running    backend (host MPI, NCCL GPU: buffers, launches, checks)
+//!  timing     measure (timed loop, -T watchdog)
+//!     │
+//!  results    report (the result model: rows, verdict, network)
+//!  ranks      world (processes, hosts, MPI or one process)
+//!  plan       plan (the validated plan: sweep, timing, acceptance criteria and profiles)
+//!     │
+//!  model      collectives, data (expected values, checks)
+//!  base       types (element types, operators, value parsers), error, dynlib
+//! ```
+//!
+//! One arrow points sideways rather than down: `plot` reads result files through `compare`'s
+//! loader (both read every format collbench and nccl-tests write). `docs/architecture.md` walks
+//! through adding a collective, a flag, an output format and a fault hook.
 
 pub mod accept;
 pub mod aggregate;
