@@ -1,0 +1,96 @@
+//! Before round 1, on every rank: the same plan everywhere, the hooks, rank 0's output path, the
+//! host table, and every pair a round may form checked against the plan. Every refusal here ends
+//! every rank together.
+
+use super::hosts::{share_host_table, HostTable};
+use super::messages::{decode, encode, error_from_code, error_message};
+use crate::error::{CollbenchError, Result};
+use crate::faults::TestHooks;
+use crate::measure::watchdog::{self, Phase};
+use crate::plan::TestPlan;
+use crate::world::World;
+
+/// What every rank knows once the run may start.
+pub(super) struct Checked {
+    pub(super) hooks: TestHooks,
+    pub(super) table: HostTable,
+}
+
+/// Collective over `world`.
+pub(super) fn agree_and_check(plan: &TestPlan, world: &dyn World) -> Result<Checked> {
+    // Before anything collective depends on the plan, as a plain run: a rank with other flags
+    // (an mpirun ':' section) would hang its pair in a call the partner never makes.
+    {
+        let _armed = watchdog::waiting(Phase::Init);
+        crate::world::agree::check_same_plan(world, &plan.agreement_fields())?;
+    }
+    let hooks = TestHooks::from_process_env()?;
+    hooks.check_ranks(world.size())?;
+    refuse_unwritable_report(plan, world)?;
+    // Which host every rank is on, in first-rank order (the same table on every rank).
+    let table = share_host_table(world)?;
+    check_host_count(plan, world, &table)?;
+    check_every_pair(plan, &table)?;
+    Ok(Checked { hooks, table })
+}
+
+/// Rank 0 writes the report at the end: refuse a path it cannot write before any round runs (the
+/// other outputs' paths are checked when the flags are parsed).
+fn refuse_unwritable_report(plan: &TestPlan, world: &dyn World) -> Result<()> {
+    let mut path_check = if world.rank() == 0 {
+        let refused = plan.json_path.as_ref().and_then(|path| {
+            crate::io::check_output_path("-J/--output_file", path)
+                .err()
+                .map(|e| (e.exit_code(), error_message(&e)))
+        });
+        encode(&refused)?
+    } else {
+        Vec::new()
+    };
+    {
+        let _armed = watchdog::waiting(Phase::Init);
+        world.broadcast_bytes(&mut path_check)?;
+    }
+    match decode::<Option<(i32, String)>>(&path_check)? {
+        Some((code, message)) => Err(error_from_code(code, message)),
+        None => Ok(()),
+    }
+}
+
+fn check_host_count(plan: &TestPlan, world: &dyn World, table: &HostTable) -> Result<()> {
+    let relative =
+        plan.acceptance.criteria.min_busbw.is_none() && plan.acceptance.profile.is_none();
+    if table.hosts.len() < 2 {
+        return Err(CollbenchError::Usage(format!(
+            "accept --pairwise: all {} ranks are on one host ({}); it needs ranks on at least 2 hosts \
+             (e.g. srun --nodes=2 or more)",
+            world.size(),
+            table.hosts[0]
+        )));
+    }
+    if relative && table.hosts.len() < 4 {
+        return Err(CollbenchError::Usage(format!(
+            "accept --pairwise on {} hosts: with fewer than 4 hosts there is no reference pair; give \
+             --min-busbw GBPS or --profile NAME",
+            table.hosts.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Every rank checks every pair a round may form, from the same table: a pair the plan cannot run
+/// on (`-r` beyond its ranks, hypercube on 3 ranks) is refused by all ranks before round 1,
+/// instead of failing on that pair's ranks alone while the others wait for them.
+fn check_every_pair(plan: &TestPlan, table: &HostTable) -> Result<()> {
+    for (pair, nranks) in table.possible_pairs() {
+        plan.validate_for_world(nranks)
+            .map_err(|error| match error {
+                CollbenchError::Usage(message) => CollbenchError::Usage(format!(
+                    "accept --pairwise: the pair {}+{} has {nranks} ranks: {message}",
+                    table.hosts[pair[0]], table.hosts[pair[1]]
+                )),
+                other => other,
+            })?;
+    }
+    Ok(())
+}
