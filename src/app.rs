@@ -22,7 +22,7 @@ use crate::measure::memory_cap::lower_max_bytes_to_memory;
 use crate::measure::runner::{self, RunInputs, RunOutcome, StopSignal};
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{BackendChoice, TestPlan};
-use crate::sinks::{self, console, CsvSink, JsonSink, Sink, TextSink};
+use crate::sinks::{self, console, nccl_tests_json, CsvSink, JsonSink, Sink, TextSink};
 use crate::world::{self, Reduction, World};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
@@ -531,11 +531,23 @@ fn prepare<'w>(
             .map(|p| p.device_name)
             .collect();
         criteria = plan.acceptance.resolve_criteria(&devices)?;
-        sinks.push(Box::new(
-            TextSink::stdout().with_notices(std::mem::take(&mut notices)),
-        ));
+        let mut preamble = Vec::new();
+        let mut json_sink = None;
         if let Some(path) = &plan.json_path {
             sinks::check_output_path("-J/--output_file", path)?;
+            // nccl-tests keeps an existing file and names the one it writes on stdout's first line.
+            let claimed = nccl_tests_json::claim(path)?;
+            preamble.push(nccl_tests_json::announcement(&claimed));
+            json_sink = Some(JsonSink::nccl_tests(claimed));
+        }
+        sinks.push(Box::new(
+            TextSink::stdout()
+                .with_preamble(preamble)
+                .with_notices(std::mem::take(&mut notices)),
+        ));
+        sinks.extend(json_sink.map(|s| Box::new(s) as Box<dyn Sink>));
+        if let Some(path) = &plan.collbench_json_path {
+            sinks::check_output_path("--collbench-json", path)?;
             sinks.push(Box::new(JsonSink::new(path.clone())));
         }
         if let Some(path) = &plan.csv_path {

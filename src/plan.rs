@@ -265,8 +265,10 @@ pub struct TestPlan {
     pub report_timestamps: bool,
     /// NCCL_TESTS_SPLIT / NCCL_TESTS_SPLIT_MASK, parsed. `None` when neither is set.
     pub split: Option<SplitRule>,
-    /// `-J/--output_file`.
+    /// `-J/--output_file`: nccl-tests' JSON.
     pub json_path: Option<PathBuf>,
+    /// `--collbench-json`: collbench's report.
+    pub collbench_json_path: Option<PathBuf>,
     /// `--csv`.
     pub csv_path: Option<PathBuf>,
     /// `--seed`: data seed (same on every rank).
@@ -306,6 +308,7 @@ impl fmt::Debug for TestPlan {
             .field("report_timestamps", &self.report_timestamps)
             .field("split", &self.split)
             .field("json_path", &self.json_path)
+            .field("collbench_json_path", &self.collbench_json_path)
             .field("csv_path", &self.csv_path)
             .field("seed", &self.seed)
             .field("acceptance", &self.acceptance)

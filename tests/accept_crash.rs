@@ -73,7 +73,7 @@ fn sweep_args(dir: &Path) -> Vec<String> {
         "1",
         "--backend",
         "mpi",
-        "-J",
+        "--collbench-json",
         &o[0],
         "--csv",
         &o[1],
@@ -201,7 +201,7 @@ fn sigterm_while_nobody_reads_stdout_still_writes_every_output() {
         .args([
             "--backend",
             "mpi",
-            "-J",
+            "--collbench-json",
             &o[0],
             "--csv",
             &o[1],

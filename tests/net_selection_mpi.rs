@@ -240,7 +240,7 @@ fn net_child() {
                 "1",
                 "--require-net",
                 required,
-                "-J",
+                "--collbench-json",
                 json.to_str().unwrap(),
             ]
             .map(String::from),

@@ -25,7 +25,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// `mpirun -np 4 program flags -J json` with `env`, bounded by LIMIT.
 fn run_with_json(program: &str, flags: &[&str], json: &Path, env: &[(&str, &str)]) -> Finished {
     let mut args = flags.to_vec();
-    args.extend(["-J", json.to_str().unwrap()]);
+    args.extend(["--collbench-json", json.to_str().unwrap()]);
     run(mpirun(4, program, &args, env), LIMIT)
 }
 
@@ -38,7 +38,7 @@ fn every_collective_type_and_operator_is_exact_in_and_out_of_place_on_four_ranks
         let json_arg = json.to_str().unwrap();
         let args = [
             "-b", "64", "-e", "4K", "-f", "64", "-n", "1", "-w", "0", "-d", "all", "-o", "all",
-            "-r", "-1", "-J", json_arg,
+            "-r", "-1", "--collbench-json", json_arg,
         ];
         let run = run(mpirun(4, program, &args, &[]), LIMIT);
         assert_eq!(run.code(), Some(0), "{program}: {}", run.describe());
@@ -583,7 +583,7 @@ fn ctrl_c_on_mpirun_keeps_every_finished_row_when_the_ranks_get_time_to_stop() {
     // -N 0 repeats the sweep until stopped; rows stay short (<= 1 MiB), so each finishes well
     // within the 10 s mpirun leaves between SIGTERM and SIGKILL.
     let args = [
-        "-b", "8", "-e", "1M", "-f", "2", "-n", "200", "-N", "0", "-J", json_arg, "--csv", csv_arg,
+        "-b", "8", "-e", "1M", "-f", "2", "-n", "200", "-N", "0", "--collbench-json", json_arg, "--csv", csv_arg,
     ];
     // mpirun reads OMPI_MCA_* from its own environment: the README's advice for mpirun (SIGCONT,
     // 10 s, SIGTERM, 10 s, SIGKILL).
@@ -798,7 +798,7 @@ fn every_collective_and_root_is_clean_on(np: usize) {
             "all",
             "-r",
             "-1",
-            "-J",
+            "--collbench-json",
             json.to_str().unwrap(),
         ];
         let run = run(mpirun(np, program, &args, &[]), LIMIT);

@@ -106,7 +106,7 @@ fn a_planted_corruption_exits_7_with_failed_in_the_footer_and_the_element_in_jso
     let run = run(
         alone(
             "allgather-perf",
-            &["-b", "64", "-e", "64", "-J", json.to_str().unwrap()],
+            &["-b", "64", "-e", "64", "--collbench-json", json.to_str().unwrap()],
             &[("COLLBENCH_TEST_CORRUPT", "0:3")],
         ),
         LIMIT,
@@ -167,7 +167,7 @@ fn bad_values_exit_6_before_any_work() {
             "NCCL_TESTS_MIN_BW",
         ),
         (
-            &["-J", "/nonexistent-dir/x.json"][..],
+            &["--collbench-json", "/nonexistent-dir/x.json"][..],
             &[][..],
             "does not exist",
         ),
@@ -213,7 +213,7 @@ fn sigterm_stops_after_the_current_row_with_exit_143_and_a_partial_report() {
         "2",
         "-N",
         "0",
-        "-J",
+        "--collbench-json",
         json.to_str().unwrap(),
     ];
     let (child, _lines, started) = start_until(alone("allreduce-perf", &args, &[]), LIMIT, |l| {

@@ -116,6 +116,13 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                 plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
             )))
         }
+        Parsed::Run(plan) if pairwise && plan.json_path.is_some() => {
+            Err(CollbenchError::Usage(format!(
+                "-J {}: -J writes nccl-tests' JSON of one sweep, which --pairwise (rounds of pair \
+                 runs) does not have; accepted: --collbench-json FILE for the pairwise report",
+                plan.json_path.as_deref().unwrap_or(std::path::Path::new("")).display()
+            )))
+        }
         Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(
             plan,
             PairwiseOptions {

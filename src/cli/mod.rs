@@ -88,7 +88,7 @@ fn program_short_name(path: &str) -> String {
 /// The flags `-h` lists, for "unknown flag" messages.
 const ACCEPTED_FLAGS: &str =
     "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
-     -J -R -M -u --backend --csv --seed --min-busbw --min-busbw-size --profile --jsonl \
+     -J -R -M -u --backend --csv --collbench-json --seed --min-busbw --min-busbw-size --profile --jsonl \
      --prom-file --push-gateway --require-net -h (long forms as in nccl-tests; see -h)";
 
 /// Turns clap's parse errors into our usage errors (clap never prints or exits for us).

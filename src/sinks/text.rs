@@ -44,6 +44,8 @@ pub struct TextSink<W: Write> {
     reader_gone: bool,
     /// Lines printed after the rank lines, before the column headers (see [`header`]).
     notices: Vec<String>,
+    /// Lines printed before the banner (`# Writing JSON output to …`).
+    preamble: Vec<String>,
 }
 
 impl TextSink<console::StdoutRaw> {
@@ -63,6 +65,7 @@ impl<W: Write> TextSink<W> {
             timestamps: false,
             reader_gone: false,
             notices: Vec::new(),
+            preamble: Vec::new(),
         }
     }
 
@@ -71,6 +74,12 @@ impl<W: Write> TextSink<W> {
     /// table below the headers holds only result rows.
     pub fn with_notices(mut self, notices: Vec<String>) -> Self {
         self.notices = notices;
+        self
+    }
+
+    /// Lines nccl-tests prints before its banner (`-J`'s `# Writing JSON output to FILE`).
+    pub fn with_preamble(mut self, lines: Vec<String>) -> Self {
+        self.preamble = lines;
         self
     }
 
@@ -127,7 +136,8 @@ impl<W: Write> Sink for TextSink<W> {
     fn begin(&mut self, report: &Report) -> Result<()> {
         self.per_iteration = report.config.per_iteration_timing;
         self.timestamps = report.config.report_timestamps;
-        let text = header_with_notices(report, &self.notices);
+        let mut text: String = self.preamble.iter().map(|l| format!("{l}\n")).collect();
+        text.push_str(&header_with_notices(report, &self.notices));
         self.emit(&text)
     }
 

@@ -72,11 +72,11 @@ pub fn run(
     let start_time = crate::report::time::now_rfc3339();
     let hooks = TestHooks::from_process_env()?;
     hooks.check_ranks(world.size())?;
-    // Rank 0 writes -J at the end: refuse a path it cannot write before any round runs (the
+    // Rank 0 writes --collbench-json at the end: refuse a path it cannot write before any round runs (the
     // other outputs' paths are checked when the flags are parsed).
     let mut path_check = if me == 0 {
-        let refused = plan.json_path.as_ref().and_then(|path| {
-            crate::sinks::check_output_path("-J/--output_file", path)
+        let refused = plan.collbench_json_path.as_ref().and_then(|path| {
+            crate::sinks::check_output_path("--collbench-json", path)
                 .err()
                 .map(|e| (e.exit_code(), error_message(&e)))
         });
