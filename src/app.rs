@@ -105,9 +105,8 @@ fn pair_backend<'g>(
     group: &'g dyn World,
     hooks: &TestHooks,
 ) -> Result<Box<dyn Backend + 'g>> {
-    let mut notices = Vec::new();
     // Pair runs report no network (`accept --pairwise` refuses --require-net).
-    build_backend(plan, group, group, 0, &mut notices, None, hooks)
+    build_backend(plan, group, group, 0, None, hooks)
 }
 
 fn run_pairwise(plan: TestPlan, options: &crate::accept::command::PairwiseOptions) -> i32 {
@@ -416,11 +415,12 @@ fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
     error.exit_code()
 }
 
-/// Rank 0 after the sweep: prints the verdict block after the table and pushes the metrics to
-/// `--push-gateway`. A failed push is an I/O error (exit 1) that only wins over a clean verdict.
+/// Rank 0 after the sweep: prints the verdict block to stderr (stdout stays nccl-tests' table,
+/// see docs/output.md) and pushes the metrics to `--push-gateway`. A failed push is an I/O error
+/// (exit 1) that only wins over a clean verdict.
 fn finish_acceptance(plan: &TestPlan, report: &crate::report::Report) -> Result<()> {
     if let Some(v) = &report.verdict {
-        console::print_line(&crate::verdict::render::block(v));
+        eprint!("{}", crate::verdict::render::block(v));
     }
     match &plan.acceptance.push_gateway {
         Some(url) => crate::sinks::pushgateway::PushGatewaySink::new(url)?.push(report),
@@ -459,8 +459,9 @@ fn verdict(outcome: &RunOutcome) -> Result<()> {
                 )
             })
             .unwrap_or_default();
+        // Worded for merged logs (docs/output.md): the footer's own line is the one to parse.
         return Err(CollbenchError::CheckFailed(format!(
-            "the average bus bandwidth is below 90 % of NCCL_TESTS_MIN_BW{average}"
+            "the footer's average busbw is below 90 % of NCCL_TESTS_MIN_BW{average}"
         )));
     }
     if let Some(signal) = outcome.interrupted_by {
@@ -510,7 +511,6 @@ fn prepare<'w>(
         world,
         group_world.as_ref(),
         color as usize,
-        &mut notices,
         net_log,
         &hooks,
     )?;
@@ -572,14 +572,13 @@ fn prepare<'w>(
 }
 
 /// The backend `--backend` asks for. `auto` takes NCCL when a GPU and libnccl are usable, else
-/// the mpi backend with a one-line notice saying why. `net_log`: the NCCL log capture installed
+/// the mpi backend with a one-line note on stderr saying why. `net_log`: the NCCL log capture installed
 /// at the start of the run, handed to the NCCL backend (dropped, removing its files, otherwise).
 fn build_backend<'w>(
     plan: &TestPlan,
     world: &'w dyn World,
     group: &dyn World,
     color: usize,
-    notices: &mut Vec<String>,
     net_log: Option<NcclLogCapture>,
     hooks: &TestHooks,
 ) -> Result<Box<dyn Backend + 'w>> {
@@ -597,12 +596,7 @@ fn build_backend<'w>(
                 return gpu_backend(plan, world, group, color, net_log, hooks);
             }
             let why = match probe {
-                // The first line, without the list of every path the loader tried.
-                Err(error) => {
-                    let text = error.to_string();
-                    let first = text.lines().next().unwrap_or_default();
-                    first.split("; tried").next().unwrap_or(first).to_string()
-                }
+                Err(error) => fallback_cause(&error),
                 Ok(_) => "another rank of the job has none".to_string(),
             };
             // GPU-only flags (--require-net too) cannot fall back: say why auto chose mpi.
@@ -614,9 +608,10 @@ fn build_backend<'w>(
                     other => other,
                 })?;
             refuse_stream_hang(hooks)?;
-            notices.push(format!(
-                "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
-            ));
+            // stderr: stdout is nccl-tests' table alone (docs/output.md).
+            if world.rank() == 0 {
+                eprintln!("collbench: note: no usable GPU/NCCL ({why}); using the mpi backend");
+            }
             host_backend(plan, world, group, color)
         }
         BackendChoice::Mpi => {
@@ -624,6 +619,20 @@ fn build_backend<'w>(
             host_backend(plan, world, group, color)
         }
     }
+}
+
+/// Why the NCCL probe failed, for the fallback note: the first line, without the list of every
+/// path the loader tried, and without the kind prefix (`CUDA error: `), so that a merged log's
+/// `grep -i error` does not take a working run's note for a failure (docs/output.md).
+fn fallback_cause(error: &CollbenchError) -> String {
+    let text = match error {
+        CollbenchError::Cuda(m) | CollbenchError::Nccl(m) | CollbenchError::Unsupported(m) => {
+            m.clone()
+        }
+        other => other.to_string(),
+    };
+    let first = text.lines().next().unwrap_or_default();
+    first.split("; tried").next().unwrap_or(first).to_string()
 }
 
 /// `COLLBENCH_TEST_STREAM_HANG` acts on GPU streams: on the host backend it would do nothing.

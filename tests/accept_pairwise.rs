@@ -315,12 +315,14 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         "{}",
         fail.stdout
     );
-    assert!(fail.stdout.contains("# Verdict: FAIL"), "{}", fail.stdout);
+    // The verdict goes to stderr: stdout is nccl-tests' table alone (docs/output.md).
+    assert!(!fail.stdout.contains("# Verdict"), "{}", fail.stdout);
+    assert!(fail.stderr.contains("# Verdict: FAIL"), "{}", fail.stderr);
     assert!(
-        fail.stdout
+        fail.stderr
             .contains("#  FAIL  min-busbw all_reduce 4194304 B float"),
         "{}",
-        fail.stdout
+        fail.stderr
     );
     // Said once (by rank 0), not by every rank.
     assert_eq!(
@@ -355,7 +357,7 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         dir.path(),
     );
     assert_eq!(pass.code, 0, "{}", pass.stderr);
-    assert!(pass.stdout.contains("# Verdict: PASS"), "{}", pass.stdout);
+    assert!(pass.stderr.contains("# Verdict: PASS"), "{}", pass.stderr);
     // A profile with nothing for one node at these sizes cannot pass silently.
     let profile = mpirun(
         2,
@@ -573,7 +575,15 @@ fn a_pairwise_run_stopped_in_round_one_keeps_its_threshold() {
             "-e",
             "64K",
         ])
-        .args(["-n", "5", "--backend", "mpi", "--min-busbw", "0.5", "--collbench-json"])
+        .args([
+            "-n",
+            "5",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.5",
+            "--collbench-json",
+        ])
         .arg(&json)
         .env("OMPI_MCA_mpi_yield_when_idle", "1")
         .env("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")

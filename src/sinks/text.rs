@@ -69,7 +69,7 @@ impl<W: Write> TextSink<W> {
         }
     }
 
-    /// Notices of the run (`# Reducing maxBytes to …`, the auto backend's choice), printed where
+    /// Notices of the run (nccl-tests' own `# Reducing maxBytes to …`), printed where
     /// nccl-tests prints its own: after the rank lines, above the column headers, so that the
     /// table below the headers holds only result rows.
     pub fn with_notices(mut self, notices: Vec<String>) -> Self {

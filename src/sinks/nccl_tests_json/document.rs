@@ -189,7 +189,10 @@ fn measurement(m: &Measurement, cputime: bool) -> Value {
         ),
         ("alg_bw", Value::Double(m.algbw_gbps)),
         ("bus_bw", Value::Double(m.bus_bandwidth_gbps)),
-        ("nwrong", m.wrong.map_or(Value::Null, |w| Value::Double(w as f64))),
+        (
+            "nwrong",
+            m.wrong.map_or(Value::Null, |w| Value::Double(w as f64)),
+        ),
     ])
 }
 

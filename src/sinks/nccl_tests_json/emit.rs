@@ -92,7 +92,10 @@ mod tests {
             ("nan", Value::Double(f64::NAN)),
             ("okay", Value::flag(true)),
             ("nwrong", Value::Null),
-            ("args", Value::List(vec![Value::str("-b"), Value::str("a\"b")])),
+            (
+                "args",
+                Value::List(vec![Value::str("-b"), Value::str("a\"b")]),
+            ),
             ("empty", Value::List(vec![])),
         ]);
         assert_eq!(
