@@ -225,6 +225,9 @@ fn load_cuda_modules_eagerly() {
 /// which can hang too) and the world. `Err` holds the exit code of a world that could not start.
 fn start_world(plan: &TestPlan) -> std::result::Result<(Box<dyn World>, StopSignal), i32> {
     let stop = install_signal_handlers();
+    if let Some(alltoallv) = &plan.alltoallv {
+        crate::collectives::alltoallv::pattern::install(alltoallv.pattern.clone());
+    }
     if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
         watchdog::set_target(plan.collective.name(), 0);
         watchdog::start(timeout);
@@ -540,11 +543,14 @@ fn prepare<'w>(
             preamble.push(nccl_tests_json::announcement(&claimed));
             json_sink = Some(JsonSink::nccl_tests(claimed));
         }
-        sinks.push(Box::new(
-            TextSink::stdout()
-                .with_preamble(preamble)
-                .with_notices(std::mem::take(&mut notices)),
-        ));
+        let mut text = TextSink::stdout()
+            .with_preamble(preamble)
+            .with_notices(std::mem::take(&mut notices));
+        if let Some(notes) = alltoallv_summary(plan, group_world.size() * plan.ranks_per_process())
+        {
+            text = text.with_row_notes(notes);
+        }
+        sinks.push(Box::new(text));
         sinks.extend(json_sink.map(|s| Box::new(s) as Box<dyn Sink>));
         if let Some(path) = &plan.collbench_json_path {
             sinks::check_output_path("--collbench-json", path)?;
@@ -569,6 +575,28 @@ fn prepare<'w>(
         min_bus_bandwidth_gbps,
         criteria,
     })
+}
+
+/// `NCCL_TESTS_ALLTOALLV_PRINT_SUMMARY=1`: the per-rank lines before each alltoallv row, one block
+/// per measured cell (out of place, in place) with that cell's time.
+fn alltoallv_summary(plan: &TestPlan, nranks: usize) -> Option<sinks::text::RowNotes> {
+    let options = plan.alltoallv.as_ref().filter(|o| o.print_summary)?;
+    let pattern = options.pattern.clone();
+    Some(Box::new(move |row: &crate::report::ResultRow| {
+        let total = row.count * nranks as u64 * row.dtype.size_bytes() as u64;
+        [&row.out_of_place, &row.in_place]
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                crate::collectives::alltoallv::summary::lines(
+                    &pattern,
+                    nranks,
+                    total,
+                    m.time_us / 1.0e6,
+                )
+            })
+            .collect()
+    }))
 }
 
 /// The backend `--backend` asks for. `auto` takes NCCL when a GPU and libnccl are usable, else

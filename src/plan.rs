@@ -265,6 +265,8 @@ pub struct TestPlan {
     pub report_timestamps: bool,
     /// NCCL_TESTS_SPLIT / NCCL_TESTS_SPLIT_MASK, parsed. `None` when neither is set.
     pub split: Option<SplitRule>,
+    /// alltoallv only: its traffic pattern and summary (NCCL_TESTS_ALLTOALLV_*).
+    pub alltoallv: Option<crate::collectives::alltoallv::pattern::AllToAllVOptions>,
     /// `-J/--output_file`: nccl-tests' JSON.
     pub json_path: Option<PathBuf>,
     /// `--collbench-json`: collbench's report.
@@ -307,6 +309,7 @@ impl fmt::Debug for TestPlan {
             .field("unalign", &self.unalign)
             .field("report_timestamps", &self.report_timestamps)
             .field("split", &self.split)
+            .field("alltoallv", &self.alltoallv)
             .field("json_path", &self.json_path)
             .field("collbench_json_path", &self.collbench_json_path)
             .field("csv_path", &self.csv_path)
@@ -342,6 +345,9 @@ impl TestPlan {
                 "{} cannot run on {nranks} ranks: {problem}; accepted: a rank count it supports",
                 self.collective.name()
             )));
+        }
+        if let Some(alltoallv) = &self.alltoallv {
+            alltoallv.pattern.check_world(nranks, self.max_bytes)?;
         }
         self.check_busbw_threshold_reachable(nranks)
     }

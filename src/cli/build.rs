@@ -266,6 +266,13 @@ pub fn build_plan(
         None => DEFAULT_SEED,
     };
     let split = split_rule_from_env(env)?;
+    let alltoallv = if collective.name() == "alltoallv" {
+        Some(crate::collectives::alltoallv::pattern::options_from_env(
+            env, min_bytes, max_bytes,
+        )?)
+    } else {
+        None
+    };
     let acceptance = acceptance_plan(&raw.acceptance, env)?;
     // One file per output: two writers on one path lose one of them (the JSON rewrite ends the
     // JSON Lines; the CSV and the Prometheus textfile replace each other).
@@ -324,6 +331,7 @@ pub fn build_plan(
         unalign: unalign as usize,
         report_timestamps,
         split,
+        alltoallv,
         json_path,
         collbench_json_path,
         csv_path,

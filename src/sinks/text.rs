@@ -46,7 +46,12 @@ pub struct TextSink<W: Write> {
     notices: Vec<String>,
     /// Lines printed before the banner (`# Writing JSON output to …`).
     preamble: Vec<String>,
+    /// Comment lines printed before each row (alltoallv's per-rank summary).
+    row_notes: Option<RowNotes>,
 }
+
+/// Comment lines (each `\n`-terminated) to print before a row.
+pub type RowNotes = Box<dyn Fn(&ResultRow) -> String + Send>;
 
 impl TextSink<console::StdoutRaw> {
     pub fn stdout() -> Self {
@@ -66,6 +71,7 @@ impl<W: Write> TextSink<W> {
             reader_gone: false,
             notices: Vec::new(),
             preamble: Vec::new(),
+            row_notes: None,
         }
     }
 
@@ -80,6 +86,12 @@ impl<W: Write> TextSink<W> {
     /// Lines nccl-tests prints before its banner (`-J`'s `# Writing JSON output to FILE`).
     pub fn with_preamble(mut self, lines: Vec<String>) -> Self {
         self.preamble = lines;
+        self
+    }
+
+    /// Lines to print before each row (`NCCL_TESTS_ALLTOALLV_PRINT_SUMMARY`).
+    pub fn with_row_notes(mut self, notes: RowNotes) -> Self {
+        self.row_notes = Some(notes);
         self
     }
 
@@ -142,7 +154,8 @@ impl<W: Write> Sink for TextSink<W> {
     }
 
     fn row(&mut self, _report: &Report, row: &ResultRow) -> Result<()> {
-        let mut line = row_preamble(row);
+        let mut line = self.row_notes.as_ref().map(|n| n(row)).unwrap_or_default();
+        line.push_str(&row_preamble(row));
         for (cell, in_place) in [(&row.out_of_place, false), (&row.in_place, true)] {
             match cell {
                 Some(m) => {
