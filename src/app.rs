@@ -47,6 +47,25 @@ pub fn collective_main(collective: &str) -> i32 {
     }
 }
 
+/// Entry of the multi-call binary: the name it was started as picks the program, so one
+/// installed binary serves every name through links. A collective's name in any of nccl-tests'
+/// or collbench's spellings (`all_reduce_perf`, `allreduce-perf`, `all_reduce`, `allreduce`) runs
+/// that collective; any other name (`collbench`) is the umbrella.
+pub fn multicall_main() -> i32 {
+    let name = std::env::args_os()
+        .next()
+        .and_then(|p| {
+            std::path::Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    match collectives::find(&name) {
+        Some(collective) => collective_main(collective.name()),
+        None => umbrella_main(),
+    }
+}
+
 /// Entry of the `collbench` umbrella binary.
 pub fn umbrella_main() -> i32 {
     install_panic_hook();
@@ -147,8 +166,8 @@ fn program_args() -> Vec<String> {
 
 fn run_parsed(parsed: Parsed) -> i32 {
     match parsed {
-        Parsed::Help(text) => {
-            // Under a launcher every rank parses the same line: print the help once.
+        // Under a launcher every rank parses the same line: print the text once.
+        Parsed::Help(text) | Parsed::Version(text) => {
             if world::launcher_rank_hint().unwrap_or(0) == 0 {
                 console::print_line(&text);
             }

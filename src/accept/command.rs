@@ -99,6 +99,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
         },
     };
     match cli::parse_collective_args(collective, &rest, env)? {
+        Parsed::Version(text) => Ok(AcceptCommand::Help(text)),
         Parsed::Help(_) => Ok(AcceptCommand::Help(format!(
             "USAGE: {ACCEPT_USAGE}\n\n  --pairwise            split the job by host into pairs that run the test at once, \
              re-pair failing hosts with passing ones, name the bad hosts\n  --drain               \
