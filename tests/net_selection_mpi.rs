@@ -249,7 +249,7 @@ fn net_child() {
         .unwrap()
         {
             Parsed::Run(plan) => *plan,
-            Parsed::Help(_) => panic!("help"),
+            Parsed::Help(_) | Parsed::Version(_) => panic!("help"),
         };
         let placement = host_placement(rank, 0, world.hostname());
         let mut backend = HostWithNetwork {
