@@ -3,7 +3,9 @@
 #
 #   make run                    build (release, MPI) and run a real all-reduce sweep
 #   make test                   every test: fmt, clippy, unit + integration, scripts, real Slurm
-#   make install PREFIX=/opt/x  binaries + nccl-tests names (all_reduce_perf, ...) as links
+#   make install PREFIX=/opt/x  one stripped multi-call binary; its names (allreduce-perf,
+#                               all_reduce_perf, ...) as links
+#   make install PROFILE=release-debuginfo STRIP=true   the same with debug info
 #   make uninstall PREFIX=/opt/x
 #   make gpu-check              GPU checks (scripts/gpu-check.sh; needs a GPU machine)
 #   make gpu-bundle             binaries + device test + gpu-check in .gpu/, to carry to a GPU machine
@@ -13,6 +15,10 @@ PREFIX ?= /usr/local
 CARGO ?= cargo
 # MPI ranks (rsmpi) and the libfabric diagnostics (`collbench fabric`).
 FEATURES ?= mpi,fabric
+# Cargo profile of `make build`/`make install`: release (no debug info) or release-debuginfo.
+PROFILE ?= release
+# What install strips the binary with (STRIP=true keeps it as built).
+STRIP ?= strip
 
 .PHONY: run test install uninstall gpu-check gpu-bundle deps build
 
@@ -20,7 +26,7 @@ deps:
 	scripts/install-deps.sh
 
 build: deps
-	$(CARGO) build --release --features $(FEATURES) --bins
+	$(CARGO) build --profile $(PROFILE) --features $(FEATURES) --bins
 
 run: build
 	scripts/run-sweep.sh
@@ -28,8 +34,10 @@ run: build
 test: deps
 	scripts/test-all.sh
 
-install: build
-	scripts/install.sh "$(PREFIX)"
+# Only the multi-call binary: every other name is a link to it.
+install: deps
+	$(CARGO) build --profile $(PROFILE) --features $(FEATURES) --bin collbench
+	COLLBENCH_BIN_DIR="$(CURDIR)/target/$(PROFILE)" STRIP="$(STRIP)" scripts/install.sh "$(PREFIX)"
 
 uninstall:
 	scripts/install.sh --uninstall "$(PREFIX)"

@@ -106,7 +106,7 @@ fi
 
 # 2. Every collective x every dtype x every op, in and out of place, validated, through the binary.
 for c in $("$CB" list 2>/dev/null | awk 'NR>1 {print $1}'); do
-    ok_run "coll-$c" "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -o all -n 3 -w 1 -J "$R/coll-$c.json"
+    ok_run "coll-$c" "$CB" run "$c" --backend nccl -b 8 -e 1M -f 32 -d all -o all -n 3 -w 1 --collbench-json "$R/coll-$c.json"
 done
 
 # The first line names the NCCL that was loaded: its version and the file.
@@ -131,12 +131,12 @@ ok_run mode-unaligned-u1 "$AR" --backend nccl -b 8 -e 1M -f 64 -u 1 -d all
 ok_run mode-per-iteration-I1 "$AR" --backend nccl -b 8 -e 8M -f 8 -n 20 -w 1 -I 1
 # -z 3 separates iterations by a wait and a barrier: each iteration gets its own end event.
 ok_run mode-per-iteration-I1-z3 "$AR" --backend nccl -b 8 -e 1M -f 64 -n 20 -w 1 -I 1 -z 3
-ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1 -J "$R/mode-memory-M1.json"
+ok_run mode-memory-M1 "$AR" --backend nccl -b 8 -e 1M -f 64 -M 1 --collbench-json "$R/mode-memory-M1.json"
 ok_run mode-null-stream-y1 "$AR" --backend nccl -b 8 -e 1M -f 64 -y 1
 ok_run mode-aggregated-m8 "$AR" --backend nccl -b 8 -e 1M -f 64 -m 8
 ok_run mode-parallel-init-p1 "$AR" --backend nccl -b 8 -e 1M -f 64 -p 1
 ok_run mode-timeout-T5 "$AR" --backend nccl -b 8 -e 8M -f 64 -T 5
-# One memory line per rank under the rank lines, and the same numbers in -J's `memory`.
+# One memory line per rank under the rank lines, and the same numbers in --collbench-json's `memory`.
 # (grep, not python: the GPU machines need not have python3.)
 if grep -q '^#  Memory rank  0 GPU .*: NCCL init used [0-9]* MiB, buffers [0-9]* MiB, [0-9]* MiB free of [0-9]* MiB$' "$R/mode-memory-M1.txt" &&
     grep -Eq '"kind": ?"device"' "$R/mode-memory-M1.json" &&
@@ -212,7 +212,7 @@ fi
 #     EFA. The private NCCL log must not be left in $TMPDIR.
 NET_TMP="$R/net-tmp"
 mkdir -p "$NET_TMP"
-run net-reported env TMPDIR="$NET_TMP" "$AR" --backend nccl -b 8 -e 8 -J "$R/net-reported.json"
+run net-reported env TMPDIR="$NET_TMP" "$AR" --backend nccl -b 8 -e 8 --collbench-json "$R/net-reported.json"
 selected=$(head -1 "$R/net-reported.txt" | sed -n 's/.*, network: //p')
 if [[ $RC -eq 0 && -n $selected && $selected != unknown* ]] && grep -q '"network_by_process"' "$R/net-reported.json"; then
     verdict PASS net-reported "NCCL selected: $selected (first line and backend.network_by_process)"
@@ -305,7 +305,7 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
         runs=()
         references=()
         for i in $(seq 1 "$ANCHOR_RUNS"); do
-            run "anchor-all_reduce-$i" "$AR" --backend nccl -b 8 -e 4G -f 2 -g 1 -n 50 -w 5 -J "$R/anchor-all_reduce-$i.json"
+            run "anchor-all_reduce-$i" "$AR" --backend nccl -b 8 -e 4G -f 2 -g 1 -n 50 -w 5 --collbench-json "$R/anchor-all_reduce-$i.json"
             runs+=("$R/anchor-all_reduce-$i.txt")
             if [[ -n $reference ]]; then
                 run "reference-all_reduce-$i" env ${nccl_file:+COLLBENCH_NCCL_LIBRARY="$nccl_file"} "$reference" -b 8 -e 4G -f 2 -n 50 -w 5

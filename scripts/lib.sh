@@ -49,8 +49,9 @@ export_nvrtc_env() {
     esac
 }
 
-# The binaries cargo builds, and the nccl-tests name each one is also installed under
-# ("ours:theirs"; collbench has no nccl-tests name).
+# The binaries cargo builds (each per-collective one is also a name of the multi-call `collbench`,
+# which `make install` installs alone, with these names as links), and the nccl-tests name each
+# one is also installed under ("ours:theirs"; collbench has no nccl-tests name).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 COLLBENCH_BINARIES=(collbench allreduce-perf allgather-perf reducescatter-perf alltoall-perf alltoallv-perf
     broadcast-perf reduce-perf sendrecv-perf gather-perf scatter-perf hypercube-perf)

@@ -57,7 +57,7 @@ if [ "${gpus:-0}" -gt 0 ]; then
     }
 fi
 
-outputs=(-J "$out_dir/allreduce.json" --csv "$out_dir/allreduce.csv")
+outputs=(--collbench-json "$out_dir/allreduce.json" --csv "$out_dir/allreduce.csv")
 if [ -n "$nccl" ]; then
     # A library found by path (the pip wheel) must also be on the loader's path for our dlopen.
     case "$nccl" in /*)

@@ -21,7 +21,7 @@ use crate::faults::TestHooks;
 use crate::io::console;
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{BackendChoice, TestPlan};
-use crate::sinks::{CsvSink, JsonSink, Sink, TextSink};
+use crate::sinks::{self, nccl_tests_json, CsvSink, JsonSink, Sink, TextSink};
 use crate::sweep::memory_cap::lower_max_bytes_to_memory;
 use crate::sweep::runner::{self, RunInputs, RunOutcome, StopSignal};
 use crate::world::{self, Reduction, World};
@@ -45,6 +45,25 @@ pub fn collective_main(collective: &str) -> i32 {
     match cli::parse_collective_args(collective, &argv, &cli::process_env) {
         Ok(parsed) => run_parsed(parsed),
         Err(error) => report_error(&error),
+    }
+}
+
+/// Entry of the multi-call binary: the name it was started as picks the program, so one
+/// installed binary serves every name through links. A collective's name in any of nccl-tests'
+/// or collbench's spellings (`all_reduce_perf`, `allreduce-perf`, `all_reduce`, `allreduce`) runs
+/// that collective; any other name (`collbench`) is the umbrella.
+pub fn multicall_main() -> i32 {
+    let name = std::env::args_os()
+        .next()
+        .and_then(|p| {
+            std::path::Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    match collectives::find(&name) {
+        Some(collective) => collective_main(collective.name()),
+        None => umbrella_main(),
     }
 }
 
@@ -106,9 +125,8 @@ fn pair_backend<'g>(
     group: &'g dyn World,
     hooks: &TestHooks,
 ) -> Result<Box<dyn Backend + 'g>> {
-    let mut notices = Vec::new();
     // Pair runs report no network (`accept --pairwise` refuses --require-net).
-    build_backend(plan, group, group, 0, &mut notices, None, hooks)
+    build_backend(plan, group, group, 0, None, hooks)
 }
 
 fn run_pairwise(plan: TestPlan, options: &crate::accept::command::PairwiseOptions) -> i32 {
@@ -149,8 +167,8 @@ fn program_args() -> Vec<String> {
 
 fn run_parsed(parsed: Parsed) -> i32 {
     match parsed {
-        Parsed::Help(text) => {
-            // Under a launcher every rank parses the same line: print the help once.
+        // Under a launcher every rank parses the same line: print the text once.
+        Parsed::Help(text) | Parsed::Version(text) => {
             if world::launcher_rank_hint().unwrap_or(0) == 0 {
                 console::print_line(&text);
             }
@@ -227,6 +245,9 @@ fn load_cuda_modules_eagerly() {
 /// which can hang too) and the world. `Err` holds the exit code of a world that could not start.
 fn start_world(plan: &TestPlan) -> std::result::Result<(Box<dyn World>, StopSignal), i32> {
     let stop = install_signal_handlers();
+    if let Some(alltoallv) = &plan.alltoallv {
+        crate::collectives::alltoallv::pattern::install(alltoallv.pattern.clone());
+    }
     if let Some(timeout) = plan.timeout.filter(|t| !t.is_zero()) {
         watchdog::set_target(plan.collective.name(), 0);
         watchdog::start(timeout);
@@ -414,11 +435,12 @@ fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
     error.exit_code()
 }
 
-/// Rank 0 after the sweep: prints the verdict block after the table and pushes the metrics to
-/// `--push-gateway`. A failed push is an I/O error (exit 1) that only wins over a clean verdict.
+/// Rank 0 after the sweep: prints the verdict block to stderr (stdout stays nccl-tests' table,
+/// see docs/output.md) and pushes the metrics to `--push-gateway`. A failed push is an I/O error
+/// (exit 1) that only wins over a clean verdict.
 fn finish_acceptance(plan: &TestPlan, report: &crate::report::Report) -> Result<()> {
     if let Some(v) = &report.verdict {
-        console::print_line(&crate::verdict::render::block(v));
+        eprint!("{}", crate::verdict::render::block(v));
     }
     match &plan.acceptance.push_gateway {
         Some(url) => crate::sinks::pushgateway::PushGatewaySink::new(url)?.push(report),
@@ -457,8 +479,9 @@ fn verdict(outcome: &RunOutcome) -> Result<()> {
                 )
             })
             .unwrap_or_default();
+        // Worded for merged logs (docs/output.md): the footer's own line is the one to parse.
         return Err(CollbenchError::CheckFailed(format!(
-            "the average bus bandwidth is below 90 % of NCCL_TESTS_MIN_BW{average}"
+            "the footer's average busbw is below 90 % of NCCL_TESTS_MIN_BW{average}"
         )));
     }
     if let Some(signal) = outcome.interrupted_by {
@@ -508,7 +531,6 @@ fn prepare<'w>(
         world,
         group_world.as_ref(),
         color as usize,
-        &mut notices,
         net_log,
         &hooks,
     )?;
@@ -530,11 +552,26 @@ fn prepare<'w>(
             .map(|p| p.device_name)
             .collect();
         criteria = plan.acceptance.resolve_criteria(&devices)?;
-        sinks.push(Box::new(
-            TextSink::stdout().with_notices(std::mem::take(&mut notices)),
-        ));
+        let mut preamble = Vec::new();
+        let mut json_sink = None;
         if let Some(path) = &plan.json_path {
             crate::io::check_output_path("-J/--output_file", path)?;
+            // nccl-tests keeps an existing file and names the one it writes on stdout's first line.
+            let claimed = nccl_tests_json::claim(path)?;
+            preamble.push(nccl_tests_json::announcement(&claimed));
+            json_sink = Some(JsonSink::nccl_tests(claimed));
+        }
+        let mut text = TextSink::stdout()
+            .with_preamble(preamble)
+            .with_notices(std::mem::take(&mut notices));
+        if let Some(notes) = alltoallv_summary(plan, group_world.size() * plan.ranks_per_process())
+        {
+            text = text.with_row_notes(notes);
+        }
+        sinks.push(Box::new(text));
+        sinks.extend(json_sink.map(|s| Box::new(s) as Box<dyn Sink>));
+        if let Some(path) = &plan.collbench_json_path {
+            crate::io::check_output_path("--collbench-json", path)?;
             sinks.push(Box::new(JsonSink::new(path.clone())));
         }
         if let Some(path) = &plan.csv_path {
@@ -557,15 +594,36 @@ fn prepare<'w>(
     })
 }
 
+/// `NCCL_TESTS_ALLTOALLV_PRINT_SUMMARY=1`: the per-rank lines before each alltoallv row, one block
+/// per measured cell (out of place, in place) with that cell's time.
+fn alltoallv_summary(plan: &TestPlan, nranks: usize) -> Option<sinks::text::RowNotes> {
+    let options = plan.alltoallv.as_ref().filter(|o| o.print_summary)?;
+    let pattern = options.pattern.clone();
+    Some(Box::new(move |row: &crate::report::ResultRow| {
+        let total = row.count * nranks as u64 * row.dtype.size_bytes() as u64;
+        [&row.out_of_place, &row.in_place]
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                crate::collectives::alltoallv::summary::lines(
+                    &pattern,
+                    nranks,
+                    total,
+                    m.time_us / 1.0e6,
+                )
+            })
+            .collect()
+    }))
+}
+
 /// The backend `--backend` asks for. `auto` takes NCCL when a GPU and libnccl are usable, else
-/// the mpi backend with a one-line notice saying why. `net_log`: the NCCL log capture installed
+/// the mpi backend with a one-line note on stderr saying why. `net_log`: the NCCL log capture installed
 /// at the start of the run, handed to the NCCL backend (dropped, removing its files, otherwise).
 fn build_backend<'w>(
     plan: &TestPlan,
     world: &'w dyn World,
     group: &dyn World,
     color: usize,
-    notices: &mut Vec<String>,
     net_log: Option<NcclLogCapture>,
     hooks: &TestHooks,
 ) -> Result<Box<dyn Backend + 'w>> {
@@ -583,12 +641,7 @@ fn build_backend<'w>(
                 return gpu_backend(plan, world, group, color, net_log, hooks);
             }
             let why = match probe {
-                // The first line, without the list of every path the loader tried.
-                Err(error) => {
-                    let text = error.to_string();
-                    let first = text.lines().next().unwrap_or_default();
-                    first.split("; tried").next().unwrap_or(first).to_string()
-                }
+                Err(error) => fallback_cause(&error),
                 Ok(_) => "another rank of the job has none".to_string(),
             };
             // GPU-only flags (--require-net too) cannot fall back: say why auto chose mpi.
@@ -600,9 +653,10 @@ fn build_backend<'w>(
                     other => other,
                 })?;
             refuse_stream_hang(hooks)?;
-            notices.push(format!(
-                "# collbench: no usable GPU/NCCL ({why}); using the mpi backend"
-            ));
+            // stderr: stdout is nccl-tests' table alone (docs/output.md).
+            if world.rank() == 0 {
+                eprintln!("collbench: note: no usable GPU/NCCL ({why}); using the mpi backend");
+            }
             host_backend(plan, world, group, color, hooks)
         }
         BackendChoice::Mpi => {
@@ -610,6 +664,20 @@ fn build_backend<'w>(
             host_backend(plan, world, group, color, hooks)
         }
     }
+}
+
+/// Why the NCCL probe failed, for the fallback note: the first line, without the list of every
+/// path the loader tried, and without the kind prefix (`CUDA error: `), so that a merged log's
+/// `grep -i error` does not take a working run's note for a failure (docs/output.md).
+fn fallback_cause(error: &CollbenchError) -> String {
+    let text = match error {
+        CollbenchError::Cuda(m) | CollbenchError::Nccl(m) | CollbenchError::Unsupported(m) => {
+            m.clone()
+        }
+        other => other.to_string(),
+    };
+    let first = text.lines().next().unwrap_or_default();
+    first.split("; tried").next().unwrap_or(first).to_string()
 }
 
 /// `COLLBENCH_TEST_STREAM_HANG` acts on GPU streams: on the host backend it would do nothing.

@@ -49,6 +49,7 @@ fn with_cv(r: &Report, cv: f64) -> Report {
                 avg_us: m.time_us,
                 p95_us: m.time_us * 1.15,
                 stdev_us: m.time_us * cv / 100.0,
+                ..Default::default()
             });
         }
     }

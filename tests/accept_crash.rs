@@ -73,7 +73,7 @@ fn sweep_args(dir: &Path) -> Vec<String> {
         "1",
         "--backend",
         "mpi",
-        "-J",
+        "--collbench-json",
         &o[0],
         "--csv",
         &o[1],
@@ -166,7 +166,8 @@ fn signal_single_process_with(signal: i32, name: &str, code: i32, env: &[(&str, 
     assert_eq!(wait_exit(&mut child, Duration::from_secs(120)), code);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("# Verdict: FAIL"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("# Verdict: FAIL"), "{stderr}");
     let rows = check_outputs(dir.path(), name);
     // The text table printed exactly those rows.
     let table_rows = stdout
@@ -201,7 +202,7 @@ fn sigterm_while_nobody_reads_stdout_still_writes_every_output() {
         .args([
             "--backend",
             "mpi",
-            "-J",
+            "--collbench-json",
             &o[0],
             "--csv",
             &o[1],
@@ -347,7 +348,7 @@ fn an_output_failing_at_the_end_keeps_the_verdict_block_and_its_exit_code() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("# Verdict: FAIL"), "{stdout}");
+    assert!(stderr.contains("# Verdict: FAIL"), "{stderr}");
     assert!(stderr.contains("acceptance verdict FAIL"), "{stderr}");
     assert!(
         stderr.contains(&format!("I/O error on {}", csv.display())),

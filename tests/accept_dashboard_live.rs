@@ -120,7 +120,7 @@ fn mpirun_collbench(url: &str, dir: &std::path::Path, name: &str, args: &[&str])
         .args(args)
         .args(["--backend", "mpi", "--push-gateway", url, "--prom-file"])
         .arg(dir.join(format!("{name}.prom")))
-        .arg("-J")
+        .arg("--collbench-json")
         .arg(dir.join(format!("{name}.json")))
         .output()
         .unwrap();
@@ -354,7 +354,7 @@ fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_sche
         "4",
         "--pair-tolerance",
         "95",
-        "-J",
+        "--collbench-json",
         pairwise_json.to_str().unwrap(),
     ];
     run("a,b,c,d", &pairwise, 0);

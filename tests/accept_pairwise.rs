@@ -78,7 +78,7 @@ fn isolate(hosts: &[&str], slow_rank: usize, dir: &Path) -> (Run, serde_json::Va
     let delay = format!("{slow_rank}:600000");
     let mut args = SWEEP.to_vec();
     args.extend([
-        "-J",
+        "--collbench-json",
         "pairwise.json",
         "--prom-file",
         "pairwise.prom",
@@ -301,7 +301,7 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
             "mpi",
             "--min-busbw",
             "10000",
-            "-J",
+            "--collbench-json",
             "acc.json",
             "--prom-file",
             "acc.prom",
@@ -315,12 +315,14 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         "{}",
         fail.stdout
     );
-    assert!(fail.stdout.contains("# Verdict: FAIL"), "{}", fail.stdout);
+    // The verdict goes to stderr: stdout is nccl-tests' table alone (docs/output.md).
+    assert!(!fail.stdout.contains("# Verdict"), "{}", fail.stdout);
+    assert!(fail.stderr.contains("# Verdict: FAIL"), "{}", fail.stderr);
     assert!(
-        fail.stdout
+        fail.stderr
             .contains("#  FAIL  min-busbw all_reduce 4194304 B float"),
         "{}",
-        fail.stdout
+        fail.stderr
     );
     // Said once (by rank 0), not by every rank.
     assert_eq!(
@@ -355,7 +357,7 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         dir.path(),
     );
     assert_eq!(pass.code, 0, "{}", pass.stderr);
-    assert!(pass.stdout.contains("# Verdict: PASS"), "{}", pass.stdout);
+    assert!(pass.stderr.contains("# Verdict: PASS"), "{}", pass.stderr);
     // A profile with nothing for one node at these sizes cannot pass silently.
     let profile = mpirun(
         2,
@@ -467,7 +469,7 @@ fn pairwise_refuses_an_unwritable_json_path_before_any_round_and_writes_every_ot
             "mpi",
             "--min-busbw",
             "0.000001",
-            "-J",
+            "--collbench-json",
             json,
             "--prom-file",
             "pairs.prom",
@@ -573,7 +575,15 @@ fn a_pairwise_run_stopped_in_round_one_keeps_its_threshold() {
             "-e",
             "64K",
         ])
-        .args(["-n", "5", "--backend", "mpi", "--min-busbw", "0.5", "-J"])
+        .args([
+            "-n",
+            "5",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.5",
+            "--collbench-json",
+        ])
         .arg(&json)
         .env("OMPI_MCA_mpi_yield_when_idle", "1")
         .env("COLLBENCH_TEST_HOSTNAME", "a,b,c,d")
@@ -662,7 +672,7 @@ fn pairwise_with_timeout(env: &[(&str, &str)], extra: &[&str], dir: &Path) -> (R
         "0.000001",
         "-T",
         "5",
-        "-J",
+        "--collbench-json",
         "pairs.json",
         "--prom-file",
         "pairs.prom",
@@ -814,7 +824,7 @@ fn the_report_names_the_backend_auto_resolved_to() {
             // A noisy shared machine must not fail healthy pairs: only the backend is checked.
             "--pair-tolerance",
             "95",
-            "-J",
+            "--collbench-json",
             "auto.json",
             "--prom-file",
             "auto.prom",
@@ -922,7 +932,7 @@ fn a_pair_run_lowers_maxbytes_to_what_fits_with_the_plain_runs_notice() {
         plain.stdout
     );
 
-    let mut pairwise = vec!["--pairwise", "-J", "capped.json"];
+    let mut pairwise = vec!["--pairwise", "--collbench-json", "capped.json"];
     pairwise.extend(sweep);
     let run = mpirun_within(120, 4, &env, &pairwise, dir.path());
     println!("{}\n{}", run.stdout, run.stderr);

@@ -60,7 +60,7 @@ fn min_busbw_checks_sizes_from_one_gib_and_names_the_slowest_rank_on_failure() {
         text.contains("#  PASS  data all_reduce: 0 wrong elements"),
         "{text}"
     );
-    assert!(text.contains("#  FAIL  min-busbw all_reduce 1073741824 B float in-place: busbw 120.00 GB/s < 400.00 GB/s"), "{text}");
+    assert!(text.contains("#  FAIL  min-busbw all_reduce 1073741824 B float in_place: busbw 120.00 GB/s < 400.00 GB/s"), "{text}");
     assert!(
         text.contains("slowest: rank 11 on node-b device 3 (NVIDIA H100 80GB HBM3)"),
         "{text}"
@@ -438,7 +438,7 @@ fn without_a_threshold_accept_judges_data_and_completeness_and_says_so() {
         .iter()
         .all(|c| matches!(c.kind, CheckKind::Data | CheckKind::Complete)));
     let text = render::block(&v);
-    assert!(text.contains("#  note: bandwidth not judged"), "{text}");
+    assert!(text.contains("#  note: busbw not judged"), "{text}");
     assert!(text.contains("all 1 rows measured"), "{text}");
 
     let mut stopped = r.clone();
@@ -449,7 +449,7 @@ fn without_a_threshold_accept_judges_data_and_completeness_and_says_so() {
     // With a threshold, a complete sweep adds no completeness check and no note.
     let v = evaluate(&r, &min_busbw("1", None)).unwrap();
     assert!(v.checks.iter().all(|c| c.kind != CheckKind::Complete));
-    assert!(!render::block(&v).contains("note: bandwidth not judged"));
+    assert!(!render::block(&v).contains("note: busbw not judged"));
 }
 
 #[test]

@@ -256,7 +256,7 @@ fn collbench_additions() {
             "mpi",
             "--csv",
             "out.csv",
-            "-J",
+            "--collbench-json",
             "out.json",
             "--seed",
             "0x2a",
@@ -264,7 +264,7 @@ fn collbench_additions() {
     );
     assert_eq!(plan.backend, BackendChoice::Mpi);
     assert_eq!(plan.csv_path, Some(PathBuf::from("out.csv")));
-    assert_eq!(plan.json_path, Some(PathBuf::from("out.json")));
+    assert_eq!(plan.collbench_json_path, Some(PathBuf::from("out.json")));
     assert_eq!(plan.seed, 42);
     assert_eq!(
         cli_support::plan(REDUCTION, &["--backend=nccl"]).backend,

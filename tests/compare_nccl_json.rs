@@ -983,7 +983,7 @@ fn temp_run(dir: &Path) -> PathBuf {
             "1",
             "--backend",
             "mpi",
-            "-J",
+            "--collbench-json",
         ])
         .arg(&json)
         .output()

@@ -520,7 +520,7 @@ fn temp_run(dir: &Path, program: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
             "1",
             "--backend",
             "mpi",
-            "-J",
+            "--collbench-json",
         ])
         .arg(&json)
         .args(extra)

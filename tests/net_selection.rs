@@ -419,7 +419,14 @@ fn the_capture_leaves_no_file_and_reports_the_users_environment() {
     let r = run(
         alone(
             "allreduce-perf",
-            &["-b", "8", "-e", "8", "-J", json.to_str().unwrap()],
+            &[
+                "-b",
+                "8",
+                "-e",
+                "8",
+                "--collbench-json",
+                json.to_str().unwrap(),
+            ],
             &[("TMPDIR", tmp.path()), ("NCCL_DEBUG_SUBSYS", "COLL")],
         ),
         LIMIT,
@@ -442,7 +449,14 @@ fn the_capture_leaves_no_file_and_reports_the_users_environment() {
     let r = run(
         alone(
             "allreduce-perf",
-            &["-b", "8", "-e", "8", "-J", json.to_str().unwrap()],
+            &[
+                "-b",
+                "8",
+                "-e",
+                "8",
+                "--collbench-json",
+                json.to_str().unwrap(),
+            ],
             &[
                 ("TMPDIR", tmp.path()),
                 ("NCCL_DEBUG", "WARN"),

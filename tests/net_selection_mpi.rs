@@ -232,7 +232,7 @@ fn net_child() {
                 "1",
                 "--require-net",
                 required,
-                "-J",
+                "--collbench-json",
                 json.to_str().unwrap(),
             ]
             .map(String::from),
@@ -241,7 +241,7 @@ fn net_child() {
         .unwrap()
         {
             Parsed::Run(plan) => *plan,
-            Parsed::Help(_) => panic!("help"),
+            Parsed::Help(_) | Parsed::Version(_) => panic!("help"),
         };
         let placement = host_placement(rank, 0, world.hostname());
         let mut backend = HostWithNetwork {

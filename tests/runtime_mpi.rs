@@ -25,7 +25,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// `mpirun -np 4 program flags -J json` with `env`, bounded by LIMIT.
 fn run_with_json(program: &str, flags: &[&str], json: &Path, env: &[(&str, &str)]) -> Finished {
     let mut args = flags.to_vec();
-    args.extend(["-J", json.to_str().unwrap()]);
+    args.extend(["--collbench-json", json.to_str().unwrap()]);
     run(mpirun(4, program, &args, env), LIMIT)
 }
 
@@ -37,8 +37,24 @@ fn every_collective_type_and_operator_is_exact_in_and_out_of_place_on_four_ranks
         let json = dir.path().join(format!("{program}.json"));
         let json_arg = json.to_str().unwrap();
         let args = [
-            "-b", "64", "-e", "4K", "-f", "64", "-n", "1", "-w", "0", "-d", "all", "-o", "all",
-            "-r", "-1", "-J", json_arg,
+            "-b",
+            "64",
+            "-e",
+            "4K",
+            "-f",
+            "64",
+            "-n",
+            "1",
+            "-w",
+            "0",
+            "-d",
+            "all",
+            "-o",
+            "all",
+            "-r",
+            "-1",
+            "--collbench-json",
+            json_arg,
         ];
         let run = run(mpirun(4, program, &args, &[]), LIMIT);
         assert_eq!(run.code(), Some(0), "{program}: {}", run.describe());
@@ -143,18 +159,19 @@ fn accept_without_a_threshold_ends_in_a_verdict_on_data_and_completeness() {
         "mpi",
     ];
     let accept: Vec<&str> = ["accept"].iter().chain(&flags).copied().collect();
-    let note = "#  note: bandwidth not judged (no --min-busbw, NCCL_TESTS_MIN_BW or --profile)";
+    let note = "#  note: busbw not judged (no --min-busbw, NCCL_TESTS_MIN_BW or --profile)";
 
     let good_json = dir.path().join("good.json");
     let good = run_with_json("collbench", &accept, &good_json, &[]);
     assert_eq!(good.code(), Some(0), "{}", good.describe());
     assert!(
-        good.stdout
+        good.stderr
             .contains("# Verdict: PASS (2 of 2 checks passed, 1 node)"),
         "{}",
         good.describe()
     );
-    assert!(good.stdout.contains(note), "{}", good.describe());
+    assert!(good.stderr.contains(note), "{}", good.describe());
+    assert!(!good.stdout.contains("# Verdict"), "{}", good.describe());
     let verdict = &read_json(&good_json)["verdict"];
     assert_eq!(verdict["passed"], true, "{verdict}");
     let kinds: Vec<&str> = verdict["checks"]
@@ -173,7 +190,7 @@ fn accept_without_a_threshold_ends_in_a_verdict_on_data_and_completeness() {
     );
     assert_eq!(bad.code(), Some(7), "{}", bad.describe());
     assert!(
-        bad.stdout
+        bad.stderr
             .contains("# Verdict: FAIL (1 of 2 checks passed, 1 node)"),
         "{}",
         bad.describe()
@@ -187,7 +204,7 @@ fn accept_without_a_threshold_ends_in_a_verdict_on_data_and_completeness() {
     let plain_json = dir.path().join("plain.json");
     let plain = run_with_json("collbench", &run, &plain_json, &[]);
     assert_eq!(plain.code(), Some(0), "{}", plain.describe());
-    assert!(!plain.stdout.contains("# Verdict"), "{}", plain.describe());
+    assert!(!plain.stderr.contains("# Verdict"), "{}", plain.describe());
     assert!(read_json(&plain_json)["verdict"].is_null());
 }
 
@@ -583,7 +600,20 @@ fn ctrl_c_on_mpirun_keeps_every_finished_row_when_the_ranks_get_time_to_stop() {
     // -N 0 repeats the sweep until stopped; rows stay short (<= 1 MiB), so each finishes well
     // within the 10 s mpirun leaves between SIGTERM and SIGKILL.
     let args = [
-        "-b", "8", "-e", "1M", "-f", "2", "-n", "200", "-N", "0", "-J", json_arg, "--csv", csv_arg,
+        "-b",
+        "8",
+        "-e",
+        "1M",
+        "-f",
+        "2",
+        "-n",
+        "200",
+        "-N",
+        "0",
+        "--collbench-json",
+        json_arg,
+        "--csv",
+        csv_arg,
     ];
     // mpirun reads OMPI_MCA_* from its own environment: the README's advice for mpirun (SIGCONT,
     // 10 s, SIGTERM, 10 s, SIGKILL).
@@ -798,7 +828,7 @@ fn every_collective_and_root_is_clean_on(np: usize) {
             "all",
             "-r",
             "-1",
-            "-J",
+            "--collbench-json",
             json.to_str().unwrap(),
         ];
         let run = run(mpirun(np, program, &args, &[]), LIMIT);

@@ -99,6 +99,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
         },
     };
     match cli::parse_collective_args(collective, &rest, env)? {
+        Parsed::Version(text) => Ok(AcceptCommand::Help(text)),
         Parsed::Help(_) => Ok(AcceptCommand::Help(format!(
             "USAGE: {ACCEPT_USAGE}\n\n  --pairwise            split the job by host into pairs that run the test at once, \
              re-pair failing hosts with passing ones, name the bad hosts\n  --drain               \
@@ -114,6 +115,13 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                  report no network); accepted: collbench accept --require-net {} [flags], then \
                  --pairwise without it",
                 plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
+            )))
+        }
+        Parsed::Run(plan) if pairwise && plan.json_path.is_some() => {
+            Err(CollbenchError::Usage(format!(
+                "-J {}: -J writes nccl-tests' JSON of one sweep, which --pairwise (rounds of pair \
+                 runs) does not have; accepted: --collbench-json FILE for the pairwise report",
+                plan.json_path.as_deref().unwrap_or(std::path::Path::new("")).display()
             )))
         }
         Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(

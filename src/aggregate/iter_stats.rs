@@ -32,6 +32,7 @@ pub fn iteration_stats(times_us: &[f64]) -> Option<IterStats> {
         avg_us: avg,
         p95_us: sorted[percentile_index(n, 95)],
         stdev_us: stdev,
+        ..IterStats::default()
     })
 }
 

@@ -138,12 +138,60 @@ pub fn aggregate_measurement(
             slowest_host: placement.map_or_else(|| "unknown".to_string(), |p| p.host.clone()),
             slowest_device: placement.and_then(|p| p.device),
         },
-        per_iteration: per_iteration_max(samples, options.per_iteration_skip)?
-            .and_then(|times| iteration_stats(&times)),
+        per_iteration: per_iteration(samples, placements, options.per_iteration_skip)?,
     })
 }
 
-/// For each kept iteration, the slowest rank's time; `None` when no rank recorded iterations.
+/// `-I`: statistics over the iterations after the first `skip`, with the whole series (the
+/// slowest rank's time in each iteration) and, over several processes, each process's series.
+fn per_iteration(
+    samples: &[RankSample],
+    placements: &[RankPlacement],
+    skip: usize,
+) -> Result<Option<crate::report::IterStats>> {
+    let Some(times) = per_iteration_max(samples, skip)? else {
+        return Ok(None);
+    };
+    let Some(mut stats) = iteration_stats(&times[skip..]) else {
+        return Ok(None);
+    };
+    let processes = per_process_max(samples, placements);
+    if processes.len() > 1 {
+        stats.per_process_times_us = processes;
+    }
+    stats.times_us = times;
+    Ok(Some(stats))
+}
+
+/// For each process (ranks sharing a host and pid, ordered by their lowest rank), the slowest of
+/// its ranks in each iteration. Ranks without a placement count as processes of their own.
+fn per_process_max(samples: &[RankSample], placements: &[RankPlacement]) -> Vec<Vec<f64>> {
+    let mut ordered: Vec<&RankSample> = samples.iter().collect();
+    ordered.sort_by_key(|s| s.rank);
+    let mut keys: Vec<(String, u32, usize)> = Vec::new();
+    let mut series: Vec<Vec<f64>> = Vec::new();
+    for s in ordered {
+        let key = match crate::report::meta::placement_of(placements, s.rank) {
+            Some(p) => (p.host.clone(), p.pid, usize::MAX),
+            None => (String::new(), 0, s.rank),
+        };
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => {
+                for (m, &t) in series[i].iter_mut().zip(&s.per_iteration_us) {
+                    *m = m.max(t);
+                }
+            }
+            None => {
+                keys.push(key);
+                series.push(s.per_iteration_us.clone());
+            }
+        }
+    }
+    series
+}
+
+/// For each iteration (the `skip` first included), the slowest rank's time; `None` when no rank
+/// recorded iterations. Errors when ranks disagree on the count or `skip` leaves none.
 fn per_iteration_max(samples: &[RankSample], skip: usize) -> Result<Option<Vec<f64>>> {
     let n = samples[0].per_iteration_us.len();
     if let Some(odd) = samples.iter().find(|s| s.per_iteration_us.len() != n) {
@@ -162,25 +210,17 @@ fn per_iteration_max(samples: &[RankSample], skip: usize) -> Result<Option<Vec<f
             "-K {skip} skips every one of the {n} per-iteration times; -K must be smaller than -n"
         )));
     }
-    let mut slowest = samples[0].per_iteration_us[skip..].to_vec();
-    for s in &samples[1..] {
-        for (m, &t) in slowest.iter_mut().zip(&s.per_iteration_us[skip..]) {
+    let mut slowest = vec![0.0f64; n];
+    for s in samples {
+        for (m, &t) in slowest.iter_mut().zip(&s.per_iteration_us) {
             if !t.is_finite() || t < 0.0 {
                 return Err(CollbenchError::Mpi(format!(
                     "rank {} reported a per-iteration time of {t} µs; expected a finite number ≥ 0",
                     s.rank
                 )));
             }
-            if t > *m {
-                *m = t;
-            }
+            *m = m.max(t);
         }
-    }
-    if let Some(bad) = slowest.iter().find(|t| !t.is_finite() || **t < 0.0) {
-        return Err(CollbenchError::Mpi(format!(
-            "rank {} reported a per-iteration time of {bad} µs; expected a finite number ≥ 0",
-            samples[0].rank
-        )));
     }
     Ok(Some(slowest))
 }
@@ -363,6 +403,23 @@ mod tests {
         // Max over ranks: [3, 5, 2] after dropping the first.
         assert_eq!(it.samples, 3);
         assert_eq!((it.min_us, it.max_us, it.p50_us), (2.0, 5.0, 3.0));
+        // The series keeps the skipped iteration; each process (here each rank) has its own.
+        assert_eq!(it.times_us, vec![100.0, 3.0, 5.0, 2.0]);
+        assert_eq!(
+            it.per_process_times_us,
+            vec![vec![100.0, 1.0, 5.0, 2.0], vec![100.0, 3.0, 1.0, 2.0]]
+        );
+        // Two ranks of one process: one series, the slower of the two in each iteration, and no
+        // per-process list (nccl-tests writes it only for several processes).
+        let mut one_process = placements(2);
+        one_process[1].pid = one_process[0].pid;
+        one_process[1].host = one_process[0].host.clone();
+        let it = aggregate_measurement(&s, &one_process, 8.0, 1.0, o)
+            .unwrap()
+            .per_iteration
+            .unwrap();
+        assert!(it.per_process_times_us.is_empty());
+        assert_eq!(it.times_us, vec![100.0, 3.0, 5.0, 2.0]);
         // No iterations recorded anywhere: no statistics.
         let plain = vec![sample(0, 1e-6)];
         assert!(aggregate_measurement(&plain, &placements(1), 8.0, 1.0, o)

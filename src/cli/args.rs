@@ -227,7 +227,8 @@ pub struct RawArgs {
         long = "output_file",
         value_name = "FILE",
         allow_hyphen_values = true,
-        help = "write the results as collbench JSON (any file name) [default: none]"
+        help = "write the results as nccl-tests 2.19.6's JSON; an existing FILE is kept and \
+                FILE.0, FILE.1, ... taken instead [default: none]"
     )]
     pub output_file: Option<String>,
     #[arg(
@@ -298,6 +299,14 @@ pub struct RawArgs {
         help = "also write one CSV row per (size, type, op, root, placement) [default: none]"
     )]
     pub csv: Option<String>,
+    #[arg(
+        long = "collbench-json",
+        value_name = "FILE",
+        allow_hyphen_values = true,
+        help = "also write collbench's full report as JSON (schema docs/report.schema.json), \
+                replacing FILE [default: none]"
+    )]
+    pub collbench_json: Option<String>,
     #[arg(
         long = "seed",
         value_name = "N",

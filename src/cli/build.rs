@@ -51,6 +51,7 @@ pub const DEVICE_IMPLEMENTATION: Flag = Flag::new('D', "device_implementation");
 pub const DEVICE_CTA_COUNT: Flag = Flag::new('V', "device_cta_count");
 pub const BACKEND: Flag = Flag::long_only("backend");
 pub const CSV: Flag = Flag::long_only("csv");
+pub const COLLBENCH_JSON: Flag = Flag::long_only("collbench-json");
 pub const SEED: Flag = Flag::long_only("seed");
 
 /// Every flag, for messages that start from clap's spelling of one.
@@ -88,6 +89,7 @@ pub const ALL_FLAGS: &[Flag] = &[
     DEVICE_CTA_COUNT,
     BACKEND,
     CSV,
+    COLLBENCH_JSON,
     SEED,
 ];
 
@@ -250,6 +252,7 @@ pub fn build_plan(
 
     let json_path = parse_path(OUTPUT_FILE, raw.output_file.as_deref())?;
     let csv_path = parse_path(CSV, raw.csv.as_deref())?;
+    let collbench_json_path = parse_path(COLLBENCH_JSON, raw.collbench_json.as_deref())?;
     let backend = parse_backend(raw.backend.as_deref())?;
     let seed = match raw.seed.as_deref() {
         Some(text) => parse_unsigned(text).map_err(|problem| {
@@ -263,11 +266,19 @@ pub fn build_plan(
         None => DEFAULT_SEED,
     };
     let split = split_rule_from_env(env)?;
+    let alltoallv = if collective.name() == "alltoallv" {
+        Some(crate::collectives::alltoallv::pattern::options_from_env(
+            env, min_bytes, max_bytes,
+        )?)
+    } else {
+        None
+    };
     let acceptance = acceptance_plan(&raw.acceptance, env)?;
     // One file per output: two writers on one path lose one of them (the JSON rewrite ends the
     // JSON Lines; the CSV and the Prometheus textfile replace each other).
     let outputs = [
         ("-J/--output_file", &json_path),
+        ("--collbench-json", &collbench_json_path),
         ("--csv", &csv_path),
         ("--jsonl", &acceptance.jsonl_path),
         ("--prom-file", &acceptance.prom_file),
@@ -320,7 +331,9 @@ pub fn build_plan(
         unalign: unalign as usize,
         report_timestamps,
         split,
+        alltoallv,
         json_path,
+        collbench_json_path,
         csv_path,
         seed,
         acceptance,

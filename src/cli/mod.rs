@@ -28,6 +28,8 @@ use clap::{CommandFactory, FromArgMatches};
 pub enum Parsed {
     /// `-h/--help`: print this text to stdout and exit 0.
     Help(String),
+    /// `--version`: print this line to stdout and exit 0.
+    Version(String),
     /// Run the test.
     Run(Box<TestPlan>),
 }
@@ -63,6 +65,10 @@ pub(crate) fn parse_flags(
     full_args: Vec<String>,
 ) -> Result<Parsed> {
     let wants_help = |flags: &[String]| flags.iter().any(|f| f == "-h" || f == "--help");
+    // Every program name of the multi-call binary answers --version (nccl-tests has no such flag).
+    if flags.iter().any(|f| f == "--version") {
+        return Ok(Parsed::Version(umbrella::version_text()));
+    }
     let matches = match RawArgs::command().try_get_matches_from(flags) {
         Ok(matches) => matches,
         // Help wins over a bad flag elsewhere on the line, as with nccl-tests' getopt loop.
@@ -88,7 +94,7 @@ fn program_short_name(path: &str) -> String {
 /// The flags `-h` lists, for "unknown flag" messages.
 const ACCEPTED_FLAGS: &str =
     "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
-     -J -R -M -u --backend --csv --seed --min-busbw --min-busbw-size --profile --jsonl \
+     -J -R -M -u --backend --csv --collbench-json --seed --min-busbw --min-busbw-size --profile --jsonl \
      --prom-file --push-gateway --require-net -h (long forms as in nccl-tests; see -h)";
 
 /// Turns clap's parse errors into our usage errors (clap never prints or exits for us).

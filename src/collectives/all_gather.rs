@@ -16,6 +16,7 @@ pub(crate) fn gathered_counts(count: usize, elt_size: usize, nranks: usize) -> C
         param_count: base,
         send_inplace_offset: base,
         recv_inplace_offset: 0,
+        elt_size: 0,
     }
 }
 

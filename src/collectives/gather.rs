@@ -30,6 +30,7 @@ impl Collective for Gather {
             param_count: block,
             send_inplace_offset: block,
             recv_inplace_offset: 0,
+            elt_size: 0,
         }
     }
     fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64 {

@@ -46,6 +46,9 @@ pub struct Counts {
     pub send_inplace_offset: usize,
     /// In-place: the output starts this many elements into the receive buffer.
     pub recv_inplace_offset: usize,
+    /// Bytes per element, for collectives whose blocks are sized in bytes (alltoallv); 0 when
+    /// the collective does not need it.
+    pub elt_size: usize,
 }
 
 impl Counts {
@@ -58,6 +61,7 @@ impl Counts {
             param_count: count,
             send_inplace_offset: 0,
             recv_inplace_offset: 0,
+            elt_size: 0,
         }
     }
 

@@ -27,6 +27,7 @@ impl Collective for ReduceScatter {
             param_count: base,
             send_inplace_offset: 0,
             recv_inplace_offset: base,
+            elt_size: 0,
         }
     }
     fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64 {

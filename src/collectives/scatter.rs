@@ -27,6 +27,7 @@ impl Collective for Scatter {
             param_count: block,
             send_inplace_offset: 0,
             recv_inplace_offset: block,
+            elt_size: 0,
         }
     }
     fn alg_bytes(&self, counts: &Counts, elt_size: usize, nranks: usize) -> u64 {

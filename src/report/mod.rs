@@ -17,8 +17,9 @@ pub mod units;
 pub mod verdict;
 
 /// 1: first release; 2: adds `verdict` (acceptance checks); 3: adds `backend.network_by_process`
-/// and the `network` check (`--require-net`); 4: adds `memory` (`-M`).
-pub const SCHEMA_VERSION: u32 = 4;
+/// and the `network` check (`--require-net`); 4: adds `memory` (`-M`); 5: adds the `-I`
+/// iteration series `per_iteration.times_us` and `per_iteration.per_process_times_us`.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The `kind` of an `accept --pairwise` report file (`crate::accept::report`): readers of run
 /// reports recognise it to say what the file is instead of failing on its fields.
@@ -195,7 +196,7 @@ pub struct RankSpread {
     pub slowest_device: Option<i32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IterStats {
     pub samples: usize,
     pub min_us: f64,
@@ -210,6 +211,14 @@ pub struct IterStats {
     /// Population standard deviation (cv_percent = stdev / avg × 100).
     #[serde(default)]
     pub stdev_us: f64,
+    /// Every timed iteration, the `-K` skipped ones included: the slowest rank's time in each
+    /// (nccl-tests' `times_us`). Schema 5; empty when read from older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub times_us: Vec<f64>,
+    /// With more than one process: for each process (ordered by its first rank), the slowest of
+    /// its ranks in each iteration (nccl-tests' `per_process_max_times_us`). Schema 5.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_process_times_us: Vec<Vec<f64>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,15 @@
-//! `-J FILE`: the whole [`Report`] as JSON (schema: docs/report.schema.json, version
-//! [`SCHEMA_VERSION`](crate::report::SCHEMA_VERSION)), written atomically.
+//! JSON files of a run, written atomically, in one of two formats ([`JsonFormat`]):
+//! - `--collbench-json FILE`: the whole [`Report`] (schema: docs/report.schema.json, version
+//!   [`SCHEMA_VERSION`](crate::report::SCHEMA_VERSION)); an existing FILE is replaced;
+//! - `-J FILE`: nccl-tests 2.19.6's document ([`super::nccl_tests_json`]), at the name
+//!   [`super::nccl_tests_json::claim`] picked.
 //!
 //! The file is written at `begin` (no rows yet), then again at most every checkpoint interval
-//! while rows arrive, and at `finish`. Checkpoints carry `complete: false` and `end_time: null`,
-//! so a job killed mid-sweep still leaves a valid report of the rows it finished. Unlike
-//! nccl-tests (which never overwrites and picks `FILE.0`, `FILE.1`…), an existing FILE is replaced.
+//! while rows arrive, and at `finish`. Checkpoints are incomplete (collbench: `complete: false`
+//! and `end_time: null`; nccl-tests: no footer), so a job killed mid-sweep still leaves a valid
+//! file of the rows it finished.
 
+use super::nccl_tests_json::{document, LocalTimes};
 use super::Sink;
 use crate::aggregate::summarize;
 use crate::error::{CollbenchError, Result};
@@ -17,17 +21,41 @@ use std::time::{Duration, Instant};
 /// Default time between checkpoints while rows arrive.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Which document the sink writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonFormat {
+    /// collbench's [`Report`] (`--collbench-json`).
+    Collbench,
+    /// nccl-tests' `-J` document.
+    NcclTests,
+}
+
 pub struct JsonSink {
     path: PathBuf,
+    format: JsonFormat,
+    /// nccl-tests' local start and end times.
+    local_times: LocalTimes,
     rows: Vec<ResultRow>,
     checkpoint_interval: Option<Duration>,
     last_write: Option<Instant>,
 }
 
 impl JsonSink {
+    /// collbench's report (`--collbench-json`).
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self::with_format(path, JsonFormat::Collbench)
+    }
+
+    /// nccl-tests' document (`-J`), at a path [`super::nccl_tests_json::claim`] returned.
+    pub fn nccl_tests(path: impl Into<PathBuf>) -> Self {
+        Self::with_format(path, JsonFormat::NcclTests)
+    }
+
+    fn with_format(path: impl Into<PathBuf>, format: JsonFormat) -> Self {
         Self {
             path: path.into(),
+            format,
+            local_times: LocalTimes::default(),
             rows: Vec::new(),
             checkpoint_interval: Some(DEFAULT_CHECKPOINT_INTERVAL),
             last_write: None,
@@ -45,12 +73,17 @@ impl JsonSink {
     }
 
     fn write(&mut self, report: &Report) -> Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(report).map_err(|e| {
-            CollbenchError::io(
-                self.path.display().to_string(),
-                std::io::Error::other(format!("could not encode the report as JSON: {e}")),
-            )
-        })?;
+        let mut bytes = match self.format {
+            JsonFormat::Collbench => serde_json::to_vec_pretty(report).map_err(|e| {
+                CollbenchError::io(
+                    self.path.display().to_string(),
+                    std::io::Error::other(format!("could not encode the report as JSON: {e}")),
+                )
+            })?,
+            JsonFormat::NcclTests => document(report, &report.results, &self.local_times)
+                .encode()
+                .into_bytes(),
+        };
         bytes.push(b'\n');
         write_atomically(&self.path, &bytes)?;
         self.last_write = Some(Instant::now());
@@ -71,6 +104,10 @@ impl JsonSink {
 impl Sink for JsonSink {
     fn begin(&mut self, report: &Report) -> Result<()> {
         self.rows.clear();
+        self.local_times = LocalTimes {
+            start: local_now(),
+            end: None,
+        };
         let snap = self.snapshot(report);
         self.write(&snap)
     }
@@ -90,6 +127,7 @@ impl Sink for JsonSink {
     }
 
     fn finish(&mut self, report: &Report) -> Result<()> {
+        self.local_times.end = Some(local_now());
         if report.results.is_empty() && !self.rows.is_empty() {
             let mut full = report.clone();
             full.results = std::mem::take(&mut self.rows);
@@ -98,4 +136,9 @@ impl Sink for JsonSink {
             self.write(report)
         }
     }
+}
+
+/// nccl-tests' `start_time`/`end_time`: local `%Y-%m-%d %H:%M:%S`.
+fn local_now() -> String {
+    crate::report::time::local_timestamp(std::time::SystemTime::now())
 }

@@ -2,7 +2,8 @@
 //! owns sinks; rows reach it already aggregated across ranks.
 //!
 //! - [`text::TextSink`]: the nccl-tests 2.19.6 table, byte for byte after the first line;
-//! - [`json::JsonSink`] (`-J`): the whole [`Report`], schema in docs/report.schema.json;
+//! - [`json::JsonSink`]: `-J`, nccl-tests' JSON ([`nccl_tests_json`]), and `--collbench-json`, the
+//!   whole [`Report`] (schema in docs/report.schema.json);
 //! - [`csv::CsvSink`] (`--csv`): one line per measured cell.
 //!
 //! Files are written through `crate::io::atomic` (a temporary file in the same directory, renamed
@@ -15,6 +16,7 @@ pub mod cfmt;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod nccl_tests_json;
 pub mod prometheus;
 pub mod pushgateway;
 pub mod text;

@@ -44,7 +44,14 @@ pub struct TextSink<W: Write> {
     reader_gone: bool,
     /// Lines printed after the rank lines, before the column headers (see [`header`]).
     notices: Vec<String>,
+    /// Lines printed before the banner (`# Writing JSON output to …`).
+    preamble: Vec<String>,
+    /// Comment lines printed before each row (alltoallv's per-rank summary).
+    row_notes: Option<RowNotes>,
 }
+
+/// Comment lines (each `\n`-terminated) to print before a row.
+pub type RowNotes = Box<dyn Fn(&ResultRow) -> String + Send>;
 
 impl TextSink<console::StdoutRaw> {
     pub fn stdout() -> Self {
@@ -63,14 +70,28 @@ impl<W: Write> TextSink<W> {
             timestamps: false,
             reader_gone: false,
             notices: Vec::new(),
+            preamble: Vec::new(),
+            row_notes: None,
         }
     }
 
-    /// Notices of the run (`# Reducing maxBytes to …`, the auto backend's choice), printed where
+    /// Notices of the run (nccl-tests' own `# Reducing maxBytes to …`), printed where
     /// nccl-tests prints its own: after the rank lines, above the column headers, so that the
     /// table below the headers holds only result rows.
     pub fn with_notices(mut self, notices: Vec<String>) -> Self {
         self.notices = notices;
+        self
+    }
+
+    /// Lines nccl-tests prints before its banner (`-J`'s `# Writing JSON output to FILE`).
+    pub fn with_preamble(mut self, lines: Vec<String>) -> Self {
+        self.preamble = lines;
+        self
+    }
+
+    /// Lines to print before each row (`NCCL_TESTS_ALLTOALLV_PRINT_SUMMARY`).
+    pub fn with_row_notes(mut self, notes: RowNotes) -> Self {
+        self.row_notes = Some(notes);
         self
     }
 
@@ -127,12 +148,14 @@ impl<W: Write> Sink for TextSink<W> {
     fn begin(&mut self, report: &Report) -> Result<()> {
         self.per_iteration = report.config.per_iteration_timing;
         self.timestamps = report.config.report_timestamps;
-        let text = header_with_notices(report, &self.notices);
+        let mut text: String = self.preamble.iter().map(|l| format!("{l}\n")).collect();
+        text.push_str(&header_with_notices(report, &self.notices));
         self.emit(&text)
     }
 
     fn row(&mut self, _report: &Report, row: &ResultRow) -> Result<()> {
-        let mut line = row_preamble(row);
+        let mut line = self.row_notes.as_ref().map(|n| n(row)).unwrap_or_default();
+        line.push_str(&row_preamble(row));
         for (cell, in_place) in [(&row.out_of_place, false), (&row.in_place, true)] {
             match cell {
                 Some(m) => {

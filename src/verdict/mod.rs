@@ -128,7 +128,7 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
             measured: avg,
             threshold,
             unit: "GB/s".into(),
-            basis: format!("NCCL_TESTS_MIN_BW={value}: Avg bus bandwidth must reach 90% of it (nccl-tests rule)"),
+            basis: format!("NCCL_TESTS_MIN_BW={value}: the footer's average busbw must reach 90% of it (nccl-tests rule)"),
             slowest: None,
         });
     }

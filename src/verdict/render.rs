@@ -1,6 +1,8 @@
-//! The verdict block printed after the table. Every line starts with `#` like nccl-tests' own
-//! comment lines, so scripts that skip comments keep working; `# Verdict: PASS|FAIL` is the line to
-//! grep.
+//! The verdict block, printed to stderr after the table. Every line starts with `#` like
+//! nccl-tests' own comment lines, so scripts that skip comments keep working; `# Verdict: PASS|FAIL`
+//! is the line to grep. Worded for a merged `2>&1` log (docs/output.md): no line holds a token
+//! that scripts look for in nccl-tests' output (`bandwidth`, `Avg bus`, `out-of-place`,
+//! `in-place`, `Out of bounds`, `FAILED`, `error`).
 
 use super::{Check, CheckKind, SlowRank, Verdict};
 use crate::report::units::format_gbps;
@@ -29,7 +31,7 @@ pub fn block(verdict: &Verdict) -> String {
         .all(|c| matches!(c.kind, CheckKind::Data | CheckKind::Complete))
     {
         out.push_str(
-            "#  note: bandwidth not judged (no --min-busbw, NCCL_TESTS_MIN_BW or --profile)\n",
+            "#  note: busbw not judged (no --min-busbw, NCCL_TESTS_MIN_BW or --profile)\n",
         );
     }
     for check in &verdict.checks {
@@ -81,8 +83,9 @@ pub fn one_line(check: &Check) -> String {
     if let Some(dtype) = check.dtype {
         what.push(dtype.name().to_string());
     }
+    // `out_of_place` as in the JSON: the table's `out-of-place` is a token parsers look for.
     if let Some(p) = &check.placement {
-        what.push(p.replace('_', "-"));
+        what.push(p.clone());
     }
     let relation = if check.passed { ">=" } else { "<" };
     match check.kind {

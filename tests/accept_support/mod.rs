@@ -73,6 +73,7 @@ pub fn measurement(
             avg_us: time_us,
             p95_us: time_us * 1.03,
             stdev_us: time_us * cv / 100.0,
+            ..IterStats::default()
         }),
     }
 }

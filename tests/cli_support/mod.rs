@@ -51,7 +51,9 @@ pub fn plan_with_env(
 ) -> TestPlan {
     match parse_with_env(collective, flags, env) {
         Ok(Parsed::Run(plan)) => *plan,
-        Ok(Parsed::Help(_)) => panic!("{flags:?} printed help instead of running"),
+        Ok(Parsed::Help(_) | Parsed::Version(_)) => {
+            panic!("{flags:?} printed help instead of running")
+        }
         Err(err) => panic!("{flags:?} was rejected: {err}"),
     }
 }

@@ -85,6 +85,7 @@ fn cell(text: &str, per_iteration: bool) -> Measurement {
         avg_us: 0.0,
         p95_us: 0.0,
         stdev_us: 0.0,
+        ..IterStats::default()
     });
     Measurement {
         time_us,

@@ -12,7 +12,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 mkdir -p "$dir"
 
 rc=0
-timeout 120 srun --mpi=none -n 1 "$bin" -b 8 -e 1K -f 2 -J "$dir/one.json" >"$dir/one.txt" 2>&1 || rc=$?
+timeout 120 srun --mpi=none -n 1 "$bin" -b 8 -e 1K -f 2 --collbench-json "$dir/one.json" >"$dir/one.txt" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || fail "srun -n 1 exited $rc: $(tail -n 15 "$dir/one.txt")"
 [ "$(grep -c '^# Avg bus bandwidth' "$dir/one.txt")" -eq 1 ] || fail "no single footer: $(cat "$dir/one.txt")"
 [ "$(grep -c '^#  Rank' "$dir/one.txt")" -eq 1 ] || fail "expected one rank line: $(cat "$dir/one.txt")"

@@ -6,7 +6,7 @@ columns whose first column is the size, the `#wrong` columns (out-of-place and i
 integers, and the footers `# Out of bounds values : N OK|FAILED`, `# Avg bus bandwidth    : X`,
 `# Collective test concluded: NAME` appear exactly once.
 
-JSON (-J, docs/report.schema.json): valid JSON, validated against the schema when the schema file
+JSON (--collbench-json, docs/report.schema.json): valid JSON, validated against the schema when the schema file
 and python3-jsonschema are there, and consistent with the text (rows, nranks, wrong counts).
 
 Exit 0 when every check holds, 1 with one line per failed check otherwise.
@@ -155,7 +155,7 @@ def check_csv(path, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text", help="text output (stdout of the run)")
-    parser.add_argument("--json", help="-J output")
+    parser.add_argument("--json", help="--collbench-json output")
     parser.add_argument("--csv", help="--csv output")
     parser.add_argument("--rows", type=int, required=True, help="expected table rows")
     parser.add_argument("--min-bytes", type=int)

@@ -23,7 +23,7 @@ pub(super) fn write_outputs(
             }
         }
     };
-    if let Some(path) = &plan.json_path {
+    if let Some(path) = &plan.collbench_json_path {
         keep(
             serde_json::to_vec_pretty(result)
                 .map_err(|e| {

@@ -34,12 +34,12 @@ pub(super) fn agree_and_check(plan: &TestPlan, world: &dyn World) -> Result<Chec
     Ok(Checked { hooks, table })
 }
 
-/// Rank 0 writes the report at the end: refuse a path it cannot write before any round runs (the
-/// other outputs' paths are checked when the flags are parsed).
+/// Rank 0 writes --collbench-json at the end: refuse a path it cannot write before any round runs
+/// (the other outputs' paths are checked when the flags are parsed).
 fn refuse_unwritable_report(plan: &TestPlan, world: &dyn World) -> Result<()> {
     let mut path_check = if world.rank() == 0 {
-        let refused = plan.json_path.as_ref().and_then(|path| {
-            crate::io::check_output_path("-J/--output_file", path)
+        let refused = plan.collbench_json_path.as_ref().and_then(|path| {
+            crate::io::check_output_path("--collbench-json", path)
                 .err()
                 .map(|e| (e.exit_code(), error_message(&e)))
         });

@@ -310,6 +310,7 @@ mod tests {
             param_count: send,
             send_inplace_offset: send_off,
             recv_inplace_offset: recv_off,
+            elt_size: 0,
         }
     }
 

@@ -13,16 +13,37 @@ pub(super) fn collective_of(top: &Object, args: &[String]) -> Result<String> {
     let base = program.rsplit('/').next().unwrap_or(program);
     // Every nccl-tests program is NAME_perf (its src/Makefile); builds may add a suffix (_mpi).
     let name = base.rfind("_perf").map_or("", |at| &base[..at]);
-    if !is_collective_name(name) {
-        return Err(top.error(
-            "args",
-            format!(
-                "starts with '{program}', not an nccl-tests program (like ./build/all_reduce_perf), \
-                 so which collective the file measured is unknown"
-            ),
-        ));
+    if is_collective_name(name) {
+        return Ok(name.to_string());
     }
-    Ok(name.to_string())
+    // collbench's -J: one of its program names, or `collbench run NAME` / `collbench accept`.
+    if let Some(name) = collbench_collective(base, &args[args.len().min(1)..]) {
+        return Ok(name);
+    }
+    Err(top.error(
+        "args",
+        format!(
+            "starts with '{program}', not an nccl-tests program (like ./build/all_reduce_perf) \
+             or collbench's, so which collective the file measured is unknown"
+        ),
+    ))
+}
+
+/// The collective a collbench command line runs: `allreduce-perf …`, `collbench run all_reduce …`,
+/// `collbench accept [--collective NAME] …` (all_reduce by default).
+fn collbench_collective(program: &str, rest: &[String]) -> Option<String> {
+    let find = |name: &str| crate::collectives::find(name).map(|c| c.name().to_string());
+    if program != "collbench" {
+        return find(program);
+    }
+    match rest.first().map(String::as_str) {
+        Some("run") => rest.get(1).and_then(|name| find(name)),
+        Some("accept") => match rest.iter().position(|a| a == "--collective") {
+            Some(at) => rest.get(at + 1).and_then(|name| find(name)),
+            None => Some("all_reduce".to_string()),
+        },
+        _ => None,
+    }
 }
 
 pub(super) fn read_config(config: &Object) -> Result<RunConfig> {
@@ -113,7 +134,13 @@ pub(super) fn read_ranks(
             .count("rank")?
             .ok_or_else(|| device.error("rank", "is missing".into()))?
             as usize;
-        let ordinal = device.count("device")?.and_then(|d| i64::try_from(d).ok());
+        // collbench's host backend writes device -1 with device_hex "host", as its rank lines.
+        let on_host = device.get("device").and_then(Value::as_i64) == Some(-1);
+        let ordinal = if on_host {
+            None
+        } else {
+            device.count("device")?.and_then(|d| i64::try_from(d).ok())
+        };
         let host = device.string("hostname")?.unwrap_or("").to_string();
         let pid = device.count("pid")?.unwrap_or(0).min(u32::MAX as u64) as u32;
         let group = device.count("group")?.unwrap_or(0) as usize;
@@ -136,7 +163,7 @@ pub(super) fn read_ranks(
                 device: ordinal
                     .and_then(|d| d.checked_add(i64::try_from(i).ok()?))
                     .and_then(|d| i32::try_from(d).ok()),
-                bus_id: if i == 0 {
+                bus_id: if i == 0 && !on_host {
                     device.string("device_hex")?.map(str::to_string)
                 } else {
                     None

@@ -136,12 +136,36 @@ fn read_iter_stats(stats: &Object, iters: usize) -> Result<Option<IterStats>> {
         }
     }
     let skipped = stats.count_or_zero("skipped_iterations")? as usize;
-    let samples = match stats.get("times_us") {
-        Some(Value::Array(times)) => times.len().saturating_sub(skipped),
+    let times_us = match stats.get("times_us") {
+        Some(Value::Array(times)) => number_list(stats, "times_us", times)?,
         Some(other) => {
             return Err(stats.error("times_us", format!("is {}, not a list", shown(other))))
         }
-        None => iters,
+        None => Vec::new(),
+    };
+    let samples = if times_us.is_empty() {
+        iters
+    } else {
+        times_us.len().saturating_sub(skipped)
+    };
+    let per_process_times_us = match stats.get("per_process_max_times_us") {
+        Some(Value::Array(rows)) => rows
+            .iter()
+            .map(|row| match row {
+                Value::Array(times) => number_list(stats, "per_process_max_times_us", times),
+                other => Err(stats.error(
+                    "per_process_max_times_us",
+                    format!("holds {}, not a list of times", shown(other)),
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Some(other) => {
+            return Err(stats.error(
+                "per_process_max_times_us",
+                format!("is {}, not a list", shown(other)),
+            ))
+        }
+        None => Vec::new(),
     };
     Ok(Some(IterStats {
         samples,
@@ -153,5 +177,25 @@ fn read_iter_stats(stats: &Object, iters: usize) -> Result<Option<IterStats>> {
         p99_us: values[5],
         stdev_us: values[6],
         cv_percent: values[7],
+        times_us,
+        per_process_times_us,
     }))
+}
+
+/// A list of iteration times in µs, finite numbers ≥ 0. nccl-tests writes a NaN as "nan": a series
+/// holding one is left out (empty) rather than shifted or stored as a number it is not.
+fn number_list(stats: &Object, key: &str, values: &[Value]) -> Result<Vec<f64>> {
+    let times = values
+        .iter()
+        .map(|v| match v {
+            Value::Number(n) => n
+                .as_f64()
+                .filter(|t| t.is_finite() && *t >= 0.0)
+                .map(Some)
+                .ok_or_else(|| stats.error(key, format!("holds {n}, not a time ≥ 0"))),
+            Value::String(text) if text == "nan" => Ok(None),
+            other => Err(stats.error(key, format!("holds {}, not a time", shown(other)))),
+        })
+        .collect::<Result<Option<Vec<f64>>>>()?;
+    Ok(times.unwrap_or_default())
 }

@@ -150,6 +150,7 @@ fn parse_cell(
                 avg_us: 0.0,
                 p95_us: 0.0,
                 stdev_us: 0.0,
+                ..IterStats::default()
             })
         }
     } else {
