@@ -90,7 +90,6 @@ fn rank_main() {
             iters,
             agg_iters: 1,
             graph_launches: 0,
-            blocking: false,
             blocking_mode: BlockingMode::Off,
             per_iteration: false,
             per_iteration_skip: 0,

@@ -10,6 +10,8 @@
 //!     │
 //!  parsing    cli (flags → plan; acceptance flags; NCCL_TESTS_* read once)
 //!     │
+//!  lifecycle  lifecycle (agree, faults, groups, backend, memory cap, sinks, sweep, exit code)
+//!     │
 //!  driving    sweep (runner, memory cap)        faults (test hooks as decorators, built at the edge)
 //!     │
 //!  judging    verdict (criteria → checks)
@@ -44,6 +46,7 @@ pub mod error;
 pub mod fabric;
 pub mod faults;
 pub mod io;
+pub mod lifecycle;
 pub mod measure;
 pub mod plan;
 pub mod plot;

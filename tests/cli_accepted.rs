@@ -33,8 +33,8 @@ fn defaults_are_nccl_tests_defaults() {
     assert_eq!(plan.root, RootSelection::One(0));
     assert_eq!(plan.average, AverageMode::Avg);
     assert_eq!((plan.nthreads, plan.ngpus), (1, 1));
-    assert_eq!(plan.blocking, BlockingMode::Off);
-    assert!(!plan.timing.blocking);
+    assert_eq!(plan.timing.blocking_mode, BlockingMode::Off);
+    assert!(!plan.timing.blocks());
     assert_eq!(plan.timing.graph_launches, 0);
     assert!(!plan.timing.per_iteration);
     assert_eq!(plan.timing.per_iteration_skip, 0);
@@ -167,8 +167,11 @@ fn timing_flags_reach_the_plan() {
     assert_eq!(plan.run_cycles, 0);
     assert_eq!(plan.check_iters, 0);
     assert_eq!(plan.average, AverageMode::Max);
-    assert_eq!(plan.blocking, BlockingMode::WaitAndBarrierEachIter);
-    assert!(plan.timing.blocking);
+    assert_eq!(
+        plan.timing.blocking_mode,
+        BlockingMode::WaitAndBarrierEachIter
+    );
+    assert!(plan.timing.blocks());
     assert_eq!(plan.timeout, Some(Duration::from_secs(30)));
     assert!(plan.timing.per_iteration);
     assert_eq!(plan.timing.per_iteration_skip, 5);
@@ -179,7 +182,12 @@ fn timing_flags_reach_the_plan() {
         ("1", BlockingMode::WaitAndBarrierEachOp),
         ("2", BlockingMode::WaitEachOp),
     ] {
-        assert_eq!(cli_support::plan(REDUCTION, &["-z", flag]).blocking, mode);
+        assert_eq!(
+            cli_support::plan(REDUCTION, &["-z", flag])
+                .timing
+                .blocking_mode,
+            mode
+        );
     }
     for (flag, mode) in [
         ("0", AverageMode::Rank0),

@@ -32,6 +32,7 @@ fn options() -> GpuOptions {
         stream_null: false,
         average: collbench::plan::AverageMode::Avg,
         wait_hook: Default::default(),
+        device_base: None,
     }
 }
 
@@ -63,7 +64,6 @@ fn timing(iters: usize, graph: usize, per_iteration: bool) -> TimingPlan {
         iters,
         agg_iters: 1,
         graph_launches: graph,
-        blocking: false,
         blocking_mode: BlockingMode::Off,
         per_iteration,
         per_iteration_skip: 0,

@@ -514,7 +514,6 @@ mod tests {
             iters: 20,
             agg_iters: 2,
             graph_launches: 0,
-            blocking: false,
             blocking_mode: crate::plan::BlockingMode::Off,
             per_iteration: true,
             per_iteration_skip: 0,

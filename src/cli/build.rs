@@ -266,6 +266,7 @@ pub fn build_plan(
         None => DEFAULT_SEED,
     };
     let split = split_rule_from_env(env)?;
+    let nccl_tests_device = env("NCCL_TESTS_DEVICE");
     let alltoallv = if collective.name() == "alltoallv" {
         Some(crate::collectives::alltoallv::pattern::options_from_env(
             env, min_bytes, max_bytes,
@@ -313,13 +314,11 @@ pub fn build_plan(
             iters: iters as usize,
             agg_iters: agg_iters as usize,
             graph_launches: graph_launches as usize,
-            blocking: blocking != BlockingMode::Off,
             blocking_mode: blocking,
             per_iteration,
             per_iteration_skip: per_iteration_skip as usize,
             report_cputime,
         },
-        blocking,
         check_iters: check_iters as usize,
         run_cycles: run_cycles as usize,
         parallel_init,
@@ -331,6 +330,7 @@ pub fn build_plan(
         unalign: unalign as usize,
         report_timestamps,
         split,
+        nccl_tests_device,
         alltoallv,
         json_path,
         collbench_json_path,

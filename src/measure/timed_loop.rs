@@ -117,7 +117,6 @@ mod tests {
             iters,
             agg_iters: agg,
             graph_launches: 0,
-            blocking: false,
             blocking_mode: BlockingMode::Off,
             per_iteration: false,
             per_iteration_skip: 0,
@@ -165,7 +164,6 @@ mod tests {
             let mut ops = recorder(0);
             ops.barrier_cost = Duration::from_millis(30);
             let mut p = plan(3, 2);
-            p.blocking = mode != BlockingMode::Off;
             p.blocking_mode = mode;
             let timing = run_timed(&p, &mut ops).unwrap();
             (ops.completes, ops.barriers, timing.seconds_per_op)

@@ -203,8 +203,6 @@ pub struct TestPlan {
     pub warmup_iters: usize,
     /// `-n`, `-m`, `-G`, `-z` (as a bool), `-I`, `-K`, `-C`.
     pub timing: TimingPlan,
-    /// `-z` with its four nccl-tests modes (`timing.blocking` is `blocking != Off`).
-    pub blocking: BlockingMode,
     /// `-c`: check iterations (0 = no validation, `N/A` in the table).
     pub check_iters: usize,
     /// `-N`: run cycles (0 = until interrupted).
@@ -228,6 +226,9 @@ pub struct TestPlan {
     pub report_timestamps: bool,
     /// NCCL_TESTS_SPLIT / NCCL_TESTS_SPLIT_MASK, parsed. `None` when neither is set.
     pub split: Option<SplitRule>,
+    /// NCCL_TESTS_DEVICE as given, read with the flags; the NCCL backend checks it when it picks
+    /// its GPUs (a run that never uses a GPU ignores it, as nccl-tests does).
+    pub nccl_tests_device: Option<String>,
     /// alltoallv only: its traffic pattern and summary (NCCL_TESTS_ALLTOALLV_*).
     pub alltoallv: Option<crate::collectives::alltoallv::pattern::AllToAllVOptions>,
     /// `-J/--output_file`: nccl-tests' JSON.
@@ -260,7 +261,6 @@ impl fmt::Debug for TestPlan {
             .field("ngpus", &self.ngpus)
             .field("warmup_iters", &self.warmup_iters)
             .field("timing", &self.timing)
-            .field("blocking", &self.blocking)
             .field("check_iters", &self.check_iters)
             .field("run_cycles", &self.run_cycles)
             .field("parallel_init", &self.parallel_init)
@@ -272,6 +272,7 @@ impl fmt::Debug for TestPlan {
             .field("unalign", &self.unalign)
             .field("report_timestamps", &self.report_timestamps)
             .field("split", &self.split)
+            .field("nccl_tests_device", &self.nccl_tests_device)
             .field("alltoallv", &self.alltoallv)
             .field("json_path", &self.json_path)
             .field("collbench_json_path", &self.collbench_json_path)
@@ -414,7 +415,6 @@ impl TestPlan {
                 "-C/--report_cputime",
                 self.timing.report_cputime.to_string(),
             ),
-            ("-z (plan)", format!("{:?}", self.blocking)),
             ("-c/--check", self.check_iters.to_string()),
             ("-N/--run_cycles", self.run_cycles.to_string()),
             ("-p/--parallel_init", self.parallel_init.to_string()),

@@ -41,8 +41,6 @@ pub struct TimingPlan {
     pub agg_iters: usize,
     /// `-G`: CUDA graph launches (0 = no graph).
     pub graph_launches: usize,
-    /// `-z` other than 0: the host waits for completion inside the loop (see `blocking_mode`).
-    pub blocking: bool,
     /// `-z` with its four nccl-tests modes: what the timed loop waits for, and when it barriers.
     pub blocking_mode: BlockingMode,
     /// `-I`: record per-iteration times.
@@ -51,4 +49,11 @@ pub struct TimingPlan {
     pub per_iteration_skip: usize,
     /// `-C`: report CPU time instead of wall time.
     pub report_cputime: bool,
+}
+
+impl TimingPlan {
+    /// `-z` other than 0: the host waits for completion inside the loop.
+    pub fn blocks(&self) -> bool {
+        self.blocking_mode != BlockingMode::Off
+    }
 }

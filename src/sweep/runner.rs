@@ -117,7 +117,7 @@ pub fn run_config(plan: &TestPlan, nranks: usize) -> RunConfig {
         agg_iters: plan.timing.agg_iters,
         check_iters: plan.check_iters,
         graph_launches: plan.timing.graph_launches,
-        blocking: plan.timing.blocking,
+        blocking: plan.timing.blocks(),
         average_mode: plan.average.name().to_string(),
         per_iteration_timing: plan.timing.per_iteration,
         per_iteration_skip: plan.timing.per_iteration_skip,
@@ -129,7 +129,7 @@ pub fn run_config(plan: &TestPlan, nranks: usize) -> RunConfig {
             .filter_map(|op| op.map(|o| o.name().to_string()))
             .collect(),
         roots,
-        blocking_mode: plan.blocking.flag(),
+        blocking_mode: plan.timing.blocking_mode.flag(),
         unalign: plan.unalign,
         parallel_init: plan.parallel_init,
         report_cputime: plan.timing.report_cputime,

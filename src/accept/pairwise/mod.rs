@@ -30,17 +30,11 @@ mod setup;
 mod words;
 
 use super::command::PairwiseOptions;
-use crate::backend::Backend;
 use crate::error::Result;
-use crate::faults::TestHooks;
 use crate::plan::TestPlan;
 use crate::sweep::runner::StopSignal;
 use crate::world::World;
 use rounds::Session;
-
-/// Builds the backend of one pair on its communicator (the app's backend choice).
-pub type BackendFactory<'f> =
-    &'f dyn for<'g> Fn(&TestPlan, &'g dyn World, &TestHooks) -> Result<Box<dyn Backend + 'g>>;
 
 /// Runs the isolation. Collective over `world`. Rank 0 prints the result and writes the outputs;
 /// every rank returns the same outcome (Ok: every host cleared).
@@ -49,10 +43,9 @@ pub fn run(
     world: &dyn World,
     stop: StopSignal,
     options: &PairwiseOptions,
-    build_backend: BackendFactory,
 ) -> Result<()> {
     let checked = setup::agree_and_check(plan, world)?;
     let mut session = Session::new(plan, world, options, checked)?;
-    while session.play_round(build_backend, &stop)? {}
+    while session.play_round(&stop)? {}
     session.finish()
 }

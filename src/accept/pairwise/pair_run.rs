@@ -2,13 +2,12 @@
 //! normal runner, and what it reports to rank 0 afterwards.
 
 use super::messages::Contribution;
-use super::BackendFactory;
 use crate::error::Result;
 use crate::faults::TestHooks;
+use crate::lifecycle::Lifecycle;
 use crate::plan::TestPlan;
-use crate::sweep::memory_cap::lower_max_bytes_to_memory;
-use crate::sweep::runner::{self, RunInputs, StopSignal};
-use crate::verdict::{lowest_busbw, Criteria};
+use crate::sweep::runner::StopSignal;
+use crate::verdict::lowest_busbw;
 use crate::world::World;
 
 /// The hooks of a pair run: a hook naming this process's global rank moves to its rank in the pair.
@@ -35,12 +34,11 @@ fn hooks_for_pair(hooks: &TestHooks, global_rank: usize, pair_rank: usize) -> Te
     }
 }
 
-/// Runs this process's part of `pair`'s sweep on the pair's communicator `group`; `me` is the
-/// process's rank in the whole world.
+/// Runs this process's part of `pair`'s sweep on the pair's communicator `group` (the run
+/// lifecycle of a pair); `me` is the process's rank in the whole world.
 pub(super) fn run_pair(
     plan: &TestPlan,
     group: &dyn World,
-    build_backend: BackendFactory,
     hooks: &TestHooks,
     me: usize,
     stop: &StopSignal,
@@ -48,18 +46,15 @@ pub(super) fn run_pair(
 ) -> Result<Contribution> {
     let mut contribution = Contribution::default();
     let pair_hooks = hooks_for_pair(hooks, me, group.rank());
-    let mut backend = build_backend(plan, group, &pair_hooks)?;
+    let mut lifecycle = Lifecycle::for_pair(plan.clone(), group, pair_hooks);
+    let mut backend = lifecycle.pair_backend()?;
     contribution.backend = Some(backend.info().name);
     // As a plain run: -e lowered to what every rank of the pair can allocate, with its notice.
-    let mut capped_plan = None;
-    let mut capped = plan.clone();
-    if let Some(notice) = lower_max_bytes_to_memory(&mut capped, backend.as_ref(), group, me)? {
+    if let Some(notice) = lifecycle.cap_memory(backend.as_ref(), me)? {
         if group.rank() == 0 {
-            contribution.max_bytes_cap = Some((capped.max_bytes, notice));
+            contribution.max_bytes_cap = Some((lifecycle.plan().max_bytes, notice));
         }
-        capped_plan = Some(capped);
     }
-    let plan = capped_plan.as_ref().unwrap_or(plan);
     if me == 0 {
         contribution.devices = backend
             .placements()
@@ -67,30 +62,29 @@ pub(super) fn run_pair(
             .map(|p| p.device_name)
             .collect();
     }
-    let outcome = runner::run(RunInputs {
-        plan,
-        world: group,
-        backend: backend.as_mut(),
-        sinks: Vec::new(),
-        min_bus_bandwidth_gbps: None,
-        stop: Some(stop.clone()),
-        criteria: Criteria::default(),
-    })?;
+    let outcome = lifecycle.pair_sweep(backend.as_mut(), stop)?;
     drop(backend);
     contribution.signal = outcome.interrupted_by.unwrap_or(0);
     if let Some(report) = outcome.report {
-        let rows: Vec<(u64, f64)> = report
-            .results
-            .iter()
-            .filter_map(|r| lowest_busbw(r).map(|(_, m)| (r.size_bytes, m.bus_bandwidth_gbps)))
-            .collect();
-        let wrong = report
-            .results
-            .iter()
-            .flat_map(|r| [&r.out_of_place, &r.in_place])
-            .filter_map(|m| m.as_ref().and_then(|m| m.wrong))
-            .sum();
-        contribution.pair = Some((pair, rows, wrong));
+        contribution.pair = Some((pair, pair_rows(&report), wrong_elements(&report)));
     }
     Ok(contribution)
+}
+
+/// The pair's rows as (size, the lower busbw of its two placements).
+fn pair_rows(report: &crate::report::Report) -> Vec<(u64, f64)> {
+    report
+        .results
+        .iter()
+        .filter_map(|r| lowest_busbw(r).map(|(_, m)| (r.size_bytes, m.bus_bandwidth_gbps)))
+        .collect()
+}
+
+fn wrong_elements(report: &crate::report::Report) -> u64 {
+    report
+        .results
+        .iter()
+        .flat_map(|r| [&r.out_of_place, &r.in_place])
+        .filter_map(|m| m.as_ref().and_then(|m| m.wrong))
+        .sum()
 }

@@ -10,7 +10,6 @@ use super::pair_run::run_pair;
 use super::round_watch::RoundWatch;
 use super::setup::Checked;
 use super::words::Words;
-use super::BackendFactory;
 use crate::accept::command::PairwiseOptions;
 use crate::accept::pairing::{Isolation, PairResult};
 use crate::error::{CollbenchError, Result};
@@ -98,16 +97,12 @@ impl<'a> Session<'a> {
     }
 
     /// Plays one round. `Ok(false)` when there is none left (or rank 0 stops for a silent rank).
-    pub(super) fn play_round(
-        &mut self,
-        build_backend: BackendFactory,
-        stop: &StopSignal,
-    ) -> Result<bool> {
+    pub(super) fn play_round(&mut self, stop: &StopSignal) -> Result<bool> {
         let Some(pairs) = self.next_pairs()? else {
             return Ok(false);
         };
         let round_began = Instant::now();
-        let contribution = self.my_part(&pairs, build_backend, stop)?;
+        let contribution = self.my_part(&pairs, stop)?;
         match self.gather(&contribution, &pairs, round_began)? {
             Gathered::Elsewhere => Ok(true),
             Gathered::TimedOut => Ok(false),
@@ -158,12 +153,7 @@ impl<'a> Session<'a> {
     /// This process's part of the round: its pair's sweep on the pair's communicator, or nothing
     /// when its host is idle. A usage error found by the pair alone travels to rank 0 in the
     /// contribution (returning here would leave the other ranks waiting for this one).
-    fn my_part(
-        &mut self,
-        pairs: &[[usize; 2]],
-        build_backend: BackendFactory,
-        stop: &StopSignal,
-    ) -> Result<Contribution> {
+    fn my_part(&mut self, pairs: &[[usize; 2]], stop: &StopSignal) -> Result<Contribution> {
         let me = self.world.rank();
         let my_host = self.table.host_of_rank[me];
         let pair_index = pairs.iter().position(|p| p.contains(&my_host));
@@ -178,7 +168,6 @@ impl<'a> Session<'a> {
                 let ran = run_pair(
                     self.plan,
                     group.as_ref(),
-                    build_backend,
                     &self.hooks,
                     me,
                     stop,

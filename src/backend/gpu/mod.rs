@@ -107,7 +107,12 @@ impl GpuBackend {
             ));
         }
         let per_process = plan.nthreads * plan.ngpus;
-        let ordinals = local_devices(setup.local_rank, per_process, device_override()?, visible)?;
+        let ordinals = local_devices(
+            setup.local_rank,
+            per_process,
+            device_override(plan.device_base.as_deref())?,
+            visible,
+        )?;
         let devices = ordinals
             .iter()
             .map(|&o| GpuDevice::open(o, plan.stream_null))

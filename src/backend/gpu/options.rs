@@ -31,6 +31,8 @@ pub struct GpuOptions {
     /// Set only by `crate::faults` (a COLLBENCH_TEST_* variable): what no decorator outside the
     /// backend can reach.
     pub wait_hook: GpuWaitHook,
+    /// NCCL_TESTS_DEVICE as given (see [`device_override`]).
+    pub device_base: Option<String>,
 }
 
 /// The one narrow hook of the GPU backend, for faults that happen inside a stream wait or
@@ -57,6 +59,7 @@ impl GpuOptions {
             stream_null: plan.stream_null,
             average: plan.average,
             wait_hook: GpuWaitHook::default(),
+            device_base: plan.nccl_tests_device.clone(),
         }
     }
 }
@@ -76,10 +79,11 @@ pub struct GpuSetup {
     pub net_log: Option<NcclLogCapture>,
 }
 
-/// `NCCL_TESTS_DEVICE`: the first GPU this process uses (overrides the local-rank mapping).
-pub(super) fn device_override() -> Result<Option<usize>> {
-    match std::env::var("NCCL_TESTS_DEVICE") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
+/// `NCCL_TESTS_DEVICE` (as read with the flags): the first GPU this process uses (overrides the
+/// local-rank mapping).
+pub(super) fn device_override(value: Option<&str>) -> Result<Option<usize>> {
+    match value {
+        Some(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
             CollbenchError::Usage(format!(
                 "NCCL_TESTS_DEVICE={v:?} is not a GPU index; accepted: a non-negative integer"
             ))

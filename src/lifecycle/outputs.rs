@@ -1,0 +1,79 @@
+//! Rank 0's outputs of a plain run: the criteria it is judged by (`--profile auto` resolved from
+//! its devices) and the sinks the flags ask for, each output path checked before the sweep.
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::plan::{Criteria, TestPlan};
+use crate::sinks::{self, nccl_tests_json, CsvSink, JsonSink, Sink, TextSink};
+
+/// The sinks of rank 0 and the criteria the run is judged by. `nranks`: ranks of the test's
+/// group (for the alltoallv summary); `notices`: lines the table prints before its rows.
+pub(super) fn open(
+    plan: &TestPlan,
+    backend: &dyn Backend,
+    nranks: usize,
+    notices: Vec<String>,
+) -> Result<(Vec<Box<dyn Sink>>, Criteria)> {
+    // `--profile auto` needs the device model: rank 0's own devices name it.
+    let devices: Vec<String> = backend
+        .placements()
+        .into_iter()
+        .map(|p| p.device_name)
+        .collect();
+    let criteria = plan.acceptance.resolve_criteria(&devices)?;
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    let mut preamble = Vec::new();
+    let mut json_sink = None;
+    if let Some(path) = &plan.json_path {
+        crate::io::check_output_path("-J/--output_file", path)?;
+        // nccl-tests keeps an existing file and names the one it writes on stdout's first line.
+        let claimed = nccl_tests_json::claim(path)?;
+        preamble.push(nccl_tests_json::announcement(&claimed));
+        json_sink = Some(JsonSink::nccl_tests(claimed));
+    }
+    let mut text = TextSink::stdout()
+        .with_preamble(preamble)
+        .with_notices(notices);
+    if let Some(notes) = alltoallv_summary(plan, nranks) {
+        text = text.with_row_notes(notes);
+    }
+    sinks.push(Box::new(text));
+    sinks.extend(json_sink.map(|s| Box::new(s) as Box<dyn Sink>));
+    if let Some(path) = &plan.collbench_json_path {
+        crate::io::check_output_path("--collbench-json", path)?;
+        sinks.push(Box::new(JsonSink::new(path.clone())));
+    }
+    if let Some(path) = &plan.csv_path {
+        crate::io::check_output_path("--csv", path)?;
+        sinks.push(Box::new(CsvSink::new(path.clone())));
+    }
+    if let Some(path) = &plan.acceptance.jsonl_path {
+        sinks.push(Box::new(sinks::jsonl::JsonlSink::open(path)?));
+    }
+    if let Some(path) = &plan.acceptance.prom_file {
+        sinks.push(Box::new(sinks::prometheus::PromFileSink::new(path)));
+    }
+    Ok((sinks, criteria))
+}
+
+/// `NCCL_TESTS_ALLTOALLV_PRINT_SUMMARY=1`: the per-rank lines before each alltoallv row, one block
+/// per measured cell (out of place, in place) with that cell's time.
+fn alltoallv_summary(plan: &TestPlan, nranks: usize) -> Option<sinks::text::RowNotes> {
+    let options = plan.alltoallv.as_ref().filter(|o| o.print_summary)?;
+    let pattern = options.pattern.clone();
+    Some(Box::new(move |row: &crate::report::ResultRow| {
+        let total = row.count * nranks as u64 * row.dtype.size_bytes() as u64;
+        [&row.out_of_place, &row.in_place]
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                crate::collectives::alltoallv::summary::lines(
+                    &pattern,
+                    nranks,
+                    total,
+                    m.time_us / 1.0e6,
+                )
+            })
+            .collect()
+    }))
+}
