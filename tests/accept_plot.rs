@@ -31,6 +31,15 @@ fn write_runs(dir: &Path) -> (PathBuf, PathBuf) {
     (new_path, base_path)
 }
 
+/// The RGB pixels of a PNG and its header.
+fn decode_png(path: &Path) -> (Vec<u8>, png::OutputInfo) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    (pixels, info)
+}
+
 fn run(args: &[&str]) -> collbench::Result<String> {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let mut out = Vec::new();
@@ -131,10 +140,7 @@ fn png_is_written_with_the_embedded_font_and_shows_thresholds() {
         "600",
     ])
     .unwrap();
-    let decoder = png::Decoder::new(std::fs::File::open(&png_path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut pixels).unwrap();
+    let (pixels, info) = decode_png(&png_path);
     assert_eq!((info.width, info.height), (800, 600));
     assert_eq!(info.color_type, png::ColorType::Rgb);
     let count = |c: (u8, u8, u8)| pixels.chunks(3).filter(|p| (p[0], p[1], p[2]) == c).count();
@@ -328,10 +334,7 @@ fn png_floor_pixels_lie_over_the_sizes_it_applies_to() {
         "600",
     ])
     .unwrap();
-    let decoder = png::Decoder::new(std::fs::File::open(&png_path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut pixels).unwrap();
+    let (pixels, info) = decode_png(&png_path);
     let width = info.width as usize;
     let at = |x: usize, y: usize| {
         let i = 3 * (y * width + x);

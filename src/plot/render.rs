@@ -5,6 +5,7 @@
 use super::lines::Line;
 use super::Metric;
 use crate::error::{CollbenchError, Result};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -250,6 +251,41 @@ fn pen_of(line: &Line, color: RGBColor) -> Pen {
     }
 }
 
+/// One panel's chart on `area`: the shared size axis, `y` as given, a faint minor grid.
+fn panel<'a, DB, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    axis: &SizeAxis,
+    y: Y,
+    y_desc: &str,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y::CoordDescType>>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: AsRangedCoord,
+    Y::CoordDescType: ValueFormatter<Y::Value>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(axis.lo..axis.hi, y)
+        .map_err(drawing_error::<DB>)?;
+    chart
+        .configure_mesh()
+        .x_desc("message size (bytes, log2)")
+        .y_desc(y_desc)
+        .x_labels(axis.labels())
+        .x_label_formatter(&size_label)
+        .x_max_light_lines(1)
+        .y_max_light_lines(4)
+        .light_line_style(MINOR_GRID)
+        .label_style((FAMILY, 13))
+        .axis_desc_style((FAMILY, 15))
+        .draw()
+        .map_err(drawing_error::<DB>)?;
+    Ok(chart)
+}
+
 fn busbw_panel<DB: DrawingBackend>(
     figure: &Figure,
     area: &DrawingArea<DB, Shift>,
@@ -266,25 +302,7 @@ where
         .fold(0.0f64, f64::max)
         .max(1e-3)
         * 1.1;
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(axis.lo..axis.hi, 0.0..y_hi)
-        .map_err(drawing_error::<DB>)?;
-    chart
-        .configure_mesh()
-        .x_desc("message size (bytes, log2)")
-        .y_desc("bus bandwidth (GB/s)")
-        .x_labels(axis.labels())
-        .x_label_formatter(&size_label)
-        .x_max_light_lines(1)
-        .y_max_light_lines(4)
-        .light_line_style(MINOR_GRID)
-        .label_style((FAMILY, 13))
-        .axis_desc_style((FAMILY, 15))
-        .draw()
-        .map_err(drawing_error::<DB>)?;
+    let mut chart = panel(area, axis, 0.0..y_hi, "bus bandwidth (GB/s)")?;
     let mut measured = 0;
     for line in &figure.lines {
         let pen = pen_of(line, COLORS[measured % COLORS.len()]);
@@ -344,25 +362,12 @@ where
         .collect();
     let t_lo = times.iter().copied().fold(f64::MAX, f64::min).max(1e-3) / 1.5;
     let t_hi = times.iter().copied().fold(0.0, f64::max).max(t_lo * 10.0) * 1.5;
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(axis.lo..axis.hi, (t_lo..t_hi).log_scale())
-        .map_err(drawing_error::<DB>)?;
-    chart
-        .configure_mesh()
-        .x_desc("message size (bytes, log2)")
-        .y_desc("time per operation (us, log)")
-        .x_labels(axis.labels())
-        .x_label_formatter(&size_label)
-        .x_max_light_lines(1)
-        .y_max_light_lines(4)
-        .light_line_style(MINOR_GRID)
-        .label_style((FAMILY, 13))
-        .axis_desc_style((FAMILY, 15))
-        .draw()
-        .map_err(drawing_error::<DB>)?;
+    let mut chart = panel(
+        area,
+        axis,
+        (t_lo..t_hi).log_scale(),
+        "time per operation (us, log)",
+    )?;
     for (i, line) in measured.iter().enumerate() {
         let points = line
             .points
