@@ -428,3 +428,24 @@ fn legend_samples_match_their_lines_and_both_panels_have_markers() {
     assert_eq!(markers(RUN_BLUE), 7);
     assert_eq!(markers("#2CA02C"), 7);
 }
+
+#[test]
+fn every_plot_option_is_described_in_help() {
+    let help = run(&["--help"]).unwrap();
+    for (flag, description) in [
+        ("--title <TEXT>", "Title above the panels"),
+        ("--width <PX>", "Image width in pixels"),
+        ("--height <PX>", "Image height in pixels"),
+        ("--metric <METRIC>", "Panels to draw"),
+        (
+            "--placement <PLACEMENT>",
+            "Which of each row's two measurements",
+        ),
+    ] {
+        let at = help
+            .find(flag)
+            .unwrap_or_else(|| panic!("{flag} missing:\n{help}"));
+        let entry = &help[at..help[at..].find("\n\n").map_or(help.len(), |e| at + e)];
+        assert!(entry.contains(description), "{flag}: {entry}");
+    }
+}
