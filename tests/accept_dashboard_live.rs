@@ -5,7 +5,9 @@
 mod accept_support;
 
 use accept_support::gateway::{http_get, start_gateway};
-use accept_support::prometheus_server::{as_grafana_sends_it, dashboard_queries, start_prometheus};
+use accept_support::prometheus_server::{
+    as_grafana_sends_it, as_grafana_sends_it_with, dashboard_queries, start_prometheus, CLUSTER,
+};
 use accept_support::*;
 use collbench::report::Report;
 use collbench::sinks::pushgateway::PushGatewaySink;
@@ -59,6 +61,19 @@ fn a_rerun_in_a_new_slurm_job_replaces_the_failing_run_on_the_dashboard() {
     assert_eq!(named.len(), 1, "{named:?}");
     assert_eq!(named[0].0["host"], "gpu-node-b");
     assert_eq!(prom.query(&busbw).len(), 7);
+    // The cluster and job filters: this cluster's runs, none of another's.
+    let (_, verdict_expr) = dashboard_queries()
+        .into_iter()
+        .find(|(t, _)| t == "Verdict by collective")
+        .unwrap();
+    let this_cluster = [("cluster", CLUSTER), ("job", "collbench")];
+    let shown = prom.query(&as_grafana_sends_it_with(&verdict_expr, &this_cluster));
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let other = [("cluster", "another-cluster")];
+    assert_eq!(
+        prom.query(&as_grafana_sends_it_with(&verdict_expr, &other)),
+        vec![]
+    );
 
     // Job 4243 re-tests the same nodes: they pass now, over 3 sizes.
     PushGatewaySink::new(&url)
@@ -241,6 +256,26 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
             .map(|(l, _)| l[label].clone())
             .collect()
     };
+    assert_eq!(listed("cluster", "cluster"), [CLUSTER]);
+    assert_eq!(listed("job", "job"), ["collbench"]);
+    // Every panel with this cluster and job chosen shows what it shows with All, and nothing
+    // with another cluster chosen (but the cluster variable, which lists every cluster).
+    for (title, expr) in dashboard_queries()
+        .into_iter()
+        .filter(|(t, _)| t != "var:cluster")
+    {
+        let chosen = as_grafana_sends_it_with(&expr, &[("cluster", CLUSTER), ("job", "collbench")]);
+        assert_eq!(
+            prom.query(&chosen).len(),
+            prom.query(&as_grafana_sends_it(&expr)).len(),
+            "'{title}': {chosen}"
+        );
+        let elsewhere = as_grafana_sends_it_with(&expr, &[("cluster", "another-cluster")]);
+        assert!(
+            prom.query(&elsewhere).is_empty(),
+            "'{title}' mixes clusters: {elsewhere}"
+        );
+    }
     let mut collectives = listed("collective", "collective");
     collectives.sort();
     assert_eq!(collectives, ["all_reduce", "broadcast", "reduce_scatter"]);

@@ -358,6 +358,10 @@ const PROMQL_WORDS: &[&str] = &[
     "group_right",
 ];
 
+/// Labels every series has besides ours: the Pushgateway's grouping labels (job, instance) and the
+/// `cluster` label the operator's Prometheus gives the target (docs/dashboards.md).
+const TARGET_LABELS: &[&str] = &["job", "instance", "cluster"];
+
 /// Every PromQL expression of the dashboard: panel targets and template variable queries.
 fn dashboard_queries() -> Vec<String> {
     let text = std::fs::read_to_string(concat!(
@@ -373,7 +377,9 @@ fn dashboard_queries() -> Vec<String> {
         }
     }
     for var in dash["templating"]["list"].as_array().unwrap() {
-        out.push(var["query"]["query"].as_str().unwrap().to_string());
+        if var["type"] == "query" {
+            out.push(var["query"]["query"].as_str().unwrap().to_string());
+        }
     }
     out
 }
@@ -484,7 +490,8 @@ fn every_dashboard_query_uses_only_metrics_and_labels_we_emit() {
             !parsed.metrics.is_empty(),
             "{q}: queries no collbench metric"
         );
-        let mut allowed_labels: BTreeSet<&str> = COMMON_LABELS.iter().copied().collect();
+        let mut allowed_labels: BTreeSet<&str> =
+            COMMON_LABELS.iter().chain(TARGET_LABELS).copied().collect();
         for (metric, labels) in &parsed.metrics {
             let def = METRICS
                 .iter()
@@ -497,7 +504,9 @@ fn every_dashboard_query_uses_only_metrics_and_labels_we_emit() {
             used.insert(metric.clone());
             for label in labels {
                 assert!(
-                    COMMON_LABELS.contains(&label.as_str()) || def.labels.contains(&label.as_str()),
+                    COMMON_LABELS.contains(&label.as_str())
+                        || TARGET_LABELS.contains(&label.as_str())
+                        || def.labels.contains(&label.as_str()),
                     "{q}: {metric} has no label {label}"
                 );
             }
@@ -562,4 +571,117 @@ fn prom_file_progress_is_throttled_but_the_end_is_always_written() {
     assert!(std::fs::read_to_string(&path)
         .unwrap()
         .contains(&rows_line(rows.len() + 1)));
+}
+
+/// The dashboard as Grafana's file provisioning loads it: the JSON is used as it is (no import
+/// page resolves `__inputs`), so every `$variable` and data source reference must resolve through
+/// the dashboard's own template variables, and every query is filtered by cluster and job.
+#[test]
+fn the_dashboard_provisions_from_a_file_with_a_datasource_variable_and_cluster_job_filters() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/grafana-collbench.json"
+    ))
+    .unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // What provisioning needs of the file: a uid of at most 40 characters, a title, no id.
+    let uid = dash["uid"].as_str().unwrap();
+    assert!(!uid.is_empty() && uid.len() <= 40, "{uid}");
+    assert!(dash["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(dash.get("id").is_none_or(|id| id.is_null()));
+    // Nothing only the UI's import page would resolve.
+    assert!(dash.get("__inputs").is_none() && dash.get("__requires").is_none());
+    assert!(
+        !text.contains("${DS_"),
+        "an import-only data source input is left"
+    );
+    let vars = dash["templating"]["list"].as_array().unwrap();
+    let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    let datasource = &vars[0];
+    assert_eq!(
+        (
+            &datasource["name"],
+            &datasource["type"],
+            &datasource["query"]
+        ),
+        (
+            &serde_json::json!("datasource"),
+            &serde_json::json!("datasource"),
+            &serde_json::json!("prometheus")
+        )
+    );
+    // Every data source reference (panels, targets, variables) is the variable.
+    let mut references = Vec::new();
+    fn collect<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    if key == "datasource" && inner.is_object() {
+                        out.push(inner);
+                    }
+                    collect(inner, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
+            _ => {}
+        }
+    }
+    collect(&dash, &mut references);
+    assert!(references.len() > 12, "{}", references.len());
+    for reference in references {
+        assert_eq!(
+            reference,
+            &serde_json::json!({"type": "prometheus", "uid": "${datasource}"})
+        );
+    }
+    // Every `$name` / `${name}` anywhere names a variable defined earlier in the list (Grafana
+    // resolves them in order) or a Grafana built-in.
+    for (i, var) in vars.iter().enumerate() {
+        let own = serde_json::to_string(var).unwrap();
+        for used in variable_references(&own) {
+            let at = names.iter().position(|n| *n == used);
+            assert!(
+                at.is_some_and(|at| at < i) || used == names[i] || used.starts_with("__"),
+                "variable {} uses ${used}, not defined before it",
+                names[i]
+            );
+        }
+    }
+    for used in variable_references(&text) {
+        assert!(
+            names.contains(&used.as_str()) || used.starts_with("__"),
+            "${used} is not a template variable"
+        );
+    }
+    // Clusters never mix: every selector of every query filters by cluster and job (a variable
+    // may leave out what it lists).
+    for panel in dash["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let selectors = expr.matches('{').count();
+            assert!(selectors > 0, "{expr}");
+            for filter in ["cluster=~\"$cluster\"", "job=~\"$job\""] {
+                assert_eq!(expr.matches(filter).count(), selectors, "{expr}: {filter}");
+            }
+        }
+    }
+}
+
+/// The variable names `$name` and `${name}` reference in `text`.
+fn variable_references(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        let after = after.strip_prefix('{').unwrap_or(after);
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            out.push(name);
+        }
+        rest = &rest[at + 1..];
+    }
+    out
 }

@@ -313,3 +313,62 @@ fn an_exceeded_timeout_is_exit_4_from_the_first_wait_on() {
     assert_exit(&output, 4);
     assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
 }
+
+/// The perf tools' spellings (-n, -w, -T, -J) and a quick sweep, after `extra`.
+fn short_flag_loopback(extra: &[&str], json: &std::path::Path) -> std::process::Output {
+    let mut args = vec!["loopback"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
+        "--no-rma",
+        "-b",
+        "64",
+        "-e",
+        "64",
+        "-n",
+        "5",
+        "-w",
+        "1",
+        "--bw-iters",
+        "1",
+        "-T",
+        "20",
+        "-J",
+        json.to_str().unwrap(),
+    ]);
+    run(180, &args)
+}
+
+#[test]
+fn on_an_efa_instance_type_a_missing_efa_provider_fails_instead_of_falling_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("loopback.json");
+    // This host has no efa provider; a p5.48xlarge should have 32 EFA devices.
+    for extra in [
+        vec!["--instance-type", "p5.48xlarge"],
+        vec!["--instance-type", "p5.48xlarge", "--all-domains"],
+    ] {
+        let output = short_flag_loopback(&extra, &json);
+        assert_exit(&output, 7);
+        let err = stderr(&output);
+        for wanted in [
+            "EFA check FAILED: instance type p5.48xlarge should have the efa provider (32 EFA devices)",
+            "offers only",
+            "tcp;ofi_rxm",
+            "--provider",
+        ] {
+            assert!(err.contains(wanted), "{extra:?}: missing {wanted}: {err}");
+        }
+        assert!(!err.contains("notice: no efa provider"), "{err}");
+        assert!(!json.exists(), "a failed selection wrote {json:?}");
+    }
+    // An instance type without EFA keeps the fallback; naming a provider is a deliberate choice.
+    for extra in [
+        vec!["--instance-type", "c7i.large"],
+        vec!["--instance-type", "p5.48xlarge", "--provider", "tcp"],
+    ] {
+        let output = short_flag_loopback(&extra, &json);
+        assert_exit(&output, 0);
+        assert_eq!(read_json(&json)["provider"], "tcp;ofi_rxm", "{extra:?}");
+        std::fs::remove_file(&json).unwrap();
+    }
+}

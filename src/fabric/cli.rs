@@ -39,8 +39,13 @@ pub struct InfoArgs {
     /// Only this provider (e.g. efa, tcp, shm, "tcp;ofi_rxm").
     #[arg(long, value_name = "P", value_parser = parse_name)]
     pub provider: Option<String>,
-    /// Also write the inventory as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
+    /// Also write the inventory as JSON to FILE (as the perf tools' -J).
+    #[arg(
+        short = 'J',
+        long = "output_file",
+        visible_alias = "json",
+        value_name = "FILE"
+    )]
     pub json: Option<PathBuf>,
     /// EC2 instance type to check the EFA device count against (default: read from
     /// /sys/devices/virtual/dmi/id/product_name).
@@ -56,6 +61,11 @@ pub struct LoopbackArgs {
     /// loopback check; fails when any domain fails.
     #[arg(long, conflicts_with = "domain")]
     pub all_domains: bool,
+    /// EC2 instance type (default: read from /sys/devices/virtual/dmi/id/product_name). With no
+    /// --provider, on a type that should have EFA (p4d, p4de, p5, p5e, p5en) a missing efa
+    /// provider fails the check (exit 7) instead of falling back to another provider.
+    #[arg(long, value_name = "TYPE", value_parser = parse_name)]
+    pub instance_type: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -80,14 +90,22 @@ pub struct TransferArgs {
         default_value_t = 2
     )]
     pub step_factor: usize,
-    /// Timed ping-pongs (and one-at-a-time RMA operations) per size.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    /// Timed ping-pongs (and one-at-a-time RMA operations) per size (as the perf tools' -n;
+    /// a larger default, 100, since latency percentiles need samples).
+    #[arg(short = 'n', long = "iters", value_name = "N", default_value_t = 100)]
     pub iters: usize,
     /// Timed bandwidth windows per size.
     #[arg(long = "bw-iters", value_name = "N", default_value_t = 10)]
     pub bw_iters: usize,
-    /// Untimed ping-pongs before each size (plus one untimed window); 0 disables.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    /// Untimed ping-pongs before each size (plus one untimed window); 0 disables (as the perf
+    /// tools' -w).
+    #[arg(
+        short = 'w',
+        long = "warmup_iters",
+        visible_alias = "warmup",
+        value_name = "N",
+        default_value_t = 4
+    )]
     pub warmup: usize,
     /// Messages in flight in a bandwidth window (fewer for large messages: 64 MiB per buffer).
     #[arg(long, value_name = "W", default_value_t = 64)]
@@ -102,15 +120,22 @@ pub struct TransferArgs {
     #[arg(long = "max-lat", value_name = "US", allow_negative_numbers = true)]
     pub max_lat_us: Option<f64>,
     /// Longest wait for any single completion or peer message, in seconds (exit 4 when exceeded).
+    /// Unlike the perf tools' -T (0 = no watchdog), every fabric wait is bounded: give more than 0.
     #[arg(
-        long,
-        value_name = "SECS",
+        short = 'T',
+        long = "timeout",
+        value_name = "SECONDS",
         default_value_t = 30.0,
         allow_negative_numbers = true
     )]
     pub timeout: f64,
-    /// Also write the results as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
+    /// Also write the results as JSON to FILE (as the perf tools' -J).
+    #[arg(
+        short = 'J',
+        long = "output_file",
+        visible_alias = "json",
+        value_name = "FILE"
+    )]
     pub json: Option<PathBuf>,
     /// Test hook: corrupt one received payload so that verification must fail (exit 7). Also
     /// armed by COLLBENCH_TEST_FABRIC_CORRUPT=1.
@@ -189,7 +214,7 @@ impl TransferArgs {
                 Ok(())
             }
         };
-        positive(self.iters, "--iters")?;
+        positive(self.iters, "-n/--iters")?;
         positive(self.bw_iters, "--bw-iters")?;
         positive(self.window, "--window")?;
         if self.window > 4096 {
@@ -200,7 +225,7 @@ impl TransferArgs {
         }
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
             return Err(CollbenchError::Usage(format!(
-                "--timeout {}: give a positive number of seconds",
+                "-T/--timeout {}: give a positive number of seconds (fabric bounds every wait)",
                 self.timeout
             )));
         }
@@ -289,6 +314,47 @@ mod tests {
     }
 
     #[test]
+    fn the_perf_tools_spellings_and_the_old_ones_set_the_same_fields() {
+        let short = transfer(&["-n", "7", "-w", "2", "-T", "9", "-J", "out.json"]);
+        let long = transfer(&[
+            "--iters",
+            "7",
+            "--warmup",
+            "2",
+            "--timeout",
+            "9",
+            "--json",
+            "out.json",
+        ]);
+        let new_long = transfer(&[
+            "--warmup_iters",
+            "2",
+            "--output_file",
+            "out.json",
+            "--iters",
+            "7",
+            "--timeout",
+            "9",
+        ]);
+        for args in [&short, &long, &new_long] {
+            assert_eq!(
+                (args.iters, args.warmup, args.timeout, args.json.as_deref()),
+                (7, 2, 9.0, Some(std::path::Path::new("out.json")))
+            );
+        }
+        let defaults = transfer(&[]);
+        assert_eq!(
+            (defaults.iters, defaults.warmup, defaults.timeout),
+            (100, 4, 30.0)
+        );
+        let info = parse(&["info".to_string(), "-J".to_string(), "i.json".to_string()]).unwrap();
+        assert!(matches!(
+            info.command,
+            FabricCommand::Info(InfoArgs { json: Some(_), .. })
+        ));
+    }
+
+    #[test]
     fn empty_provider_domain_and_instance_type_are_refused() {
         for args in [
             vec!["loopback", "--provider", ""],
@@ -296,6 +362,7 @@ mod tests {
             vec!["pingpong", "--provider", ""],
             vec!["info", "--provider", ""],
             vec!["info", "--instance-type", ""],
+            vec!["loopback", "--instance-type", ""],
         ] {
             let owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
             let error = parse(&owned).expect_err("an empty name must be refused");

@@ -36,6 +36,27 @@ pub fn detect_instance_type(dmi_product_name: &Path) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
+/// An instance type that should have EFA: `fabric loopback` without `--provider` must then find
+/// the efa provider instead of falling back to another one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EfaRequirement {
+    pub instance_type: String,
+    pub devices: usize,
+}
+
+/// The requirement for the instance type given (`--instance-type`), else the one read from
+/// `dmi_product_name`; `None` for a type without a documented EFA count, or no type at all.
+pub fn efa_requirement(flag: Option<&str>, dmi_product_name: &Path) -> Option<EfaRequirement> {
+    let instance_type = flag
+        .map(str::to_string)
+        .or_else(|| detect_instance_type(dmi_product_name))?;
+    let devices = expected_efa_devices(&instance_type)?;
+    Some(EfaRequirement {
+        instance_type: instance_type.trim().to_string(),
+        devices,
+    })
+}
+
 /// Outcome of comparing the EFA devices found with what the instance type should have.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -139,6 +160,27 @@ mod tests {
             EfaCheck::evaluate(None, 4),
             EfaCheck::NotApplicable { .. }
         ));
+    }
+
+    #[test]
+    fn efa_is_required_on_documented_types_from_the_flag_or_the_dmi_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dmi = dir.path().join("product_name");
+        assert_eq!(efa_requirement(None, &dmi), None);
+        std::fs::write(&dmi, "p5en.48xlarge\n").unwrap();
+        let wanted = EfaRequirement {
+            instance_type: "p5en.48xlarge".into(),
+            devices: 16,
+        };
+        assert_eq!(efa_requirement(None, &dmi), Some(wanted));
+        // The flag wins over the file, and a type without EFA requires nothing.
+        assert_eq!(efa_requirement(Some("c7i.large"), &dmi), None);
+        assert_eq!(
+            efa_requirement(Some("p4d.24xlarge"), &dmi).map(|r| r.devices),
+            Some(4)
+        );
+        std::fs::write(&dmi, "Standard PC (Q35 + ICH9, 2009)\n").unwrap();
+        assert_eq!(efa_requirement(None, &dmi), None);
     }
 
     #[test]

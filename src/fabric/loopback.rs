@@ -2,12 +2,13 @@
 //! processes would), over one provider; the HyperPod-style EFA loopback check.
 
 use super::cli::{LoopbackArgs, TransferArgs};
+use super::efa_expect::{efa_requirement, EfaRequirement, DMI_PRODUCT_NAME};
 use super::engine::{run_sweep, EndpointCard, Link, Role, SideOutcome, SweepPlan};
 use super::host::{hostname, write_output};
 use super::ofi::Info;
 use super::results::RowResult;
 use super::select::{self, Selected};
-use super::transfer_setup::{describe, open_endpoint, prepare};
+use super::transfer_setup::{describe, open_endpoint, prepare, prepare_requiring};
 use super::verdict::{evaluate, summary_block, table, Thresholds, Verdict};
 use crate::error::{CollbenchError, Result};
 use crate::io::console;
@@ -92,10 +93,18 @@ pub fn run(args: &LoopbackArgs) -> Result<()> {
     if let Some(path) = &args.transfer.json {
         crate::fabric::host::check_output_dir(path)?;
     }
+    // Only when no provider is named: naming one (tcp on an EFA host) is a deliberate choice.
+    let efa_required = args.transfer.provider.is_none().then(|| {
+        efa_requirement(
+            args.instance_type.as_deref(),
+            std::path::Path::new(DMI_PRODUCT_NAME),
+        )
+    });
+    let efa_required = efa_required.flatten();
     if args.all_domains {
-        return run_all_domains(&args.transfer);
+        return run_all_domains(&args.transfer, efa_required);
     }
-    let (selected, plan) = prepare(&args.transfer)?;
+    let (selected, plan) = prepare_requiring(&args.transfer, efa_required)?;
     for notice in &selected.notices {
         eprintln!("{notice}");
     }
@@ -109,8 +118,8 @@ pub fn run(args: &LoopbackArgs) -> Result<()> {
 }
 
 /// The check once per domain of the selected provider (HyperPod checks every EFA device).
-fn run_all_domains(args: &TransferArgs) -> Result<()> {
-    let (first, _) = prepare(args)?;
+fn run_all_domains(args: &TransferArgs, efa_required: Option<EfaRequirement>) -> Result<()> {
+    let (first, _) = prepare_requiring(args, efa_required)?;
     for notice in &first.notices {
         eprintln!("{notice}");
     }

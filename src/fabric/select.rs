@@ -2,6 +2,7 @@
 //! datagram (FI_EP_RDM) provider this host has.
 
 use crate::error::{CollbenchError, Result};
+use crate::fabric::efa_expect::EfaRequirement;
 use crate::fabric::ofi::{Hints, Info, InfoList};
 use ofi_sys as sys;
 
@@ -38,6 +39,9 @@ pub struct Request {
     pub domain: Option<String>,
     /// Also measure RMA when the provider has it.
     pub want_rma: bool,
+    /// With no provider named: this host's instance type should have EFA, so a missing efa
+    /// provider is a failed check instead of a fallback.
+    pub efa_required: Option<EfaRequirement>,
 }
 
 /// Modes collbench honours: it passes a private fi_context2 with every operation, registers
@@ -118,6 +122,27 @@ pub fn missing_provider(provider: &str, domain: Option<&str>) -> Result<Collbenc
     )))
 }
 
+/// The failed check (exit 7) of an EFA instance type without the efa provider: what was expected,
+/// what libfabric offers, and where to look.
+fn efa_missing(required: &EfaRequirement, available: &[String]) -> Result<CollbenchError> {
+    let EfaRequirement {
+        instance_type,
+        devices,
+    } = required;
+    Ok(CollbenchError::CheckFailed(format!(
+        "EFA check FAILED: instance type {instance_type} should have the efa provider ({devices} EFA devices), \
+         but libfabric {} on this host offers {}; check the EFA driver (`fi_info -p efa`) and that the \
+         libfabric loaded is the EFA installer's (/opt/amazon/efa/lib), or name another provider with \
+         --provider to test it deliberately",
+        crate::fabric::ofi::library()?.version_text(),
+        if available.is_empty() {
+            "no RDM provider".to_string()
+        } else {
+            format!("only {}", available.join(", "))
+        }
+    )))
+}
+
 pub fn select(request: &Request) -> Result<Selected> {
     let domain = request.domain.as_deref();
     let mut notices = Vec::new();
@@ -130,16 +155,17 @@ pub fn select(request: &Request) -> Result<Selected> {
                 .find(|p| available.iter().any(|a| a == *p))
                 .map(|p| p.to_string())
                 .or_else(|| available.first().cloned());
-            match best {
-                Some(best) if best == "efa" => best,
-                Some(best) => {
+            match (best, &request.efa_required) {
+                (Some(best), _) if best == "efa" => best,
+                (_, Some(required)) => return Err(efa_missing(required, &available)?),
+                (Some(best), None) => {
                     notices.push(format!(
                         "notice: no efa provider on this host; using {best}, the best RDM provider available ({})",
                         available.join(", ")
                     ));
                     best
                 }
-                None => return Err(missing_provider("efa", domain)?),
+                (None, None) => return Err(missing_provider("efa", domain)?),
             }
         }
     };

@@ -2,6 +2,7 @@
 //! opening an engine endpoint.
 
 use super::cli::TransferArgs;
+use super::efa_expect::EfaRequirement;
 use super::engine::{link, SweepPlan};
 use super::ofi::{Domain, Endpoint, Info};
 use super::select::{self, Request, Selected};
@@ -10,11 +11,21 @@ use std::time::Duration;
 
 /// Selects the provider and builds the plan; prints the selection notices to stderr.
 pub fn prepare(args: &TransferArgs) -> Result<(Selected, SweepPlan)> {
+    prepare_requiring(args, None)
+}
+
+/// [`prepare`], where an instance type that should have EFA makes a missing efa provider a
+/// failed check (when no --provider is named).
+pub fn prepare_requiring(
+    args: &TransferArgs,
+    efa_required: Option<EfaRequirement>,
+) -> Result<(Selected, SweepPlan)> {
     args.validate()?;
     let selected = select::select(&Request {
         provider: args.provider.clone(),
         domain: args.domain.clone(),
         want_rma: !args.no_rma,
+        efa_required,
     })?;
     let info = selected.info.as_ref();
     let max_msg = info.max_message_size();

@@ -29,8 +29,13 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The `cluster` label the test Prometheus gives its Pushgateway target, as an operator's scrape
+/// configuration would (docs/dashboards.md); the dashboard's cluster variable lists it.
+pub const CLUSTER: &str = "ci-cluster";
+
 /// Starts Prometheus scraping `127.0.0.1:gateway_port` with `honor_labels` (the Pushgateway's own
-/// `job`/`instance` labels kept, as its documentation asks), waiting at most 20 s for it.
+/// `job`/`instance` labels kept, as its documentation asks) and the target label
+/// `cluster: ci-cluster`, waiting at most 20 s for it.
 pub fn start_prometheus(gateway_port: u16) -> PrometheusServer {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
@@ -40,7 +45,7 @@ pub fn start_prometheus(gateway_port: u16) -> PrometheusServer {
         format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  \
              - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      \
-             - targets: ['127.0.0.1:{gateway_port}']\n"
+             - targets: ['127.0.0.1:{gateway_port}']\n        labels:\n          cluster: {CLUSTER}\n"
         ),
     )
     .unwrap();
@@ -150,6 +155,10 @@ pub fn dashboard_queries() -> Vec<(String, String)> {
         }
     }
     for var in dash["templating"]["list"].as_array().unwrap() {
+        // The datasource variable lists data sources, not series.
+        if var["type"] != "query" {
+            continue;
+        }
         out.push((
             format!("var:{}", var["name"].as_str().unwrap()),
             var["query"]["query"].as_str().unwrap().to_string(),
@@ -162,9 +171,18 @@ pub fn dashboard_queries() -> Vec<(String, String)> {
 /// `label_values(SELECTOR, LABEL)` variable query becomes `count by (LABEL) (SELECTOR)`, whose
 /// series are the values Grafana would list.
 pub fn as_grafana_sends_it(expr: &str) -> String {
+    as_grafana_sends_it_with(expr, &[])
+}
+
+/// [`as_grafana_sends_it`] with some variables set to one value each (`("cluster", "x")`).
+pub fn as_grafana_sends_it_with(expr: &str, chosen: &[(&str, &str)]) -> String {
     let mut expr = expr.to_string();
-    for var in ["$collective", "$nodes", "$size", "$dtype"] {
-        expr = expr.replace(var, ".*");
+    for var in ["cluster", "job", "collective", "nodes", "size", "dtype"] {
+        let value = chosen
+            .iter()
+            .find(|(name, _)| *name == var)
+            .map_or(".*", |(_, value)| value);
+        expr = expr.replace(&format!("${var}"), value);
     }
     if let Some(inner) = expr
         .strip_prefix("label_values(")
