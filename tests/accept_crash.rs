@@ -348,6 +348,7 @@ fn an_output_failing_at_the_end_keeps_the_verdict_block_and_its_exit_code() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stdout.contains("# Verdict"), "{stdout}");
     assert!(stderr.contains("# Verdict: FAIL"), "{stderr}");
     assert!(stderr.contains("acceptance verdict FAIL"), "{stderr}");
     assert!(

@@ -376,11 +376,11 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
     );
     assert_eq!(profile.code, 7, "{}", profile.stderr);
     assert!(
-        profile.stdout.contains(
+        profile.stderr.contains(
             "profile p5.48xlarge is for 8 ranks per node (8 on 1 node(s)); this run has 2 ranks"
         ),
         "{}",
-        profile.stdout
+        profile.stderr
     );
 }
 
@@ -491,7 +491,7 @@ fn pairwise_refuses_an_unwritable_json_path_before_any_round_and_writes_every_ot
     assert_eq!(refused.code, 6, "{}\n{}", refused.stdout, refused.stderr);
     assert!(!refused.stdout.contains("# round 1"), "{}", refused.stdout);
     assert_eq!(
-        refused.stderr.matches("-J/--output_file").count(),
+        refused.stderr.matches("--collbench-json").count(),
         1,
         "{}",
         refused.stderr

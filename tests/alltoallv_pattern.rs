@@ -281,3 +281,45 @@ fn bad_matrix_runs_are_usage_errors_naming_what_was_wrong() {
         assert!(run.rows().is_empty(), "{}", run.describe());
     }
 }
+
+/// With a matrix, a rank may receive less than the largest rank, for whom the buffers are sized:
+/// the tail past its blocks must be left as it was (nccl-tests zeroes it in the buffer and in
+/// what it expects). Rank 3 receives 352 of the 464 bytes rank 1 does: a write at element 115
+/// (the buffer's last float) is found, out of place (in place is not checked).
+#[test]
+fn a_write_past_a_ranks_blocks_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traffic.txt");
+    std::fs::write(
+        &path,
+        "100 200 150 300\n50 100 75 10\n300 150 200 0\n16 32 48 64\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    let report_arg = report.display().to_string();
+    let run = alltoallv(
+        4,
+        &["-b", "1K", "-e", "1K", "--collbench-json", &report_arg],
+        &[
+            ("NCCL_TESTS_ALLTOALLV_MATRIX_FILE", path.to_str().unwrap()),
+            ("COLLBENCH_TEST_CORRUPT", "3:115"),
+        ],
+    );
+    assert_eq!(run.code(), Some(7), "{}", run.describe());
+    let doc = runtime_support::read_json(&report);
+    let cell = &doc["results"][0]["out_of_place"];
+    assert_eq!(cell["wrong"], 1, "{cell}");
+    assert_eq!(cell["first_wrong"]["rank"], 3, "{cell}");
+    assert_eq!(cell["first_wrong"]["index"], 115, "{cell}");
+    assert!(doc["results"][0]["in_place"]["wrong"].is_null());
+    // Inside the blocks (element 0 of rank 3 comes from rank 0) the same write is found too.
+    let run = alltoallv(
+        4,
+        &["-b", "1K", "-e", "1K"],
+        &[
+            ("NCCL_TESTS_ALLTOALLV_MATRIX_FILE", path.to_str().unwrap()),
+            ("COLLBENCH_TEST_CORRUPT", "3:0"),
+        ],
+    );
+    assert_eq!(run.code(), Some(7), "{}", run.describe());
+}

@@ -559,3 +559,32 @@ fn an_existing_file_is_kept_and_the_next_name_written() {
         .starts_with(&format!("# Writing JSON output to {arg}.0\n")));
     check_document(&read_json_plain(Path::new(&format!("{arg}.0"))));
 }
+
+/// `accept --pairwise` runs rounds of pairs, which nccl-tests' format cannot hold: -J is refused
+/// before anything runs, pointing at --collbench-json.
+#[test]
+fn pairwise_refuses_nccl_tests_json() {
+    let run = run(
+        alone(
+            "collbench",
+            &[
+                "accept",
+                "--pairwise",
+                "--backend",
+                "mpi",
+                "-J",
+                "pairs.json",
+            ],
+            &[],
+        ),
+        LIMIT,
+    );
+    assert_eq!(run.code(), Some(6), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("accepted: --collbench-json FILE for the pairwise report"),
+        "{}",
+        run.describe()
+    );
+    assert!(!Path::new("pairs.json").exists());
+}

@@ -746,9 +746,9 @@ fn receive_buffers_a_collective_does_not_write_must_be_left_as_they_were() {
     // (rank 2's own block is elements 8..12). Root 0; the planted element is on non-root rank 2,
     // in both cells. nccl-tests expects a rank that receives nothing to find its receive buffer as
     // before the call: out of place the poison everywhere; in place its input (reduce, and
-    // gather's own block) and the poison around it (gather's other blocks). Alltoallv's blocks
-    // total 14 of the 16 elements (1 + 3 + 4 + 6): its tail must stay poisoned too (in place N/A).
-    // The last field: what the in-place cell expects there (None: not checked).
+    // gather's own block) and the poison around it (gather's other blocks). (Alltoallv's tail past
+    // a rank's blocks: tests/alltoallv_pattern.rs.) The last field: what the in-place cell
+    // expects there (None: not checked).
     let input = Some(false);
     let poisoned = Some(true);
     for (program, index, in_place_wants_poison) in [
@@ -757,7 +757,6 @@ fn receive_buffers_a_collective_does_not_write_must_be_left_as_they_were() {
         ("gather-perf", 8, input),
         ("gather-perf", 0, poisoned),
         ("gather-perf", 15, poisoned),
-        ("alltoallv-perf", 15, None),
     ] {
         let json = dir.path().join(format!("{program}-{index}.json"));
         let corrupt = format!("2:{index}");

@@ -138,7 +138,43 @@ impl Sink for JsonSink {
     }
 }
 
+/// The name `-J` claimed ([`super::nccl_tests_json::claim`]) is an empty file until the first
+/// write: a run that ends before its sweep starts (another rank's setup failed) gives it back.
+impl Drop for JsonSink {
+    fn drop(&mut self) {
+        let unwritten = self.format == JsonFormat::NcclTests && self.last_write.is_none();
+        let empty_file =
+            std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file() && m.len() == 0);
+        if unwritten && empty_file {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// nccl-tests' `start_time`/`end_time`: local `%Y-%m-%d %H:%M:%S`.
 fn local_now() -> String {
     crate::report::time::local_timestamp(std::time::SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claimed_name_never_written_is_given_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let claimed = super::super::nccl_tests_json::claim(&dir.path().join("ar.json")).unwrap();
+        assert!(claimed.is_file());
+        drop(JsonSink::nccl_tests(claimed.clone()));
+        assert!(!claimed.exists(), "the empty claimed file is removed");
+        // A file with content (written, or someone else's) stays.
+        std::fs::write(&claimed, "{}").unwrap();
+        drop(JsonSink::nccl_tests(claimed.clone()));
+        assert!(claimed.exists());
+        // collbench's own report is never removed.
+        let report = dir.path().join("report.json");
+        std::fs::write(&report, "").unwrap();
+        drop(JsonSink::new(report.clone()));
+        assert!(report.exists());
+    }
 }

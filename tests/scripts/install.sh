@@ -19,7 +19,7 @@ fail() {
 timeout 1800 make --no-print-directory install PREFIX="$prefix"
 timeout 600 make --no-print-directory install PREFIX="$prefix" >/dev/null # twice: idempotent
 
-[ -x "$prefix/bin/collbench" ] && [ ! -L "$prefix/bin/collbench" ] || fail "$prefix/bin/collbench is not an installed executable"
+{ [ -x "$prefix/bin/collbench" ] && [ ! -L "$prefix/bin/collbench" ]; } || fail "$prefix/bin/collbench is not an installed executable"
 # Stripped: no symbol table, no debug info.
 sections="$(readelf -S -W "$prefix/bin/collbench")"
 ! grep -qE '\.(symtab|debug_info)' <<<"$sections" || fail "collbench is not stripped: $(grep -E 'symtab|debug' <<<"$sections")"
