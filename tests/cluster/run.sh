@@ -72,7 +72,7 @@ trap 'exit 143' TERM
 
 # 4 ranks on 2 real cores: Open MPI must yield when idle (as mpirun --oversubscribe would).
 export OMPI_MCA_mpi_yield_when_idle=1
-cx() { "$COLLBENCH_ROOT/scripts/cluster-exec.sh" "$@"; }
+cx="$COLLBENCH_ROOT/scripts/cluster-exec.sh"
 fault() { "$COLLBENCH_ROOT/scripts/cluster-fault.sh" "$@"; }
 host() { echo "${COLLBENCH_CLUSTER_PREFIX}$1"; }
 
@@ -97,6 +97,8 @@ run_case() {
     # A case runs in a subshell whose status is tested, where `set -e` does not apply: every step
     # of a case that can fail ends with `|| return 1` or `|| fail ...` (or is the case's last command).
     (cd "$work/$name" && "$@") || rc=$?
+    # shellcheck source=/dev/null
+    source "$COLLBENCH_CLUSTER_DIR/cluster.conf" # the restart case makes a new one
     # Whatever a case did to the links, the next one starts on a healthy cluster.
     heal || rc=1
     if [ "$rc" -eq 0 ]; then
@@ -120,10 +122,10 @@ heal() {
         fault link "$i" up 2>/dev/null || true
         fault restore "$i" 2>/dev/null || true
     done
-    timeout 10 cx scancel --user=root 2>/dev/null || true
+    timeout 10 "$cx" scancel --user=root 2>/dev/null || true
     timeout 90 bash -c "until [ \"\$($COLLBENCH_ROOT/scripts/cluster-exec.sh sinfo -h -N -t idle -o %N | sort -u | wc -l)\" -eq $CLUSTER_NODES ]; do sleep 0.5; done" || {
-        echo "nodes not idle 90 s after the case: $(cx sinfo -h -N -o '%N %T' | tr '\n' ' ')" >&2
-        timeout 10 cx scontrol update nodename="$(host "[1-$CLUSTER_NODES]")" state=resume 2>/dev/null || true
+        echo "nodes not idle 90 s after the case: $("$cx" sinfo -h -N -o '%N %T' | tr '\n' ' ')" >&2
+        timeout 10 "$cx" scontrol update nodename="$(host "[1-$CLUSTER_NODES]")" state=resume 2>/dev/null || true
         return 1
     }
 }
@@ -149,15 +151,51 @@ SH
     chmod +x "$work/rank-exit.sh"
     echo "$work/rank-exit.sh"
 }
-rows_in() { grep -c '"record":"row"' "$1" 2>/dev/null || true; }
+rows_in() {
+    local n
+    n="$(grep -c '"record":"row"' "$1" 2>/dev/null || true)"
+    echo "${n:-0}"
+}
 # wait_rows FILE N SECONDS: until the JSON Lines file holds N finished rows.
 wait_rows() {
-    # shellcheck disable=SC2016 # expanded by the inner shell
-    timeout "$3" bash -c 'until [ "$(grep -c "\"record\":\"row\"" "$1" 2>/dev/null)" -ge "$2" ]; do sleep 0.2; done' _ "$1" "$2"
+    local deadline=$((SECONDS + $3))
+    while [ "$(rows_in "$1")" -lt "$2" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
 }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+# whole_jsonl FILE: every line is a whole JSON record (rows are appended and fsynced one by one).
+whole_jsonl() { python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$1"; }
+now() { date +%s.%N; }
+# ranks_left: PIDs of collbench processes on the cluster's nodes.
+ranks_left() {
+    local i pid
+    for i in $(seq 1 "$CLUSTER_NODES"); do
+        for pid in $(ip netns pids "collbench-$CLUSTER_TAG-$i" 2>/dev/null); do
+            [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != collbench ] || echo "$pid"
+        done
+    done
+}
+# elapsed FROM TO: seconds between two `now` stamps, rounded to 0.1.
+elapsed() { python3 -c 'import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))' "$1" "$2"; }
+# srun_bg NAME SRUN-ARGS...: srun on the cluster in the background (under `timeout 240`); its exit
+# code and end time go to NAME.rc and NAME.end, its output to NAME.out and NAME.err.
+srun_bg() {
+    local name="$1"
+    shift
+    (
+        rc=0
+        timeout 240 "$cx" srun "$@" >"$name.out" 2>"$name.err" || rc=$?
+        echo "$rc" >"$name.rc"
+        now >"$name.end"
+    ) &
+}
+# wait_file FILE SECONDS: until FILE exists.
+wait_file() { timeout "$2" bash -c 'until [ -e "$1" ]; do sleep 0.1; done' _ "$1"; }
 
 case_hostnames() {
-    timeout 60 cx srun -N 4 --ntasks-per-node=2 --mpi=pmix hostname >hosts.txt || fail "srun exited $?" || return 1
+    timeout 60 "$cx" srun -N 4 --ntasks-per-node=2 --mpi=pmix hostname >hosts.txt || fail "srun exited $?" || return 1
     sort hosts.txt | uniq -c
     [ "$(sort hosts.txt | uniq -c | awk '$1 == 2 {print $2}' | tr '\n' ' ')" = "$(host 1) $(host 2) $(host 3) $(host 4) " ] ||
         fail "expected each of $(host 1)..$(host 4) twice"
@@ -166,7 +204,7 @@ case_hostnames() {
 case_allreduce() {
     local rc=0 i before=()
     for i in 1 2 3 4; do before[i]="$(port_bytes "$i")"; done
-    timeout 300 cx srun -N 4 --ntasks-per-node=1 --mpi=pmix "$bin_dir/allreduce-perf" -b 8 -e 16M -f 2 \
+    timeout 300 "$cx" srun -N 4 --ntasks-per-node=1 --mpi=pmix "$bin_dir/allreduce-perf" -b 8 -e 16M -f 2 \
         >run.txt 2>run.err || rc=$?
     cat run.txt
     [ "$rc" -eq 0 ] || fail "srun exited $rc: $(tail -n 20 run.err)" || return 1
@@ -195,10 +233,10 @@ case_sbatch() {
         [ "$name" != pairwise ] || args="$args --pair-tolerance 95"
         env COLLBENCH_BIN="$bin_dir/$([ "$name" = allreduce ] && echo allreduce-perf || echo collbench)" \
             COLLBENCH_OUTPUT_DIR="$PWD/$name" COLLBENCH_ARGS="$args" \
-            timeout 300 cx sbatch --wait --parsable --nodes=4 --ntasks-per-node=1 --gpus-per-node=0 \
+            timeout 300 "$cx" sbatch --wait --parsable --nodes=4 --ntasks-per-node=1 --gpus-per-node=0 \
             --chdir="$PWD/$name" --output="$PWD/$name/%x_%j.out" "$template" >"$name/job_id" || rc=$?
         job="$(cut -d';' -f1 <"$name/job_id")"
-        state="$(timeout 10 cx scontrol show job "$job" | grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9]+:[0-9]+' | tr '\n' ' ')"
+        state="$(timeout 10 "$cx" scontrol show job "$job" | grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9]+:[0-9]+' | tr '\n' ' ')"
         echo "$name.sbatch: job $job, sbatch --wait exited $rc, $state"
         [ "$rc" -eq 0 ] && [[ "$state" == *"JobState=COMPLETED"* ]] || {
             cat "$name"/*_"$job".out
@@ -209,9 +247,145 @@ case_sbatch() {
     done
 }
 
+# One node's link shaped to about 1 % of the others': pairwise names that node and no other.
+case_slow_node() {
+    local rc=0 slow=3
+    fault slow "$slow" 50mbit || return 1
+    # A pair fails below 10 % of round 1's median pair (--pair-tolerance 90): on 2 shared cores
+    # healthy pairs running beside each other differ by 2x, the slow node's pairs by 50x or more.
+    timeout 300 "$cx" srun -N 4 --ntasks-per-node=1 --mpi=pmix "$bin_dir/collbench" accept --pairwise \
+        -b 4M -e 4M -n 3 -w 1 --pair-tolerance 90 -J pairwise.json --jsonl pairwise.jsonl >pairwise.txt 2>pairwise.err || rc=$?
+    cat pairwise.txt
+    [ "$rc" -eq 7 ] || fail "accept --pairwise exited $rc, expected 7: $(tail -n 5 pairwise.err)" || return 1
+    [ "$(json pairwise.json '[b["host"] for b in d["bad_hosts"]]')" = "['$(host "$slow")']" ] ||
+        fail "JSON bad_hosts is not exactly ['$(host "$slow")']" || return 1
+    [ "$(json pairwise.json 'd["unresolved_hosts"]')" = "[]" ] || fail "unresolved hosts" || return 1
+    [ "$(grep -c '^scontrol update nodename=' pairwise.txt)" -eq 1 ] || fail "expected exactly one drain line" || return 1
+    grep -q "^scontrol update nodename=$(host "$slow") state=drain " pairwise.txt || fail "$(host "$slow") not named"
+}
+
+# A node's link set down mid-sweep under -T 10: the ranks left stall in the collective, their
+# watchdog fires and ends the job; the finished rows stay in the JSON Lines.
+case_link_down() {
+    local lost=4 timeout_s=10 cut end took rows
+    srun_bg run -N 4 --ntasks-per-node=1 --mpi=pmix "$bin_dir/collbench" accept -b 1M -e 64M -f 2 -n 10 \
+        -T "$timeout_s" --jsonl run.jsonl -J run.json
+    wait_rows run.jsonl 2 120 || fail "no 2 rows within 120 s: $(cat run.err)" || return 1
+    fault link "$lost" down || return 1
+    cut="$(now)"
+    rows="$(rows_in run.jsonl)"
+    wait_file run.end $((timeout_s + 60)) || fail "srun still running $((timeout_s + 60)) s after the cut" || return 1
+    end="$(cat run.end)"
+    took="$(elapsed "$cut" "$end")"
+    cat run.err
+    echo "link of $(host "$lost") down after $rows rows; srun exited $(cat run.rc) after $took s"
+    [ "$(cat run.rc)" -eq 4 ] || fail "srun exited $(cat run.rc), expected 4 (watchdog)" || return 1
+    python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)' "$took" $((timeout_s + 10)) ||
+        fail "the job ended $took s after the cut, more than T + 10 = $((timeout_s + 10)) s" || return 1
+    # Each message names the rank that gave up and its host: a survivor, stuck in the collective.
+    grep -E "^collbench: timeout after $timeout_s s on rank [0-2] \(host ${COLLBENCH_CLUSTER_PREFIX}[1-3]\): stuck in all_reduce" run.err ||
+        fail "no watchdog message from a surviving rank" || return 1
+    whole_jsonl run.jsonl || fail "torn record in run.jsonl" || return 1
+    [ "$(rows_in run.jsonl)" -ge "$rows" ] || fail "run.jsonl lost finished rows: $(rows_in run.jsonl) < $rows"
+}
+
+# A node's ranks SIGKILLed mid-sweep. Open MPI's other ranks then wait forever for the dead peer
+# ("An MPI communication peer process has unexpectedly disconnected"): the job ends through srun's
+# --kill-on-bad-exit (the templates set it) within seconds, or through collbench's -T watchdog.
+case_kill_ranks() {
+    local victim=2 run start took
+    for run in kill-on-bad-exit watchdog; do
+        local args=(-N 4 --ntasks-per-node=1 --mpi=pmix)
+        local sweep=(accept -b 1M -e 64M -f 2 -n 10 --jsonl "$run.jsonl")
+        if [ "$run" = kill-on-bad-exit ]; then args+=(--kill-on-bad-exit=1); else sweep+=(-T 10); fi
+        srun_bg "$run" "${args[@]}" "$bin_dir/collbench" "${sweep[@]}"
+        wait_rows "$run.jsonl" 2 120 || fail "$run: no 2 rows within 120 s" || return 1
+        fault kill "$victim" collbench || return 1
+        start="$(now)"
+        wait_file "$run.end" 60 || fail "$run: srun still running 60 s after the kill" || return 1
+        took="$(elapsed "$start" "$(cat "$run.end")")"
+        grep -E '^srun: error: ' "$run.err"
+        echo "$run: $(host "$victim")'s rank killed; srun exited $(cat "$run.rc") after $took s"
+        [ "$(cat "$run.rc")" -ne 0 ] || fail "$run: srun exited 0 after a rank was killed" || return 1
+        python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 30 else 1)' "$took" ||
+            fail "$run: the job ended $took s after the kill (bound 30 s)" || return 1
+        # No rank is left on any node.
+        local deadline=$((SECONDS + 20))
+        while [ -n "$(ranks_left)" ]; do
+            [ "$SECONDS" -lt "$deadline" ] || fail "$run: collbench ranks still run 20 s after srun ended: $(ranks_left)" || return 1
+            sleep 0.2
+        done
+    done
+}
+
+# scancel of an interactive srun --mpi=pmix step: slurmstepd sends SIGTERM to every rank; each
+# finishes its row, rank 0 writes the end record (complete: false), every rank exits 143.
+case_scancel() {
+    local job start
+    cat >rank-exit.sh <<'SH'
+#!/bin/bash
+# Records this rank's own exit code (srun's "Exited with exit code" lines say the same).
+out="$1"
+shift
+trap : TERM INT # outlive the rank: its exit code is what is recorded
+"$@"
+rc=$?
+echo "rank $SLURM_PROCID host $(hostname) exit $rc" >>"$out"
+exit "$rc"
+SH
+    chmod +x rank-exit.sh
+    srun_bg run -N 4 --ntasks-per-node=1 --mpi=pmix "$PWD/rank-exit.sh" "$PWD/exits" "$bin_dir/collbench" accept \
+        -b 1M -e 256M -f 2 -n 10 --jsonl run.jsonl -J run.json
+    wait_rows run.jsonl 2 120 || fail "no 2 rows within 120 s: $(cat run.err)" || return 1
+    job="$(timeout 10 "$cx" squeue -h -o %i | head -n 1)"
+    [ -n "$job" ] || fail "no job in squeue" || return 1
+    timeout 10 "$cx" scancel "$job" || return 1
+    start="$(now)"
+    wait_file run.end 60 || fail "srun still running 60 s after scancel" || return 1
+    cat run.err
+    sort exits
+    echo "scancel of job $job: srun exited $(cat run.rc) after $(elapsed "$start" "$(cat run.end)") s; $(rows_in run.jsonl) rows kept"
+    [ "$(grep -c ' exit 143$' exits)" -eq 4 ] || fail "not every rank exited 143" || return 1
+    [ "$(grep -c 'Exited with exit code 143' run.err)" -eq 4 ] || fail "srun does not report exit 143 for every task" || return 1
+    [ "$(cat run.rc)" -eq 143 ] || fail "srun exited $(cat run.rc), expected 143" || return 1
+    whole_jsonl run.jsonl || fail "torn record in run.jsonl" || return 1
+    [ "$(rows_in run.jsonl)" -ge 2 ] || fail "finished rows lost" || return 1
+    tail -n 1 run.jsonl | grep -q '"record":"end"' || fail "no end record" || return 1
+    tail -n 1 run.jsonl | grep -q '"complete":false' || fail "the end record claims a complete run" || return 1
+    [ "$(json run.json 'd["complete"]')" = False ] || fail "-J claims a complete run"
+}
+
+# A crash (slurmctld, one slurmd and one node's namespace holder SIGKILLed) and a second start in
+# the same folder; a start on a healthy cluster changes nothing.
+case_restart() {
+    local dir="$COLLBENCH_CLUSTER_DIR" pids old_netns ns
+    old_netns="$(cat "$dir/netns")"
+    pids="$(cat "$dir/pids/slurmctld.pid") $(cat "$dir/pids/slurmd-$(host 2).pid") $(cat "$dir/pids/holder-$(host 3).pid")"
+    # shellcheck disable=SC2086 # a list of PIDs
+    kill -KILL $pids
+    timeout 120 "$COLLBENCH_ROOT/scripts/cluster-up.sh" 4 >up.out 2>up.err || fail "second start failed: $(cat up.err)" || return 1
+    grep -q 'not healthy' up.err || fail "the crash was not noticed: $(cat up.err)" || return 1
+    for ns in $old_netns; do
+        [ ! -e "/run/netns/$ns" ] || fail "the crashed cluster's namespace $ns is still there" || return 1
+    done
+    # shellcheck source=/dev/null
+    source "$dir/cluster.conf"
+    timeout 60 "$cx" srun -N 4 hostname | sort | tr '\n' ' ' | tee hosts.txt
+    echo
+    [ "$(cat hosts.txt)" = "$(host 1) $(host 2) $(host 3) $(host 4) " ] || fail "srun after restart" || return 1
+    timeout 120 "$COLLBENCH_ROOT/scripts/cluster-up.sh" 4 >again.out 2>again.err || fail "start on a healthy cluster failed" || return 1
+    grep -q 'already up' again.err || fail "a start on a healthy cluster did something: $(cat again.err)"
+}
+
 run_case hostnames case_hostnames
 run_case allreduce case_allreduce
 run_case sbatch case_sbatch
+run_case slow-node case_slow_node
+run_case link-down case_link_down
+run_case kill-ranks case_kill_ranks
+run_case scancel case_scancel
+# Last: it replaces the cluster (new tag, new namespaces).
+run_case restart case_restart
 
 echo "cluster: $passed passed, $failed failed${failed_names:+ (${failed_names[*]})}"
 [ "$failed" -eq 0 ]
