@@ -183,22 +183,7 @@ SlurmctldDebug=info
 SlurmdDebug=info
 TmpFS=${dir}/tmp
 FirstJobId=$(random_first_job_id)
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-EnforcePartLimits=ALL
-ReturnToService=2
-SlurmdParameters=config_overrides
-SlurmdTimeout=30
-InactiveLimit=0
-KillWait=5
-MinJobAge=600
-SchedulerType=sched/backfill
+$(slurm_conf_policy)
 CONF
 for i in $(seq 1 "$nodes"); do
     echo "NodeName=$(cluster_host "$i") NodeAddr=$(cluster_addr "$i") CPUs=$cpus State=UNKNOWN" >>"$dir/etc/slurm.conf"

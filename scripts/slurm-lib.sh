@@ -72,3 +72,29 @@ cancel_all_jobs() {
             log "jobs still listed after 20 s; stopping the daemons anyway"
     fi
 }
+
+# slurm_conf_policy: the slurm.conf lines both private clusters share (plugins, limits, timers).
+slurm_conf_policy() {
+    cat <<'CONF'
+# No cgroup hierarchy of our own here: track processes through /proc, bind nothing.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+# Reject at submit time what can never run (else an impossible request waits forever).
+EnforcePartLimits=ALL
+# A node that was down comes back by itself when its slurmd registers.
+ReturnToService=2
+# More CPUs than the real cores so that several ranks fit on a 2-core machine.
+SlurmdParameters=config_overrides
+SlurmdTimeout=30
+InactiveLimit=0
+KillWait=5
+MinJobAge=600
+SchedulerType=sched/backfill
+CONF
+}

@@ -98,26 +98,7 @@ SlurmctldDebug=info
 SlurmdDebug=info
 TmpFS=${dir}/tmp
 FirstJobId=${first_job_id}
-# No cgroup hierarchy of our own here: track processes through /proc, bind nothing.
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-# Reject at submit time what can never run (else an impossible request waits forever).
-EnforcePartLimits=ALL
-# A node that was down comes back by itself when its slurmd registers.
-ReturnToService=2
-# More CPUs than the real cores so that -n 4 fits on a 2-core machine.
-SlurmdParameters=config_overrides
-SlurmdTimeout=30
-InactiveLimit=0
-KillWait=5
-MinJobAge=600
-SchedulerType=sched/backfill
+$(slurm_conf_policy)
 NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus} State=UNKNOWN
 PartitionName=local Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF

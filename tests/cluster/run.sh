@@ -89,33 +89,16 @@ log "4-node cluster up in $(($(date +%s) - t0)) s (prefix $COLLBENCH_CLUSTER_PRE
 # shellcheck source=/dev/null
 source "$COLLBENCH_CLUSTER_DIR/cluster.conf"
 
-passed=0
-failed=0
-failed_names=()
-selected() { [ -z "${COLLBENCH_CLUSTER_CASES:-}" ] || [[ " $COLLBENCH_CLUSTER_CASES " == *" $1 "* ]]; }
-run_case() {
-    local name="$1"
-    shift
-    selected "$name" || return 0
-    local start rc=0
-    start=$(date +%s)
-    echo "=== cluster case $name"
-    mkdir -p "$work/$name"
-    # A case runs in a subshell whose status is tested, where `set -e` does not apply: every step
-    # of a case that can fail ends with `|| return 1` or `|| fail ...` (or is the case's last command).
-    (cd "$work/$name" && "$@") || rc=$?
+# shellcheck source=tests/cases-lib.sh
+source "$here/../cases-lib.sh"
+CASES_LABEL=cluster
+CASES_SELECTED="${COLLBENCH_CLUSTER_CASES:-}"
+CASES_WORK_DIR="$work"
+after_case() {
     # shellcheck source=/dev/null
     source "$COLLBENCH_CLUSTER_DIR/cluster.conf" # the restart case makes a new one
     # Whatever a case did to the links, the next one starts on a healthy cluster.
-    heal || rc=1
-    if [ "$rc" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "--- PASS $name ($(($(date +%s) - start)) s)"
-    else
-        failed=$((failed + 1))
-        failed_names+=("$name")
-        echo "--- FAIL $name (exit $rc, $(($(date +%s) - start)) s)"
-    fi
+    heal
 }
 fail() {
     echo "FAIL: $*" >&2
@@ -194,8 +177,9 @@ srun_bg() {
 # a call through a NULL pointer in an mca_btl_tcp event handler, while a peer that already left
 # MPI_Init connects (its "failed to TCP connect" warning follows). A plain C MPI program does the
 # same (docs/local-cluster.md), so a job that died of it is started again, at most three more times.
+# srun says "task N: Segmentation fault", or "Exited with exit code 139" under a wrapper shell.
 startup_crash() {
-    grep -qE 'task [0-9]+: Segmentation fault' "$1" 2>/dev/null &&
+    grep -qE 'task [0-9]+: (Segmentation fault|Exited with exit code 139)' "$1" 2>/dev/null &&
         grep -q 'Open MPI failed to TCP connect to a peer' "$1" 2>/dev/null
 }
 # srun_retry OUT ERR SECONDS SRUN-ARGS...: srun on the cluster with --kill-on-bad-exit=1 (a crashed
@@ -482,5 +466,4 @@ run_case eight-nodes case_eight_nodes
 # Last: it replaces the cluster (new tag, new namespaces).
 run_case restart case_restart
 
-echo "cluster: $passed passed, $failed failed${failed_names:+ (${failed_names[*]})}"
-[ "$failed" -eq 0 ]
+cases_summary
