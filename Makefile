@@ -9,6 +9,8 @@
 #   make uninstall PREFIX=/opt/x
 #   make gpu-check              GPU checks (scripts/gpu-check.sh; needs a GPU machine)
 #   make gpu-bundle             binaries + device test + gpu-check in .gpu/, to carry to a GPU machine
+#   make cluster-up NODES=4     a local multi-node Slurm in network namespaces (docs/local-cluster.md)
+#   make cluster-down           stop it (daemons by recorded PID, namespaces removed)
 #   make deps | build           the steps on their own
 
 PREFIX ?= /usr/local
@@ -20,7 +22,9 @@ PROFILE ?= release
 # What install strips the binary with (STRIP=true keeps it as built).
 STRIP ?= strip
 
-.PHONY: run test install uninstall gpu-check gpu-bundle deps build
+.PHONY: run test install uninstall gpu-check gpu-bundle deps build cluster-up cluster-down
+
+NODES ?= 4
 
 deps:
 	scripts/install-deps.sh
@@ -51,3 +55,10 @@ gpu-check:
 # For GPU machines without a Rust toolchain: build here, copy .gpu/ there, run `make gpu-check` in it.
 gpu-bundle: deps
 	scripts/gpu-bundle.sh
+
+# A real multi-node Slurm on this machine; run commands on it with scripts/cluster-exec.sh.
+cluster-up: deps
+	scripts/cluster-up.sh "$(NODES)"
+
+cluster-down:
+	scripts/cluster-down.sh

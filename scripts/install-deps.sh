@@ -22,6 +22,8 @@ DEBIAN_PACKAGES=(
     libopenmpi-dev openmpi-bin libclang-dev clang pkg-config gcc libc6-dev
     # real single-node Slurm with PMIx (libpmix-dev: slurm's mpi/pmix_v4 dlopens its unversioned .so)
     munge slurmctld slurmd slurm-client libpmix-dev
+    # the multi-node cluster in network namespaces (ip, tc; unshare and nsenter are util-linux)
+    iproute2 util-linux
     # fabric diagnostics: headers for bindgen (the library is loaded at run time); fi_info for tests
     libfabric-dev libfabric-bin
     # libinfinipath: its load-time SIGTERM handler is what tests/accept_crash.rs defends against

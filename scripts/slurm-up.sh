@@ -18,6 +18,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/slurm-lib.sh
+source "$(dirname "$0")/slurm-lib.sh"
 
 cpus="${COLLBENCH_SLURM_CPUS:-8}"
 start_timeout="${COLLBENCH_SLURM_START_TIMEOUT:-60}"
@@ -63,41 +65,17 @@ cleanup_on_failure() {
 }
 trap cleanup_on_failure EXIT
 
-# Waits (bounded) until a command succeeds.
-wait_until() {
-    local what="$1"
-    shift
-    if ! timeout "$start_timeout" bash -c "until $*; do sleep 0.2; done"; then
-        die "timed out after ${start_timeout}s waiting for $what"
-    fi
-}
-
 # ---- munge: private key, socket, pid and log; runs as user munge --------------------------------
-munge_dir="$dir/munge"
-chown munge:munge "$munge_dir"
-chmod 0755 "$munge_dir" # not group/other-writable (munged checks); clients must reach the socket
-head -c 1024 /dev/urandom >"$munge_dir/munge.key"
-chown munge:munge "$munge_dir/munge.key"
-chmod 0400 "$munge_dir/munge.key"
-munge_socket="$munge_dir/munge.socket"
-runuser -u munge -- munged \
-    --key-file="$munge_dir/munge.key" --socket="$munge_socket" \
-    --pid-file="$munge_dir/munged.pid" --log-file="$munge_dir/munged.log" \
-    --seed-file="$munge_dir/munged.seed" --num-threads=2
-wait_until "munged's pid file" "[ -s '$munge_dir/munged.pid' ]"
-cp "$munge_dir/munged.pid" "$dir/pids/munged.pid"
-wait_until "munged to answer" "munge --socket='$munge_socket' -n </dev/null | unmunge --socket='$munge_socket' >/dev/null 2>&1"
+start_munged "$dir" "$start_timeout"
+munge_socket="$dir/munge/munge.socket"
 log "munged up (pid $(cat "$dir/pids/munged.pid"))"
 
 # ---- slurm.conf ---------------------------------------------------------------------------------
 node="$(hostname -s)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ctld_port="$(free_port)"
 slurmd_port="$(free_port)"
 while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port="$(free_port)"; done
-# Job ids start at a random point so that two clusters on one machine never share a job id in
-# the PMIx and Open MPI temporary paths that are keyed by it.
-first_job_id=$((1000 + RANDOM * 16 + RANDOM % 16))
+first_job_id="$(random_first_job_id)"
 
 cat >"$dir/etc/slurm.conf" <<CONF
 # Written by collbench scripts/slurm-up.sh: a private single-node cluster for tests.
@@ -120,26 +98,7 @@ SlurmctldDebug=info
 SlurmdDebug=info
 TmpFS=${dir}/tmp
 FirstJobId=${first_job_id}
-# No cgroup hierarchy of our own here: track processes through /proc, bind nothing.
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-# Reject at submit time what can never run (else an impossible request waits forever).
-EnforcePartLimits=ALL
-# A node that was down comes back by itself when its slurmd registers.
-ReturnToService=2
-# More CPUs than the real cores so that -n 4 fits on a 2-core machine.
-SlurmdParameters=config_overrides
-SlurmdTimeout=30
-InactiveLimit=0
-KillWait=5
-MinJobAge=600
-SchedulerType=sched/backfill
+$(slurm_conf_policy)
 NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus} State=UNKNOWN
 PartitionName=local Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
@@ -160,14 +119,14 @@ export SLURM_CONF="$dir/etc/slurm.conf"
 # Both daemonise and write their pid files (paths above); stop them with slurm-down.sh.
 slurmctld -f "$SLURM_CONF" -i >"$dir/log/slurmctld.out" 2>&1 ||
     die "slurmctld failed to start (see $dir/log/slurmctld.log)"
-wait_until "slurmctld's pid file" "[ -s '$dir/pids/slurmctld.pid' ]"
-wait_until "slurmctld to answer" "scontrol ping 2>/dev/null | grep -q 'is UP'"
+wait_until "$start_timeout" "slurmctld's pid file" "[ -s '$dir/pids/slurmctld.pid' ]"
+wait_until "$start_timeout" "slurmctld to answer" "scontrol ping 2>/dev/null | grep -q 'is UP'"
 log "slurmctld up (pid $(cat "$dir/pids/slurmctld.pid"), port $ctld_port)"
 
 slurmd -f "$SLURM_CONF" -N "$node" >"$dir/log/slurmd.out" 2>&1 ||
     die "slurmd failed to start (see $dir/log/slurmd.log)"
-wait_until "slurmd's pid file" "[ -s '$dir/pids/slurmd.pid' ]"
-wait_until "node $node to be idle" "sinfo -h -n '$node' -o %T 2>/dev/null | grep -qx idle"
+wait_until "$start_timeout" "slurmd's pid file" "[ -s '$dir/pids/slurmd.pid' ]"
+wait_until "$start_timeout" "node $node to be idle" "sinfo -h -n '$node' -o %T 2>/dev/null | grep -qx idle"
 log "slurmd up (pid $(cat "$dir/pids/slurmd.pid")); node $node idle with $cpus CPUs"
 
 cat >"$dir/env.sh" <<ENV

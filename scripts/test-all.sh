@@ -12,6 +12,7 @@
 #   build-release  cargo build --release --features mpi,fabric (the binaries the script suites run)
 #   tests/scripts/NAME.sh   script-driven tests (make install, install-deps idempotence, lint, ...)
 #   slurm          tests/slurm/run.sh: a real single-node Slurm with PMIx, srun and sbatch
+#   cluster        tests/cluster/run.sh: a real 4-node Slurm in network namespaces, real faults
 #
 # COLLBENCH_TEST_SUITES="fmt slurm" runs only the named suites (script suites by NAME).
 set -uo pipefail
@@ -59,6 +60,7 @@ for script in tests/scripts/*.sh; do
     run_suite "$(basename "$script" .sh)" 900 "$script"
 done
 run_suite slurm 1200 tests/slurm/run.sh
+run_suite cluster 600 tests/cluster/run.sh
 
 echo
 echo "===== summary"

@@ -16,7 +16,7 @@ fail() {
     problems=$((problems + 1))
 }
 
-mapfile -t shell_files < <(ls scripts/*.sh tests/scripts/*.sh tests/slurm/*.sh sbatch/*.sbatch .ci/run 2>/dev/null)
+mapfile -t shell_files < <(ls scripts/*.sh tests/*.sh tests/scripts/*.sh tests/slurm/*.sh tests/cluster/*.sh sbatch/*.sbatch .ci/run 2>/dev/null)
 for file in "${shell_files[@]}"; do
     bash -n "$file" || fail "$file: bash -n"
 done

@@ -56,29 +56,10 @@ cluster_dir="$work/cluster"
 source "$work/cluster.env"
 log "cluster up in $(($(date +%s) - t0)) s (SLURM_CONF=$SLURM_CONF)"
 
-passed=0
-failed=0
-failed_names=()
-selected() { [ -z "${COLLBENCH_SLURM_CASES:-}" ] || [[ " $COLLBENCH_SLURM_CASES " == *" $1 "* ]]; }
-run_case() {
-    local name="$1"
-    shift
-    selected "$name" || return 0
-    local start rc=0
-    start=$(date +%s)
-    echo "=== slurm case $name"
-    # A case runs in a subshell whose status is tested, where `set -e` does not apply: every step
-    # of a case that can fail ends with `|| return 1` (or is the case's last command).
-    ("$@") || rc=$?
-    if [ "$rc" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "--- PASS $name ($(($(date +%s) - start)) s)"
-    else
-        failed=$((failed + 1))
-        failed_names+=("$name")
-        echo "--- FAIL $name (exit $rc, $(($(date +%s) - start)) s)"
-    fi
-}
+# shellcheck source=tests/cases-lib.sh
+source "$here/../cases-lib.sh"
+CASES_LABEL=slurm
+CASES_SELECTED="${COLLBENCH_SLURM_CASES:-}"
 
 # Sizes 8 B .. 16 MiB by factor 2: 2^3 .. 2^24, 22 rows.
 sweep=(-b 8 -e 16M -f 2)
@@ -188,5 +169,4 @@ for extra in "$here"/case-*.sh; do
     run_case "$name" env COLLBENCH_BIN_DIR="$bin_dir" COLLBENCH_CASE_DIR="$work/$name" timeout 600 "$extra"
 done
 
-echo "slurm: $passed passed, $failed failed${failed_names:+ (${failed_names[*]})}"
-[ "$failed" -eq 0 ]
+cases_summary
