@@ -10,6 +10,8 @@
 #   COLLBENCH_SKIP_NVRTC=1        do not install the NVRTC wheel
 #   COLLBENCH_NVRTC_PIP_SPEC      pip requirement for it (default: nvidia-cuda-nvrtc~=13.0.0, the CUDA
 #                                 13.0 NVRTC: its PTX loads on every driver that runs CUDA 13.0)
+#   COLLBENCH_MODULE_CYCLES=0     do not install cargo-cycles (the module-cycle check's tool; on by
+#                                 default, see scripts/lib.sh)
 # After it ran, `source scripts/lib.sh; export_nvrtc_env` sets COLLBENCH_NVRTC_LIBRARY and
 # LD_LIBRARY_PATH for the wheel (the Makefile does this for `make test`).
 set -euo pipefail
@@ -142,6 +144,26 @@ install_nvrtc_wheel() {
     nvrtc_library_path >/dev/null || die "pip installed '$spec' but no lib/libnvrtc.so.* under $COLLBENCH_WHEEL_DIR"
 }
 
+# cargo-cycles, for the module-cycle check when it is on (lib.sh): built from crates.io the first
+# time (about 3 CPU-minutes), a version check afterwards.
+cargo_cycles_present() {
+    [ "$(cargo-cycles --version 2>/dev/null)" = "cargo-cycles $CARGO_CYCLES_VERSION" ]
+}
+
+install_cargo_cycles() {
+    [ "$MODULE_CYCLES_CHECK" = 1 ] || return 0
+    cargo_cycles_present && return 0
+    if [ "$check_only" -eq 1 ]; then
+        log "missing: cargo-cycles $CARGO_CYCLES_VERSION (the module-cycle check is on)"
+        return 1
+    fi
+    command -v cargo >/dev/null 2>&1 || return 1
+    log "installing cargo-cycles $CARGO_CYCLES_VERSION (cargo install --locked; minutes the first time)"
+    timeout 3600 cargo install --quiet --locked cargo-cycles --version "$CARGO_CYCLES_VERSION" ||
+        die "cargo install cargo-cycles $CARGO_CYCLES_VERSION failed"
+    cargo_cycles_present || die "cargo-cycles $CARGO_CYCLES_VERSION installed but 'cargo-cycles --version' does not report it"
+}
+
 check_rust() {
     if ! command -v cargo >/dev/null 2>&1; then
         log "cargo not found: install Rust >= 1.85 with rustup (https://rustup.rs); Debian's cargo is too old"
@@ -153,6 +175,7 @@ status=0
 install_debian_packages || status=1
 install_nvrtc_wheel || status=1
 check_rust || status=1
+install_cargo_cycles || status=1
 if [ "$status" -eq 0 ] && [ "$check_only" -eq 0 ]; then
     log "all dependencies present (NVRTC: $(nvrtc_library_path || echo skipped))"
 fi

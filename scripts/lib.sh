@@ -49,6 +49,15 @@ export_nvrtc_env() {
     esac
 }
 
+# The module-cycle check (scripts/check-module-cycles.sh, suite module-cycles of test-all.sh, whose
+# tool install-deps.sh installs): on (1) since the library's modules form no cycle (issue 12).
+# COLLBENCH_MODULE_CYCLES=0 (or 1) overrides it for one run.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+MODULE_CYCLES_CHECK="${COLLBENCH_MODULE_CYCLES:-1}"
+# The cargo-cycles release the check runs (installed with --locked: its dependencies pinned too).
+# shellcheck disable=SC2034
+CARGO_CYCLES_VERSION=0.2.0
+
 # The binaries cargo builds (each per-collective one is also a name of the multi-call `collbench`,
 # which `make install` installs alone, with these names as links), and the nccl-tests name each
 # one is also installed under ("ours:theirs"; collbench has no nccl-tests name).

@@ -13,6 +13,8 @@
 #   tests/scripts/NAME.sh   script-driven tests (make install, install-deps idempotence, lint, ...)
 #   slurm          tests/slurm/run.sh: a real single-node Slurm with PMIx, srun and sbatch
 #   cluster        tests/cluster/run.sh: a real 4-node Slurm in network namespaces, real faults
+#   module-cycles  scripts/check-module-cycles.sh: the library's modules form no cycle (off with
+#                  COLLBENCH_MODULE_CYCLES=0, see scripts/lib.sh)
 #
 # COLLBENCH_TEST_SUITES="fmt slurm" runs only the named suites (script suites by NAME).
 set -uo pipefail
@@ -61,6 +63,12 @@ for script in tests/scripts/*.sh; do
 done
 run_suite slurm 1200 tests/slurm/run.sh
 run_suite cluster 600 tests/cluster/run.sh
+if [ "$MODULE_CYCLES_CHECK" = 1 ]; then
+    run_suite module-cycles 900 scripts/check-module-cycles.sh
+elif selected module-cycles; then
+    echo
+    echo "===== suite module-cycles: off (COLLBENCH_MODULE_CYCLES=0)"
+fi
 
 echo
 echo "===== summary"

@@ -2,11 +2,11 @@
 //! process) or, in a single process, by local copies. It makes every path of collbench runnable
 //! without GPUs, and its results are checked exactly like the GPU backend's.
 
+use super::api::{Backend, CallSpec, CorruptOutput};
 use super::host::buffer::HostBuffer;
 use super::host::local::LocalTransport;
 use super::host::prims::{HostPrims, Layout, PendingGroup};
 use super::host::transport::Transport;
-use super::{Backend, CallSpec, CorruptOutput};
 use crate::collectives::LaunchArgs;
 use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParams, POISON_BYTE};
 use crate::error::{CollbenchError, Result};

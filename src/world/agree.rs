@@ -94,7 +94,7 @@ pub fn check_same_plan(world: &dyn World, fields: &[PlanField]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::SingleProcess;
+    use crate::world::single::SingleProcess;
 
     fn fields(iters: &str) -> Vec<PlanField> {
         vec![

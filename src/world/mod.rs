@@ -10,7 +10,7 @@ pub mod agree;
 mod hostname;
 #[cfg(feature = "mpi")]
 mod mpi;
-mod single;
+pub(crate) mod single;
 
 pub use hostname::hostname;
 #[cfg(feature = "mpi")]

@@ -4,8 +4,8 @@
 use super::launch::SlotLayout;
 use super::timed::RankCall;
 use super::{buffers, validate, LocalRank};
+use crate::backend::api::CallSpec;
 use crate::backend::nccl::comm::RedOp;
-use crate::backend::CallSpec;
 use crate::collectives::LaunchArgs;
 use crate::error::Result;
 use crate::types::{DataType, ReduceOp};

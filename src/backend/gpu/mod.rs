@@ -18,12 +18,12 @@ mod validate;
 pub use options::{local_devices, GpuOptions, GpuSetup, GpuWaitHook};
 pub use validate::{SelfTestLine, POISON_BYTE};
 
+use crate::backend::api::{Backend, CallSpec, CorruptOutput};
 use crate::backend::cuda::buffer::DeviceBuffer;
 use crate::backend::cuda::device::{self, GpuDevice};
 use crate::backend::cuda::kernels::ValidationKernels;
 use crate::backend::nccl::comm::{Communicator, Nccl, Registration};
 use crate::backend::nccl::loader;
-use crate::backend::{Backend, CallSpec, CorruptOutput};
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::Timing;
