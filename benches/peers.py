@@ -184,6 +184,8 @@ def imb_time(ctx, collective, size, nranks):
         # IMB stops at 4 MiB unless -msglog raises its largest size.
         "-msglog", f"3:{max(size.bit_length(), 4)}", "-msgsize", str(size),
         "-zero_size", "off", "-mem", "4",
+        # IMB gives up on a sample after 10 s; a loaded machine can need more.
+        "-time", "600",
         "-data_type", "float", "-red_data_type", "float",
     ]  # fmt: skip
     # Rows: #bytes #repetitions t_min[usec] t_max[usec] t_avg[usec] ...
@@ -218,15 +220,36 @@ def measure(ctx, nranks, rounds, collectives, sizes, log):
         for collective in collectives:
             for size in sizes:
                 for tool in order:
-                    times[(collective, size)][tool].append(TOOLS[tool](ctx, collective, size, nranks))
+                    try:
+                        value = TOOLS[tool](ctx, collective, size, nranks)
+                    except (RuntimeError, subprocess.TimeoutExpired) as error:
+                        # One failed launch costs its cell this round, not the whole run.
+                        log(f"  {tool} {collective} {label(size)} failed: {error}")
+                        value = None
+                    times[(collective, size)][tool].append(value)
         log(f"  {nranks} ranks, round {r + 1}/{rounds} ({' → '.join(order)}): "
             f"{time.monotonic() - started:.0f} s")
     return times
 
 
+def load_average():
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def ratio_cell(ours, theirs):
-    ratios = [a / b for a, b in zip(ours, theirs)]
+    """(median, min, max) of the per-round ratios, over rounds where both launches worked."""
+    ratios = [a / b for a, b in zip(ours, theirs) if a is not None and b]
+    if not ratios:
+        return None
     return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def median_time(values):
+    values = [v for v in values if v is not None]
+    return f"{statistics.median(values):.2f}" if values else "failed"
 
 
 def report(times, nranks, cores, collectives, sizes, rounds):
@@ -242,7 +265,11 @@ def report(times, nranks, cores, collectives, sizes, rounds):
         for c in collectives:
             cells = []
             for s in sizes:
-                med, lo, hi = ratio_cell(times[(c, s)]["collbench"], times[(c, s)][peer])
+                cell = ratio_cell(times[(c, s)]["collbench"], times[(c, s)][peer])
+                if cell is None:
+                    cells.append("failed")
+                    continue
+                med, lo, hi = cell
                 mark = "" if med <= 1.05 else " ✗"
                 cells.append(f"{med:.2f} ({lo:.2f}–{hi:.2f}){mark}")
             lines.append(f"| {c} vs {peer} | " + " | ".join(cells) + " |")
@@ -255,7 +282,7 @@ def report(times, nranks, cores, collectives, sizes, rounds):
         cells = []
         for s in sizes:
             t = times[(c, s)]
-            cells.append(" / ".join(f"{statistics.median(t[k]):.2f}" for k in TOOLS))
+            cells.append(" / ".join(median_time(t[k]) for k in TOOLS))
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -325,8 +352,11 @@ def main():
     ]
     for nranks in ranks:
         log(f"measuring {nranks} ranks")
+        before = load_average()
         times = measure(ctx, nranks, args.rounds, collectives, sizes, log)
-        sections += ["", report(times, nranks, ctx.cores, collectives, sizes, args.rounds)]
+        sections += ["", report(times, nranks, ctx.cores, collectives, sizes, args.rounds),
+                     "", f"load average before: {before}; after: {load_average()} (other jobs on "
+                     "the machine show here; a load above the core count makes every cell noise)"]
     text = "\n".join(sections) + "\n"
     print(text, end="")
     if args.out:
