@@ -16,7 +16,7 @@ use collbench::collectives::find;
 use collbench::plan::BlockingMode;
 use collbench::plan::TimingPlan;
 use collbench::types::{DataType, ReduceOp};
-use collbench::world::{MpiWorld, Reduction, World};
+use collbench::world::{MpiWorld, Reduction, ThreadUse, World};
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use std::process::Command;
@@ -57,7 +57,8 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn rank_main() {
-    let (world, _) = MpiWorld::init().expect("MPI_Init");
+    // The thread level of a run without -T, as collbench itself asks for it.
+    let (world, _) = MpiWorld::init_for(ThreadUse::MainThreadOnly).expect("MPI_Init");
     let mut backend = HostBackend::mpi(&world, host_placement(world.rank(), 0, world.hostname()))
         .expect("the mpi backend");
     let all_reduce = find("all_reduce").expect("all_reduce is registered");

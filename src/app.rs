@@ -236,9 +236,10 @@ fn start_world(plan: &TestPlan) -> std::result::Result<(Box<dyn World>, StopSign
         watchdog::set_target(plan.collective.name(), 0);
         watchdog::start(timeout);
     }
+    let watched = plan.timeout.is_some_and(|t| !t.is_zero());
     let world = {
         let _armed = watchdog::waiting(Phase::Init);
-        init_world().map_err(|error| report_error(&error))?
+        init_world(watched).map_err(|error| report_error(&error))?
     };
     watchdog::set_identity(world.rank(), world.hostname());
     watchdog::set_abort_handle(world.abort_handle());
@@ -265,14 +266,21 @@ fn run_plan(plan: TestPlan) -> i32 {
     code
 }
 
+/// `watched`: the run has a `-T` watchdog, whose thread calls MPI_Abort (and, pairwise, sends
+/// keepalives) while the main thread may be inside MPI: only then is MPI_THREAD_MULTIPLE asked for,
+/// since Open MPI then locks on every call.
 #[cfg(feature = "mpi")]
-fn init_world() -> Result<Box<dyn World>> {
+fn init_world(watched: bool) -> Result<Box<dyn World>> {
     // Started by hand (no mpirun, srun or PMI around it) the run is one rank: skip MPI_Init, whose
     // singleton start forks a runtime daemon and costs a large part of a one-size run's start-up.
     if !world::started_by_launcher() {
         return Ok(Box::new(world::SingleProcess::new()));
     }
-    let (world, init) = world::MpiWorld::init()?;
+    if !watched {
+        let (world, _) = world::MpiWorld::init_for(world::ThreadUse::MainThreadOnly)?;
+        return Ok(Box::new(world));
+    }
+    let (world, init) = world::MpiWorld::init_for(world::ThreadUse::OtherThreadsCallMpi)?;
     if !init.thread_multiple && world.rank() == 0 {
         eprintln!(
             "collbench: warning: the MPI library does not provide MPI_THREAD_MULTIPLE; the -T \
@@ -283,7 +291,7 @@ fn init_world() -> Result<Box<dyn World>> {
 }
 
 #[cfg(not(feature = "mpi"))]
-fn init_world() -> Result<Box<dyn World>> {
+fn init_world(_watched: bool) -> Result<Box<dyn World>> {
     // Launched by mpirun/srun with several tasks, a build without MPI would run every task as its
     // own rank 0 of 1 and print N tables: refuse instead.
     let tasks = world::launcher_task_count();

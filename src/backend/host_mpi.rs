@@ -8,7 +8,9 @@ use super::host::local::LocalTransport;
 use super::host::prims::{HostPrims, Layout, PendingGroup};
 use super::host::transport::Transport;
 use crate::collectives::LaunchArgs;
-use crate::data::{check_output, corrupt_bits, fill_input, CheckOutcome, GenParams, POISON_BYTE};
+use crate::data::{
+    check_output_parallel, corrupt_bits, fill_input_parallel, CheckOutcome, GenParams, POISON_BYTE,
+};
 use crate::error::{CollbenchError, Result};
 use crate::measure::timed_loop::{run_timed, LoopOps};
 use crate::measure::{watchdog, Timing};
@@ -159,6 +161,14 @@ impl HostBackend {
         call.collective.launch(&mut prims, &args)
     }
 
+    /// Threads that filling and checking may use: the cores this process may run on, shared with
+    /// the other processes of the host (one process alone on two cores gets two; ranks bound to
+    /// a core each get one).
+    fn validation_threads(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores / self.processes_on_host).max(1)
+    }
+
     fn output_range(&self, call: &CallSpec) -> Result<(usize, usize)> {
         let start = self.layout(call, 0).recv_start();
         let len = call.counts.recv_count * call.dtype.size_bytes();
@@ -283,6 +293,7 @@ impl Backend for HostBackend {
         let (out_start, out_len) = self.output_range(call)?;
         self.recv.bytes_mut()[out_start..out_start + out_len].fill(POISON_BYTE);
         let rank = self.transport.rank();
+        let threads = self.validation_threads();
         let send_start = layout.send_start();
         let input = if call.in_place {
             self.recv
@@ -298,7 +309,7 @@ impl Backend for HostBackend {
                 "the input of {send_len} bytes at offset {send_start} does not fit the host buffers"
             ))
         })?;
-        fill_input(&params, rank, 0, input);
+        fill_input_parallel(&params, rank, 0, input, threads);
         Ok(())
     }
 
@@ -342,11 +353,12 @@ impl Backend for HostBackend {
             call.in_place,
         );
         let (start, len) = self.output_range(call)?;
-        let mut outcome = check_output(
+        let mut outcome = check_output_parallel(
             &params,
             rank,
             &segments,
             &self.recv.bytes()[start..start + len],
+            self.validation_threads(),
         );
         // Report the rank as printed (global), not the rank inside an NCCL_TESTS_SPLIT group.
         if let Some(first) = outcome.first.as_mut() {

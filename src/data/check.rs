@@ -72,38 +72,62 @@ pub fn input_bits(p: &GenParams, rank: usize, index: usize) -> u64 {
     Scheme::new(p).input_bits(rank, index as u64)
 }
 
+/// Elements generated per step: a block of expected values stays in L1 while it is written out
+/// or compared.
+const BLOCK: usize = 1024;
+
 /// Writes elements `start_index..start_index + out.len() / elt_size` of `rank`'s input, little-endian.
 /// A trailing partial element (a length not a multiple of the element size) is left untouched.
 pub fn fill_input(p: &GenParams, rank: usize, start_index: usize, out: &mut [u8]) {
     let scheme = Scheme::new(p);
     let rank_key = scheme.rank_key(rank);
-    let start = start_index as u64;
-    // One loop per element width so the compiler sees fixed-size stores.
-    match p.dtype.size_bytes() {
-        1 => {
-            for (i, b) in out.iter_mut().enumerate() {
-                *b = scheme.input_bits_keyed(rank, rank_key, start + i as u64) as u8;
-            }
-        }
-        2 => {
-            for (i, c) in out.chunks_exact_mut(2).enumerate() {
-                let v = scheme.input_bits_keyed(rank, rank_key, start + i as u64) as u16;
-                c.copy_from_slice(&v.to_le_bytes());
-            }
-        }
-        4 => {
-            for (i, c) in out.chunks_exact_mut(4).enumerate() {
-                let v = scheme.input_bits_keyed(rank, rank_key, start + i as u64) as u32;
-                c.copy_from_slice(&v.to_le_bytes());
-            }
-        }
-        _ => {
-            for (i, c) in out.chunks_exact_mut(8).enumerate() {
-                let v = scheme.input_bits_keyed(rank, rank_key, start + i as u64);
-                c.copy_from_slice(&v.to_le_bytes());
-            }
+    let elt_size = p.dtype.size_bytes();
+    let mut values = [0u64; BLOCK];
+    for (b, chunk) in out.chunks_mut(BLOCK * elt_size).enumerate() {
+        let n = chunk.len() / elt_size;
+        let values = &mut values[..n];
+        scheme.input_block(rank, rank_key, (start_index + b * BLOCK) as u64, values);
+        store_elements(elt_size, values, chunk);
+    }
+}
+
+/// Stores `values` as little-endian `elt_size`-byte elements at the start of `out`: one loop per
+/// element width, so each is a plain vectorisable narrowing store.
+fn store_elements(elt_size: usize, values: &[u64], out: &mut [u8]) {
+    fn store<const W: usize>(values: &[u64], out: &mut [u8]) {
+        for (c, v) in out.chunks_exact_mut(W).zip(values) {
+            c.copy_from_slice(&v.to_le_bytes()[..W]);
         }
     }
+    match elt_size {
+        1 => store::<1>(values, out),
+        2 => store::<2>(values, out),
+        4 => store::<4>(values, out),
+        _ => store::<8>(values, out),
+    }
+}
+
+/// Whether the `elt_size`-byte elements at the start of `output` hold exactly `expected`: one
+/// branch-free loop per element width (it ORs the differences), so the common case of a correct
+/// block costs about a read of it.
+fn block_matches(elt_size: usize, output: &[u8], expected: &[u64]) -> bool {
+    fn differences<const W: usize>(output: &[u8], expected: &[u64]) -> u64 {
+        let mut padded = [0u8; 8];
+        output
+            .chunks_exact(W)
+            .zip(expected)
+            .fold(0, |acc, (c, &e)| {
+                padded[..W].copy_from_slice(c);
+                acc | (u64::from_le_bytes(padded) ^ e)
+            })
+    }
+    let found = match elt_size {
+        1 => differences::<1>(output, expected),
+        2 => differences::<2>(output, expected),
+        4 => differences::<4>(output, expected),
+        _ => differences::<8>(output, expected),
+    };
+    found == 0
 }
 
 /// Element `index` of a little-endian buffer of `elt_size`-byte elements, if it is inside the buffer.
@@ -136,16 +160,8 @@ pub fn check_output(
     output: &[u8],
 ) -> CheckOutcome {
     let scheme = Scheme::new(p);
-    let elt_size = p.dtype.size_bytes();
     let float_avg = p.op == Some(ReduceOp::Avg) && p.dtype.is_float();
-    let mut wrong = 0u64;
-    let mut first: Option<(usize, u64, Option<u64>)> = None;
-    let mut record = |index: usize, expected: u64, got: Option<u64>, wrong: &mut u64| {
-        *wrong += 1;
-        if first.is_none_or(|(i, _, _)| index < i) {
-            first = Some((index, expected, got));
-        }
-    };
+    let mut tally = Tally::new(p.dtype.size_bytes(), output);
     for segment in segments {
         match *segment {
             Segment::Copy {
@@ -155,21 +171,25 @@ pub fn check_output(
                 src_offset,
             } => {
                 let rank_key = scheme.rank_key(src_rank);
-                for j in 0..len {
-                    let expected =
-                        scheme.input_bits_keyed(src_rank, rank_key, (src_offset + j) as u64);
-                    let got = read_element(output, elt_size, dst_offset + j);
-                    if got != Some(expected) {
-                        record(dst_offset + j, expected, got, &mut wrong);
-                    }
-                }
+                tally.run(dst_offset, len, |j, expected| {
+                    scheme.input_block(src_rank, rank_key, (src_offset + j) as u64, expected)
+                });
             }
             Segment::Untouched { dst_offset, len } => {
-                let expected = poison_bits(p.dtype);
+                let poison = poison_bits(p.dtype);
+                tally.run(dst_offset, len, |_, expected| expected.fill(poison));
+            }
+            Segment::Reduce {
+                dst_offset,
+                len,
+                src_offset,
+            } if float_avg => {
+                // Rounding is allowed here: compare each element with its quotient.
                 for j in 0..len {
-                    let got = read_element(output, elt_size, dst_offset + j);
-                    if got != Some(expected) {
-                        record(dst_offset + j, expected, got, &mut wrong);
+                    let (expected, quotient) = scheme.expected_reduce((src_offset + j) as u64);
+                    let got = read_element(output, tally.elt_size, dst_offset + j);
+                    if !got.is_some_and(|bits| within_avg_tolerance(p.dtype, bits, quotient)) {
+                        tally.record(dst_offset + j, expected, got);
                     }
                 }
             }
@@ -177,33 +197,81 @@ pub fn check_output(
                 dst_offset,
                 len,
                 src_offset,
-            } => {
-                for j in 0..len {
-                    let (expected, quotient) = scheme.expected_reduce((src_offset + j) as u64);
-                    let got = read_element(output, elt_size, dst_offset + j);
-                    let ok = match got {
-                        Some(bits) if float_avg => within_avg_tolerance(p.dtype, bits, quotient),
-                        Some(bits) => bits == expected,
-                        None => false,
-                    };
-                    if !ok {
-                        record(dst_offset + j, expected, got, &mut wrong);
+            } => tally.run(dst_offset, len, |j, expected| {
+                scheme.expected_reduce_block((src_offset + j) as u64, expected)
+            }),
+        }
+    }
+    tally.outcome(p.dtype, rank)
+}
+
+/// Wrong elements found so far, and the lowest-index one.
+struct Tally<'o> {
+    elt_size: usize,
+    output: &'o [u8],
+    wrong: u64,
+    /// (index, expected bits, bits found or `None` beyond the end of the output).
+    first: Option<(usize, u64, Option<u64>)>,
+}
+
+impl<'o> Tally<'o> {
+    fn new(elt_size: usize, output: &'o [u8]) -> Tally<'o> {
+        Tally {
+            elt_size,
+            output,
+            wrong: 0,
+            first: None,
+        }
+    }
+
+    fn record(&mut self, index: usize, expected: u64, got: Option<u64>) {
+        self.wrong += 1;
+        if self.first.is_none_or(|(i, _, _)| index < i) {
+            self.first = Some((index, expected, got));
+        }
+    }
+
+    /// Checks output elements `dst_offset..dst_offset + len` against `expected(j, block)`, which
+    /// writes the expected bits of segment elements `j..j + block.len()`, a block at a time.
+    fn run(&mut self, dst_offset: usize, len: usize, expected: impl Fn(usize, &mut [u64])) {
+        let elt = self.elt_size;
+        let in_output = (self.output.len() / elt)
+            .saturating_sub(dst_offset)
+            .min(len);
+        let mut block = [0u64; BLOCK];
+        let mut j = 0;
+        while j < len {
+            let n = BLOCK.min(len - j);
+            let block = &mut block[..n];
+            expected(j, block);
+            let inside = in_output.saturating_sub(j).min(n);
+            let start = (dst_offset + j) * elt;
+            let output = &self.output[start.min(self.output.len())..];
+            if inside < n || !block_matches(elt, &output[..inside * elt], block) {
+                for (k, &bits) in block.iter().enumerate() {
+                    let got = read_element(self.output, elt, dst_offset + j + k);
+                    if got != Some(bits) {
+                        self.record(dst_offset + j + k, bits, got);
                     }
                 }
             }
+            j += n;
         }
     }
-    CheckOutcome {
-        wrong,
-        first: first.map(|(index, expected, got)| WrongElement {
-            rank,
-            index,
-            expected: format_bits(p.dtype, expected),
-            got: match got {
-                Some(bits) => format_bits(p.dtype, bits),
-                None => "(beyond the end of the output buffer)".to_string(),
-            },
-        }),
+
+    fn outcome(self, dtype: DataType, rank: usize) -> CheckOutcome {
+        CheckOutcome {
+            wrong: self.wrong,
+            first: self.first.map(|(index, expected, got)| WrongElement {
+                rank,
+                index,
+                expected: format_bits(dtype, expected),
+                got: match got {
+                    Some(bits) => format_bits(dtype, bits),
+                    None => "(beyond the end of the output buffer)".to_string(),
+                },
+            }),
+        }
     }
 }
 
@@ -286,6 +354,74 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn block_generators_match_the_element_functions() {
+        use crate::data::scheme::Scheme;
+        let ops = std::iter::once(None).chain(ReduceOp::ALL.into_iter().map(Some));
+        let ops: Vec<Option<ReduceOp>> = ops.collect();
+        // Two blocks and a partial third, from an offset that is not a block boundary.
+        let n = 2 * BLOCK + 37;
+        for nranks in [1, 2, 3, 7] {
+            for dtype in DataType::ALL {
+                for &op in &ops {
+                    let p = params(nranks, dtype, op);
+                    let elt = dtype.size_bytes();
+                    for rank in [0, nranks - 1] {
+                        let mut out = vec![0u8; n * elt];
+                        fill_input(&p, rank, 5, &mut out);
+                        for i in 0..n {
+                            assert_eq!(
+                                read_element(&out, elt, i),
+                                Some(input_bits(&p, rank, 5 + i)),
+                                "{nranks} ranks {dtype} {op:?} rank {rank} element {i}"
+                            );
+                        }
+                    }
+                    if op.is_some() {
+                        let mut block = vec![0u64; n];
+                        Scheme::new(&p).expected_reduce_block(9, &mut block);
+                        for (i, &bits) in block.iter().enumerate() {
+                            assert_eq!(
+                                bits,
+                                expected_bits(&p, ElementSource::Reduce, 9 + i),
+                                "{nranks} ranks {dtype} {op:?} element {i}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_elements_are_counted_and_located_across_blocks() {
+        let p = params(3, DataType::Float, Some(ReduceOp::Sum));
+        let len = 3 * BLOCK + 5;
+        let mut out = vec![0u8; len * 4];
+        for i in 0..len {
+            let bits = expected_bits(&p, ElementSource::Reduce, i + 2);
+            out[i * 4..(i + 1) * 4].copy_from_slice(&(bits as u32).to_le_bytes());
+        }
+        let segments = [Segment::Reduce {
+            dst_offset: 0,
+            len,
+            src_offset: 2,
+        }];
+        assert_eq!(check_output(&p, 0, &segments, &out).wrong, 0);
+        let mut bad = out.clone();
+        for index in [len - 1, BLOCK + 7, 2 * BLOCK] {
+            bad[index * 4] ^= 1;
+        }
+        let outcome = check_output(&p, 0, &segments, &bad);
+        assert_eq!(outcome.wrong, 3);
+        assert_eq!(outcome.first.unwrap().index, BLOCK + 7);
+        // An output that ends inside a block: the missing elements are wrong, the rest are not.
+        let short = &out[..(2 * BLOCK + 100) * 4 + 2];
+        let outcome = check_output(&p, 0, &segments, short);
+        assert_eq!(outcome.wrong, (len - 2 * BLOCK - 100) as u64);
+        assert_eq!(outcome.first.unwrap().index, 2 * BLOCK + 100);
     }
 
     #[test]

@@ -27,7 +27,7 @@
 //! `cb_expected_reduce`.
 
 use super::formats::{
-    bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat,
+    bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat, FLOAT,
 };
 use super::hash::{below, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
 use super::GenParams;
@@ -275,6 +275,93 @@ impl Scheme {
         self.contributor_bits(op, layout, j, contributor_hash)
     }
 
+    /// [`Scheme::input_bits_keyed`] of elements `start..start + out.len()`, into `out`. The
+    /// operator and format are decided once for the run, so each arm is a plain loop over indices.
+    pub fn input_block(&self, rank: usize, rank_key: u64, start: u64, out: &mut [u64]) {
+        let mask = self.width_mask;
+        let op = match (self.params.op, self.fmt) {
+            (None, None) => return fill_indexed(start, out, |i| element_hash(rank_key, i) & mask),
+            (None, Some(fmt)) => {
+                return fill_indexed(start, out, |i| {
+                    sanitize_float(fmt, element_hash(rank_key, i) & mask)
+                })
+            }
+            (Some(op), _) => op,
+        };
+        let rank = rank as u64;
+        match (self.fmt, op) {
+            (None, ReduceOp::Sum | ReduceOp::MulSum | ReduceOp::Max | ReduceOp::Min) => {
+                self.contributions(rank, start, out, |_, _, hash| hash & mask)
+            }
+            (None, ReduceOp::Prod) => {
+                self.contributions(rank, start, out, |_, _, hash| (hash | 1) & mask)
+            }
+            (Some(fmt), ReduceOp::Sum | ReduceOp::MulSum) if fmt == FLOAT => {
+                self.contributions(rank, start, out, |layout, _, hash| {
+                    let m = self.float_sum_integer(hash);
+                    f32::to_bits((m as f64 * pow2(Self::scale_exponent(layout))) as f32) as u64
+                })
+            }
+            _ => self.contributions(rank, start, out, |layout, j, hash| {
+                self.contributor_bits(op, layout, j, hash)
+            }),
+        }
+    }
+
+    /// Elements `start..` of the input of `rank` for a reduction: `value(layout, j, hash)` where
+    /// the rank is contributor `j` of the element, the background elsewhere.
+    #[inline(always)]
+    fn contributions(
+        &self,
+        rank: u64,
+        start: u64,
+        out: &mut [u64],
+        value: impl Fn(Layout, u64, u64) -> u64,
+    ) {
+        let (nranks, contributors, background) = (self.nranks, self.contributors, self.background);
+        fill_indexed(start, out, |index| {
+            let layout = self.layout(index);
+            let j = if rank >= layout.start {
+                rank - layout.start
+            } else {
+                rank + nranks - layout.start
+            };
+            if j >= contributors {
+                return background;
+            }
+            value(
+                layout,
+                j,
+                element_hash(self.contributor_keys[j as usize], index),
+            )
+        });
+    }
+
+    /// [`Scheme::expected_reduce`]'s bits for elements `start..start + out.len()`, into `out`.
+    /// Float averages are checked against their quotient instead: see [`Scheme::expected_reduce`].
+    pub fn expected_reduce_block(&self, start: u64, out: &mut [u64]) {
+        let s = self.contributors;
+        match (self.fmt, self.params.op) {
+            (Some(fmt), Some(ReduceOp::Sum)) if fmt == FLOAT => fill_indexed(start, out, |i| {
+                let layout = self.layout(i);
+                let mut total = 0i64;
+                for j in 0..s {
+                    total +=
+                        self.float_sum_integer(element_hash(self.contributor_keys[j as usize], i));
+                }
+                f32::to_bits((total as f64 * pow2(Self::scale_exponent(layout))) as f32) as u64
+            }),
+            (None, Some(ReduceOp::Sum)) => fill_indexed(start, out, |i| {
+                let mut total = 0u64;
+                for j in 0..s {
+                    total = total.wrapping_add(element_hash(self.contributor_keys[j as usize], i));
+                }
+                total & self.width_mask
+            }),
+            _ => fill_indexed(start, out, |i| self.expected_reduce(i).0),
+        }
+    }
+
     pub fn input_bits(&self, rank: usize, index: u64) -> u64 {
         self.input_bits_keyed(rank, self.rank_key(rank), index)
     }
@@ -387,5 +474,13 @@ impl Scheme {
                 }
             },
         }
+    }
+}
+
+/// `out[i] = value(start + i)`: the loop every block generator runs.
+#[inline(always)]
+fn fill_indexed(start: u64, out: &mut [u64], value: impl Fn(u64) -> u64) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = value(start + i as u64);
     }
 }

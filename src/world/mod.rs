@@ -14,7 +14,7 @@ pub(crate) mod single;
 
 pub use hostname::hostname;
 #[cfg(feature = "mpi")]
-pub use mpi::{MpiWorld, MpiWorldInit};
+pub use mpi::{MpiWorld, MpiWorldInit, ThreadUse};
 pub use single::SingleProcess;
 
 /// Ends the whole job with an exit code; callable from any thread (the `-T` watchdog, the panic

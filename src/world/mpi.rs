@@ -1,7 +1,9 @@
 //! The MPI world (feature `mpi`): MPI_COMM_WORLD, or a group split from it by NCCL_TESTS_SPLIT.
 //!
-//! MPI is initialised with MPI_THREAD_MULTIPLE when the library offers it, because the `-T`
-//! watchdog thread calls MPI_Abort while the main thread may be blocked inside MPI.
+//! MPI is initialised at the thread level the run needs: MPI_THREAD_MULTIPLE only for runs with
+//! `-T`, whose watchdog thread calls MPI_Abort (and whose pairwise keepalive thread sends) while the
+//! main thread may be blocked inside MPI; MPI_THREAD_FUNNELED otherwise. Open MPI takes a lock on
+//! every call once MPI_THREAD_MULTIPLE is granted (about +0.2 µs per small collective).
 
 use super::{AbortHandle, KeepaliveSender, Reduction, World};
 use crate::error::{CollbenchError, Result};
@@ -26,6 +28,16 @@ pub struct MpiWorld {
     threading: Threading,
 }
 
+/// Which threads of the process call MPI: what MPI_Init_thread must ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadUse {
+    /// Only the main thread (MPI_THREAD_FUNNELED): other threads may exist but never call MPI.
+    MainThreadOnly,
+    /// Other threads call MPI while the main thread may be inside it (MPI_THREAD_MULTIPLE): the
+    /// `-T` watchdog's MPI_Abort and the pairwise keepalives.
+    OtherThreadsCallMpi,
+}
+
 /// What [`MpiWorld::init`] found besides the world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MpiWorldInit {
@@ -35,17 +47,25 @@ pub struct MpiWorldInit {
 }
 
 impl MpiWorld {
-    /// MPI_Init_thread and MPI_COMM_WORLD. Works as a singleton (no launcher), under mpirun and
-    /// under `srun --mpi=pmix`.
+    /// MPI_Init_thread asking for MPI_THREAD_MULTIPLE, and MPI_COMM_WORLD. Works as a singleton
+    /// (no launcher), under mpirun and under `srun --mpi=pmix`.
     pub fn init() -> Result<(MpiWorld, MpiWorldInit)> {
-        let (universe, threading) = mpi::initialize_with_threading(Threading::Multiple)
-            .ok_or_else(|| {
-                CollbenchError::Mpi(
-                    "MPI was already initialised in this process; collbench must be the one to \
+        MpiWorld::init_for(ThreadUse::OtherThreadsCallMpi)
+    }
+
+    /// MPI_Init_thread at the level `threads` needs, and MPI_COMM_WORLD.
+    pub fn init_for(threads: ThreadUse) -> Result<(MpiWorld, MpiWorldInit)> {
+        let requested = match threads {
+            ThreadUse::MainThreadOnly => Threading::Funneled,
+            ThreadUse::OtherThreadsCallMpi => Threading::Multiple,
+        };
+        let (universe, threading) = mpi::initialize_with_threading(requested).ok_or_else(|| {
+            CollbenchError::Mpi(
+                "MPI was already initialised in this process; collbench must be the one to \
                      call MPI_Init_thread"
-                        .to_string(),
-                )
-            })?;
+                    .to_string(),
+            )
+        })?;
         let comm = universe.world();
         let world = MpiWorld::from_comm(comm, Arc::new(universe), threading);
         let init = MpiWorldInit {

@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""collbench's MPI host backend against OSU Micro-Benchmarks and Intel MPI Benchmarks.
+
+Runs collbench and each peer alternately, round after round, with the same iteration and warm-up
+counts, one launch per (tool, collective, size), and prints per cell the median over rounds of the
+per-round ratio collbench / peer with its min-max. collbench's number is the out-of-place time
+column (-c 0); OSU's is its average latency; IMB's is t_avg. Every cell of a round is measured
+before the next round starts, and the order of the three tools rotates from round to round, so slow
+drift of the machine (other jobs, frequency) lands on every tool alike.
+
+Usage:
+  benches/peers.py --peers DIR [--ranks 2,4] [--rounds 5] [--out FILE]
+  benches/peers.py --how-to-build
+
+DIR holds OSU 7.4's osu_* binaries and IMB's IMB-MPI1 anywhere below it. Nothing third-party lives in
+this repository: --how-to-build prints how to build both from their public sources. Rank counts
+above the number of cores are reported apart, as oversubscribed (ranks share cores: the numbers
+measure the scheduler as much as the library). See docs/benchmarks.md.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HOW_TO_BUILD = """\
+Build the peers from their public sources outside this repository, with the same MPI as collbench
+(mpicc from Open MPI here):
+
+  mkdir -p ~/peers && cd ~/peers
+  # OSU Micro-Benchmarks 7.4 (https://mvapich.cse.ohio-state.edu/benchmarks/)
+  curl -LO https://mvapich.cse.ohio-state.edu/download/mvapich/osu-micro-benchmarks-7.4.tar.gz
+  tar xf osu-micro-benchmarks-7.4.tar.gz && cd osu-micro-benchmarks-7.4
+  ./configure CC=mpicc CXX=mpicxx && make -j && cd ..
+  # Intel MPI Benchmarks (https://github.com/intel/mpi-benchmarks)
+  git clone https://github.com/intel/mpi-benchmarks && cd mpi-benchmarks
+  # Open MPI's C++ bindings trip IMB's -Werror: leave them out.
+  make IMB-MPI1 CC=mpicc CXX=mpicxx CPPFLAGS=-DOMPI_SKIP_MPICXX && cd ..
+
+then: benches/peers.py --peers ~/peers
+(collbench itself: cargo build --release --features mpi --bins)
+"""
+
+# collective: (collbench binary, OSU binary, IMB benchmark, collbench bytes per peer byte)
+# The peers' message size of allgather and alltoall is one rank's block; collbench's size, like
+# nccl-tests', is the whole receive buffer: nranks blocks. Allreduce, broadcast and
+# reduce_scatter (the block variant, which collbench's MPI backend calls) count the same bytes.
+COLLECTIVES = {
+    "allreduce": ("allreduce-perf", "osu_allreduce", "Allreduce", "same"),
+    "allgather": ("allgather-perf", "osu_allgather", "Allgather", "per-rank"),
+    "alltoall": ("alltoall-perf", "osu_alltoall", "Alltoall", "per-rank"),
+    "broadcast": ("broadcast-perf", "osu_bcast", "Bcast", "same"),
+    "reduce_scatter": (
+        "reducescatter-perf",
+        "osu_reduce_scatter_block",
+        "Reduce_scatter_block",
+        "same",
+    ),
+}
+SIZES = [8, 1 << 10, 64 << 10, 1 << 20, 16 << 20]
+
+
+def label(size):
+    for unit, shift in (("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} B"
+
+
+def iterations(size):
+    """(iterations, warm-up) for one launch: the same for every tool; about 0.1-0.5 s of traffic."""
+    if size <= 1 << 10:
+        return 2000, 200
+    if size <= 64 << 10:
+        return 500, 50
+    if size <= 1 << 20:
+        return 100, 10
+    return 20, 5
+
+
+# nccl-tests (and so collbench) round each rank's block of allgather, alltoall and reduce_scatter
+# down to a multiple of 16 bytes: smaller cells would measure nothing.
+MIN_BLOCK = 16
+
+
+def peer_size(collective, size, nranks):
+    """The peers' message size of a cell: at least one 16-byte block per rank where the operation
+    splits the buffer across ranks."""
+    if collective == "reduce_scatter":
+        return max(size, MIN_BLOCK * nranks)
+    if collective in ("allgather", "alltoall"):
+        return max(size, MIN_BLOCK)
+    return size
+
+
+def collbench_size(collective, size, nranks):
+    return size * nranks if COLLECTIVES[collective][3] == "per-rank" else size
+
+
+def find_binaries(peers):
+    wanted = {c[1] for c in COLLECTIVES.values()} | {"IMB-MPI1"}
+    found = {}
+    for directory, _, files in os.walk(peers):
+        for name in files:
+            path = Path(directory) / name
+            if name in wanted and name not in found and os.access(path, os.X_OK):
+                found[name] = path
+    missing = sorted(wanted - found.keys())
+    return found, missing
+
+
+def mpirun_prefix(nranks, cores):
+    cmd = ["mpirun", "-np", str(nranks)]
+    if os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    if nranks > cores:
+        cmd += ["--oversubscribe", "--bind-to", "none"]
+    else:
+        cmd += ["--bind-to", "core"]
+    return cmd
+
+
+def run(cmd, timeout):
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"exit {proc.returncode} after {time.monotonic() - started:.1f} s: {' '.join(cmd)}\n"
+            f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        )
+    return proc.stdout
+
+
+def collbench_time(ctx, collective, size, nranks):
+    iters, warmup = iterations(size)
+    total = collbench_size(collective, peer_size(collective, size, nranks), nranks)
+    binary = ctx.collbench / COLLECTIVES[collective][0]
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "run.json"
+        cmd = ctx.mpirun(nranks) + [
+            str(binary),
+            "--backend", "mpi",
+            "-b", str(total), "-e", str(total),
+            "-n", str(iters), "-w", str(warmup),
+            "-c", "0", "-d", "float",
+            "-J", str(report),
+        ]  # fmt: skip
+        run(cmd, ctx.timeout)
+        rows = json.loads(report.read_text())["results"]
+    if len(rows) != 1 or rows[0]["size_bytes"] != total:
+        raise RuntimeError(f"collbench {collective} {total} B: unexpected rows {rows}")
+    return rows[0]["out_of_place"]["time_us"]
+
+
+def osu_time(ctx, collective, size, nranks):
+    iters, warmup = iterations(size)
+    size = peer_size(collective, size, nranks)
+    binary = ctx.binaries[COLLECTIVES[collective][1]]
+    cmd = ctx.mpirun(nranks) + [
+        str(binary), "-m", f"{size}:{size}", "-i", str(iters), "-x", str(warmup),
+        "-T", "mpi_float",
+    ]  # fmt: skip
+    for line in run(cmd, ctx.timeout).splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == str(size):
+            return float(fields[1])
+    raise RuntimeError(f"no {size} B row in OSU's output: {' '.join(cmd)}")
+
+
+def imb_time(ctx, collective, size, nranks):
+    iters, _ = iterations(size)
+    size = peer_size(collective, size, nranks)
+    cmd = ctx.mpirun(nranks) + [
+        str(ctx.binaries["IMB-MPI1"]), COLLECTIVES[collective][2],
+        "-npmin", str(nranks), "-iter", str(iters), "-iter_policy", "off",
+        # IMB stops at 4 MiB unless -msglog raises its largest size.
+        "-msglog", f"3:{max(size.bit_length(), 4)}", "-msgsize", str(size),
+        "-zero_size", "off", "-mem", "4",
+        # IMB gives up on a sample after 10 s; a loaded machine can need more.
+        "-time", "600",
+        "-data_type", "float", "-red_data_type", "float",
+    ]  # fmt: skip
+    # Rows: #bytes #repetitions t_min[usec] t_max[usec] t_avg[usec] ...
+    for line in run(cmd, ctx.timeout).splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[0] == str(size) and fields[1] == str(iters):
+            return float(fields[4])
+    raise RuntimeError(f"no {size} B row with {iters} repetitions in IMB's output: {' '.join(cmd)}")
+
+
+TOOLS = {"collbench": collbench_time, "OSU": osu_time, "IMB": imb_time}
+
+
+class Context:
+    def __init__(self, args, binaries):
+        self.collbench = Path(args.collbench)
+        self.binaries = binaries
+        self.cores = os.cpu_count() or 1
+        self.timeout = args.timeout
+
+    def mpirun(self, nranks):
+        return mpirun_prefix(nranks, self.cores)
+
+
+def measure(ctx, nranks, rounds, collectives, sizes, log):
+    """times[(collective, size)][tool] = [µs per round]"""
+    times = {(c, s): {t: [] for t in TOOLS} for c in collectives for s in sizes}
+    tools = list(TOOLS)
+    for r in range(rounds):
+        order = tools[r % len(tools):] + tools[: r % len(tools)]
+        started = time.monotonic()
+        for collective in collectives:
+            for size in sizes:
+                for tool in order:
+                    try:
+                        value = TOOLS[tool](ctx, collective, size, nranks)
+                    except (RuntimeError, subprocess.TimeoutExpired) as error:
+                        # One failed launch costs its cell this round, not the whole run.
+                        log(f"  {tool} {collective} {label(size)} failed: {error}")
+                        value = None
+                    times[(collective, size)][tool].append(value)
+        log(f"  {nranks} ranks, round {r + 1}/{rounds} ({' → '.join(order)}): "
+            f"{time.monotonic() - started:.0f} s")
+    return times
+
+
+def load_average():
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def ratio_cell(ours, theirs):
+    """(median, min, max) of the per-round ratios, over rounds where both launches worked."""
+    ratios = [a / b for a, b in zip(ours, theirs) if a is not None and b]
+    if not ratios:
+        return None
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def median_time(values):
+    values = [v for v in values if v is not None]
+    return f"{statistics.median(values):.2f}" if values else "failed"
+
+
+def report(times, nranks, cores, collectives, sizes, rounds):
+    lines = []
+    over = nranks > cores
+    title = f"{nranks} ranks on {cores} cores" + (" — OVERSUBSCRIBED" if over else "")
+    lines.append(f"## {title}, {rounds} rounds")
+    header = "| collective | " + " | ".join(label(s) for s in sizes) + " |"
+    rule = "|---|" + "---|" * len(sizes)
+    for peer in ("OSU", "IMB"):
+        lines += ["", f"collbench / {peer}: median per-round ratio (min–max); ≤ 1.05 is the goal", "",
+                  header, rule]
+        for c in collectives:
+            cells = []
+            for s in sizes:
+                cell = ratio_cell(times[(c, s)]["collbench"], times[(c, s)][peer])
+                if cell is None:
+                    cells.append("failed")
+                    continue
+                med, lo, hi = cell
+                mark = "" if med <= 1.05 else " ✗"
+                cells.append(f"{med:.2f} ({lo:.2f}–{hi:.2f}){mark}")
+            lines.append(f"| {c} vs {peer} | " + " | ".join(cells) + " |")
+    raised = [f"{c} {label(s)} → {label(peer_size(c, s, nranks))}" for c in collectives for s in sizes
+              if peer_size(c, s, nranks) != s]
+    if raised:
+        lines += ["", "cells measured at a larger size (16 B blocks per rank): " + ", ".join(raised)]
+    lines += ["", "median time per operation, µs (collbench / OSU / IMB)", "", header, rule]
+    for c in collectives:
+        cells = []
+        for s in sizes:
+            t = times[(c, s)]
+            cells.append(" / ".join(median_time(t[k]) for k in TOOLS))
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peers", help="directory holding the OSU and IMB binaries")
+    parser.add_argument("--how-to-build", action="store_true", help="print how to build the peers")
+    parser.add_argument("--collbench", default=str(ROOT / "target" / "release"),
+                        help="directory of collbench's binaries (default: target/release)")
+    parser.add_argument("--ranks", default="2,4", help="rank counts, comma-separated (default 2,4)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument("--collectives", default=",".join(COLLECTIVES),
+                        help=f"comma-separated subset of {','.join(COLLECTIVES)}")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                        help="message sizes in bytes, comma-separated (default 8,1K,64K,1M,16M)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per launch")
+    parser.add_argument("--out", help="also write the report to this file")
+    args = parser.parse_args()
+
+    if args.how_to_build:
+        print(HOW_TO_BUILD, end="")
+        return 0
+    if not args.peers:
+        print("benches/peers.py: --peers DIR is required (DIR: where OSU and IMB were built)\n",
+              file=sys.stderr)
+        print(HOW_TO_BUILD, end="", file=sys.stderr)
+        return 2
+    binaries, missing = find_binaries(args.peers)
+    if missing:
+        print(f"benches/peers.py: not found under {args.peers}: {', '.join(missing)}\n",
+              file=sys.stderr)
+        print(HOW_TO_BUILD, end="", file=sys.stderr)
+        return 2
+    collectives = [c for c in args.collectives.split(",") if c]
+    unknown = [c for c in collectives if c not in COLLECTIVES]
+    if unknown:
+        print(f"benches/peers.py: unknown collective(s) {unknown}; known: {list(COLLECTIVES)}",
+              file=sys.stderr)
+        return 2
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        ranks = [int(r) for r in args.ranks.split(",") if r]
+    except ValueError as error:
+        print(f"benches/peers.py: --sizes and --ranks take integers: {error}", file=sys.stderr)
+        return 2
+    for name in [COLLECTIVES[c][0] for c in collectives]:
+        if not (Path(args.collbench) / name).exists():
+            print(f"benches/peers.py: {Path(args.collbench) / name} is missing; build it with "
+                  "cargo build --release --features mpi --bins", file=sys.stderr)
+            return 2
+    if shutil.which("mpirun") is None:
+        print("benches/peers.py: mpirun is not on PATH", file=sys.stderr)
+        return 2
+
+    ctx = Context(args, binaries)
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    mpi = subprocess.run(["mpirun", "--version"], capture_output=True, text=True).stdout
+    sections = [
+        "# collbench vs OSU Micro-Benchmarks and Intel MPI Benchmarks (benches/peers.py)",
+        "",
+        f"{mpi.splitlines()[0] if mpi else 'mpirun'}; {ctx.cores} cores; collbench out-of-place "
+        "time (-c 0), OSU average latency, IMB t_avg; float; equal iterations and warm-up "
+        f"(≤1 KiB 2000/200, 64 KiB 500/50, 1 MiB 100/10, 16 MiB 20/5); tool order rotates per round.",
+    ]
+    for nranks in ranks:
+        log(f"measuring {nranks} ranks")
+        before = load_average()
+        times = measure(ctx, nranks, args.rounds, collectives, sizes, log)
+        sections += ["", report(times, nranks, ctx.cores, collectives, sizes, args.rounds),
+                     "", f"load average before: {before}; after: {load_average()} (other jobs on "
+                     "the machine show here; a load above the core count makes every cell noise)"]
+    text = "\n".join(sections) + "\n"
+    print(text, end="")
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
