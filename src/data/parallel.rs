@@ -119,7 +119,7 @@ fn share_of(segment: &Segment, t: usize, threads: usize) -> Option<Segment> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{corrupt_bits, expected_bits, ElementSource, POISON_BYTE};
+    use crate::data::check::{corrupt_bits, expected_bits, ElementSource, POISON_BYTE};
     use crate::types::{DataType, ReduceOp};
 
     #[test]
