@@ -539,7 +539,11 @@ fn acceptance_flags_are_checked_before_any_work() {
             "does not exist",
         ),
         (&["--jsonl", "/tmp"], &[], "is a directory"),
-        (&["--push-gateway", "https://pg:9091"], &[], "https"),
+        (
+            &["--push-gateway", "ftp://pg:9091"],
+            &[],
+            "is not an http:// or https:// URL",
+        ),
         (
             &[],
             &[("NCCL_TESTS_MIN_BW", "lots")],
