@@ -820,10 +820,12 @@ fn the_report_names_the_backend_auto_resolved_to() {
             "-e",
             "64K",
             "-n",
-            "2",
-            // A noisy shared machine must not fail healthy pairs: only the backend is checked.
+            "10",
+            // A noisy shared machine must not fail healthy pairs: only the backend is checked. Two
+            // pairs share 2 cores here, and one pair starved for a moment measured 4 % of the other
+            // (CI): the threshold is 0.1 % of the reference pair.
             "--pair-tolerance",
-            "95",
+            "99.9",
             "--collbench-json",
             "auto.json",
             "--prom-file",
