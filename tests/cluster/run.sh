@@ -294,7 +294,7 @@ case_slow_node() {
     # A pair fails below 10 % of round 1's median pair (--pair-tolerance 90): on 2 shared cores
     # healthy pairs running beside each other differ by 2x, the slow node's pairs by 50x or more.
     srun_retry pairwise.txt pairwise.err 300 -N 4 --ntasks-per-node=1 --mpi=pmix "$bin_dir/collbench" accept --pairwise \
-        -b 4M -e 4M -n 3 -w 1 --pair-tolerance 90 -J pairwise.json --jsonl pairwise.jsonl || rc=$?
+        -b 4M -e 4M -n 3 -w 1 --pair-tolerance 90 --collbench-json pairwise.json --jsonl pairwise.jsonl || rc=$?
     cat pairwise.txt
     [ "$rc" -eq 7 ] || fail "accept --pairwise exited $rc, expected 7: $(tail -n 5 pairwise.err)" || return 1
     [ "$(json pairwise.json '[b["host"] for b in d["bad_hosts"]]')" = "['$(host "$slow")']" ] ||
@@ -309,7 +309,7 @@ case_slow_node() {
 case_link_down() {
     local lost=4 timeout_s=10 cut end took rows
     start_sweep run run.jsonl -N 4 --ntasks-per-node=1 --mpi=pmix "$bin_dir/collbench" accept -b 1M -e 64M -f 2 -n 10 \
-        -T "$timeout_s" --jsonl run.jsonl -J run.json || fail "no 2 rows within 120 s: $(cat run.err)" || return 1
+        -T "$timeout_s" --jsonl run.jsonl --collbench-json run.json || fail "no 2 rows within 120 s: $(cat run.err)" || return 1
     fault link "$lost" down || return 1
     cut="$(now)"
     rows="$(rows_in run.jsonl)"
@@ -374,7 +374,7 @@ exit "$rc"
 SH
     chmod +x rank-exit.sh
     start_sweep run run.jsonl -N 4 --ntasks-per-node=1 --mpi=pmix "$PWD/rank-exit.sh" "$PWD/run.exits" "$bin_dir/collbench" accept \
-        -b 1M -e 256M -f 2 -n 10 --jsonl run.jsonl -J run.json || fail "no 2 rows within 120 s: $(cat run.err)" || return 1
+        -b 1M -e 256M -f 2 -n 10 --jsonl run.jsonl --collbench-json run.json || fail "no 2 rows within 120 s: $(cat run.err)" || return 1
     job="$(timeout 10 "$cx" squeue -h -o %i | head -n 1)"
     [ -n "$job" ] || fail "no job in squeue" || return 1
     timeout 10 "$cx" scancel "$job" || return 1
@@ -419,7 +419,7 @@ case_eight_nodes() {
     fault slow "$slow_b" 50mbit || return 1
     rc=0
     srun_retry pw8.txt pw8.err 300 -N 8 --mpi=pmix "$bin_dir/collbench" accept --pairwise \
-        -b 4M -e 4M -n 3 -w 1 --pair-tolerance 90 -J pw8.json || rc=$?
+        -b 4M -e 4M -n 3 -w 1 --pair-tolerance 90 --collbench-json pw8.json || rc=$?
     grep -E '^# (round|Bad|  )' pw8.txt
     [ "$rc" -eq 7 ] || fail "8 nodes, 2 slow: accept --pairwise exited $rc, expected 7" || return 1
     [ "$(json pw8.json 'sorted(b["host"] for b in d["bad_hosts"])')" = "['${prefix}$slow_a', '${prefix}$slow_b']" ] ||
