@@ -180,7 +180,8 @@ srun_bg() {
 # srun says "task N: Segmentation fault", or "Exited with exit code 139" under a wrapper shell.
 startup_crash() {
     grep -qE 'task [0-9]+: (Segmentation fault|Exited with exit code 139)' "$1" 2>/dev/null &&
-        grep -q 'Open MPI failed to TCP connect to a peer' "$1" 2>/dev/null
+        grep -qE 'Open MPI failed to TCP connect to a peer|mca_btl_tcp_recv_blocking.*Connection reset by peer' "$1" 2>/dev/null &&
+        ! grep -qE '^ +[0-9]+ +[0-9]+ +[a-z0-9_]+ ' "$1" 2>/dev/null
 }
 # srun_retry OUT ERR SECONDS SRUN-ARGS...: srun on the cluster with --kill-on-bad-exit=1 (a crashed
 # rank ends the step); run again after an Open MPI start-up crash. Returns srun's exit code.
