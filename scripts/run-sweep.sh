@@ -72,9 +72,12 @@ if [ -n "$nccl" ]; then
 else
     read -r -a sweep <<<"${COLLBENCH_RUN_ARGS:--b 8 -e 16M -f 2}"
     command=(mpirun --allow-run-as-root --oversubscribe -np 4 "$bin" "${sweep[@]}" "${outputs[@]}")
-    # On Ctrl-C, mpirun SIGKILLs the ranks 1 s after SIGTERM unless told otherwise: time for
-    # collbench to finish the row and write its outputs.
-    export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-30}
+    # On Ctrl-C the ranks get the SIGINT themselves (same process group) and stop after the row.
+    # mpirun (Open MPI 4.1) meanwhile sends SIGCONT, waits this long, SIGTERM, waits again, then
+    # SIGKILL; it blocks while it waits, so a rank still alive then costs twice this timeout
+    # before the prompt returns. 10 s lets a host row finish and write the outputs (the default
+    # 1 s does not) and keeps the worst case near 20 s.
+    export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-10}
     log "no usable GPU: 4 MPI ranks on host memory"
 fi
 echo "+ ${command[*]}" >&2

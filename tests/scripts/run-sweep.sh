@@ -25,15 +25,17 @@ last_g() { grep -o -- '-g [0-9]*' | tail -n 1; }
 got="$(COLLBENCH_RUN_ARGS="-b 8 -e 1G -f 2 -g 1" run_fake)"
 [ "$(last_g <<<"$got")" = "-g 1" ] || { echo "FAIL: COLLBENCH_RUN_ARGS' -g 1 was overridden: $got" >&2; exit 1; }
 # Ctrl-C on `make run`: SIGINT to the terminal's process group (here: a new session's) must end
-# the whole run — mpirun and its ranks too, not only the script and tee — within mpirun's 30 s
-# grace, with the JSON written and marked incomplete. The sweep left alone would run for minutes.
+# the whole run — mpirun and its ranks too, not only the script and tee — within twice mpirun's
+# 10 s grace (scripts/run-sweep.sh), with the JSON written and marked incomplete. The sweep
+# left alone would run for minutes.
 # (env --default-signal: a job started with & by a script ignores SIGINT; a terminal's does not.)
 rm -f "$out"/allreduce.{txt,json,csv}
 COLLBENCH_RUN_FORCE_HOST=1 COLLBENCH_RUN_ARGS="-b 8 -e 16M -f 2 -n 5000 -w 1" \
     setsid env --default-signal=INT "$root/scripts/run-sweep.sh" >/dev/null 2>&1 &
 session=$!
 for _ in $(seq 1 60); do
-    [ "$(grep -c '^ *[0-9]' "$out/allreduce.txt" 2>/dev/null || true)" -ge 3 ] && break
+    rows="$(grep -c '^ *[0-9]' "$out/allreduce.txt" 2>/dev/null || true)"
+    [ "${rows:-0}" -ge 3 ] && break
     sleep 1
 done
 kill -INT -- "-$session"
