@@ -139,6 +139,7 @@ pub fn aggregate_measurement(
             slowest_device: placement.and_then(|p| p.device),
         },
         per_iteration: per_iteration(samples, placements, options.per_iteration_skip)?,
+        stats: None,
     })
 }
 

@@ -108,6 +108,7 @@ mod tests {
                 slowest_device: None,
             },
             per_iteration: None,
+            stats: None,
         }
     }
 

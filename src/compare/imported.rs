@@ -79,6 +79,7 @@ pub(super) fn printed_measurement(
             slowest_device: None,
         },
         per_iteration,
+        stats: None,
     }
 }
 

@@ -184,6 +184,37 @@ pub struct Measurement {
     pub ranks: RankSpread,
     /// `-I`: per-iteration statistics (max over ranks for each iteration).
     pub per_iteration: Option<IterStats>,
+    /// How far the reported time can be trusted: its samples, center and confidence interval.
+    /// `None` in files written before schema 6 (and in imported nccl-tests output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<TimeStats>,
+}
+
+/// What one sample of a measurement is: one timed iteration (`-I`, the slowest rank's time), one
+/// batch of `-n` iterations (the per-op time of a batch), or one `-N` cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleUnit {
+    Iteration,
+    Batch,
+    Cycle,
+}
+
+/// The uncertainty of a reported time: `center_us` is the `statistic` (e.g. the median) of
+/// `samples` samples of one `unit`, and [`ci_low_us`, `ci_high_us`] its `confidence` interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimeStats {
+    /// The center's statistic, e.g. `median`.
+    pub statistic: String,
+    pub unit: SampleUnit,
+    pub samples: usize,
+    pub center_us: f64,
+    pub ci_low_us: f64,
+    pub ci_high_us: f64,
+    /// The interval's confidence level, e.g. 0.95.
+    pub confidence: f64,
+    /// Robust relative spread of the samples: 1.4826 × MAD / median × 100 (the CV for normal data).
+    pub spread_percent: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -75,6 +75,7 @@ pub fn measurement(
             stdev_us: time_us * cv / 100.0,
             ..IterStats::default()
         }),
+        stats: None,
     }
 }
 

@@ -103,6 +103,7 @@ fn cell(text: &str, per_iteration: bool) -> Measurement {
             slowest_device: Some(0),
         },
         per_iteration,
+        stats: None,
     }
 }
 
