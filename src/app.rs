@@ -169,11 +169,11 @@ fn report_error(error: &CollbenchError) -> i32 {
 
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!(
+        crate::io::console::error_line(&format!(
             "collbench: internal error (a bug in collbench, please report it): {info}; exiting \
              with code {}",
             exit::INTERNAL
-        );
+        ));
         if let Some(abort) = watchdog::abort_handle() {
             abort(exit::INTERNAL);
         }
@@ -206,7 +206,9 @@ fn install_signal_handlers() -> StopSignal {
         .and_then(|_| signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize))
         .and_then(|_| signal_hook::flag::register(signal, console::stop_flag()));
         if let Err(error) = registered {
-            eprintln!("collbench: could not install a handler for signal {signal}: {error}");
+            crate::io::console::error_line(&format!(
+                "collbench: could not install a handler for signal {signal}: {error}"
+            ));
         }
     }
     stop
@@ -282,9 +284,9 @@ fn init_world(watched: bool) -> Result<Box<dyn World>> {
     }
     let (world, init) = world::MpiWorld::init_for(world::ThreadUse::OtherThreadsCallMpi)?;
     if !init.thread_multiple && world.rank() == 0 {
-        eprintln!(
+        crate::io::console::error_line(
             "collbench: warning: the MPI library does not provide MPI_THREAD_MULTIPLE; the -T \
-             watchdog will still try MPI_Abort from its thread"
+             watchdog will still try MPI_Abort from its thread",
         );
     }
     Ok(Box::new(world))

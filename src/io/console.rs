@@ -143,3 +143,11 @@ pub fn print_line(text: &str) {
         print(&format!("{text}\n"));
     }
 }
+
+/// Writes `text` and a newline to standard error in one `write`: ranks under one launcher share
+/// its stderr, and `eprintln!` writes each formatted piece apart, so lines of several ranks came
+/// out interleaved mid-line (`collbench: collbench: timeout: …`).
+pub fn error_line(text: &str) {
+    let line = format!("{text}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
