@@ -15,8 +15,7 @@ use clap::{ArgAction, Args, Parser};
     disable_version_flag = true,
     args_override_self = true,
     // getopt_long takes any unambiguous prefix of a long name (`--warmup 5`, `--iter 10`).
-    infer_long_args = true,
-    help_template = "USAGE: {usage}\n\n{all-args}{after-help}"
+    infer_long_args = true
 )]
 pub struct RawArgs {
     // ---- Number of GPUs (GPU backend only; must stay 1 on the mpi backend) ----
@@ -320,6 +319,9 @@ pub struct RawArgs {
 
     #[arg(short = 'h', long = "help", action = ArgAction::SetTrue, help = "print this help")]
     pub help: bool,
+    /// Answered before parsing (every program name prints collbench's version); listed for -h.
+    #[arg(long = "version", action = ArgAction::SetTrue, help = "print the version")]
+    pub version: bool,
 }
 
 /// Acceptance verdict flags (`--min-busbw`, `--profile`, `--jsonl`, `--prom-file`, `--push-gateway`,
