@@ -294,7 +294,7 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
             .unwrap();
     for row in json["results"].as_array().unwrap() {
         let size = row["size_bytes"].as_u64().unwrap();
-        let gbps = row["out_of_place"]["bus_bandwidth_gbps"].as_f64().unwrap();
+        let gbps = row["out_of_place"]["busbw_gbps"].as_f64().unwrap();
         let shown = prom.query(&format!(
             "collbench_bus_bandwidth_bytes_per_second{{collective=\"all_reduce\",\
              size_bytes=\"{size}\",placement=\"out_of_place\"}}"
