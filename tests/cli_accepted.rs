@@ -454,7 +454,10 @@ fn umbrella_list_version_help_and_other_commands() {
     }
     match umbrella(&["--help"]) {
         Ok(Umbrella::Help(text)) => {
-            assert!(text.contains("\n  run ") && text.contains("hypercube"), "{text}")
+            assert!(
+                text.contains("\n  run ") && text.contains("hypercube"),
+                "{text}"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -119,7 +119,10 @@ fn per_iteration_columns_are_filled_with_dash_i() {
         records[0][col("iter_samples")].parse::<usize>().unwrap(),
         stats.samples
     );
-    assert_eq!(records[0][col("iter_p50_us")], format!("{:.2}", stats.p50_us));
+    assert_eq!(
+        records[0][col("iter_p50_us")],
+        format!("{:.2}", stats.p50_us)
+    );
     assert_eq!(
         records[0][col("iter_cv_percent")],
         format!("{:.2}", stats.cv_percent)

@@ -113,7 +113,10 @@ fn csv_columns_are_the_documented_ones() {
 fn prometheus_names_are_the_documented_ones() {
     let documented: BTreeSet<String> = docs_table().into_iter().flat_map(|r| r.2).collect();
     let metric_names: BTreeSet<&str> = METRICS.iter().map(|m| m.name).collect();
-    let row_metric = METRICS.iter().find(|m| m.labels.contains(&"redop")).unwrap();
+    let row_metric = METRICS
+        .iter()
+        .find(|m| m.labels.contains(&"redop"))
+        .unwrap();
     for name in &documented {
         let known = metric_names.contains(name.as_str())
             || COMMON_LABELS.contains(&name.as_str())
@@ -122,7 +125,11 @@ fn prometheus_names_are_the_documented_ones() {
     }
     // Every metric of a measured row, and every label it has, is in the table.
     for metric in METRICS.iter().filter(|m| m.labels.contains(&"redop")) {
-        assert!(documented.contains(metric.name), "{} undocumented", metric.name);
+        assert!(
+            documented.contains(metric.name),
+            "{} undocumented",
+            metric.name
+        );
         for label in metric.labels.iter().chain(COMMON_LABELS) {
             assert!(documented.contains(*label), "label {label} undocumented");
         }
