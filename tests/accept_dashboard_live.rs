@@ -50,7 +50,7 @@ fn a_rerun_in_a_new_slurm_job_replaces_the_failing_run_on_the_dashboard() {
     let url = format!("http://127.0.0.1:{}", gw.port);
     let verdict = query_of("Verdict by collective");
     let failing_hosts = query_of("Failing hosts");
-    let busbw = query_of("Bus bandwidth by collective and size (out-of-place)");
+    let busbw = query_of("Bus bandwidth by collective and size (out_of_place)");
 
     PushGatewaySink::new(&url)
         .unwrap()

@@ -95,11 +95,20 @@ fn program_short_name(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-/// The flags `-h` lists, for "unknown flag" messages.
-const ACCEPTED_FLAGS: &str =
-    "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
-     -J -R -M -u --backend --csv --collbench-json --seed --min-busbw --min-busbw-size --profile --jsonl \
-     --prom-file --push-gateway --require-net -h --version (long forms as in nccl-tests; see -h)";
+/// The flags `-h` lists, for "unknown flag" messages: each visible flag's short form, else its
+/// long one, from the flag definitions in [`args::RawArgs`].
+fn accepted_flags() -> String {
+    let flags: Vec<String> = RawArgs::command()
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| match (a.get_short(), a.get_long()) {
+            (Some(short), _) => Some(format!("-{short}")),
+            (None, Some(long)) => Some(format!("--{long}")),
+            (None, None) => None,
+        })
+        .collect();
+    format!("{} (long forms as in nccl-tests; see -h)", flags.join(" "))
+}
 
 /// Turns clap's parse errors into our usage errors (clap never prints or exits for us).
 fn usage_from_clap(err: &clap::Error) -> CollbenchError {
@@ -116,7 +125,10 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
                     matching.join(", ")
                 )
             } else {
-                format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
+                format!(
+                    "unknown flag or argument '{arg}'; accepted: {}",
+                    accepted_flags()
+                )
             }
         }
         (ErrorKind::InvalidValue, Some(arg)) => match build::flag_from_clap_name(&arg) {
@@ -127,8 +139,9 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
             let rendered = err.to_string();
             let first_line = rendered.lines().next().unwrap_or("invalid command line");
             format!(
-                "{}; accepted: {ACCEPTED_FLAGS}",
-                first_line.trim_start_matches("error: ")
+                "{}; accepted: {}",
+                first_line.trim_start_matches("error: "),
+                accepted_flags()
             )
         }
     };
