@@ -169,12 +169,15 @@ fn help_command_prints_that_commands_help() {
         ("compare", &["compare", "--help"]),
         ("plot", &["plot", "--help"]),
         ("fabric", &["fabric", "--help"]),
+        ("fabric loopback", &["fabric", "loopback", "--help"]),
         ("run", &["run", "--help"]),
         ("list", &["list", "--help"]),
         ("all_reduce", &["run", "all_reduce", "--help"]),
     ] {
+        let mut args = vec!["help"];
+        args.extend(command.split(' '));
         assert_eq!(
-            stdout_of(COLLBENCH, &["help", command]),
+            stdout_of(COLLBENCH, &args),
             stdout_of(COLLBENCH, own),
             "collbench help {command}"
         );

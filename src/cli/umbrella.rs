@@ -55,7 +55,7 @@ pub fn parse_umbrella_with(
         },
         "--version" | "-V" | "version" => Ok(Umbrella::Version(version_text())),
         "-h" | "--help" => Ok(Umbrella::Help(umbrella_help(registry))),
-        "help" => help_for(registry, rest.first().map(String::as_str), env),
+        "help" => help_for(registry, rest, env),
         other => match find_command(other) {
             Some(info) if info.parsed_elsewhere => Ok(Umbrella::Other {
                 name: other.to_string(),
@@ -97,22 +97,22 @@ fn parse_run(
     parse_flags(collective, &program, &rest[1..], env, argv.to_vec()).map(Umbrella::Run)
 }
 
-/// `collbench help [command]`: that command's help, as `collbench <command> --help` prints it (a
-/// collective's name gives its flags).
+/// `collbench help [command [subcommand]]`: that command's help, as `collbench <command>
+/// [subcommand] --help` prints it (a collective's name gives its flags).
 fn help_for(
     registry: &[&'static dyn Collective],
-    command: Option<&str>,
+    rest: &[String],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Umbrella> {
     let help_flag = vec!["--help".to_string()];
-    match command {
+    match rest.first().map(String::as_str) {
         None | Some("help") => Ok(Umbrella::Help(umbrella_help(registry))),
         Some("run") => Ok(Umbrella::Help(run_help(registry))),
         Some("list") => Ok(Umbrella::Help(list_help())),
         Some(name) => match (find_command(name), find_in(registry, name)) {
             (Some(info), _) => Ok(Umbrella::Other {
                 name: info.name.to_string(),
-                args: help_flag,
+                args: [&rest[1..], &help_flag].concat(),
             }),
             (None, Some(collective)) => {
                 let program = format!("collbench run {}", collective.name());
