@@ -107,6 +107,8 @@ fn a_pipe_gets_no_progress_line_and_one_rank_gets_a_note() {
     );
 }
 
+// Without the mpi feature every process is a world of its own.
+#[cfg(feature = "mpi")]
 #[test]
 fn only_rank_0_draws_and_two_ranks_get_no_note() {
     // Under mpirun the ranks' stderr reaches the terminal through mpirun: whatever it gives them,
