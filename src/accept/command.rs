@@ -50,19 +50,19 @@ fn accept_help() -> String {
             flag(
                 "pairwise",
                 None,
-                "split the job by host into pairs that run the test at once, re-pair failing \
+                "Split the job by host into pairs that run the test at once, re-pair failing \
                  hosts with passing ones, name the bad hosts",
             ),
             flag(
                 "drain",
                 None,
-                "with --pairwise: run the printed scontrol drain lines",
+                "With --pairwise: run the printed scontrol drain lines",
             ),
             flag(
                 "pair-tolerance",
                 Some("PCT"),
                 &format!(
-                    "with --pairwise and no --min-busbw/--profile: a pair fails below the \
+                    "With --pairwise and no --min-busbw/--profile: a pair fails below the \
                      reference pair busbw minus PCT percent [default: \
                      {DEFAULT_PAIR_TOLERANCE_PERCENT}]"
                 ),
@@ -70,7 +70,7 @@ fn accept_help() -> String {
             flag(
                 "collective",
                 Some("NAME"),
-                "the test to run [default: all_reduce]",
+                "The test to run [default: all_reduce]",
             ),
         ],
     )
