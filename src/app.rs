@@ -72,6 +72,11 @@ pub fn umbrella_main() -> i32 {
             console::print_line(&text);
             exit::OK
         }
+        Ok(Umbrella::NoCommand(text)) => {
+            use std::io::Write;
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            exit::USAGE
+        }
         Ok(Umbrella::Other { name, args }) => other_command(&name, &args),
         Err(error) => report_error(&error),
     }
@@ -87,8 +92,8 @@ fn other_command(name: &str, args: &[String]) -> i32 {
         // libfabric diagnostics (an Unsupported error without the feature).
         "fabric" => crate::fabric::run(args),
         _ => Err(CollbenchError::Usage(format!(
-            "collbench {name}: this command is not part of this build; accepted: run <collective> \
-             [flags], list, accept, compare, plot, fabric, --version, -h"
+            "collbench {name}: this command is not part of this build; accepted: {}",
+            cli::commands::accepted_commands()
         ))),
     };
     match result {

@@ -48,7 +48,7 @@ fn a_rerun_in_a_new_slurm_job_replaces_the_failing_run_on_the_dashboard() {
     let url = format!("http://127.0.0.1:{}", gw.port);
     let verdict = query_of("Verdict by collective");
     let failing_hosts = query_of("Failing hosts");
-    let busbw = query_of("Bus bandwidth by collective and size (out-of-place)");
+    let busbw = query_of("Bus bandwidth by collective and size (out_of_place)");
 
     PushGatewaySink::new(&url)
         .unwrap()
@@ -286,7 +286,7 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
             .unwrap();
     for row in json["results"].as_array().unwrap() {
         let size = row["size_bytes"].as_u64().unwrap();
-        let gbps = row["out_of_place"]["bus_bandwidth_gbps"].as_f64().unwrap();
+        let gbps = row["out_of_place"]["busbw_gbps"].as_f64().unwrap();
         let shown = prom.query(&format!(
             "collbench_bus_bandwidth_bytes_per_second{{collective=\"all_reduce\",\
              size_bytes=\"{size}\",placement=\"out_of_place\"}}"

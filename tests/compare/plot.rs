@@ -408,7 +408,7 @@ fn legend_samples_match_their_lines_and_both_panels_have_markers() {
     assert_eq!(short(RUN_BLUE, dash), 0, "the solid run's sample is dashed");
     // Title and legend name collective, ranks, nodes and backend.
     assert!(
-        svg.contains("collbench: all_reduce (16 ranks, 2 nodes, nccl), out-of-place"),
+        svg.contains("collbench: all_reduce (16 ranks, 2 nodes, nccl), out_of_place"),
         "title"
     );
     assert!(svg.contains("night-42 all_reduce (16 ranks, 2 nodes, nccl)"));

@@ -170,7 +170,7 @@ fn the_command_reads_json_and_jsonl_prints_text_or_markdown_and_exits_7() {
     assert_eq!(err.exit_code(), exit::WRONG_OR_FAILED);
     assert!(
         err.to_string()
-            .contains("all_reduce 4294967296 B float out-of-place: -20.0%"),
+            .contains("all_reduce 4294967296 B float out_of_place: -20.0%"),
         "{err}"
     );
     let text = String::from_utf8(out).unwrap();
@@ -178,7 +178,7 @@ fn the_command_reads_json_and_jsonl_prints_text_or_markdown_and_exits_7() {
     assert!(text.contains("# baseline: "), "{text}");
     let line = text
         .lines()
-        .find(|l| l.contains("4294967296") && l.contains("out-of-place"))
+        .find(|l| l.contains("4294967296") && l.contains("out_of_place"))
         .unwrap();
     assert!(
         line.contains("465.87")
@@ -198,7 +198,7 @@ fn the_command_reads_json_and_jsonl_prints_text_or_markdown_and_exits_7() {
     println!("{md}");
     assert!(md.starts_with("**collbench compare: OK**"), "{md}");
     assert!(md.contains("| collective | size (B) | type |"), "{md}");
-    assert!(md.contains("| all_reduce | 4294967296 | float | sum | -1 | out-of-place | 465.87 | 372.70 | -20.0% |"), "{md}");
+    assert!(md.contains("| all_reduce | 4294967296 | float | sum | -1 | out_of_place | 465.87 | 372.70 | -20.0% |"), "{md}");
 
     for (bad, wanted) in [
         (vec!["only-one.json"], "collbench compare:"),

@@ -3,6 +3,7 @@
 
 use crate::support::output::*;
 use collbench::report::Report;
+use collbench::sinks::cfmt;
 use collbench::sinks::csv::CSV_HEADER;
 use collbench::sinks::{CsvSink, Sink};
 use std::path::Path;
@@ -70,18 +71,18 @@ fn one_line_per_cell_with_exact_values() {
         assert_eq!(&rec[col("redop")], "sum");
         assert_eq!(&rec[col("root")], "-1");
         assert_eq!(
-            &rec[col("in_place")],
-            if in_place { "true" } else { "false" }
+            &rec[col("placement")],
+            if in_place { "in_place" } else { "out_of_place" }
         );
-        // Shortest round-trip text: reading back gives the identical f64.
-        assert_eq!(rec[col("time_us")].parse::<f64>().unwrap(), m.time_us);
+        // Two decimals, as the text table prints them.
+        assert_eq!(rec[col("time_us")], format!("{:.2}", m.time_us));
         assert_eq!(
-            rec[col("busbw_gbps")].parse::<f64>().unwrap(),
-            m.bus_bandwidth_gbps
+            rec[col("busbw_gbps")],
+            format!("{:.2}", m.bus_bandwidth_gbps)
         );
         assert_eq!(
-            rec[col("time_us_max")].parse::<f64>().unwrap(),
-            m.ranks.time_us_max
+            rec[col("time_us_max")],
+            format!("{:.2}", m.ranks.time_us_max)
         );
         assert_eq!(&rec[col("slowest_host")], m.ranks.slowest_host.as_str());
         assert_eq!(&rec[col("slowest_device")], "", "host memory has no device");
@@ -117,13 +118,43 @@ fn per_iteration_columns_are_filled_with_dash_i() {
         stats.samples
     );
     assert_eq!(
-        records[0][col("iter_p50_us")].parse::<f64>().unwrap(),
-        stats.p50_us
+        records[0][col("iter_p50_us")],
+        format!("{:.2}", stats.p50_us)
     );
     assert_eq!(
-        records[0][col("iter_cv_percent")].parse::<f64>().unwrap(),
-        stats.cv_percent
+        records[0][col("iter_cv_percent")],
+        format!("{:.2}", stats.cv_percent)
     );
+}
+
+#[test]
+fn numbers_are_printed_as_the_text_table_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("noise.csv");
+    let mut report = host_backend_report(&[8], false, 2);
+    let m = report.results[0].out_of_place.as_mut().unwrap();
+    // Values whose shortest round-trip text is float noise.
+    m.time_us = 0.6757500000000001;
+    m.algbw_gbps = 0.1 + 0.2;
+    m.bus_bandwidth_gbps = 1234.5678;
+    m.ranks.time_us_avg = 2.0 / 3.0;
+    let table_cells = [
+        ("time_us", cfmt::column(m.time_us, 7)),
+        ("algbw_gbps", cfmt::column(m.algbw_gbps, 6)),
+        ("busbw_gbps", cfmt::column(m.bus_bandwidth_gbps, 7)),
+    ];
+    write_all(&report, &path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("0000000"), "float noise in\n{text}");
+    let (_, records) = read_records(&path);
+    let first = &records[0];
+    assert_eq!(&first[col("time_us")], "0.68");
+    assert_eq!(&first[col("algbw_gbps")], "0.30");
+    assert_eq!(&first[col("busbw_gbps")], "1234.57");
+    assert_eq!(&first[col("time_us_avg")], "0.67");
+    for (column, cell) in table_cells {
+        assert_eq!(&first[col(column)], cell.trim(), "{column} as in the table");
+    }
 }
 
 #[test]

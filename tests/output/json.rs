@@ -180,7 +180,7 @@ fn schema_rejects_malformed_reports() {
             r["results"][1]["in_place"]["time_us"] = Value::Null
         }),
         ("negative bandwidth", |r| {
-            r["results"][0]["in_place"]["bus_bandwidth_gbps"] = json!(-1.0)
+            r["results"][0]["in_place"]["busbw_gbps"] = json!(-1.0)
         }),
         ("unknown dtype", |r| r["results"][0]["dtype"] = json!("fp9")),
         ("unknown memory kind", |r| {
