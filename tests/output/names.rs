@@ -2,11 +2,9 @@
 //! what the JSON report, the CSV and the Prometheus metrics really hold, and files written with
 //! the names before schema 6 still load.
 
-mod output_support;
-
+use crate::support::output::*;
 use collbench::sinks::csv::CSV_HEADER;
 use collbench::sinks::prometheus::{COMMON_LABELS, METRICS};
-use output_support::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! clap's layout (one `Usage:` line, no hand-written `USAGE:`), every one answering `--version`
 //! with the same line. After a meant change of a help text:
 //!
-//!     COLLBENCH_BLESS=1 cargo test --features mpi,fabric --test cli_help
+//!     COLLBENCH_BLESS=1 cargo test --features mpi,fabric --test cli help::
 //!
 //! then review the diff of tests/golden/help.
 
@@ -104,7 +104,7 @@ fn every_help_matches_its_golden_file() {
     assert!(
         failures.is_empty(),
         "help texts differ from tests/golden/help (if meant: COLLBENCH_BLESS=1 cargo test \
-         --features mpi,fabric --test cli_help, then review the diff):\n{}",
+         --features mpi,fabric --test cli help::, then review the diff):\n{}",
         failures.join("\n")
     );
 }
