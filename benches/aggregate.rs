@@ -53,6 +53,7 @@ fn decode_and_aggregate(parts: &[Vec<u8>], placements: &[RankPlacement]) {
         mode: AverageMode::Avg,
         per_iteration_skip: 0,
         report_cputime: false,
+        center_is_reported: false,
     };
     let m =
         aggregate_measurement(&samples, placements, 1073741824.0, 1.9998, opts).expect("aggregate");

@@ -318,6 +318,9 @@ pub struct RawArgs {
     #[command(flatten)]
     pub acceptance: AcceptanceArgs,
 
+    #[command(flatten)]
+    pub precision: super::precision::PrecisionArgs,
+
     #[arg(short = 'h', long = "help", action = ArgAction::SetTrue, help = "print this help")]
     pub help: bool,
 }

@@ -62,7 +62,15 @@ pub fn parse_umbrella_with(
                 ))
             })?;
             let program = format!("collbench run {}", collective.name());
-            parse_flags(collective, &program, &rest[1..], env, argv.to_vec()).map(Umbrella::Run)
+            parse_flags(
+                collective,
+                &program,
+                &rest[1..],
+                env,
+                argv.to_vec(),
+                &|_| {},
+            )
+            .map(Umbrella::Run)
         }
         "list" => {
             if let Some(extra) = rest.first() {

@@ -241,6 +241,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
         mode: AverageMode::Avg,
         per_iteration_skip: 0,
         report_cputime: false,
+        center_is_reported: false,
     };
     let factor = 2.0 * (nranks as f64 - 1.0) / nranks as f64;
     let results: Vec<ResultRow> = sizes
