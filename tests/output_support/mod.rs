@@ -271,6 +271,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
                             } else {
                                 vec![]
                             },
+                            batch_seconds_per_op: vec![base * (1.0 + 0.1 * r as f64)],
                         }
                     })
                     .collect();
