@@ -48,12 +48,7 @@ pub fn parse_collective_args(
     argv: &[String],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Parsed> {
-    let program = argv
-        .first()
-        .map(|p| program_short_name(p))
-        .unwrap_or_else(|| collective.binary_name().to_string());
-    let flags = argv.get(1..).unwrap_or(&[]);
-    parse_flags(collective, &program, flags, env, argv.to_vec(), &|_| {})
+    parse_collective_args_with_defaults(collective, argv, env, &|_| {})
 }
 
 /// [`parse_collective_args`] with `defaults` filling in flags the command line left out

@@ -4,7 +4,8 @@
 //! For each type (`-d`), operator (`-o`) and root (`-r`): one barrier, `-w` warm-up operations at
 //! the largest and then the smallest size (out of place), then `-N` times (cycles, nccl-tests'
 //! order) for each size an out-of-place and an in-place cell. A cell is: (with `-c`) fill the inputs, one untimed
-//! operation, barrier, the timed loop (`Backend::measure`), barrier, then `-c` validation runs
+//! operation, barrier, the timed loop (`Backend::measure`; with `--precision` batches of it until
+//! rank 0 says stop, `crate::sweep::batches`), barrier, then `-c` validation runs
 //! (fill, one operation, check; stop at the first that finds wrong elements), each followed by a
 //! sum of the wrong counts over all ranks. Every rank's sample is gathered to rank 0, which
 //! aggregates it (`crate::aggregate`) into the row it hands to the sinks.
