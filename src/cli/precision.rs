@@ -33,8 +33,8 @@ pub struct PrecisionArgs {
         long = "max-time-per-size",
         value_name = "TIME",
         allow_hyphen_values = true,
-        help = "with --precision: stop a size's batches (out-of-place and in-place together) after \
-                TIME, e.g. 2s [default: 10s; collbench accept: 2s]"
+        help = "with --precision: the most a size's batches (out-of-place and in-place together) \
+                may take, e.g. 2s [default: 10s; collbench accept: 2s]"
     )]
     pub max_time_per_size: Option<String>,
     #[arg(

@@ -83,11 +83,15 @@ pub fn run(
 pub struct BatchJudge {
     plan: AdaptivePlan,
     options: AggregateOptions,
-    /// When the sweep's `--time-budget` ends.
-    sweep_end: Option<Instant>,
+    /// Time the sweep's batches have taken, against `--time-budget`.
+    sweep_spent: Duration,
+    /// Time the batches of the size in progress have taken (its out-of-place measurement).
+    size_spent: Duration,
     /// Measurements not yet finished, this one included (they share what is left of the budget).
     cells_left: usize,
     cell: CellClock,
+    /// When the measurement in progress started its first batch.
+    cell_start: Instant,
     /// Each rank's batches so far (rank 0).
     samples: Vec<RankSample>,
     next_check: usize,
@@ -117,7 +121,8 @@ impl BatchJudge {
         BatchJudge {
             plan,
             options,
-            sweep_end: plan.time_budget.map(|b| now + b),
+            sweep_spent: Duration::ZERO,
+            size_spent: Duration::ZERO,
             cells_left: cells.max(1),
             cell: CellClock {
                 deadline: now,
@@ -126,6 +131,7 @@ impl BatchJudge {
                 last_batch: Duration::ZERO,
                 batches: 0,
             },
+            cell_start: now,
             samples: Vec::new(),
             next_check: MIN_BATCHES,
             stopped_by: None,
@@ -133,38 +139,46 @@ impl BatchJudge {
         }
     }
 
-    /// Starts a measurement of the size begun at `size_start`: out of place it may use half the
-    /// size's `--max-time-per-size` (in place gets the rest), and at most an equal share of what
-    /// is left of `--time-budget`.
-    pub fn begin_cell(&mut self, size_start: Instant, in_place: bool) {
+    /// Starts a measurement, right before its first batch. The budgets count the batches' time
+    /// (timed loops and agreements; not the warm-up, filling or validation, which do not depend on
+    /// them): out of place a size may use half its `--max-time-per-size`, in place what the out
+    /// of place left, and each at most an equal share of what is left of `--time-budget`.
+    pub fn begin_cell(&mut self, in_place: bool) {
         let now = Instant::now();
+        if !in_place {
+            self.size_spent = Duration::ZERO;
+        }
         let per_size = if in_place {
-            self.plan.max_time_per_size
+            self.plan.max_time_per_size.saturating_sub(self.size_spent)
         } else {
             self.plan.max_time_per_size / 2
         };
         let mut clock = CellClock {
-            deadline: size_start + per_size,
+            deadline: now + per_size,
             reason: StopReason::SizeBudget,
             last_batch_end: now,
             last_batch: Duration::ZERO,
             batches: 0,
         };
-        if let Some(end) = self.sweep_end {
-            let share = end.saturating_duration_since(now) / self.cells_left as u32;
+        if let Some(budget) = self.plan.time_budget {
+            let share = budget.saturating_sub(self.sweep_spent) / self.cells_left as u32;
             if now + share < clock.deadline {
                 clock.deadline = now + share;
                 clock.reason = StopReason::SweepBudget;
             }
         }
+        self.cell_start = now;
         self.cell = clock;
         self.samples.clear();
         self.next_check = MIN_BATCHES;
         self.stopped_by = None;
     }
 
-    /// The measurement is done (its share of the sweep budget goes to the others).
+    /// The measurement is done (what it left of the sweep budget goes to the others).
     pub fn end_cell(&mut self) {
+        let spent = self.cell_start.elapsed();
+        self.size_spent += spent;
+        self.sweep_spent += spent;
         self.cells_left = self.cells_left.saturating_sub(1).max(1);
     }
 
@@ -310,15 +324,24 @@ mod tests {
         };
         let mut j = judge(plan, 10);
         let start = Instant::now();
-        j.begin_cell(start, false);
+        j.begin_cell(false);
         // Out of place: half of the 4 s per size; the sweep's share (6 s) is larger.
         assert_eq!(j.cell.reason, StopReason::SizeBudget);
-        assert!(j.cell.deadline <= start + Duration::from_secs(2));
-        j.begin_cell(start, true);
-        assert!(j.cell.deadline > start + Duration::from_millis(3900));
+        assert!(j.cell.deadline <= Instant::now() + Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(50));
+        j.end_cell();
+        // In place: the 4 s less what out of place took.
+        j.begin_cell(true);
+        let left = j.cell.deadline.duration_since(start);
+        assert!(
+            left > Duration::from_millis(3900)
+                && left <= Duration::from_millis(4000) + start.elapsed(),
+            "{left:?}"
+        );
+        assert!(j.size_spent >= Duration::from_millis(50));
         // 100 cells share 60 s: 0.6 s each, less than the size's budget.
         let mut j = judge(plan, 100);
-        j.begin_cell(Instant::now(), true);
+        j.begin_cell(true);
         assert_eq!(j.cell.reason, StopReason::SweepBudget);
         j.end_cell();
         assert_eq!(j.cells_left, 99);
@@ -339,7 +362,7 @@ mod tests {
             time_budget: None,
         };
         let mut j = judge(plan, 1);
-        j.begin_cell(Instant::now(), false);
+        j.begin_cell(false);
         let mut stop = None;
         for _ in 0..50 {
             stop = j.judge(&[part(1e-5), part(1e-5)]).unwrap();
@@ -355,7 +378,7 @@ mod tests {
             ..plan
         };
         let mut j = judge(tight, 1);
-        j.begin_cell(Instant::now(), false);
+        j.begin_cell(false);
         let noisy = [1e-5, 3e-5, 2e-5, 5e-5];
         let mut stop = None;
         for k in 0..1000 {

@@ -42,7 +42,6 @@ use crate::world::{Reduction, World};
 use serde::{de::DeserializeOwned, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Set (to the signal number) by the SIGINT/SIGTERM handler; the runner stops after the row.
 pub type StopSignal = Arc<AtomicUsize>;
@@ -201,8 +200,6 @@ struct Runner<'a> {
     wrong_elements: u64,
     /// `--precision`: decides when a measurement's batches stop (rank 0; followed elsewhere).
     judge: Option<BatchJudge>,
-    /// When the size in progress started (its `--max-time-per-size`).
-    size_started: Instant,
     /// `-N`: every measurement's time per cycle (rank 0).
     cycles: CycleHistory,
 }
@@ -340,7 +337,7 @@ impl Runner<'_> {
         }
         self.barrier()?;
         if let Some(judge) = self.judge.as_mut() {
-            judge.begin_cell(self.size_started, call.in_place);
+            judge.begin_cell(call.in_place);
         }
         let timing = batches::run(
             self.backend,
@@ -482,7 +479,6 @@ impl Runner<'_> {
         let elt = spec.dtype.size_bytes();
         let collective = spec.collective;
         for &size in &plan.sizes {
-            self.size_started = Instant::now();
             let counts: Counts = collective.counts(size as usize / elt, elt, nranks);
             watchdog::set_target(collective.name(), counts.size_bytes(elt));
             let mut cells = [None, None];
@@ -676,7 +672,6 @@ pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
         summary: SummaryAccumulator::new(),
         wrong_elements: 0,
         judge: None,
-        size_started: Instant::now(),
         cycles: CycleHistory::default(),
     };
     runner.run(inputs.min_bus_bandwidth_gbps)
