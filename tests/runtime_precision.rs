@@ -288,3 +288,63 @@ fn bad_precision_and_budget_values_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_ends_the_batches_of_the_measurement_in_progress() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    // An unreachable target, two minutes per size and batches of ~10 ms (10000 of them, the cap,
+    // take longer too): only the signal can end the batches soon.
+    let args = [
+        "-b",
+        "1M",
+        "-e",
+        "2M",
+        "-f",
+        "2",
+        "-n",
+        "20",
+        "--precision",
+        "0.0001",
+        "--max-time-per-size",
+        "120s",
+        "--collbench-json",
+        json.to_str().unwrap(),
+    ];
+    let mut command = mpirun(2, "allreduce-perf", &args, &[]);
+    command.env("OMPI_MCA_odls_base_sigkill_timeout", "10");
+    let (child, lines, started) = start_until(command, LIMIT, |l| l.contains("(elements)"));
+    assert!(
+        lines.iter().any(|l| l.contains("(elements)")),
+        "no table header: {lines:?}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    // SAFETY: signalling the mpirun this test started, as a terminal's Ctrl-C does.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let run = finish(child, started.elapsed() + Duration::from_secs(60), started);
+    assert!(
+        run.status.is_some(),
+        "mpirun did not end: {}",
+        run.describe()
+    );
+    assert!(run.elapsed < Duration::from_secs(50), "{}", run.describe());
+    let report = read_json(&json);
+    assert_eq!(report["complete"], false, "{}", run.describe());
+    let rows = report["results"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        1,
+        "the row in progress is finished, then the sweep stops"
+    );
+    for side in ["out_of_place", "in_place"] {
+        assert_eq!(
+            stopped_by(&rows[0][side]),
+            "signal",
+            "{side}: {}",
+            rows[0][side]
+        );
+    }
+}
