@@ -3,7 +3,7 @@
 
 use super::iter_stats::iteration_stats;
 use super::sample::RankSample;
-use super::series::{combine_ranks, sample_series};
+use super::series::{combine_ranks, per_iteration_max, sample_series};
 use super::time_stats::median_interval;
 use crate::error::{CollbenchError, Result};
 use crate::plan::AverageMode;
@@ -115,7 +115,7 @@ pub fn aggregate_measurement(
         }
     }
     let avg = sum / samples.len() as f64;
-    let stats = match sample_series(samples, options)? {
+    let stats = match sample_series(samples, options.mode, options.per_iteration_skip)? {
         Some((unit, values)) => median_interval(&values, unit),
         None => None,
     };
@@ -199,41 +199,6 @@ fn per_process_max(samples: &[RankSample], placements: &[RankPlacement]) -> Vec<
         }
     }
     series
-}
-
-/// For each iteration (the `skip` first included), the slowest rank's time; `None` when no rank
-/// recorded iterations. Errors when ranks disagree on the count or `skip` leaves none.
-pub(super) fn per_iteration_max(samples: &[RankSample], skip: usize) -> Result<Option<Vec<f64>>> {
-    let n = samples[0].per_iteration_us.len();
-    if let Some(odd) = samples.iter().find(|s| s.per_iteration_us.len() != n) {
-        return Err(CollbenchError::Mpi(format!(
-            "rank {} recorded {} per-iteration times but rank {} recorded {n}; every rank must time the same iterations",
-            odd.rank,
-            odd.per_iteration_us.len(),
-            samples[0].rank
-        )));
-    }
-    if n == 0 {
-        return Ok(None);
-    }
-    if skip >= n {
-        return Err(CollbenchError::Mpi(format!(
-            "-K {skip} skips every one of the {n} per-iteration times; -K must be smaller than -n"
-        )));
-    }
-    let mut slowest = vec![0.0f64; n];
-    for s in samples {
-        for (m, &t) in slowest.iter_mut().zip(&s.per_iteration_us) {
-            if !t.is_finite() || t < 0.0 {
-                return Err(CollbenchError::Mpi(format!(
-                    "rank {} reported a per-iteration time of {t} µs; expected a finite number ≥ 0",
-                    s.rank
-                )));
-            }
-            *m = m.max(t);
-        }
-    }
-    Ok(Some(slowest))
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! batch of `-n` iterations the `-a` combination of the ranks' times (rank 0's, mean, min, max).
 //! Rank 0 uses the same functions between the batches of `--precision` and in the final row.
 
-use super::measurement::{per_iteration_max, AggregateOptions};
 use super::sample::RankSample;
 use crate::error::{CollbenchError, Result};
 use crate::plan::AverageMode;
@@ -37,12 +36,12 @@ pub fn combine_ranks(values: impl Iterator<Item = (usize, f64)>, mode: AverageMo
 /// least 2; `None` when neither (one batch without `-I`).
 pub fn sample_series(
     samples: &[RankSample],
-    options: AggregateOptions,
+    mode: AverageMode,
+    skip: usize,
 ) -> Result<Option<(SampleUnit, Vec<f64>)>> {
     if samples.is_empty() {
         return Ok(None);
     }
-    let skip = options.per_iteration_skip;
     if let Some(times) = per_iteration_max(samples, skip)? {
         if times.len() >= skip + 2 {
             return Ok(Some((SampleUnit::Iteration, times[skip..].to_vec())));
@@ -66,24 +65,50 @@ pub fn sample_series(
     let values = (0..batches)
         .map(|b| {
             let per_rank = samples.iter().map(|s| (s.rank, s.batch_seconds_per_op[b]));
-            combine_ranks(per_rank, options.mode) * 1.0e6
+            combine_ranks(per_rank, mode) * 1.0e6
         })
         .collect();
     Ok(Some((SampleUnit::Batch, values)))
 }
 
+/// For each iteration (the `skip` first included), the slowest rank's time; `None` when no rank
+/// recorded iterations. Errors when ranks disagree on the count or `skip` leaves none.
+pub(super) fn per_iteration_max(samples: &[RankSample], skip: usize) -> Result<Option<Vec<f64>>> {
+    let n = samples[0].per_iteration_us.len();
+    if let Some(odd) = samples.iter().find(|s| s.per_iteration_us.len() != n) {
+        return Err(CollbenchError::Mpi(format!(
+            "rank {} recorded {} per-iteration times but rank {} recorded {n}; every rank must time the same iterations",
+            odd.rank,
+            odd.per_iteration_us.len(),
+            samples[0].rank
+        )));
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    if skip >= n {
+        return Err(CollbenchError::Mpi(format!(
+            "-K {skip} skips every one of the {n} per-iteration times; -K must be smaller than -n"
+        )));
+    }
+    let mut slowest = vec![0.0f64; n];
+    for s in samples {
+        for (m, &t) in slowest.iter_mut().zip(&s.per_iteration_us) {
+            if !t.is_finite() || t < 0.0 {
+                return Err(CollbenchError::Mpi(format!(
+                    "rank {} reported a per-iteration time of {t} µs; expected a finite number ≥ 0",
+                    s.rank
+                )));
+            }
+            *m = m.max(t);
+        }
+    }
+    Ok(Some(slowest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn options(mode: AverageMode, skip: usize) -> AggregateOptions {
-        AggregateOptions {
-            mode,
-            per_iteration_skip: skip,
-            report_cputime: false,
-            center_is_reported: false,
-        }
-    }
 
     fn sample(rank: usize, batches: &[f64], iterations: &[f64]) -> RankSample {
         RankSample {
@@ -97,7 +122,7 @@ mod tests {
     #[test]
     fn batches_combine_per_average_mode() {
         let s = [sample(1, &[4e-6, 8e-6], &[]), sample(0, &[2e-6, 2e-6], &[])];
-        let series = |mode| sample_series(&s, options(mode, 0)).unwrap().unwrap();
+        let series = |mode| sample_series(&s, mode, 0).unwrap().unwrap();
         assert_eq!(
             series(AverageMode::Max),
             (SampleUnit::Batch, vec![4.0, 8.0])
@@ -114,17 +139,17 @@ mod tests {
             sample(0, &[1e-6], &[9.0, 1.0, 5.0]),
             sample(1, &[1e-6], &[1.0, 2.0, 3.0]),
         ];
-        let got = sample_series(&s, options(AverageMode::Avg, 1)).unwrap();
+        let got = sample_series(&s, AverageMode::Avg, 1).unwrap();
         assert_eq!(got, Some((SampleUnit::Iteration, vec![2.0, 5.0])));
         // One iteration left after -K and one batch: no series.
-        let got = sample_series(&s, options(AverageMode::Avg, 2)).unwrap();
+        let got = sample_series(&s, AverageMode::Avg, 2).unwrap();
         assert_eq!(got, None);
     }
 
     #[test]
     fn ranks_with_different_batch_counts_are_an_error() {
         let s = [sample(0, &[1e-6, 1e-6], &[]), sample(3, &[1e-6], &[])];
-        let err = sample_series(&s, options(AverageMode::Avg, 0))
+        let err = sample_series(&s, AverageMode::Avg, 0)
             .unwrap_err()
             .to_string();
         assert!(

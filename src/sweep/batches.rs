@@ -245,7 +245,12 @@ impl BatchJudge {
 
     /// Whether the interval of the samples so far is within the target.
     fn precise(&self) -> Result<bool> {
-        let Some((unit, values)) = sample_series(&self.samples, self.options)? else {
+        let Some((unit, values)) = sample_series(
+            &self.samples,
+            self.options.mode,
+            self.options.per_iteration_skip,
+        )?
+        else {
             return Ok(false);
         };
         // Fewer than 6 samples give [min, max] below 95 % confidence: never precise enough.
