@@ -140,7 +140,8 @@ fn precise_sizes_stop_early_and_every_output_records_samples_and_interval() {
 fn budgets_end_the_batches_of_sizes_that_cannot_reach_the_target() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    // A target no run reaches: each size stops on its 0.4 s (out of place on half of it).
+    // A target no run reaches: each size stops on its 0.4 s (out of place on half of it). Batches
+    // of -n 100 take long enough that the 10000-batch cap cannot come first.
     let (out, report) = all_reduce(
         dir.path(),
         &[
@@ -151,7 +152,7 @@ fn budgets_end_the_batches_of_sizes_that_cannot_reach_the_target() {
             "-f",
             "32",
             "-n",
-            "5",
+            "100",
             "--precision",
             "0.0001",
             "--max-time-per-size",
@@ -176,7 +177,7 @@ fn budgets_end_the_batches_of_sizes_that_cannot_reach_the_target() {
             "-f",
             "2",
             "-n",
-            "5",
+            "100",
             "--precision",
             "0.0001",
             "--max-time-per-size",
