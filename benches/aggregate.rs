@@ -39,6 +39,7 @@ fn gathered(iterations: usize) -> Vec<Vec<u8>> {
                 per_iteration_us: (0..iterations)
                     .map(|i| t * 1e6 * (1.0 + ((i * 31 + r) % 17) as f64 / 500.0))
                     .collect(),
+                batch_seconds_per_op: vec![t],
             }])
         })
         .collect()
@@ -53,6 +54,7 @@ fn decode_and_aggregate(parts: &[Vec<u8>], placements: &[RankPlacement]) {
         mode: AverageMode::Avg,
         per_iteration_skip: 0,
         report_cputime: false,
+        center_is_reported: false,
     };
     let m =
         aggregate_measurement(&samples, placements, 1073741824.0, 1.9998, opts).expect("aggregate");

@@ -141,7 +141,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
             }
         },
     };
-    match cli::parse_collective_args(collective, &rest, env)? {
+    match cli::parse_collective_args_with_defaults(collective, &rest, env, &adaptive_by_default)? {
         Parsed::Version(text) => Ok(AcceptCommand::Help(text)),
         Parsed::Help(_) => Ok(AcceptCommand::Help(accept_help())),
         Parsed::Run(plan) if pairwise && plan.acceptance.criteria.require_net.is_some() => {
@@ -177,6 +177,21 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                 acceptance.criteria.is_empty() && acceptance.profile.is_none();
             Ok(AcceptCommand::Run(plan))
         }
+    }
+}
+
+/// An acceptance decides on its numbers: unless told otherwise (`--precision off`, or other values),
+/// it runs the adaptive mode (`crate::plan::adaptive::AdaptivePlan::acceptance_default`).
+fn adaptive_by_default(raw: &mut cli::args::RawArgs) {
+    use crate::plan::adaptive::{ACCEPT_MAX_TIME_PER_SIZE, ACCEPT_PRECISION_PERCENT};
+    let flags = &mut raw.precision;
+    let precision = flags
+        .precision
+        .get_or_insert_with(|| format!("{ACCEPT_PRECISION_PERCENT}%"));
+    let off = precision.trim().eq_ignore_ascii_case("off");
+    if !off && flags.max_time_per_size.is_none() {
+        let seconds = ACCEPT_MAX_TIME_PER_SIZE.as_secs_f64();
+        flags.max_time_per_size = Some(format!("{seconds}s"));
     }
 }
 

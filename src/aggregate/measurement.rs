@@ -3,6 +3,8 @@
 
 use super::iter_stats::iteration_stats;
 use super::sample::RankSample;
+use super::series::{combine_ranks, per_iteration_max, sample_series};
+use super::time_stats::median_interval;
 use crate::error::{CollbenchError, Result};
 use crate::plan::AverageMode;
 use crate::report::{Measurement, RankPlacement, RankSpread};
@@ -17,6 +19,9 @@ pub struct AggregateOptions {
     /// `-C 1`: the time column shows rank 0's launch time; the bandwidths still divide by the
     /// completion time chosen by `mode` (nccl-tests only swaps the printed time).
     pub report_cputime: bool,
+    /// `--precision`: the reported time (and the bandwidths) is the median of the samples
+    /// (`Measurement::stats`), whose interval the batches were run to narrow.
+    pub center_is_reported: bool,
 }
 
 /// The name reports record for `-a` (`RunConfig::average_mode`, an enum in the JSON Schema).
@@ -110,11 +115,16 @@ pub fn aggregate_measurement(
         }
     }
     let avg = sum / samples.len() as f64;
-    let seconds = match options.mode {
-        AverageMode::Rank0 => lowest.seconds_per_op,
-        AverageMode::Avg => avg,
-        AverageMode::Min => min,
-        AverageMode::Max => max,
+    let stats = match sample_series(samples, options.mode, options.per_iteration_skip)? {
+        Some((unit, values)) => median_interval(&values, unit),
+        None => None,
+    };
+    let seconds = match &stats {
+        Some(stats) if options.center_is_reported => stats.center_us / 1.0e6,
+        _ => combine_ranks(
+            samples.iter().map(|s| (s.rank, s.seconds_per_op)),
+            options.mode,
+        ),
     };
     let algbw_gbps = bandwidth_gbps(bytes_for_bw, seconds);
     let printed_seconds = if options.report_cputime {
@@ -139,7 +149,7 @@ pub fn aggregate_measurement(
             slowest_device: placement.and_then(|p| p.device),
         },
         per_iteration: per_iteration(samples, placements, options.per_iteration_skip)?,
-        stats: None,
+        stats,
     })
 }
 
@@ -191,41 +201,6 @@ fn per_process_max(samples: &[RankSample], placements: &[RankPlacement]) -> Vec<
     series
 }
 
-/// For each iteration (the `skip` first included), the slowest rank's time; `None` when no rank
-/// recorded iterations. Errors when ranks disagree on the count or `skip` leaves none.
-fn per_iteration_max(samples: &[RankSample], skip: usize) -> Result<Option<Vec<f64>>> {
-    let n = samples[0].per_iteration_us.len();
-    if let Some(odd) = samples.iter().find(|s| s.per_iteration_us.len() != n) {
-        return Err(CollbenchError::Mpi(format!(
-            "rank {} recorded {} per-iteration times but rank {} recorded {n}; every rank must time the same iterations",
-            odd.rank,
-            odd.per_iteration_us.len(),
-            samples[0].rank
-        )));
-    }
-    if n == 0 {
-        return Ok(None);
-    }
-    if skip >= n {
-        return Err(CollbenchError::Mpi(format!(
-            "-K {skip} skips every one of the {n} per-iteration times; -K must be smaller than -n"
-        )));
-    }
-    let mut slowest = vec![0.0f64; n];
-    for s in samples {
-        for (m, &t) in slowest.iter_mut().zip(&s.per_iteration_us) {
-            if !t.is_finite() || t < 0.0 {
-                return Err(CollbenchError::Mpi(format!(
-                    "rank {} reported a per-iteration time of {t} µs; expected a finite number ≥ 0",
-                    s.rank
-                )));
-            }
-            *m = m.max(t);
-        }
-    }
-    Ok(Some(slowest))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +234,7 @@ mod tests {
             mode,
             per_iteration_skip: 0,
             report_cputime: false,
+            center_is_reported: false,
         }
     }
 
@@ -396,6 +372,7 @@ mod tests {
             mode: AverageMode::Avg,
             per_iteration_skip: 1,
             report_cputime: false,
+            center_is_reported: false,
         };
         let it = aggregate_measurement(&s, &placements(2), 8.0, 1.0, o)
             .unwrap()

@@ -10,9 +10,13 @@
 mod iter_stats;
 mod measurement;
 mod sample;
+mod series;
 mod summary;
+mod time_stats;
 
 pub use iter_stats::{iteration_stats, percentile_index};
 pub use measurement::{aggregate_measurement, average_mode_name, bandwidth_gbps, AggregateOptions};
 pub use sample::{decode_samples, encode_samples, RankSample};
+pub use series::{combine_ranks, sample_series};
 pub use summary::{summarize, SummaryAccumulator};
+pub use time_stats::{median_interval, order_statistic_index, CONFIDENCE};

@@ -20,18 +20,25 @@ pub struct RankSample {
     /// `-I`: every timed iteration, microseconds per operation, including the first `-K` ones
     /// (aggregation drops them). Empty without `-I`.
     pub per_iteration_us: Vec<f64>,
+    /// Seconds per operation of each batch of `-n` iterations (`--precision` runs several; one
+    /// otherwise). `seconds_per_op` is their mean.
+    #[serde(default)]
+    pub batch_seconds_per_op: Vec<f64>,
 }
 
 /// Format tag of [`encode_samples`]; bumped when the layout changes.
-const WIRE_VERSION: u8 = 2;
+const WIRE_VERSION: u8 = 3;
 const HAS_WRONG: u8 = 1;
 const HAS_FIRST_WRONG: u8 = 2;
 
 /// Little-endian, length-prefixed bytes of `samples` (a few dozen bytes per sample plus 8 per
-/// iteration), for `World::gather_bytes`. Serde formats would cost more than the aggregation
+/// iteration and per batch), for `World::gather_bytes`. Serde formats would cost more than the aggregation
 /// itself at 16k ranks.
 pub fn encode_samples(samples: &[RankSample]) -> Vec<u8> {
-    let per_iter: usize = samples.iter().map(|s| s.per_iteration_us.len()).sum();
+    let per_iter: usize = samples
+        .iter()
+        .map(|s| s.per_iteration_us.len() + s.batch_seconds_per_op.len())
+        .sum();
     let mut out = Vec::with_capacity(5 + samples.len() * 40 + per_iter * 8);
     out.push(WIRE_VERSION);
     put_len(&mut out, samples.len());
@@ -56,12 +63,17 @@ pub fn encode_samples(samples: &[RankSample]) -> Vec<u8> {
             put_str(&mut out, &fw.expected);
             put_str(&mut out, &fw.got);
         }
-        put_len(&mut out, s.per_iteration_us.len());
-        for t in &s.per_iteration_us {
-            out.extend_from_slice(&t.to_le_bytes());
-        }
+        put_series(&mut out, &s.per_iteration_us);
+        put_series(&mut out, &s.batch_seconds_per_op);
     }
     out
+}
+
+fn put_series(out: &mut Vec<u8>, values: &[f64]) {
+    put_len(out, values.len());
+    for t in values {
+        out.extend_from_slice(&t.to_le_bytes());
+    }
 }
 
 /// Inverse of [`encode_samples`]. Malformed bytes (truncated, wrong version, bad UTF-8) are an
@@ -75,8 +87,8 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
         )));
     }
     let count = r.len("sample count")?;
-    // Each sample takes at least 29 bytes: refuse counts the buffer cannot hold before allocating.
-    if count > bytes.len() / 29 + 1 {
+    // Each sample takes at least 33 bytes: refuse counts the buffer cannot hold before allocating.
+    if count > bytes.len() / 33 + 1 {
         return Err(r.malformed(&format!("sample count {count} for {} bytes", bytes.len())));
     }
     let mut samples = Vec::with_capacity(count);
@@ -103,14 +115,8 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
         } else {
             None
         };
-        let n = r.len("iteration count")?;
-        if n > r.remaining() / 8 {
-            return Err(r.malformed(&format!("{n} iterations but {} bytes left", r.remaining())));
-        }
-        let mut per_iteration_us = Vec::with_capacity(n);
-        for _ in 0..n {
-            per_iteration_us.push(r.f64("iteration time")?);
-        }
+        let per_iteration_us = r.series("iteration")?;
+        let batch_seconds_per_op = r.series("batch")?;
         samples.push(RankSample {
             rank,
             seconds_per_op,
@@ -118,6 +124,7 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
             wrong,
             first_wrong,
             per_iteration_us,
+            batch_seconds_per_op,
         });
     }
     if r.remaining() != 0 {
@@ -182,6 +189,19 @@ impl Reader<'_> {
         Ok(u32::from_le_bytes(self.take(what)?) as usize)
     }
 
+    /// A count and that many f64 (`what`: `iteration`, `batch`).
+    fn series(&mut self, what: &str) -> Result<Vec<f64>> {
+        let n = self.len(&format!("{what} count"))?;
+        if n > self.remaining() / 8 {
+            return Err(self.malformed(&format!(
+                "{n} {what} times but {} bytes left",
+                self.remaining()
+            )));
+        }
+        // The check above makes every read in bounds.
+        (0..n).map(|_| self.f64("time")).collect()
+    }
+
     fn string(&mut self, what: &str) -> Result<String> {
         let n = self.len(what)?;
         let end = self.pos + n;
@@ -210,6 +230,7 @@ mod tests {
                 wrong: Some(0),
                 first_wrong: None,
                 per_iteration_us: vec![12.0, 13.5, 11.25],
+                batch_seconds_per_op: vec![1.0e-5, 1.5e-5],
             },
             RankSample {
                 rank: 7,
@@ -223,6 +244,7 @@ mod tests {
                     got: "0x7e00 (nan) ✗".into(),
                 }),
                 per_iteration_us: vec![],
+                batch_seconds_per_op: vec![3.0e-5],
             },
             RankSample::default(),
         ]
@@ -250,7 +272,7 @@ mod tests {
         let mut bytes = encode_samples(&samples());
         bytes[0] = 9;
         let err = decode_samples(&bytes).unwrap_err().to_string();
-        assert!(err.contains("format version 9, expected 2"), "{err}");
+        assert!(err.contains("format version 9, expected 3"), "{err}");
 
         let mut bytes = encode_samples(&samples());
         bytes.push(0);

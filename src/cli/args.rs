@@ -317,6 +317,9 @@ pub struct RawArgs {
     #[command(flatten)]
     pub acceptance: AcceptanceArgs,
 
+    #[command(flatten)]
+    pub precision: super::precision::PrecisionArgs,
+
     #[arg(short = 'h', long = "help", action = ArgAction::SetTrue, help = "Print help")]
     pub help: bool,
     /// Answered before parsing (every program name prints collbench's version); listed for -h.

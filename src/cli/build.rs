@@ -91,6 +91,9 @@ pub const ALL_FLAGS: &[Flag] = &[
     CSV,
     COLLBENCH_JSON,
     SEED,
+    super::precision::PRECISION,
+    super::precision::MAX_TIME_PER_SIZE,
+    super::precision::TIME_BUDGET,
 ];
 
 /// The flag clap names `--iters <N>` (or `-n <N>`).
@@ -275,6 +278,7 @@ pub fn build_plan(
         None
     };
     let acceptance = acceptance_plan(&raw.acceptance, env)?;
+    let adaptive = super::precision::adaptive_plan(&raw.precision, run_cycles)?;
     // One file per output: two writers on one path lose one of them (the JSON rewrite ends the
     // JSON Lines; the CSV and the Prometheus textfile replace each other).
     let outputs = [
@@ -337,6 +341,7 @@ pub fn build_plan(
         csv_path,
         seed,
         acceptance,
+        adaptive,
         args,
     })
 }

@@ -13,6 +13,7 @@ pub mod args;
 pub mod build;
 pub mod commands;
 pub mod help;
+pub mod precision;
 pub mod split;
 pub mod umbrella;
 
@@ -51,12 +52,23 @@ pub fn parse_collective_args(
     argv: &[String],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Parsed> {
+    parse_collective_args_with_defaults(collective, argv, env, &|_| {})
+}
+
+/// [`parse_collective_args`] with `defaults` filling in flags the command line left out
+/// (`collbench accept`'s adaptive mode), before the values are checked.
+pub fn parse_collective_args_with_defaults(
+    collective: &'static dyn Collective,
+    argv: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+    defaults: &dyn Fn(&mut RawArgs),
+) -> Result<Parsed> {
     let program = argv
         .first()
         .map(|p| program_short_name(p))
         .unwrap_or_else(|| collective.binary_name().to_string());
     let flags = argv.get(1..).unwrap_or(&[]);
-    parse_flags(collective, &program, flags, env, argv.to_vec())
+    parse_flags(collective, &program, flags, env, argv.to_vec(), defaults)
 }
 
 /// Parses `flags` (no program name) for `collective`; `program` names it in the help text and
@@ -67,6 +79,7 @@ pub(crate) fn parse_flags(
     flags: &[String],
     env: &dyn Fn(&str) -> Option<String>,
     full_args: Vec<String>,
+    defaults: &dyn Fn(&mut RawArgs),
 ) -> Result<Parsed> {
     let wants_help = |flags: &[String]| flags.iter().any(|f| f == "-h" || f == "--help");
     // Every program name of the multi-call binary answers --version (nccl-tests has no such flag).
@@ -79,7 +92,8 @@ pub(crate) fn parse_flags(
         Err(_) if wants_help(flags) => return Ok(Parsed::Help(help_text(collective, program))),
         Err(err) => return Err(usage_from_clap(&err)),
     };
-    let raw = RawArgs::from_arg_matches(&matches).map_err(|err| usage_from_clap(&err))?;
+    let mut raw = RawArgs::from_arg_matches(&matches).map_err(|err| usage_from_clap(&err))?;
+    defaults(&mut raw);
     if raw.help {
         return Ok(Parsed::Help(help_text(collective, program)));
     }

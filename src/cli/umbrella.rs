@@ -94,7 +94,15 @@ fn parse_run(
         ))
     })?;
     let program = format!("collbench run {}", collective.name());
-    parse_flags(collective, &program, &rest[1..], env, argv.to_vec()).map(Umbrella::Run)
+    parse_flags(
+        collective,
+        &program,
+        &rest[1..],
+        env,
+        argv.to_vec(),
+        &|_| {},
+    )
+    .map(Umbrella::Run)
 }
 
 /// `collbench help [command [subcommand]]`: that command's help, as `collbench <command>
@@ -116,7 +124,8 @@ fn help_for(
             }),
             (None, Some(collective)) => {
                 let program = format!("collbench run {}", collective.name());
-                parse_flags(collective, &program, &help_flag, env, Vec::new()).map(Umbrella::Run)
+                parse_flags(collective, &program, &help_flag, env, Vec::new(), &|_| {})
+                    .map(Umbrella::Run)
             }
             (None, None) => Err(CollbenchError::Usage(format!(
                 "collbench help '{name}': unknown command; accepted: {} or a collective ({})",

@@ -36,6 +36,8 @@ pub enum Phase {
     Gather,
     /// Agreeing on the end of the run.
     Finish,
+    /// `--precision`: rank 0's word on whether another batch of `-n` runs.
+    Batches,
     /// `accept --pairwise`: rank 0's word on the next round and the split into pairs, when
     /// every rank is in step (after the previous round's results reached rank 0).
     Handoff,
@@ -51,6 +53,7 @@ impl fmt::Display for Phase {
             Phase::Validation => "validation",
             Phase::Gather => "gathering results",
             Phase::Finish => "finish",
+            Phase::Batches => "agreeing on the next --precision batch",
             Phase::Handoff => "pairwise hand-off between rounds",
         })
     }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod acceptance;
+pub mod adaptive;
 pub mod profile;
 pub mod timing;
 
@@ -241,6 +242,8 @@ pub struct TestPlan {
     pub seed: u64,
     /// Acceptance verdict options (see [`AcceptancePlan`]).
     pub acceptance: AcceptancePlan,
+    /// `--precision` and its budgets; `None`: nccl-tests' one batch of `-n`.
+    pub adaptive: Option<adaptive::AdaptivePlan>,
     /// The command line as given (program name first).
     pub args: Vec<String>,
 }
@@ -279,6 +282,7 @@ impl fmt::Debug for TestPlan {
             .field("csv_path", &self.csv_path)
             .field("seed", &self.seed)
             .field("acceptance", &self.acceptance)
+            .field("adaptive", &self.adaptive)
             .field("args", &self.args)
             .finish()
     }
@@ -424,6 +428,12 @@ impl TestPlan {
             ("-u/--unalign", self.unalign.to_string()),
             ("NCCL_TESTS_SPLIT", format!("{:?}", self.split)),
             ("--seed", self.seed.to_string()),
+            // Adaptive or not decides whether every batch ends in an agreement; the budgets act
+            // on rank 0 alone (it decides when the batches stop).
+            (
+                "--precision",
+                format!("{:?}", self.adaptive.map(|a| a.precision_percent)),
+            ),
         ]
     }
 

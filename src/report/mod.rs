@@ -18,8 +18,10 @@ pub mod verdict;
 
 /// 1: first release; 2: adds `verdict` (acceptance checks); 3: adds `backend.network_by_process`
 /// and the `network` check (`--require-net`); 4: adds `memory` (`-M`); 5: adds the `-I`
-/// iteration series `per_iteration.times_us` and `per_iteration.per_process_times_us`.
-pub const SCHEMA_VERSION: u32 = 5;
+/// iteration series `per_iteration.times_us` and `per_iteration.per_process_times_us`; 6 adds
+/// each measurement's `stats` (median, 95 % interval, samples, adaptive `--precision` outcome)
+/// and `config.adaptive` (`--precision`, `--max-time-per-size`, `--time-budget`).
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The `kind` of an `accept --pairwise` report file (`crate::accept::report`): readers of run
 /// reports recognise it to say what the file is instead of failing on its fields.
@@ -148,6 +150,24 @@ pub struct RunConfig {
     /// `-S`: a timestamp column after the in-place columns.
     #[serde(default)]
     pub report_timestamps: bool,
+    /// `--precision` and its budgets; `None` for nccl-tests' fixed `-n` (and before schema 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<AdaptiveConfig>,
+}
+
+/// The adaptive mode as run: batches of `-n` until the 95 % interval of the reported time is
+/// within ±`precision_percent` of its center, or a budget ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdaptiveConfig {
+    pub precision_percent: f64,
+    /// `--max-time-per-size`: the batches of one size (out-of-place and in-place together).
+    pub max_time_per_size_s: f64,
+    /// `--time-budget`: the whole sweep; `None` when not given.
+    pub time_budget_s: Option<f64>,
+    /// Every measurement runs at least this many batches, budgets or not.
+    pub min_batches: usize,
+    /// And at most this many.
+    pub max_batches: usize,
 }
 
 /// One line of the table: a (collective, size, dtype, op, root) with out-of-place and in-place
@@ -203,6 +223,16 @@ pub enum SampleUnit {
     Cycle,
 }
 
+impl SampleUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleUnit::Iteration => "iteration",
+            SampleUnit::Batch => "batch",
+            SampleUnit::Cycle => "cycle",
+        }
+    }
+}
+
 /// The uncertainty of a reported time: `center_us` is the `statistic` (e.g. the median) of
 /// `samples` samples of one `unit`, and [`ci_low_us`, `ci_high_us`] its `confidence` interval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -218,6 +248,67 @@ pub struct TimeStats {
     pub confidence: f64,
     /// Robust relative spread of the samples: 1.4826 × MAD / median × 100 (the CV for normal data).
     pub spread_percent: f64,
+    /// The samples themselves, in the order they were taken (µs per operation). Schema 6.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_us: Vec<f64>,
+    /// `--precision`: whether the target was reached and why the batches stopped; `None` for
+    /// fixed `-n` runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionOutcome>,
+}
+
+impl TimeStats {
+    /// The interval's larger half-width as a percentage of the center (the `--precision` test).
+    pub fn half_width_percent(&self) -> f64 {
+        let half = (self.ci_high_us - self.center_us).max(self.center_us - self.ci_low_us);
+        if self.center_us > 0.0 {
+            half / self.center_us * 100.0
+        } else {
+            0.0
+        }
+    }
+}
+
+/// How an adaptive (`--precision`) measurement ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrecisionOutcome {
+    /// `--precision`, percent.
+    pub target_percent: f64,
+    /// The interval's larger half-width, percent of the center, when the batches stopped.
+    pub achieved_percent: f64,
+    /// `achieved_percent <= target_percent`.
+    pub reached: bool,
+    /// Batches of `-n` iterations run.
+    pub batches: usize,
+    pub stopped_by: StopReason,
+}
+
+/// Why an adaptive measurement ran no further batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The interval reached the target.
+    Precision,
+    /// `--max-time-per-size` was spent.
+    SizeBudget,
+    /// The measurement's share of `--time-budget` was spent.
+    SweepBudget,
+    /// The batch cap (`AdaptiveConfig::max_batches`).
+    MaxBatches,
+    /// SIGINT/SIGTERM: the row is finished with the batches run so far, then the sweep stops.
+    Signal,
+}
+
+impl StopReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Precision => "precision",
+            StopReason::SizeBudget => "size_budget",
+            StopReason::SweepBudget => "sweep_budget",
+            StopReason::MaxBatches => "max_batches",
+            StopReason::Signal => "signal",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

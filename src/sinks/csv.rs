@@ -20,6 +20,16 @@
 //! | `slowest_rank`, `slowest_host`, `slowest_device` | the slowest rank (device empty on host memory) |
 //! | `iter_samples`, `iter_min_us`, `iter_max_us`, `iter_p50_us`, `iter_p99_us`, `iter_cv_percent` | `-I` statistics (max over ranks per iteration); empty without `-I` |
 //! | `cycle` | `-N` cycle, from 0 |
+//! | `stats_unit` | what one sample is: `iteration` (`-I`), `batch` (`--precision`) or `cycle` (`-N`); the `stats_*` columns are empty with fewer than 2 samples |
+//! | `stats_samples` | number of samples |
+//! | `stats_center_us` | their median, µs (the reported time with `--precision`) |
+//! | `stats_ci_low_us`, `stats_ci_high_us` | distribution-free interval of the median, µs |
+//! | `stats_confidence` | its exact coverage (>= 0.95 from 6 samples; less below, where it is [min, max]) |
+//! | `stats_spread_percent` | 1.4826 × MAD / median × 100 |
+//! | `precision_target_percent`, `precision_achieved_percent` | `--precision` and the interval's larger half-width when the batches stopped, % of the median; empty without `--precision` |
+//! | `precision_reached` | `true` or `false` |
+//! | `precision_batches` | batches of `-n` run |
+//! | `precision_stopped_by` | `precision`, `size_budget`, `sweep_budget`, `max_batches` or `signal` |
 //!
 //! Times, bandwidths and percentages have two decimals, as the text table prints them at their
 //! usual widths (`6.52`, `0.68`; never float noise like `0.6757500000000001`); the exact values
@@ -31,11 +41,11 @@ use super::cfmt;
 use super::Sink;
 use crate::error::{CollbenchError, Result};
 use crate::io::atomic::AtomicFile;
-use crate::report::{Measurement, Report, ResultRow};
+use crate::report::{Measurement, PrecisionOutcome, Report, ResultRow, TimeStats};
 use std::path::PathBuf;
 
 /// The header line, in column order.
-pub const CSV_HEADER: [&str; 27] = [
+pub const CSV_HEADER: [&str; 39] = [
     "collective",
     "backend",
     "nranks",
@@ -63,6 +73,18 @@ pub const CSV_HEADER: [&str; 27] = [
     "iter_p99_us",
     "iter_cv_percent",
     "cycle",
+    "stats_unit",
+    "stats_samples",
+    "stats_center_us",
+    "stats_ci_low_us",
+    "stats_ci_high_us",
+    "stats_confidence",
+    "stats_spread_percent",
+    "precision_target_percent",
+    "precision_achieved_percent",
+    "precision_reached",
+    "precision_batches",
+    "precision_stopped_by",
 ];
 
 pub struct CsvSink {
@@ -113,6 +135,38 @@ pub fn csv_number(value: f64) -> String {
 }
 
 fn cell_record(report: &Report, row: &ResultRow, in_place: bool, m: &Measurement) -> Vec<String> {
+    let mut record = measurement_columns(report, row, in_place, m);
+    record.extend(stats_columns(m.stats.as_ref()));
+    record
+}
+
+/// The `stats_*` and `precision_*` columns (empty where there is nothing to say).
+fn stats_columns(stats: Option<&TimeStats>) -> Vec<String> {
+    let text = |f: &dyn Fn(&TimeStats) -> String| stats.map(f).unwrap_or_default();
+    let precision = stats.and_then(|s| s.precision.as_ref());
+    let outcome = |f: &dyn Fn(&PrecisionOutcome) -> String| precision.map(f).unwrap_or_default();
+    vec![
+        text(&|s| s.unit.name().to_string()),
+        text(&|s| s.samples.to_string()),
+        text(&|s| s.center_us.to_string()),
+        text(&|s| s.ci_low_us.to_string()),
+        text(&|s| s.ci_high_us.to_string()),
+        text(&|s| s.confidence.to_string()),
+        text(&|s| s.spread_percent.to_string()),
+        outcome(&|p| p.target_percent.to_string()),
+        outcome(&|p| p.achieved_percent.to_string()),
+        outcome(&|p| p.reached.to_string()),
+        outcome(&|p| p.batches.to_string()),
+        outcome(&|p| p.stopped_by.name().to_string()),
+    ]
+}
+
+fn measurement_columns(
+    report: &Report,
+    row: &ResultRow,
+    in_place: bool,
+    m: &Measurement,
+) -> Vec<String> {
     let opt = |v: Option<String>| v.unwrap_or_default();
     let num = csv_number;
     let it = m.per_iteration.as_ref();

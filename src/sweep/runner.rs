@@ -4,7 +4,8 @@
 //! For each type (`-d`), operator (`-o`) and root (`-r`): one barrier, `-w` warm-up operations at
 //! the largest and then the smallest size (out of place), then `-N` times (cycles, nccl-tests'
 //! order) for each size an out-of-place and an in-place cell. A cell is: (with `-c`) fill the inputs, one untimed
-//! operation, barrier, the timed loop (`Backend::measure`), barrier, then `-c` validation runs
+//! operation, barrier, the timed loop (`Backend::measure`; with `--precision` batches of it until
+//! rank 0 says stop, `crate::sweep::batches`), barrier, then `-c` validation runs
 //! (fill, one operation, check; stop at the first that finds wrong elements), each followed by a
 //! sum of the wrong counts over all ranks. Every rank's sample is gathered to rank 0, which
 //! aggregates it (`crate::aggregate`) into the row it hands to the sinks.
@@ -25,11 +26,17 @@ use crate::collectives::{Collective, Counts, OpColumn};
 use crate::error::{CollbenchError, Result};
 use crate::io::console;
 use crate::measure::watchdog::{self, Phase};
+use crate::plan::adaptive::AdaptivePlan;
 use crate::plan::{Step, TestPlan};
 use crate::report::memory::RankMemory;
 use crate::report::network::{self as net_report, ProcessNetwork};
-use crate::report::{self, Measurement, RankPlacement, Report, ResultRow, RunConfig};
+use crate::report::{
+    self, Measurement, PrecisionOutcome, RankPlacement, Report, ResultRow, RunConfig, StopReason,
+    TimeStats,
+};
 use crate::sinks::Sink;
+use crate::sweep::batches::{self, BatchJudge};
+use crate::sweep::cycles::CycleHistory;
 use crate::types::ReduceOp;
 use crate::world::{Reduction, World};
 use serde::{de::DeserializeOwned, Serialize};
@@ -134,7 +141,28 @@ pub fn run_config(plan: &TestPlan, nranks: usize) -> RunConfig {
         parallel_init: plan.parallel_init,
         report_cputime: plan.timing.report_cputime,
         report_timestamps: plan.report_timestamps,
+        adaptive: plan.adaptive.map(|a| a.config()),
     }
+}
+
+/// How the rows' samples become measurements (`crate::aggregate`).
+fn aggregate_options(plan: &TestPlan) -> AggregateOptions {
+    AggregateOptions {
+        mode: plan.average,
+        per_iteration_skip: plan.timing.per_iteration_skip,
+        report_cputime: plan.timing.report_cputime,
+        center_is_reported: plan.adaptive.is_some(),
+    }
+}
+
+/// Measurements (table cells) the sweep runs: 2 per size, type, operator, root and cycle.
+fn cell_count(plan: &TestPlan, nranks: usize) -> usize {
+    plan.sizes.len()
+        * 2
+        * plan.dtypes.len()
+        * op_passes(plan).len()
+        * plan.roots(nranks).len()
+        * plan.run_cycles.max(1)
 }
 
 /// Send and receive bytes the backend must allocate: the largest over the plan's types at the
@@ -170,7 +198,15 @@ struct Runner<'a> {
     my_ranks: Vec<usize>,
     summary: SummaryAccumulator,
     wrong_elements: u64,
+    /// `--precision`: decides when a measurement's batches stop (rank 0; followed elsewhere).
+    judge: Option<BatchJudge>,
+    /// `-N`: every measurement's time per cycle (rank 0).
+    cycles: CycleHistory,
 }
+
+/// One rank's sample of a measurement, and (rank 0 of a `--precision` run) why its batches
+/// stopped.
+type CellSample = (RankSample, Option<StopReason>);
 
 impl Runner<'_> {
     fn is_root(&self) -> bool {
@@ -290,7 +326,7 @@ impl Runner<'_> {
     }
 
     /// One out-of-place or in-place cell; returns this process's sample.
-    fn cell(&mut self, call: &CallSpec) -> Result<RankSample> {
+    fn cell(&mut self, call: &CallSpec) -> Result<CellSample> {
         let plan = self.plan;
         if plan.check_iters > 0 {
             self.backend.prepare(call)?;
@@ -300,10 +336,19 @@ impl Runner<'_> {
             self.backend.warmup(call, 1)?;
         }
         self.barrier()?;
-        let timing = {
-            let _armed = watchdog::waiting(Phase::Timed);
-            self.backend.measure(call, &plan.timing)?
-        };
+        if let Some(judge) = self.judge.as_mut() {
+            judge.begin_cell(call.in_place);
+        }
+        let timing = batches::run(
+            self.backend,
+            self.world,
+            call,
+            &plan.timing,
+            self.judge.as_mut(),
+        )?;
+        if let Some(judge) = self.judge.as_mut() {
+            judge.end_cell();
+        }
         self.barrier()?;
         let checked =
             plan.check_iters > 0 && (!call.in_place || call.collective.in_place_checked());
@@ -330,18 +375,21 @@ impl Runner<'_> {
                 }
             }
         }
-        Ok(RankSample {
+        let sample = RankSample {
             rank: self.my_ranks.first().copied().unwrap_or(0),
-            seconds_per_op: timing.seconds_per_op,
-            cpu_seconds_per_op: timing.cpu_seconds_per_op,
+            seconds_per_op: timing.mean_seconds_per_op,
+            cpu_seconds_per_op: timing.mean_cpu_seconds_per_op,
             wrong,
             first_wrong,
             per_iteration_us: timing.per_iteration_us,
-        })
+            batch_seconds_per_op: timing.seconds_per_op,
+        };
+        Ok((sample, timing.stopped_by))
     }
 
     /// Gathers a cell's samples to rank 0 and aggregates them there.
-    fn aggregate(&self, sample: RankSample, call: &CallSpec) -> Result<Option<Measurement>> {
+    fn aggregate(&self, cell: CellSample, call: &CallSpec) -> Result<Option<Measurement>> {
+        let (sample, stopped_by) = cell;
         let gathered = {
             let _armed = watchdog::waiting(Phase::Gather);
             self.world.gather_bytes(&encode_samples(&[sample]))?
@@ -355,17 +403,19 @@ impl Runner<'_> {
         }
         let nranks = self.backend.nranks();
         let elt = call.dtype.size_bytes();
-        let measurement = aggregate_measurement(
+        let mut measurement = aggregate_measurement(
             &samples,
             &self.placements,
             call.collective.alg_bytes(&call.counts, elt, nranks) as f64,
             call.collective.bus_bw_factor(nranks),
-            AggregateOptions {
-                mode: self.plan.average,
-                per_iteration_skip: self.plan.timing.per_iteration_skip,
-                report_cputime: self.plan.timing.report_cputime,
-            },
+            aggregate_options(self.plan),
         )?;
+        if let (Some(adaptive), Some(stopped_by)) = (&self.plan.adaptive, stopped_by) {
+            let batches = samples.first().map_or(0, |s| s.batch_seconds_per_op.len());
+            if let Some(stats) = measurement.stats.as_mut() {
+                stats.precision = Some(precision_outcome(stats, adaptive, batches, stopped_by));
+            }
+        }
         Ok(Some(measurement))
     }
 
@@ -438,22 +488,30 @@ impl Runner<'_> {
                     in_place,
                     ..spec
                 };
-                let sample = self.cell(&call)?;
-                cells[slot] = self.aggregate(sample, &call)?;
+                let cell = self.cell(&call)?;
+                cells[slot] = self.aggregate(cell, &call)?;
             }
             if self.is_root() {
-                let [out_of_place, in_place] = cells;
+                let [mut out_of_place, mut in_place] = cells;
+                let printed = redop_label(collective, printed_op);
+                let root = if collective.uses_root() {
+                    spec.root as i64
+                } else {
+                    -1
+                };
+                for (placement, cell) in [(false, &mut out_of_place), (true, &mut in_place)] {
+                    if let Some(m) = cell.as_mut() {
+                        let key = (spec.dtype, printed.clone(), root, size, placement);
+                        self.cycles.record(key, m);
+                    }
+                }
                 let row = ResultRow {
                     collective: collective.name().to_string(),
                     size_bytes: counts.size_bytes(elt),
                     count: counts.param_count as u64,
                     dtype: spec.dtype,
-                    redop: redop_label(collective, printed_op),
-                    root: if collective.uses_root() {
-                        spec.root as i64
-                    } else {
-                        -1
-                    },
+                    redop: printed,
+                    root,
                     out_of_place,
                     in_place,
                     cycle,
@@ -485,6 +543,10 @@ impl Runner<'_> {
         }
         self.backend.allocate(send_bytes, recv_bytes)?;
         self.gather_memory()?;
+        self.judge = plan.adaptive.map(|adaptive| {
+            let cells = cell_count(plan, nranks);
+            BatchJudge::new(adaptive, aggregate_options(plan), cells, self.stop.clone())
+        });
 
         let mut report = self.header(nranks);
         report.summary = self.summary.summary(min_bw, None);
@@ -614,8 +676,28 @@ pub fn run(inputs: RunInputs) -> Result<RunOutcome> {
         my_ranks: Vec::new(),
         summary: SummaryAccumulator::new(),
         wrong_elements: 0,
+        judge: None,
+        cycles: CycleHistory::default(),
     };
     runner.run(inputs.min_bus_bandwidth_gbps)
+}
+
+/// How a `--precision` measurement ended, from its final statistics.
+fn precision_outcome(
+    stats: &TimeStats,
+    adaptive: &AdaptivePlan,
+    batches: usize,
+    stopped_by: StopReason,
+) -> PrecisionOutcome {
+    let achieved_percent = stats.half_width_percent();
+    PrecisionOutcome {
+        target_percent: adaptive.precision_percent,
+        achieved_percent,
+        reached: achieved_percent <= adaptive.precision_percent
+            && stats.confidence >= crate::aggregate::CONFIDENCE,
+        batches,
+        stopped_by,
+    }
 }
 
 #[cfg(test)]

@@ -437,6 +437,8 @@ fn sample(
             got: "-1.5".into(),
         }),
         per_iteration_us,
+        // The runner's one batch of -n (fixed -n, no --precision).
+        batch_seconds_per_op: vec![seconds],
     }
 }
 
@@ -469,6 +471,7 @@ fn run(s: &Scenario) -> Outputs {
         mode: plan.average,
         per_iteration_skip: plan.timing.per_iteration_skip,
         report_cputime: plan.timing.report_cputime,
+        center_is_reported: false,
     };
     let op_passes: Vec<Option<ReduceOp>> = if plan.ops.is_empty() {
         vec![None]

@@ -212,6 +212,30 @@ fn schema_rejects_malformed_reports() {
         ("-z outside 0..3", |r| {
             r["config"]["blocking_mode"] = json!(4)
         }),
+        ("an interval from one sample", |r| {
+            r["results"][0]["out_of_place"]["stats"]["samples"] = json!(1)
+        }),
+        ("an unknown sample unit", |r| {
+            r["results"][0]["out_of_place"]["stats"]["unit"] = json!("run")
+        }),
+        ("stats without its interval", |r| {
+            r["results"][0]["in_place"]["stats"]
+                .as_object_mut()
+                .unwrap()
+                .remove("ci_high_us");
+        }),
+        ("an unknown reason to stop the batches", |r| {
+            r["results"][0]["out_of_place"]["stats"]["precision"] = json!({
+                "target_percent": 1.0, "achieved_percent": 0.5, "reached": true,
+                "batches": 7, "stopped_by": "boredom"
+            })
+        }),
+        ("a precision of 0 %", |r| {
+            r["config"]["adaptive"] = json!({
+                "precision_percent": 0.0, "max_time_per_size_s": 2.0, "time_budget_s": null,
+                "min_batches": 2, "max_batches": 10000
+            })
+        }),
     ];
     for (what, mutate) in mutations {
         let mut bad = good.clone();

@@ -86,6 +86,7 @@ fn aggregation_reproduces_anchor_bandwidths_from_times() {
         mode: AverageMode::Avg,
         per_iteration_skip: 0,
         report_cputime: false,
+        center_is_reported: false,
     };
     for c in ANCHOR_COLLECTIVES {
         let anchor = report_from_anchor(&read_anchor(&format!("{c}.txt")));

@@ -4,6 +4,7 @@
 //! One file per module; the helpers they share live in tests/support/.
 //! - `alltoallv_pattern`: nccl-tests' alltoallv counts and traffic matrices under `mpirun -np 4`;
 //! - `mpi`: the binaries under `mpirun -np 4`;
+//! - `precision`: samples, intervals and `--precision` with its budgets under `mpirun -np 2`;
 //! - `single`: the binaries without a launcher;
 //! - `world`: `MpiWorld` under `mpirun -np 4` (this binary runs itself as the ranks).
 
@@ -12,5 +13,6 @@ mod support;
 
 mod alltoallv_pattern;
 mod mpi;
+mod precision;
 mod single;
 mod world;

@@ -186,6 +186,7 @@ pub fn report(collective: &str, hosts: &[&str], ranks_per_host: usize, rows: &[R
             parallel_init: false,
             report_cputime: false,
             report_timestamps: false,
+            adaptive: None,
         },
         results,
         summary: Summary {

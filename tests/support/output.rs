@@ -214,6 +214,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
         mode: AverageMode::Avg,
         per_iteration_skip: 0,
         report_cputime: false,
+        center_is_reported: false,
     };
     let factor = 2.0 * (nranks as f64 - 1.0) / nranks as f64;
     let results: Vec<ResultRow> = sizes
@@ -243,6 +244,7 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
                             } else {
                                 vec![]
                             },
+                            batch_seconds_per_op: vec![base * (1.0 + 0.1 * r as f64)],
                         }
                     })
                     .collect();
