@@ -7,7 +7,8 @@ Every fenced code block in those files carries a marker on the line before its f
                                        output it prints (stdout and stderr, merged)
     <!-- docs-test: skip: REASON -->   not run here (GPUs, a real cluster, ...), with the reason
 
-A block without a marker is an error, so a new sample cannot go unchecked by accident.
+A block without a marker is an error, so a new sample cannot go unchecked by accident; so is a
+relative link (or #anchor) that leads nowhere.
 
 Commands of one block run one after another with bash in a scratch folder (the repository's
 results/, sbatch/, dashboards/, docs/ and scripts/ linked in), with collbench's binaries first on PATH and
@@ -153,6 +154,43 @@ def run_block(steps, env, root):
     return results
 
 
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def heading_anchors(path):
+    """GitHub's anchors of a Markdown file's headings."""
+    found = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^#+ (.*)", line)
+            if m:
+                found.add(re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-"))
+    return found
+
+
+def broken_links(root, rel):
+    """Relative links (and #anchors into Markdown files) that lead nowhere, outside code blocks."""
+    path = os.path.join(root, rel)
+    inside, broken = False, []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.lstrip().startswith("```"):
+                inside = not inside
+            if inside:
+                continue
+            for m in LINK.finditer(line):
+                target = m.group(1)
+                if re.match(r"^[a-z]+:", target):
+                    continue
+                file_part, _, anchor = target.partition("#")
+                resolved = os.path.normpath(os.path.join(os.path.dirname(path), file_part)) if file_part else path
+                if not os.path.exists(resolved):
+                    broken.append(f"{rel}:{number}: link to {target}: no such file")
+                elif anchor and resolved.endswith(".md") and anchor not in heading_anchors(resolved):
+                    broken.append(f"{rel}:{number}: link to {target}: no such heading")
+    return broken
+
+
 def main():
     root, bin_dir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     update = "--update" in sys.argv[3:]
@@ -167,6 +205,9 @@ def main():
     failures, ran, skipped = 0, 0, 0
     for rel in files:
         path = os.path.join(root, rel)
+        for problem in broken_links(root, rel):
+            print(f"FAIL {problem}")
+            failures += 1
         replacements = []
         for kind, reason, start, end, indent, body in blocks(path):
             where = f"{rel}:{start + 1}"
