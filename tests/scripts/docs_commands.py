@@ -21,7 +21,9 @@ elements, exit codes) must be equal. A sample line that is only `…` stands for
 
     docs_commands.py ROOT BIN_DIR            check; exit 1 on any difference
     docs_commands.py ROOT BIN_DIR --update   rewrite the samples from this machine's output
-                                             (after a change of wording or field names)
+                                             (after a change of wording or field names);
+                                             only blocks that differ are rewritten, in full:
+                                             put back any `…` lines by hand
 """
 
 import os
