@@ -4,8 +4,8 @@
 # the nccl-tests 2.19.6 anchors (ratio per size for time and algbw). Exits 1 on any FAIL.
 #
 #   BIN_DIR      folder with collbench and allreduce-perf (default target/release)
-#   GPU_TEST     the device test binary (default BIN_DIR/gpu_device, else the newest
-#                BIN_DIR/deps/gpu_device-*: cargo test --release --test gpu_device --no-run)
+#   GPU_TEST     the GPU test binary, of which its device:: tests run (default BIN_DIR/gpu-tests,
+#                else the newest BIN_DIR/deps/gpu-*: cargo test --release --test gpu --no-run)
 #   RESULTS_DIR  where every output goes (default results/gpu/run-<UTC time>)
 #   ANCHORS      nccl-tests anchors (default ../shared/anchors/h100-1gpu-nccl-tests-2.19.6)
 #   QUICK=1      skip the 4 GiB anchor sweeps
@@ -80,18 +80,18 @@ done
 
 # 1. The device test: GPU fill == host fill for every dtype, every collective x dtype x op in and
 #    out of place checked on the device, planted corruption, graph and per-iteration modes.
-GPU_TEST=${GPU_TEST:-$BIN_DIR/gpu_device}
+GPU_TEST=${GPU_TEST:-$BIN_DIR/gpu-tests}
 if [[ ! -x $GPU_TEST ]]; then
-    # `cargo test --release --test gpu_device --no-run` leaves it under deps/ with a hash.
+    # `cargo test --release --test gpu --no-run` leaves it under deps/ with a hash.
     # The newest executable of them (not the .d dependency files).
     GPU_TEST=""
-    for candidate in "$BIN_DIR"/deps/gpu_device-*; do
+    for candidate in "$BIN_DIR"/deps/gpu-*; do
         [[ -x $candidate && $candidate != *.d ]] || continue
         [[ -z $GPU_TEST || $candidate -nt $GPU_TEST ]] && GPU_TEST=$candidate
     done
 fi
 if [[ -n $GPU_TEST && -x $GPU_TEST ]]; then
-    run device-test env COLLBENCH_REQUIRE_GPU=1 COLLBENCH_ANCHORS="$ANCHORS" "$GPU_TEST" --nocapture --test-threads 1
+    run device-test env COLLBENCH_REQUIRE_GPU=1 COLLBENCH_ANCHORS="$ANCHORS" "$GPU_TEST" device:: --nocapture --test-threads 1
     fills=$(grep -c '^SELFTEST PASS' "$R/device-test.txt")
     checks=$(grep -c '^CHECK PASS' "$R/device-test.txt")
     bad=$(grep -cE '^(SELFTEST|CHECK) FAIL' "$R/device-test.txt")
@@ -101,7 +101,7 @@ if [[ -n $GPU_TEST && -x $GPU_TEST ]]; then
         verdict FAIL device-test "exit $RC; $bad failing lines (see device-test.txt)"
     fi
 else
-    verdict FAIL device-test "$BIN_DIR/gpu_device missing (cargo test --release --test gpu_device --no-run; copy the binary)"
+    verdict FAIL device-test "$BIN_DIR/gpu-tests missing (cargo test --release --test gpu --no-run; copy the binary)"
 fi
 
 # 2. Every collective x every dtype x every op, in and out of place, validated, through the binary.

@@ -28,10 +28,10 @@ DEBIAN_PACKAGES=(
     iproute2 util-linux
     # fabric diagnostics: headers for bindgen (the library is loaded at run time); fi_info for tests
     libfabric-dev libfabric-bin
-    # libinfinipath: its load-time SIGTERM handler is what tests/accept_crash.rs defends against
+    # libinfinipath: its load-time SIGTERM handler is what tests/accept/crash.rs defends against
     libpsm-infinipath1
     # dashboards: promtool checks our metrics; a pushgateway receives pushes in the tests, and the
-    # prometheus server scraping it evaluates the Grafana dashboard's queries (accept_dashboard_live)
+    # prometheus server scraping it evaluates the Grafana dashboard's queries (tests/accept/dashboard_live.rs)
     prometheus prometheus-pushgateway
     # tools the scripts and tests call (make: the README's commands; JSON Schema validation of -J
     # output; shell lint)

@@ -72,6 +72,11 @@ pub fn umbrella_main() -> i32 {
             console::print_line(&text);
             exit::OK
         }
+        Ok(Umbrella::NoCommand(text)) => {
+            use std::io::Write;
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            exit::USAGE
+        }
         Ok(Umbrella::Other { name, args }) => other_command(&name, &args),
         Err(error) => report_error(&error),
     }
@@ -87,8 +92,8 @@ fn other_command(name: &str, args: &[String]) -> i32 {
         // libfabric diagnostics (an Unsupported error without the feature).
         "fabric" => crate::fabric::run(args),
         _ => Err(CollbenchError::Usage(format!(
-            "collbench {name}: this command is not part of this build; accepted: run <collective> \
-             [flags], list, accept, compare, plot, fabric, --version, -h"
+            "collbench {name}: this command is not part of this build; accepted: {}",
+            cli::commands::accepted_commands()
         ))),
     };
     match result {
@@ -169,11 +174,11 @@ fn report_error(error: &CollbenchError) -> i32 {
 
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!(
+        crate::io::console::error_line(&format!(
             "collbench: internal error (a bug in collbench, please report it): {info}; exiting \
              with code {}",
             exit::INTERNAL
-        );
+        ));
         if let Some(abort) = watchdog::abort_handle() {
             abort(exit::INTERNAL);
         }
@@ -206,7 +211,9 @@ fn install_signal_handlers() -> StopSignal {
         .and_then(|_| signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize))
         .and_then(|_| signal_hook::flag::register(signal, console::stop_flag()));
         if let Err(error) = registered {
-            eprintln!("collbench: could not install a handler for signal {signal}: {error}");
+            crate::io::console::error_line(&format!(
+                "collbench: could not install a handler for signal {signal}: {error}"
+            ));
         }
     }
     stop
@@ -282,9 +289,9 @@ fn init_world(watched: bool) -> Result<Box<dyn World>> {
     }
     let (world, init) = world::MpiWorld::init_for(world::ThreadUse::OtherThreadsCallMpi)?;
     if !init.thread_multiple && world.rank() == 0 {
-        eprintln!(
+        crate::io::console::error_line(
             "collbench: warning: the MPI library does not provide MPI_THREAD_MULTIPLE; the -T \
-             watchdog will still try MPI_Abort from its thread"
+             watchdog will still try MPI_Abort from its thread",
         );
     }
     Ok(Box::new(world))

@@ -33,6 +33,49 @@ pub enum AcceptCommand {
 const ACCEPT_USAGE: &str = "collbench accept [--pairwise [--drain] [--pair-tolerance PCT]] \
                             [--collective NAME] [collective test flags, see collbench run all_reduce -h]";
 
+/// `collbench accept -h`: accept's own flags, then the collective test's.
+fn accept_help() -> String {
+    use crate::cli::help::{help_with_extra_flags, ExtraFlag};
+    let flag = |long, value_name, help: &str| ExtraFlag {
+        long,
+        value_name,
+        help: help.to_string(),
+    };
+    help_with_extra_flags(
+        "Acceptance run: the collective test with a verdict as its exit code (0 pass, 7 fail); \
+         --pairwise names the bad hosts.",
+        ACCEPT_USAGE,
+        "Accept options",
+        vec![
+            flag(
+                "pairwise",
+                None,
+                "Split the job by host into pairs that run the test at once, re-pair failing \
+                 hosts with passing ones, name the bad hosts",
+            ),
+            flag(
+                "drain",
+                None,
+                "With --pairwise: run the printed scontrol drain lines",
+            ),
+            flag(
+                "pair-tolerance",
+                Some("PCT"),
+                &format!(
+                    "With --pairwise and no --min-busbw/--profile: a pair fails below the \
+                     reference pair busbw minus PCT percent [default: \
+                     {DEFAULT_PAIR_TOLERANCE_PERCENT}]"
+                ),
+            ),
+            flag(
+                "collective",
+                Some("NAME"),
+                "The test to run [default: all_reduce]",
+            ),
+        ],
+    )
+}
+
 /// Parses the arguments after `accept`.
 pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<AcceptCommand> {
     let mut pairwise = false;
@@ -100,15 +143,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
     };
     match cli::parse_collective_args(collective, &rest, env)? {
         Parsed::Version(text) => Ok(AcceptCommand::Help(text)),
-        Parsed::Help(_) => Ok(AcceptCommand::Help(format!(
-            "USAGE: {ACCEPT_USAGE}\n\n  --pairwise            split the job by host into pairs that run the test at once, \
-             re-pair failing hosts with passing ones, name the bad hosts\n  --drain               \
-             with --pairwise: run the printed scontrol drain lines\n  --pair-tolerance PCT  \
-             with --pairwise and no --min-busbw/--profile: a pair fails below the reference pair \
-             busbw minus PCT percent [default: {DEFAULT_PAIR_TOLERANCE_PERCENT}]\n  --collective NAME     \
-             the test to run [default: all_reduce]\n\nCollective test flags:\n{}",
-            cli::flags_help_text()
-        ))),
+        Parsed::Help(_) => Ok(AcceptCommand::Help(accept_help())),
         Parsed::Run(plan) if pairwise && plan.acceptance.criteria.require_net.is_some() => {
             Err(CollbenchError::Usage(format!(
                 "--require-net is checked by an acceptance run, not by --pairwise (whose pair runs \
@@ -121,7 +156,10 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
             Err(CollbenchError::Usage(format!(
                 "-J {}: -J writes nccl-tests' JSON of one sweep, which --pairwise (rounds of pair \
                  runs) does not have; accepted: --collbench-json FILE for the pairwise report",
-                plan.json_path.as_deref().unwrap_or(std::path::Path::new("")).display()
+                plan.json_path
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
             )))
         }
         Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(
@@ -152,8 +190,8 @@ mod tests {
         let Ok(AcceptCommand::Help(text)) = parse(&args, &|_| None) else {
             panic!("accept --help is not help");
         };
-        assert_eq!(text.matches("USAGE").count(), 1, "{text}");
-        assert!(text.starts_with("USAGE: collbench accept"), "{text}");
+        assert_eq!(text.matches("Usage:").count(), 1, "{text}");
+        assert!(text.contains("\nUsage: collbench accept"), "{text}");
         assert!(!text.contains("Runs allreduce-perf"), "{text}");
         assert!(
             text.contains("--minbytes") && text.contains("Exit codes"),

@@ -15,8 +15,7 @@ use clap::{ArgAction, Args, Parser};
     disable_version_flag = true,
     args_override_self = true,
     // getopt_long takes any unambiguous prefix of a long name (`--warmup 5`, `--iter 10`).
-    infer_long_args = true,
-    help_template = "USAGE: {usage}\n\n{all-args}{after-help}"
+    infer_long_args = true
 )]
 pub struct RawArgs {
     // ---- Number of GPUs (GPU backend only; must stay 1 on the mpi backend) ----
@@ -25,7 +24,7 @@ pub struct RawArgs {
         long = "nthreads",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "threads per process, each driving -g GPUs [default: 1]"
+        help = "Threads per process, each driving -g GPUs [default: 1]"
     )]
     pub nthreads: Option<String>,
     #[arg(
@@ -43,7 +42,7 @@ pub struct RawArgs {
         long = "minbytes",
         value_name = "SIZE",
         allow_hyphen_values = true,
-        help = "smallest size; binary suffix K/M/G/T, fractions allowed (1.5G) [default: 32M]"
+        help = "Smallest size; binary suffix K/M/G/T, fractions allowed (1.5G) [default: 32M]"
     )]
     pub minbytes: Option<String>,
     #[arg(
@@ -51,7 +50,7 @@ pub struct RawArgs {
         long = "maxbytes",
         value_name = "SIZE",
         allow_hyphen_values = true,
-        help = "largest size, included when the steps reach it [default: 32M]"
+        help = "Largest size, included when the steps reach it [default: 32M]"
     )]
     pub maxbytes: Option<String>,
     #[arg(
@@ -59,7 +58,7 @@ pub struct RawArgs {
         long = "stepbytes",
         value_name = "SIZE",
         allow_hyphen_values = true,
-        help = "fixed increment between sizes when no factor is given; >= 1 [default: 1M]"
+        help = "Fixed increment between sizes when no factor is given; >= 1 [default: 1M]"
     )]
     pub stepbytes: Option<String>,
     #[arg(
@@ -67,7 +66,7 @@ pub struct RawArgs {
         long = "stepfactor",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "multiply sizes by this whole number >= 2; 1 = step by -i [default: 1]"
+        help = "Multiply sizes by this whole number >= 2; 1 = step by -i [default: 1]"
     )]
     pub stepfactor: Option<String>,
 
@@ -77,7 +76,7 @@ pub struct RawArgs {
         long = "op",
         value_name = "OP",
         allow_hyphen_values = true,
-        help = "sum, prod, max, min, avg, mulsum or all; ignored by non-reductions [default: sum]"
+        help = "Sum, prod, max, min, avg, mulsum or all; ignored by non-reductions [default: sum]"
     )]
     pub op: Option<String>,
     #[arg(
@@ -85,7 +84,7 @@ pub struct RawArgs {
         long = "datatype",
         value_name = "TYPE",
         allow_hyphen_values = true,
-        help = "int8, uint8, int32, uint32, int64, uint64, half, float, double, bfloat16, f8e4m3, \
+        help = "Int8, uint8, int32, uint32, int64, uint64, half, float, double, bfloat16, f8e4m3, \
                   f8e5m2 or all [default: float]"
     )]
     pub datatype: Option<String>,
@@ -94,7 +93,7 @@ pub struct RawArgs {
         long = "root",
         value_name = "RANK",
         allow_hyphen_values = true,
-        help = "root rank of rooted collectives; -1 or all = every root in turn [default: 0]"
+        help = "Root rank of rooted collectives; -1 or all = every root in turn [default: 0]"
     )]
     pub root: Option<String>,
 
@@ -104,7 +103,7 @@ pub struct RawArgs {
         long = "iters",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "timed iterations, >= 1 [default: 20]"
+        help = "Timed iterations, >= 1 [default: 20]"
     )]
     pub iters: Option<String>,
     #[arg(
@@ -112,7 +111,7 @@ pub struct RawArgs {
         long = "warmup_iters",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "untimed warm-up iterations [default: 1]"
+        help = "Untimed warm-up iterations [default: 1]"
     )]
     pub warmup_iters: Option<String>,
     #[arg(
@@ -120,7 +119,7 @@ pub struct RawArgs {
         long = "agg_iters",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "operations aggregated per iteration, >= 1 [default: 1]"
+        help = "Operations aggregated per iteration, >= 1 [default: 1]"
     )]
     pub agg_iters: Option<String>,
     #[arg(
@@ -128,7 +127,7 @@ pub struct RawArgs {
         long = "run_cycles",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "run and print the whole sweep N times; 0 = until interrupted [default: 1]"
+        help = "Run and print the whole sweep N times; 0 = until interrupted [default: 1]"
     )]
     pub run_cycles: Option<String>,
     #[arg(
@@ -136,7 +135,7 @@ pub struct RawArgs {
         long = "average",
         value_name = "0-3",
         allow_hyphen_values = true,
-        help = "reported time across ranks: 0 rank 0, 1 average, 2 min, 3 max [default: 1]"
+        help = "Reported time across ranks: 0 rank 0, 1 average, 2 min, 3 max [default: 1]"
     )]
     pub average: Option<String>,
     #[arg(
@@ -144,7 +143,7 @@ pub struct RawArgs {
         long = "per_iter_timing",
         value_name = "0/1",
         allow_hyphen_values = true,
-        help = "per-iteration statistics columns i_min i_max i_p99 i_cv% [default: 0]"
+        help = "Per-iteration statistics columns i_min i_max i_p99 i_cv% [default: 0]"
     )]
     pub per_iter_timing: Option<String>,
     #[arg(
@@ -152,7 +151,7 @@ pub struct RawArgs {
         long = "per_iter_skip",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "with -I 1, statistics skip the first N iterations; < -n [default: 0]"
+        help = "With -I 1, statistics skip the first N iterations; < -n [default: 0]"
     )]
     pub per_iter_skip: Option<String>,
 
@@ -162,7 +161,7 @@ pub struct RawArgs {
         long = "parallel_init",
         value_name = "0/1",
         allow_hyphen_values = true,
-        help = "threads initialise their communicators in parallel [default: 0]"
+        help = "Threads initialise their communicators in parallel [default: 0]"
     )]
     pub parallel_init: Option<String>,
     #[arg(
@@ -170,7 +169,7 @@ pub struct RawArgs {
         long = "check",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "check results N times per size; 0 = no check (N/A) [default: 1]"
+        help = "Check results N times per size; 0 = no check (N/A) [default: 1]"
     )]
     pub check: Option<String>,
     #[arg(
@@ -187,7 +186,7 @@ pub struct RawArgs {
         long = "stream_null",
         value_name = "0/1",
         allow_hyphen_values = true,
-        help = "launch on the CUDA null stream (GPU only) [default: 0]"
+        help = "Launch on the CUDA null stream (GPU only) [default: 0]"
     )]
     pub stream_null: Option<String>,
     #[arg(
@@ -195,7 +194,7 @@ pub struct RawArgs {
         long = "timeout",
         value_name = "SECONDS",
         allow_hyphen_values = true,
-        help = "watchdog: abort the whole job when a wait lasts longer; 0 = none [default: 0]"
+        help = "Watchdog: abort the whole job when a wait lasts longer; 0 = none [default: 0]"
     )]
     pub timeout: Option<String>,
     #[arg(
@@ -203,7 +202,7 @@ pub struct RawArgs {
         long = "cudagraph",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "capture the iterations in a CUDA graph and launch it N times (GPU only) [default: 0]"
+        help = "Capture the iterations in a CUDA graph and launch it N times (GPU only) [default: 0]"
     )]
     pub cudagraph: Option<String>,
     #[arg(
@@ -211,7 +210,7 @@ pub struct RawArgs {
         long = "report_cputime",
         value_name = "0/1",
         allow_hyphen_values = true,
-        help = "report the CPU time to enqueue instead of the time to complete [default: 0]"
+        help = "Report the CPU time to enqueue instead of the time to complete [default: 0]"
     )]
     pub report_cputime: Option<String>,
     #[arg(
@@ -219,7 +218,7 @@ pub struct RawArgs {
         long = "report_timestamps",
         value_name = "0/1",
         allow_hyphen_values = true,
-        help = "add a timestamp to each result line [default: 0]"
+        help = "Add a timestamp to each result line [default: 0]"
     )]
     pub report_timestamps: Option<String>,
     #[arg(
@@ -227,7 +226,7 @@ pub struct RawArgs {
         long = "output_file",
         value_name = "FILE",
         allow_hyphen_values = true,
-        help = "write the results as nccl-tests 2.19.6's JSON; an existing FILE is kept and \
+        help = "Write the results as nccl-tests 2.19.6's JSON; an existing FILE is kept and \
                 FILE.0, FILE.1, ... taken instead [default: none]"
     )]
     pub output_file: Option<String>,
@@ -246,7 +245,7 @@ pub struct RawArgs {
         visible_alias = "memory",
         value_name = "0/1",
         allow_hyphen_values = true,
-        help = "report every rank's memory after allocation under the rank lines and in -J (GPU or host memory) [default: 0]"
+        help = "Report every rank's memory after allocation under the rank lines and in -J (GPU or host memory) [default: 0]"
     )]
     pub memory_report: Option<String>,
     #[arg(
@@ -254,7 +253,7 @@ pub struct RawArgs {
         long = "unalign",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "offset device buffers by N elements to test unaligned access (GPU only) [default: 0]"
+        help = "Offset device buffers by N elements to test unaligned access (GPU only) [default: 0]"
     )]
     pub unalign: Option<String>,
 
@@ -289,21 +288,21 @@ pub struct RawArgs {
         long = "backend",
         value_name = "auto|nccl|mpi",
         allow_hyphen_values = true,
-        help = "auto: NCCL when GPUs and libnccl are usable, else mpi (host memory) [default: auto]"
+        help = "Auto: NCCL when GPUs and libnccl are usable, else mpi (host memory) [default: auto]"
     )]
     pub backend: Option<String>,
     #[arg(
         long = "csv",
         value_name = "FILE",
         allow_hyphen_values = true,
-        help = "also write one CSV row per (size, type, op, root, placement) [default: none]"
+        help = "Also write one CSV row per (size, type, op, root, placement) [default: none]"
     )]
     pub csv: Option<String>,
     #[arg(
         long = "collbench-json",
         value_name = "FILE",
         allow_hyphen_values = true,
-        help = "also write collbench's full report as JSON (schema docs/report.schema.json), \
+        help = "Also write collbench's full report as JSON (schema docs/report.schema.json), \
                 replacing FILE [default: none]"
     )]
     pub collbench_json: Option<String>,
@@ -311,15 +310,18 @@ pub struct RawArgs {
         long = "seed",
         value_name = "N",
         allow_hyphen_values = true,
-        help = "seed of the generated data, same on every rank [default: fixed]"
+        help = "Seed of the generated data, same on every rank [default: fixed]"
     )]
     pub seed: Option<String>,
 
     #[command(flatten)]
     pub acceptance: AcceptanceArgs,
 
-    #[arg(short = 'h', long = "help", action = ArgAction::SetTrue, help = "print this help")]
+    #[arg(short = 'h', long = "help", action = ArgAction::SetTrue, help = "Print help")]
     pub help: bool,
+    /// Answered before parsing (every program name prints collbench's version); listed for -h.
+    #[arg(long = "version", action = ArgAction::SetTrue, help = "Print version")]
+    pub version: bool,
 }
 
 /// Acceptance verdict flags (`--min-busbw`, `--profile`, `--jsonl`, `--prom-file`, `--push-gateway`,
@@ -331,21 +333,21 @@ pub struct AcceptanceArgs {
         long = "min-busbw",
         value_name = "GBPS",
         allow_hyphen_values = true,
-        help = "fail (exit 7) when busbw of a size >= --min-busbw-size is below GBPS [default: none]"
+        help = "Fail (exit 7) when busbw of a size >= --min-busbw-size is below GBPS [default: none]"
     )]
     pub min_busbw: Option<String>,
     #[arg(
         long = "min-busbw-size",
         value_name = "SIZE",
         allow_hyphen_values = true,
-        help = "smallest size --min-busbw applies to [default: 1G, or the largest size run if less]"
+        help = "Smallest size --min-busbw applies to [default: 1G, or the largest size run if less]"
     )]
     pub min_busbw_size: Option<String>,
     #[arg(
         long = "profile",
         value_name = "NAME|FILE|auto",
         allow_hyphen_values = true,
-        help = "check busbw against an acceptance profile (results/profiles: p4d.24xlarge, \
+        help = "Check busbw against an acceptance profile (results/profiles: p4d.24xlarge, \
                 p5.48xlarge, p5en.48xlarge, h100-nvlink-8gpu), a .toml file, or auto (instance \
                 type, then GPU model) [default: none]"
     )]
@@ -354,14 +356,14 @@ pub struct AcceptanceArgs {
         long = "jsonl",
         value_name = "FILE",
         allow_hyphen_values = true,
-        help = "append each finished row to FILE as JSON Lines, flushed per row [default: none]"
+        help = "Append each finished row to FILE as JSON Lines, flushed per row [default: none]"
     )]
     pub jsonl: Option<String>,
     #[arg(
         long = "prom-file",
         value_name = "FILE",
         allow_hyphen_values = true,
-        help = "write Prometheus textfile metrics (node_exporter), atomically, after every row \
+        help = "Write Prometheus textfile metrics (node_exporter), atomically, after every row \
                 [default: none]"
     )]
     pub prom_file: Option<String>,
@@ -369,7 +371,7 @@ pub struct AcceptanceArgs {
         long = "push-gateway",
         value_name = "URL",
         allow_hyphen_values = true,
-        help = "push the metrics to a Prometheus Pushgateway at the end (http://host:9091) \
+        help = "Push the metrics to a Prometheus Pushgateway at the end (http://host:9091) \
                 [default: none]"
     )]
     pub push_gateway: Option<String>,
@@ -377,7 +379,7 @@ pub struct AcceptanceArgs {
         long = "require-net",
         value_name = "NAME",
         allow_hyphen_values = true,
-        help = "fail (exit 7) unless NCCL selected this network on every rank: socket (tcp), ib, \
+        help = "Fail (exit 7) unless NCCL selected this network on every rank: socket (tcp), ib, \
                 ofi (libfabric), efa (libfabric with the efa provider), or a name as NCCL prints \
                 it; NCCL backend only [default: none]"
     )]

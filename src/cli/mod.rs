@@ -11,9 +11,13 @@
 pub mod acceptance;
 pub mod args;
 pub mod build;
+pub mod commands;
+pub mod help;
 pub mod split;
 pub mod umbrella;
 
+pub use commands::version_text;
+pub use help::help_text;
 pub use umbrella::{parse_umbrella, parse_umbrella_with, Umbrella};
 
 use crate::collectives::Collective;
@@ -67,7 +71,7 @@ pub(crate) fn parse_flags(
     let wants_help = |flags: &[String]| flags.iter().any(|f| f == "-h" || f == "--help");
     // Every program name of the multi-call binary answers --version (nccl-tests has no such flag).
     if flags.iter().any(|f| f == "--version") {
-        return Ok(Parsed::Version(umbrella::version_text()));
+        return Ok(Parsed::Version(version_text()));
     }
     let matches = match RawArgs::command().try_get_matches_from(flags) {
         Ok(matches) => matches,
@@ -91,11 +95,20 @@ fn program_short_name(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-/// The flags `-h` lists, for "unknown flag" messages.
-const ACCEPTED_FLAGS: &str =
-    "-t -g -b -e -i -f -o -d -r -n -w -m -N -a -I -K -p -c -z -y -T -G -C -S \
-     -J -R -M -u --backend --csv --collbench-json --seed --min-busbw --min-busbw-size --profile --jsonl \
-     --prom-file --push-gateway --require-net -h (long forms as in nccl-tests; see -h)";
+/// The flags `-h` lists, for "unknown flag" messages: each visible flag's short form, else its
+/// long one, from the flag definitions in [`args::RawArgs`].
+fn accepted_flags() -> String {
+    let flags: Vec<String> = RawArgs::command()
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| match (a.get_short(), a.get_long()) {
+            (Some(short), _) => Some(format!("-{short}")),
+            (None, Some(long)) => Some(format!("--{long}")),
+            (None, None) => None,
+        })
+        .collect();
+    format!("{} (long forms as in nccl-tests; see -h)", flags.join(" "))
+}
 
 /// Turns clap's parse errors into our usage errors (clap never prints or exits for us).
 fn usage_from_clap(err: &clap::Error) -> CollbenchError {
@@ -112,7 +125,10 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
                     matching.join(", ")
                 )
             } else {
-                format!("unknown flag or argument '{arg}'; accepted: {ACCEPTED_FLAGS}")
+                format!(
+                    "unknown flag or argument '{arg}'; accepted: {}",
+                    accepted_flags()
+                )
             }
         }
         (ErrorKind::InvalidValue, Some(arg)) => match build::flag_from_clap_name(&arg) {
@@ -123,8 +139,9 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
             let rendered = err.to_string();
             let first_line = rendered.lines().next().unwrap_or("invalid command line");
             format!(
-                "{}; accepted: {ACCEPTED_FLAGS}",
-                first_line.trim_start_matches("error: ")
+                "{}; accepted: {}",
+                first_line.trim_start_matches("error: "),
+                accepted_flags()
             )
         }
     };
@@ -168,49 +185,3 @@ pub fn clap_error_summary(err: &clap::Error) -> String {
         summary.to_string()
     }
 }
-
-/// What `-h` prints: every flag with its nccl-tests default, then how collbench differs.
-pub fn help_text(collective: &dyn Collective, program: &str) -> String {
-    let mut command = RawArgs::command()
-        .bin_name(program.to_string())
-        .override_usage(format!("{program} [flags]"))
-        .after_help(format!(
-            "Runs {} ({}_perf in nccl-tests) with nccl-tests 2.19.6's flags and defaults.\n\n{}",
-            collective.binary_name(),
-            collective.name(),
-            HELP_NOTES
-        ));
-    command.render_help().to_string()
-}
-
-/// The flags and notes of [`help_text`] without its usage line and "Runs …" sentence, for
-/// commands that run a collective test under their own usage (`collbench accept`).
-pub fn flags_help_text() -> String {
-    let mut command = RawArgs::command()
-        .help_template("{all-args}{after-help}")
-        .after_help(HELP_NOTES);
-    command.render_help().to_string()
-}
-
-/// The environment, the differences from nccl-tests and the exit codes (end of `-h`).
-const HELP_NOTES: &str = "\
-Environment:
-  NCCL_TESTS_SPLIT       split ranks into groups that run the test in parallel: \"AND 0x7\", \"MOD 8\",
-                         \"OR 0x7\", \"DIV 8\" (or &, %, |, /; collbench adds XOR/^); value decimal, 0x, 0b
-  NCCL_TESTS_SPLIT_MASK  legacy: hex mask, same as NCCL_TESTS_SPLIT=\"AND <mask>\"; set only one of the two
-  NCCL_TESTS_MIN_BW      GB/s: the footer says FAILED and the exit code is 7 when the average bus
-                         bandwidth is below 90 % of it (nccl-tests' rule); a number >= 0
-  NCCL_TESTS_DEVICE      index of the first GPU of this process, instead of local rank x -t x -g
-
-Differences from nccl-tests (it silently runs these; collbench stops with exit code 6):
-  unknown -d/-o/-z/-a/-R values, -f 0, -n 0, -m 0, -i 0 without a factor, -b > -e, negative or
-  malformed numbers, 0/1 switches given other values, -K >= -n, sweeps of more than 10000 sizes,
-  a malformed NCCL_TESTS_SPLIT. GPU-only flags (-g/-t > 1, -G, -R, -u, -y) are an error on
-  the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name),
-  replacing an existing FILE (nccl-tests picks FILE.0, FILE.1...). -r all is every root (nccl-tests
-  reads it as 0; -r -1 is every root in both).
-  -x, -D and -V (NCCL CTA policy, device API) are not implemented.
-  -o is checked but ignored by collectives that do not reduce; -r by those without a root.
-
-Exit codes: 0 ok, 1 I/O, 2 CUDA, 3 NCCL, 4 timeout, 5 MPI/bootstrap, 6 usage, 7 wrong results or
-failed threshold, 70 internal error (a bug: please report it), 130/143 interrupted.";

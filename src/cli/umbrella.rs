@@ -1,16 +1,15 @@
 //! The `collbench` umbrella: `collbench run <collective> [flags]`, `collbench list`,
 //! `collbench --version`, `collbench -h`, and the subcommands other parts of collbench add
-//! (`accept`, `compare`, `plot`, `fabric`), handed over unparsed as [`Umbrella::Other`].
+//! (`accept`, `compare`, `plot`, `fabric`), handed over unparsed as [`Umbrella::Other`]. The
+//! commands and their one-line descriptions live in [`super::commands::COMMANDS`].
 
+use super::commands::{
+    accepted_commands, collective_names, find_command, list_help, run_help, umbrella_help,
+    version_text,
+};
 use super::{parse_flags, Parsed};
 use crate::collectives::{Collective, REGISTRY};
 use crate::error::{CollbenchError, Result};
-
-/// Subcommands parsed elsewhere: their arguments are passed through untouched.
-pub const OTHER_COMMANDS: [&str; 4] = ["accept", "compare", "plot", "fabric"];
-
-const ACCEPTED_COMMANDS: &str =
-    "run <collective> [flags], list, accept, compare, plot, fabric, --version, -h";
 
 /// What the `collbench` command line asks for.
 #[derive(Debug)]
@@ -21,8 +20,10 @@ pub enum Umbrella {
     List(String),
     /// `collbench --version` / `-V` / `version`.
     Version(String),
-    /// `collbench -h` / `--help` / `help`.
+    /// `collbench -h` / `--help` / `help [command]`.
     Help(String),
+    /// `collbench` alone: the umbrella's help, printed to stderr with the usage exit code.
+    NoCommand(String),
     /// `accept`, `compare`, `plot`, `fabric`: the name and the arguments after it.
     Other { name: String, args: Vec<String> },
 }
@@ -39,54 +40,91 @@ pub fn parse_umbrella_with(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Umbrella> {
     let Some(command) = argv.get(1) else {
-        return Err(CollbenchError::Usage(format!(
-            "collbench: missing command; accepted: {ACCEPTED_COMMANDS}"
-        )));
+        return Ok(Umbrella::NoCommand(umbrella_help(registry)));
     };
     let rest = &argv[2..];
     match command.as_str() {
-        "run" => {
-            let Some(name) = rest.first() else {
-                return Err(CollbenchError::Usage(format!(
-                    "collbench run: missing collective; accepted: {}",
-                    collective_names(registry)
-                )));
-            };
-            if matches!(name.as_str(), "-h" | "--help" | "help") {
-                return Ok(Umbrella::Help(run_help(registry)));
-            }
-            let collective = find_in(registry, name).ok_or_else(|| {
-                CollbenchError::Usage(format!(
-                    "collbench run '{name}': unknown collective; accepted: {}",
-                    collective_names(registry)
-                ))
-            })?;
-            let program = format!("collbench run {}", collective.name());
-            parse_flags(collective, &program, &rest[1..], env, argv.to_vec()).map(Umbrella::Run)
-        }
-        "list" => {
-            if let Some(extra) = rest.first() {
-                return Err(CollbenchError::Usage(format!(
-                    "collbench list '{extra}': list takes no arguments; accepted: collbench list"
-                )));
-            }
-            Ok(Umbrella::List(list_text(registry)))
-        }
+        "run" => parse_run(registry, rest, env, argv),
+        "list" => match rest.first().map(String::as_str) {
+            None => Ok(Umbrella::List(list_text(registry))),
+            Some("-h" | "--help") => Ok(Umbrella::Help(list_help())),
+            Some("--version" | "-V") => Ok(Umbrella::Version(version_text())),
+            Some(extra) => Err(CollbenchError::Usage(format!(
+                "collbench list '{extra}': list takes no arguments; accepted: collbench list"
+            ))),
+        },
         "--version" | "-V" | "version" => Ok(Umbrella::Version(version_text())),
-        "-h" | "--help" | "help" => Ok(Umbrella::Help(umbrella_help(registry))),
-        other if OTHER_COMMANDS.contains(&other) => Ok(Umbrella::Other {
-            name: other.to_string(),
-            args: rest.to_vec(),
-        }),
-        other => Err(CollbenchError::Usage(format!(
-            "collbench '{other}': unknown command; accepted: {ACCEPTED_COMMANDS}"
-        ))),
+        "-h" | "--help" => Ok(Umbrella::Help(umbrella_help(registry))),
+        "help" => help_for(registry, rest, env),
+        other => match find_command(other) {
+            Some(info) if info.parsed_elsewhere => Ok(Umbrella::Other {
+                name: other.to_string(),
+                args: rest.to_vec(),
+            }),
+            _ => Err(CollbenchError::Usage(format!(
+                "collbench '{other}': unknown command; accepted: {}",
+                accepted_commands()
+            ))),
+        },
     }
 }
 
-/// `collbench <version>`.
-pub fn version_text() -> String {
-    format!("collbench {}", env!("CARGO_PKG_VERSION"))
+/// `collbench run <collective> [flags]`.
+fn parse_run(
+    registry: &[&'static dyn Collective],
+    rest: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+    argv: &[String],
+) -> Result<Umbrella> {
+    let Some(name) = rest.first() else {
+        return Err(CollbenchError::Usage(format!(
+            "collbench run: missing collective; accepted: {}",
+            collective_names(registry)
+        )));
+    };
+    match name.as_str() {
+        "-h" | "--help" | "help" => return Ok(Umbrella::Help(run_help(registry))),
+        "--version" | "-V" => return Ok(Umbrella::Version(version_text())),
+        _ => {}
+    }
+    let collective = find_in(registry, name).ok_or_else(|| {
+        CollbenchError::Usage(format!(
+            "collbench run '{name}': unknown collective; accepted: {}",
+            collective_names(registry)
+        ))
+    })?;
+    let program = format!("collbench run {}", collective.name());
+    parse_flags(collective, &program, &rest[1..], env, argv.to_vec()).map(Umbrella::Run)
+}
+
+/// `collbench help [command [subcommand]]`: that command's help, as `collbench <command>
+/// [subcommand] --help` prints it (a collective's name gives its flags).
+fn help_for(
+    registry: &[&'static dyn Collective],
+    rest: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Umbrella> {
+    let help_flag = vec!["--help".to_string()];
+    match rest.first().map(String::as_str) {
+        None | Some("help") => Ok(Umbrella::Help(umbrella_help(registry))),
+        Some("run") => Ok(Umbrella::Help(run_help(registry))),
+        Some("list") => Ok(Umbrella::Help(list_help())),
+        Some(name) => match (find_command(name), find_in(registry, name)) {
+            (Some(info), _) => Ok(Umbrella::Other {
+                name: info.name.to_string(),
+                args: [&rest[1..], &help_flag].concat(),
+            }),
+            (None, Some(collective)) => {
+                let program = format!("collbench run {}", collective.name());
+                parse_flags(collective, &program, &help_flag, env, Vec::new()).map(Umbrella::Run)
+            }
+            (None, None) => Err(CollbenchError::Usage(format!(
+                "collbench help '{name}': unknown command; accepted: {} or a collective ({})",
+                accepted_commands(),
+                collective_names(registry)
+            ))),
+        },
+    }
 }
 
 /// Same matching as `crate::collectives::find`: nccl-tests name (`all_reduce`), our binary
@@ -98,17 +136,6 @@ fn find_in(registry: &[&'static dyn Collective], name: &str) -> Option<&'static 
             || format!("{}_perf", c.name()) == name
             || c.name().replace('_', "") == name
     })
-}
-
-fn collective_names(registry: &[&'static dyn Collective]) -> String {
-    if registry.is_empty() {
-        return "(no collective is registered in this build)".to_string();
-    }
-    registry
-        .iter()
-        .map(|c| c.name())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One line per collective: name, our binary, nccl-tests' binary.
@@ -123,26 +150,4 @@ pub fn list_text(registry: &[&'static dyn Collective]) -> String {
         ));
     }
     text
-}
-
-/// `collbench run -h`: which collectives there are and where their flags are listed.
-fn run_help(registry: &[&'static dyn Collective]) -> String {
-    format!(
-        "USAGE:\n  collbench run <collective> [flags]\n\nRuns one collective test, as its *-perf \
-         binary does. Its flags (the nccl-tests set): collbench run <collective> -h\n\n\
-         Collectives: {}\n",
-        collective_names(registry)
-    )
-}
-
-fn umbrella_help(registry: &[&'static dyn Collective]) -> String {
-    format!(
-        "{}\n\nUSAGE:\n  collbench run <collective> [flags]   run one collective test \
-         (its flags: collbench run <collective> -h)\n  \
-         collbench list                       list the collectives and their binary names\n  \
-         collbench accept|compare|plot|fabric [args]\n  \
-         collbench --version\n\nCollectives: {}\n",
-        version_text(),
-        collective_names(registry)
-    )
 }

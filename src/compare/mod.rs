@@ -33,6 +33,7 @@ pub const DEFAULT_TOLERANCE_PERCENT: f64 = 5.0;
 #[derive(Parser, Debug)]
 #[command(
     name = "collbench compare",
+    version,
     no_binary_name = true,
     about = "Compare two runs (collbench or nccl-tests -J JSON, --jsonl, or nccl-tests/collbench text output) per collective/size/type; exit 7 on a regression"
 )]
@@ -82,8 +83,8 @@ pub enum Placement {
 impl Placement {
     pub fn label(self) -> &'static str {
         match self {
-            Placement::OutOfPlace => "out-of-place",
-            Placement::InPlace => "in-place",
+            Placement::OutOfPlace => "out_of_place",
+            Placement::InPlace => "in_place",
         }
     }
 }
@@ -489,15 +490,15 @@ pub fn render_markdown_with_notes(
 pub fn command(args: &[String], out: &mut dyn Write) -> Result<()> {
     let parsed = match CompareArgs::try_parse_from(args) {
         Ok(parsed) => parsed,
-        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
-            let _ = write!(out, "{e}");
-            return Ok(());
-        }
         Err(e) => {
+            if let Some(text) = crate::cli::commands::help_or_version(&e) {
+                let _ = write!(out, "{text}");
+                return Ok(());
+            }
             return Err(CollbenchError::Usage(format!(
                 "collbench compare: {}; accepted: collbench compare BASELINE NEW [--tolerance PCT] [--markdown]",
                 crate::cli::clap_error_summary(&e)
-            )))
+            )));
         }
     };
     let baseline_loaded = load::read_one(&parsed.baseline)?;

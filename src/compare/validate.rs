@@ -36,7 +36,7 @@ fn check_measurement(m: &Measurement) -> std::result::Result<(), String> {
     let numbers = [
         ("time_us", m.time_us),
         ("algbw_gbps", m.algbw_gbps),
-        ("bus_bandwidth_gbps", m.bus_bandwidth_gbps),
+        ("busbw_gbps", m.bus_bandwidth_gbps),
         ("ranks.time_us_min", m.ranks.time_us_min),
         ("ranks.time_us_avg", m.ranks.time_us_avg),
         ("ranks.time_us_max", m.ranks.time_us_max),

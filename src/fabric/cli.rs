@@ -10,6 +10,8 @@ pub const CORRUPTION_ENV: &str = "COLLBENCH_TEST_FABRIC_CORRUPT";
 #[derive(Debug, Parser)]
 #[command(
     name = "collbench fabric",
+    version,
+    propagate_version = true,
     about = "libfabric diagnostics: provider inventory, loopback and pairwise bandwidth/latency with verified payloads",
     after_help = "Exit codes: 0 ok, 1 output file not writable, 4 a wait timed out, 5 libfabric or MPI failure, \
 6 usage (including a --provider this host does not have), 7 payload verification or a threshold failed \

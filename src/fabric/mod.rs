@@ -55,7 +55,8 @@ pub fn run(args: &[String]) -> crate::error::Result<()> {
             use clap::error::ErrorKind;
             return match error.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    crate::io::console::print(&error.to_string());
+                    let text = crate::cli::commands::help_or_version(&error).unwrap_or_default();
+                    crate::io::console::print(&text);
                     Ok(())
                 }
                 _ => Err(crate::error::CollbenchError::Usage(format!(

@@ -193,7 +193,9 @@ impl TestHooks {
     /// `accept --pairwise` run in which `rank` is idle. Returns normally otherwise.
     pub fn when_idle(&self, rank: usize, round: usize) {
         if self.hang_idle == Some((rank, round)) {
-            eprintln!("collbench: {HANG_IDLE_VAR}: rank {rank} hangs now, idle in round {round}");
+            crate::io::console::error_line(&format!(
+                "collbench: {HANG_IDLE_VAR}: rank {rank} hangs now, idle in round {round}"
+            ));
             hang_forever();
         }
     }
@@ -202,7 +204,9 @@ impl TestHooks {
     /// about to start in `accept --pairwise`. Returns normally otherwise.
     pub fn before_round(&self, rank: usize, round: usize) {
         if self.hang_handoff == Some((rank, round)) {
-            eprintln!("collbench: {HANG_HANDOFF_VAR}: rank {rank} hangs now, before round {round}");
+            crate::io::console::error_line(&format!(
+                "collbench: {HANG_HANDOFF_VAR}: rank {rank} hangs now, before round {round}"
+            ));
             hang_forever();
         }
     }
@@ -211,7 +215,9 @@ impl TestHooks {
     /// panics when told to. Returns normally otherwise.
     pub fn before_timed_loop(&self, rank: usize) {
         if let Some((_, death)) = self.exit.filter(|e| e.0 == rank) {
-            eprintln!("collbench: {EXIT_VAR}: rank {rank} dies now ({death:?})");
+            crate::io::console::error_line(&format!(
+                "collbench: {EXIT_VAR}: rank {rank} dies now ({death:?})"
+            ));
             match death {
                 // SAFETY: raising a signal on our own process; no memory is involved.
                 Death::Kill => unsafe {
@@ -225,7 +231,9 @@ impl TestHooks {
             panic!("{PANIC_VAR}: rank {rank} panics on purpose (test hook)");
         }
         if self.stall == Some(rank) {
-            eprintln!("collbench: {STALL_VAR}: rank {rank} stalls now");
+            crate::io::console::error_line(&format!(
+                "collbench: {STALL_VAR}: rank {rank} stalls now"
+            ));
             loop {
                 std::thread::sleep(Duration::from_secs(3600));
             }

@@ -70,43 +70,52 @@ pub struct StdoutRaw;
 
 impl Write for StdoutRaw {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let Some(mut file) = stdout_file() else {
-            return Err(std::io::Error::new(
-                ErrorKind::BrokenPipe,
-                "standard output is closed",
-            ));
-        };
-        let mut stalled_since: Option<Instant> = None;
-        loop {
-            match file.write(buf) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if !stop_flag().load(Ordering::Relaxed) {
-                        // A slow reader while the run goes on: wait, as a blocking write would.
-                        std::thread::sleep(Duration::from_millis(2));
-                        continue;
-                    }
-                    let since = *stalled_since.get_or_insert_with(Instant::now);
-                    if GAVE_UP.load(Ordering::Relaxed) || since.elapsed() >= STALL_LIMIT {
-                        GAVE_UP.store(true, Ordering::Relaxed);
-                        return Err(std::io::Error::new(
-                            ErrorKind::WouldBlock,
-                            format!(
-                                "nothing read it for {} ms after the stop request",
-                                STALL_LIMIT.as_millis()
-                            ),
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                other => return other,
-            }
-        }
+        // A progress line on the same terminal is erased first and not redrawn mid-write.
+        let _turn = super::progress::stdout_turn();
+        let written = write_stdout(buf)?;
+        super::progress::stdout_wrote(&buf[..written]);
+        Ok(written)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         // Unbuffered: every write went to the file already.
         Ok(())
+    }
+}
+
+/// One write to standard output, waiting out a slow reader (see the module documentation).
+fn write_stdout(buf: &[u8]) -> std::io::Result<usize> {
+    let Some(mut file) = stdout_file() else {
+        return Err(std::io::Error::new(
+            ErrorKind::BrokenPipe,
+            "standard output is closed",
+        ));
+    };
+    let mut stalled_since: Option<Instant> = None;
+    loop {
+        match file.write(buf) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if !stop_flag().load(Ordering::Relaxed) {
+                    // A slow reader while the run goes on: wait, as a blocking write would.
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+                let since = *stalled_since.get_or_insert_with(Instant::now);
+                if GAVE_UP.load(Ordering::Relaxed) || since.elapsed() >= STALL_LIMIT {
+                    GAVE_UP.store(true, Ordering::Relaxed);
+                    return Err(std::io::Error::new(
+                        ErrorKind::WouldBlock,
+                        format!(
+                            "nothing read it for {} ms after the stop request",
+                            STALL_LIMIT.as_millis()
+                        ),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -142,4 +151,12 @@ pub fn print_line(text: &str) {
     } else {
         print(&format!("{text}\n"));
     }
+}
+
+/// Writes `text` and a newline to standard error in one `write`: ranks under one launcher share
+/// its stderr, and `eprintln!` writes each formatted piece apart, so lines of several ranks came
+/// out interleaved mid-line (`collbench: collbench: timeout: …`).
+pub fn error_line(text: &str) {
+    let line = format!("{text}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }

@@ -49,7 +49,9 @@ pub fn build_backend<'w>(
             refuse_stream_hang(hooks)?;
             // stderr: stdout is nccl-tests' table alone (docs/output.md).
             if world.rank() == 0 {
-                eprintln!("collbench: note: no usable GPU/NCCL ({why}); using the mpi backend");
+                crate::io::console::error_line(&format!(
+                    "collbench: note: no usable GPU/NCCL ({why}); using the mpi backend"
+                ));
             }
             host_backend(plan, world, group, color, hooks)
         }

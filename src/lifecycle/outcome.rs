@@ -24,7 +24,7 @@ pub fn exit_code(plan: &TestPlan, world: &dyn World, outcome: Result<RunOutcome>
             None => Ok(()),
             Some(first) => {
                 for later in errors {
-                    eprintln!("collbench: {later}");
+                    crate::io::console::error_line(&format!("collbench: {later}"));
                 }
                 Err(first)
             }
@@ -60,7 +60,7 @@ pub fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
             | CollbenchError::Interrupted { .. }
     );
     if !same_on_every_rank || rank == 0 {
-        eprintln!("collbench: {error}");
+        crate::io::console::error_line(&format!("collbench: {error}"));
     }
     error.exit_code()
 }

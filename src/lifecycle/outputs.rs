@@ -53,6 +53,12 @@ pub(super) fn open(
     if let Some(path) = &plan.acceptance.prom_file {
         sinks.push(Box::new(sinks::prometheus::PromFileSink::new(path)));
     }
+    // Last: it draws after the table printed its row.
+    if crate::io::progress::stderr_is_terminal() {
+        sinks.push(Box::new(sinks::progress::ProgressSink::for_plan(
+            plan, nranks,
+        )));
+    }
     Ok((sinks, criteria))
 }
 

@@ -213,7 +213,9 @@ pub fn start(timeout: Duration) {
         .name("collbench-watchdog".to_string())
         .spawn(move || watch(timeout, poll));
     if let Err(error) = spawned {
-        eprintln!("collbench: could not start the -T watchdog thread: {error}");
+        crate::io::console::error_line(&format!(
+            "collbench: could not start the -T watchdog thread: {error}"
+        ));
     }
 }
 
@@ -242,7 +244,7 @@ fn watch(timeout: Duration, poll: Duration) {
 }
 
 fn fire(timeout: Duration) -> ! {
-    eprintln!("{}", timeout_message(timeout));
+    crate::io::console::error_line(&timeout_message(timeout));
     match abort_handle() {
         Some(abort) => {
             abort(exit::TIMEOUT);

@@ -16,27 +16,38 @@ use crate::plan::profile::Profile;
 use clap::{Parser, ValueEnum};
 use std::path::{Path, PathBuf};
 
+// The variants have no doc comments: with them clap prints a multi-line long help for the flag,
+// unlike every other collbench help; the flag's own help says what each value means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Metric {
-    /// Bus bandwidth only.
     Busbw,
-    /// Time per operation only.
     Time,
-    /// Bus bandwidth above time per operation.
     Both,
 }
 
+/// Spelled as in the JSON keys, the Prometheus `placement` label and the CSV `placement` column;
+/// the hyphenated spelling of nccl-tests' table header is accepted too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PlacementArg {
-    /// The out-of-place measurements (separate send and receive buffers).
+    #[value(name = "out_of_place", alias = "out-of-place")]
     OutOfPlace,
-    /// The in-place measurements (one buffer).
+    #[value(name = "in_place", alias = "in-place")]
     InPlace,
+}
+
+impl PlacementArg {
+    pub fn label(self) -> &'static str {
+        match self {
+            PlacementArg::OutOfPlace => "out_of_place",
+            PlacementArg::InPlace => "in_place",
+        }
+    }
 }
 
 #[derive(Parser, Debug)]
 #[command(
     name = "collbench plot",
+    version,
     no_binary_name = true,
     about = "Plot busbw (and time) against size from -J / --jsonl files or nccl-tests/collbench text output"
 )]
@@ -63,11 +74,12 @@ pub struct PlotArgs {
     /// Draw a profile's pass thresholds for each run's node count.
     #[arg(long = "profile", value_name = "NAME|FILE")]
     pub profile: Option<String>,
-    /// Panels to draw.
+    /// Panels to draw: busbw, time (per operation), or both (busbw above time).
     #[arg(long = "metric", value_enum, default_value = "both")]
     pub metric: Metric,
-    /// Which of each row's two measurements to plot.
-    #[arg(long = "placement", value_enum, default_value = "out-of-place")]
+    /// Which of each row's two measurements to plot: out_of_place (separate send and receive
+    /// buffers) or in_place (one buffer).
+    #[arg(long = "placement", value_enum, default_value = "out_of_place")]
     pub placement: PlacementArg,
     /// Title above the panels [default: the collectives, ranks, nodes, backend and placement].
     #[arg(long = "title", value_name = "TEXT")]
@@ -90,15 +102,15 @@ fn stem(path: &Path) -> String {
 pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
     let parsed = match PlotArgs::try_parse_from(args) {
         Ok(p) => p,
-        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
-            let _ = write!(out, "{e}");
-            return Ok(());
-        }
         Err(e) => {
+            if let Some(text) = crate::cli::commands::help_or_version(&e) {
+                let _ = write!(out, "{text}");
+                return Ok(());
+            }
             return Err(CollbenchError::Usage(format!(
-                "collbench plot: {}; accepted: collbench plot RUN.json [RUN2.json …] -o FILE.png|svg [--baseline FILE] [--min-busbw GBPS] [--profile NAME] [--metric busbw|time|both]",
+                "collbench plot: {}; accepted: collbench plot RUN.json [RUN2.json …] -o FILE.png|svg [--baseline FILE] [--min-busbw GBPS] [--profile NAME] [--metric busbw|time|both] [--placement out_of_place|in_place] [--title TEXT] [--width PX] [--height PX]",
                 crate::cli::clap_error_summary(&e)
-            )))
+            )));
         }
     };
     // A bad -o fails before the runs are read, with the same wording as every output flag.
@@ -151,10 +163,7 @@ pub fn command(args: &[String], out: &mut dyn std::io::Write) -> Result<()> {
             format!(
                 "collbench: {}, {}",
                 setups.join("; "),
-                match parsed.placement {
-                    PlacementArg::OutOfPlace => "out-of-place",
-                    PlacementArg::InPlace => "in-place",
-                }
+                parsed.placement.label()
             )
         }),
         lines,

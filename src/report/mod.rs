@@ -173,6 +173,9 @@ pub struct Measurement {
     /// The reported time (per `-a`; with `-C`, rank 0's launch time): microseconds per operation.
     pub time_us: f64,
     pub algbw_gbps: f64,
+    /// `busbw_gbps` in JSON, as in the CSV and the table's column (`bus_bandwidth_gbps` before
+    /// schema 6 still loads).
+    #[serde(rename = "busbw_gbps", alias = "bus_bandwidth_gbps")]
     pub bus_bandwidth_gbps: f64,
     /// Wrong elements summed over ranks; `None` when not checked (printed `N/A`).
     pub wrong: Option<u64>,
@@ -258,9 +261,10 @@ pub struct Summary {
     /// rank found wrong elements (sum of `ranks_with_wrong`; 0 exactly when every #wrong is 0).
     pub out_of_bounds: u64,
     /// nccl-tests' "Avg bus bandwidth" (mean of busbw over every measured column).
+    #[serde(rename = "avg_busbw_gbps", alias = "avg_bus_bandwidth_gbps")]
     pub avg_bus_bandwidth_gbps: f64,
     /// nccl-tests' NCCL_TESTS_MIN_BW: the average fails below 90 % of this.
-    #[serde(default)]
+    #[serde(default, rename = "min_busbw_gbps", alias = "min_bus_bandwidth_gbps")]
     pub min_bus_bandwidth_gbps: Option<f64>,
     pub passed: bool,
     pub first_wrong: Option<WrongElement>,

@@ -11,7 +11,7 @@
 //! | `dtype` | `float`, `bfloat16`, … |
 //! | `redop` | `sum`, …, `none`, or empty (as the table's redop column) |
 //! | `root` | root rank, -1 when the collective has none |
-//! | `in_place` | `false` (out-of-place) or `true` |
+//! | `placement` | `out_of_place` or `in_place` (as the JSON keys and the Prometheus label) |
 //! | `time_us` | reported time (per `-a`), µs per operation |
 //! | `algbw_gbps`, `busbw_gbps` | algorithm and bus bandwidth, GB/s |
 //! | `wrong` | wrong elements summed over ranks; empty when not checked (the table's `N/A`) |
@@ -21,10 +21,13 @@
 //! | `iter_samples`, `iter_min_us`, `iter_max_us`, `iter_p50_us`, `iter_p99_us`, `iter_cv_percent` | `-I` statistics (max over ranks per iteration); empty without `-I` |
 //! | `cycle` | `-N` cycle, from 0 |
 //!
-//! Numbers use the shortest text that reads back to the same value (`6.52`, `0.0000125`).
+//! Times, bandwidths and percentages have two decimals, as the text table prints them at their
+//! usual widths (`6.52`, `0.68`; never float noise like `0.6757500000000001`); the exact values
+//! are in the JSON report (`--collbench-json`). Counts and sizes are whole numbers.
 //! Lines go to a hidden temporary file next to FILE as they arrive (flushed per row, so a killed
 //! job leaves them there) and the file is renamed to FILE at `finish`, also after an interruption.
 
+use super::cfmt;
 use super::Sink;
 use crate::error::{CollbenchError, Result};
 use crate::io::atomic::AtomicFile;
@@ -41,7 +44,7 @@ pub const CSV_HEADER: [&str; 27] = [
     "dtype",
     "redop",
     "root",
-    "in_place",
+    "placement",
     "time_us",
     "algbw_gbps",
     "busbw_gbps",
@@ -104,8 +107,14 @@ impl std::io::Write for AtomicFile {
     }
 }
 
+/// A time, bandwidth or percentage as the text table prints it (`%.2f`), without the padding.
+pub fn csv_number(value: f64) -> String {
+    cfmt::fixed(value, 0, 2)
+}
+
 fn cell_record(report: &Report, row: &ResultRow, in_place: bool, m: &Measurement) -> Vec<String> {
     let opt = |v: Option<String>| v.unwrap_or_default();
+    let num = csv_number;
     let it = m.per_iteration.as_ref();
     vec![
         row.collective.clone(),
@@ -116,26 +125,35 @@ fn cell_record(report: &Report, row: &ResultRow, in_place: bool, m: &Measurement
         row.dtype.name().to_string(),
         row.redop.clone(),
         row.root.to_string(),
-        in_place.to_string(),
-        m.time_us.to_string(),
-        m.algbw_gbps.to_string(),
-        m.bus_bandwidth_gbps.to_string(),
+        placement_name(in_place).to_string(),
+        num(m.time_us),
+        num(m.algbw_gbps),
+        num(m.bus_bandwidth_gbps),
         opt(m.wrong.map(|w| w.to_string())),
         m.ranks_with_wrong.to_string(),
-        m.ranks.time_us_min.to_string(),
-        m.ranks.time_us_avg.to_string(),
-        m.ranks.time_us_max.to_string(),
+        num(m.ranks.time_us_min),
+        num(m.ranks.time_us_avg),
+        num(m.ranks.time_us_max),
         m.ranks.slowest_rank.to_string(),
         m.ranks.slowest_host.clone(),
         opt(m.ranks.slowest_device.map(|d| d.to_string())),
         opt(it.map(|s| s.samples.to_string())),
-        opt(it.map(|s| s.min_us.to_string())),
-        opt(it.map(|s| s.max_us.to_string())),
-        opt(it.map(|s| s.p50_us.to_string())),
-        opt(it.map(|s| s.p99_us.to_string())),
-        opt(it.map(|s| s.cv_percent.to_string())),
+        opt(it.map(|s| num(s.min_us))),
+        opt(it.map(|s| num(s.max_us))),
+        opt(it.map(|s| num(s.p50_us))),
+        opt(it.map(|s| num(s.p99_us))),
+        opt(it.map(|s| num(s.cv_percent))),
         row.cycle.to_string(),
     ]
+}
+
+/// The `placement` column: the spelling of the JSON keys and the Prometheus label.
+fn placement_name(in_place: bool) -> &'static str {
+    if in_place {
+        "in_place"
+    } else {
+        "out_of_place"
+    }
 }
 
 impl Sink for CsvSink {

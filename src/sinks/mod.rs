@@ -4,7 +4,8 @@
 //! - [`text::TextSink`]: the nccl-tests 2.19.6 table, byte for byte after the first line;
 //! - [`json::JsonSink`]: `-J`, nccl-tests' JSON ([`nccl_tests_json`]), and `--collbench-json`, the
 //!   whole [`Report`] (schema in docs/report.schema.json);
-//! - [`csv::CsvSink`] (`--csv`): one line per measured cell.
+//! - [`csv::CsvSink`] (`--csv`): one line per measured cell;
+//! - [`progress::ProgressSink`]: the progress line on a terminal's stderr (no file).
 //!
 //! Files are written through `crate::io::atomic` (a temporary file in the same directory, renamed
 //! into place), so a reader never sees half a file.
@@ -17,6 +18,7 @@ pub mod csv;
 pub mod json;
 pub mod jsonl;
 pub mod nccl_tests_json;
+pub mod progress;
 pub mod prometheus;
 pub mod pushgateway;
 pub mod text;

@@ -2,4 +2,5 @@
 //! the sizes to the memory the ranks have, aggregates across ranks and streams rows to the sinks.
 
 pub mod memory_cap;
+pub mod notes;
 pub mod runner;

@@ -478,6 +478,11 @@ impl Runner<'_> {
         self.gather_placements()?;
         self.gather_networks()?;
         let (send_bytes, recv_bytes) = buffer_bytes(plan, nranks);
+        if self.is_root() {
+            for note in super::notes::before_sweep(plan, nranks, send_bytes + recv_bytes) {
+                eprintln!("collbench: note: {note}");
+            }
+        }
         self.backend.allocate(send_bytes, recv_bytes)?;
         self.gather_memory()?;
 

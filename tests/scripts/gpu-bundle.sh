@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 bundle="$work/bundle"
 
 BUNDLE_DIR="$bundle" timeout 900 "$root/scripts/gpu-bundle.sh"
-for entry in collbench allreduce-perf alltoallv-perf hypercube-perf gpu_device gpu-check.sh nccl-reference nccl-reference.c Makefile COMMIT; do
+for entry in collbench allreduce-perf alltoallv-perf hypercube-perf gpu-tests gpu-check.sh nccl-reference nccl-reference.c Makefile COMMIT; do
     [[ -e $bundle/$entry ]] || { echo "FAIL: $entry missing from the bundle" >&2; exit 1; }
 done
 [[ $(cat "$bundle/COMMIT") == $(git -C "$root" rev-parse HEAD) ]] || { echo "FAIL: COMMIT is not HEAD" >&2; exit 1; }
@@ -57,7 +57,7 @@ grep -Eq '^# [0-9]+ passed, [0-9]+ failed' "$work/forced.txt" || { echo "FAIL: n
 # Ctrl-C (SIGINT to the whole foreground process group) stops the check at once with exit 130
 # and says where the partial results are, instead of going on to the next command (here the
 # commands fail at once without a GPU, so this checks the script's part; a running collbench
-# stops after its row on SIGINT, as tests/accept_crash.rs shows).
+# stops after its row on SIGINT, as tests/accept/crash.rs shows).
 set +e
 # setsid: the check gets a process group of its own (as a terminal gives a foreground job).
 GPU_CHECK_WITHOUT_GPU=1 QUICK=1 LIMIT=60 RESULTS_DIR="$work/interrupted" \

@@ -140,7 +140,7 @@ def check_csv(path, args):
         return
     if not check(lines, f"{path}: no data lines"):
         return
-    for column in ("size_bytes", "in_place", "wrong"):
+    for column in ("size_bytes", "placement", "wrong"):
         if not check(column in lines[0], f"{path}: no '{column}' column in the header {list(lines[0])}"):
             return
     check(len(lines) == 2 * args.rows, f"{path}: {len(lines)} lines, expected {2 * args.rows} (out-of-place + in-place per size)")

@@ -48,7 +48,9 @@ impl Beacon {
             .spawn(move || beat(&shared, &send, period));
         if let Err(error) = &thread {
             // Without it the others may give up on a healthy rank 0 waiting for a slow pair.
-            eprintln!("collbench: could not start the -T keepalive thread: {error}");
+            crate::io::console::error_line(&format!(
+                "collbench: could not start the -T keepalive thread: {error}"
+            ));
         }
         Beacon {
             signals,

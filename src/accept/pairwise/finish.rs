@@ -43,7 +43,7 @@ impl Session<'_> {
         // A failed output (a push, a file) loses to a FAIL or a signal in the exit code, but is
         // still said: the bad hosts may never have reached the dashboard.
         if let (Err(e), true) = (&outputs, self.interrupted.is_some() || !result.passed) {
-            eprintln!("collbench: {e}");
+            crate::io::console::error_line(&format!("collbench: {e}"));
         }
         if let Some((round, why)) = &self.timed_out {
             return Err(CollbenchError::Timeout(format!(

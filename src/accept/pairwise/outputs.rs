@@ -17,7 +17,7 @@ pub(super) fn write_outputs(
     let mut keep = |outcome: Result<()>| {
         if let Err(e) = outcome {
             if first_error.is_some() {
-                eprintln!("collbench: {e}");
+                crate::io::console::error_line(&format!("collbench: {e}"));
             } else {
                 first_error = Some(e);
             }

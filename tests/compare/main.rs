@@ -1,0 +1,16 @@
+//! Reading results back: `collbench compare` and `collbench plot` on collbench's and nccl-tests'
+//! own outputs (text and `-J` JSON).
+//!
+//! One file per module; the helpers they share live in tests/support/.
+//! - `nccl_json`: nccl-tests' `-J` JSON report read by compare and plot;
+//! - `plot`: the PNG and SVG plots;
+//! - `regression`: the noise-aware regression check between two result files;
+//! - `text`: text tables (nccl-tests' and collbench's) read by compare and plot.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod nccl_json;
+mod plot;
+mod regression;
+mod text;
