@@ -38,6 +38,8 @@ DEBIAN_PACKAGES=(
     make procps hostname python3 python3-jsonschema shellcheck
     # strip and readelf (make gpu-bundle and its test)
     binutils
+    # jq: the README's JSON example, run by tests/scripts/docs-commands.sh
+    jq
 )
 
 check_only=0

@@ -14,7 +14,10 @@
 #
 # Environment: COLLBENCH_SLURM_CPUS (CPUs the node advertises, default 8: more than the real cores,
 # accepted thanks to SlurmdParameters=config_overrides), COLLBENCH_SLURM_START_TIMEOUT (seconds to
-# wait for each daemon and for the node to be idle, default 60).
+# wait for each daemon and for the node to be idle, default 60), COLLBENCH_SLURM_GPUS (default 0: no
+# GRES at all, as HyperPod's slurm.conf; N: GresTypes=gpu and the node has N GPUs as GRES, counted
+# without device files since there is no GPU here, so jobs can ask --gpus-per-node and get
+# SLURM_GPUS_ON_NODE as on a cluster with GPU GRES).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -22,6 +25,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/slurm-lib.sh"
 
 cpus="${COLLBENCH_SLURM_CPUS:-8}"
+gpus="${COLLBENCH_SLURM_GPUS:-0}"
+case "$gpus" in '' | *[!0-9]*) die "COLLBENCH_SLURM_GPUS='$gpus': expected a number of GPUs (0: no GRES)" ;; esac
 start_timeout="${COLLBENCH_SLURM_START_TIMEOUT:-60}"
 case "$cpus" in '' | *[!0-9]* | 0) die "COLLBENCH_SLURM_CPUS='$cpus': expected a positive integer" ;; esac
 case "$start_timeout" in '' | *[!0-9]* | 0) die "COLLBENCH_SLURM_START_TIMEOUT='$start_timeout': expected a positive number of seconds" ;; esac
@@ -99,7 +104,8 @@ SlurmdDebug=info
 TmpFS=${dir}/tmp
 FirstJobId=${first_job_id}
 $(slurm_conf_policy)
-NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus} State=UNKNOWN
+$([ "$gpus" -eq 0 ] || echo "GresTypes=gpu")
+NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus}$([ "$gpus" -eq 0 ] || echo " Gres=gpu:${gpus}") State=UNKNOWN
 PartitionName=local Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
 
@@ -112,6 +118,16 @@ cat >"$dir/etc/mpi.conf" <<CONF
 PMIxCliTmpDirBase=${dir}/tmp
 CONF
 : >"$dir/etc/plugstack.conf"
+if [ "$gpus" -gt 0 ]; then
+    # There is no GPU here: stand-in device files (character devices with /dev/null's numbers,
+    # reading them reads nothing) for slurmd to count, so the allocation and SLURM_GPUS_ON_NODE are
+    # what a cluster with GPU GRES gives. slurmd reports 0 GPUs for a gres.conf without File=.
+    mkdir -p "$dir/dev"
+    for ((i = 0; i < gpus; i++)); do
+        mknod -m 0666 "$dir/dev/gpu$i" c 1 3
+    done
+    echo "NodeName=${node} Name=gpu File=${dir}/dev/gpu[0-$((gpus - 1))]" >"$dir/etc/gres.conf"
+fi
 chmod 0644 "$dir"/etc/*.conf
 export SLURM_CONF="$dir/etc/slurm.conf"
 
@@ -127,7 +143,7 @@ slurmd -f "$SLURM_CONF" -N "$node" >"$dir/log/slurmd.out" 2>&1 ||
     die "slurmd failed to start (see $dir/log/slurmd.log)"
 wait_until "$start_timeout" "slurmd's pid file" "[ -s '$dir/pids/slurmd.pid' ]"
 wait_until "$start_timeout" "node $node to be idle" "sinfo -h -n '$node' -o %T 2>/dev/null | grep -qx idle"
-log "slurmd up (pid $(cat "$dir/pids/slurmd.pid")); node $node idle with $cpus CPUs"
+log "slurmd up (pid $(cat "$dir/pids/slurmd.pid")); node $node idle with $cpus CPUs$([ "$gpus" -eq 0 ] || echo " and $gpus GPUs as GRES")"
 
 cat >"$dir/env.sh" <<ENV
 export SLURM_CONF='$SLURM_CONF'

@@ -55,6 +55,7 @@ impl Criteria {
             profile: None,
             require_net: None,
             judge_without_threshold: false,
+            note: None,
         })
     }
 }

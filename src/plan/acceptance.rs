@@ -67,6 +67,9 @@ pub struct Criteria {
     /// `collbench accept` with none of the above: still a verdict, on what is left to judge (no
     /// wrong element, every row measured), so an acceptance run always ends in `# Verdict:`.
     pub judge_without_threshold: bool,
+    /// Why an asked-for check could not apply (`--profile auto` on a machine no profile covers);
+    /// printed in the verdict block and stored in the verdict.
+    pub note: Option<String>,
 }
 
 impl Criteria {
@@ -110,7 +113,15 @@ impl AcceptancePlan {
             Some(ProfileChoice::Given(p)) => Some((**p).clone()),
             Some(ProfileChoice::Auto) => {
                 let product = profile::read_product_name(product_name_path);
-                Some(profile::resolve("auto", product.as_deref(), device_names)?)
+                let profiles = Profile::builtin()?;
+                let chosen = profile::select_auto(&profiles, product.as_deref(), device_names);
+                if chosen.is_none() {
+                    // An instance type without a profile is still judged on what needs no
+                    // expectation (data, completeness, other thresholds), and says so.
+                    criteria.note = Some(profile::no_auto_match(product.as_deref(), device_names));
+                    criteria.judge_without_threshold |= criteria.is_empty();
+                }
+                chosen.cloned()
             }
         };
         Ok(criteria)

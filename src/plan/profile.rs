@@ -411,7 +411,8 @@ pub fn read_product_name(path: &Path) -> Option<String> {
 }
 
 /// Resolves `--profile auto` or a name/path. Auto with no match is a usage error that says what was
-/// found and what is available.
+/// found and what is available (the verdict's path judges without a profile instead:
+/// `AcceptancePlan::resolve_criteria`).
 pub fn resolve(
     value: &str,
     product_name: Option<&str>,
@@ -424,15 +425,32 @@ pub fn resolve(
     select_auto(&profiles, product_name, device_names)
         .cloned()
         .ok_or_else(|| {
-            let mut devices: Vec<&str> = device_names.iter().map(String::as_str).collect();
-            devices.sort_unstable();
-            devices.dedup();
             CollbenchError::Usage(format!(
-                "--profile auto: no profile for instance type '{}' or devices [{}]; use --profile \
-                 with one of {} or a .toml file",
-                product_name.unwrap_or("unknown"),
-                devices.join(", "),
+                "--profile auto: no profile for {}; use --profile with one of {} or a .toml file",
+                no_match_subject(product_name, device_names),
                 Profile::builtin_names().join(", ")
             ))
         })
+}
+
+/// The verdict's note when `--profile auto` matches nothing. Worded without the tokens that
+/// scripts grep in nccl-tests' output (docs/output.md), since it is printed on stderr.
+pub fn no_auto_match(product_name: Option<&str>, device_names: &[String]) -> String {
+    format!(
+        "--profile auto: no busbw profile applied for {}; busbw judged only by --min-busbw or \
+         NCCL_TESTS_MIN_BW when given (profiles: {})",
+        no_match_subject(product_name, device_names),
+        Profile::builtin_names().join(", ")
+    )
+}
+
+fn no_match_subject(product_name: Option<&str>, device_names: &[String]) -> String {
+    let mut devices: Vec<&str> = device_names.iter().map(String::as_str).collect();
+    devices.sort_unstable();
+    devices.dedup();
+    format!(
+        "instance type '{}' or devices [{}]",
+        product_name.unwrap_or("unknown"),
+        devices.join(", ")
+    )
 }

@@ -17,6 +17,9 @@ pub struct Verdict {
     pub checks: Vec<Check>,
     /// Ranks that were the slowest in failing checks, most often first.
     pub slowest_ranks: Vec<SlowRank>,
+    /// Why a check that was asked for did not apply (`--profile auto` with no matching profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What a check compares.

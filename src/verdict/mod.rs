@@ -217,6 +217,7 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
         nodes,
         checks,
         slowest_ranks,
+        note: criteria.note.clone(),
     })
 }
 

@@ -24,11 +24,15 @@ pub fn block(verdict: &Verdict) -> String {
         verdict.nodes,
         if verdict.nodes == 1 { "" } else { "s" }
     ));
+    if let Some(note) = &verdict.note {
+        out.push_str(&format!("#  note: {note}\n"));
+    }
     // Only data and completeness judged: `collbench accept` given no threshold at all.
-    if verdict
-        .checks
-        .iter()
-        .all(|c| matches!(c.kind, CheckKind::Data | CheckKind::Complete))
+    if verdict.note.is_none()
+        && verdict
+            .checks
+            .iter()
+            .all(|c| matches!(c.kind, CheckKind::Data | CheckKind::Complete))
     {
         out.push_str(
             "#  note: busbw not judged (no --min-busbw, NCCL_TESTS_MIN_BW or --profile)\n",

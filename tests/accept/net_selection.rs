@@ -192,12 +192,12 @@ fn efa_everywhere_passes_and_a_socket_fallback_fails_naming_ranks_and_hosts() {
     // Ranks off the network are not "slowest ranks".
     assert!(v.slowest_ranks.is_empty(), "{:?}", v.slowest_ranks);
     assert!(!message.contains("slowest"), "{message}");
-    // The README shows this very block.
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    // docs/fabric.md shows this very block.
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/fabric.md")).unwrap();
     assert!(
-        readme.contains(&block),
-        "README.md lacks the block:\n{block}"
+        page.contains(&block),
+        "docs/fabric.md lacks the block:\n{block}"
     );
 
     // The same selections judged against other names.

@@ -448,6 +448,28 @@ fn without_a_threshold_accept_judges_data_and_completeness_and_says_so() {
     let v = evaluate(&r, &min_busbw("1", None)).unwrap();
     assert!(v.checks.iter().all(|c| c.kind != CheckKind::Complete));
     assert!(!render::block(&v).contains("note: busbw not judged"));
+
+    // `--profile auto` with no matching profile: its note replaces the generic one, and the
+    // verdict (and so the JSON report) carries it.
+    let unmatched = Criteria {
+        judge_without_threshold: true,
+        note: Some("--profile auto: no busbw profile applied for instance type 'x'".into()),
+        ..Criteria::default()
+    };
+    let v = evaluate(&r, &unmatched).unwrap();
+    assert!(v.passed);
+    let text = render::block(&v);
+    assert!(
+        text.contains("#  note: --profile auto: no busbw profile applied for instance type 'x'")
+            && !text.contains("busbw not judged (no"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&v).unwrap();
+    assert_eq!(
+        json["note"],
+        "--profile auto: no busbw profile applied for instance type 'x'"
+    );
+    assert!(serde_json::to_value(evaluate(&r, &judge).unwrap()).unwrap()["note"].is_null());
 }
 
 #[test]
@@ -511,10 +533,26 @@ fn acceptance_flags_are_checked_before_any_work() {
         )
         .unwrap();
     assert_eq!(c.profile.unwrap().name, "h100-nvlink-8gpu");
-    let err = auto
-        .resolve_criteria_with(&["host memory".into()], &dir.path().join("absent"))
-        .unwrap_err();
-    assert_eq!(err.exit_code(), exit::USAGE);
+    // No profile for this machine: no usage error; judged on data and completeness, with a note
+    // naming the instance type.
+    std::fs::write(&dmi, "g4dn.xlarge\n").unwrap();
+    let c = auto
+        .resolve_criteria_with(&["host memory".into()], &dmi)
+        .unwrap();
+    assert!(c.profile.is_none() && c.judge_without_threshold);
+    let note = c.note.unwrap();
+    assert!(
+        note.contains("no busbw profile applied for instance type 'g4dn.xlarge'")
+            && note.contains("host memory")
+            && !note.contains("bandwidth"),
+        "{note}"
+    );
+    // With a floor as well, the floor judges busbw and the note still says why no profile did.
+    let floor = parse(&["--profile", "auto", "--min-busbw", "10"], &[]).unwrap();
+    let c = floor
+        .resolve_criteria_with(&["host memory".into()], &dmi)
+        .unwrap();
+    assert!(c.profile.is_none() && !c.judge_without_threshold && c.note.is_some());
 
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
     let bad_cases: &[Case] = &[

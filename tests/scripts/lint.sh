@@ -2,8 +2,9 @@
 # Static checks of everything shell in the repo, and of the promises the templates and README make:
 #   - shellcheck (warnings and errors; style notes are not enforced) and bash -n on scripts/, tests/,
 #     .ci/run and sbatch/*.sbatch
-#   - every sbatch template: --exclusive, --wait-all-nodes=1, nodes / tasks / GPUs per node lines,
-#     srun --mpi=pmix, the optional Pyxis image, and the SAME EFA/NCCL block (copied, not drifting),
+#   - every sbatch template: --exclusive, --wait-all-nodes=1, nodes / tasks per node lines, no active
+#     GPU GRES line (only a commented one), srun --mpi=pmix, the optional Pyxis image, the SAME node
+#     setup block (library path, GPUs per node) and the SAME EFA/NCCL block (copied, not drifting),
 #     in which every export has its own comment, and arrays that can be empty expanded so that
 #     bash < 4.4 (Amazon Linux 2) does not call them unbound under set -u
 #   - the README's exit-code table covers every code src/error.rs maps (and 0, 130, 143)
@@ -16,7 +17,7 @@ fail() {
     problems=$((problems + 1))
 }
 
-mapfile -t shell_files < <(ls scripts/*.sh tests/*.sh tests/scripts/*.sh tests/slurm/*.sh tests/cluster/*.sh sbatch/*.sbatch .ci/run 2>/dev/null)
+mapfile -t shell_files < <(ls scripts/*.sh tests/*.sh tests/scripts/*.sh tests/slurm/*.sh tests/cluster/*.sh sbatch/*.sbatch containers/*.sh .ci/run 2>/dev/null)
 for file in "${shell_files[@]}"; do
     bash -n "$file" || fail "$file: bash -n"
 done
@@ -33,10 +34,19 @@ done
 awk '/^ *export /{ if (prev !~ /^ *#/ && prev !~ /^ *if \[/) { print "uncommented: " $0; bad=1 } } { prev=$0 } END { exit bad }' \
     <<<"$reference" || fail "an EFA/NCCL export without its comment"
 
+node_block() { sed -n '/^# >>> node setup/,/^# <<< node setup/p' "$1"; }
+node_reference="$(node_block sbatch/allreduce.sbatch)"
+[ -n "$node_reference" ] || fail "sbatch/allreduce.sbatch has no node setup block"
+
 for template in sbatch/*.sbatch; do
-    for directive in '--nodes=' '--ntasks-per-node=' '--gpus-per-node=' '--exclusive' '--wait-all-nodes=1' '--output='; do
+    for directive in '--nodes=' '--ntasks-per-node=' '--exclusive' '--wait-all-nodes=1' '--output='; do
         grep -q "^#SBATCH $directive" "$template" || fail "$template: no '#SBATCH $directive'"
     done
+    # A GPU GRES request is rejected where slurm.conf has no GPU GRES (HyperPod): commented only.
+    grep -qE '^#SBATCH --(gpus|gres|gpus-per-node|gpus-per-task)[= ]' "$template" &&
+        fail "$template: an active GPU GRES #SBATCH line (comment it out: ##SBATCH)"
+    grep -q '^##SBATCH --gpus-per-node=' "$template" || fail "$template: no commented '##SBATCH --gpus-per-node='"
+    [ "$(node_block "$template")" = "$node_reference" ] || fail "$template: node setup block differs from allreduce.sbatch"
     grep -q -- '--mpi=pmix' "$template" || fail "$template: no srun --mpi=pmix"
     grep -q -- '--container-image=' "$template" || fail "$template: no optional Pyxis --container-image"
     [ "$(efa_block "$template")" = "$reference" ] || fail "$template: EFA/NCCL block differs from allreduce.sbatch"

@@ -6,6 +6,7 @@
 #            FAIL naming the slowest rank's host
 #   scancel  a long sweep cancelled mid-run: every rank stops after the same row, exits 143, and
 #            every output keeps the finished rows and says the run is incomplete
+#   noprofile --profile auto where no profile matches: PASS on data and completeness, with a note
 # Run by tests/slurm/run.sh with SLURM_CONF, COLLBENCH_BIN_DIR and COLLBENCH_CASE_DIR set.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -21,7 +22,7 @@ submit() {
     shift
     mkdir -p "$dir/$tag"
     env COLLBENCH_BIN="$bin" COLLBENCH_OUTPUT_DIR="$dir/$tag" OMPI_MCA_mpi_yield_when_idle=1 "$@" \
-        timeout 300 sbatch --wait --parsable --nodes=1 --ntasks-per-node=4 --gpus-per-node=0 \
+        timeout 300 sbatch --wait --parsable --nodes=1 --ntasks-per-node=4 \
         --chdir="$dir/$tag" --output="$dir/$tag/%x_%j.out" "$root/sbatch/acceptance.sbatch" \
         >"$dir/$tag/job_id" || rc=$?
     echo "$rc"
@@ -63,7 +64,7 @@ echo "fail: ok (job $job)"
 mkdir -p "$dir/cancel"
 job="$(env COLLBENCH_BIN="$bin" COLLBENCH_OUTPUT_DIR="$dir/cancel" OMPI_MCA_mpi_yield_when_idle=1 \
     COLLBENCH_MIN_BUSBW=0.000001 COLLBENCH_ARGS="-b 1M -e 256M -f 2 -n 40" \
-    timeout 30 sbatch --parsable --nodes=1 --ntasks-per-node=4 --gpus-per-node=0 \
+    timeout 30 sbatch --parsable --nodes=1 --ntasks-per-node=4 \
     --chdir="$dir/cancel" --output="$dir/cancel/%x_%j.out" "$root/sbatch/acceptance.sbatch" | cut -d';' -f1)"
 base="$dir/cancel/collbench-acceptance_$job"
 # shellcheck disable=SC2016 # expanded by the inner shell
@@ -92,3 +93,14 @@ tail -n 1 "$base.jsonl" | grep -q '"complete":false' || fail "cancel: end record
 [ "$(json "$base.json" 'd["verdict"]["passed"]')" = False ] || fail "cancel: the verdict passed an interrupted run"
 grep -qE '^collbench_run_complete\{.*\} 0$' "$base.prom" || fail "cancel: prom does not say the run is incomplete"
 echo "cancel: ok (job $job, $rows rows kept)"
+
+# ---- --profile auto on a machine no profile covers ---------------------------------------------
+# Judged on data and completeness (exit 0), and the verdict says that no profile applied.
+rc="$(submit noprofile COLLBENCH_PROFILE=auto COLLBENCH_ARGS="-b 1M -e 2M -f 2")"
+job="$(job_of noprofile)"
+base="$dir/noprofile/collbench-acceptance_$job"
+[ "$rc" -eq 0 ] || fail "noprofile: sbatch --wait exited $rc: $(tail -5 "$base.out")"
+grep -q "^#  note: --profile auto: no busbw profile applied for instance type" "$base.out" ||
+    fail "noprofile: no note in $base.out"
+[ "$(json "$base.json" '"no busbw profile applied" in d["verdict"]["note"]')" = True ] || fail "noprofile: JSON verdict note"
+echo "noprofile: ok (job $job)"

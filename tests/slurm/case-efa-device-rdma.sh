@@ -21,7 +21,7 @@ submit() {
     mkdir -p "$dir/$name"
     env -u FI_EFA_USE_DEVICE_RDMA -u COLLBENCH_EFA_DEVICE_RDMA COLLBENCH_BIN="$dir/show-env" \
         COLLBENCH_OUTPUT_DIR="$dir/$name" "$@" \
-        timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 --gpus-per-node=0 \
+        timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 \
         --chdir="$dir/$name" --output="$dir/$name/job.out" "$root/sbatch/allreduce.sbatch" >/dev/null || rc=$?
     [ "$rc" -eq "$expected" ] || fail "$name: sbatch --wait exited $rc, expected $expected: $(cat "$dir/$name/job.out")"
 }
@@ -58,7 +58,7 @@ echo "ok  bad-efa: exit 6 before srun"
 rc=0
 mkdir -p "$dir/bad-drain"
 env COLLBENCH_BIN="$dir/show-env" COLLBENCH_OUTPUT_DIR="$dir/bad-drain" COLLBENCH_DRAIN=yes \
-    timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 --gpus-per-node=0 \
+    timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 \
     --chdir="$dir/bad-drain" --output="$dir/bad-drain/job.out" "$root/sbatch/pairwise.sbatch" >/dev/null || rc=$?
 [ "$rc" -eq 6 ] || fail "bad-drain: sbatch --wait exited $rc, expected 6: $(cat "$dir/bad-drain/job.out")"
 grep -q 'COLLBENCH_DRAIN=yes: expected 1' "$dir/bad-drain/job.out" ||
@@ -72,7 +72,7 @@ mkdir -p "$dir/pairwise-push"
 rc=0
 env COLLBENCH_BIN="$dir/show-args" COLLBENCH_OUTPUT_DIR="$dir/pairwise-push" \
     COLLBENCH_PUSH_GATEWAY=http://pushgateway.example:9091 \
-    timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 --gpus-per-node=0 \
+    timeout 120 sbatch --wait --parsable --nodes=1 --ntasks-per-node=1 \
     --chdir="$dir/pairwise-push" --output="$dir/pairwise-push/job.out" "$root/sbatch/pairwise.sbatch" >/dev/null || rc=$?
 [ "$rc" -eq 0 ] || fail "pairwise-push: sbatch --wait exited $rc: $(cat "$dir/pairwise-push/job.out")"
 grep -q '^rank args: accept --pairwise .*--push-gateway http://pushgateway.example:9091' "$dir/pairwise-push/job.out" ||

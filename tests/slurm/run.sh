@@ -120,7 +120,7 @@ submit_allreduce() {
     shift
     mkdir -p "$work/$tag"
     env COLLBENCH_BIN="$bin_dir/allreduce-perf" COLLBENCH_OUTPUT_DIR="$work/$tag" "$@" \
-        timeout 180 sbatch --wait --parsable --nodes=1 --ntasks-per-node=4 --gpus-per-node=0 \
+        timeout 180 sbatch --wait --parsable --nodes=1 --ntasks-per-node=4 \
         --chdir="$work/$tag" --output="$work/$tag/%x_%j.out" "$COLLBENCH_ROOT/sbatch/allreduce.sbatch" \
         >"$work/$tag/job_id"
 }
