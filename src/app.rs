@@ -134,6 +134,7 @@ fn run_pairwise(plan: TestPlan, options: &crate::accept::command::PairwiseOption
                 error,
                 CollbenchError::Usage(_)
                     | CollbenchError::CheckFailed(_)
+                    | CollbenchError::CheckWarned(_)
                     | CollbenchError::Interrupted { .. }
             );
             if !agreed && world.size() > 1 {

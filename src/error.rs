@@ -42,6 +42,10 @@ pub enum CollbenchError {
     #[error("check failed: {0}")]
     CheckFailed(String),
 
+    /// Only warn-level checks (`--warn-busbw`) missed their floor; nothing failed.
+    #[error("check warned: {0}")]
+    CheckWarned(String),
+
     /// The backend cannot run this request (e.g. a GPU-only flag on the host backend).
     #[error("not supported: {0}")]
     Unsupported(String),
@@ -69,6 +73,7 @@ impl CollbenchError {
             CollbenchError::Mpi(_) | CollbenchError::Fabric(_) => 5,
             CollbenchError::Usage(_) | CollbenchError::Unsupported(_) => 6,
             CollbenchError::WrongResults(_) | CollbenchError::CheckFailed(_) => 7,
+            CollbenchError::CheckWarned(_) => exit::WARNED,
             CollbenchError::Interrupted { signal } => 128 + signal,
         }
     }
@@ -90,6 +95,8 @@ pub mod exit {
     pub const MPI: i32 = 5;
     pub const USAGE: i32 = 6;
     pub const WRONG_OR_FAILED: i32 = 7;
+    /// The verdict passed every fail-level check but missed a `--warn-busbw` floor.
+    pub const WARNED: i32 = 8;
     /// A panic (a bug in collbench, never user input): sysexits' EX_SOFTWARE.
     pub const INTERNAL: i32 = 70;
 }

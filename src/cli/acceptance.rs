@@ -3,6 +3,7 @@
 
 use crate::cli::args::AcceptanceArgs;
 use crate::error::{CollbenchError, Result};
+use crate::plan::acceptance::BusbwFloors;
 use crate::plan::profile::Profile;
 use crate::plan::{AcceptancePlan, Criteria, MinBusbw, ProfileChoice};
 use crate::sinks::pushgateway::GatewayUrl;
@@ -34,30 +35,103 @@ impl Criteria {
         min_busbw_size: Option<&str>,
         nccl_tests_min_bw_env: Option<&str>,
     ) -> Result<Criteria> {
-        let min_busbw = match min_busbw {
-            Some(text) => Some(MinBusbw {
-                gbps: parse_gbps(text, "--min-busbw")?,
-                min_size: min_busbw_size
+        let fail = parse_floors("--min-busbw", min_busbw, min_busbw_size)?;
+        if min_busbw.is_none() && min_busbw_size.is_some() {
+            return Err(CollbenchError::Usage(
+                "--min-busbw-size: given without --min-busbw; add --min-busbw GBPS".into(),
+            ));
+        }
+        let nccl_tests_min_bw = min_bus_bandwidth_from_env(nccl_tests_min_bw_env)?;
+        Ok(Criteria {
+            min_busbw: fail.from_size,
+            min_busbw_per_size: fail.per_size,
+            nccl_tests_min_bw,
+            ..Criteria::default()
+        })
+    }
+
+    /// Adds `--warn-busbw` (same forms as `--min-busbw`; a uniform one starts at
+    /// `--min-busbw-size` too). Each warn floor must lie above the fail floor of its sizes.
+    pub fn with_warn(
+        mut self,
+        warn_busbw: Option<&str>,
+        min_busbw_size: Option<&str>,
+    ) -> Result<Criteria> {
+        self.warn_busbw = parse_floors("--warn-busbw", warn_busbw, min_busbw_size)?;
+        let fail_at = |size: u64| -> Option<f64> {
+            self.min_busbw_per_size
+                .iter()
+                .find(|(s, _)| *s == size)
+                .map(|(_, g)| *g)
+                .or(self.min_busbw.as_ref().map(|m| m.gbps))
+        };
+        let warn: Vec<(Option<u64>, f64)> = self
+            .warn_busbw
+            .per_size
+            .iter()
+            .map(|(s, g)| (Some(*s), *g))
+            .chain(self.warn_busbw.from_size.as_ref().map(|m| (None, m.gbps)))
+            .collect();
+        for (size, gbps) in warn {
+            let fail = match size {
+                Some(size) => fail_at(size),
+                None => self.min_busbw.as_ref().map(|m| m.gbps),
+            };
+            if let Some(fail) = fail.filter(|fail| gbps < *fail) {
+                return Err(CollbenchError::Usage(format!(
+                    "--warn-busbw: {gbps} GB/s{} is below the --min-busbw floor {fail} GB/s; \
+                     accepted: a warn floor at or above the fail floor (a row warns between the two)",
+                    size.map(|s| format!(" at {s} B")).unwrap_or_default()
+                )));
+            }
+        }
+        Ok(self)
+    }
+}
+
+const PER_SIZE_FORM: &str = "GBPS (every size from --min-busbw-size) or SIZE=GBPS,SIZE=GBPS,... \
+     (each listed size, e.g. 1M=5,16M=40,1G=180)";
+
+/// `GBPS` (one floor from `min_size` up) or `SIZE=GBPS,...` (a floor per listed size).
+fn parse_floors(flag: &str, text: Option<&str>, min_size: Option<&str>) -> Result<BusbwFloors> {
+    let Some(text) = text else {
+        return Ok(BusbwFloors::default());
+    };
+    if !text.contains('=') {
+        return Ok(BusbwFloors {
+            from_size: Some(MinBusbw {
+                gbps: parse_gbps(text, flag)?,
+                min_size: min_size
                     .map(|s| parse_size(MIN_BUSBW_SIZE, s))
                     .transpose()?,
             }),
-            None if min_busbw_size.is_some() => {
-                return Err(CollbenchError::Usage(
-                    "--min-busbw-size: given without --min-busbw; add --min-busbw GBPS".into(),
-                ))
-            }
-            None => None,
-        };
-        let nccl_tests_min_bw = min_bus_bandwidth_from_env(nccl_tests_min_bw_env)?;
-        Ok(Criteria {
-            min_busbw,
-            nccl_tests_min_bw,
-            profile: None,
-            require_net: None,
-            judge_without_threshold: false,
-            note: None,
-        })
+            per_size: Vec::new(),
+        });
     }
+    let mut per_size: Vec<(u64, f64)> = Vec::new();
+    for item in text.split(',') {
+        let Some((size, gbps)) = item.split_once('=') else {
+            return Err(CollbenchError::Usage(format!(
+                "{flag} '{text}': '{item}' is not SIZE=GBPS; accepted: {PER_SIZE_FORM}"
+            )));
+        };
+        let size_flag = match flag {
+            "--warn-busbw" => Flag::long_only("warn-busbw"),
+            _ => Flag::long_only("min-busbw"),
+        };
+        let size = parse_size(size_flag, size.trim())?;
+        if per_size.iter().any(|(s, _)| *s == size) {
+            return Err(CollbenchError::Usage(format!(
+                "{flag} '{text}': size {size} B is listed twice; accepted: {PER_SIZE_FORM}"
+            )));
+        }
+        per_size.push((size, parse_gbps(gbps, flag)?));
+    }
+    per_size.sort_by_key(|(s, _)| *s);
+    Ok(BusbwFloors {
+        from_size: None,
+        per_size,
+    })
 }
 
 /// A bandwidth in GB/s: a finite number ≥ 0. nccl-tests reads NCCL_TESTS_MIN_BW with atof, which
@@ -86,7 +160,8 @@ pub fn acceptance_plan(
         raw.min_busbw.as_deref(),
         raw.min_busbw_size.as_deref(),
         None,
-    )?;
+    )?
+    .with_warn(raw.warn_busbw.as_deref(), raw.min_busbw_size.as_deref())?;
     // One parser for NCCL_TESTS_MIN_BW: the footer's (crate::aggregate) and the verdict's agree.
     criteria.nccl_tests_min_bw = min_bus_bandwidth_from_env(env("NCCL_TESTS_MIN_BW").as_deref())?;
     criteria.require_net = raw

@@ -334,11 +334,21 @@ pub struct RawArgs {
 pub struct AcceptanceArgs {
     #[arg(
         long = "min-busbw",
-        value_name = "GBPS",
+        value_name = "GBPS|LIST",
         allow_hyphen_values = true,
-        help = "Fail (exit 7) when busbw of a size >= --min-busbw-size is below GBPS [default: none]"
+        help = "Fail (exit 7) when busbw of a size >= --min-busbw-size is below GBPS, or with a LIST \
+                SIZE=GBPS,... (e.g. 1M=5,16M=40) when the row of each listed size is below its \
+                floor [default: none]"
     )]
     pub min_busbw: Option<String>,
+    #[arg(
+        long = "warn-busbw",
+        value_name = "GBPS|LIST",
+        allow_hyphen_values = true,
+        help = "Warn (exit 8 when nothing failed) when busbw is below this floor; same forms as \
+                --min-busbw, at or above its floor [default: none]"
+    )]
+    pub warn_busbw: Option<String>,
     #[arg(
         long = "min-busbw-size",
         value_name = "SIZE",

@@ -38,6 +38,7 @@ pub fn exit_code(plan: &TestPlan, world: &dyn World, outcome: Result<RunOutcome>
                 error,
                 CollbenchError::WrongResults(_)
                     | CollbenchError::CheckFailed(_)
+                    | CollbenchError::CheckWarned(_)
                     | CollbenchError::Interrupted { .. }
             );
             if mid_sweep && world.size() > 1 {
@@ -57,6 +58,7 @@ pub fn report_error_at(error: &CollbenchError, rank: usize) -> i32 {
             | CollbenchError::Unsupported(_)
             | CollbenchError::WrongResults(_)
             | CollbenchError::CheckFailed(_)
+            | CollbenchError::CheckWarned(_)
             | CollbenchError::Interrupted { .. }
     );
     if !same_on_every_rank || rank == 0 {
@@ -130,6 +132,18 @@ fn verdict(outcome: &RunOutcome) -> Result<()> {
             .unwrap_or_else(|| "see rank 0's verdict block".to_string());
         return Err(CollbenchError::CheckFailed(format!(
             "acceptance verdict FAIL: {detail}"
+        )));
+    }
+    // Only rank 0 holds the report: the warning (exit 8) is rank 0's exit code, which mpirun
+    // and srun pass on as the job's.
+    if let Some(Err(CollbenchError::CheckWarned(detail))) = outcome
+        .report
+        .as_ref()
+        .and_then(|r| r.verdict.as_ref())
+        .map(|v| v.to_result())
+    {
+        return Err(CollbenchError::CheckWarned(format!(
+            "acceptance verdict WARN: {detail}"
         )));
     }
     Ok(())

@@ -56,9 +56,29 @@ impl MinBusbw {
     }
 }
 
+/// Bus-bandwidth floors of one level (fail or warn): one floor for every size from a size up
+/// (`--min-busbw GBPS`), and/or a floor per listed size (`--min-busbw 1M=5,16M=40`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BusbwFloors {
+    pub from_size: Option<MinBusbw>,
+    /// (size in bytes, GB/s), each judged on the rows of exactly that size, ascending by size.
+    pub per_size: Vec<(u64, f64)>,
+}
+
+impl BusbwFloors {
+    pub fn is_empty(&self) -> bool {
+        self.from_size.is_none() && self.per_size.is_empty()
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Criteria {
+    /// `--min-busbw GBPS`: the fail floor for sizes from `--min-busbw-size`.
     pub min_busbw: Option<MinBusbw>,
+    /// `--min-busbw SIZE=GBPS,...`: fail floors per size.
+    pub min_busbw_per_size: Vec<(u64, f64)>,
+    /// `--warn-busbw GBPS` or `SIZE=GBPS,...`: below it a row warns (exit 8) instead of failing.
+    pub warn_busbw: BusbwFloors,
     /// `NCCL_TESTS_MIN_BW` in GB/s, as given (the check applies 90%).
     pub nccl_tests_min_bw: Option<f64>,
     pub profile: Option<Profile>,
@@ -75,6 +95,8 @@ pub struct Criteria {
 impl Criteria {
     pub fn is_empty(&self) -> bool {
         self.min_busbw.is_none()
+            && self.min_busbw_per_size.is_empty()
+            && self.warn_busbw.is_empty()
             && self.nccl_tests_min_bw.is_none()
             && self.profile.is_none()
             && self.require_net.is_none()

@@ -9,17 +9,44 @@ use std::collections::BTreeSet;
 /// The verdict block: printed after the table and stored in the JSON report (`Report::verdict`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// No fail-level check failed.
     pub passed: bool,
+    /// A warn-level check (`--warn-busbw`) was below its floor. Schema 6.
+    #[serde(default)]
+    pub warned: bool,
     /// Acceptance profile used, if any.
     pub profile: Option<String>,
     /// Distinct hosts in the run (profiles are per node count).
     pub nodes: usize,
     pub checks: Vec<Check>,
-    /// Ranks that were the slowest in failing checks, most often first.
+    /// Ranks named with evidence in failing checks (a bandwidth outlier per `blame`, the first
+    /// wrong element's rank, a rank off the required network), most often first.
     pub slowest_ranks: Vec<SlowRank>,
     /// Why a check that was asked for did not apply (`--profile auto` with no matching profile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// When a bandwidth check failed: the evidence for or against naming a rank. Schema 6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blame: Option<Blame>,
+}
+
+/// The evidence about the process that was most often the slowest (`crate::verdict::blame`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Blame {
+    /// True when the evidence names `rank`; false: no rank stands out (a uniform shortfall).
+    pub named: bool,
+    /// The first rank of the process that was the slowest in the most columns, and its host.
+    pub rank: usize,
+    pub host: String,
+    /// In how many of `measurements` columns (with per-process iteration times) it was the slowest.
+    pub slowest_in: usize,
+    pub measurements: usize,
+    /// The chance of `slowest_in` or more if every rank were equally likely (binomial tail).
+    pub p_value: f64,
+    /// Median over those columns of its median iteration time over the other processes', percent.
+    pub median_excess_percent: f64,
+    /// The rule, in words.
+    pub rule: String,
 }
 
 /// What a check compares.
@@ -28,6 +55,8 @@ pub struct Verdict {
 pub enum CheckKind {
     /// `--min-busbw`: one row's bus bandwidth against a floor.
     MinBusbw,
+    /// `--warn-busbw`: one row's bus bandwidth against a warn floor (a warning, not a failure).
+    WarnBusbw,
     /// `NCCL_TESTS_MIN_BW`: the average bus bandwidth against 90% of the value.
     NcclTestsMinBw,
     /// A profile's expected bus bandwidth for one row.
@@ -43,9 +72,15 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
+    /// A failed check of this kind warns (exit 8) instead of failing the verdict (exit 7).
+    pub fn warns_only(self) -> bool {
+        self == CheckKind::WarnBusbw
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             CheckKind::MinBusbw => "min-busbw",
+            CheckKind::WarnBusbw => "warn-busbw",
             CheckKind::NcclTestsMinBw => "NCCL_TESTS_MIN_BW",
             CheckKind::Profile => "profile",
             CheckKind::ProfileCoverage => "profile-coverage",

@@ -135,7 +135,7 @@ pub const METRICS: &[MetricDef] = &[
     MetricDef {
         name: "collbench_failing_host",
         labels: &["host", "source"],
-        help: "1 for each host named bad: source=verdict (slowest rank in a failing check) or pairwise (collbench accept).",
+        help: "1 for each host named bad: source=verdict (a rank the verdict's evidence names in a failing check) or pairwise (collbench accept).",
     },
 ];
 

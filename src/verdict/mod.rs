@@ -7,33 +7,52 @@
 //! selected, `crate::report::network`). A failed verdict is exit code 7
 //! ([`CollbenchError::CheckFailed`]).
 
+pub mod blame;
+pub mod floors;
 pub mod render;
 
 use crate::error::{CollbenchError, Result};
 pub use crate::plan::acceptance::{Criteria, MinBusbw, ProfileChoice};
-pub use crate::report::verdict::{node_count, Check, CheckKind, SlowRank, Verdict};
+pub use crate::report::verdict::{node_count, Blame, Check, CheckKind, SlowRank, Verdict};
 
-use crate::report::{Measurement, Report, ResultRow};
+pub use floors::lowest_busbw;
+use floors::{bandwidth_check, floor_from_size_checks, per_size_checks};
+
+use crate::report::Report;
 use std::collections::BTreeSet;
 
 impl Verdict {
     /// `Err(CheckFailed)` naming the failed checks when the verdict failed: exit code 7.
+    /// `Err(CheckWarned)` (exit 8) when only `--warn-busbw` floors were missed.
     pub fn to_result(&self) -> Result<()> {
-        if self.passed {
+        if self.passed && !self.warned {
             return Ok(());
         }
         let failed: Vec<String> = self
             .checks
             .iter()
-            .filter(|c| !c.passed)
+            .filter(|c| !c.passed && (self.passed || !c.kind.warns_only()))
             .map(render::one_line)
             .collect();
         let mut message = format!(
-            "{} of {} checks failed: {}",
+            "{} of {} checks {}: {}",
             failed.len(),
             self.checks.len(),
+            if self.passed { "warned" } else { "failed" },
             failed.join("; ")
         );
+        if let Some(blame) = self.blame.as_ref().filter(|b| !b.named) {
+            let evidence = match blame.measurements {
+                0 => "no per-process iteration times; -I 1 -z 3 measures them".to_string(),
+                n => format!(
+                    "the process of rank {} was the slowest in {} of {n} columns",
+                    blame.rank, blame.slowest_in
+                ),
+            };
+            message.push_str(&format!(
+                "; no rank stands out ({evidence}); run accept --pairwise to isolate"
+            ));
+        }
         if let Some(slow) = self.slowest_ranks.first() {
             message.push_str(&format!(
                 "; slowest rank {} on host {}{}",
@@ -44,7 +63,10 @@ impl Verdict {
                     .unwrap_or_default()
             ));
         }
-        Err(CollbenchError::CheckFailed(message))
+        Err(match self.passed {
+            true => CollbenchError::CheckWarned(message),
+            false => CollbenchError::CheckFailed(message),
+        })
     }
 }
 
@@ -71,49 +93,33 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
     }
 
     if let Some(min) = &criteria.min_busbw {
-        let largest = report
-            .results
-            .iter()
-            .map(|r| r.size_bytes)
-            .max()
-            .unwrap_or(0);
-        let from_size = min.effective_min_size(largest);
-        for row in report.results.iter().filter(|r| r.size_bytes >= from_size) {
-            if let Some((placement, m)) = lowest_busbw(row) {
-                checks.push(bandwidth_check(
-                    CheckKind::MinBusbw,
-                    report,
-                    row,
-                    placement,
-                    m,
-                    min.gbps,
-                    format!("--min-busbw {} for sizes >= {from_size} B", min.gbps),
-                ));
-            }
-        }
-        if !report
-            .results
-            .iter()
-            .any(|r| r.size_bytes >= from_size && lowest_busbw(r).is_some())
-        {
-            checks.push(Check {
-                kind: CheckKind::MinBusbw,
-                passed: false,
-                collective: Some(report.collective.clone()),
-                size_bytes: Some(from_size),
-                dtype: None,
-                placement: None,
-                measured: 0.0,
-                threshold: min.gbps,
-                unit: "GB/s".into(),
-                basis: format!(
-                    "--min-busbw {}: no measured row of at least {from_size} B",
-                    min.gbps
-                ),
-                slowest: None,
-            });
-        }
+        checks.extend(floor_from_size_checks(
+            report,
+            CheckKind::MinBusbw,
+            "--min-busbw",
+            min,
+        ));
     }
+    checks.extend(per_size_checks(
+        report,
+        CheckKind::MinBusbw,
+        "--min-busbw",
+        &criteria.min_busbw_per_size,
+    ));
+    if let Some(min) = &criteria.warn_busbw.from_size {
+        checks.extend(floor_from_size_checks(
+            report,
+            CheckKind::WarnBusbw,
+            "--warn-busbw",
+            min,
+        ));
+    }
+    checks.extend(per_size_checks(
+        report,
+        CheckKind::WarnBusbw,
+        "--warn-busbw",
+        &criteria.warn_busbw.per_size,
+    ));
 
     if let Some(value) = criteria.nccl_tests_min_bw {
         let avg = report.summary.avg_bus_bandwidth_gbps;
@@ -209,71 +215,65 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
         checks.push(network_check(report, required));
     }
 
-    let passed = checks.iter().all(|c| c.passed);
+    let passed = checks.iter().all(|c| c.passed || c.kind.warns_only());
+    let warned = checks.iter().any(|c| !c.passed && c.kind.warns_only());
+    let blame = keep_evidenced_blame(report, &mut checks);
     let slowest_ranks = rank_suspects(&checks);
     Some(Verdict {
         passed,
+        warned,
         profile: criteria.profile.as_ref().map(|p| p.name.clone()),
         nodes,
         checks,
         slowest_ranks,
         note: criteria.note.clone(),
+        blame,
     })
 }
 
-/// The measured column with the lower bus bandwidth (both must reach a floor).
-pub fn lowest_busbw(row: &ResultRow) -> Option<(&'static str, &Measurement)> {
-    let columns = [
-        ("out_of_place", row.out_of_place.as_ref()),
-        ("in_place", row.in_place.as_ref()),
-    ];
-    columns
-        .into_iter()
-        .filter_map(|(name, m)| m.map(|m| (name, m)))
-        .filter(|(_, m)| m.bus_bandwidth_gbps.is_finite())
-        .min_by(|a, b| a.1.bus_bandwidth_gbps.total_cmp(&b.1.bus_bandwidth_gbps))
-}
-
-fn bandwidth_check(
-    kind: CheckKind,
-    report: &Report,
-    row: &ResultRow,
-    placement: &str,
-    m: &Measurement,
-    threshold: f64,
-    basis: String,
-) -> Check {
-    let passed = m.bus_bandwidth_gbps >= threshold;
-    Check {
+fn is_bandwidth(kind: CheckKind) -> bool {
+    matches!(
         kind,
-        passed,
-        collective: Some(row.collective.clone()),
-        size_bytes: Some(row.size_bytes),
-        dtype: Some(row.dtype),
-        placement: Some(placement.to_string()),
-        measured: m.bus_bandwidth_gbps,
-        threshold,
-        unit: "GB/s".into(),
-        basis,
-        slowest: (!passed).then(|| slow_rank_of(report, m)),
-    }
+        CheckKind::MinBusbw | CheckKind::WarnBusbw | CheckKind::NcclTestsMinBw | CheckKind::Profile
+    )
 }
 
-fn slow_rank_of(report: &Report, m: &Measurement) -> SlowRank {
-    let spread = &m.ranks;
-    SlowRank {
-        rank: spread.slowest_rank,
-        host: spread.slowest_host.clone(),
-        device: spread.slowest_device,
-        device_name: report
-            .ranks
-            .iter()
-            .find(|r| r.rank == spread.slowest_rank)
-            .map(|r| r.device_name.clone()),
-        time_us: spread.time_us_max,
-        rank_avg_time_us: spread.time_us_avg,
-        failing_checks: 1,
+/// When a bandwidth check failed: the blame evidence ([`blame::assess`]). A failing bandwidth
+/// check keeps its slowest rank only when the evidence names that rank; otherwise nobody is named.
+fn keep_evidenced_blame(report: &Report, checks: &mut [Check]) -> Option<Blame> {
+    if !checks.iter().any(|c| !c.passed && is_bandwidth(c.kind)) {
+        return None;
     }
+    let blame = blame::assess(report);
+    for check in checks.iter_mut().filter(|c| is_bandwidth(c.kind)) {
+        let evidenced = blame.named && check.slowest.as_ref().is_some_and(|s| s.rank == blame.rank);
+        if !evidenced {
+            check.slowest = None;
+        }
+    }
+    // A named rank that was not the slowest of any failing column still is the outlier.
+    if blame.named
+        && !checks
+            .iter()
+            .any(|c| !c.passed && c.slowest.as_ref().is_some_and(|s| s.rank == blame.rank))
+    {
+        if let Some(check) = checks
+            .iter_mut()
+            .find(|c| !c.passed && is_bandwidth(c.kind))
+        {
+            let placement = report.ranks.iter().find(|r| r.rank == blame.rank);
+            check.slowest = Some(SlowRank {
+                rank: blame.rank,
+                host: blame.host.clone(),
+                device: placement.and_then(|p| p.device),
+                device_name: placement.map(|p| p.device_name.clone()),
+                time_us: 0.0,
+                rank_avg_time_us: 0.0,
+                failing_checks: 1,
+            });
+        }
+    }
+    Some(blame)
 }
 
 /// `--require-net`: ranks whose process selected the required network, against all ranks; the

@@ -4,7 +4,7 @@
 //! that scripts look for in nccl-tests' output (`bandwidth`, `Avg bus`, `out-of-place`,
 //! `in-place`, `Out of bounds`, `FAILED`, `error`).
 
-use super::{Check, CheckKind, SlowRank, Verdict};
+use super::{Blame, Check, CheckKind, SlowRank, Verdict};
 use crate::report::units::format_gbps;
 
 /// The block, one `\n`-terminated line each.
@@ -13,7 +13,11 @@ pub fn block(verdict: &Verdict) -> String {
     let failed = verdict.checks.iter().filter(|c| !c.passed).count();
     out.push_str(&format!(
         "# Verdict: {} ({} of {} checks passed{}, {} node{})\n",
-        if verdict.passed { "PASS" } else { "FAIL" },
+        match (verdict.passed, verdict.warned) {
+            (false, _) => "FAIL",
+            (true, true) => "WARN",
+            (true, false) => "PASS",
+        },
         verdict.checks.len() - failed,
         verdict.checks.len(),
         verdict
@@ -41,7 +45,11 @@ pub fn block(verdict: &Verdict) -> String {
     for check in &verdict.checks {
         out.push_str(&format!(
             "#  {}  {}\n",
-            if check.passed { "PASS" } else { "FAIL" },
+            match (check.passed, check.kind.warns_only()) {
+                (true, _) => "PASS",
+                (false, true) => "WARN",
+                (false, false) => "FAIL",
+            },
             one_line(check)
         ));
         // A network check's one line already is its basis (required and selected networks).
@@ -52,7 +60,10 @@ pub fn block(verdict: &Verdict) -> String {
             out.push_str(&format!("#        {}\n", describe_rank(slow, check.kind)));
         }
     }
-    if !verdict.passed && !verdict.slowest_ranks.is_empty() {
+    if let Some(blame) = &verdict.blame {
+        out.push_str(&blame_lines(blame));
+    }
+    if (!verdict.passed || verdict.warned) && !verdict.slowest_ranks.is_empty() {
         out.push_str("# Slowest ranks in failing checks:\n");
         for slow in &verdict.slowest_ranks {
             out.push_str(&format!(
@@ -169,5 +180,34 @@ fn over_average(slow: &SlowRank) -> String {
         )
     } else {
         String::new()
+    }
+}
+
+/// What the blame evidence says: the outlier with its numbers, or that nobody stands out.
+pub fn blame_lines(blame: &Blame) -> String {
+    if blame.measurements == 0 {
+        return format!(
+            "# No rank stands out: run accept --pairwise to isolate\n#        evidence: none \
+             (no per-process iteration times; run with -I 1 -z 3 to measure them)\n#        rule: {}\n",
+            blame.rule
+        );
+    }
+    let evidence = format!(
+        "the process of rank {} on {} was the slowest process in {} of {} columns (chance {:.1e} \
+         if every process were equally likely), median {:+.1}% over the others there",
+        blame.rank,
+        blame.host,
+        blame.slowest_in,
+        blame.measurements,
+        blame.p_value,
+        blame.median_excess_percent
+    );
+    if blame.named {
+        format!("# Outlier: {evidence}\n#        rule: {}\n", blame.rule)
+    } else {
+        format!(
+            "# No rank stands out: run accept --pairwise to isolate\n#        evidence: {evidence}\n#        rule: {}\n",
+            blame.rule
+        )
     }
 }

@@ -11,12 +11,15 @@ use collbench::report::Report;
 use collbench::sinks::pushgateway::PushGatewaySink;
 use collbench::verdict::{evaluate, Criteria};
 
-/// 2 nodes, a check at 16 GiB that fails (200 GB/s in place, slowest rank 9 on gpu-node-b).
+/// 2 nodes, a check at 16 GiB that fails (200 GB/s in place), rank 9 on gpu-node-b named by its
+/// per-process iteration times.
 fn failing_run(slurm_job_id: &str) -> Report {
     let mut rows = seeds_p5_two_nodes();
     rows[6].busbw_ip = 200.0;
     rows[6].slowest_rank = 9;
     let mut r = report("all_reduce", &["gpu-node-a", "gpu-node-b"], 8, &rows);
+    // The evidence that names rank 9: its process took 4x the others per iteration.
+    with_late_process(&mut r, 9);
     r.slurm.as_mut().unwrap().job_id = Some(slurm_job_id.into());
     r.verdict = evaluate(&r, &Criteria::from_flags(Some("400"), None, None).unwrap());
     assert!(!r.verdict.as_ref().unwrap().passed);
@@ -110,8 +113,15 @@ fn a_rerun_in_a_new_slurm_job_replaces_the_failing_run_on_the_dashboard() {
 
 #[cfg(feature = "mpi")]
 /// `mpirun -np 4 collbench ARGS --push-gateway URL --prom-file DIR/NAME.prom -J DIR/NAME.json`
-/// with ranks on hosts a, a, b, b; returns the exit code.
-fn mpirun_collbench(url: &str, dir: &std::path::Path, name: &str, args: &[&str]) -> i32 {
+/// with ranks on hosts a, a, b, b (and `exported`, `NAME=VALUE`, in every rank's environment);
+/// returns the exit code.
+fn mpirun_collbench(
+    url: &str,
+    dir: &std::path::Path,
+    name: &str,
+    args: &[&str],
+    exported: &[&str],
+) -> i32 {
     let _turn = crate::support::process::one_mpirun_at_a_time();
     let out = std::process::Command::new("timeout")
         .args([
@@ -123,6 +133,7 @@ fn mpirun_collbench(url: &str, dir: &std::path::Path, name: &str, args: &[&str])
             "4",
         ])
         .args(["-x", "COLLBENCH_TEST_HOSTNAME=a,a,b,b"])
+        .args(exported.iter().flat_map(|e| ["-x", e]))
         .arg(env!("CARGO_BIN_EXE_collbench"))
         .args(args)
         .args(["--backend", "mpi", "--push-gateway", url, "--prom-file"])
@@ -148,13 +159,19 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
     let prom = start_prometheus(gw.port);
     let url = format!("http://127.0.0.1:{}", gw.port);
     let dir = tempfile::tempdir().unwrap();
-    // A failing acceptance with -M, a passing sweep over every type and op, every root in turn.
+    // A failing acceptance with -M whose rank 2 (host b) is late into every operation (named by
+    // its per-process iteration times under -I 1 -z 3), a passing sweep over every type and op,
+    // every root in turn.
     let failing = [
         "accept",
         "--min-busbw",
         "1000",
         "-M",
         "1",
+        "-I",
+        "1",
+        "-z",
+        "3",
         "-b",
         "8",
         "-e",
@@ -162,7 +179,16 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
         "-f",
         "4",
     ];
-    assert_eq!(mpirun_collbench(&url, dir.path(), "failing", &failing), 7);
+    assert_eq!(
+        mpirun_collbench(
+            &url,
+            dir.path(),
+            "failing",
+            &failing,
+            &["COLLBENCH_TEST_DELAY=2:2000"]
+        ),
+        7
+    );
     let all = [
         "run",
         "reduce_scatter",
@@ -179,7 +205,7 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
         "--min-busbw",
         "0.000001",
     ];
-    assert_eq!(mpirun_collbench(&url, dir.path(), "all", &all), 0);
+    assert_eq!(mpirun_collbench(&url, dir.path(), "all", &all, &[]), 0);
     let roots = [
         "run",
         "broadcast",
@@ -192,7 +218,7 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
         "-f",
         "4",
     ];
-    assert_eq!(mpirun_collbench(&url, dir.path(), "roots", &roots), 0);
+    assert_eq!(mpirun_collbench(&url, dir.path(), "roots", &roots, &[]), 0);
 
     // The textfiles pass promtool, and every family has its HELP and TYPE.
     for name in ["failing", "all", "roots"] {
@@ -220,7 +246,10 @@ fn every_dashboard_panel_and_variable_shows_data_from_real_runs() {
         }
     }
     // A rerun writes the same series (no time, pid or job id in any label but collbench_info's).
-    assert_eq!(mpirun_collbench(&url, dir.path(), "roots-again", &roots), 0);
+    assert_eq!(
+        mpirun_collbench(&url, dir.path(), "roots-again", &roots, &[]),
+        0
+    );
     let identities = |name: &str| -> Vec<String> {
         std::fs::read_to_string(dir.path().join(format!("{name}.prom")))
             .unwrap()

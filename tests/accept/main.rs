@@ -3,6 +3,7 @@
 //! every untrusted input.
 //!
 //! One file per module; the helpers they share live in tests/support/.
+//! - `blame`: a rank is named only with evidence, under `mpirun -np 4`;
 //! - `crash`: a run killed mid-sweep keeps every finished row in every output;
 //! - `dashboard_live`: the Grafana dashboard's queries against a real Prometheus and Pushgateway;
 //! - `fuzz`: the parsers of untrusted input never panic;
@@ -16,6 +17,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod blame;
 mod crash;
 mod dashboard_live;
 mod fuzz;

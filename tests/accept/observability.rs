@@ -22,6 +22,8 @@ fn failing_report() -> Report {
     rows[4].busbw_ip = 200.0;
     rows[4].slowest_rank = 9;
     let mut r = report("all_reduce", &["gpu-node-a", "gpu-node-b"], 8, &rows);
+    // The evidence that names rank 9: its process took 4x the others per iteration.
+    with_late_process(&mut r, 9);
     let mut c = Criteria::from_flags(Some("430"), None, Some("400")).unwrap();
     c.profile = Some(collbench::plan::profile::Profile::load("p5.48xlarge").unwrap());
     r.verdict = evaluate(&r, &c);

@@ -20,7 +20,7 @@ fn no_criteria_means_no_verdict() {
 }
 
 #[test]
-fn min_busbw_checks_sizes_from_one_gib_and_names_the_slowest_rank_on_failure() {
+fn min_busbw_checks_sizes_from_one_gib_and_names_nobody_without_evidence() {
     let mut rows = seeds_p5_two_nodes();
     rows[2].busbw_ip = 120.0; // 1 GiB in-place collapses
     rows[2].slowest_rank = 11;
@@ -39,15 +39,20 @@ fn min_busbw_checks_sizes_from_one_gib_and_names_the_slowest_rank_on_failure() {
     assert_eq!(failed[0].size_bytes, Some(GIB));
     assert_eq!(failed[0].placement.as_deref(), Some("in_place"));
     assert_eq!(failed[0].measured, 120.0);
-    let slow = failed[0].slowest.as_ref().unwrap();
-    assert_eq!(
-        (slow.rank, slow.host.as_str(), slow.device),
-        (11, "node-b", Some(3))
-    );
-    assert_eq!(v.slowest_ranks[0].host, "node-b");
+    // Rank 11 was the slowest of that one measurement, 1 % over the rank average: ranks finish a
+    // collective together, so that is no evidence, and the fixture has no per-process iteration
+    // times (-I 1 -z 3). Nobody is named.
+    assert!(failed[0].slowest.is_none(), "{:?}", failed[0].slowest);
+    assert!(v.slowest_ranks.is_empty(), "{:?}", v.slowest_ranks);
+    assert!(v.failing_hosts().is_empty());
+    let blame = v.blame.as_ref().unwrap();
+    assert!(!blame.named && blame.measurements == 0, "{blame:?}");
     let err = v.to_result().unwrap_err();
     assert_eq!(err.exit_code(), exit::WRONG_OR_FAILED);
-    assert!(err.to_string().contains("rank 11 on host node-b"), "{err}");
+    assert!(
+        err.to_string().contains("run accept --pairwise to isolate"),
+        "{err}"
+    );
 
     let text = render::block(&v);
     assert!(
@@ -60,9 +65,10 @@ fn min_busbw_checks_sizes_from_one_gib_and_names_the_slowest_rank_on_failure() {
     );
     assert!(text.contains("#  FAIL  min-busbw all_reduce 1073741824 B float in_place: busbw 120.00 GB/s < 400.00 GB/s"), "{text}");
     assert!(
-        text.contains("slowest: rank 11 on node-b device 3 (NVIDIA H100 80GB HBM3)"),
+        text.contains("# No rank stands out: run accept --pairwise to isolate"),
         "{text}"
     );
+    assert!(!text.contains("slowest: rank"), "{text}");
     assert!(text.lines().all(|l| l.starts_with('#')), "{text}");
 }
 
@@ -682,4 +688,98 @@ fn a_profile_only_judges_runs_with_its_ranks_per_node() {
     assert!(render::block(&v)
         .contains("profile-coverage all_reduce: 8 ranks where the profile expects 16"));
     assert!(!v.checks.iter().any(|c| c.kind == CheckKind::Profile));
+}
+
+#[test]
+fn per_size_floors_and_warn_floors_judge_each_size_and_warn_with_exit_8() {
+    let rows = vec![row(1 << 20, 5.0), row(1 << 24, 20.0), row(1 << 26, 30.0)];
+    let r = report("all_reduce", &["a"], 4, &rows);
+    let judge = |fail: Option<&str>, warn: Option<&str>| {
+        let c = Criteria::from_flags(fail, None, None)
+            .unwrap()
+            .with_warn(warn, None)
+            .unwrap();
+        evaluate(&r, &c).unwrap()
+    };
+    // Each listed size against its own floor: 1M passes 4, 16M fails 25 (the all-size average
+    // of 18.3 GB/s would have said nothing about which size).
+    let v = judge(Some("1M=4,16M=25,64M=30"), None);
+    let failed: Vec<_> = v.checks.iter().filter(|c| !c.passed).collect();
+    assert_eq!(failed.len(), 1, "{v:#?}");
+    assert_eq!(failed[0].size_bytes, Some(1 << 24));
+    assert!(
+        failed[0].basis.contains("--min-busbw 16777216=25"),
+        "{}",
+        failed[0].basis
+    );
+    assert!(!v.passed);
+    assert_eq!(
+        v.to_result().unwrap_err().exit_code(),
+        exit::WRONG_OR_FAILED
+    );
+    // A listed size the run did not measure fails.
+    let v = judge(Some("2M=1"), None);
+    assert!(!v.passed);
+    assert!(v
+        .checks
+        .iter()
+        .any(|c| c.basis.contains("no measured row of 2097152 B")));
+    // Between warn and fail: WARN, exit 8; below fail: FAIL, exit 7 even with warnings.
+    let v = judge(Some("16M=10"), Some("16M=25"));
+    assert!(v.passed && v.warned, "{v:#?}");
+    assert_eq!(v.to_result().unwrap_err().exit_code(), exit::WARNED);
+    let text = render::block(&v);
+    assert!(text.starts_with("# Verdict: WARN"), "{text}");
+    assert!(
+        text.contains("#  WARN  warn-busbw all_reduce 16777216 B"),
+        "{text}"
+    );
+    let v = judge(Some("16M=25"), Some("16M=40"));
+    assert!(!v.passed && v.warned);
+    assert_eq!(
+        v.to_result().unwrap_err().exit_code(),
+        exit::WRONG_OR_FAILED
+    );
+    let v = judge(Some("16M=10"), Some("16M=15"));
+    assert!(v.passed && !v.warned);
+    assert!(v.to_result().is_ok());
+    assert!(render::block(&v).starts_with("# Verdict: PASS"));
+    // A uniform warn floor applies, like --min-busbw, from 1 GiB or the largest size run (64M).
+    assert!(!judge(None, Some("25")).warned);
+    let v = judge(None, Some("35"));
+    assert!(v.passed && v.warned, "{v:#?}");
+}
+
+#[test]
+fn bad_per_size_and_warn_values_name_the_value_and_the_accepted_forms() {
+    let err = |fail: Option<&str>, warn: Option<&str>| {
+        Criteria::from_flags(fail, None, None)
+            .and_then(|c| c.with_warn(warn, None))
+            .unwrap_err()
+    };
+    for (fail, warn, wanted) in [
+        (
+            Some("1M=5,16M"),
+            None,
+            "'16M' is not SIZE=GBPS; accepted: GBPS",
+        ),
+        (Some("1M=5,1M=6"), None, "size 1048576 B is listed twice"),
+        (Some("1Q=5"), None, "1Q"),
+        (Some("1M=fast"), None, "'fast' is not a bandwidth"),
+        (
+            Some("16M=20"),
+            Some("16M=10"),
+            "--warn-busbw: 10 GB/s at 16777216 B is below the --min-busbw floor 20 GB/s",
+        ),
+        (
+            Some("20"),
+            Some("10"),
+            "--warn-busbw: 10 GB/s is below the --min-busbw floor 20 GB/s",
+        ),
+        (None, Some("1M=x"), "--warn-busbw: 'x' is not a bandwidth"),
+    ] {
+        let e = err(fail, warn);
+        assert_eq!(e.exit_code(), exit::USAGE, "{e}");
+        assert!(e.to_string().contains(wanted), "{fail:?} {warn:?}: {e}");
+    }
 }

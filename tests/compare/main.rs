@@ -2,6 +2,7 @@
 //! own outputs (text and `-J` JSON).
 //!
 //! One file per module; the helpers they share live in tests/support/.
+//! - `noise`: false alarms and detection of compare against real back-to-back runs;
 //! - `nccl_json`: nccl-tests' `-J` JSON report read by compare and plot;
 //! - `plot`: the PNG and SVG plots;
 //! - `regression`: the noise-aware regression check between two result files;
@@ -11,6 +12,7 @@
 mod support;
 
 mod nccl_json;
+mod noise;
 mod plot;
 mod regression;
 mod text;

@@ -6,7 +6,7 @@
 use crate::support::anchors::{anchor_path, read_anchor};
 use crate::support::compare::{collbench, fuzz_cases, mutate};
 use collbench::compare::load::{self, InputFormat};
-use collbench::compare::{command, compare, Status};
+use collbench::compare::{command, compare, noise, NoiseSource, Status};
 use collbench::error::exit;
 use collbench::report::Report;
 use collbench::types::DataType;
@@ -174,8 +174,18 @@ fn every_anchor_loads_with_its_header_rows_and_footer() {
         (4.58, 10.94, 10.94, 22.79)
     );
     assert_eq!(stats.samples, 20);
+    // The error of the median of 20 iterations with cv 22.79 % (1.253 x cv / sqrt 20), both runs
+    // combined, times WITHIN_RUN_SIGMAS.
     let c = compare(&per_iteration, &per_iteration, 5.0).unwrap();
-    assert!((c.deltas[0].noise - 2.0 * (2.0f64 * 0.2279f64.powi(2)).sqrt()).abs() < 1e-9);
+    let error = 1.253 * 0.2279 / 20f64.sqrt();
+    let allowance = noise::WITHIN_RUN_SIGMAS * (2.0 * error * error).sqrt();
+    let expected = 1.0 - (-allowance).exp();
+    assert!(
+        (c.deltas[0].noise.unwrap() - expected).abs() < 1e-9,
+        "{:?}",
+        c.deltas[0]
+    );
+    assert_eq!(c.deltas[0].noise_source, NoiseSource::WithinRun);
 }
 
 const COLUMN_HEADERS: &str = "\
@@ -237,24 +247,28 @@ fn several_types_operators_and_cycles_keep_every_row_with_its_cycle() {
     assert_eq!(run.config.ops, vec!["sum", "max"]);
     assert!(run.results[..6].iter().all(|r| r.cycle == 0));
     assert!(run.results[6..].iter().all(|r| r.cycle == 1));
-    // Compare averages the cycles and counts their spread as noise: 10 and 12 µs → 11 ± 1.29 µs.
+    // Compare takes the median of the cycles and the error of that median as noise: 10 and
+    // 12 µs → 1.4826 × MAD of ln(time) = 13.5 %, / sqrt 2 × 1.253 for the median of two.
     let c = compare(&run, &run, 5.0).unwrap();
     assert_eq!(c.deltas.len(), 12);
     assert!(!c.failed());
-    let spread = (2.0f64).sqrt() / 11.0;
+    let error = 1.4826 * (12f64.ln() - 10f64.ln()) / 2.0 / 2f64.sqrt() * 1.253;
+    let allowance = noise::WITHIN_RUN_SIGMAS * (2.0 * error * error).sqrt();
+    let expected = 1.0 - (-allowance).exp();
     assert!(
-        (c.deltas[0].noise - 2.0 * (2.0 * spread.powi(2)).sqrt()).abs() < 1e-9,
+        (c.deltas[0].noise.unwrap() - expected).abs() < 1e-9,
         "{:?}",
         c.deltas[0]
     );
-    // A double row 20% slower in both cycles regresses, beyond the cycles' noise.
+    // A double row 3x slower in both cycles regresses, beyond the cycles' noise (two cycles
+    // estimate their spread poorly: the allowance is a 49 % drop).
     let slower = text.replace(
         &row(2048, "double", "sum", 10.0, 11.0),
-        &row(2048, "double", "sum", 20.0, 11.0),
+        &row(2048, "double", "sum", 30.0, 11.0),
     );
     let slower = slower.replace(
         &row(2048, "double", "sum", 12.0, 13.0),
-        &row(2048, "double", "sum", 24.0, 13.0),
+        &row(2048, "double", "sum", 36.0, 13.0),
     );
     let c = compare(&run, &one(&slower), 5.0).unwrap();
     let regressed: Vec<_> = c

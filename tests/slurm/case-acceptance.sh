@@ -3,7 +3,7 @@
 #   pass     COLLBENCH_MIN_BUSBW tiny: job COMPLETED exit 0, JSON verdict PASS, JSON Lines rows,
 #            Prometheus textfile accepted by promtool with the job's id
 #   fail     COLLBENCH_MIN_BUSBW far above the host: sbatch --wait exits 7, job FAILED 7:0, verdict
-#            FAIL naming the slowest rank's host
+#            FAIL naming nobody (a uniform shortfall: no rank stands out)
 #   scancel  a long sweep cancelled mid-run: every rank stops after the same row, exits 143, and
 #            every output keeps the finished rows and says the run is incomplete
 #   noprofile --profile auto where no profile matches: PASS on data and completeness, with a note
@@ -55,7 +55,10 @@ base="$dir/fail/collbench-acceptance_$job"
 [ "$rc" -eq 7 ] || fail "fail: sbatch --wait exited $rc, expected 7"
 state_of "$job" | grep -q 'JobState=FAILED ExitCode=7:0' || fail "fail: $(state_of "$job")"
 grep -q '^# Verdict: FAIL' "$base.out" || fail "fail: no FAIL verdict in $base.out"
-grep -qE '^#   rank [0-9]+ on [^ ]+' "$base.out" || fail "fail: slowest ranks not named"
+grep -q '^# No rank stands out: run accept --pairwise to isolate' "$base.out" ||
+    fail "fail: a uniform shortfall did not say that no rank stands out"
+! grep -qE '^#   rank [0-9]+ on [^ ]+' "$base.out" || fail "fail: a rank was named without evidence"
+! grep -q '^collbench_failing_host' "$base.prom" || fail "fail: a failing host without evidence"
 [ "$(json "$base.json" 'd["verdict"]["passed"]')" = False ] || fail "fail: JSON verdict"
 grep -qE '^collbench_verdict_passed\{.*\} 0$' "$base.prom" || fail "fail: verdict metric"
 echo "fail: ok (job $job)"
