@@ -151,6 +151,10 @@ impl ProgressLine {
         }));
         let stop = Arc::new(AtomicBool::new(false));
         ACTIVE.store(true, Ordering::Relaxed);
+        // Drawn once here, not left to the ticker's first turn, which may come after the first row.
+        if let Ok(c) = counts.lock() {
+            draw(&c.text());
+        }
         let ticker = {
             let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
             std::thread::Builder::new()

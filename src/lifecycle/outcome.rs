@@ -120,31 +120,31 @@ fn verdict(outcome: &RunOutcome) -> Result<()> {
         return Err(CollbenchError::Interrupted { signal });
     }
     if outcome.verdict_failed {
-        let detail = outcome
-            .report
-            .as_ref()
-            .and_then(|r| r.verdict.as_ref())
-            .and_then(|v| v.to_result().err())
-            .map(|e| match e {
-                CollbenchError::CheckFailed(m) => m,
-                other => other.to_string(),
-            })
-            .unwrap_or_else(|| "see rank 0's verdict block".to_string());
         return Err(CollbenchError::CheckFailed(format!(
-            "acceptance verdict FAIL: {detail}"
+            "acceptance verdict FAIL: {}",
+            verdict_detail(outcome)
         )));
     }
-    // Only rank 0 holds the report: the warning (exit 8) is rank 0's exit code, which mpirun
-    // and srun pass on as the job's.
-    if let Some(Err(CollbenchError::CheckWarned(detail))) = outcome
-        .report
-        .as_ref()
-        .and_then(|r| r.verdict.as_ref())
-        .map(|v| v.to_result())
-    {
+    // Every rank knows that the verdict warned (exit 8, as alike as a failure); rank 0 has the detail.
+    if outcome.verdict_warned {
         return Err(CollbenchError::CheckWarned(format!(
-            "acceptance verdict WARN: {detail}"
+            "acceptance verdict WARN: {}",
+            verdict_detail(outcome)
         )));
     }
     Ok(())
+}
+
+/// What the verdict found, as rank 0 words it; other ranks point to rank 0's verdict block.
+fn verdict_detail(outcome: &RunOutcome) -> String {
+    outcome
+        .report
+        .as_ref()
+        .and_then(|r| r.verdict.as_ref())
+        .and_then(|v| v.to_result().err())
+        .map(|e| match e {
+            CollbenchError::CheckFailed(m) | CollbenchError::CheckWarned(m) => m,
+            other => other.to_string(),
+        })
+        .unwrap_or_else(|| "see rank 0's verdict block".to_string())
 }

@@ -75,6 +75,8 @@ pub struct RunOutcome {
     pub interrupted_by: Option<i32>,
     /// The acceptance verdict (`RunInputs::criteria`) failed; the same on every rank.
     pub verdict_failed: bool,
+    /// A `--warn-busbw` floor was missed (exit 8 when nothing failed); the same on every rank.
+    pub verdict_warned: bool,
     /// The final report (world rank 0 only).
     pub report: Option<Report>,
     /// The first output (sink) that failed to finish (world rank 0 only). Not returned as the
@@ -605,22 +607,29 @@ impl Runner<'_> {
         let summary = self.summary.summary(min_bw, interrupted);
         let bandwidth_failed = summary.bus_bandwidth_ok() == Some(false);
         let mut verdict_failed = false;
+        let mut verdict_warned = false;
         if self.is_root() {
             report.summary = summary;
             report.end_time = Some(report::time::now_rfc3339());
             report.complete = interrupted_by.is_none();
             report.verdict = crate::verdict::evaluate(&report, &self.criteria);
             verdict_failed = report.verdict.as_ref().is_some_and(|v| !v.passed);
+            verdict_warned = report.verdict.as_ref().is_some_and(|v| v.warned);
         }
         // Rank 0 alone knows the bandwidth and acceptance verdicts: share them so every rank
         // exits alike.
-        let mut verdict = vec![u8::from(bandwidth_failed), u8::from(verdict_failed)];
+        let mut verdict = vec![
+            u8::from(bandwidth_failed),
+            u8::from(verdict_failed),
+            u8::from(verdict_warned),
+        ];
         {
             let _armed = watchdog::waiting(Phase::Finish);
             self.world.broadcast_bytes(&mut verdict)?;
         }
         let bandwidth_failed = verdict.first() == Some(&1);
         let verdict_failed = verdict.get(1) == Some(&1);
+        let verdict_warned = verdict.get(2) == Some(&1);
         let passed = self.wrong_elements == 0 && !bandwidth_failed && !verdict_failed;
         let (report, finished) = if self.is_root() {
             // Every sink gets its chance to finish even when one fails; the first error wins.
@@ -647,6 +656,7 @@ impl Runner<'_> {
             bandwidth_failed,
             interrupted_by,
             verdict_failed,
+            verdict_warned,
             report,
             output_error: finished.err(),
         })
