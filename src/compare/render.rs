@@ -109,18 +109,10 @@ pub fn render_text_with_notes(
         "status"
     ));
     for d in &c.deltas {
+        let [collective, size, dtype, redop, root, placement, base, new, delta, noise] = cells(d);
         out.push_str(&format!(
-            "  {:>14} {:>12} {:>8} {:>6} {:>5} {:>12} {:>10} {:>10} {:>8} {:>8}  {}\n",
-            d.key.collective,
-            d.key.size_bytes,
-            d.key.dtype.name(),
-            d.key.redop,
-            d.key.root,
-            d.key.placement.label(),
-            gbps(d.baseline_gbps),
-            gbps(d.new_gbps),
-            percent(d.change),
-            noise_cell(d),
+            "  {collective:>14} {size:>12} {dtype:>8} {redop:>6} {root:>5} {placement:>12} \
+             {base:>10} {new:>10} {delta:>8} {noise:>8}  {}\n",
             d.status.label()
         ));
     }
@@ -130,6 +122,22 @@ pub fn render_text_with_notes(
         summary_line(c)
     ));
     out
+}
+
+/// A row's cells before its status, in the columns' order, for both tables.
+fn cells(d: &Delta) -> [String; 10] {
+    [
+        d.key.collective.clone(),
+        d.key.size_bytes.to_string(),
+        d.key.dtype.name().to_string(),
+        d.key.redop.clone(),
+        d.key.root.to_string(),
+        d.key.placement.label().to_string(),
+        gbps(d.baseline_gbps),
+        gbps(d.new_gbps),
+        percent(d.change),
+        noise_cell(d),
+    ]
 }
 
 /// The comparison as a GitHub-flavoured Markdown table.
@@ -164,20 +172,7 @@ pub fn render_markdown_with_notes(
             Status::Regressed | Status::Missing => format!("**{}**", d.status.label()),
             other => other.label().to_string(),
         };
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            d.key.collective,
-            d.key.size_bytes,
-            d.key.dtype.name(),
-            d.key.redop,
-            d.key.root,
-            d.key.placement.label(),
-            gbps(d.baseline_gbps),
-            gbps(d.new_gbps),
-            percent(d.change),
-            noise_cell(d),
-            status
-        ));
+        out.push_str(&format!("| {} | {status} |\n", cells(d).join(" | ")));
     }
     out
 }

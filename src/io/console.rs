@@ -155,8 +155,10 @@ pub fn print_line(text: &str) {
 
 /// Writes `text` and a newline to standard error in one `write`: ranks under one launcher share
 /// its stderr, and `eprintln!` writes each formatted piece apart, so lines of several ranks came
-/// out interleaved mid-line (`collbench: collbench: timeout: …`).
+/// out interleaved mid-line (`collbench: collbench: timeout: …`). A progress line on the same
+/// terminal is erased first, as before a stdout write, so the message does not start behind it.
 pub fn error_line(text: &str) {
     let line = format!("{text}\n");
+    let _turn = super::progress::stderr_turn();
     let _ = std::io::stderr().write_all(line.as_bytes());
 }

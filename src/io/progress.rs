@@ -51,7 +51,25 @@ pub fn stdout_turn() -> StdoutTurn {
     if !ACTIVE.load(Ordering::Relaxed) {
         return StdoutTurn { _guard: None };
     }
-    let guard = lock();
+    erase_holding(lock())
+}
+
+/// Called by the console before an error line on stderr: as [`stdout_turn`], but never waits
+/// for a stdout write in progress (a stalled reader must not hold back the `-T` watchdog's
+/// message); the line is then left as it is.
+pub fn stderr_turn() -> StdoutTurn {
+    if !ACTIVE.load(Ordering::Relaxed) {
+        return StdoutTurn { _guard: None };
+    }
+    match TERMINAL.try_lock() {
+        Ok(guard) => erase_holding(guard),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => erase_holding(poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => StdoutTurn { _guard: None },
+    }
+}
+
+/// Erases a shown line and keeps the terminal (`guard`) until the turn ends.
+fn erase_holding(guard: MutexGuard<'static, ()>) -> StdoutTurn {
     if SHOWN.swap(false, Ordering::Relaxed) {
         write_stderr("\r\x1b[K");
     }
