@@ -400,6 +400,7 @@ const ANCHOR_JSON: &str = "all_reduce_json_output.json";
 /// the writer drifted from the source, every fixture below would prove less.
 #[test]
 fn the_writer_prints_what_util_cu_prints() {
+    let _machine = crate::support::process::machine_shared();
     let mut w = Writer::default();
     let mut setup = Setup::one_gpu(&["./build/sendrecv_perf", "-b", "8", "-e", "8"]);
     setup.version = 1;
@@ -440,6 +441,7 @@ fn the_writer_prints_what_util_cu_prints() {
 
 #[test]
 fn the_real_h100_nccl_tests_json_loads_row_by_row() {
+    let _machine = crate::support::process::machine_shared();
     let path = anchor_path(ANCHOR_JSON);
     let loaded = load::read_one(&path).unwrap();
     assert_eq!(loaded.format, InputFormat::NcclTestsJson);
@@ -564,6 +566,7 @@ fn the_real_h100_nccl_tests_json_loads_row_by_row() {
 /// (devices lists each process's first rank), twelve types, two cycles.
 #[test]
 fn several_processes_types_and_cycles_keep_every_row_with_its_cycle() {
+    let _machine = crate::support::process::machine_shared();
     const TYPES: [&str; 12] = [
         "int8", "uint8", "int32", "uint32", "int64", "uint64", "half", "float", "double",
         "bfloat16", "f8e4m3", "f8e5m2",
@@ -667,6 +670,7 @@ fn several_processes_types_and_cycles_keep_every_row_with_its_cycle() {
 /// style row without out-of-place, a "nan" bandwidth and a 0 µs time (both left out, with a note).
 #[test]
 fn per_iteration_cputime_unchecked_null_nan_and_zero_cells() {
+    let _machine = crate::support::process::machine_shared();
     let mut w = Writer::default();
     let mut setup = Setup::one_gpu(&["all_gather_perf", "-I", "1", "-C", "1", "-c", "0"]);
     setup.version = 2;
@@ -744,6 +748,7 @@ fn per_iteration_cputime_unchecked_null_nan_and_zero_cells() {
 /// finalizer): rows so far, the last one without in-place, no footer.
 #[test]
 fn a_failed_run_keeps_its_rows_and_says_why() {
+    let _machine = crate::support::process::machine_shared();
     let mut w = Writer::default();
     start(&mut w, &Setup::one_gpu(&["./broadcast_perf", "-r", "-1"]));
     for root in 0..2 {
@@ -821,6 +826,7 @@ fn a_failed_run_keeps_its_rows_and_says_why() {
 /// Damaged, cut-off and foreign JSON: exit 6, naming the file, the key and what was wrong.
 #[test]
 fn damaged_json_is_refused_naming_the_file_the_key_and_the_value() {
+    let _machine = crate::support::process::machine_shared();
     let mut w = Writer::default();
     start(&mut w, &Setup::one_gpu(&["./build/all_reduce_perf"]));
     row(
@@ -1039,6 +1045,7 @@ fn nccl_json_like(run: &Report, factor: f64) -> String {
 /// The real binaries, as an operator runs them: `collbench compare nccl.json run.json`.
 #[test]
 fn the_collbench_binary_compares_nccl_tests_json_with_a_collbench_run() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let run_path = temp_run(dir.path());
     let run = load::read_one(&run_path).unwrap().runs.remove(0);
@@ -1115,6 +1122,7 @@ fn the_collbench_binary_compares_nccl_tests_json_with_a_collbench_run() {
 
 #[test]
 fn plot_draws_nccl_tests_json_as_a_baseline() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let run_path = temp_run(dir.path());
     let png_path = dir.path().join("vs-nccl-tests.png");
@@ -1182,6 +1190,7 @@ proptest! {
         which in 0usize..2,
         edits in prop::collection::vec((any::<usize>(), any::<usize>(), "[-0-9a-z\"{}\\[\\],:. ]{0,8}|null|\"nan\"|1e999|inf"), 1..5),
     ) {
+        let _machine = crate::support::process::machine_shared();
         let text = if which == 0 {
             std::fs::read_to_string(anchor_path(ANCHOR_JSON)).unwrap()
         } else {
@@ -1214,6 +1223,7 @@ proptest! {
 /// ordinals of the other ranks are unknown, not an arithmetic overflow (a panic in debug builds).
 #[test]
 fn a_huge_device_ordinal_with_several_gpus_per_process_does_not_overflow() {
+    let _machine = crate::support::process::machine_shared();
     let mut w = Writer::default();
     let mut setup = Setup::one_gpu(&["./all_reduce_perf"]);
     setup.ngpus = 2;
@@ -1236,6 +1246,7 @@ fn a_huge_device_ordinal_with_several_gpus_per_process_does_not_overflow() {
 /// (the repeated-rank check was quadratic in the ranks: minutes of CPU for a 2 KB file).
 #[test]
 fn a_million_derived_ranks_are_read_in_linear_time() {
+    let _machine = crate::support::process::machine_shared();
     let mut w = Writer::default();
     let mut setup = Setup::one_gpu(&["./all_reduce_perf"]);
     setup.nthreads = 256;

@@ -3,7 +3,7 @@
 //! slowdown of twice the measured between-run spread is. Each run holds the binary's mpirun turn,
 //! so no other test's ranks run beside it.
 
-use crate::support::process::{mpirun, one_mpirun_at_a_time, run};
+use crate::support::process::{machine_alone, mpirun, one_mpirun_at_a_time, run};
 use collbench::compare::{self, noise, Status};
 use collbench::report::Report;
 use std::path::Path;
@@ -101,6 +101,7 @@ fn false_alarms(dir: &Path, runs: &mut Vec<Report>) -> (Vec<String>, Vec<String>
 
 #[test]
 fn against_a_history_identical_runs_are_not_regressions_and_twice_the_spread_is() {
+    let _machine = machine_alone();
     let dir = tempfile::tempdir().unwrap();
     let mut runs: Vec<Report> = (0..HISTORY)
         .map(|i| sweep(dir.path(), &format!("h{i}"), &[]))
@@ -149,6 +150,7 @@ fn against_a_history_identical_runs_are_not_regressions_and_twice_the_spread_is(
 #[test]
 #[ignore = "fails on a shared build machine: back-to-back runs shift 30-50 % (docs/compare.md)"]
 fn a_single_baseline_run_calls_at_most_one_of_twenty_identical_pairs_a_regression() {
+    let _machine = machine_alone();
     let dir = tempfile::tempdir().unwrap();
     let mut runs: Vec<Report> = (0..HISTORY)
         .map(|i| sweep(dir.path(), &format!("h{i}"), &[]))

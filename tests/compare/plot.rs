@@ -46,6 +46,7 @@ fn run(args: &[&str]) -> collbench::Result<String> {
 
 #[test]
 fn svg_has_runs_baselines_dashed_thresholds_and_log2_size_labels() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let (new, base) = write_runs(dir.path());
     let svg_path = dir.path().join("plot.svg");
@@ -123,6 +124,7 @@ fn svg_has_runs_baselines_dashed_thresholds_and_log2_size_labels() {
 
 #[test]
 fn png_is_written_with_the_embedded_font_and_shows_thresholds() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let (new, _) = write_runs(dir.path());
     let png_path = dir.path().join("plot.png");
@@ -155,6 +157,7 @@ fn png_is_written_with_the_embedded_font_and_shows_thresholds() {
 
 #[test]
 fn bad_plot_requests_are_usage_errors() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let (new, _) = write_runs(dir.path());
     let n = new.to_str().unwrap();
@@ -273,6 +276,7 @@ fn run_extent(svg: &str) -> (f64, f64) {
 
 #[test]
 fn svg_floor_is_drawn_over_exactly_the_sizes_it_applies_to() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let run_path = small_sizes_run(dir.path());
     let svg_path = dir.path().join("floor.svg");
@@ -313,6 +317,7 @@ fn svg_floor_is_drawn_over_exactly_the_sizes_it_applies_to() {
 
 #[test]
 fn png_floor_pixels_lie_over_the_sizes_it_applies_to() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let run_path = small_sizes_run(dir.path());
     let png_path = dir.path().join("floor.png");
@@ -375,6 +380,7 @@ fn png_floor_pixels_lie_over_the_sizes_it_applies_to() {
 
 #[test]
 fn legend_samples_match_their_lines_and_both_panels_have_markers() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let (new, base) = write_runs(dir.path());
     let svg_path = dir.path().join("legend.svg");
@@ -429,6 +435,7 @@ fn legend_samples_match_their_lines_and_both_panels_have_markers() {
 
 #[test]
 fn every_plot_option_is_described_in_help() {
+    let _machine = crate::support::process::machine_shared();
     let help = run(&["--help"]).unwrap();
     for (flag, description) in [
         ("--title <TEXT>", "Title above the panels"),

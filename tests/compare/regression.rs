@@ -58,6 +58,7 @@ const GIB: u64 = 1 << 30;
 
 #[test]
 fn a_drop_beyond_tolerance_and_noise_is_a_regression() {
+    let _machine = crate::support::process::machine_shared();
     let b = base();
     let c = compare(&b, &b, 5.0).unwrap();
     assert!(!c.failed());
@@ -94,6 +95,7 @@ fn a_drop_beyond_tolerance_and_noise_is_a_regression() {
 
 #[test]
 fn a_drop_the_runs_own_spread_explains_is_not_a_regression() {
+    let _machine = crate::support::process::machine_shared();
     let b = with_cv(&base(), 8.0);
     let slower = with_cv(&scaled(&base(), GIB, 0.90), 8.0);
     let c = compare(&b, &slower, 5.0).unwrap();
@@ -121,6 +123,7 @@ fn a_drop_the_runs_own_spread_explains_is_not_a_regression() {
 
 #[test]
 fn missing_rows_fail_new_rows_do_not_and_rank_counts_must_match() {
+    let _machine = crate::support::process::machine_shared();
     let b = base();
     let mut fewer = b.clone();
     fewer.results.pop();
@@ -149,6 +152,7 @@ fn missing_rows_fail_new_rows_do_not_and_rank_counts_must_match() {
 
 #[test]
 fn the_command_reads_json_and_jsonl_prints_text_or_markdown_and_exits_7() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let base_path = dir.path().join("baseline.json");
     std::fs::write(&base_path, serde_json::to_string_pretty(&base()).unwrap()).unwrap();
@@ -247,6 +251,7 @@ fn the_command_reads_json_and_jsonl_prints_text_or_markdown_and_exits_7() {
 
 #[test]
 fn malformed_result_files_are_rejected_with_the_file_and_field() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let good = serde_json::to_value(base()).unwrap();
     let cases: Vec<(&str, serde_json::Value, &str)> = vec![
@@ -332,6 +337,7 @@ fn malformed_result_files_are_rejected_with_the_file_and_field() {
 
 #[test]
 fn a_jsonl_file_that_an_accept_pairwise_run_wrote_first_is_still_read() {
+    let _machine = crate::support::process::machine_shared();
     // `accept --pairwise --jsonl F` then a sweep with `--jsonl F`: the pair records (written by
     // serde_json with their keys in alphabetical order, `record` not first) come first.
     let dir = tempfile::tempdir().unwrap();
@@ -363,6 +369,7 @@ fn a_jsonl_file_that_an_accept_pairwise_run_wrote_first_is_still_read() {
 
 #[test]
 fn a_run_appended_after_one_that_died_mid_write_keeps_both_readable() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("runs.jsonl");
     let first = base();
@@ -403,6 +410,7 @@ fn a_run_appended_after_one_that_died_mid_write_keeps_both_readable() {
 
 #[test]
 fn jsonl_to_a_device_or_pipe_is_not_an_error() {
+    let _machine = crate::support::process::machine_shared();
     // fsync is refused (EINVAL) on character devices and pipes: `--jsonl /dev/stdout` streams.
     let run = base();
     let mut sink = JsonlSink::open(std::path::Path::new("/dev/null")).unwrap();
@@ -413,6 +421,7 @@ fn jsonl_to_a_device_or_pipe_is_not_an_error() {
 
 #[test]
 fn an_accept_pairwise_report_given_to_compare_is_named_as_such() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let pairwise_json = dir.path().join("pairwise.json");
     std::fs::write(
@@ -443,6 +452,7 @@ fn an_accept_pairwise_report_given_to_compare_is_named_as_such() {
 
 #[test]
 fn runs_with_no_row_in_common_are_a_usage_error_not_a_regression() {
+    let _machine = crate::support::process::machine_shared();
     let b = base();
     let other_collective = report("all_gather", &["a", "b"], 8, &seeds_p5_two_nodes());
     let err = compare(&b, &other_collective, 5.0).unwrap_err();
@@ -463,6 +473,7 @@ fn runs_with_no_row_in_common_are_a_usage_error_not_a_regression() {
 
 #[test]
 fn small_bandwidths_keep_two_significant_digits_in_the_table() {
+    let _machine = crate::support::process::machine_shared();
     // Host-backend runs at small sizes have busbw below 0.01 GB/s: "0.00 → 0.00 -30%" told
     // nothing; the table shows the digits that moved.
     let mut b = base();

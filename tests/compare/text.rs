@@ -52,6 +52,7 @@ fn compare_files(base: &Path, new: &Path, extra: &[&str]) -> (i32, String) {
 
 #[test]
 fn every_anchor_loads_with_its_header_rows_and_footer() {
+    let _machine = crate::support::process::machine_shared();
     for file in [
         "all_gather.txt",
         "all_reduce.txt",
@@ -228,6 +229,7 @@ fn row(size: u64, dtype: &str, op: &str, oop_us: f64, ip_us: f64) -> String {
 
 #[test]
 fn several_types_operators_and_cycles_keep_every_row_with_its_cycle() {
+    let _machine = crate::support::process::machine_shared();
     // `-d all -o all -N 2` in short: float sum, float max, double sum; the size loop twice.
     let mut text = header("all_reduce_perf");
     for cycle_us in [10.0, 12.0] {
@@ -285,6 +287,7 @@ fn several_types_operators_and_cycles_keep_every_row_with_its_cycle() {
 
 #[test]
 fn launcher_labels_and_nccl_messages_are_skipped_and_counted() {
+    let _machine = crate::support::process::machine_shared();
     let clean = read_anchor("reduce.txt");
     // srun -l: every line of rank 0 starts with `0: `; other ranks and NCCL_DEBUG=INFO talk too.
     let mut noisy = String::from("srun: job 4242 queued and waiting for resources\n");
@@ -330,6 +333,7 @@ fn launcher_labels_and_nccl_messages_are_skipped_and_counted() {
 
 #[test]
 fn a_cut_off_table_keeps_its_finished_rows_and_says_so() {
+    let _machine = crate::support::process::machine_shared();
     let full = read_anchor("all_reduce.txt");
     let path_dir = tempfile::tempdir().unwrap();
     // Killed while printing the 13th row, with the launcher's message after it.
@@ -374,6 +378,7 @@ fn a_cut_off_table_keeps_its_finished_rows_and_says_so() {
 
 #[test]
 fn a_damaged_row_inside_the_table_is_an_error_naming_its_line() {
+    let _machine = crate::support::process::machine_shared();
     let full = read_anchor("broadcast.txt");
     let lines: Vec<&str> = full.lines().collect();
     for (damage, wanted) in [
@@ -407,6 +412,7 @@ fn a_damaged_row_inside_the_table_is_an_error_naming_its_line() {
 
 #[test]
 fn files_that_are_no_table_are_refused_with_what_is_accepted() {
+    let _machine = crate::support::process::machine_shared();
     let all_reduce = read_anchor("all_reduce.txt");
     let rows_only: String = table_rows(&all_reduce)
         .iter()
@@ -475,6 +481,7 @@ fn files_that_are_no_table_are_refused_with_what_is_accepted() {
 
 #[test]
 fn blank_zero_timestamp_cputime_and_na_cells() {
+    let _machine = crate::support::process::machine_shared();
     let mut text = header("sendrecv_perf").replace(
         "     time   algbw   busbw  #wrong     time   algbw   busbw  #wrong ",
         "  cputime   algbw   busbw  #wrong  cputime   algbw   busbw  #wrong           timestamp",
@@ -547,6 +554,7 @@ fn temp_run(dir: &Path, program: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
 
 #[test]
 fn collbench_text_output_loads_like_its_json_report() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let (txt, json) = temp_run(dir.path(), "allreduce-perf", &["-I", "1"]);
     let from_text = load::read_one(&txt).unwrap();
@@ -604,6 +612,7 @@ fn collbench_text_output_loads_like_its_json_report() {
 /// The real binary, as an operator runs it: `collbench compare nccl-tests.txt collbench.json`.
 #[test]
 fn the_collbench_binary_compares_an_nccl_tests_log_with_a_collbench_run() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let (_, json) = temp_run(dir.path(), "reduce-perf", &[]);
     let compare_bin = |base: &Path, new: &Path, extra: &[&str]| {
@@ -666,6 +675,7 @@ fn the_collbench_binary_compares_an_nccl_tests_log_with_a_collbench_run() {
 
 #[test]
 fn plot_draws_an_nccl_tests_log_as_a_run_or_a_baseline() {
+    let _machine = crate::support::process::machine_shared();
     let dir = tempfile::tempdir().unwrap();
     let (txt, json) = temp_run(dir.path(), "reduce-perf", &[]);
     let png_path = dir.path().join("vs-nccl-tests.png");
@@ -732,6 +742,7 @@ proptest! {
         edits in prop::collection::vec((any::<usize>(), any::<usize>(), "[-0-9a-z#:./ \\n]{0,8}|N/A|1e\\+99|nan|inf"), 1..5),
         cut in any::<usize>(),
     ) {
+        let _machine = crate::support::process::machine_shared();
         let file = ["all_reduce.txt", "all_reduce_per_iter_I1.txt", "hypercube.txt", "alltoall.txt"][which];
         let text = read_anchor(file);
         let mut mangled = mutate(&text, &edits);
@@ -759,6 +770,7 @@ proptest! {
 /// cycles. A rank listed twice is refused, as the nccl-tests JSON reader refuses it.
 #[test]
 fn a_rank_listed_twice_is_refused_not_counted_twice() {
+    let _machine = crate::support::process::machine_shared();
     let text = header("all_reduce_perf").replace(
         "#  Rank  1 Group  0 Pid   2231 on     node-b device  0",
         "#  Rank  0 Group  0 Pid   2231 on     node-b device  0",

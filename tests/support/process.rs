@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{mpsc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
@@ -17,6 +17,24 @@ pub fn one_mpirun_at_a_time() -> MutexGuard<'static, ()> {
     static MPIRUN: Mutex<()> = Mutex::new(());
     MPIRUN
         .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+static MACHINE: RwLock<()> = RwLock::new(());
+
+/// Held by a test that measures run-to-run noise, for as long as it runs: every other test of its
+/// binary that takes [`machine_shared`] waits, so the shifts it measures are the machine's, not a
+/// sibling test's (a plot rendered beside a 2-rank run slowed whole runs by 30-40 %).
+pub fn machine_alone() -> RwLockWriteGuard<'static, ()> {
+    MACHINE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Held by every other test of a binary that has a [`machine_alone`] test.
+pub fn machine_shared() -> RwLockReadGuard<'static, ()> {
+    MACHINE
+        .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
