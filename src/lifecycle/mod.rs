@@ -21,6 +21,7 @@ use crate::sinks::Sink;
 use crate::sweep::memory_cap::lower_max_bytes_to_memory;
 use crate::sweep::runner::{self, RunInputs, RunOutcome, StopSignal};
 use crate::world::{Reduction, World};
+use std::time::Duration;
 
 /// A plan on the communicator it runs on (the job, or one pair), with the faults to apply.
 pub struct Lifecycle<'w> {
@@ -51,6 +52,9 @@ pub fn run_plan(
     if let Err(error) = agree_plan(&plan, world) {
         return report_error_at(&error, world.rank());
     }
+    if let Err(error) = arm_peer_probe(&plan, world) {
+        return report_error_at(&error, world.rank());
+    }
     let setup = TestHooks::from_process_env().and_then(|hooks| {
         let mut lifecycle = Lifecycle { plan, world, hooks };
         let prepared = lifecycle.prepare(net_log)?;
@@ -79,6 +83,37 @@ pub fn run_plan(
 fn agree_plan(plan: &TestPlan, world: &dyn World) -> Result<()> {
     let _armed = watchdog::waiting(Phase::Barrier);
     crate::world::agree::check_same_plan(world, &plan.agreement_fields())
+}
+
+/// Under `-T`, every rank of a job learns every other rank's liveness address, so that a rank
+/// whose watchdog fires can name the peer that is lost (see `world::peer_probe`). Ranks may differ
+/// in `-T`; they first agree whether any of them is watched, since the exchange is collective.
+pub fn arm_peer_probe(plan: &TestPlan, world: &dyn World) -> Result<()> {
+    let timeout = plan.timeout.filter(|t| !t.is_zero());
+    if !agree_watched(world, timeout.is_some())? {
+        return Ok(());
+    }
+    // An unwatched rank listens too: a watched one may ask it.
+    let probe = {
+        let _armed = watchdog::waiting(Phase::Init);
+        crate::world::PeerProbe::exchange(world)?
+    };
+    if let Some(timeout) = timeout {
+        // Long enough for a connection across a busy network, short next to the timeout.
+        let within = (timeout / 5).clamp(Duration::from_millis(500), Duration::from_secs(2));
+        watchdog::set_diagnosis(Box::new(move || probe.diagnosis(within)), within);
+    }
+    Ok(())
+}
+
+/// True on every rank when some rank of a job of several is watched.
+fn agree_watched(world: &dyn World, watched: bool) -> Result<bool> {
+    if world.size() < 2 {
+        return Ok(false);
+    }
+    let _armed = watchdog::waiting(Phase::Barrier);
+    let watched_ranks = world.allreduce_u64_sum(&[watched as u64])?;
+    Ok(watched_ranks.first().copied().unwrap_or(0) > 0)
 }
 
 /// Every rank learns the worst exit code of the setup: `Err(code)` when any rank failed (each

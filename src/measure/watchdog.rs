@@ -16,7 +16,7 @@ use crate::error::exit;
 use crate::world::AbortHandle;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// What a rank is waiting for.
@@ -79,6 +79,12 @@ static ARMED: AtomicUsize = AtomicUsize::new(0);
 static LOCATION: Mutex<Option<Location>> = Mutex::new(None);
 static ABORT: Mutex<Option<AbortHandle>> = Mutex::new(None);
 static STARTED: OnceLock<Duration> = OnceLock::new();
+/// Asked after the timeout message, before the abort: a line on what the rest of the job is
+/// doing (which peer is lost), bounded in time by whoever installs it.
+static DIAGNOSIS: Mutex<Option<(Arc<Diagnosis>, Duration)>> = Mutex::new(None);
+
+/// See [`set_diagnosis`].
+pub type Diagnosis = dyn Fn() -> String + Send + Sync;
 
 fn with_location(update: impl FnOnce(&mut Location)) {
     let mut guard = LOCATION.lock().unwrap_or_else(|p| p.into_inner());
@@ -108,6 +114,40 @@ pub fn set_abort_handle(handle: AbortHandle) {
 /// The abort handle, if a world installed one (also used by the panic hook).
 pub fn abort_handle() -> Option<AbortHandle> {
     ABORT.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Installs a second line for the timeout (`collbench: timeout: ` and its text). It takes up to
+/// `lead`, so it is asked that long before the timeout (on another thread, dropped if the wait
+/// moves on) and the job still ends at the timeout.
+pub fn set_diagnosis(diagnosis: Box<Diagnosis>, lead: Duration) {
+    *DIAGNOSIS.lock().unwrap_or_else(|p| p.into_inner()) = Some((Arc::from(diagnosis), lead));
+}
+
+/// A diagnosis asked ahead of a timeout that may come.
+struct Pending(std::sync::mpsc::Receiver<String>);
+
+fn ask_diagnosis() -> Option<Pending> {
+    let (diagnosis, _) = DIAGNOSIS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()?;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("collbench-diagnosis".into())
+        .spawn(move || {
+            let _ = sender.send(diagnosis());
+        })
+        .ok()?;
+    Some(Pending(receiver))
+}
+
+fn diagnosis_lead() -> Duration {
+    DIAGNOSIS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, lead)| *lead)
+        .unwrap_or_default()
 }
 
 /// Records the collective and size being measured.
@@ -231,6 +271,7 @@ fn watch(timeout: Duration, poll: Duration) {
     };
     let mut last_beats = progress();
     let mut last_change = Instant::now();
+    let mut pending: Option<Pending> = None;
     loop {
         std::thread::sleep(poll);
         let beats = progress();
@@ -238,16 +279,28 @@ fn watch(timeout: Duration, poll: Duration) {
         if beats != last_beats {
             last_beats = beats;
             last_change = now;
+            pending = None;
             continue;
         }
-        if ARMED.load(Ordering::SeqCst) > 0 && now.duration_since(last_change) >= timeout {
-            fire(timeout);
+        if ARMED.load(Ordering::SeqCst) == 0 {
+            continue;
+        }
+        let stalled = now.duration_since(last_change);
+        if pending.is_none() && stalled + diagnosis_lead() >= timeout {
+            pending = ask_diagnosis();
+        }
+        if stalled >= timeout {
+            fire(timeout, pending.take());
         }
     }
 }
 
-fn fire(timeout: Duration) -> ! {
+fn fire(timeout: Duration, pending: Option<Pending>) -> ! {
     crate::io::console::error_line(&timeout_message(timeout));
+    // Started `lead` ago, so it has (nearly) finished; a short grace covers a late start.
+    if let Some(Ok(text)) = pending.map(|p| p.0.recv_timeout(Duration::from_millis(500))) {
+        crate::io::console::error_line(&format!("collbench: timeout: {text}"));
+    }
     match abort_handle() {
         Some(abort) => {
             abort(exit::TIMEOUT);

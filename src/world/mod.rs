@@ -10,11 +10,13 @@ pub mod agree;
 mod hostname;
 #[cfg(feature = "mpi")]
 mod mpi;
+mod peer_probe;
 pub(crate) mod single;
 
 pub use hostname::hostname;
 #[cfg(feature = "mpi")]
 pub use mpi::{MpiWorld, MpiWorldInit, ThreadUse};
+pub use peer_probe::PeerProbe;
 pub use single::SingleProcess;
 
 /// Ends the whole job with an exit code; callable from any thread (the `-T` watchdog, the panic

@@ -12,8 +12,10 @@
 #   slow-node     one node's link shaped with tbf: accept --pairwise names exactly that node; a plain
 #                 accept's FAIL names that node or says it cannot tell, never another one
 #   link-down     a node's link set down mid-sweep with -T 10: every surviving rank ends within T+10 s
-#                 with exit 4, the lost host is named, the JSON Lines keep every finished row
-#   kill-ranks    a node's ranks SIGKILLed mid-sweep: the step ends non-zero within 30 s, no rank left
+#                 with exit 4, a survivor's liveness probe names the lost host (and no other), the
+#                 JSON Lines keep every finished row
+#   kill-ranks    a node's ranks SIGKILLed mid-sweep: the step ends non-zero within 30 s, no rank left;
+#                 when -T ends it, a survivor's liveness probe says that node's process is gone
 #   scancel       scancel of an interactive srun --mpi=pmix accept mid-sweep: every rank exits 143,
 #                 the JSON Lines keep the finished rows and end with an incomplete end record
 #   eight-nodes   a second cluster of 8 nodes beside the first: an 8-rank all-reduce; two of its
@@ -325,6 +327,9 @@ case_link_down() {
     # Each message names the rank that gave up and its host: a survivor, stuck in the collective.
     grep -E "^collbench: timeout after $timeout_s s on rank [0-2] \(host ${COLLBENCH_CLUSTER_PREFIX}[1-3]\): stuck in all_reduce" run.err ||
         fail "no watchdog message from a surviving rank" || return 1
+    # ... and the liveness probe of a survivor names the lost host, and only that one.
+    grep -E "^collbench: timeout: rank [0-2] \(host ${COLLBENCH_CLUSTER_PREFIX}[1-3]\) asked every other rank over TCP: no answer within [0-9.]+ s from host $(host "$lost") \(rank $((lost - 1))\): lost \(its host or its link is down\)$" run.err ||
+        fail "no surviving rank named $(host "$lost") as the lost host" || return 1
     whole_jsonl run.jsonl || fail "torn record in run.jsonl" || return 1
     [ "$(rows_in run.jsonl)" -ge "$rows" ] || fail "run.jsonl lost finished rows: $(rows_in run.jsonl) < $rows"
 }
@@ -349,6 +354,12 @@ case_kill_ranks() {
         [ "$(cat "$run.rc")" -ne 0 ] || fail "$run: srun exited 0 after a rank was killed" || return 1
         python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 30 else 1)' "$took" ||
             fail "$run: the job ended $took s after the kill (bound 30 s)" || return 1
+        if [ "$run" = watchdog ] && [ "$(cat "$run.rc")" -eq 4 ]; then
+            # The watchdog ended it: a survivor's liveness probe found the killed rank's host up
+            # and its process gone.
+            grep -E "^collbench: timeout: rank [0-9]+ \(host [^)]*\) asked every other rank over TCP: host $(host "$victim") \(rank $((victim - 1))\) refused: no collbench process there any more$" "$run.err" ||
+                fail "$run: no survivor said $(host "$victim")'s process is gone: $(grep '^collbench: timeout' "$run.err")" || return 1
+        fi
         # No rank is left on any node.
         local deadline=$((SECONDS + 20))
         while [ -n "$(ranks_left)" ]; do

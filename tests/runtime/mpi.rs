@@ -222,6 +222,18 @@ fn the_watchdog_aborts_a_job_with_a_stalled_rank_with_exit_4() {
         "{}",
         run.describe()
     );
+    // The stalled rank is alive: the liveness probe finds nobody lost.
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("collbench: timeout: rank ")
+                && l.ends_with(
+                    "asked every other rank over TCP: all 3 answered within 0.6 s, none is \
+                 lost (they may be waiting too)"
+                )),
+        "{}",
+        run.describe()
+    );
 }
 
 #[test]

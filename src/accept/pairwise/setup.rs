@@ -24,6 +24,7 @@ pub(super) fn agree_and_check(plan: &TestPlan, world: &dyn World) -> Result<Chec
         let _armed = watchdog::waiting(Phase::Init);
         crate::world::agree::check_same_plan(world, &plan.agreement_fields())?;
     }
+    crate::lifecycle::arm_peer_probe(plan, world)?;
     let hooks = TestHooks::from_process_env()?;
     hooks.check_ranks(world.size())?;
     refuse_unwritable_report(plan, world)?;
