@@ -8,6 +8,9 @@
 #   BUNDLE_DIR   where the bundle goes (default .gpu; git-ignored)
 #   FEATURES     cargo features (default mpi,fabric, as `make build`)
 #   ANCHORS      nccl-tests anchors to include (default ../shared/anchors/h100-1gpu-nccl-tests-2.19.6)
+#   NCCL_TESTS_SRC  nccl-tests 2.19.6 source to carry (default ../nccl-tests; get it with
+#                git clone -b v2.19.6 https://github.com/NVIDIA/nccl-tests ../nccl-tests): gpu-check
+#                builds it there with the machine's nvcc and NCCL and times it beside collbench
 #
 # On the GPU machine:  cd .gpu && make gpu-check      (results in .gpu/results/)
 set -euo pipefail
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 BUNDLE_DIR=${BUNDLE_DIR:-.gpu}
 FEATURES=${FEATURES:-mpi,fabric}
 ANCHORS=${ANCHORS:-../shared/anchors/h100-1gpu-nccl-tests-2.19.6}
+NCCL_TESTS_SRC=${NCCL_TESTS_SRC:-../nccl-tests}
 CARGO=${CARGO:-cargo}
 
 $CARGO build --release --features "$FEATURES" --bins
@@ -34,7 +38,15 @@ for bin in target/release/*-perf; do
     cp "$bin" "$BUNDLE_DIR/"
 done
 cp "$GPU_TEST" "$BUNDLE_DIR/gpu-tests"
-cp scripts/gpu-check.sh scripts/nccl-reference.c "$BUNDLE_DIR/"
+cp scripts/gpu-check.sh scripts/gpu-check-nccl-tests.sh scripts/nccl-reference.c "$BUNDLE_DIR/"
+if [[ -f $NCCL_TESTS_SRC/src/common.cu ]]; then
+    mkdir -p "$BUNDLE_DIR/nccl-tests"
+    tar -C "$NCCL_TESTS_SRC" --exclude=.git --exclude=build -cf - . | tar -C "$BUNDLE_DIR/nccl-tests" -xf -
+    grep -q '^#define NCCL_TESTS_VERSION "2.19.6"' "$BUNDLE_DIR/nccl-tests/src/common.h" 2>/dev/null ||
+        echo "gpu-bundle: $NCCL_TESTS_SRC does not look like nccl-tests 2.19.6; gpu-check compares with it anyway" >&2
+else
+    echo "gpu-bundle: no nccl-tests source at $NCCL_TESTS_SRC (git clone -b v2.19.6 https://github.com/NVIDIA/nccl-tests $NCCL_TESTS_SRC); gpu-check's side-by-side lines will FAIL" >&2
+fi
 # The minimal NCCL loop gpu-check times beside collbench; it links only libdl, so this build runs
 # there (gpu-check rebuilds it from the source if it does not).
 cc -O2 -std=c11 -Wall -Wextra -Werror -o "$BUNDLE_DIR/nccl-reference" scripts/nccl-reference.c -ldl

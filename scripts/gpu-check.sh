@@ -8,7 +8,8 @@
 #                else the newest BIN_DIR/deps/gpu-*: cargo test --release --test gpu --no-run)
 #   RESULTS_DIR  where every output goes (default results/gpu/run-<UTC time>)
 #   ANCHORS      nccl-tests anchors (default ../shared/anchors/h100-1gpu-nccl-tests-2.19.6)
-#   QUICK=1      skip the 4 GiB anchor sweeps
+#   QUICK=1      skip the 4 GiB anchor sweeps and the side-by-side run of nccl-tests itself
+#   NCCL_TESTS_SRC, NCCL_TESTS_BIN, SIDE_SWEEPS, SIDE_COLLECTIVES: see gpu-check-nccl-tests.sh
 #   ANCHOR_RUNS  how many anchor sweeps the goals take the per-size median of (default 5)
 #   GPU_CHECK_WITHOUT_GPU=1  run even where nvidia-smi finds no GPU (every GPU line then FAILs)
 #   STRICT_GOALS=1  a missed performance goal (MISS) fails the check too; by default only
@@ -283,6 +284,22 @@ median_table() {
     join <(median_column 6 "$@") <(median_column 7 "$@") | join - <(median_column 10 "$@") |
         sort -k1,1n | awk '{ printf "%12s 0 float sum -1 %s %s 0 0 %s 0 0 0\n", $1, $2, $3, $4 }'
 }
+# Columns: 1 size | 2 ours 3 anchor 4 ratio | 6 ours 7 anchor 8 ratio (in place) |
+# 10 ours 11 anchor 12 ratio (algbw, out of place).
+goal() { # goal COMPARISON-FILE NAME AWK-CONDITION AWK-DETAIL [MORE-DETAIL]
+    local detail
+    detail=$(awk "NR > 2 && $3 { print $4 }" "$1" | head -1)
+    if [[ -n $detail ]]; then verdict PASS "$2" "$detail${5:-}"; else
+        verdict MISS "$2" "$(awk "NR > 2 && \$1 == 8 { print $4 }" "$1" | head -1)${5:-}"; fi
+}
+# range8 COLUMN FILE...: the lowest and highest 8 B time of the sweeps, so a median a few
+# percent apart can be told from the sweeps' own scatter.
+range8() {
+    local column=$1
+    shift
+    awk -v c="$column" '!/^#/ && NF >= 13 && $1 == 8 { if (n++ == 0 || $c < lo) lo = $c; if ($c > hi) hi = $c }
+        END { if (n) printf "%s-%s", lo, hi }' "$@"
+}
 if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
     if [[ $QUICK != 1 ]]; then
         # One sweep's smallest sizes swing by 30 % from run to run (a few hundred ns of host time
@@ -318,22 +335,6 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
             printf '%12s  %9s %9s %7s | %9s %9s %7s | %9s %9s %7s\n' size oop_us anchor ratio ip_us anchor ratio algbw anchor ratio
             compare "$R/anchor-all_reduce-median.txt" "$ANCHORS/all_reduce.txt"
         } | tee "$R/anchor-comparison.txt"
-        # Columns: 1 size | 2 ours 3 anchor 4 ratio | 6 ours 7 anchor 8 ratio (in place) |
-        # 10 ours 11 anchor 12 ratio (algbw, out of place).
-        goal() { # goal COMPARISON-FILE NAME AWK-CONDITION AWK-DETAIL [MORE-DETAIL]
-            local detail
-            detail=$(awk "NR > 2 && $3 { print $4 }" "$1" | head -1)
-            if [[ -n $detail ]]; then verdict PASS "$2" "$detail${5:-}"; else
-                verdict MISS "$2" "$(awk "NR > 2 && \$1 == 8 { print $4 }" "$1" | head -1)${5:-}"; fi
-        }
-        # range8 COLUMN FILE...: the lowest and highest 8 B time of the sweeps, so a median a few
-        # percent apart can be told from the sweeps' own scatter.
-        range8() {
-            local column=$1
-            shift
-            awk -v c="$column" '!/^#/ && NF >= 13 && $1 == 8 { if (n++ == 0 || $c < lo) lo = $c; if ($c > hi) hi = $c }
-                END { if (n) printf "%s-%s", lo, hi }' "$@"
-        }
         goal "$R/anchor-comparison.txt" "goal: 8 B out-of-place time <= 1.05x" '$1 == 8 && $4 <= 1.05' '$2" us vs "$3" us ("$4"x)"'
         goal "$R/anchor-comparison.txt" "goal: 8 B in-place time <= 1.05x" '$1 == 8 && $8 <= 1.05' '$6" us vs "$7" us ("$8"x)"'
         low=$(awk 'NR > 2 && $1 >= 4194304 { if (min == "" || $12 < min) { min = $12; at = $1 } } END { print min" at "at" B" }' "$R/anchor-comparison.txt")
@@ -372,6 +373,18 @@ if [[ ${GPU_NAME:-} == *H100* && -f $ANCHORS/all_reduce.txt ]]; then
     else
         verdict MISS "goal: -G 10 8 B time <= 1.5 us" "${g8:-no row} us"
     fi
+fi
+
+# 8. nccl-tests 2.19.6 itself, built here from its source, beside collbench: every collective,
+#    -G 10, -x/-D, start to first row (scripts/gpu-check-nccl-tests.sh).
+if [[ $QUICK == 1 ]]; then
+    echo "# QUICK=1: nccl-tests side by side not run"
+elif [[ -f $(dirname "$0")/gpu-check-nccl-tests.sh ]]; then
+    # shellcheck source=scripts/gpu-check-nccl-tests.sh
+    source "$(dirname "$0")/gpu-check-nccl-tests.sh"
+    nccl_tests_side_by_side
+else
+    verdict FAIL nccl-tests-side-by-side "gpu-check-nccl-tests.sh is missing beside gpu-check.sh"
 fi
 
 echo

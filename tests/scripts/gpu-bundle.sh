@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 bundle="$work/bundle"
 
 BUNDLE_DIR="$bundle" timeout 900 "$root/scripts/gpu-bundle.sh"
-for entry in collbench allreduce-perf alltoallv-perf hypercube-perf gpu-tests gpu-check.sh nccl-reference nccl-reference.c Makefile COMMIT; do
+for entry in collbench allreduce-perf alltoallv-perf hypercube-perf gpu-tests gpu-check.sh gpu-check-nccl-tests.sh nccl-reference nccl-reference.c Makefile COMMIT; do
     [[ -e $bundle/$entry ]] || { echo "FAIL: $entry missing from the bundle" >&2; exit 1; }
 done
 [[ $(cat "$bundle/COMMIT") == $(git -C "$root" rev-parse HEAD) ]] || { echo "FAIL: COMMIT is not HEAD" >&2; exit 1; }
