@@ -62,14 +62,14 @@ for script in tests/scripts/*.sh; do
     run_suite "$(basename "$script" .sh)" 900 "$script"
 done
 run_suite slurm 1200 tests/slurm/run.sh
-# The namespaced cluster runs when asked for (COLLBENCH_CLUSTER=1, or COLLBENCH_TEST_SUITES naming
-# it): Debian's Open MPI 4.1.4 crashes in MPI_Init in a few percent of its multi-node jobs
-# (docs/local-cluster.md), which the suite retries but cannot rule out, and a red CI run does not land.
-if [ "${COLLBENCH_CLUSTER:-0}" = 1 ] || [[ " ${COLLBENCH_TEST_SUITES:-} " == *" cluster "* ]]; then
-    run_suite cluster 600 tests/cluster/run.sh
+# The namespaced cluster (about 6 minutes): COLLBENCH_CLUSTER=0 leaves it out. Debian's Open MPI
+# 4.1.4 crashes in MPI_Init in a few percent of its multi-node jobs (docs/local-cluster.md); the
+# suite starts such a job again, up to three more times.
+if [ "${COLLBENCH_CLUSTER:-1}" != 0 ]; then
+    run_suite cluster 900 tests/cluster/run.sh
 else
     echo
-    echo "===== suite cluster: not run (COLLBENCH_CLUSTER=1 or COLLBENCH_TEST_SUITES=cluster runs it)"
+    echo "===== suite cluster: not run (COLLBENCH_CLUSTER=0)"
 fi
 if [ "$MODULE_CYCLES_CHECK" = 1 ]; then
     run_suite module-cycles 900 scripts/check-module-cycles.sh
