@@ -184,14 +184,16 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
 /// it runs the adaptive mode (`crate::plan::adaptive::AdaptivePlan::acceptance_default`).
 fn adaptive_by_default(raw: &mut cli::args::RawArgs) {
     use crate::plan::adaptive::{ACCEPT_MAX_TIME_PER_SIZE, ACCEPT_PRECISION_PERCENT};
-    let flags = &mut raw.precision;
-    let precision = flags
-        .precision
-        .get_or_insert_with(|| format!("{ACCEPT_PRECISION_PERCENT}%"));
-    let off = precision.trim().eq_ignore_ascii_case("off");
-    if !off && flags.max_time_per_size.is_none() {
+    use crate::plan::flags::{MAX_TIME_PER_SIZE, PRECISION};
+    if raw.given(&PRECISION).is_none() {
+        raw.set(&PRECISION, format!("{ACCEPT_PRECISION_PERCENT}%"));
+    }
+    let off = raw
+        .given(&PRECISION)
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("off"));
+    if !off && raw.given(&MAX_TIME_PER_SIZE).is_none() {
         let seconds = ACCEPT_MAX_TIME_PER_SIZE.as_secs_f64();
-        flags.max_time_per_size = Some(format!("{seconds}s"));
+        raw.set(&MAX_TIME_PER_SIZE, format!("{seconds}s"));
     }
 }
 

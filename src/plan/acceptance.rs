@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Acceptance verdict options (`--min-busbw`, `--profile`, `--jsonl`, `--prom-file`,
 /// `--push-gateway`, `--require-net`). Owned by the acceptance work: add fields here and in
-/// `crate::cli::args::AcceptanceArgs`; nothing else in the plan needs to change.
+/// the flag table (`super::flags`); nothing else in the plan needs to change.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AcceptancePlan {
     /// `--min-busbw` / `--min-busbw-size` and `NCCL_TESTS_MIN_BW` (the profile is in `profile`).

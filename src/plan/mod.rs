@@ -15,6 +15,7 @@ use std::time::Duration;
 
 pub mod acceptance;
 pub mod adaptive;
+pub mod flags;
 pub mod profile;
 pub mod timing;
 
@@ -29,7 +30,7 @@ pub const DEFAULT_SEED: u64 = 0x00C0_11BE_4C00_0001;
 
 /// One field of the plan that every rank must share (`crate::world::agree`): its flag (as people
 /// know it) and its value.
-pub type PlanField = (&'static str, String);
+pub type PlanField = (String, String);
 
 /// How sizes grow between `-b` and `-e`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -389,52 +390,21 @@ impl TestPlan {
     }
 
     /// The fields every rank must share (`crate::world::agree`): whatever decides which
-    /// collectives run, how often, on which data and in which groups. Output paths, the reported
-    /// average, timestamps, the watchdog and the acceptance options only act on one rank or on
-    /// nothing another rank waits for, so they may differ.
+    /// collectives run, how often, on which data and in which groups: the collective, every flag
+    /// the table ([`flags::FLAGS`]) marks as agreed, and NCCL_TESTS_SPLIT. The other flags act on
+    /// one rank or on nothing another rank waits for, so they may differ.
     pub fn agreement_fields(&self) -> Vec<PlanField> {
-        vec![
-            ("collective", self.collective.name().to_string()),
-            ("--backend", format!("{:?}", self.backend)),
-            ("sizes (-b/-e/-i/-f)", format!("{:?}", self.sizes)),
-            ("-d/--datatype", format!("{:?}", self.dtypes)),
-            ("-o/--op", format!("{:?}", self.ops)),
-            ("-r/--root", format!("{:?}", self.root)),
-            ("-t/--nthreads", self.nthreads.to_string()),
-            ("-g/--ngpus", self.ngpus.to_string()),
-            ("-w/--warmup_iters", self.warmup_iters.to_string()),
-            ("-n/--iters", self.timing.iters.to_string()),
-            ("-m/--agg_iters", self.timing.agg_iters.to_string()),
-            ("-G/--cudagraph", self.timing.graph_launches.to_string()),
-            ("-z/--blocking", format!("{:?}", self.timing.blocking_mode)),
-            (
-                "-I/--per_iter_timing",
-                self.timing.per_iteration.to_string(),
-            ),
-            (
-                "-K/--per_iter_skip",
-                self.timing.per_iteration_skip.to_string(),
-            ),
-            (
-                "-C/--report_cputime",
-                self.timing.report_cputime.to_string(),
-            ),
-            ("-c/--check", self.check_iters.to_string()),
-            ("-N/--run_cycles", self.run_cycles.to_string()),
-            ("-p/--parallel_init", self.parallel_init.to_string()),
-            ("-y/--stream_null", self.stream_null.to_string()),
-            ("-R/--local_register", self.local_register.to_string()),
-            ("-M/--memory_report", self.memory_report.to_string()),
-            ("-u/--unalign", self.unalign.to_string()),
-            ("NCCL_TESTS_SPLIT", format!("{:?}", self.split)),
-            ("--seed", self.seed.to_string()),
-            // Adaptive or not decides whether every batch ends in an agreement; the budgets act
-            // on rank 0 alone (it decides when the batches stop).
-            (
-                "--precision",
-                format!("{:?}", self.adaptive.map(|a| a.precision_percent)),
-            ),
-        ]
+        let collective = ("collective".to_string(), self.collective.name().to_string());
+        let from_flags = flags::FLAGS.iter().filter_map(|spec| match spec.ranks {
+            flags::Ranks::Agree(render) => Some((spec.flag.to_string(), render(self))),
+            flags::Ranks::AgreeAs(label, render) => Some((label.to_string(), render(self))),
+            flags::Ranks::InField(_) | flags::Ranks::MayDiffer => None,
+        });
+        let split = ("NCCL_TESTS_SPLIT".to_string(), format!("{:?}", self.split));
+        std::iter::once(collective)
+            .chain(from_flags)
+            .chain(std::iter::once(split))
+            .collect()
     }
 
     /// The roots to run, in order: every rank for `-r -1`, else the one given. Collectives without
@@ -484,49 +454,44 @@ impl TestPlan {
     /// The host backend has one rank per process and no device: flags that only mean something on
     /// GPUs are an error there instead of being silently ignored. Lists every offending flag.
     pub fn require_gpu_flags_unused(&self, backend_name: &str) -> Result<()> {
-        let mut used = Vec::new();
-        if self.ngpus > 1 {
-            used.push(format!("-g/--ngpus {} (GPUs per thread)", self.ngpus));
-        }
-        if self.nthreads > 1 {
-            used.push(format!(
-                "-t/--nthreads {} (threads driving GPUs)",
-                self.nthreads
-            ));
-        }
-        if self.timing.graph_launches > 0 {
-            used.push(format!(
-                "-G/--cudagraph {} (CUDA graph launches)",
-                self.timing.graph_launches
-            ));
-        }
-        if self.local_register > 0 {
-            used.push(format!(
-                "-R/--local_register {} (NCCL buffer registration)",
-                self.local_register
-            ));
-        }
-        if self.unalign > 0 {
-            used.push(format!(
-                "-u/--unalign {} (device buffer offset)",
-                self.unalign
-            ));
-        }
-        if self.stream_null {
-            used.push("-y/--stream_null 1 (CUDA null stream)".into());
-        }
-        if let Some(name) = &self.acceptance.criteria.require_net {
-            used.push(format!("--require-net {name} (the network NCCL selected)"));
-        }
+        let gpu_only = || {
+            flags::FLAGS
+                .iter()
+                .filter_map(|spec| spec.gpu_only.map(|gpu| (spec, gpu)))
+        };
+        let used: Vec<String> = gpu_only()
+            .filter_map(|(spec, gpu)| {
+                let value = (gpu.used)(self)?;
+                Some(format!("{} {value} ({})", spec.flag, gpu.drives))
+            })
+            .collect();
         if used.is_empty() {
             return Ok(());
         }
+        let (defaults, unset): (Vec<_>, Vec<_>) =
+            gpu_only().partition(|(spec, _)| spec.default_value().is_some());
+        let defaults: Vec<String> = defaults
+            .iter()
+            .map(|(spec, _)| {
+                format!(
+                    "{} {}",
+                    spec.flag.shortest(),
+                    spec.default_value().unwrap_or_default()
+                )
+            })
+            .collect();
+        let unset: Vec<String> = unset
+            .iter()
+            .map(|(spec, _)| format!(" and no {}", spec.flag.shortest()))
+            .collect();
         let verb = if used.len() == 1 { "means" } else { "mean" };
         Err(CollbenchError::Unsupported(format!(
             "the {backend_name} backend runs one rank per process on host memory, but {} only \
-             {verb} something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -u 0 -y 0 (the \
-             defaults) and no --require-net, or run with --backend nccl",
-            used.join(", ")
+             {verb} something on GPUs; accepted there: {} (the defaults){}, or run with \
+             --backend nccl",
+            used.join(", "),
+            defaults.join(" "),
+            unset.concat(),
         )))
     }
 }
@@ -624,10 +589,8 @@ mod tests {
     }
 
     fn split_plan(collective: &str, root: &str, split: &str) -> TestPlan {
-        let raw = crate::cli::args::RawArgs {
-            root: Some(root.to_string()),
-            ..Default::default()
-        };
+        let mut raw = crate::cli::args::RawArgs::default();
+        raw.set(&flags::ROOT, root);
         let split = split.to_string();
         let env = move |name: &str| (name == "NCCL_TESTS_SPLIT").then(|| split.clone());
         let collective = crate::collectives::find(collective).unwrap();
@@ -675,8 +638,7 @@ mod tests {
         args: &[&str],
         env: &[(&'static str, &'static str)],
     ) -> TestPlan {
-        use clap::Parser;
-        let raw = crate::cli::args::RawArgs::try_parse_from(args).unwrap();
+        let raw = crate::cli::args::RawArgs::parse(args).unwrap();
         let env = env.to_vec();
         let env = move |name: &str| {
             env.iter()
