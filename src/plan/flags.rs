@@ -421,7 +421,11 @@ mod tests {
         for (i, a) in FLAGS.iter().enumerate() {
             for b in &FLAGS[i + 1..] {
                 assert_ne!(a.flag.long, b.flag.long);
-                assert!(a.flag.short.is_none() || a.flag.short != b.flag.short, "{}", a.flag);
+                assert!(
+                    a.flag.short.is_none() || a.flag.short != b.flag.short,
+                    "{}",
+                    a.flag
+                );
             }
         }
     }
@@ -432,7 +436,10 @@ mod tests {
         plan.require_gpu_flags_unused("mpi").unwrap();
         plan.ngpus = 2;
         plan.unalign = 4;
-        let err = plan.require_gpu_flags_unused("mpi").unwrap_err().to_string();
+        let err = plan
+            .require_gpu_flags_unused("mpi")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains(
                 "but -g/--ngpus 2 (GPUs per thread), -u/--unalign 4 (device buffer offset) only \
