@@ -152,12 +152,11 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                 plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
             )))
         }
-        Parsed::Run(plan) if pairwise && plan.json_path.is_some() => {
+        Parsed::Run(plan) if pairwise && nccl_tests_json(&plan).is_some() => {
             Err(CollbenchError::Usage(format!(
                 "-J {}: -J writes nccl-tests' JSON of one sweep, which --pairwise (rounds of pair \
                  runs) does not have; accepted: --collbench-json FILE for the pairwise report",
-                plan.json_path
-                    .as_deref()
+                nccl_tests_json(&plan)
                     .unwrap_or(std::path::Path::new(""))
                     .display()
             )))
@@ -178,6 +177,10 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
             Ok(AcceptCommand::Run(plan))
         }
     }
+}
+
+fn nccl_tests_json(plan: &crate::plan::TestPlan) -> Option<&std::path::Path> {
+    plan.outputs.path(crate::plan::OutputFormat::NcclTestsJson)
 }
 
 /// An acceptance decides on its numbers: unless told otherwise (`--precision off`, or other values),

@@ -5,13 +5,12 @@ use crate::cli::args::RawArgs;
 use crate::error::{CollbenchError, Result};
 use crate::plan::acceptance::BusbwFloors;
 use crate::plan::flags::{
-    JSONL, MIN_BUSBW, MIN_BUSBW_SIZE, PROFILE, PROM_FILE, PUSH_GATEWAY, REQUIRE_NET, WARN_BUSBW,
+    MIN_BUSBW, MIN_BUSBW_SIZE, PROFILE, PUSH_GATEWAY, REQUIRE_NET, WARN_BUSBW,
 };
 use crate::plan::profile::Profile;
 use crate::plan::{AcceptancePlan, Criteria, MinBusbw, ProfileChoice};
 use crate::sinks::pushgateway::GatewayUrl;
 use crate::types::values::parse_size;
-use std::path::PathBuf;
 
 /// The one reader of NCCL_TESTS_MIN_BW: the footer and the verdict use what it returns.
 /// Parses NCCL_TESTS_MIN_BW (GB/s). Unset or empty: no check. Unlike nccl-tests' `atof`, text
@@ -171,16 +170,6 @@ pub fn acceptance_plan(
         Some("auto") => Some(ProfileChoice::Auto),
         Some(value) => Some(ProfileChoice::Given(Box::new(Profile::load(value)?))),
     };
-    let jsonl_path = output_path("--jsonl", raw.given(&JSONL))?;
-    let prom_file = output_path("--prom-file", raw.given(&PROM_FILE))?;
-    if let (Some(a), Some(b)) = (&jsonl_path, &prom_file) {
-        if a == b {
-            return Err(CollbenchError::Usage(format!(
-                "--jsonl and --prom-file both name '{}'; accepted: two different files",
-                a.display()
-            )));
-        }
-    }
     let push_gateway = match raw.given(&PUSH_GATEWAY) {
         Some(url) => {
             GatewayUrl::parse(url)?;
@@ -191,8 +180,6 @@ pub fn acceptance_plan(
     Ok(AcceptancePlan {
         criteria,
         profile,
-        jsonl_path,
-        prom_file,
         push_gateway,
     })
 }
@@ -213,16 +200,6 @@ pub fn parse_required_network(text: &str) -> Result<String> {
         )));
     }
     Ok(name.to_string())
-}
-
-/// An output file flag: names a file whose directory exists (checked before any work).
-fn output_path(flag: &str, value: Option<&str>) -> Result<Option<PathBuf>> {
-    let Some(text) = value else {
-        return Ok(None);
-    };
-    let path = PathBuf::from(text);
-    crate::io::check_output_path(flag, &path)?;
-    Ok(Some(path))
 }
 
 #[cfg(test)]

@@ -4,14 +4,14 @@
 
 use super::args::RawArgs;
 use super::split::split_rule_from_env;
-pub use crate::cli::acceptance::acceptance_plan;
+use crate::cli::acceptance::acceptance_plan;
 use crate::collectives::{Collective, OpColumn};
 use crate::error::{CollbenchError, Result};
 use crate::plan::flags::*;
 use crate::plan::TimingPlan;
 use crate::plan::{
-    AcceptancePlan, AverageMode, BackendChoice, BlockingMode, RootSelection, Step, TestPlan,
-    DEFAULT_SEED,
+    AverageMode, BackendChoice, BlockingMode, OutputFile, OutputFiles, RootSelection, Step,
+    TestPlan, DEFAULT_SEED,
 };
 use crate::types::values::{
     bad_value, parse_int_flag, parse_size, parse_switch, parse_unsigned, INT_FLAG_MAX,
@@ -51,7 +51,6 @@ pub fn build_plan(
     };
     let acceptance = acceptance_plan(raw, env)?;
     let adaptive = super::precision::adaptive_plan(raw, run_cycles)?;
-    check_distinct_outputs(&outputs, &acceptance)?;
     Ok(TestPlan {
         collective,
         backend,
@@ -79,9 +78,7 @@ pub fn build_plan(
         split,
         nccl_tests_device: env("NCCL_TESTS_DEVICE"),
         alltoallv,
-        json_path: outputs.json_path,
-        collbench_json_path: outputs.collbench_json_path,
-        csv_path: outputs.csv_path,
+        outputs,
         seed,
         acceptance,
         adaptive,
@@ -248,41 +245,43 @@ fn run_options(raw: &RawArgs) -> Result<RunOptions> {
     })
 }
 
-/// `-J`, `--collbench-json`, `--csv`.
-struct Outputs {
-    json_path: Option<PathBuf>,
-    collbench_json_path: Option<PathBuf>,
-    csv_path: Option<PathBuf>,
-}
-
-fn outputs(raw: &RawArgs) -> Result<Outputs> {
-    Ok(Outputs {
-        json_path: output_path(raw, &OUTPUT_FILE)?,
-        csv_path: output_path(raw, &CSV)?,
-        collbench_json_path: output_path(raw, &COLLBENCH_JSON)?,
-    })
+/// Every output flag of the table given on the command line, checked: not empty and not a
+/// directory, or probed in full for the flags the table marks so.
+fn outputs(raw: &RawArgs) -> Result<OutputFiles> {
+    let mut files = Vec::new();
+    for spec in FLAGS {
+        let Some(format) = spec.output else { continue };
+        let path = match spec.kind {
+            Kind::ProbedPath => raw.given(spec).map(PathBuf::from).map(|path| {
+                crate::io::check_output_path(&spec.flag.to_string(), &path).map(|()| path)
+            }),
+            _ => output_path(raw, spec).transpose(),
+        };
+        if let Some(path) = path.transpose()? {
+            files.push(OutputFile {
+                format,
+                path,
+                flag: spec.flag,
+                probe_when_opened: spec.kind == Kind::Path,
+            });
+        }
+    }
+    let files = OutputFiles::new(files);
+    check_distinct_outputs(&files)?;
+    Ok(files)
 }
 
 /// One file per output: two writers on one path lose one of them (the JSON rewrite ends the
 /// JSON Lines; the CSV and the Prometheus textfile replace each other).
-fn check_distinct_outputs(outputs: &Outputs, acceptance: &AcceptancePlan) -> Result<()> {
-    let named = [
-        ("-J/--output_file", &outputs.json_path),
-        ("--collbench-json", &outputs.collbench_json_path),
-        ("--csv", &outputs.csv_path),
-        ("--jsonl", &acceptance.jsonl_path),
-        ("--prom-file", &acceptance.prom_file),
-    ];
-    for (i, (first, first_path)) in named.iter().enumerate() {
-        for (second, second_path) in &named[i + 1..] {
-            if let (Some(a), Some(b)) = (first_path, second_path) {
-                if a == b {
-                    return Err(CollbenchError::Usage(format!(
-                        "{first} and {second} both name '{}'; accepted: two different files",
-                        a.display()
-                    )));
-                }
-            }
+fn check_distinct_outputs(files: &OutputFiles) -> Result<()> {
+    for (i, first) in files.iter().enumerate() {
+        if let Some(second) = files.iter().skip(i + 1).find(|f| f.path == first.path) {
+            return Err(CollbenchError::Usage(format!(
+                "{} and {} both name '{}'; accepted: two different files",
+                first.flag,
+                second.flag,
+                first.path.display()
+            )));
         }
     }
     Ok(())

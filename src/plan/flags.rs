@@ -8,6 +8,7 @@
 //! host backend's refusal of GPU-only flags ([`TestPlan::require_gpu_flags_unused`]). The table
 //! lists the flags in the order `-h` shows them (nccl-tests' order, then collbench's additions).
 
+use super::outputs::OutputFormat;
 use super::TestPlan;
 use crate::types::values::{Flag, INT_FLAG_MAX};
 
@@ -29,8 +30,12 @@ pub enum Kind {
     Switch,
     /// A byte count with an optional K/M/G/T suffix.
     Size,
-    /// An output file (not empty, not a directory).
+    /// An output file: not empty and not a directory when parsed; its directory probed by rank 0
+    /// when it opens the file.
     Path,
+    /// An output file probed in full (its directory exists and takes files) by every rank while
+    /// the flags are parsed.
+    ProbedPath,
     /// Anything else: the flag's own parser in `crate::cli`.
     Text,
 }
@@ -73,6 +78,8 @@ pub struct FlagSpec {
     pub help: &'static str,
     pub ranks: Ranks,
     pub gpu_only: Option<GpuOnly>,
+    /// The file format this flag names the file of (`crate::sinks::open` opens it).
+    pub output: Option<OutputFormat>,
     /// An nccl-tests flag collbench does not implement: hidden from `-h`, and given, a usage error
     /// naming this feature instead of "unknown flag".
     pub unimplemented: Option<&'static str>,
@@ -96,6 +103,7 @@ const fn spec(flag: Flag, value_name: &'static str) -> FlagSpec {
         help: "",
         ranks: Ranks::MayDiffer,
         gpu_only: None,
+        output: None,
         unimplemented: None,
     }
 }
@@ -128,8 +136,13 @@ impl FlagSpec {
         self.kind = Kind::Size;
         self
     }
-    const fn path(mut self) -> Self {
+    const fn output(mut self, format: OutputFormat) -> Self {
         self.kind = Kind::Path;
+        self.output = Some(format);
+        self
+    }
+    const fn probed(mut self) -> Self {
+        self.kind = Kind::ProbedPath;
         self
     }
     const fn agree(mut self, render: Render) -> Self {
@@ -270,7 +283,7 @@ flag_table! {
         .agree(|p| p.timing.report_cputime.to_string());
     REPORT_TIMESTAMPS = flag('S', "report_timestamps", "0/1").default("0").switch()
         .help("Add a timestamp to each result line");
-    OUTPUT_FILE = flag('J', "output_file", "FILE").path()
+    OUTPUT_FILE = flag('J', "output_file", "FILE").output(OutputFormat::NcclTestsJson)
         .help("Write the results as nccl-tests 2.19.6's JSON; an existing FILE is kept and \
                FILE.0, FILE.1, ... taken instead");
     LOCAL_REGISTER = flag('R', "local_register", "0-2").default("0").int(0, 2)
@@ -295,9 +308,9 @@ flag_table! {
     BACKEND = long("backend", "auto|nccl|mpi").default("auto")
         .help("Auto: NCCL when GPUs and libnccl are usable, else mpi (host memory)")
         .agree(|p| format!("{:?}", p.backend));
-    CSV = long("csv", "FILE").path()
+    CSV = long("csv", "FILE").output(OutputFormat::Csv)
         .help("Also write one CSV row per (size, type, op, root, placement)");
-    COLLBENCH_JSON = long("collbench-json", "FILE").path()
+    COLLBENCH_JSON = long("collbench-json", "FILE").output(OutputFormat::CollbenchJson)
         .help("Also write collbench's full report as JSON (schema docs/report.schema.json), \
                replacing FILE");
     SEED = long("seed", "N").described("fixed")
@@ -316,9 +329,9 @@ flag_table! {
         .help("Check busbw against an acceptance profile (results/profiles: p4d.24xlarge, \
                p5.48xlarge, p5en.48xlarge, h100-nvlink-8gpu), a .toml file, or auto (instance \
                type, then GPU model)");
-    JSONL = long("jsonl", "FILE").path()
+    JSONL = long("jsonl", "FILE").output(OutputFormat::Jsonl).probed()
         .help("Append each finished row to FILE as JSON Lines, flushed per row");
-    PROM_FILE = long("prom-file", "FILE").path()
+    PROM_FILE = long("prom-file", "FILE").output(OutputFormat::Prometheus).probed()
         .help("Write Prometheus textfile metrics (node_exporter), atomically, after every row");
     PUSH_GATEWAY = long("push-gateway", "URL")
         .help("Push the metrics to a Prometheus Pushgateway at the end (http://host:9091)");

@@ -10,16 +10,17 @@ use crate::collectives::Collective;
 use crate::error::{CollbenchError, Result};
 use crate::types::{DataType, ReduceOp};
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod acceptance;
 pub mod adaptive;
 pub mod flags;
+pub mod outputs;
 pub mod profile;
 pub mod timing;
 
 pub use acceptance::{AcceptancePlan, Criteria, MinBusbw, ProfileChoice};
+pub use outputs::{OutputFile, OutputFiles, OutputFormat};
 pub use timing::{BlockingMode, TimingPlan};
 
 /// A sweep may not have more sizes than this (a typo like `-i 1` would otherwise run for days).
@@ -233,12 +234,8 @@ pub struct TestPlan {
     pub nccl_tests_device: Option<String>,
     /// alltoallv only: its traffic pattern and summary (NCCL_TESTS_ALLTOALLV_*).
     pub alltoallv: Option<crate::collectives::alltoallv::pattern::AllToAllVOptions>,
-    /// `-J/--output_file`: nccl-tests' JSON.
-    pub json_path: Option<PathBuf>,
-    /// `--collbench-json`: collbench's report.
-    pub collbench_json_path: Option<PathBuf>,
-    /// `--csv`.
-    pub csv_path: Option<PathBuf>,
+    /// `-J`, `--collbench-json`, `--csv`, `--jsonl`, `--prom-file`: the files rank 0 writes.
+    pub outputs: OutputFiles,
     /// `--seed`: data seed (same on every rank).
     pub seed: u64,
     /// Acceptance verdict options (see [`AcceptancePlan`]).
@@ -278,9 +275,7 @@ impl fmt::Debug for TestPlan {
             .field("split", &self.split)
             .field("nccl_tests_device", &self.nccl_tests_device)
             .field("alltoallv", &self.alltoallv)
-            .field("json_path", &self.json_path)
-            .field("collbench_json_path", &self.collbench_json_path)
-            .field("csv_path", &self.csv_path)
+            .field("outputs", &self.outputs)
             .field("seed", &self.seed)
             .field("acceptance", &self.acceptance)
             .field("adaptive", &self.adaptive)

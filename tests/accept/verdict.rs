@@ -481,7 +481,7 @@ fn without_a_threshold_accept_judges_data_and_completeness_and_says_so() {
 #[test]
 fn acceptance_flags_are_checked_before_any_work() {
     use collbench::cli::args::RawArgs;
-    use collbench::cli::build::acceptance_plan;
+    use collbench::cli::build::build_plan;
     use collbench::verdict::ProfileChoice;
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("run.prom").display().to_string();
@@ -492,9 +492,10 @@ fn acceptance_flags_are_checked_before_any_work() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        acceptance_plan(&raw, &move |name: &str| {
-            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
+        // The whole plan: --jsonl and --prom-file are among its output files.
+        let all_reduce = collbench::collectives::find("all_reduce").unwrap();
+        let env = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        build_plan(all_reduce, &raw, &env, Vec::new()).map(|plan| plan.acceptance)
     };
     let plan = parse(
         &[

@@ -5,10 +5,11 @@ use crate::support::cli::*;
 use collbench::cli::{parse_umbrella, parse_umbrella_with, Parsed, Umbrella};
 use collbench::collectives::Collective;
 use collbench::plan::{
-    AverageMode, BackendChoice, BlockingMode, RootSelection, SplitRule, Step, DEFAULT_SEED,
+    AverageMode, BackendChoice, BlockingMode, OutputFormat, RootSelection, SplitRule, Step,
+    DEFAULT_SEED,
 };
 use collbench::types::{DataType, ReduceOp};
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 const MIB: u64 = 1 << 20;
@@ -43,7 +44,10 @@ fn defaults_are_nccl_tests_defaults() {
     assert_eq!(plan.timeout, None);
     assert_eq!(plan.split, None);
     assert_eq!(
-        (plan.json_path.clone(), plan.csv_path.clone()),
+        (
+            plan.outputs.path(OutputFormat::NcclTestsJson),
+            plan.outputs.path(OutputFormat::Csv)
+        ),
         (None, None)
     );
     // collbench's own defaults.
@@ -272,16 +276,24 @@ fn collbench_additions() {
         ],
     );
     assert_eq!(plan.backend, BackendChoice::Mpi);
-    assert_eq!(plan.csv_path, Some(PathBuf::from("out.csv")));
-    assert_eq!(plan.collbench_json_path, Some(PathBuf::from("out.json")));
+    assert_eq!(
+        plan.outputs.path(OutputFormat::Csv),
+        Some(Path::new("out.csv"))
+    );
+    assert_eq!(
+        plan.outputs.path(OutputFormat::CollbenchJson),
+        Some(Path::new("out.json"))
+    );
     assert_eq!(plan.seed, 42);
     assert_eq!(
         crate::support::cli::plan(REDUCTION, &["--backend=nccl"]).backend,
         BackendChoice::Nccl
     );
     assert_eq!(
-        crate::support::cli::plan(REDUCTION, &["--output_file", "r.json"]).json_path,
-        Some(PathBuf::from("r.json"))
+        crate::support::cli::plan(REDUCTION, &["--output_file", "r.json"])
+            .outputs
+            .path(OutputFormat::NcclTestsJson),
+        Some(Path::new("r.json"))
     );
     assert_eq!(
         crate::support::cli::plan(REDUCTION, &["-b", "8"]).args,

@@ -22,7 +22,7 @@ use collbench::cli::acceptance::min_bus_bandwidth_from_env;
 use collbench::cli::{parse_collective_args, Parsed};
 use collbench::collectives::{find, OpColumn};
 use collbench::data::WrongElement;
-use collbench::plan::TestPlan;
+use collbench::plan::{OutputFormat, TestPlan};
 use collbench::report::memory::{MemoryKind, RankMemory};
 use collbench::report::{
     self, BackendInfo, RankPlacement, Report, ResultRow, ToolInfo, SCHEMA_VERSION,
@@ -385,18 +385,18 @@ fn header(s: &Scenario, plan: &TestPlan, ranks: &[RankPlacement]) -> Report {
 fn open_sinks(plan: &TestPlan, dir: &Path) -> (TextSink<Vec<u8>>, Vec<Box<dyn Sink>>) {
     let text = TextSink::new(Vec::new(), "test buffer")
         .with_timestamp_source(|| "2026-11-22 17:00:01".to_string());
-    let inside = |p: &PathBuf| dir.join(p.file_name().expect("a file name"));
+    let inside = |p: &Path| dir.join(p.file_name().expect("a file name"));
     let mut files: Vec<Box<dyn Sink>> = Vec::new();
-    if let Some(p) = &plan.json_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::NcclTestsJson) {
         files.push(Box::new(JsonSink::new(inside(p))));
     }
-    if let Some(p) = &plan.csv_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Csv) {
         files.push(Box::new(CsvSink::new(inside(p))));
     }
-    if let Some(p) = &plan.acceptance.jsonl_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Jsonl) {
         files.push(Box::new(JsonlSink::open(&inside(p)).expect("open jsonl")));
     }
-    if let Some(p) = &plan.acceptance.prom_file {
+    if let Some(p) = plan.outputs.path(OutputFormat::Prometheus) {
         files.push(Box::new(PromFileSink::new(&inside(p))));
     }
     (text, files)
@@ -584,19 +584,19 @@ fn run(s: &Scenario) -> Outputs {
         table.push(b'\n');
     }
     let mut outputs = vec![("table.txt", table)];
-    let read = |p: &PathBuf| std::fs::read(dir.path().join(p.file_name().unwrap())).unwrap();
-    if let Some(p) = &plan.json_path {
+    let read = |p: &Path| std::fs::read(dir.path().join(p.file_name().unwrap())).unwrap();
+    if let Some(p) = plan.outputs.path(OutputFormat::NcclTestsJson) {
         outputs.push(("run.json", read(p)));
     }
-    if let Some(p) = &plan.csv_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Csv) {
         outputs.push(("run.csv", read(p)));
     }
-    if let Some(p) = &plan.acceptance.jsonl_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Jsonl) {
         outputs.push(("runs.jsonl", read(p)));
     }
     // The Prometheus text as pushed and written, at a fixed update time.
     let metrics = exposition(&report, &report.results, &[], FIXED_UNIX_TIME);
-    if let Some(p) = &plan.acceptance.prom_file {
+    if let Some(p) = plan.outputs.path(OutputFormat::Prometheus) {
         assert_prom_file_matches(&read(p), &metrics, s.name);
     }
     outputs.push(("metrics.prom", metrics.into_bytes()));
