@@ -310,6 +310,8 @@ flag_table! {
         .agree(|p| format!("{:?}", p.backend));
     CSV = long("csv", "FILE").output(OutputFormat::Csv)
         .help("Also write one CSV row per (size, type, op, root, placement)");
+    MARKDOWN = long("markdown", "FILE").output(OutputFormat::Markdown)
+        .help("Also write the results as a Markdown table, to paste into a ticket or a wiki");
     COLLBENCH_JSON = long("collbench-json", "FILE").output(OutputFormat::CollbenchJson)
         .help("Also write collbench's full report as JSON (schema docs/report.schema.json), \
                replacing FILE");

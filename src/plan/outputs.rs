@@ -14,6 +14,8 @@ pub enum OutputFormat {
     CollbenchJson,
     /// `--csv`: one line per measured cell.
     Csv,
+    /// `--markdown`: the table in Markdown, to paste into a ticket or a wiki.
+    Markdown,
     /// `--jsonl`: each finished row appended as it comes.
     Jsonl,
     /// `--prom-file`: Prometheus textfile metrics.

@@ -21,6 +21,7 @@ pub mod cfmt;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod markdown;
 pub mod nccl_tests_json;
 pub mod progress;
 pub mod prometheus;
@@ -64,6 +65,7 @@ pub fn open(format: OutputFormat, path: &Path) -> Result<Opened> {
         }
         OutputFormat::CollbenchJson => Box::new(JsonSink::new(path)),
         OutputFormat::Csv => Box::new(CsvSink::new(path)),
+        OutputFormat::Markdown => Box::new(markdown::MarkdownSink::new(path)),
         OutputFormat::Jsonl => Box::new(jsonl::JsonlSink::open(path)?),
         OutputFormat::Prometheus => Box::new(prometheus::PromFileSink::new(path)),
     };
