@@ -210,15 +210,15 @@ fn above<T: PartialOrd + ToString>(value: T, limit: T) -> Option<String> {
 flag_table! {
     NTHREADS = flag('t', "nthreads", "N").default("1").count(1)
         .help("Threads per process, each driving -g GPUs")
-        .agree(|p| p.nthreads.to_string())
-        .gpu_only("threads driving GPUs", |p| above(p.nthreads, 1));
+        .agree(|p| p.gpu.nthreads.to_string())
+        .gpu_only("threads driving GPUs", |p| above(p.gpu.nthreads, 1));
     NGPUS = flag('g', "ngpus", "N").default("1").count(1)
         .help("GPUs per thread")
-        .agree(|p| p.ngpus.to_string())
-        .gpu_only("GPUs per thread", |p| above(p.ngpus, 1));
+        .agree(|p| p.gpu.ngpus.to_string())
+        .gpu_only("GPUs per thread", |p| above(p.gpu.ngpus, 1));
     MINBYTES = flag('b', "minbytes", "SIZE").default("32M").size()
         .help("Smallest size; binary suffix K/M/G/T, fractions allowed (1.5G)")
-        .ranks(Ranks::AgreeAs("sizes (-b/-e/-i/-f)", |p| format!("{:?}", p.sizes)));
+        .ranks(Ranks::AgreeAs("sizes (-b/-e/-i/-f)", |p| format!("{:?}", p.sweep.sizes)));
     MAXBYTES = flag('e', "maxbytes", "SIZE").default("32M").size()
         .help("Largest size, included when the steps reach it")
         .ranks(Ranks::InField("sizes (-b/-e/-i/-f)"));
@@ -230,14 +230,14 @@ flag_table! {
         .ranks(Ranks::InField("sizes (-b/-e/-i/-f)"));
     OP = flag('o', "op", "OP").default("sum")
         .help("Sum, prod, max, min, avg, mulsum or all; ignored by non-reductions")
-        .agree(|p| format!("{:?}", p.ops));
+        .agree(|p| format!("{:?}", p.sweep.ops));
     DATATYPE = flag('d', "datatype", "TYPE").default("float")
         .help("Int8, uint8, int32, uint32, int64, uint64, half, float, double, bfloat16, f8e4m3, \
                f8e5m2 or all")
-        .agree(|p| format!("{:?}", p.dtypes));
+        .agree(|p| format!("{:?}", p.sweep.dtypes));
     ROOT = flag('r', "root", "RANK").default("0")
         .help("Root rank of rooted collectives; -1 or all = every root in turn")
-        .agree(|p| format!("{:?}", p.root));
+        .agree(|p| format!("{:?}", p.sweep.root));
     ITERS = flag('n', "iters", "N").default("20").count(1)
         .help("Timed iterations, >= 1")
         .agree(|p| p.timing.iters.to_string());
@@ -260,7 +260,7 @@ flag_table! {
         .agree(|p| p.timing.per_iteration_skip.to_string());
     PARALLEL_INIT = flag('p', "parallel_init", "0/1").default("0").switch()
         .help("Threads initialise their communicators in parallel")
-        .agree(|p| p.parallel_init.to_string());
+        .agree(|p| p.gpu.parallel_init.to_string());
     CHECK = flag('c', "check", "N").default("1").count(0)
         .help("Check results N times per size; 0 = no check (N/A)")
         .agree(|p| p.check_iters.to_string());
@@ -270,8 +270,8 @@ flag_table! {
         .agree(|p| format!("{:?}", p.timing.blocking_mode));
     STREAM_NULL = flag('y', "stream_null", "0/1").default("0").switch()
         .help("Launch on the CUDA null stream (GPU only)")
-        .agree(|p| p.stream_null.to_string())
-        .gpu_only("CUDA null stream", |p| p.stream_null.then(|| "1".to_string()));
+        .agree(|p| p.gpu.stream_null.to_string())
+        .gpu_only("CUDA null stream", |p| p.gpu.stream_null.then(|| "1".to_string()));
     TIMEOUT = flag('T', "timeout", "SECONDS").default("0").count(0)
         .help("Watchdog: abort the whole job when a wait lasts longer; 0 = none");
     CUDAGRAPH = flag('G', "cudagraph", "N").default("0").count(0)
@@ -288,8 +288,8 @@ flag_table! {
                FILE.0, FILE.1, ... taken instead");
     LOCAL_REGISTER = flag('R', "local_register", "0-2").default("0").int(0, 2)
         .help("0 none, 1 local, 2 symmetric NCCL buffer registration (GPU only)")
-        .agree(|p| p.local_register.to_string())
-        .gpu_only("NCCL buffer registration", |p| above(p.local_register, 0));
+        .agree(|p| p.gpu.local_register.to_string())
+        .gpu_only("NCCL buffer registration", |p| above(p.gpu.local_register, 0));
     // nccl-tests' getopt table names it `memory` (its usage text says memory_report).
     MEMORY_REPORT = flag('M', "memory_report", "0/1").alias("memory").default("0").switch()
         .help("Report every rank's memory after allocation under the rank lines and in -J (GPU \
@@ -297,8 +297,8 @@ flag_table! {
         .agree(|p| p.memory_report.to_string());
     UNALIGN = flag('u', "unalign", "N").default("0").count(0)
         .help("Offset device buffers by N elements to test unaligned access (GPU only)")
-        .agree(|p| p.unalign.to_string())
-        .gpu_only("device buffer offset", |p| above(p.unalign, 0));
+        .agree(|p| p.gpu.unalign.to_string())
+        .gpu_only("device buffer offset", |p| above(p.gpu.unalign, 0));
     CTA_POLICY = flag('x', "cta_policy", "N").unimplemented("NCCL CTA policy");
     DEVICE_IMPLEMENTATION = flag('D', "device_implementation", "N")
         .unimplemented("NCCL device-API kernels");
@@ -449,8 +449,8 @@ mod tests {
     fn the_host_backend_lists_the_gpu_only_flags_and_their_defaults() {
         let mut plan = default_plan();
         plan.require_gpu_flags_unused("mpi").unwrap();
-        plan.ngpus = 2;
-        plan.unalign = 4;
+        plan.gpu.ngpus = 2;
+        plan.gpu.unalign = 4;
         let err = plan
             .require_gpu_flags_unused("mpi")
             .unwrap_err()

@@ -9,7 +9,6 @@
 use crate::collectives::Collective;
 use crate::error::{CollbenchError, Result};
 use crate::types::{DataType, ReduceOp};
-use std::fmt;
 use std::time::Duration;
 
 pub mod acceptance;
@@ -181,10 +180,9 @@ impl BackendChoice {
     }
 }
 
-#[derive(Clone)]
-pub struct TestPlan {
-    pub collective: &'static dyn Collective,
-    pub backend: BackendChoice,
+/// `-b`, `-e`, `-i`, `-f`, `-d`, `-o`, `-r`: which rows the sweep runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepPlan {
     /// Every size of the sweep, in bytes, ascending (before per-collective rounding). Never empty.
     pub sizes: Vec<u64>,
     pub min_bytes: u64,
@@ -198,43 +196,59 @@ pub struct TestPlan {
     pub ops: Vec<ReduceOp>,
     /// `-r`. Collectives without a root ignore it (after it was checked).
     pub root: RootSelection,
-    /// `-t` threads per process (GPU backend).
+}
+
+/// `-t`, `-g`, `-p`, `-y`, `-R`, `-u` and NCCL_TESTS_DEVICE: how a process drives its GPUs (the
+/// host backend accepts only the defaults, `TestPlan::require_gpu_flags_unused`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuPlan {
+    /// `-t` threads per process.
     pub nthreads: usize,
-    /// `-g` GPUs per thread (GPU backend).
+    /// `-g` GPUs per thread.
     pub ngpus: usize,
+    /// `-p`.
+    pub parallel_init: bool,
+    /// `-y`: launch on the CUDA null stream.
+    pub stream_null: bool,
+    /// `-R`: 0 none, 1 local, 2 symmetric registration.
+    pub local_register: u8,
+    /// `-u`: unaligned buffer offset in elements.
+    pub unalign: usize,
+    /// NCCL_TESTS_DEVICE as given, read with the flags; the NCCL backend checks it when it picks
+    /// its GPUs (a run that never uses a GPU ignores it, as nccl-tests does).
+    pub nccl_tests_device: Option<String>,
+}
+
+/// Everything a run was asked for, checked.
+#[derive(Clone, Debug)]
+pub struct TestPlan {
+    pub collective: &'static dyn Collective,
+    pub backend: BackendChoice,
+    pub sweep: SweepPlan,
+    pub gpu: GpuPlan,
+    /// `-n`, `-m`, `-G`, `-z`, `-I`, `-K`, `-C`.
+    pub timing: TimingPlan,
     /// `-w`.
     pub warmup_iters: usize,
-    /// `-n`, `-m`, `-G`, `-z` (as a bool), `-I`, `-K`, `-C`.
-    pub timing: TimingPlan,
     /// `-c`: check iterations (0 = no validation, `N/A` in the table).
     pub check_iters: usize,
     /// `-N`: run cycles (0 = until interrupted).
     pub run_cycles: usize,
-    /// `-p`.
-    pub parallel_init: bool,
-    /// `-y`: launch on the CUDA null stream (GPU backend).
-    pub stream_null: bool,
     /// `-a`.
     pub average: AverageMode,
     /// `-T`: watchdog (`-T 0` = none).
     pub timeout: Option<Duration>,
-    /// `-R`: 0 none, 1 local, 2 symmetric registration (GPU backend).
-    pub local_register: u8,
     /// `-M`: report every rank's memory after allocation (device memory on GPUs, host memory
     /// on the host backend).
     pub memory_report: bool,
-    /// `-u`: unaligned buffer offset in elements (GPU backend).
-    pub unalign: usize,
     /// `-S`: report timestamps in the text output.
     pub report_timestamps: bool,
     /// NCCL_TESTS_SPLIT / NCCL_TESTS_SPLIT_MASK, parsed. `None` when neither is set.
     pub split: Option<SplitRule>,
-    /// NCCL_TESTS_DEVICE as given, read with the flags; the NCCL backend checks it when it picks
-    /// its GPUs (a run that never uses a GPU ignores it, as nccl-tests does).
-    pub nccl_tests_device: Option<String>,
     /// alltoallv only: its traffic pattern and summary (NCCL_TESTS_ALLTOALLV_*).
     pub alltoallv: Option<crate::collectives::alltoallv::pattern::AllToAllVOptions>,
-    /// `-J`, `--collbench-json`, `--csv`, `--jsonl`, `--prom-file`: the files rank 0 writes.
+    /// `-J`, `--collbench-json`, `--csv`, `--markdown`, `--jsonl`, `--prom-file`: the files rank 0
+    /// writes.
     pub outputs: OutputFiles,
     /// `--seed`: data seed (same on every rank).
     pub seed: u64,
@@ -244,44 +258,6 @@ pub struct TestPlan {
     pub adaptive: Option<adaptive::AdaptivePlan>,
     /// The command line as given (program name first).
     pub args: Vec<String>,
-}
-
-impl fmt::Debug for TestPlan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestPlan")
-            .field("collective", &self.collective.name())
-            .field("backend", &self.backend)
-            .field("sizes", &self.sizes.len())
-            .field("min_bytes", &self.min_bytes)
-            .field("max_bytes", &self.max_bytes)
-            .field("step", &self.step)
-            .field("dtypes", &self.dtypes)
-            .field("ops", &self.ops)
-            .field("root", &self.root)
-            .field("nthreads", &self.nthreads)
-            .field("ngpus", &self.ngpus)
-            .field("warmup_iters", &self.warmup_iters)
-            .field("timing", &self.timing)
-            .field("check_iters", &self.check_iters)
-            .field("run_cycles", &self.run_cycles)
-            .field("parallel_init", &self.parallel_init)
-            .field("stream_null", &self.stream_null)
-            .field("average", &self.average)
-            .field("timeout", &self.timeout)
-            .field("local_register", &self.local_register)
-            .field("memory_report", &self.memory_report)
-            .field("unalign", &self.unalign)
-            .field("report_timestamps", &self.report_timestamps)
-            .field("split", &self.split)
-            .field("nccl_tests_device", &self.nccl_tests_device)
-            .field("alltoallv", &self.alltoallv)
-            .field("outputs", &self.outputs)
-            .field("seed", &self.seed)
-            .field("acceptance", &self.acceptance)
-            .field("adaptive", &self.adaptive)
-            .field("args", &self.args)
-            .finish()
-    }
 }
 
 impl TestPlan {
@@ -296,7 +272,7 @@ impl TestPlan {
                 "the communicator has 0 ranks; accepted: at least 1 rank".into(),
             ));
         }
-        if let RootSelection::One(root) = self.root {
+        if let RootSelection::One(root) = self.sweep.root {
             if self.collective.uses_root() && root >= nranks {
                 return Err(CollbenchError::Usage(format!(
                     "-r/--root {root} is outside this run's {nranks} ranks; accepted: 0..={} or -1 (every root)",
@@ -311,7 +287,9 @@ impl TestPlan {
             )));
         }
         if let Some(alltoallv) = &self.alltoallv {
-            alltoallv.pattern.check_world(nranks, self.max_bytes)?;
+            alltoallv
+                .pattern
+                .check_world(nranks, self.sweep.max_bytes)?;
         }
         self.check_busbw_threshold_reachable(nranks)
     }
@@ -319,7 +297,7 @@ impl TestPlan {
     /// NCCL ranks each process drives: `-t` threads × `-g` GPUs (1 on the host backend, which
     /// refuses more).
     pub fn ranks_per_process(&self) -> usize {
-        self.nthreads * self.ngpus
+        self.gpu.nthreads * self.gpu.ngpus
     }
 
     /// A `--min-busbw` floor above 0 on a rank count where the collective's bus factor is 0 (one
@@ -367,7 +345,10 @@ impl TestPlan {
         }
         let smallest = groups.values().copied().min().unwrap_or(world_size);
         let largest = groups.values().copied().max().unwrap_or(world_size);
-        if self.collective.uses_root() && self.root == RootSelection::All && smallest != largest {
+        if self.collective.uses_root()
+            && self.sweep.root == RootSelection::All
+            && smallest != largest
+        {
             let per_process = self.ranks_per_process();
             let sizes: Vec<String> = groups
                 .values()
@@ -408,7 +389,7 @@ impl TestPlan {
         if !self.collective.uses_root() {
             return vec![0];
         }
-        match self.root {
+        match self.sweep.root {
             RootSelection::One(root) => vec![root],
             RootSelection::All => (0..nranks).collect(),
         }
@@ -424,23 +405,23 @@ impl TestPlan {
         available_bytes: u64,
         basis: Option<&str>,
     ) -> Result<Option<String>> {
-        if self.max_bytes <= available_bytes {
+        if self.sweep.max_bytes <= available_bytes {
             return Ok(None);
         }
-        if self.min_bytes > available_bytes {
+        if self.sweep.min_bytes > available_bytes {
             return Err(CollbenchError::Usage(format!(
                 "-b/--minbytes {} ({}) does not fit in memory: at most {} bytes ({}) per buffer can be \
                  allocated on every rank{}; accepted: -b and -e up to {}",
-                self.min_bytes,
-                human_bytes(self.min_bytes),
+                self.sweep.min_bytes,
+                human_bytes(self.sweep.min_bytes),
                 available_bytes,
                 human_bytes(available_bytes),
                 basis.map(|b| format!(" ({b})")).unwrap_or_default(),
                 available_bytes
             )));
         }
-        self.max_bytes = available_bytes;
-        self.sizes.retain(|&size| size <= available_bytes);
+        self.sweep.max_bytes = available_bytes;
+        self.sweep.sizes.retain(|&size| size <= available_bytes);
         Ok(Some(format!(
             "#\n# Reducing maxBytes to {available_bytes} due to memory limitation"
         )))

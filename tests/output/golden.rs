@@ -345,7 +345,7 @@ fn memory(ranks: &[RankPlacement], plan: &TestPlan) -> Vec<RankMemory> {
             },
             device: p.device,
             communicator_bytes: p.device.map(|d| (586 + d as u64) << 20),
-            buffer_bytes: 3 * (plan.max_bytes.max(1 << 20)),
+            buffer_bytes: 3 * (plan.sweep.max_bytes.max(1 << 20)),
             free_bytes: Some((79_962 - p.rank as u64) << 20),
             total_bytes: Some(81_079 << 20),
             process_peak_rss_bytes: p.device.is_none().then_some(12 << 20),
@@ -473,18 +473,18 @@ fn run(s: &Scenario) -> Outputs {
         report_cputime: plan.timing.report_cputime,
         center_is_reported: false,
     };
-    let op_passes: Vec<Option<ReduceOp>> = if plan.ops.is_empty() {
+    let op_passes: Vec<Option<ReduceOp>> = if plan.sweep.ops.is_empty() {
         vec![None]
     } else {
-        plan.ops.iter().copied().map(Some).collect()
+        plan.sweep.ops.iter().copied().map(Some).collect()
     };
     let mut interrupted = false;
-    'passes: for &dtype in &plan.dtypes {
+    'passes: for &dtype in &plan.sweep.dtypes {
         let elt = dtype.size_bytes();
         for &printed_op in &op_passes {
             for &root in &plan.roots(nranks) {
                 for cycle in 0..plan.run_cycles {
-                    for &size in &plan.sizes {
+                    for &size in &plan.sweep.sizes {
                         let counts = collective.counts(size as usize / elt, elt, nranks);
                         let size_bytes = counts.size_bytes(elt);
                         let mut cells = [None, None];
@@ -557,7 +557,7 @@ fn run(s: &Scenario) -> Outputs {
     }
     // Sendrecv prints `-o` but ignores it: the scenario list must not hide a reduction.
     assert!(
-        collective.op_column() != OpColumn::Reduction || !plan.ops.is_empty(),
+        collective.op_column() != OpColumn::Reduction || !plan.sweep.ops.is_empty(),
         "{}: a reduction without operators",
         s.name
     );
