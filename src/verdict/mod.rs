@@ -183,22 +183,14 @@ fn profile_checks(report: &Report, profile: &Profile, nodes: usize) -> Vec<Check
     // Expected numbers are for full nodes: gpus_per_node ranks on each of the run's nodes.
     let expected_ranks = profile.gpus_per_node as usize * nodes;
     if report.nranks != expected_ranks {
-        return vec![Check {
-            kind: CheckKind::ProfileCoverage,
-            passed: false,
-            collective: Some(report.collective.clone()),
-            size_bytes: None,
-            dtype: None,
-            placement: None,
-            measured: report.nranks as f64,
-            threshold: expected_ranks as f64,
-            unit: "ranks".into(),
-            basis: format!(
+        return vec![coverage_check(
+            report,
+            (report.nranks as f64, expected_ranks as f64, "ranks"),
+            format!(
                 "profile {} is for {} ranks per node ({expected_ranks} on {nodes} node(s)); this run has {} ranks, so its busbw is not comparable",
                 profile.name, profile.gpus_per_node, report.nranks
             ),
-            slowest: None,
-        }];
+        )];
     }
     let checks: Vec<Check> = report
         .results
@@ -209,25 +201,38 @@ fn profile_checks(report: &Report, profile: &Profile, nodes: usize) -> Vec<Check
         return checks;
     }
     let sizes: BTreeSet<u64> = report.results.iter().map(|r| r.size_bytes).collect();
-    vec![Check {
-        kind: CheckKind::ProfileCoverage,
-        passed: false,
-        collective: Some(report.collective.clone()),
-        size_bytes: None,
-        dtype: None,
-        placement: None,
-        measured: 0.0,
-        threshold: 1.0,
-        unit: "rows".into(),
-        basis: format!(
+    vec![coverage_check(
+        report,
+        (0.0, 1.0, "rows"),
+        format!(
             "profile {} has no expectation for {} on {nodes} node(s) at the sizes run ({}); it covers: {}",
             profile.name,
             report.collective,
             sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
             profile.coverage()
         ),
+    )]
+}
+
+/// A failed `ProfileCoverage` check: `measured` of `threshold` `unit` (ranks, rows), and why.
+fn coverage_check(
+    report: &Report,
+    (measured, threshold, unit): (f64, f64, &str),
+    basis: String,
+) -> Check {
+    Check {
+        kind: CheckKind::ProfileCoverage,
+        passed: false,
+        collective: Some(report.collective.clone()),
+        size_bytes: None,
+        dtype: None,
+        placement: None,
+        measured,
+        threshold,
+        unit: unit.into(),
+        basis,
         slowest: None,
-    }]
+    }
 }
 
 /// One row against the profile's expectation for it, if the profile has one.
