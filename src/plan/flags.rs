@@ -445,6 +445,35 @@ mod tests {
         }
     }
 
+    /// Defaults the parser does not read from the table (they live with the code that applies
+    /// them): the `-h` text must still say the values that code uses.
+    #[test]
+    fn described_defaults_say_the_values_in_use() {
+        use crate::plan::acceptance::DEFAULT_MIN_BUSBW_SIZE;
+        use crate::plan::adaptive::{
+            ACCEPT_MAX_TIME_PER_SIZE, ACCEPT_PRECISION_PERCENT, DEFAULT_MAX_TIME_PER_SIZE,
+        };
+        let shown = |spec: &FlagSpec| match spec.default {
+            Default::Described(text) => text,
+            Default::Value(_) => panic!("{} has a parsed default", spec.flag),
+        };
+        let seconds = |d: std::time::Duration| format!("{}s", d.as_secs());
+        assert_eq!(
+            shown(&MAX_TIME_PER_SIZE),
+            format!(
+                "{}; collbench accept: {}",
+                seconds(DEFAULT_MAX_TIME_PER_SIZE),
+                seconds(ACCEPT_MAX_TIME_PER_SIZE)
+            )
+        );
+        assert_eq!(
+            shown(&PRECISION),
+            format!("off; collbench accept: {ACCEPT_PRECISION_PERCENT}%")
+        );
+        assert_eq!(DEFAULT_MIN_BUSBW_SIZE, 1 << 30);
+        assert!(shown(&MIN_BUSBW_SIZE).starts_with("1G,"));
+    }
+
     #[test]
     fn the_host_backend_lists_the_gpu_only_flags_and_their_defaults() {
         let mut plan = default_plan();
