@@ -161,6 +161,16 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                     .display()
             )))
         }
+        Parsed::Run(plan) if pairwise && markdown(&plan).is_some() => {
+            Err(CollbenchError::Usage(format!(
+                "--markdown {}: the Markdown table is the table of one sweep, which --pairwise \
+                 (rounds of pair runs) does not have; accepted: --collbench-json FILE for the \
+                 pairwise report",
+                markdown(&plan)
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
+            )))
+        }
         Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(
             plan,
             PairwiseOptions {
@@ -181,6 +191,10 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
 
 fn nccl_tests_json(plan: &crate::plan::TestPlan) -> Option<&std::path::Path> {
     plan.outputs.path(crate::plan::OutputFormat::NcclTestsJson)
+}
+
+fn markdown(plan: &crate::plan::TestPlan) -> Option<&std::path::Path> {
+    plan.outputs.path(crate::plan::OutputFormat::Markdown)
 }
 
 /// An acceptance decides on its numbers: unless told otherwise (`--precision off`, or other values),

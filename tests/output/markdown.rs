@@ -131,3 +131,21 @@ fn the_flag_names_a_file_of_its_own() {
         matches!(parse(reduction, &["-h"]), Ok(Parsed::Help(h)) if h.contains("--markdown <FILE>"))
     );
 }
+
+#[test]
+fn accept_pairwise_refuses_it_as_it_refuses_j() {
+    let args: Vec<String> = ["--pairwise", "--markdown", "pairs.md"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let Err(err) = collbench::accept::command::parse(&args, &|_| None) else {
+        panic!("accept --pairwise --markdown was accepted");
+    };
+    assert_eq!(err.exit_code(), 6);
+    assert!(
+        err.to_string()
+            .contains("--markdown pairs.md: the Markdown table is the table of one sweep")
+            && err.to_string().contains("accepted: --collbench-json FILE"),
+        "{err}"
+    );
+}
