@@ -8,14 +8,14 @@
 //! ```text
 //!  commands   app (dispatch, signals, world start)   accept  compare  plot  fabric
 //!     │
-//!  parsing    cli (flags → plan; acceptance flags; NCCL_TESTS_* read once)
+//!  parsing    cli (clap from the flag table; flags → plan; NCCL_TESTS_* read once)
 //!     │
 //!  lifecycle  lifecycle (agree, faults, groups, backend, memory cap, sinks, sweep, exit code)
 //!     │
 //!  driving    sweep (runner, memory cap)        faults (test hooks as decorators, built at the edge)
 //!     │
 //!  judging    verdict (criteria → checks)
-//!  writing    sinks (text, JSON, CSV, JSON Lines, Prometheus, Pushgateway)     io (console, atomic
+//!  writing    sinks (text, JSON, CSV, Markdown, JSON Lines, Prometheus, …)      io (console, atomic
 //!  combining  aggregate (samples across ranks → rows)                          files, path checks)
 //!     │
 //!  running    backend (host MPI, NCCL GPU: buffers, launches, checks)
@@ -23,7 +23,7 @@
 //!     │
 //!  results    report (the result model: rows, verdict, network)
 //!  ranks      world (processes, hosts, MPI or one process)
-//!  plan       plan (the validated plan: sweep, timing, acceptance criteria and profiles)
+//!  plan       plan (the flag table; the validated plan: sweep, gpu, timing, outputs, acceptance)
 //!     │
 //!  model      collectives, data (expected values, checks)
 //!  base       types (element types, operators, value parsers), error, dynlib

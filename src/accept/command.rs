@@ -152,12 +152,21 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                 plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
             )))
         }
-        Parsed::Run(plan) if pairwise && plan.json_path.is_some() => {
+        Parsed::Run(plan) if pairwise && nccl_tests_json(&plan).is_some() => {
             Err(CollbenchError::Usage(format!(
                 "-J {}: -J writes nccl-tests' JSON of one sweep, which --pairwise (rounds of pair \
                  runs) does not have; accepted: --collbench-json FILE for the pairwise report",
-                plan.json_path
-                    .as_deref()
+                nccl_tests_json(&plan)
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
+            )))
+        }
+        Parsed::Run(plan) if pairwise && markdown(&plan).is_some() => {
+            Err(CollbenchError::Usage(format!(
+                "--markdown {}: the Markdown table is the table of one sweep, which --pairwise \
+                 (rounds of pair runs) does not have; accepted: --collbench-json FILE for the \
+                 pairwise report",
+                markdown(&plan)
                     .unwrap_or(std::path::Path::new(""))
                     .display()
             )))
@@ -180,18 +189,28 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
     }
 }
 
+fn nccl_tests_json(plan: &crate::plan::TestPlan) -> Option<&std::path::Path> {
+    plan.outputs.path(crate::plan::OutputFormat::NcclTestsJson)
+}
+
+fn markdown(plan: &crate::plan::TestPlan) -> Option<&std::path::Path> {
+    plan.outputs.path(crate::plan::OutputFormat::Markdown)
+}
+
 /// An acceptance decides on its numbers: unless told otherwise (`--precision off`, or other values),
 /// it runs the adaptive mode (`crate::plan::adaptive::AdaptivePlan::acceptance_default`).
 fn adaptive_by_default(raw: &mut cli::args::RawArgs) {
     use crate::plan::adaptive::{ACCEPT_MAX_TIME_PER_SIZE, ACCEPT_PRECISION_PERCENT};
-    let flags = &mut raw.precision;
-    let precision = flags
-        .precision
-        .get_or_insert_with(|| format!("{ACCEPT_PRECISION_PERCENT}%"));
-    let off = precision.trim().eq_ignore_ascii_case("off");
-    if !off && flags.max_time_per_size.is_none() {
+    use crate::plan::flags::{MAX_TIME_PER_SIZE, PRECISION};
+    if raw.given(&PRECISION).is_none() {
+        raw.set(&PRECISION, format!("{ACCEPT_PRECISION_PERCENT}%"));
+    }
+    let off = raw
+        .given(&PRECISION)
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("off"));
+    if !off && raw.given(&MAX_TIME_PER_SIZE).is_none() {
         let seconds = ACCEPT_MAX_TIME_PER_SIZE.as_secs_f64();
-        flags.max_time_per_size = Some(format!("{seconds}s"));
+        raw.set(&MAX_TIME_PER_SIZE, format!("{seconds}s"));
     }
 }
 

@@ -1,14 +1,16 @@
 //! Acceptance flags and `NCCL_TESTS_MIN_BW` checked into the plan's acceptance section
 //! (`crate::plan::acceptance`), before any work: every bad value is a usage error (exit 6).
 
-use crate::cli::args::AcceptanceArgs;
+use crate::cli::args::RawArgs;
 use crate::error::{CollbenchError, Result};
 use crate::plan::acceptance::BusbwFloors;
+use crate::plan::flags::{
+    MIN_BUSBW, MIN_BUSBW_SIZE, PROFILE, PUSH_GATEWAY, REQUIRE_NET, WARN_BUSBW,
+};
 use crate::plan::profile::Profile;
 use crate::plan::{AcceptancePlan, Criteria, MinBusbw, ProfileChoice};
 use crate::sinks::pushgateway::GatewayUrl;
-use crate::types::values::{parse_size, Flag};
-use std::path::PathBuf;
+use crate::types::values::parse_size;
 
 /// The one reader of NCCL_TESTS_MIN_BW: the footer and the verdict use what it returns.
 /// Parses NCCL_TESTS_MIN_BW (GB/s). Unset or empty: no check. Unlike nccl-tests' `atof`, text
@@ -24,8 +26,6 @@ pub fn min_bus_bandwidth_from_env(value: Option<&str>) -> Result<Option<f64>> {
         ))),
     }
 }
-
-const MIN_BUSBW_SIZE: Flag = Flag::long_only("min-busbw-size");
 
 impl Criteria {
     /// Builds the criteria from the flag values (as typed) and the `NCCL_TESTS_MIN_BW` value.
@@ -102,7 +102,7 @@ fn parse_floors(flag: &str, text: Option<&str>, min_size: Option<&str>) -> Resul
             from_size: Some(MinBusbw {
                 gbps: parse_gbps(text, flag)?,
                 min_size: min_size
-                    .map(|s| parse_size(MIN_BUSBW_SIZE, s))
+                    .map(|s| parse_size(MIN_BUSBW_SIZE.flag, s))
                     .transpose()?,
             }),
             per_size: Vec::new(),
@@ -116,8 +116,8 @@ fn parse_floors(flag: &str, text: Option<&str>, min_size: Option<&str>) -> Resul
             )));
         };
         let size_flag = match flag {
-            "--warn-busbw" => Flag::long_only("warn-busbw"),
-            _ => Flag::long_only("min-busbw"),
+            "--warn-busbw" => WARN_BUSBW.flag,
+            _ => MIN_BUSBW.flag,
         };
         let size = parse_size(size_flag, size.trim())?;
         if per_size.iter().any(|(s, _)| *s == size) {
@@ -153,38 +153,24 @@ pub fn parse_gbps(text: &str, what: &str) -> Result<f64> {
 /// Checks the acceptance flags (and `NCCL_TESTS_MIN_BW` through `env`) into the plan's acceptance
 /// section, before any work: every bad value is a usage error (exit 6).
 pub fn acceptance_plan(
-    raw: &AcceptanceArgs,
+    raw: &RawArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AcceptancePlan> {
-    let mut criteria = Criteria::from_flags(
-        raw.min_busbw.as_deref(),
-        raw.min_busbw_size.as_deref(),
-        None,
-    )?
-    .with_warn(raw.warn_busbw.as_deref(), raw.min_busbw_size.as_deref())?;
+    let min_busbw_size = raw.given(&MIN_BUSBW_SIZE);
+    let mut criteria = Criteria::from_flags(raw.given(&MIN_BUSBW), min_busbw_size, None)?
+        .with_warn(raw.given(&WARN_BUSBW), min_busbw_size)?;
     // One parser for NCCL_TESTS_MIN_BW: the footer's (crate::aggregate) and the verdict's agree.
     criteria.nccl_tests_min_bw = min_bus_bandwidth_from_env(env("NCCL_TESTS_MIN_BW").as_deref())?;
     criteria.require_net = raw
-        .require_net
-        .as_deref()
+        .given(&REQUIRE_NET)
         .map(parse_required_network)
         .transpose()?;
-    let profile = match raw.profile.as_deref() {
+    let profile = match raw.given(&PROFILE) {
         None => None,
         Some("auto") => Some(ProfileChoice::Auto),
         Some(value) => Some(ProfileChoice::Given(Box::new(Profile::load(value)?))),
     };
-    let jsonl_path = output_path("--jsonl", raw.jsonl.as_deref())?;
-    let prom_file = output_path("--prom-file", raw.prom_file.as_deref())?;
-    if let (Some(a), Some(b)) = (&jsonl_path, &prom_file) {
-        if a == b {
-            return Err(CollbenchError::Usage(format!(
-                "--jsonl and --prom-file both name '{}'; accepted: two different files",
-                a.display()
-            )));
-        }
-    }
-    let push_gateway = match raw.push_gateway.as_deref() {
+    let push_gateway = match raw.given(&PUSH_GATEWAY) {
         Some(url) => {
             GatewayUrl::parse(url)?;
             Some(url.to_string())
@@ -194,8 +180,6 @@ pub fn acceptance_plan(
     Ok(AcceptancePlan {
         criteria,
         profile,
-        jsonl_path,
-        prom_file,
         push_gateway,
     })
 }
@@ -216,16 +200,6 @@ pub fn parse_required_network(text: &str) -> Result<String> {
         )));
     }
     Ok(name.to_string())
-}
-
-/// An output file flag: names a file whose directory exists (checked before any work).
-fn output_path(flag: &str, value: Option<&str>) -> Result<Option<PathBuf>> {
-    let Some(text) = value else {
-        return Ok(None);
-    };
-    let path = PathBuf::from(text);
-    crate::io::check_output_path(flag, &path)?;
-    Ok(Some(path))
 }
 
 #[cfg(test)]

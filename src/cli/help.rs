@@ -1,13 +1,12 @@
 //! Help texts of the collective tests (`allreduce-perf -h`, `collbench run all_reduce -h`,
-//! `collbench accept -h`), rendered by clap from the flag definitions in [`super::args`] in the
+//! `collbench accept -h`), rendered by clap from the flag table (`crate::plan::flags`) in the
 //! same layout as every other collbench help: description, `Usage:`, options, notes.
 
-use super::args::RawArgs;
-use clap::{Arg, ArgAction, CommandFactory};
+use clap::{Arg, ArgAction};
 
 /// What `-h` prints: every flag with its nccl-tests default, then how collbench differs.
 pub fn help_text(collective: &dyn crate::collectives::Collective, program: &str) -> String {
-    RawArgs::command()
+    super::args::command()
         .bin_name(program.to_string())
         .about(format!(
             "Runs {} ({}_perf in nccl-tests) with nccl-tests 2.19.6's flags and defaults.",
@@ -35,7 +34,7 @@ pub fn help_with_extra_flags(
     heading: &'static str,
     extra: Vec<ExtraFlag>,
 ) -> String {
-    let mut command = RawArgs::command()
+    let mut command = super::args::command()
         .about(about.to_string())
         .override_usage(usage.to_string())
         .after_help(HELP_NOTES)

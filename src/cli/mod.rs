@@ -26,7 +26,6 @@ use crate::error::{CollbenchError, Result};
 use crate::plan::TestPlan;
 use args::RawArgs;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{CommandFactory, FromArgMatches};
 
 /// What a command line asks for.
 #[derive(Debug)]
@@ -86,13 +85,13 @@ pub(crate) fn parse_flags(
     if flags.iter().any(|f| f == "--version") {
         return Ok(Parsed::Version(version_text()));
     }
-    let matches = match RawArgs::command().try_get_matches_from(flags) {
+    let matches = match args::command().try_get_matches_from(flags) {
         Ok(matches) => matches,
         // Help wins over a bad flag elsewhere on the line, as with nccl-tests' getopt loop.
         Err(_) if wants_help(flags) => return Ok(Parsed::Help(help_text(collective, program))),
         Err(err) => return Err(usage_from_clap(&err)),
     };
-    let mut raw = RawArgs::from_arg_matches(&matches).map_err(|err| usage_from_clap(&err))?;
+    let mut raw = RawArgs::from_matches(&matches);
     defaults(&mut raw);
     if raw.help {
         return Ok(Parsed::Help(help_text(collective, program)));
@@ -110,9 +109,9 @@ fn program_short_name(path: &str) -> String {
 }
 
 /// The flags `-h` lists, for "unknown flag" messages: each visible flag's short form, else its
-/// long one, from the flag definitions in [`args::RawArgs`].
+/// long one, from the flag table ([`crate::plan::flags::FLAGS`]).
 fn accepted_flags() -> String {
-    let flags: Vec<String> = RawArgs::command()
+    let flags: Vec<String> = args::command()
         .get_arguments()
         .filter(|a| !a.is_hide_set())
         .filter_map(|a| match (a.get_short(), a.get_long()) {
@@ -145,8 +144,8 @@ fn usage_from_clap(err: &clap::Error) -> CollbenchError {
                 )
             }
         }
-        (ErrorKind::InvalidValue, Some(arg)) => match build::flag_from_clap_name(&arg) {
-            Some(flag) => format!("{flag} needs a value; accepted: {arg} (see -h)"),
+        (ErrorKind::InvalidValue, Some(arg)) => match crate::plan::flags::find_by_clap_name(&arg) {
+            Some(spec) => format!("{} needs a value; accepted: {arg} (see -h)", spec.flag),
             None => format!("{arg} needs a value; accepted: {arg} (see -h)"),
         },
         _ => {
@@ -172,7 +171,7 @@ fn long_names_starting_with(arg: &str) -> Vec<String> {
     if prefix.is_empty() {
         return Vec::new();
     }
-    RawArgs::command()
+    args::command()
         .get_arguments()
         .filter(|a| !a.is_hide_set())
         .filter_map(|a| a.get_long())

@@ -2,86 +2,49 @@
 //! [`AdaptivePlan`]; every bad value is a usage error naming the flag, the value and what is
 //! accepted.
 
+use crate::cli::args::RawArgs;
 use crate::error::{CollbenchError, Result};
 use crate::plan::adaptive::{AdaptivePlan, DEFAULT_MAX_TIME_PER_SIZE};
+use crate::plan::flags::{MAX_TIME_PER_SIZE, PRECISION, TIME_BUDGET};
 use crate::types::values::{bad_value, Flag};
-use clap::Args;
 use std::time::Duration;
-
-pub const PRECISION: Flag = Flag::long_only("precision");
-pub const MAX_TIME_PER_SIZE: Flag = Flag::long_only("max-time-per-size");
-pub const TIME_BUDGET: Flag = Flag::long_only("time-budget");
 
 const PRECISION_ACCEPTED: &str =
     "a percentage above 0 and below 100, e.g. 1% or 0.5 (the % is optional), or off";
 const DURATION_ACCEPTED: &str =
     "a time above 0 with a unit, e.g. 500ms, 2s, 1.5m, 1h (a bare number is seconds)";
 
-/// The adaptive mode's flags (collbench additions).
-#[derive(Args, Debug, Clone, Default)]
-pub struct PrecisionArgs {
-    #[arg(
-        long = "precision",
-        value_name = "PCT",
-        allow_hyphen_values = true,
-        help = "Run batches of -n until the 95 % interval of the reported time (then the median \
-                of the batches) is within +-PCT % of it, or a budget ends; off = nccl-tests' one \
-                batch [default: off; collbench accept: 1%]"
-    )]
-    pub precision: Option<String>,
-    #[arg(
-        long = "max-time-per-size",
-        value_name = "TIME",
-        allow_hyphen_values = true,
-        help = "With --precision: the most a size's batches (out-of-place and in-place together) \
-                may take, e.g. 2s [default: 10s; collbench accept: 2s]"
-    )]
-    pub max_time_per_size: Option<String>,
-    #[arg(
-        long = "time-budget",
-        value_name = "TIME",
-        allow_hyphen_values = true,
-        help = "With --precision: the whole sweep's batches share TIME; sizes that stop early \
-                leave their share to the rest [default: none]"
-    )]
-    pub time_budget: Option<String>,
-}
-
 /// The checked adaptive plan; `None` for nccl-tests' fixed `-n`. `run_cycles` is `-N` (0: until
 /// interrupted, which has no end to share a `--time-budget` over).
-pub fn adaptive_plan(raw: &PrecisionArgs, run_cycles: u64) -> Result<Option<AdaptivePlan>> {
-    let precision = match raw.precision.as_deref() {
+pub fn adaptive_plan(raw: &RawArgs, run_cycles: u64) -> Result<Option<AdaptivePlan>> {
+    let precision = match raw.given(&PRECISION) {
         Some(text) => parse_precision(text)?,
         None => None,
     };
     let Some(precision_percent) = precision else {
-        let budget = [
-            (MAX_TIME_PER_SIZE, &raw.max_time_per_size),
-            (TIME_BUDGET, &raw.time_budget),
-        ]
-        .into_iter()
-        .find_map(|(flag, value)| value.as_deref().map(|v| (flag, v)));
+        let budget = [MAX_TIME_PER_SIZE, TIME_BUDGET]
+            .into_iter()
+            .find_map(|spec| raw.given(&spec).map(|v| (spec.flag, v)));
         if let Some((flag, value)) = budget {
             return Err(CollbenchError::Usage(format!(
                 "{flag} '{value}': a budget for the batches of --precision, which is {}; \
                  accepted: add --precision PCT (e.g. --precision 1%), or leave {flag} out",
-                raw.precision.as_deref().unwrap_or("not given")
+                raw.given(&PRECISION).unwrap_or("not given")
             )));
         }
         return Ok(None);
     };
-    let max_time_per_size = match raw.max_time_per_size.as_deref() {
-        Some(text) => parse_duration(MAX_TIME_PER_SIZE, text)?,
+    let max_time_per_size = match raw.given(&MAX_TIME_PER_SIZE) {
+        Some(text) => parse_duration(MAX_TIME_PER_SIZE.flag, text)?,
         None => DEFAULT_MAX_TIME_PER_SIZE,
     };
     let time_budget = raw
-        .time_budget
-        .as_deref()
-        .map(|text| parse_duration(TIME_BUDGET, text))
+        .given(&TIME_BUDGET)
+        .map(|text| parse_duration(TIME_BUDGET.flag, text))
         .transpose()?;
-    if let (Some(text), 0) = (raw.time_budget.as_deref(), run_cycles) {
+    if let (Some(text), 0) = (raw.given(&TIME_BUDGET), run_cycles) {
         return Err(bad_value(
-            TIME_BUDGET,
+            TIME_BUDGET.flag,
             text,
             "-N 0 runs until interrupted, so the sweep has no end to share the budget over",
             "-N 1 or more with --time-budget, or no --time-budget",
@@ -104,13 +67,13 @@ pub fn parse_precision(text: &str) -> Result<Option<f64>> {
     match number.parse::<f64>() {
         Ok(p) if p.is_finite() && p > 0.0 && p < 100.0 => Ok(Some(p)),
         Ok(p) if p.is_finite() => Err(bad_value(
-            PRECISION,
+            PRECISION.flag,
             text,
             "is outside 0..100 %",
             PRECISION_ACCEPTED,
         )),
         _ => Err(bad_value(
-            PRECISION,
+            PRECISION.flag,
             text,
             "is not a percentage",
             PRECISION_ACCEPTED,
@@ -157,12 +120,18 @@ pub fn parse_duration(flag: Flag, text: &str) -> Result<Duration> {
 mod tests {
     use super::*;
 
-    fn raw(precision: Option<&str>, per_size: Option<&str>, budget: Option<&str>) -> PrecisionArgs {
-        PrecisionArgs {
-            precision: precision.map(String::from),
-            max_time_per_size: per_size.map(String::from),
-            time_budget: budget.map(String::from),
+    fn raw(precision: Option<&str>, per_size: Option<&str>, budget: Option<&str>) -> RawArgs {
+        let mut raw = RawArgs::default();
+        for (spec, value) in [
+            (PRECISION, precision),
+            (MAX_TIME_PER_SIZE, per_size),
+            (TIME_BUDGET, budget),
+        ] {
+            if let Some(value) = value {
+                raw.set(&spec, value);
+            }
         }
+        raw
     }
 
     #[test]
@@ -187,7 +156,7 @@ mod tests {
 
     #[test]
     fn durations() {
-        let d = |t| parse_duration(TIME_BUDGET, t).unwrap();
+        let d = |t| parse_duration(TIME_BUDGET.flag, t).unwrap();
         assert_eq!(d("2s"), Duration::from_secs(2));
         assert_eq!(d("500ms"), Duration::from_millis(500));
         assert_eq!(d("1.5m"), Duration::from_secs(90));
@@ -201,7 +170,9 @@ mod tests {
             ("1e9h", "unknown unit 'e9h'"),
             ("99999999h", "more than a year"),
         ] {
-            let err = parse_duration(TIME_BUDGET, bad).unwrap_err().to_string();
+            let err = parse_duration(TIME_BUDGET.flag, bad)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&format!("--time-budget '{bad}'")), "{err}");
             assert!(err.contains(why), "{bad}: {err}");
             assert!(err.contains("accepted: a time above 0"), "{err}");

@@ -289,6 +289,13 @@ pub trait Collective: Send + Sync {
     }
 }
 
+/// A plan or a call names its collective by its nccl-tests name.
+impl std::fmt::Debug for dyn Collective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Every collective, in `collbench list` order. One line per collective.
 pub static REGISTRY: &[&dyn Collective] = &[
     &AllReduce,

@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::plan::{Criteria, TestPlan};
-use crate::sinks::{self, nccl_tests_json, CsvSink, JsonSink, Sink, TextSink};
+use crate::sinks::{self, Sink, TextSink};
 
 /// The sinks of rank 0 and the criteria the run is judged by. `nranks`: ranks of the test's
 /// group (for the alltoallv summary); `notices`: lines the table prints before its rows.
@@ -21,15 +21,15 @@ pub(super) fn open(
         .map(|p| p.device_name)
         .collect();
     let criteria = plan.acceptance.resolve_criteria(&devices)?;
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     let mut preamble = Vec::new();
-    let mut json_sink = None;
-    if let Some(path) = &plan.json_path {
-        crate::io::check_output_path("-J/--output_file", path)?;
-        // nccl-tests keeps an existing file and names the one it writes on stdout's first line.
-        let claimed = nccl_tests_json::claim(path)?;
-        preamble.push(nccl_tests_json::announcement(&claimed));
-        json_sink = Some(JsonSink::nccl_tests(claimed));
+    let mut files = Vec::new();
+    for file in plan.outputs.iter() {
+        if file.probe_when_opened {
+            crate::io::check_output_path(&file.flag.to_string(), &file.path)?;
+        }
+        let opened = sinks::open(file.format, &file.path)?;
+        preamble.extend(opened.announcement);
+        files.push(opened.sink);
     }
     let mut text = TextSink::stdout()
         .with_preamble(preamble)
@@ -37,22 +37,8 @@ pub(super) fn open(
     if let Some(notes) = alltoallv_summary(plan, nranks) {
         text = text.with_row_notes(notes);
     }
-    sinks.push(Box::new(text));
-    sinks.extend(json_sink.map(|s| Box::new(s) as Box<dyn Sink>));
-    if let Some(path) = &plan.collbench_json_path {
-        crate::io::check_output_path("--collbench-json", path)?;
-        sinks.push(Box::new(JsonSink::new(path.clone())));
-    }
-    if let Some(path) = &plan.csv_path {
-        crate::io::check_output_path("--csv", path)?;
-        sinks.push(Box::new(CsvSink::new(path.clone())));
-    }
-    if let Some(path) = &plan.acceptance.jsonl_path {
-        sinks.push(Box::new(sinks::jsonl::JsonlSink::open(path)?));
-    }
-    if let Some(path) = &plan.acceptance.prom_file {
-        sinks.push(Box::new(sinks::prometheus::PromFileSink::new(path)));
-    }
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(text)];
+    sinks.extend(files);
     // Last: it draws after the table printed its row.
     if crate::io::progress::stderr_is_terminal() {
         sinks.push(Box::new(sinks::progress::ProgressSink::for_plan(

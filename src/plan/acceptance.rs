@@ -4,21 +4,16 @@
 
 use super::profile::{self, Profile};
 use crate::error::Result;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Acceptance verdict options (`--min-busbw`, `--profile`, `--jsonl`, `--prom-file`,
-/// `--push-gateway`, `--require-net`). Owned by the acceptance work: add fields here and in
-/// `crate::cli::args::AcceptanceArgs`; nothing else in the plan needs to change.
+/// Acceptance verdict options (`--min-busbw`, `--profile`, `--push-gateway`, `--require-net`). Owned by the acceptance work: add fields here and in
+/// the flag table (`super::flags`); nothing else in the plan needs to change.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AcceptancePlan {
     /// `--min-busbw` / `--min-busbw-size` and `NCCL_TESTS_MIN_BW` (the profile is in `profile`).
     pub criteria: Criteria,
     /// `--profile`: loaded and validated at parse time, or `auto` (resolved once devices are known).
     pub profile: Option<ProfileChoice>,
-    /// `--jsonl`.
-    pub jsonl_path: Option<PathBuf>,
-    /// `--prom-file`.
-    pub prom_file: Option<PathBuf>,
     /// `--push-gateway`, checked.
     pub push_gateway: Option<String>,
 }

@@ -9,16 +9,17 @@
 use crate::collectives::Collective;
 use crate::error::{CollbenchError, Result};
 use crate::types::{DataType, ReduceOp};
-use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 pub mod acceptance;
 pub mod adaptive;
+pub mod flags;
+pub mod outputs;
 pub mod profile;
 pub mod timing;
 
 pub use acceptance::{AcceptancePlan, Criteria, MinBusbw, ProfileChoice};
+pub use outputs::{OutputFile, OutputFiles, OutputFormat};
 pub use timing::{BlockingMode, TimingPlan};
 
 /// A sweep may not have more sizes than this (a typo like `-i 1` would otherwise run for days).
@@ -29,7 +30,7 @@ pub const DEFAULT_SEED: u64 = 0x00C0_11BE_4C00_0001;
 
 /// One field of the plan that every rank must share (`crate::world::agree`): its flag (as people
 /// know it) and its value.
-pub type PlanField = (&'static str, String);
+pub type PlanField = (String, String);
 
 /// How sizes grow between `-b` and `-e`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -179,10 +180,9 @@ impl BackendChoice {
     }
 }
 
-#[derive(Clone)]
-pub struct TestPlan {
-    pub collective: &'static dyn Collective,
-    pub backend: BackendChoice,
+/// `-b`, `-e`, `-i`, `-f`, `-d`, `-o`, `-r`: which rows the sweep runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepPlan {
     /// Every size of the sweep, in bytes, ascending (before per-collective rounding). Never empty.
     pub sizes: Vec<u64>,
     pub min_bytes: u64,
@@ -196,48 +196,60 @@ pub struct TestPlan {
     pub ops: Vec<ReduceOp>,
     /// `-r`. Collectives without a root ignore it (after it was checked).
     pub root: RootSelection,
-    /// `-t` threads per process (GPU backend).
+}
+
+/// `-t`, `-g`, `-p`, `-y`, `-R`, `-u` and NCCL_TESTS_DEVICE: how a process drives its GPUs (the
+/// host backend accepts only the defaults, `TestPlan::require_gpu_flags_unused`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuPlan {
+    /// `-t` threads per process.
     pub nthreads: usize,
-    /// `-g` GPUs per thread (GPU backend).
+    /// `-g` GPUs per thread.
     pub ngpus: usize,
+    /// `-p`.
+    pub parallel_init: bool,
+    /// `-y`: launch on the CUDA null stream.
+    pub stream_null: bool,
+    /// `-R`: 0 none, 1 local, 2 symmetric registration.
+    pub local_register: u8,
+    /// `-u`: unaligned buffer offset in elements.
+    pub unalign: usize,
+    /// NCCL_TESTS_DEVICE as given, read with the flags; the NCCL backend checks it when it picks
+    /// its GPUs (a run that never uses a GPU ignores it, as nccl-tests does).
+    pub nccl_tests_device: Option<String>,
+}
+
+/// Everything a run was asked for, checked.
+#[derive(Clone, Debug)]
+pub struct TestPlan {
+    pub collective: &'static dyn Collective,
+    pub backend: BackendChoice,
+    pub sweep: SweepPlan,
+    pub gpu: GpuPlan,
+    /// `-n`, `-m`, `-G`, `-z`, `-I`, `-K`, `-C`.
+    pub timing: TimingPlan,
     /// `-w`.
     pub warmup_iters: usize,
-    /// `-n`, `-m`, `-G`, `-z` (as a bool), `-I`, `-K`, `-C`.
-    pub timing: TimingPlan,
     /// `-c`: check iterations (0 = no validation, `N/A` in the table).
     pub check_iters: usize,
     /// `-N`: run cycles (0 = until interrupted).
     pub run_cycles: usize,
-    /// `-p`.
-    pub parallel_init: bool,
-    /// `-y`: launch on the CUDA null stream (GPU backend).
-    pub stream_null: bool,
     /// `-a`.
     pub average: AverageMode,
     /// `-T`: watchdog (`-T 0` = none).
     pub timeout: Option<Duration>,
-    /// `-R`: 0 none, 1 local, 2 symmetric registration (GPU backend).
-    pub local_register: u8,
     /// `-M`: report every rank's memory after allocation (device memory on GPUs, host memory
     /// on the host backend).
     pub memory_report: bool,
-    /// `-u`: unaligned buffer offset in elements (GPU backend).
-    pub unalign: usize,
     /// `-S`: report timestamps in the text output.
     pub report_timestamps: bool,
     /// NCCL_TESTS_SPLIT / NCCL_TESTS_SPLIT_MASK, parsed. `None` when neither is set.
     pub split: Option<SplitRule>,
-    /// NCCL_TESTS_DEVICE as given, read with the flags; the NCCL backend checks it when it picks
-    /// its GPUs (a run that never uses a GPU ignores it, as nccl-tests does).
-    pub nccl_tests_device: Option<String>,
     /// alltoallv only: its traffic pattern and summary (NCCL_TESTS_ALLTOALLV_*).
     pub alltoallv: Option<crate::collectives::alltoallv::pattern::AllToAllVOptions>,
-    /// `-J/--output_file`: nccl-tests' JSON.
-    pub json_path: Option<PathBuf>,
-    /// `--collbench-json`: collbench's report.
-    pub collbench_json_path: Option<PathBuf>,
-    /// `--csv`.
-    pub csv_path: Option<PathBuf>,
+    /// `-J`, `--collbench-json`, `--csv`, `--markdown`, `--jsonl`, `--prom-file`: the files rank 0
+    /// writes.
+    pub outputs: OutputFiles,
     /// `--seed`: data seed (same on every rank).
     pub seed: u64,
     /// Acceptance verdict options (see [`AcceptancePlan`]).
@@ -246,46 +258,6 @@ pub struct TestPlan {
     pub adaptive: Option<adaptive::AdaptivePlan>,
     /// The command line as given (program name first).
     pub args: Vec<String>,
-}
-
-impl fmt::Debug for TestPlan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestPlan")
-            .field("collective", &self.collective.name())
-            .field("backend", &self.backend)
-            .field("sizes", &self.sizes.len())
-            .field("min_bytes", &self.min_bytes)
-            .field("max_bytes", &self.max_bytes)
-            .field("step", &self.step)
-            .field("dtypes", &self.dtypes)
-            .field("ops", &self.ops)
-            .field("root", &self.root)
-            .field("nthreads", &self.nthreads)
-            .field("ngpus", &self.ngpus)
-            .field("warmup_iters", &self.warmup_iters)
-            .field("timing", &self.timing)
-            .field("check_iters", &self.check_iters)
-            .field("run_cycles", &self.run_cycles)
-            .field("parallel_init", &self.parallel_init)
-            .field("stream_null", &self.stream_null)
-            .field("average", &self.average)
-            .field("timeout", &self.timeout)
-            .field("local_register", &self.local_register)
-            .field("memory_report", &self.memory_report)
-            .field("unalign", &self.unalign)
-            .field("report_timestamps", &self.report_timestamps)
-            .field("split", &self.split)
-            .field("nccl_tests_device", &self.nccl_tests_device)
-            .field("alltoallv", &self.alltoallv)
-            .field("json_path", &self.json_path)
-            .field("collbench_json_path", &self.collbench_json_path)
-            .field("csv_path", &self.csv_path)
-            .field("seed", &self.seed)
-            .field("acceptance", &self.acceptance)
-            .field("adaptive", &self.adaptive)
-            .field("args", &self.args)
-            .finish()
-    }
 }
 
 impl TestPlan {
@@ -300,7 +272,7 @@ impl TestPlan {
                 "the communicator has 0 ranks; accepted: at least 1 rank".into(),
             ));
         }
-        if let RootSelection::One(root) = self.root {
+        if let RootSelection::One(root) = self.sweep.root {
             if self.collective.uses_root() && root >= nranks {
                 return Err(CollbenchError::Usage(format!(
                     "-r/--root {root} is outside this run's {nranks} ranks; accepted: 0..={} or -1 (every root)",
@@ -315,7 +287,9 @@ impl TestPlan {
             )));
         }
         if let Some(alltoallv) = &self.alltoallv {
-            alltoallv.pattern.check_world(nranks, self.max_bytes)?;
+            alltoallv
+                .pattern
+                .check_world(nranks, self.sweep.max_bytes)?;
         }
         self.check_busbw_threshold_reachable(nranks)
     }
@@ -323,7 +297,7 @@ impl TestPlan {
     /// NCCL ranks each process drives: `-t` threads × `-g` GPUs (1 on the host backend, which
     /// refuses more).
     pub fn ranks_per_process(&self) -> usize {
-        self.nthreads * self.ngpus
+        self.gpu.nthreads * self.gpu.ngpus
     }
 
     /// A `--min-busbw` floor above 0 on a rank count where the collective's bus factor is 0 (one
@@ -371,7 +345,10 @@ impl TestPlan {
         }
         let smallest = groups.values().copied().min().unwrap_or(world_size);
         let largest = groups.values().copied().max().unwrap_or(world_size);
-        if self.collective.uses_root() && self.root == RootSelection::All && smallest != largest {
+        if self.collective.uses_root()
+            && self.sweep.root == RootSelection::All
+            && smallest != largest
+        {
             let per_process = self.ranks_per_process();
             let sizes: Vec<String> = groups
                 .values()
@@ -389,52 +366,21 @@ impl TestPlan {
     }
 
     /// The fields every rank must share (`crate::world::agree`): whatever decides which
-    /// collectives run, how often, on which data and in which groups. Output paths, the reported
-    /// average, timestamps, the watchdog and the acceptance options only act on one rank or on
-    /// nothing another rank waits for, so they may differ.
+    /// collectives run, how often, on which data and in which groups: the collective, every flag
+    /// the table ([`flags::FLAGS`]) marks as agreed, and NCCL_TESTS_SPLIT. The other flags act on
+    /// one rank or on nothing another rank waits for, so they may differ.
     pub fn agreement_fields(&self) -> Vec<PlanField> {
-        vec![
-            ("collective", self.collective.name().to_string()),
-            ("--backend", format!("{:?}", self.backend)),
-            ("sizes (-b/-e/-i/-f)", format!("{:?}", self.sizes)),
-            ("-d/--datatype", format!("{:?}", self.dtypes)),
-            ("-o/--op", format!("{:?}", self.ops)),
-            ("-r/--root", format!("{:?}", self.root)),
-            ("-t/--nthreads", self.nthreads.to_string()),
-            ("-g/--ngpus", self.ngpus.to_string()),
-            ("-w/--warmup_iters", self.warmup_iters.to_string()),
-            ("-n/--iters", self.timing.iters.to_string()),
-            ("-m/--agg_iters", self.timing.agg_iters.to_string()),
-            ("-G/--cudagraph", self.timing.graph_launches.to_string()),
-            ("-z/--blocking", format!("{:?}", self.timing.blocking_mode)),
-            (
-                "-I/--per_iter_timing",
-                self.timing.per_iteration.to_string(),
-            ),
-            (
-                "-K/--per_iter_skip",
-                self.timing.per_iteration_skip.to_string(),
-            ),
-            (
-                "-C/--report_cputime",
-                self.timing.report_cputime.to_string(),
-            ),
-            ("-c/--check", self.check_iters.to_string()),
-            ("-N/--run_cycles", self.run_cycles.to_string()),
-            ("-p/--parallel_init", self.parallel_init.to_string()),
-            ("-y/--stream_null", self.stream_null.to_string()),
-            ("-R/--local_register", self.local_register.to_string()),
-            ("-M/--memory_report", self.memory_report.to_string()),
-            ("-u/--unalign", self.unalign.to_string()),
-            ("NCCL_TESTS_SPLIT", format!("{:?}", self.split)),
-            ("--seed", self.seed.to_string()),
-            // Adaptive or not decides whether every batch ends in an agreement; the budgets act
-            // on rank 0 alone (it decides when the batches stop).
-            (
-                "--precision",
-                format!("{:?}", self.adaptive.map(|a| a.precision_percent)),
-            ),
-        ]
+        let collective = ("collective".to_string(), self.collective.name().to_string());
+        let from_flags = flags::FLAGS.iter().filter_map(|spec| match spec.ranks {
+            flags::Ranks::Agree(render) => Some((spec.flag.to_string(), render(self))),
+            flags::Ranks::AgreeAs(label, render) => Some((label.to_string(), render(self))),
+            flags::Ranks::InField(_) | flags::Ranks::MayDiffer => None,
+        });
+        let split = ("NCCL_TESTS_SPLIT".to_string(), format!("{:?}", self.split));
+        std::iter::once(collective)
+            .chain(from_flags)
+            .chain(std::iter::once(split))
+            .collect()
     }
 
     /// The roots to run, in order: every rank for `-r -1`, else the one given. Collectives without
@@ -443,7 +389,7 @@ impl TestPlan {
         if !self.collective.uses_root() {
             return vec![0];
         }
-        match self.root {
+        match self.sweep.root {
             RootSelection::One(root) => vec![root],
             RootSelection::All => (0..nranks).collect(),
         }
@@ -459,23 +405,23 @@ impl TestPlan {
         available_bytes: u64,
         basis: Option<&str>,
     ) -> Result<Option<String>> {
-        if self.max_bytes <= available_bytes {
+        if self.sweep.max_bytes <= available_bytes {
             return Ok(None);
         }
-        if self.min_bytes > available_bytes {
+        if self.sweep.min_bytes > available_bytes {
             return Err(CollbenchError::Usage(format!(
                 "-b/--minbytes {} ({}) does not fit in memory: at most {} bytes ({}) per buffer can be \
                  allocated on every rank{}; accepted: -b and -e up to {}",
-                self.min_bytes,
-                human_bytes(self.min_bytes),
+                self.sweep.min_bytes,
+                human_bytes(self.sweep.min_bytes),
                 available_bytes,
                 human_bytes(available_bytes),
                 basis.map(|b| format!(" ({b})")).unwrap_or_default(),
                 available_bytes
             )));
         }
-        self.max_bytes = available_bytes;
-        self.sizes.retain(|&size| size <= available_bytes);
+        self.sweep.max_bytes = available_bytes;
+        self.sweep.sizes.retain(|&size| size <= available_bytes);
         Ok(Some(format!(
             "#\n# Reducing maxBytes to {available_bytes} due to memory limitation"
         )))
@@ -484,49 +430,44 @@ impl TestPlan {
     /// The host backend has one rank per process and no device: flags that only mean something on
     /// GPUs are an error there instead of being silently ignored. Lists every offending flag.
     pub fn require_gpu_flags_unused(&self, backend_name: &str) -> Result<()> {
-        let mut used = Vec::new();
-        if self.ngpus > 1 {
-            used.push(format!("-g/--ngpus {} (GPUs per thread)", self.ngpus));
-        }
-        if self.nthreads > 1 {
-            used.push(format!(
-                "-t/--nthreads {} (threads driving GPUs)",
-                self.nthreads
-            ));
-        }
-        if self.timing.graph_launches > 0 {
-            used.push(format!(
-                "-G/--cudagraph {} (CUDA graph launches)",
-                self.timing.graph_launches
-            ));
-        }
-        if self.local_register > 0 {
-            used.push(format!(
-                "-R/--local_register {} (NCCL buffer registration)",
-                self.local_register
-            ));
-        }
-        if self.unalign > 0 {
-            used.push(format!(
-                "-u/--unalign {} (device buffer offset)",
-                self.unalign
-            ));
-        }
-        if self.stream_null {
-            used.push("-y/--stream_null 1 (CUDA null stream)".into());
-        }
-        if let Some(name) = &self.acceptance.criteria.require_net {
-            used.push(format!("--require-net {name} (the network NCCL selected)"));
-        }
+        let gpu_only = || {
+            flags::FLAGS
+                .iter()
+                .filter_map(|spec| spec.gpu_only.map(|gpu| (spec, gpu)))
+        };
+        let used: Vec<String> = gpu_only()
+            .filter_map(|(spec, gpu)| {
+                let value = (gpu.used)(self)?;
+                Some(format!("{} {value} ({})", spec.flag, gpu.drives))
+            })
+            .collect();
         if used.is_empty() {
             return Ok(());
         }
+        let (defaults, unset): (Vec<_>, Vec<_>) =
+            gpu_only().partition(|(spec, _)| spec.default_value().is_some());
+        let defaults: Vec<String> = defaults
+            .iter()
+            .map(|(spec, _)| {
+                format!(
+                    "{} {}",
+                    spec.flag.shortest(),
+                    spec.default_value().unwrap_or_default()
+                )
+            })
+            .collect();
+        let unset: Vec<String> = unset
+            .iter()
+            .map(|(spec, _)| format!(" and no {}", spec.flag.shortest()))
+            .collect();
         let verb = if used.len() == 1 { "means" } else { "mean" };
         Err(CollbenchError::Unsupported(format!(
             "the {backend_name} backend runs one rank per process on host memory, but {} only \
-             {verb} something on GPUs; accepted there: -g 1 -t 1 -G 0 -R 0 -u 0 -y 0 (the \
-             defaults) and no --require-net, or run with --backend nccl",
-            used.join(", ")
+             {verb} something on GPUs; accepted there: {} (the defaults){}, or run with \
+             --backend nccl",
+            used.join(", "),
+            defaults.join(" "),
+            unset.concat(),
         )))
     }
 }
@@ -624,10 +565,8 @@ mod tests {
     }
 
     fn split_plan(collective: &str, root: &str, split: &str) -> TestPlan {
-        let raw = crate::cli::args::RawArgs {
-            root: Some(root.to_string()),
-            ..Default::default()
-        };
+        let mut raw = crate::cli::args::RawArgs::default();
+        raw.set(&flags::ROOT, root);
         let split = split.to_string();
         let env = move |name: &str| (name == "NCCL_TESTS_SPLIT").then(|| split.clone());
         let collective = crate::collectives::find(collective).unwrap();
@@ -675,8 +614,7 @@ mod tests {
         args: &[&str],
         env: &[(&'static str, &'static str)],
     ) -> TestPlan {
-        use clap::Parser;
-        let raw = crate::cli::args::RawArgs::try_parse_from(args).unwrap();
+        let raw = crate::cli::args::RawArgs::parse(args).unwrap();
         let env = env.to_vec();
         let env = move |name: &str| {
             env.iter()

@@ -24,11 +24,12 @@ impl ProgressSink {
     /// The rows `plan` runs on `nranks` ranks: every size for each type, operator, root and
     /// cycle (no total when `-N 0` repeats until interrupted).
     pub fn for_plan(plan: &TestPlan, nranks: usize) -> Self {
-        let passes = plan.dtypes.len() * plan.ops.len().max(1) * plan.roots(nranks).len();
-        let per_pass: f64 = plan.sizes.iter().map(|&s| row_weight(s)).sum();
+        let passes =
+            plan.sweep.dtypes.len() * plan.sweep.ops.len().max(1) * plan.roots(nranks).len();
+        let per_pass: f64 = plan.sweep.sizes.iter().map(|&s| row_weight(s)).sum();
         let cycles = plan.run_cycles;
         ProgressSink {
-            total_rows: (cycles > 0).then(|| passes * cycles * plan.sizes.len()),
+            total_rows: (cycles > 0).then(|| passes * cycles * plan.sweep.sizes.len()),
             total_weight: per_pass * (passes * cycles) as f64,
             line: None,
         }

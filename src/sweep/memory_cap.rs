@@ -26,7 +26,7 @@ pub fn lower_max_bytes_to_memory(
         let smallest = world.allreduce_f64(&[limit as f64], Reduction::Min)?;
         smallest.first().copied().unwrap_or(limit as f64) as u64
     };
-    if plan.min_bytes <= smallest {
+    if plan.sweep.min_bytes <= smallest {
         return plan.cap_max_bytes(smallest, None);
     }
     // Not even -b fits (every rank knows it): the error names the rank with the least memory and

@@ -21,7 +21,7 @@ pub fn before_sweep(plan: &TestPlan, nranks: usize, buffer_bytes: usize) -> Vec<
         notes.push(format!(
             "allocating {} of buffers per rank (sizes up to {}); the first row can take a while",
             human_bytes(buffer_bytes as u64),
-            human_bytes(plan.max_bytes)
+            human_bytes(plan.sweep.max_bytes)
         ));
     }
     notes

@@ -96,16 +96,16 @@ pub fn redop_label(collective: &dyn Collective, op: Option<ReduceOp>) -> String 
 /// The operators to loop over: the plan's for reductions (and sendrecv's ignored `-o`), else one
 /// pass without an operator.
 fn op_passes(plan: &TestPlan) -> Vec<Option<ReduceOp>> {
-    if plan.ops.is_empty() {
+    if plan.sweep.ops.is_empty() {
         vec![None]
     } else {
-        plan.ops.iter().copied().map(Some).collect()
+        plan.sweep.ops.iter().copied().map(Some).collect()
     }
 }
 
 /// The `config` section of the report, from the plan.
 pub fn run_config(plan: &TestPlan, nranks: usize) -> RunConfig {
-    let (step_kind, step_value) = match plan.step {
+    let (step_kind, step_value) = match plan.sweep.step {
         Step::Factor(f) => ("factor", f),
         Step::Bytes(b) => ("bytes", b as f64),
     };
@@ -115,10 +115,10 @@ pub fn run_config(plan: &TestPlan, nranks: usize) -> RunConfig {
         vec![-1]
     };
     RunConfig {
-        nthreads: plan.nthreads,
-        ngpus: plan.ngpus,
-        min_bytes: plan.min_bytes,
-        max_bytes: plan.max_bytes,
+        nthreads: plan.gpu.nthreads,
+        ngpus: plan.gpu.ngpus,
+        min_bytes: plan.sweep.min_bytes,
+        max_bytes: plan.sweep.max_bytes,
         step_kind: step_kind.to_string(),
         step_value,
         warmup_iters: plan.warmup_iters,
@@ -132,15 +132,15 @@ pub fn run_config(plan: &TestPlan, nranks: usize) -> RunConfig {
         per_iteration_skip: plan.timing.per_iteration_skip,
         run_cycles: plan.run_cycles,
         seed: plan.seed,
-        dtypes: plan.dtypes.clone(),
+        dtypes: plan.sweep.dtypes.clone(),
         ops: op_passes(plan)
             .iter()
             .filter_map(|op| op.map(|o| o.name().to_string()))
             .collect(),
         roots,
         blocking_mode: plan.timing.blocking_mode.flag(),
-        unalign: plan.unalign,
-        parallel_init: plan.parallel_init,
+        unalign: plan.gpu.unalign,
+        parallel_init: plan.gpu.parallel_init,
         report_cputime: plan.timing.report_cputime,
         report_timestamps: plan.report_timestamps,
         adaptive: plan.adaptive.map(|a| a.config()),
@@ -159,9 +159,9 @@ fn aggregate_options(plan: &TestPlan) -> AggregateOptions {
 
 /// Measurements (table cells) the sweep runs: 2 per size, type, operator, root and cycle.
 fn cell_count(plan: &TestPlan, nranks: usize) -> usize {
-    plan.sizes.len()
+    plan.sweep.sizes.len()
         * 2
-        * plan.dtypes.len()
+        * plan.sweep.dtypes.len()
         * op_passes(plan).len()
         * plan.roots(nranks).len()
         * plan.run_cycles.max(1)
@@ -172,11 +172,11 @@ fn cell_count(plan: &TestPlan, nranks: usize) -> usize {
 pub fn buffer_bytes(plan: &TestPlan, nranks: usize) -> (usize, usize) {
     let mut send = 0;
     let mut recv = 0;
-    for &dtype in &plan.dtypes {
+    for &dtype in &plan.sweep.dtypes {
         let elt = dtype.size_bytes();
         let counts = plan
             .collective
-            .counts(plan.max_bytes as usize / elt, elt, nranks);
+            .counts(plan.sweep.max_bytes as usize / elt, elt, nranks);
         send = send.max(counts.send_count * elt);
         recv = recv.max(counts.recv_count * elt);
     }
@@ -430,7 +430,7 @@ impl Runner<'_> {
         let collective = spec.collective;
         // Both placements: a library's first in-place call can take a path of its own (NCCL with
         // one rank), which would otherwise land in the first row's timed in-place loop.
-        for bytes in [plan.max_bytes, plan.min_bytes] {
+        for bytes in [plan.sweep.max_bytes, plan.sweep.min_bytes] {
             for in_place in [false, true] {
                 watchdog::set_target(collective.name(), bytes);
                 let call = CallSpec {
@@ -480,7 +480,7 @@ impl Runner<'_> {
         let nranks = self.backend.nranks();
         let elt = spec.dtype.size_bytes();
         let collective = spec.collective;
-        for &size in &plan.sizes {
+        for &size in &plan.sweep.sizes {
             let counts: Counts = collective.counts(size as usize / elt, elt, nranks);
             watchdog::set_target(collective.name(), counts.size_bytes(elt));
             let mut cells = [None, None];
@@ -560,7 +560,7 @@ impl Runner<'_> {
 
         let roots = plan.roots(nranks);
         let mut interrupted_by = None;
-        'passes: for &dtype in &plan.dtypes {
+        'passes: for &dtype in &plan.sweep.dtypes {
             for printed_op in op_passes(plan) {
                 // Only reductions apply the operator; sendrecv prints `-o` but ignores it.
                 let op = match plan.collective.op_column() {

@@ -22,6 +22,14 @@ impl Flag {
     pub const fn long_only(long: &'static str) -> Flag {
         Flag { short: None, long }
     }
+
+    /// `-b` when it has a letter, else `--backend`.
+    pub fn shortest(&self) -> String {
+        match self.short {
+            Some(short) => format!("-{short}"),
+            None => format!("--{}", self.long),
+        }
+    }
 }
 
 impl fmt::Display for Flag {

@@ -18,7 +18,8 @@ pub use crate::report::verdict::{node_count, Blame, Check, CheckKind, SlowRank, 
 pub use floors::lowest_busbw;
 use floors::{bandwidth_check, floor_from_size_checks, per_size_checks};
 
-use crate::report::Report;
+use crate::plan::profile::Profile;
+use crate::report::{Report, ResultRow};
 use std::collections::BTreeSet;
 
 impl Verdict {
@@ -77,8 +78,37 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
         return None;
     }
     let nodes = node_count(report);
-    let mut checks = Vec::new();
+    let mut checks = run_checks(report, criteria);
+    checks.extend(floor_checks(report, criteria));
+    if let Some(value) = criteria.nccl_tests_min_bw {
+        checks.push(nccl_tests_min_bw_check(report, value));
+    }
+    if let Some(profile) = &criteria.profile {
+        checks.extend(profile_checks(report, profile, nodes));
+    }
+    if let Some(required) = &criteria.require_net {
+        checks.push(network_check(report, required));
+    }
 
+    let passed = checks.iter().all(|c| c.passed || c.kind.warns_only());
+    let warned = checks.iter().any(|c| !c.passed && c.kind.warns_only());
+    let blame = keep_evidenced_blame(report, &mut checks);
+    let slowest_ranks = rank_suspects(&checks);
+    Some(Verdict {
+        passed,
+        warned,
+        profile: criteria.profile.as_ref().map(|p| p.name.clone()),
+        nodes,
+        checks,
+        slowest_ranks,
+        note: criteria.note.clone(),
+        blame,
+    })
+}
+
+/// Whether the run itself went right: its data (when validated) and its completeness.
+fn run_checks(report: &Report, criteria: &Criteria) -> Vec<Check> {
+    let mut checks = Vec::new();
     let validated = report.results.iter().any(|r| {
         [&r.out_of_place, &r.in_place]
             .iter()
@@ -91,7 +121,12 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
     if !report.complete || criteria.judge_without_threshold {
         checks.push(complete_check(report));
     }
+    checks
+}
 
+/// `--min-busbw` and `--warn-busbw`, each from a size on or per listed size.
+fn floor_checks(report: &Report, criteria: &Criteria) -> Vec<Check> {
+    let mut checks = Vec::new();
     if let Some(min) = &criteria.min_busbw {
         checks.extend(floor_from_size_checks(
             report,
@@ -120,115 +155,111 @@ pub fn evaluate(report: &Report, criteria: &Criteria) -> Option<Verdict> {
         "--warn-busbw",
         &criteria.warn_busbw.per_size,
     ));
+    checks
+}
 
-    if let Some(value) = criteria.nccl_tests_min_bw {
-        let avg = report.summary.avg_bus_bandwidth_gbps;
-        let threshold = value * crate::plan::acceptance::NCCL_TESTS_MIN_BW_FRACTION;
-        checks.push(Check {
-            kind: CheckKind::NcclTestsMinBw,
-            passed: avg >= threshold,
-            collective: Some(report.collective.clone()),
-            size_bytes: None,
-            dtype: None,
-            placement: None,
-            measured: avg,
-            threshold,
-            unit: "GB/s".into(),
-            basis: format!("NCCL_TESTS_MIN_BW={value}: the footer's average busbw must reach 90% of it (nccl-tests rule)"),
-            slowest: None,
-        });
+/// nccl-tests' rule: the footer's average busbw must reach 90 % of `NCCL_TESTS_MIN_BW`.
+fn nccl_tests_min_bw_check(report: &Report, value: f64) -> Check {
+    let avg = report.summary.avg_bus_bandwidth_gbps;
+    let threshold = value * crate::plan::acceptance::NCCL_TESTS_MIN_BW_FRACTION;
+    Check {
+        kind: CheckKind::NcclTestsMinBw,
+        passed: avg >= threshold,
+        collective: Some(report.collective.clone()),
+        size_bytes: None,
+        dtype: None,
+        placement: None,
+        measured: avg,
+        threshold,
+        unit: "GB/s".into(),
+        basis: format!("NCCL_TESTS_MIN_BW={value}: the footer's average busbw must reach 90% of it (nccl-tests rule)"),
+        slowest: None,
     }
+}
 
-    if let Some(profile) = &criteria.profile {
-        let before = checks.len();
-        // Expected numbers are for full nodes: gpus_per_node ranks on each of the run's nodes.
-        let expected_ranks = profile.gpus_per_node as usize * nodes;
-        let shape_fits = report.nranks == expected_ranks;
-        if !shape_fits {
-            checks.push(Check {
-                kind: CheckKind::ProfileCoverage,
-                passed: false,
-                collective: Some(report.collective.clone()),
-                size_bytes: None,
-                dtype: None,
-                placement: None,
-                measured: report.nranks as f64,
-                threshold: expected_ranks as f64,
-                unit: "ranks".into(),
-                basis: format!(
-                    "profile {} is for {} ranks per node ({expected_ranks} on {nodes} node(s)); this run has {} ranks, so its busbw is not comparable",
-                    profile.name, profile.gpus_per_node, report.nranks
-                ),
-                slowest: None,
-            });
-        }
-        for row in report.results.iter().filter(|_| shape_fits) {
-            let Some(expected) =
-                profile.expected(&row.collective, nodes as u32, row.size_bytes, row.dtype)
-            else {
-                continue;
-            };
-            if let Some((placement, m)) = lowest_busbw(row) {
-                let threshold = expected.busbw_gbps * profile.pass_fraction;
-                checks.push(bandwidth_check(
-                    CheckKind::Profile,
-                    report,
-                    row,
-                    placement,
-                    m,
-                    threshold,
-                    format!(
-                        "profile {}: {:.0}% of {:.2} GB/s expected on {nodes} node(s) ({})",
-                        profile.name,
-                        profile.pass_fraction * 100.0,
-                        expected.busbw_gbps,
-                        expected.basis
-                    ),
-                ));
-            }
-        }
-        if shape_fits && checks.len() == before {
-            let sizes: BTreeSet<u64> = report.results.iter().map(|r| r.size_bytes).collect();
-            checks.push(Check {
-                kind: CheckKind::ProfileCoverage,
-                passed: false,
-                collective: Some(report.collective.clone()),
-                size_bytes: None,
-                dtype: None,
-                placement: None,
-                measured: 0.0,
-                threshold: 1.0,
-                unit: "rows".into(),
-                basis: format!(
-                    "profile {} has no expectation for {} on {nodes} node(s) at the sizes run ({}); it covers: {}",
-                    profile.name,
-                    report.collective,
-                    sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
-                    profile.coverage()
-                ),
-                slowest: None,
-            });
-        }
+/// An acceptance profile: a row check per size it expects, or one coverage check saying why it
+/// judged nothing (another shape of job, or no expectation at the sizes run).
+fn profile_checks(report: &Report, profile: &Profile, nodes: usize) -> Vec<Check> {
+    // Expected numbers are for full nodes: gpus_per_node ranks on each of the run's nodes.
+    let expected_ranks = profile.gpus_per_node as usize * nodes;
+    if report.nranks != expected_ranks {
+        return vec![coverage_check(
+            report,
+            (report.nranks as f64, expected_ranks as f64, "ranks"),
+            format!(
+                "profile {} is for {} ranks per node ({expected_ranks} on {nodes} node(s)); this run has {} ranks, so its busbw is not comparable",
+                profile.name, profile.gpus_per_node, report.nranks
+            ),
+        )];
     }
-
-    if let Some(required) = &criteria.require_net {
-        checks.push(network_check(report, required));
+    let checks: Vec<Check> = report
+        .results
+        .iter()
+        .filter_map(|row| profile_row_check(report, row, profile, nodes))
+        .collect();
+    if !checks.is_empty() {
+        return checks;
     }
+    let sizes: BTreeSet<u64> = report.results.iter().map(|r| r.size_bytes).collect();
+    vec![coverage_check(
+        report,
+        (0.0, 1.0, "rows"),
+        format!(
+            "profile {} has no expectation for {} on {nodes} node(s) at the sizes run ({}); it covers: {}",
+            profile.name,
+            report.collective,
+            sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+            profile.coverage()
+        ),
+    )]
+}
 
-    let passed = checks.iter().all(|c| c.passed || c.kind.warns_only());
-    let warned = checks.iter().any(|c| !c.passed && c.kind.warns_only());
-    let blame = keep_evidenced_blame(report, &mut checks);
-    let slowest_ranks = rank_suspects(&checks);
-    Some(Verdict {
-        passed,
-        warned,
-        profile: criteria.profile.as_ref().map(|p| p.name.clone()),
-        nodes,
-        checks,
-        slowest_ranks,
-        note: criteria.note.clone(),
-        blame,
-    })
+/// A failed `ProfileCoverage` check: `measured` of `threshold` `unit` (ranks, rows), and why.
+fn coverage_check(
+    report: &Report,
+    (measured, threshold, unit): (f64, f64, &str),
+    basis: String,
+) -> Check {
+    Check {
+        kind: CheckKind::ProfileCoverage,
+        passed: false,
+        collective: Some(report.collective.clone()),
+        size_bytes: None,
+        dtype: None,
+        placement: None,
+        measured,
+        threshold,
+        unit: unit.into(),
+        basis,
+        slowest: None,
+    }
+}
+
+/// One row against the profile's expectation for it, if the profile has one.
+fn profile_row_check(
+    report: &Report,
+    row: &ResultRow,
+    profile: &Profile,
+    nodes: usize,
+) -> Option<Check> {
+    let expected = profile.expected(&row.collective, nodes as u32, row.size_bytes, row.dtype)?;
+    let (placement, m) = lowest_busbw(row)?;
+    let threshold = expected.busbw_gbps * profile.pass_fraction;
+    Some(bandwidth_check(
+        CheckKind::Profile,
+        report,
+        row,
+        placement,
+        m,
+        threshold,
+        format!(
+            "profile {}: {:.0}% of {:.2} GB/s expected on {nodes} node(s) ({})",
+            profile.name,
+            profile.pass_fraction * 100.0,
+            expected.busbw_gbps,
+            expected.basis
+        ),
+    ))
 }
 
 fn is_bandwidth(kind: CheckKind) -> bool {

@@ -98,8 +98,8 @@ mod tests {
 
     fn fields(iters: &str) -> Vec<PlanField> {
         vec![
-            ("collective", "all_reduce".to_string()),
-            ("-n/--iters", iters.to_string()),
+            ("collective".to_string(), "all_reduce".to_string()),
+            ("-n/--iters".to_string(), iters.to_string()),
         ]
     }
 
@@ -112,7 +112,7 @@ mod tests {
             vec!["-n/--iters: rank 0 has 5, rank 3 has 6".to_string()]
         );
         let mut more = fields("5");
-        more.push(("--seed", "1".to_string()));
+        more.push(("--seed".to_string(), "1".to_string()));
         assert_eq!(
             differences(&reference, &more, 1),
             vec!["--seed: rank 0 has none, rank 1 has 1".to_string()]

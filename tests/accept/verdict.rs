@@ -480,22 +480,22 @@ fn without_a_threshold_accept_judges_data_and_completeness_and_says_so() {
 
 #[test]
 fn acceptance_flags_are_checked_before_any_work() {
-    use clap::Parser;
     use collbench::cli::args::RawArgs;
-    use collbench::cli::build::acceptance_plan;
+    use collbench::cli::build::build_plan;
     use collbench::verdict::ProfileChoice;
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("run.prom").display().to_string();
     let jsonl = dir.path().join("run.jsonl").display().to_string();
     let parse = |args: &[&str], env: &[(&str, &str)]| {
-        let raw = RawArgs::try_parse_from(args).unwrap();
+        let raw = RawArgs::parse(args).unwrap();
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        acceptance_plan(&raw.acceptance, &move |name: &str| {
-            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
+        // The whole plan: --jsonl and --prom-file are among its output files.
+        let all_reduce = collbench::collectives::find("all_reduce").unwrap();
+        let env = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        build_plan(all_reduce, &raw, &env, Vec::new()).map(|plan| plan.acceptance)
     };
     let plan = parse(
         &[

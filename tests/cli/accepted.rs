@@ -5,10 +5,11 @@ use crate::support::cli::*;
 use collbench::cli::{parse_umbrella, parse_umbrella_with, Parsed, Umbrella};
 use collbench::collectives::Collective;
 use collbench::plan::{
-    AverageMode, BackendChoice, BlockingMode, RootSelection, SplitRule, Step, DEFAULT_SEED,
+    AverageMode, BackendChoice, BlockingMode, OutputFormat, RootSelection, SplitRule, Step,
+    DEFAULT_SEED,
 };
 use collbench::types::{DataType, ReduceOp};
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 const MIB: u64 = 1 << 20;
@@ -18,32 +19,38 @@ fn defaults_are_nccl_tests_defaults() {
     let plan = plan(REDUCTION, &[]);
     // nccl-tests 2.19.6: minBytes = maxBytes = 32M, stepBytes 1M, stepFactor 1, iters 20, warmup 1,
     // agg 1, run_cycles 1, check 1, op sum, type float, root 0, average 1, everything else 0.
-    assert_eq!((plan.min_bytes, plan.max_bytes), (32 * MIB, 32 * MIB));
-    assert_eq!(plan.step, Step::Bytes(MIB));
-    assert_eq!(plan.sizes, vec![32 * MIB]);
+    assert_eq!(
+        (plan.sweep.min_bytes, plan.sweep.max_bytes),
+        (32 * MIB, 32 * MIB)
+    );
+    assert_eq!(plan.sweep.step, Step::Bytes(MIB));
+    assert_eq!(plan.sweep.sizes, vec![32 * MIB]);
     assert_eq!(plan.timing.iters, 20);
     assert_eq!(plan.warmup_iters, 1);
     assert_eq!(plan.timing.agg_iters, 1);
     assert_eq!(plan.run_cycles, 1);
     assert_eq!(plan.check_iters, 1);
-    assert_eq!(plan.ops, vec![ReduceOp::Sum]);
-    assert_eq!(plan.dtypes, vec![DataType::Float]);
-    assert_eq!(plan.root, RootSelection::One(0));
+    assert_eq!(plan.sweep.ops, vec![ReduceOp::Sum]);
+    assert_eq!(plan.sweep.dtypes, vec![DataType::Float]);
+    assert_eq!(plan.sweep.root, RootSelection::One(0));
     assert_eq!(plan.average, AverageMode::Avg);
-    assert_eq!((plan.nthreads, plan.ngpus), (1, 1));
+    assert_eq!((plan.gpu.nthreads, plan.gpu.ngpus), (1, 1));
     assert_eq!(plan.timing.blocking_mode, BlockingMode::Off);
     assert!(!plan.timing.blocks());
     assert_eq!(plan.timing.graph_launches, 0);
     assert!(!plan.timing.per_iteration);
     assert_eq!(plan.timing.per_iteration_skip, 0);
     assert!(!plan.timing.report_cputime);
-    assert!(!plan.parallel_init && !plan.stream_null && !plan.report_timestamps);
+    assert!(!plan.gpu.parallel_init && !plan.gpu.stream_null && !plan.report_timestamps);
     assert!(!plan.memory_report);
-    assert_eq!((plan.local_register, plan.unalign), (0, 0));
+    assert_eq!((plan.gpu.local_register, plan.gpu.unalign), (0, 0));
     assert_eq!(plan.timeout, None);
     assert_eq!(plan.split, None);
     assert_eq!(
-        (plan.json_path.clone(), plan.csv_path.clone()),
+        (
+            plan.outputs.path(OutputFormat::NcclTestsJson),
+            plan.outputs.path(OutputFormat::Csv)
+        ),
         (None, None)
     );
     // collbench's own defaults.
@@ -55,45 +62,54 @@ fn defaults_are_nccl_tests_defaults() {
 #[test]
 fn the_card_sweep_has_22_sizes() {
     let plan = plan(REDUCTION, &["-b", "8", "-e", "16M", "-f", "2"]);
-    assert_eq!(plan.step, Step::Factor(2.0));
-    assert_eq!(plan.sizes.len(), 22);
-    assert_eq!(plan.sizes[0], 8);
-    assert_eq!(plan.sizes[21], 16 * MIB);
-    assert!(plan.sizes.windows(2).all(|w| w[1] == 2 * w[0]));
+    assert_eq!(plan.sweep.step, Step::Factor(2.0));
+    assert_eq!(plan.sweep.sizes.len(), 22);
+    assert_eq!(plan.sweep.sizes[0], 8);
+    assert_eq!(plan.sweep.sizes[21], 16 * MIB);
+    assert!(plan.sweep.sizes.windows(2).all(|w| w[1] == 2 * w[0]));
     // Long spellings, `=` and attached short values mean the same.
     let long = crate::support::cli::plan(
         REDUCTION,
         &["--minbytes=8", "--maxbytes", "16M", "--stepfactor=2"],
     );
-    assert_eq!(long.sizes, plan.sizes);
+    assert_eq!(long.sweep.sizes, plan.sweep.sizes);
     let attached = crate::support::cli::plan(REDUCTION, &["-b8", "-e16M", "-f2"]);
-    assert_eq!(attached.sizes, plan.sizes);
+    assert_eq!(attached.sweep.sizes, plan.sweep.sizes);
 }
 
 #[test]
 fn sweeps_follow_nccl_tests_loop() {
     // Additive: -e included when reached, not passed.
     assert_eq!(
-        plan(REDUCTION, &["-b", "1K", "-e", "4K", "-i", "1K"]).sizes,
+        plan(REDUCTION, &["-b", "1K", "-e", "4K", "-i", "1K"])
+            .sweep
+            .sizes,
         vec![1024, 2048, 3072, 4096]
     );
     assert_eq!(
-        plan(REDUCTION, &["-b", "0", "-e", "10", "-i", "4"]).sizes,
+        plan(REDUCTION, &["-b", "0", "-e", "10", "-i", "4"])
+            .sweep
+            .sizes,
         vec![0, 4, 8]
     );
     // Factor not landing on -e stops below it.
     assert_eq!(
-        plan(REDUCTION, &["-b", "8", "-e", "100", "-f", "4"]).sizes,
+        plan(REDUCTION, &["-b", "8", "-e", "100", "-f", "4"])
+            .sweep
+            .sizes,
         vec![8, 32]
     );
     // -f wins over -i like nccl-tests, so -i 0 is harmless with a factor.
     assert_eq!(
-        plan(REDUCTION, &["-b", "1", "-e", "4", "-f", "2", "-i", "0"]).sizes,
+        plan(REDUCTION, &["-b", "1", "-e", "4", "-f", "2", "-i", "0"])
+            .sweep
+            .sizes,
         vec![1, 2, 4]
     );
     // Exactly 10,000 sizes is the limit, still accepted.
     assert_eq!(
         plan(REDUCTION, &["-b", "1", "-e", "10000", "-i", "1"])
+            .sweep
             .sizes
             .len(),
         10_000
@@ -103,25 +119,25 @@ fn sweeps_follow_nccl_tests_loop() {
 #[test]
 fn sizes_accept_suffixes_and_fractions() {
     let plan = plan(REDUCTION, &["-b", "1.5G", "-e", "1.5G"]);
-    assert_eq!(plan.sizes, vec![1_610_612_736]);
+    assert_eq!(plan.sweep.sizes, vec![1_610_612_736]);
     let plan = crate::support::cli::plan(REDUCTION, &["-b", "64k", "-e", "2T", "-f", "1024"]);
-    assert_eq!(plan.sizes, vec![64 << 10, 64 << 20, 64 << 30]);
+    assert_eq!(plan.sweep.sizes, vec![64 << 10, 64 << 20, 64 << 30]);
     let plan = crate::support::cli::plan(REDUCTION, &["-b", "16MB", "-e", "0.5GiB", "-f", "2"]);
-    assert_eq!(plan.min_bytes, 16 * MIB);
-    assert_eq!(plan.max_bytes, 512 * MIB);
-    assert_eq!(plan.sizes.len(), 6);
+    assert_eq!(plan.sweep.min_bytes, 16 * MIB);
+    assert_eq!(plan.sweep.max_bytes, 512 * MIB);
+    assert_eq!(plan.sweep.sizes.len(), 6);
 }
 
 #[test]
 fn all_types_and_all_ops() {
     let plan = plan(REDUCTION, &["-d", "all", "-o", "all"]);
-    assert_eq!(plan.dtypes.len(), 12);
-    assert_eq!(plan.dtypes, DataType::ALL.to_vec());
-    assert_eq!(plan.ops.len(), 6);
-    assert_eq!(plan.ops, ReduceOp::ALL.to_vec());
+    assert_eq!(plan.sweep.dtypes.len(), 12);
+    assert_eq!(plan.sweep.dtypes, DataType::ALL.to_vec());
+    assert_eq!(plan.sweep.ops.len(), 6);
+    assert_eq!(plan.sweep.ops, ReduceOp::ALL.to_vec());
     let plan = crate::support::cli::plan(REDUCTION, &["-d", "bfloat16", "-o", "mulsum"]);
     assert_eq!(
-        (plan.dtypes, plan.ops),
+        (plan.sweep.dtypes, plan.sweep.ops),
         (vec![DataType::Bfloat16], vec![ReduceOp::MulSum])
     );
 }
@@ -129,15 +145,15 @@ fn all_types_and_all_ops() {
 #[test]
 fn op_is_ignored_by_collectives_that_do_not_reduce() {
     // nccl-tests accepts -o for any collective and ignores it where nothing is reduced.
-    assert!(plan(ROOTED, &["-o", "all"]).ops.is_empty());
-    assert!(plan(POWER_OF_TWO, &["-o", "max"]).ops.is_empty());
+    assert!(plan(ROOTED, &["-o", "all"]).sweep.ops.is_empty());
+    assert!(plan(POWER_OF_TWO, &["-o", "max"]).sweep.ops.is_empty());
 }
 
 #[test]
 fn every_root_and_one_root() {
     for spelling in ["-1", "all"] {
         let plan = plan(ROOTED, &["-r", spelling]);
-        assert_eq!(plan.root, RootSelection::All);
+        assert_eq!(plan.sweep.root, RootSelection::All);
         assert_eq!(plan.roots(4), vec![0, 1, 2, 3]);
         plan.validate_for_world(4).unwrap();
     }
@@ -173,7 +189,7 @@ fn timing_flags_reach_the_plan() {
     assert_eq!(plan.timeout, Some(Duration::from_secs(30)));
     assert!(plan.timing.per_iteration);
     assert_eq!(plan.timing.per_iteration_skip, 5);
-    assert!(plan.timing.report_cputime && plan.report_timestamps && plan.parallel_init);
+    assert!(plan.timing.report_cputime && plan.report_timestamps && plan.gpu.parallel_init);
     assert_eq!(plan.timing.graph_launches, 10);
     for (flag, mode) in [
         ("0", BlockingMode::Off),
@@ -227,7 +243,7 @@ fn long_names_can_be_abbreviated_like_getopt_long() {
     assert_eq!(plan.warmup_iters, 5);
     assert_eq!(plan.timing.iters, 10);
     assert_eq!(plan.check_iters, 0);
-    assert_eq!(plan.min_bytes, 1024);
+    assert_eq!(plan.sweep.min_bytes, 1024);
     assert!(plan.memory_report);
     // A full name that is also the prefix of another is that name, as in getopt_long.
     assert!(parse(REDUCTION, &["--min-busbw", "5"]).is_ok());
@@ -272,16 +288,24 @@ fn collbench_additions() {
         ],
     );
     assert_eq!(plan.backend, BackendChoice::Mpi);
-    assert_eq!(plan.csv_path, Some(PathBuf::from("out.csv")));
-    assert_eq!(plan.collbench_json_path, Some(PathBuf::from("out.json")));
+    assert_eq!(
+        plan.outputs.path(OutputFormat::Csv),
+        Some(Path::new("out.csv"))
+    );
+    assert_eq!(
+        plan.outputs.path(OutputFormat::CollbenchJson),
+        Some(Path::new("out.json"))
+    );
     assert_eq!(plan.seed, 42);
     assert_eq!(
         crate::support::cli::plan(REDUCTION, &["--backend=nccl"]).backend,
         BackendChoice::Nccl
     );
     assert_eq!(
-        crate::support::cli::plan(REDUCTION, &["--output_file", "r.json"]).json_path,
-        Some(PathBuf::from("r.json"))
+        crate::support::cli::plan(REDUCTION, &["--output_file", "r.json"])
+            .outputs
+            .path(OutputFormat::NcclTestsJson),
+        Some(Path::new("r.json"))
     );
     assert_eq!(
         crate::support::cli::plan(REDUCTION, &["-b", "8"]).args,
@@ -400,8 +424,8 @@ fn umbrella_run_parses_the_collective_flags() {
         match umbrella(&["run", name, "-b", "8", "-e", "64", "-f", "2", "-r", "-1"]) {
             Ok(Umbrella::Run(Parsed::Run(plan))) => {
                 assert_eq!(plan.collective.name(), "broadcast");
-                assert_eq!(plan.sizes, vec![8, 16, 32, 64]);
-                assert_eq!(plan.root, RootSelection::All);
+                assert_eq!(plan.sweep.sizes, vec![8, 16, 32, 64]);
+                assert_eq!(plan.sweep.root, RootSelection::All);
                 assert_eq!(plan.args[..3], ["collbench", "run", name]);
             }
             other => panic!("{name}: {other:?}"),

@@ -285,7 +285,7 @@ fn collective_rank_count_rules_are_checked() {
 #[test]
 fn max_bytes_is_capped_to_memory_with_nccl_tests_notice() {
     let mut plan = plan(REDUCTION, &["-b", "8", "-e", "1G", "-f", "2"]);
-    assert_eq!(plan.sizes.len(), 28);
+    assert_eq!(plan.sweep.sizes.len(), 28);
     assert_eq!(
         plan.cap_max_bytes(2 << 30, None).unwrap(),
         None,
@@ -299,9 +299,9 @@ fn max_bytes_is_capped_to_memory_with_nccl_tests_notice() {
         notice,
         "#\n# Reducing maxBytes to 104857600 due to memory limitation"
     );
-    assert_eq!(plan.max_bytes, 100 << 20);
-    assert_eq!(*plan.sizes.last().unwrap(), 64 << 20);
-    assert!(plan.sizes.iter().all(|&s| s <= 100 << 20));
+    assert_eq!(plan.sweep.max_bytes, 100 << 20);
+    assert_eq!(*plan.sweep.sizes.last().unwrap(), 64 << 20);
+    assert!(plan.sweep.sizes.iter().all(|&s| s <= 100 << 20));
 }
 
 #[test]

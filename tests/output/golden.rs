@@ -22,7 +22,7 @@ use collbench::cli::acceptance::min_bus_bandwidth_from_env;
 use collbench::cli::{parse_collective_args, Parsed};
 use collbench::collectives::{find, OpColumn};
 use collbench::data::WrongElement;
-use collbench::plan::TestPlan;
+use collbench::plan::{OutputFormat, TestPlan};
 use collbench::report::memory::{MemoryKind, RankMemory};
 use collbench::report::{
     self, BackendInfo, RankPlacement, Report, ResultRow, ToolInfo, SCHEMA_VERSION,
@@ -345,7 +345,7 @@ fn memory(ranks: &[RankPlacement], plan: &TestPlan) -> Vec<RankMemory> {
             },
             device: p.device,
             communicator_bytes: p.device.map(|d| (586 + d as u64) << 20),
-            buffer_bytes: 3 * (plan.max_bytes.max(1 << 20)),
+            buffer_bytes: 3 * (plan.sweep.max_bytes.max(1 << 20)),
             free_bytes: Some((79_962 - p.rank as u64) << 20),
             total_bytes: Some(81_079 << 20),
             process_peak_rss_bytes: p.device.is_none().then_some(12 << 20),
@@ -385,18 +385,18 @@ fn header(s: &Scenario, plan: &TestPlan, ranks: &[RankPlacement]) -> Report {
 fn open_sinks(plan: &TestPlan, dir: &Path) -> (TextSink<Vec<u8>>, Vec<Box<dyn Sink>>) {
     let text = TextSink::new(Vec::new(), "test buffer")
         .with_timestamp_source(|| "2026-11-22 17:00:01".to_string());
-    let inside = |p: &PathBuf| dir.join(p.file_name().expect("a file name"));
+    let inside = |p: &Path| dir.join(p.file_name().expect("a file name"));
     let mut files: Vec<Box<dyn Sink>> = Vec::new();
-    if let Some(p) = &plan.json_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::NcclTestsJson) {
         files.push(Box::new(JsonSink::new(inside(p))));
     }
-    if let Some(p) = &plan.csv_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Csv) {
         files.push(Box::new(CsvSink::new(inside(p))));
     }
-    if let Some(p) = &plan.acceptance.jsonl_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Jsonl) {
         files.push(Box::new(JsonlSink::open(&inside(p)).expect("open jsonl")));
     }
-    if let Some(p) = &plan.acceptance.prom_file {
+    if let Some(p) = plan.outputs.path(OutputFormat::Prometheus) {
         files.push(Box::new(PromFileSink::new(&inside(p))));
     }
     (text, files)
@@ -473,18 +473,18 @@ fn run(s: &Scenario) -> Outputs {
         report_cputime: plan.timing.report_cputime,
         center_is_reported: false,
     };
-    let op_passes: Vec<Option<ReduceOp>> = if plan.ops.is_empty() {
+    let op_passes: Vec<Option<ReduceOp>> = if plan.sweep.ops.is_empty() {
         vec![None]
     } else {
-        plan.ops.iter().copied().map(Some).collect()
+        plan.sweep.ops.iter().copied().map(Some).collect()
     };
     let mut interrupted = false;
-    'passes: for &dtype in &plan.dtypes {
+    'passes: for &dtype in &plan.sweep.dtypes {
         let elt = dtype.size_bytes();
         for &printed_op in &op_passes {
             for &root in &plan.roots(nranks) {
                 for cycle in 0..plan.run_cycles {
-                    for &size in &plan.sizes {
+                    for &size in &plan.sweep.sizes {
                         let counts = collective.counts(size as usize / elt, elt, nranks);
                         let size_bytes = counts.size_bytes(elt);
                         let mut cells = [None, None];
@@ -557,7 +557,7 @@ fn run(s: &Scenario) -> Outputs {
     }
     // Sendrecv prints `-o` but ignores it: the scenario list must not hide a reduction.
     assert!(
-        collective.op_column() != OpColumn::Reduction || !plan.ops.is_empty(),
+        collective.op_column() != OpColumn::Reduction || !plan.sweep.ops.is_empty(),
         "{}: a reduction without operators",
         s.name
     );
@@ -584,19 +584,19 @@ fn run(s: &Scenario) -> Outputs {
         table.push(b'\n');
     }
     let mut outputs = vec![("table.txt", table)];
-    let read = |p: &PathBuf| std::fs::read(dir.path().join(p.file_name().unwrap())).unwrap();
-    if let Some(p) = &plan.json_path {
+    let read = |p: &Path| std::fs::read(dir.path().join(p.file_name().unwrap())).unwrap();
+    if let Some(p) = plan.outputs.path(OutputFormat::NcclTestsJson) {
         outputs.push(("run.json", read(p)));
     }
-    if let Some(p) = &plan.csv_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Csv) {
         outputs.push(("run.csv", read(p)));
     }
-    if let Some(p) = &plan.acceptance.jsonl_path {
+    if let Some(p) = plan.outputs.path(OutputFormat::Jsonl) {
         outputs.push(("runs.jsonl", read(p)));
     }
     // The Prometheus text as pushed and written, at a fixed update time.
     let metrics = exposition(&report, &report.results, &[], FIXED_UNIX_TIME);
-    if let Some(p) = &plan.acceptance.prom_file {
+    if let Some(p) = plan.outputs.path(OutputFormat::Prometheus) {
         assert_prom_file_matches(&read(p), &metrics, s.name);
     }
     outputs.push(("metrics.prom", metrics.into_bytes()));

@@ -46,6 +46,7 @@ fn absolute_threshold(
         return Ok(None);
     };
     let dtype = plan
+        .sweep
         .dtypes
         .first()
         .copied()
@@ -78,12 +79,14 @@ pub(super) fn resolve_threshold(
 ) -> Result<Option<(f64, String)>> {
     let criteria = plan.acceptance.resolve_criteria(devices)?;
     let largest = plan
+        .sweep
         .sizes
         .iter()
         .copied()
         .max()
         .map(|max| {
             let dtype = plan
+                .sweep
                 .dtypes
                 .first()
                 .copied()

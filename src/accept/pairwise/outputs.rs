@@ -4,6 +4,7 @@
 use super::jsonl::JsonlPairs;
 use crate::accept::report::PairwiseReport;
 use crate::error::{CollbenchError, Result};
+use crate::plan::OutputFormat;
 use crate::plan::TestPlan;
 
 /// `-J`, `--jsonl` (final record), `--prom-file`, `--push-gateway` of a pairwise run. Each one
@@ -23,7 +24,7 @@ pub(super) fn write_outputs(
             }
         }
     };
-    if let Some(path) = &plan.collbench_json_path {
+    if let Some(path) = plan.outputs.path(OutputFormat::CollbenchJson) {
         keep(
             serde_json::to_vec_pretty(result)
                 .map_err(|e| {
@@ -51,7 +52,7 @@ pub(super) fn write_outputs(
         );
     }
     let text = super::metrics::pairwise_exposition(result, crate::sinks::prometheus::unix_now());
-    if let Some(path) = &plan.acceptance.prom_file {
+    if let Some(path) = plan.outputs.path(OutputFormat::Prometheus) {
         keep(crate::io::atomic::write_atomically(path, text.as_bytes()));
     }
     if let Some(url) = &plan.acceptance.push_gateway {

@@ -52,7 +52,7 @@ pub(super) fn run_pair(
     // As a plain run: -e lowered to what every rank of the pair can allocate, with its notice.
     if let Some(notice) = lifecycle.cap_memory(backend.as_ref(), me)? {
         if group.rank() == 0 {
-            contribution.max_bytes_cap = Some((lifecycle.plan().max_bytes, notice));
+            contribution.max_bytes_cap = Some((lifecycle.plan().sweep.max_bytes, notice));
         }
     }
     if me == 0 {

@@ -16,6 +16,7 @@ use crate::error::{CollbenchError, Result};
 use crate::faults::TestHooks;
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::acceptance::DEFAULT_MIN_BUSBW_SIZE;
+use crate::plan::OutputFormat;
 use crate::plan::TestPlan;
 use crate::sweep::runner::StopSignal;
 use crate::world::World;
@@ -67,7 +68,7 @@ impl<'a> Session<'a> {
         let Checked { hooks, table } = checked;
         let timeout = plan.timeout.filter(|t| !t.is_zero());
         let words = Words::new(world, timeout, &table.hosts[table.host_of_rank[0]])?;
-        let jsonl = match (&plan.acceptance.jsonl_path, world.rank()) {
+        let jsonl = match (plan.outputs.path(OutputFormat::Jsonl), world.rank()) {
             (Some(path), 0) => Some(JsonlPairs::open(path, &start_time)?),
             _ => None,
         };

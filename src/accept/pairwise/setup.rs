@@ -7,6 +7,7 @@ use super::messages::{decode, encode, error_from_code, error_message};
 use crate::error::{CollbenchError, Result};
 use crate::faults::TestHooks;
 use crate::measure::watchdog::{self, Phase};
+use crate::plan::OutputFormat;
 use crate::plan::TestPlan;
 use crate::world::World;
 
@@ -39,11 +40,14 @@ pub(super) fn agree_and_check(plan: &TestPlan, world: &dyn World) -> Result<Chec
 /// (the other outputs' paths are checked when the flags are parsed).
 fn refuse_unwritable_report(plan: &TestPlan, world: &dyn World) -> Result<()> {
     let mut path_check = if world.rank() == 0 {
-        let refused = plan.collbench_json_path.as_ref().and_then(|path| {
-            crate::io::check_output_path("--collbench-json", path)
-                .err()
-                .map(|e| (e.exit_code(), error_message(&e)))
-        });
+        let refused = plan
+            .outputs
+            .path(OutputFormat::CollbenchJson)
+            .and_then(|path| {
+                crate::io::check_output_path("--collbench-json", path)
+                    .err()
+                    .map(|e| (e.exit_code(), error_message(&e)))
+            });
         encode(&refused)?
     } else {
         Vec::new()

@@ -49,17 +49,17 @@ pub struct GpuWaitHook {
 impl GpuOptions {
     pub fn from_plan(plan: &TestPlan) -> GpuOptions {
         GpuOptions {
-            nthreads: plan.nthreads.max(1),
-            ngpus: plan.ngpus.max(1),
-            parallel_init: plan.parallel_init,
+            nthreads: plan.gpu.nthreads.max(1),
+            ngpus: plan.gpu.ngpus.max(1),
+            parallel_init: plan.gpu.parallel_init,
             validate: plan.check_iters > 0,
-            register: plan.local_register,
-            unalign: plan.unalign,
+            register: plan.gpu.local_register,
+            unalign: plan.gpu.unalign,
             timeout: plan.timeout,
-            stream_null: plan.stream_null,
+            stream_null: plan.gpu.stream_null,
             average: plan.average,
             wait_hook: GpuWaitHook::default(),
-            device_base: plan.nccl_tests_device.clone(),
+            device_base: plan.gpu.nccl_tests_device.clone(),
         }
     }
 }
