@@ -7,6 +7,7 @@
 use crate::cli::{self, Parsed};
 use crate::collectives;
 use crate::error::{CollbenchError, Result};
+use crate::plan::{OutputFile, OutputFormat};
 
 /// `--pair-tolerance` default: without an absolute threshold, a pair fails below this many percent
 /// under the reference pair bandwidth.
@@ -152,23 +153,16 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                 plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
             )))
         }
-        Parsed::Run(plan) if pairwise && nccl_tests_json(&plan).is_some() => {
+        Parsed::Run(plan) if pairwise && sweep_table_output(&plan).is_some() => {
+            let (file, what) = sweep_table_output(&plan).expect("checked by the guard");
+            let flag = match file.flag.short {
+                Some(short) => format!("-{short}"),
+                None => format!("--{}", file.flag.long),
+            };
             Err(CollbenchError::Usage(format!(
-                "-J {}: -J writes nccl-tests' JSON of one sweep, which --pairwise (rounds of pair \
-                 runs) does not have; accepted: --collbench-json FILE for the pairwise report",
-                nccl_tests_json(&plan)
-                    .unwrap_or(std::path::Path::new(""))
-                    .display()
-            )))
-        }
-        Parsed::Run(plan) if pairwise && markdown(&plan).is_some() => {
-            Err(CollbenchError::Usage(format!(
-                "--markdown {}: the Markdown table is the table of one sweep, which --pairwise \
-                 (rounds of pair runs) does not have; accepted: --collbench-json FILE for the \
-                 pairwise report",
-                markdown(&plan)
-                    .unwrap_or(std::path::Path::new(""))
-                    .display()
+                "{flag} {}: {what} of one sweep, which --pairwise (rounds of pair runs) does not \
+                 have; accepted: --collbench-json FILE for the pairwise report",
+                file.path.display()
             )))
         }
         Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(
@@ -189,12 +183,18 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
     }
 }
 
-fn nccl_tests_json(plan: &crate::plan::TestPlan) -> Option<&std::path::Path> {
-    plan.outputs.path(crate::plan::OutputFormat::NcclTestsJson)
-}
-
-fn markdown(plan: &crate::plan::TestPlan) -> Option<&std::path::Path> {
-    plan.outputs.path(crate::plan::OutputFormat::Markdown)
+/// An output that holds one sweep's table (nccl-tests' JSON, the Markdown table, the CSV lines),
+/// and what it holds: `accept --pairwise` runs rounds of pair sweeps and has no such table.
+fn sweep_table_output(plan: &crate::plan::TestPlan) -> Option<(&OutputFile, &'static str)> {
+    plan.outputs.iter().find_map(|file| {
+        let what = match file.format {
+            OutputFormat::NcclTestsJson => "-J writes nccl-tests' JSON",
+            OutputFormat::Markdown => "the Markdown table is the table",
+            OutputFormat::Csv => "--csv writes one line per measured cell",
+            _ => return None,
+        };
+        Some((file, what))
+    })
 }
 
 /// An acceptance decides on its numbers: unless told otherwise (`--precision off`, or other values),

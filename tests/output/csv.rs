@@ -210,3 +210,21 @@ fn misuse_and_unwritable_paths_are_io_errors() {
     let err = early.finish(&report).unwrap_err();
     assert!(err.to_string().contains("before the header"), "{err}");
 }
+
+#[test]
+fn accept_pairwise_refuses_it_as_it_refuses_j_and_markdown() {
+    let args: Vec<String> = ["--pairwise", "--csv", "pairs.csv"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let Err(err) = collbench::accept::command::parse(&args, &|_| None) else {
+        panic!("accept --pairwise --csv was accepted (its CSV would never be written)");
+    };
+    assert_eq!(err.exit_code(), 6);
+    assert_eq!(
+        err.to_string(),
+        "usage error: --csv pairs.csv: --csv writes one line per measured cell of one sweep, which \
+         --pairwise (rounds of pair runs) does not have; accepted: --collbench-json FILE for the \
+         pairwise report"
+    );
+}
