@@ -673,6 +673,10 @@ mod tests {
         let elements = digest(false);
         assert_eq!(elements, PINNED, "element functions: {elements:#x}");
         assert_eq!(digest(true), PINNED, "vectorised block loops");
-        assert_eq!(portable_only(|| digest(true)), PINNED, "portable block loops");
+        assert_eq!(
+            portable_only(|| digest(true)),
+            PINNED,
+            "portable block loops"
+        );
     }
 }
