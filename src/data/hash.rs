@@ -47,7 +47,14 @@ pub fn lane_key(seed: u64, lane: u64) -> u64 {
 /// Hash of element `index` in the stream `key`: one mix per element.
 #[inline(always)]
 pub fn element_hash(key: u64, index: u64) -> u64 {
-    mix64(index.wrapping_mul(GOLDEN) ^ key)
+    scrambled_hash(key, index.wrapping_mul(GOLDEN))
+}
+
+/// [`element_hash`] from `index × GOLDEN` (mod 2^64), which a loop over consecutive indices
+/// keeps by adding GOLDEN instead of multiplying per element.
+#[inline(always)]
+pub fn scrambled_hash(key: u64, scrambled_index: u64) -> u64 {
+    mix64(scrambled_index ^ key)
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ use super::formats::{
     bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat, FLOAT,
 };
 use super::hash::{
-    below, below_u32, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE,
+    below, below_u32, element_hash, lane_key, mix64, scrambled_hash, GOLDEN, LAYOUT_LANE,
+    MULSUM_SALT, RANK_LANE_BASE,
 };
 use super::vectorised::vectorised;
 use super::GenParams;
@@ -286,13 +287,13 @@ impl Scheme {
         let op = match (self.params.op, self.fmt) {
             (None, None) => {
                 return vectorised(move || {
-                    fill_indexed(start, out, move |i| element_hash(rank_key, i) & mask)
+                    fill_scrambled(start, out, move |g| scrambled_hash(rank_key, g) & mask)
                 })
             }
             (None, Some(fmt)) => {
                 return vectorised(move || {
-                    fill_indexed(start, out, move |i| {
-                        sanitize_float(fmt, element_hash(rank_key, i) & mask)
+                    fill_scrambled(start, out, move |g| {
+                        sanitize_float(fmt, scrambled_hash(rank_key, g) & mask)
                     })
                 })
             }
@@ -375,15 +376,15 @@ impl Scheme {
         let (nranks, contributors, background) = (self.nranks, self.contributors, self.background);
         let (layout_key, keys) = (self.layout_key, self.contributor_keys);
         vectorised(move || {
-            fill_indexed(start, out, move |index| {
-                let layout_hash = element_hash(layout_key, index);
+            fill_scrambled(start, out, move |g| {
+                let layout_hash = scrambled_hash(layout_key, g);
                 let first = narrow_start(layout_hash, nranks);
                 let j = if rank >= first {
                     rank - first
                 } else {
                     rank + nranks - first
                 };
-                let bits = value(layout_hash, element_hash(select_key(keys, j), index));
+                let bits = value(layout_hash, scrambled_hash(select_key(keys, j), g));
                 if j < contributors {
                     bits
                 } else {
@@ -431,12 +432,12 @@ impl Scheme {
         let (range, magnitude) = self.float_sum_range();
         let (keys, layout_key) = (self.contributor_keys, self.layout_key);
         vectorised(move || {
-            fill_indexed(start, out, move |i| {
+            fill_scrambled(start, out, move |g| {
                 let mut total = 0i32;
                 for key in &keys[..S] {
-                    total += below_u32(element_hash(*key, i), range) as i32 - magnitude;
+                    total += below_u32(scrambled_hash(*key, g), range) as i32 - magnitude;
                 }
-                let layout_hash = element_hash(layout_key, i);
+                let layout_hash = scrambled_hash(layout_key, g);
                 scaled_f32_bits(total, scale_exponent_of(layout_hash))
             })
         })
@@ -446,10 +447,10 @@ impl Scheme {
     fn int_sum_block<const S: usize>(&self, start: u64, out: &mut [u64]) {
         let (keys, mask) = (self.contributor_keys, self.width_mask);
         vectorised(move || {
-            fill_indexed(start, out, move |i| {
+            fill_scrambled(start, out, move |g| {
                 let mut total = 0u64;
                 for key in &keys[..S] {
-                    total = total.wrapping_add(element_hash(*key, i));
+                    total = total.wrapping_add(scrambled_hash(*key, g));
                 }
                 total & mask
             })
@@ -603,6 +604,18 @@ fn scale_exponent_of(layout_hash: u64) -> i32 {
 #[inline(always)]
 fn scaled_f32_bits(m: i32, e: i32) -> u64 {
     (m as f32 * f32::from_bits(((e + 127) as u32) << 23)).to_bits() as u64
+}
+
+/// `out[i] = value((start + i) × GOLDEN)`, the product kept by an addition per element: the loop of
+/// the vectorised block generators, whose values depend on the index only through
+/// [`scrambled_hash`].
+#[inline(always)]
+fn fill_scrambled(start: u64, out: &mut [u64], value: impl Fn(u64) -> u64) {
+    let mut scrambled = start.wrapping_mul(GOLDEN);
+    for o in out.iter_mut() {
+        *o = value(scrambled);
+        scrambled = scrambled.wrapping_add(GOLDEN);
+    }
 }
 
 /// `out[i] = value(start + i)`: the loop every block generator runs.
