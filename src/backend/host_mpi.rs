@@ -335,10 +335,15 @@ impl Backend for HostBackend {
     }
 
     fn prepare(&mut self, call: &CallSpec) -> Result<()> {
-        let send_len = call.counts.send_count * call.dtype.size_bytes();
-        self.hold_input(call, send_len)?;
         let (out_start, out_len) = self.output_range(call)?;
         self.recv.bytes_mut()[out_start..out_start + out_len].fill(POISON_BYTE);
+        // In place, the input is then copied over (part of) the poisoned output.
+        self.fill_inputs(call)
+    }
+
+    fn fill_inputs(&mut self, call: &CallSpec) -> Result<()> {
+        let send_len = call.counts.send_count * call.dtype.size_bytes();
+        self.hold_input(call, send_len)?;
         if call.in_place {
             // The input sits inside the (just poisoned) receive buffer.
             let send_start = self.layout(call, 0).send_start();
