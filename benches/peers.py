@@ -151,7 +151,7 @@ def collbench_time(ctx, collective, size, nranks):
             "-b", str(total), "-e", str(total),
             "-n", str(iters), "-w", str(warmup),
             "-c", "0", "-d", "float",
-            "-J", str(report),
+            "--collbench-json", str(report),
         ]  # fmt: skip
         run(cmd, ctx.timeout)
         rows = json.loads(report.read_text())["results"]

@@ -56,6 +56,12 @@ pub trait Backend {
     fn allocate(&mut self, send_bytes: usize, recv_bytes: usize) -> Result<()>;
     /// Fills every local rank's input from the generator and poisons its output.
     fn prepare(&mut self, call: &CallSpec) -> Result<()>;
+    /// Fills every local rank's input, before the timed loop of a validated cell (nccl-tests
+    /// times initialised data too). The output needs no poison there: only a validation run's
+    /// output is checked, after its own `prepare`.
+    fn fill_inputs(&mut self, call: &CallSpec) -> Result<()> {
+        self.prepare(call)
+    }
     /// Runs `iters` untimed operations.
     fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()>;
     /// Runs the timed loop (nccl-tests semantics: host clock after completion).

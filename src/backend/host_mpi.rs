@@ -35,6 +35,21 @@ pub struct HostBackend {
     recv: HostBuffer,
     scratch: HostBuffer,
     group: PendingGroup,
+    /// What the send buffer holds from its start, if a fill put it there (see [`HeldInput`]).
+    held_input: Option<HeldInput>,
+}
+
+/// The input `fill_input` wrote at the start of the send buffer: elements `0..bytes / size` of
+/// `rank`'s data under `params`. Collectives only read the send buffer (`HostPrims` holds it by
+/// shared reference), so it stays valid until the buffers are reallocated; each cell then
+/// regenerates only what a larger size adds, and in-place cells copy their input from it.
+/// A collective that wrote its send buffer anyway would leave wrong inputs there, and the check
+/// reports the wrong results that follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HeldInput {
+    params: GenParams,
+    rank: usize,
+    bytes: usize,
 }
 
 /// This process's rank line: printed rank, NCCL_TESTS_SPLIT group, host, pid, `host memory`.
@@ -101,6 +116,7 @@ impl HostBackend {
             recv: HostBuffer::default(),
             scratch: HostBuffer::default(),
             group: PendingGroup::default(),
+            held_input: None,
         }
     }
 
@@ -167,6 +183,38 @@ impl HostBackend {
     fn validation_threads(&self) -> usize {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         (cores / self.processes_on_host).max(1)
+    }
+
+    /// Makes the send buffer's first `send_len` bytes this rank's input for `call`, generating
+    /// only what [`HeldInput`] does not already cover (inputs are a pure function of the index).
+    fn hold_input(&mut self, call: &CallSpec, send_len: usize) -> Result<()> {
+        let params = self.params(call);
+        let rank = self.transport.rank();
+        let held = match self.held_input {
+            Some(held) if held.params == params && held.rank == rank => held.bytes,
+            _ => 0,
+        };
+        if held < send_len {
+            let capacity = self.send.len();
+            let threads = self.validation_threads();
+            let missing = self
+                .send
+                .bytes_mut()
+                .get_mut(held..send_len)
+                .ok_or_else(|| {
+                    CollbenchError::Mpi(format!(
+                    "the input of {send_len} bytes does not fit the {capacity}-byte send buffer"
+                ))
+                })?;
+            let first_element = held / call.dtype.size_bytes();
+            fill_input_parallel(&params, rank, first_element, missing, threads);
+            self.held_input = Some(HeldInput {
+                params,
+                rank,
+                bytes: send_len,
+            });
+        }
+        Ok(())
     }
 
     fn output_range(&self, call: &CallSpec) -> Result<(usize, usize)> {
@@ -282,34 +330,36 @@ impl Backend for HostBackend {
         self.send = HostBuffer::new(bytes, "send buffer")?;
         self.recv = HostBuffer::new(bytes, "receive buffer")?;
         self.scratch = HostBuffer::new(bytes, "scratch buffer")?;
+        self.held_input = None;
         Ok(())
     }
 
     fn prepare(&mut self, call: &CallSpec) -> Result<()> {
-        let params = self.params(call);
-        let elt = call.dtype.size_bytes();
-        let layout = self.layout(call, 0);
-        let send_len = call.counts.send_count * elt;
         let (out_start, out_len) = self.output_range(call)?;
         self.recv.bytes_mut()[out_start..out_start + out_len].fill(POISON_BYTE);
-        let rank = self.transport.rank();
-        let threads = self.validation_threads();
-        let send_start = layout.send_start();
-        let input = if call.in_place {
-            self.recv
+        // In place, the input is then copied over (part of) the poisoned output.
+        self.fill_inputs(call)
+    }
+
+    fn fill_inputs(&mut self, call: &CallSpec) -> Result<()> {
+        let send_len = call.counts.send_count * call.dtype.size_bytes();
+        self.hold_input(call, send_len)?;
+        if call.in_place {
+            // The input sits inside the (just poisoned) receive buffer.
+            let send_start = self.layout(call, 0).send_start();
+            let capacity = self.recv.len();
+            let input = self
+                .recv
                 .bytes_mut()
                 .get_mut(send_start..send_start + send_len)
-        } else {
-            self.send
-                .bytes_mut()
-                .get_mut(send_start..send_start + send_len)
+                .ok_or_else(|| {
+                    CollbenchError::Mpi(format!(
+                        "the in-place input of {send_len} bytes at offset {send_start} does not \
+                         fit the {capacity}-byte receive buffer"
+                    ))
+                })?;
+            input.copy_from_slice(&self.send.bytes()[..send_len]);
         }
-        .ok_or_else(|| {
-            CollbenchError::Mpi(format!(
-                "the input of {send_len} bytes at offset {send_start} does not fit the host buffers"
-            ))
-        })?;
-        fill_input_parallel(&params, rank, 0, input, threads);
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 
 use super::formats::{bits_to_f64, float_format, format_bits, FloatFormat};
 use super::scheme::Scheme;
+use super::vectorised::vectorised;
 use super::{CheckOutcome, GenParams, WrongElement};
 use crate::collectives::Segment;
 use crate::types::{DataType, ReduceOp};
@@ -94,23 +95,25 @@ pub fn fill_input(p: &GenParams, rank: usize, start_index: usize, out: &mut [u8]
 /// Stores `values` as little-endian `elt_size`-byte elements at the start of `out`: one loop per
 /// element width, so each is a plain vectorisable narrowing store.
 fn store_elements(elt_size: usize, values: &[u64], out: &mut [u8]) {
+    #[inline(always)]
     fn store<const W: usize>(values: &[u64], out: &mut [u8]) {
         for (c, v) in out.chunks_exact_mut(W).zip(values) {
             c.copy_from_slice(&v.to_le_bytes()[..W]);
         }
     }
-    match elt_size {
+    vectorised(|| match elt_size {
         1 => store::<1>(values, out),
         2 => store::<2>(values, out),
         4 => store::<4>(values, out),
         _ => store::<8>(values, out),
-    }
+    })
 }
 
 /// Whether the `elt_size`-byte elements at the start of `output` hold exactly `expected`: one
 /// branch-free loop per element width (it ORs the differences), so the common case of a correct
 /// block costs about a read of it.
 fn block_matches(elt_size: usize, output: &[u8], expected: &[u64]) -> bool {
+    #[inline(always)]
     fn differences<const W: usize>(output: &[u8], expected: &[u64]) -> u64 {
         let mut padded = [0u8; 8];
         output
@@ -121,12 +124,12 @@ fn block_matches(elt_size: usize, output: &[u8], expected: &[u64]) -> bool {
                 acc | (u64::from_le_bytes(padded) ^ e)
             })
     }
-    let found = match elt_size {
+    let found = vectorised(|| match elt_size {
         1 => differences::<1>(output, expected),
         2 => differences::<2>(output, expected),
         4 => differences::<4>(output, expected),
         _ => differences::<8>(output, expected),
-    };
+    });
     found == 0
 }
 

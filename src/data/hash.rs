@@ -27,6 +27,17 @@ pub fn below(hash: u64, range: u64) -> u64 {
     ((hash as u128 * range as u128) >> 64) as u64
 }
 
+/// [`below`] for a range that fits 32 bits, from two 32×32-bit products instead of one
+/// 64×64→128-bit product: the same value (the carry of the low product is added before the
+/// shift), in arithmetic that vectorises.
+#[inline(always)]
+pub fn below_u32(hash: u64, range: u32) -> u64 {
+    let range = range as u64;
+    let high = (hash >> 32) * range;
+    let low = (hash & 0xFFFF_FFFF) * range;
+    (high + (low >> 32)) >> 32
+}
+
 /// Key of one independent stream ("lane") of a seed. Computed once per fill or check, not per element.
 #[inline(always)]
 pub fn lane_key(seed: u64, lane: u64) -> u64 {
@@ -36,7 +47,14 @@ pub fn lane_key(seed: u64, lane: u64) -> u64 {
 /// Hash of element `index` in the stream `key`: one mix per element.
 #[inline(always)]
 pub fn element_hash(key: u64, index: u64) -> u64 {
-    mix64(index.wrapping_mul(GOLDEN) ^ key)
+    scrambled_hash(key, index.wrapping_mul(GOLDEN))
+}
+
+/// [`element_hash`] from `index × GOLDEN` (mod 2^64), which a loop over consecutive indices
+/// keeps by adding GOLDEN instead of multiplying per element.
+#[inline(always)]
+pub fn scrambled_hash(key: u64, scrambled_index: u64) -> u64 {
+    mix64(scrambled_index ^ key)
 }
 
 #[cfg(test)]
@@ -60,6 +78,40 @@ mod tests {
         assert!(seen.iter().all(|&c| c > 800), "{seen:?}");
         assert_eq!(below(u64::MAX, 1 << 51), (1 << 51) - 1);
         assert_eq!(below(0, 5), 0);
+    }
+
+    #[test]
+    fn below_u32_equals_below() {
+        let ranges = [
+            1u32,
+            2,
+            3,
+            5,
+            7,
+            17,
+            513,
+            (1 << 22) + 1,
+            (1 << 31) + 1,
+            u32::MAX,
+        ];
+        let hashes = (0..20_000u64).map(mix64).chain([
+            0,
+            1,
+            u64::MAX,
+            u64::MAX - 1,
+            1 << 63,
+            0xFFFF_FFFF,
+            1 << 32,
+        ]);
+        for hash in hashes {
+            for &range in &ranges {
+                assert_eq!(
+                    below_u32(hash, range),
+                    below(hash, range as u64),
+                    "{hash:#x} {range}"
+                );
+            }
+        }
     }
 
     #[test]

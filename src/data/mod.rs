@@ -12,6 +12,7 @@ mod hash;
 pub mod kernels;
 mod parallel;
 mod scheme;
+mod vectorised;
 
 pub use check::{
     avg_float_tolerance, check_output, corrupt_bits, expected_bits, fill_input, input_bits,

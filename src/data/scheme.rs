@@ -29,7 +29,11 @@
 use super::formats::{
     bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat, FLOAT,
 };
-use super::hash::{below, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
+use super::hash::{
+    below, below_u32, element_hash, lane_key, mix64, scrambled_hash, GOLDEN, LAYOUT_LANE,
+    MULSUM_SALT, RANK_LANE_BASE,
+};
+use super::vectorised::vectorised;
 use super::GenParams;
 use crate::types::{DataType, ReduceOp};
 
@@ -147,7 +151,7 @@ impl Scheme {
     /// Scale exponent e in [-4, 3] of float sum/mulsum values of an element.
     #[inline(always)]
     fn scale_exponent(layout: Layout) -> i32 {
-        ((layout.hash >> 32) & 7) as i32 - 4
+        scale_exponent_of(layout.hash)
     }
 
     /// Integer avg: the element's average v (as magnitude and sign); the total is n·v.
@@ -276,30 +280,48 @@ impl Scheme {
     }
 
     /// [`Scheme::input_bits_keyed`] of elements `start..start + out.len()`, into `out`. The
-    /// operator and format are decided once for the run, so each arm is a plain loop over indices.
+    /// operator and format are decided once per block, so each arm is a plain loop over indices;
+    /// the common arms are branch-free and vectorised ([`vectorised`]).
     pub fn input_block(&self, rank: usize, rank_key: u64, start: u64, out: &mut [u64]) {
         let mask = self.width_mask;
         let op = match (self.params.op, self.fmt) {
-            (None, None) => return fill_indexed(start, out, |i| element_hash(rank_key, i) & mask),
+            (None, None) => {
+                return vectorised(move || {
+                    fill_scrambled(start, out, move |g| scrambled_hash(rank_key, g) & mask)
+                })
+            }
             (None, Some(fmt)) => {
-                return fill_indexed(start, out, |i| {
-                    sanitize_float(fmt, element_hash(rank_key, i) & mask)
+                return vectorised(move || {
+                    fill_scrambled(start, out, move |g| {
+                        sanitize_float(fmt, scrambled_hash(rank_key, g) & mask)
+                    })
                 })
             }
             (Some(op), _) => op,
         };
         let rank = rank as u64;
+        if self.nranks > u32::MAX as u64 {
+            return self.contributions(rank, start, out, |layout, j, hash| {
+                self.contributor_bits(op, layout, j, hash)
+            });
+        }
         match (self.fmt, op) {
             (None, ReduceOp::Sum | ReduceOp::MulSum | ReduceOp::Max | ReduceOp::Min) => {
-                self.contributions(rank, start, out, |_, _, hash| hash & mask)
+                self.contributions_branch_free(rank, start, out, move |_, hash| hash & mask)
             }
             (None, ReduceOp::Prod) => {
-                self.contributions(rank, start, out, |_, _, hash| (hash | 1) & mask)
+                self.contributions_branch_free(rank, start, out, move |_, hash| (hash | 1) & mask)
+            }
+            (Some(fmt), ReduceOp::Max | ReduceOp::Min) => {
+                self.contributions_branch_free(rank, start, out, move |_, hash| {
+                    sanitize_float(fmt, hash & mask)
+                })
             }
             (Some(fmt), ReduceOp::Sum | ReduceOp::MulSum) if fmt == FLOAT => {
-                self.contributions(rank, start, out, |layout, _, hash| {
-                    let m = self.float_sum_integer(hash);
-                    f32::to_bits((m as f64 * pow2(Self::scale_exponent(layout))) as f32) as u64
+                let (range, magnitude) = self.float_sum_range();
+                self.contributions_branch_free(rank, start, out, move |layout_hash, hash| {
+                    let m = below_u32(hash, range) as i32 - magnitude;
+                    scaled_f32_bits(m, scale_exponent_of(layout_hash))
                 })
             }
             _ => self.contributions(rank, start, out, |layout, j, hash| {
@@ -337,29 +359,102 @@ impl Scheme {
         });
     }
 
+    /// [`Scheme::contributions`] for values cheap enough to compute for every element:
+    /// `value(layout hash, contributor hash)` is computed whether or not the rank contributes and
+    /// the background selected afterwards, so the loop has no branch and vectorises. Needs a rank
+    /// count that fits 32 bits ([`Scheme::narrow_start`]).
+    #[inline(always)]
+    fn contributions_branch_free(
+        &self,
+        rank: u64,
+        start: u64,
+        out: &mut [u64],
+        value: impl Fn(u64, u64) -> u64 + Copy,
+    ) {
+        // Plain values, not loads through `self`, so the compiler knows the loop's stores
+        // cannot change them and vectorises it.
+        let (nranks, contributors, background) = (self.nranks, self.contributors, self.background);
+        let (layout_key, keys) = (self.layout_key, self.contributor_keys);
+        vectorised(move || {
+            fill_scrambled(start, out, move |g| {
+                let layout_hash = scrambled_hash(layout_key, g);
+                let first = narrow_start(layout_hash, nranks);
+                let j = if rank >= first {
+                    rank - first
+                } else {
+                    rank + nranks - first
+                };
+                let bits = value(layout_hash, scrambled_hash(select_key(keys, j), g));
+                if j < contributors {
+                    bits
+                } else {
+                    background
+                }
+            })
+        })
+    }
+
+    /// (2M + 1, M) of float sum values, as the 32-bit numbers [`below_u32`] and `i32` take (float's
+    /// M is 2^21).
+    #[inline(always)]
+    fn float_sum_range(&self) -> (u32, i32) {
+        (
+            (2 * self.float_magnitude + 1) as u32,
+            self.float_magnitude as i32,
+        )
+    }
+
     /// [`Scheme::expected_reduce`]'s bits for elements `start..start + out.len()`, into `out`.
     /// Float averages are checked against their quotient instead: see [`Scheme::expected_reduce`].
     pub fn expected_reduce_block(&self, start: u64, out: &mut [u64]) {
-        let s = self.contributors;
+        let narrow = self.nranks <= u32::MAX as u64;
         match (self.fmt, self.params.op) {
-            (Some(fmt), Some(ReduceOp::Sum)) if fmt == FLOAT => fill_indexed(start, out, |i| {
-                let layout = self.layout(i);
-                let mut total = 0i64;
-                for j in 0..s {
-                    total +=
-                        self.float_sum_integer(element_hash(self.contributor_keys[j as usize], i));
-                }
-                f32::to_bits((total as f64 * pow2(Self::scale_exponent(layout))) as f32) as u64
-            }),
-            (None, Some(ReduceOp::Sum)) => fill_indexed(start, out, |i| {
-                let mut total = 0u64;
-                for j in 0..s {
-                    total = total.wrapping_add(element_hash(self.contributor_keys[j as usize], i));
-                }
-                total & self.width_mask
-            }),
+            (Some(fmt), Some(ReduceOp::Sum)) if fmt == FLOAT && narrow => match self.contributors {
+                1 => self.float_sum_block::<1>(start, out),
+                2 => self.float_sum_block::<2>(start, out),
+                3 => self.float_sum_block::<3>(start, out),
+                _ => self.float_sum_block::<4>(start, out),
+            },
+            (None, Some(ReduceOp::Sum)) => match self.contributors {
+                1 => self.int_sum_block::<1>(start, out),
+                2 => self.int_sum_block::<2>(start, out),
+                3 => self.int_sum_block::<3>(start, out),
+                _ => self.int_sum_block::<4>(start, out),
+            },
             _ => fill_indexed(start, out, |i| self.expected_reduce(i).0),
         }
+    }
+
+    /// Float sums of `S` contributors: the integers add exactly in `i32` (|total| <= 4·2^21) and
+    /// scale exactly in `f32`, so no rounding happens anywhere and the bits are those of
+    /// [`Scheme::expected_reduce`].
+    fn float_sum_block<const S: usize>(&self, start: u64, out: &mut [u64]) {
+        let (range, magnitude) = self.float_sum_range();
+        let (keys, layout_key) = (self.contributor_keys, self.layout_key);
+        vectorised(move || {
+            fill_scrambled(start, out, move |g| {
+                let mut total = 0i32;
+                for key in &keys[..S] {
+                    total += below_u32(scrambled_hash(*key, g), range) as i32 - magnitude;
+                }
+                let layout_hash = scrambled_hash(layout_key, g);
+                scaled_f32_bits(total, scale_exponent_of(layout_hash))
+            })
+        })
+    }
+
+    /// Integer sums of `S` contributors: random bits, wrapping.
+    fn int_sum_block<const S: usize>(&self, start: u64, out: &mut [u64]) {
+        let (keys, mask) = (self.contributor_keys, self.width_mask);
+        vectorised(move || {
+            fill_scrambled(start, out, move |g| {
+                let mut total = 0u64;
+                for key in &keys[..S] {
+                    total = total.wrapping_add(scrambled_hash(*key, g));
+                }
+                total & mask
+            })
+        })
     }
 
     pub fn input_bits(&self, rank: usize, index: u64) -> u64 {
@@ -477,10 +572,124 @@ impl Scheme {
     }
 }
 
+/// [`Scheme::layout`]'s start rank by a 32×32-bit multiply: the same value while the rank count
+/// fits 32 bits (the callers check), in arithmetic that vectorises.
+#[inline(always)]
+fn narrow_start(layout_hash: u64, nranks: u64) -> u64 {
+    ((layout_hash & 0xFFFF_FFFF) * (nranks as u32 as u64)) >> 32
+}
+
+/// `keys[j]` by selects rather than an indexed load, so that it vectorises; any key for
+/// `j >= MAX_CONTRIBUTORS` (whose value the callers discard).
+#[inline(always)]
+fn select_key(keys: [u64; MAX_CONTRIBUTORS], j: u64) -> u64 {
+    let [k0, k1, k2, k3] = keys;
+    let key = if j == 1 { k1 } else { k0 };
+    let key = if j == 2 { k2 } else { key };
+    if j == 3 {
+        k3
+    } else {
+        key
+    }
+}
+
+/// [`Scheme::scale_exponent`] from the element's layout hash.
+#[inline(always)]
+fn scale_exponent_of(layout_hash: u64) -> i32 {
+    ((layout_hash >> 32) & 7) as i32 - 4
+}
+
+/// Bits of the float `m·2^e` for |m| <= 2^23 and e in [-4, 3]: exact in `f32`, so the same bits
+/// as rounding the `f64` product to float.
+#[inline(always)]
+fn scaled_f32_bits(m: i32, e: i32) -> u64 {
+    (m as f32 * f32::from_bits(((e + 127) as u32) << 23)).to_bits() as u64
+}
+
+/// `out[i] = value((start + i) × GOLDEN)`, the product kept by an addition per element: the loop of
+/// the vectorised block generators, whose values depend on the index only through
+/// [`scrambled_hash`].
+#[inline(always)]
+fn fill_scrambled(start: u64, out: &mut [u64], value: impl Fn(u64) -> u64) {
+    let mut scrambled = start.wrapping_mul(GOLDEN);
+    for o in out.iter_mut() {
+        *o = value(scrambled);
+        scrambled = scrambled.wrapping_add(GOLDEN);
+    }
+}
+
 /// `out[i] = value(start + i)`: the loop every block generator runs.
 #[inline(always)]
 fn fill_indexed(start: u64, out: &mut [u64], value: impl Fn(u64) -> u64) {
     for (i, o) in out.iter_mut().enumerate() {
         *o = value(start + i as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::vectorised::portable_only;
+
+    /// FNV-1a over the bits of every rank's input and of the expected reduction, for every type,
+    /// operator and a few rank counts, from a block start that is not a multiple of the vector
+    /// width.
+    fn digest(block: bool) -> u64 {
+        let mut hash = 0xCBF2_9CE4_8422_2325u64;
+        let mut eat = |bits: u64| hash = (hash ^ bits).wrapping_mul(0x0000_0100_0000_01B3);
+        let ops = std::iter::once(None).chain(ReduceOp::ALL.into_iter().map(Some));
+        let ops: Vec<Option<ReduceOp>> = ops.collect();
+        let (start, n) = (1_000_003u64, 203usize);
+        for nranks in [1, 2, 3, 6] {
+            for dtype in DataType::ALL {
+                for &op in &ops {
+                    let scheme = Scheme::new(&GenParams {
+                        seed: 0x5EED,
+                        nranks,
+                        dtype,
+                        op,
+                    });
+                    let mut values = vec![0u64; n];
+                    for rank in 0..nranks {
+                        let key = scheme.rank_key(rank);
+                        if block {
+                            scheme.input_block(rank, key, start, &mut values);
+                        } else {
+                            for (i, v) in values.iter_mut().enumerate() {
+                                *v = scheme.input_bits_keyed(rank, key, start + i as u64);
+                            }
+                        }
+                        values.iter().for_each(|&v| eat(v));
+                    }
+                    if op.is_some() {
+                        if block {
+                            scheme.expected_reduce_block(start, &mut values);
+                        } else {
+                            for (i, v) in values.iter_mut().enumerate() {
+                                *v = scheme.expected_reduce(start + i as u64).0;
+                            }
+                        }
+                        values.iter().for_each(|&v| eat(v));
+                    }
+                }
+            }
+        }
+        hash
+    }
+
+    /// The values are pinned: the GPU kernel (kernels/collbench.cu) generates the same bits, so
+    /// a change here is a change of the scheme, not an optimisation. The digest was taken from
+    /// the element functions before the block loops were vectorised.
+    #[test]
+    fn generated_values_are_pinned_on_every_path() {
+        const PINNED: u64 = 0xB648_64B1_37AA_BE08;
+        let elements = digest(false);
+        assert_eq!(elements, PINNED, "element functions: {elements:#x}");
+        assert_eq!(digest(true), PINNED, "vectorised block loops");
+        assert_eq!(
+            portable_only(|| digest(true)),
+            PINNED,
+            "portable block loops"
+        );
     }
 }

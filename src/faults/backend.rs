@@ -82,6 +82,9 @@ impl<B: Backend + CorruptOutput> Backend for FaultyBackend<B> {
     fn prepare(&mut self, call: &CallSpec) -> Result<()> {
         self.inner.prepare(call)
     }
+    fn fill_inputs(&mut self, call: &CallSpec) -> Result<()> {
+        self.inner.fill_inputs(call)
+    }
     fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()> {
         self.inner.warmup(call, iters)
     }

@@ -71,12 +71,13 @@ impl Transport for SlowTransport {
     }
     fn broadcast(
         &mut self,
+        src: Source,
         buffer: &mut [u8],
         count: usize,
         dtype: DataType,
         root: usize,
     ) -> Result<()> {
-        let result = self.inner.broadcast(buffer, count, dtype, root);
+        let result = self.inner.broadcast(src, buffer, count, dtype, root);
         self.after(result)
     }
     fn all_gather(

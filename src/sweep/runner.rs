@@ -331,7 +331,7 @@ impl Runner<'_> {
     fn cell(&mut self, call: &CallSpec) -> Result<CellSample> {
         let plan = self.plan;
         if plan.check_iters > 0 {
-            self.backend.prepare(call)?;
+            self.backend.fill_inputs(call)?;
         }
         {
             let _armed = watchdog::waiting(Phase::WarmUp);

@@ -68,13 +68,14 @@ impl Transport for LocalTransport {
     }
     fn broadcast(
         &mut self,
+        src: Source,
         buffer: &mut [u8],
         count: usize,
         dtype: DataType,
         root: usize,
     ) -> Result<()> {
         only_rank_zero("broadcast root", root)?;
-        checked_bytes("broadcast", count, dtype, buffer.len()).map(|_| ())
+        copy_source("broadcast", src, buffer, count, dtype)
     }
     fn all_gather(
         &mut self,

@@ -33,6 +33,10 @@ const USER_OP_TYPES: [DataType; 6] = [
     DataType::Uint8,
 ];
 
+/// From this many bytes, an out-of-place broadcast root copies its data into its own output while
+/// MPI_Ibcast sends it; below, a non-blocking collective's set-up costs more than the copy.
+const OVERLAPPED_BROADCAST_BYTES: usize = 64 << 10;
+
 /// The user function for (USER_OP_TYPES[T], WireOp::ALL[O]).
 unsafe extern "C" fn user_reduce<const T: usize, const O: usize>(
     invec: *mut c_void,
@@ -383,6 +387,7 @@ impl Transport for MpiTransport {
 
     fn broadcast(
         &mut self,
+        src: Source,
         buffer: &mut [u8],
         count: usize,
         dtype: DataType,
@@ -390,11 +395,58 @@ impl Transport for MpiTransport {
     ) -> Result<()> {
         let call = "MPI_Bcast";
         let root_arg = self.root_arg(call, root)?;
-        checked_bytes(call, count, dtype, buffer.len())?;
+        let bytes = checked_bytes(call, count, dtype, buffer.len())?;
         let n = count_arg(call, count)?;
-        // SAFETY: the buffer holds `count` elements.
+        // Every rank takes the same branch: MPI_Ibcast does not match MPI_Bcast.
+        let overlapped = matches!(src, Source::Buffer(_)) && bytes >= OVERLAPPED_BROADCAST_BYTES;
+        let root_data = match src {
+            Source::Buffer(data) if self.rank == root => {
+                Some(data.get(..bytes).ok_or_else(|| {
+                    CollbenchError::Mpi(format!(
+                    "{call}: the send buffer holds {} bytes but {bytes} are needed (internal size \
+                     mismatch)",
+                    data.len()
+                ))
+                })?)
+            }
+            _ => None,
+        };
+        if !overlapped {
+            if let Some(data) = root_data {
+                buffer[..bytes].copy_from_slice(data);
+            }
+            // SAFETY: the buffer holds `count` elements.
+            return check(call, self.rank, unsafe {
+                ffi::MPI_Bcast(recv_ptr(buffer), n, datatype(dtype), root_arg, self.comm)
+            });
+        }
+        // The root's own copy overlaps the transfer (NCCL's kernel also writes the root's output
+        // while it sends): a copy first and a broadcast after would cost the sum.
+        let call = "MPI_Ibcast";
+        let target = match root_data {
+            // MPI does not write a broadcast root's buffer; the cast only fits the C signature.
+            Some(data) => send_ptr(data) as *mut c_void,
+            None => recv_ptr(buffer),
+        };
+        // SAFETY: a zeroed request is only a placeholder that MPI_Ibcast overwrites.
+        let mut request = unsafe { std::mem::zeroed::<ffi::MPI_Request>() };
+        // SAFETY: `target` holds `count` elements and stays borrowed until the MPI_Wait below.
         check(call, self.rank, unsafe {
-            ffi::MPI_Bcast(recv_ptr(buffer), n, datatype(dtype), root_arg, self.comm)
+            ffi::MPI_Ibcast(
+                target,
+                n,
+                datatype(dtype),
+                root_arg,
+                self.comm,
+                &mut request,
+            )
+        })?;
+        if let Some(data) = root_data {
+            buffer[..bytes].copy_from_slice(data);
+        }
+        // SAFETY: the request was started above on a buffer that is still borrowed.
+        check("MPI_Wait", self.rank, unsafe {
+            ffi::MPI_Wait(&mut request, ffi::RSMPI_STATUS_IGNORE)
         })
     }
 

@@ -340,17 +340,18 @@ impl Primitives for HostPrims<'_> {
     fn broadcast(&mut self, args: &LaunchArgs, count: usize, root: usize) -> Result<()> {
         let len = self.bytes(count, args.dtype);
         let (s, r) = (self.layout.send_start(), self.layout.recv_start());
-        if args.rank == root && (!self.layout.in_place || s != r) {
-            // NCCL's out-of-place broadcast also fills the root's receive buffer.
-            if self.layout.in_place {
-                self.recv.bytes_mut().copy_within(s..s + len, r);
-            } else {
-                let from = slice("send view", self.send.bytes(), s, len)?;
-                slice_mut("output view", self.recv.bytes_mut(), r, len)?.copy_from_slice(from);
-            }
+        if args.rank == root && self.layout.in_place && s != r {
+            self.recv.bytes_mut().copy_within(s..s + len, r);
         }
+        // NCCL's out-of-place broadcast also fills the root's receive buffer: the transport
+        // copies the send view there.
+        let src = if self.layout.in_place {
+            Source::InPlace
+        } else {
+            Source::Buffer(slice("send view", self.send.bytes(), s, len)?)
+        };
         let data = slice_mut("output view", self.recv.bytes_mut(), r, len)?;
-        self.transport.broadcast(data, count, args.dtype, root)
+        self.transport.broadcast(src, data, count, args.dtype, root)
     }
 
     fn all_gather(&mut self, args: &LaunchArgs, send_count: usize) -> Result<()> {

@@ -53,8 +53,12 @@ pub trait Transport {
         op: WireOp,
         root: usize,
     ) -> Result<()>;
+    /// `buffer` ends with the root's data on every rank. At the root, `Source::Buffer` is that
+    /// data (an out-of-place broadcast: the root's `buffer` gets a copy of it) and
+    /// `Source::InPlace` means it already sits in `buffer`; other ranks ignore `src`.
     fn broadcast(
         &mut self,
+        src: Source,
         buffer: &mut [u8],
         count: usize,
         dtype: DataType,
