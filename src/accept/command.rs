@@ -153,25 +153,21 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
                 plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
             )))
         }
-        Parsed::Run(plan) if pairwise && sweep_table_output(&plan).is_some() => {
-            let (file, what) = sweep_table_output(&plan).expect("checked by the guard");
-            let flag = match file.flag.short {
-                Some(short) => format!("-{short}"),
-                None => format!("--{}", file.flag.long),
-            };
-            Err(CollbenchError::Usage(format!(
-                "{flag} {}: {what} of one sweep, which --pairwise (rounds of pair runs) does not \
+        Parsed::Run(plan) if pairwise => match sweep_table_output(&plan) {
+            Some((file, what)) => Err(CollbenchError::Usage(format!(
+                "{} {}: {what} of one sweep, which --pairwise (rounds of pair runs) does not \
                  have; accepted: --collbench-json FILE for the pairwise report",
+                file.flag.shortest(),
                 file.path.display()
-            )))
-        }
-        Parsed::Run(plan) if pairwise => Ok(AcceptCommand::Pairwise(
-            plan,
-            PairwiseOptions {
-                drain,
-                tolerance_percent,
-            },
-        )),
+            ))),
+            None => Ok(AcceptCommand::Pairwise(
+                plan,
+                PairwiseOptions {
+                    drain,
+                    tolerance_percent,
+                },
+            )),
+        },
         Parsed::Run(mut plan) => {
             // An acceptance run always ends in a verdict: without a threshold it judges the data
             // and the sweep's completeness, and says that bandwidth was not judged.

@@ -138,8 +138,9 @@ impl PeerProbe {
         })
     }
 
-    /// A probe over addresses given directly (tests).
-    pub fn from_addresses(rank: usize, peers: Vec<PeerAddress>) -> PeerProbe {
+    /// A probe over addresses given directly.
+    #[cfg(test)]
+    fn from_addresses(rank: usize, peers: Vec<PeerAddress>) -> PeerProbe {
         PeerProbe { rank, peers }
     }
 
@@ -224,7 +225,7 @@ fn by_host(peers: &[PeerAddress], ranks: &[usize]) -> String {
 }
 
 /// The finding in words: who said nothing, whose process is gone, or that every peer answered.
-pub fn describe(
+fn describe(
     peers: &[PeerAddress],
     rank: usize,
     answers: &[(usize, Answer)],
