@@ -40,6 +40,7 @@ fn gathered(iterations: usize) -> Vec<Vec<u8>> {
                     .map(|i| t * 1e6 * (1.0 + ((i * 31 + r) % 17) as f64 / 500.0))
                     .collect(),
                 batch_seconds_per_op: vec![t],
+                run_queue_share: None,
             }])
         })
         .collect()

@@ -7,7 +7,7 @@ use super::series::{combine_ranks, per_iteration_max, sample_series};
 use super::time_stats::median_interval;
 use crate::error::{CollbenchError, Result};
 use crate::plan::AverageMode;
-use crate::report::{Measurement, RankPlacement, RankSpread};
+use crate::report::{Measurement, RankPlacement, RankSpread, RunQueueWait};
 
 /// How samples become a cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +150,27 @@ pub fn aggregate_measurement(
         },
         per_iteration: per_iteration(samples, placements, options.per_iteration_skip)?,
         stats,
+        run_queue_wait: run_queue_wait(samples),
+    })
+}
+
+/// The longest and the summed run-queue wait over the ranks that measured one.
+fn run_queue_wait(samples: &[RankSample]) -> Option<RunQueueWait> {
+    let mut waited = samples
+        .iter()
+        .filter_map(|s| s.run_queue_share.map(|share| (s.rank, share)));
+    let first = waited.next()?;
+    let (mut rank, mut max, mut total) = (first.0, first.1, first.1);
+    for (r, share) in waited {
+        total += share;
+        if share > max {
+            (rank, max) = (r, share);
+        }
+    }
+    Some(RunQueueWait {
+        rank,
+        max_percent: max * 100.0,
+        total_percent: total * 100.0,
     })
 }
 

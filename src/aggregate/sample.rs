@@ -24,12 +24,17 @@ pub struct RankSample {
     /// otherwise). `seconds_per_op` is their mean.
     #[serde(default)]
     pub batch_seconds_per_op: Vec<f64>,
+    /// Share (0 to 1) of the timed loop the measuring thread spent waiting for a CPU
+    /// ([`crate::measure::run_queue`]); `None` where the kernel does not say.
+    #[serde(default)]
+    pub run_queue_share: Option<f64>,
 }
 
 /// Format tag of [`encode_samples`]; bumped when the layout changes.
-const WIRE_VERSION: u8 = 3;
+const WIRE_VERSION: u8 = 4;
 const HAS_WRONG: u8 = 1;
 const HAS_FIRST_WRONG: u8 = 2;
+const HAS_RUN_QUEUE_SHARE: u8 = 4;
 
 /// Little-endian, length-prefixed bytes of `samples` (a few dozen bytes per sample plus 8 per
 /// iteration and per batch), for `World::gather_bytes`. Serde formats would cost more than the aggregation
@@ -53,6 +58,9 @@ pub fn encode_samples(samples: &[RankSample]) -> Vec<u8> {
         if s.first_wrong.is_some() {
             flags |= HAS_FIRST_WRONG;
         }
+        if s.run_queue_share.is_some() {
+            flags |= HAS_RUN_QUEUE_SHARE;
+        }
         out.push(flags);
         if let Some(w) = s.wrong {
             out.extend_from_slice(&w.to_le_bytes());
@@ -65,6 +73,9 @@ pub fn encode_samples(samples: &[RankSample]) -> Vec<u8> {
         }
         put_series(&mut out, &s.per_iteration_us);
         put_series(&mut out, &s.batch_seconds_per_op);
+        if let Some(share) = s.run_queue_share {
+            out.extend_from_slice(&share.to_le_bytes());
+        }
     }
     out
 }
@@ -97,7 +108,7 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
         let seconds_per_op = r.f64("seconds per op")?;
         let cpu_seconds_per_op = r.f64("launch seconds per op")?;
         let flags = r.u8("flags")?;
-        if flags & !(HAS_WRONG | HAS_FIRST_WRONG) != 0 {
+        if flags & !(HAS_WRONG | HAS_FIRST_WRONG | HAS_RUN_QUEUE_SHARE) != 0 {
             return Err(r.malformed(&format!("unknown flags {flags:#x}")));
         }
         let wrong = if flags & HAS_WRONG != 0 {
@@ -117,6 +128,10 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
         };
         let per_iteration_us = r.series("iteration")?;
         let batch_seconds_per_op = r.series("batch")?;
+        let run_queue_share = match flags & HAS_RUN_QUEUE_SHARE != 0 {
+            true => Some(r.f64("run-queue share")?),
+            false => None,
+        };
         samples.push(RankSample {
             rank,
             seconds_per_op,
@@ -125,6 +140,7 @@ pub fn decode_samples(bytes: &[u8]) -> Result<Vec<RankSample>> {
             first_wrong,
             per_iteration_us,
             batch_seconds_per_op,
+            run_queue_share,
         });
     }
     if r.remaining() != 0 {
@@ -231,6 +247,7 @@ mod tests {
                 first_wrong: None,
                 per_iteration_us: vec![12.0, 13.5, 11.25],
                 batch_seconds_per_op: vec![1.0e-5, 1.5e-5],
+                run_queue_share: Some(0.125),
             },
             RankSample {
                 rank: 7,
@@ -245,6 +262,7 @@ mod tests {
                 }),
                 per_iteration_us: vec![],
                 batch_seconds_per_op: vec![3.0e-5],
+                run_queue_share: None,
             },
             RankSample::default(),
         ]
@@ -272,7 +290,7 @@ mod tests {
         let mut bytes = encode_samples(&samples());
         bytes[0] = 9;
         let err = decode_samples(&bytes).unwrap_err().to_string();
-        assert!(err.contains("format version 9, expected 3"), "{err}");
+        assert!(err.contains("format version 9, expected 4"), "{err}");
 
         let mut bytes = encode_samples(&samples());
         bytes.push(0);

@@ -109,6 +109,7 @@ mod tests {
             },
             per_iteration: None,
             stats: None,
+            run_queue_wait: None,
         }
     }
 

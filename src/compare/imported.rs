@@ -80,6 +80,7 @@ pub(super) fn printed_measurement(
         },
         per_iteration,
         stats: None,
+        run_queue_wait: None,
     }
 }
 

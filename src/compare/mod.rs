@@ -140,6 +140,7 @@ pub fn compare_history(
             noise: None,
             noise_source: NoiseSource::Unknown,
             status: Status::New,
+            waited: n.waited,
         });
     }
     deltas.sort_by(|a, b| a.key.cmp(&b.key));
@@ -161,6 +162,7 @@ fn delta(k: &Key, b: &BaselineCell, new: Option<&RunCell>, tolerance: f64) -> De
             noise: None,
             noise_source: b.source,
             status: Status::Missing,
+            waited: None,
         };
     };
     // busbw ∝ 1/time, and time stays meaningful where busbw rounds to 0 (tiny sizes).
@@ -175,7 +177,27 @@ fn delta(k: &Key, b: &BaselineCell, new: Option<&RunCell>, tolerance: f64) -> De
         // The allowance is on ln(time); shown as the drop in busbw it allows.
         noise: noise.map(|log_allowance| 1.0 - (-log_allowance).exp()),
         noise_source,
-        status: noise::judge(change, tolerance, noise, b, n.time_us),
+        status: status(change, tolerance, noise, b, n),
+        waited: n.waited,
+    }
+}
+
+/// The row's status; a regression whose new measurement had a rank wait for a CPU for
+/// [`noise::BUSY_WAIT_PERCENT`] of its loop or more is [`Status::Busy`].
+fn status(
+    change: f64,
+    tolerance: f64,
+    noise: Option<f64>,
+    b: &BaselineCell,
+    n: &RunCell,
+) -> Status {
+    let status = noise::judge(change, tolerance, noise, b, n.time_us);
+    let waited = n
+        .waited
+        .is_some_and(|(_, percent)| percent >= noise::BUSY_WAIT_PERCENT);
+    match status {
+        Status::Regressed if waited => Status::Busy,
+        other => other,
     }
 }
 

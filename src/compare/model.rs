@@ -19,6 +19,9 @@ pub struct Delta {
     /// Where `noise` came from.
     pub noise_source: NoiseSource,
     pub status: Status,
+    /// The new run's longest run-queue wait in this row: the rank and its percent of the timed
+    /// loop (the cycle that waited most).
+    pub waited: Option<(usize, f64)>,
 }
 
 /// Which noise a row was judged by.
@@ -75,6 +78,9 @@ pub enum Status {
     WithinNoise,
     Improved,
     Regressed,
+    /// Slower beyond the noise while a rank waited for a CPU (another program held it) for a
+    /// good part of the timed loop: the time is partly the other program's, not judged.
+    Busy,
     /// In the baseline, not in the new run.
     Missing,
     /// In the new run only.
@@ -88,6 +94,7 @@ impl Status {
             Status::WithinNoise => "noise",
             Status::Improved => "IMPROVED",
             Status::Regressed => "REGRESSION",
+            Status::Busy => "busy",
             Status::Missing => "MISSING",
             Status::New => "new",
         }

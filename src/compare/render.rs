@@ -2,7 +2,7 @@
 //! allowance is and where it came from; "unknown" where no file carried repeat information.
 
 use super::model::{Comparison, Delta, NoiseSource, Status};
-use super::noise::{BETWEEN_RUN_SIGMAS, MIN_HISTORY_RUNS, WITHIN_RUN_SIGMAS};
+use super::noise::{BETWEEN_RUN_SIGMAS, BUSY_WAIT_PERCENT, MIN_HISTORY_RUNS, WITHIN_RUN_SIGMAS};
 
 /// Bus bandwidth for the table; below 0.01 GB/s (small sizes on the host backend) two
 /// significant digits, so a drop does not read "0.00 → 0.00".
@@ -41,7 +41,43 @@ pub fn summary_line(c: &Comparison) -> String {
         c.count(Status::WithinNoise),
         c.count(Status::Unchanged),
         c.count(Status::New)
-    )
+    ) + &busy_count(c)
+}
+
+/// ", N not judged (busy)" when a row was; nothing otherwise, so the line reads as before.
+fn busy_count(c: &Comparison) -> String {
+    match c.count(Status::Busy) {
+        0 => String::new(),
+        n => format!(", {n} not judged (busy)"),
+    }
+}
+
+/// Why rows were not judged: the longest wait among them, in words.
+fn busy_line(c: &Comparison) -> Option<String> {
+    let busy: Vec<&Delta> = c
+        .deltas
+        .iter()
+        .filter(|d| d.status == Status::Busy)
+        .collect();
+    let mut worst: Option<(&Delta, (usize, f64))> = None;
+    for d in &busy {
+        if let Some(w) = d
+            .waited
+            .filter(|w| worst.is_none_or(|(_, most)| w.1 > most.1))
+        {
+            worst = Some((d, w));
+        }
+    }
+    let (worst, (rank, percent)) = worst?;
+    Some(format!(
+        "busy: {} row{} slower while a rank waited for a CPU {BUSY_WAIT_PERCENT}% of the timed \
+         loop or more (another program held it; the longest: rank {rank} waited {percent:.0}% of \
+         the {} B {} loop): not judged, rerun them on a quiet machine",
+        busy.len(),
+        if busy.len() == 1 { "" } else { "s" },
+        worst.key.size_bytes,
+        worst.key.placement.label()
+    ))
 }
 
 /// The decision rule and the noise each row was judged by, in words.
@@ -69,6 +105,7 @@ pub fn rule_lines(c: &Comparison) -> Vec<String> {
             ),
         });
     }
+    lines.extend(busy_line(c));
     lines
 }
 

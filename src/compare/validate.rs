@@ -68,5 +68,19 @@ fn check_measurement(m: &Measurement) -> std::result::Result<(), String> {
             }
         }
     }
+    if let Some(wait) = &m.run_queue_wait {
+        let max = wait.max_percent;
+        if !(max.is_finite() && (0.0..=100.0).contains(&max)) {
+            return Err(format!(
+                "run_queue_wait.max_percent = {max} is not a percentage from 0 to 100"
+            ));
+        }
+        let total = wait.total_percent;
+        if !total.is_finite() || total < max {
+            return Err(format!(
+                "run_queue_wait.total_percent = {total} is not a finite number >= max_percent ({max})"
+            ));
+        }
+    }
     Ok(())
 }

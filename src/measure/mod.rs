@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod run_queue;
 pub mod timed_loop;
 pub mod watchdog;
 

@@ -21,7 +21,7 @@ pub mod verdict;
 /// iteration series `per_iteration.times_us` and `per_iteration.per_process_times_us`; 6 adds
 /// each measurement's `stats` (median, 95 % interval, samples, adaptive `--precision` outcome)
 /// and `config.adaptive` (`--precision`, `--max-time-per-size`, `--time-budget`).
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The `kind` of an `accept --pairwise` report file (`crate::accept::report`): readers of run
 /// reports recognise it to say what the file is instead of failing on its fields.
@@ -211,6 +211,23 @@ pub struct Measurement {
     /// `None` in files written before schema 6 (and in imported nccl-tests output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<TimeStats>,
+    /// How long the ranks waited for a CPU during the timed loop; `None` where the kernel does
+    /// not say, and in files written before schema 7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_queue_wait: Option<RunQueueWait>,
+}
+
+/// The time the ranks' measuring threads spent runnable but waiting for a CPU during a timed
+/// loop (Linux schedstat), as percentages of the loop's wall time: another program took it from
+/// the run, and every rank of a collective waits for the one that waited.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunQueueWait {
+    /// The rank (the first of its process) that waited longest.
+    pub rank: usize,
+    pub max_percent: f64,
+    /// Summed over processes: the most the run can have lost when they waited at different
+    /// times (above 100 with many processes).
+    pub total_percent: f64,
 }
 
 /// What one sample of a measurement is: one timed iteration (`-I`, the slowest rank's time), one

@@ -30,6 +30,8 @@
 //! | `precision_reached` | `true` or `false` |
 //! | `precision_batches` | batches of `-n` run |
 //! | `precision_stopped_by` | `precision`, `size_budget`, `sweep_budget`, `max_batches` or `signal` |
+//! | `run_queue_wait_rank`, `run_queue_wait_max_percent` | the rank that waited longest for a CPU during the timed loop, and its wait, % of the loop; empty where the kernel does not say |
+//! | `run_queue_wait_total_percent` | the waits summed over processes, % of the loop |
 //!
 //! Times, bandwidths and percentages have two decimals, as the text table prints them at their
 //! usual widths (`6.52`, `0.68`; never float noise like `0.6757500000000001`); the exact values
@@ -41,11 +43,11 @@ use super::cfmt;
 use super::Sink;
 use crate::error::{CollbenchError, Result};
 use crate::io::atomic::AtomicFile;
-use crate::report::{Measurement, PrecisionOutcome, Report, ResultRow, TimeStats};
+use crate::report::{Measurement, PrecisionOutcome, Report, ResultRow, RunQueueWait, TimeStats};
 use std::path::PathBuf;
 
 /// The header line, in column order.
-pub const CSV_HEADER: [&str; 39] = [
+pub const CSV_HEADER: [&str; 42] = [
     "collective",
     "backend",
     "nranks",
@@ -85,6 +87,9 @@ pub const CSV_HEADER: [&str; 39] = [
     "precision_reached",
     "precision_batches",
     "precision_stopped_by",
+    "run_queue_wait_rank",
+    "run_queue_wait_max_percent",
+    "run_queue_wait_total_percent",
 ];
 
 pub struct CsvSink {
@@ -137,7 +142,20 @@ pub fn csv_number(value: f64) -> String {
 fn cell_record(report: &Report, row: &ResultRow, in_place: bool, m: &Measurement) -> Vec<String> {
     let mut record = measurement_columns(report, row, in_place, m);
     record.extend(stats_columns(m.stats.as_ref()));
+    record.extend(run_queue_columns(m.run_queue_wait.as_ref()));
     record
+}
+
+/// The `run_queue_wait_*` columns (empty where the run did not record a wait).
+fn run_queue_columns(wait: Option<&RunQueueWait>) -> [String; 3] {
+    match wait {
+        Some(w) => [
+            w.rank.to_string(),
+            csv_number(w.max_percent),
+            csv_number(w.total_percent),
+        ],
+        None => Default::default(),
+    }
 }
 
 /// The `stats_*` and `precision_*` columns (empty where there is nothing to say).

@@ -56,6 +56,7 @@ mod tests {
             },
             per_iteration: None,
             stats: None,
+            run_queue_wait: None,
         }
     }
 

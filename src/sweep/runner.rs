@@ -25,6 +25,7 @@ use crate::backend::{Backend, CallSpec};
 use crate::collectives::{Collective, Counts, OpColumn};
 use crate::error::{CollbenchError, Result};
 use crate::io::console;
+use crate::measure::run_queue::RunQueueWatch;
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::adaptive::AdaptivePlan;
 use crate::plan::{Step, TestPlan};
@@ -341,6 +342,7 @@ impl Runner<'_> {
         if let Some(judge) = self.judge.as_mut() {
             judge.begin_cell(call.in_place);
         }
+        let run_queue = RunQueueWatch::start();
         let timing = batches::run(
             self.backend,
             self.world,
@@ -348,6 +350,7 @@ impl Runner<'_> {
             &plan.timing,
             self.judge.as_mut(),
         )?;
+        let run_queue_share = run_queue.and_then(|watch| watch.share());
         if let Some(judge) = self.judge.as_mut() {
             judge.end_cell();
         }
@@ -385,6 +388,7 @@ impl Runner<'_> {
             first_wrong,
             per_iteration_us: timing.per_iteration_us,
             batch_seconds_per_op: timing.seconds_per_op,
+            run_queue_share,
         };
         Ok((sample, timing.stopped_by))
     }

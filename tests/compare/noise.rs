@@ -143,6 +143,99 @@ fn against_a_history_identical_runs_are_not_regressions_and_twice_the_spread_is(
     );
 }
 
+/// Threads that spin on every CPU, two per CPU, until dropped: the ranks share their cores with
+/// them, as with another job on the node.
+struct CpuHogs {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl CpuHogs {
+    fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..2 * cpus)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        CpuHogs { stop, threads }
+    }
+}
+
+impl Drop for CpuHogs {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A run whose ranks share their CPUs with other busy threads is slower, and its run-queue wait
+/// says why: compare calls those rows busy (not judged), not regressions. nccl-tests' mean time
+/// per operation, as dashboards record it (no -I, no -N).
+#[test]
+fn a_run_slowed_by_another_program_on_its_cpus_is_busy_not_a_regression() {
+    let _machine = machine_alone();
+    let dir = tempfile::tempdir().unwrap();
+    let mean_sweep = |name: &str| {
+        let path = dir.path().join(format!("{name}.json"));
+        let args = [
+            "-b",
+            "8",
+            "-e",
+            "32K",
+            "-f",
+            "8",
+            "-n",
+            "5000",
+            "-w",
+            "20",
+            "-c",
+            "0",
+            "--collbench-json",
+            path.to_str().unwrap(),
+        ];
+        let done = {
+            let _turn = one_mpirun_at_a_time();
+            run(
+                mpirun(2, "allreduce-perf", &args, &[]),
+                Duration::from_secs(120),
+            )
+        };
+        assert_eq!(done.code(), Some(0), "{}", done.describe());
+        compare::load::load_one(&path).unwrap()
+    };
+    let quiet = mean_sweep("quiet");
+    let busy = {
+        let _hogs = CpuHogs::start();
+        mean_sweep("busy")
+    };
+    let waits: Vec<f64> = busy
+        .results
+        .iter()
+        .filter_map(|r| r.out_of_place.as_ref()?.run_queue_wait.as_ref())
+        .map(|w| w.max_percent)
+        .collect();
+    assert_eq!(
+        waits.len(),
+        busy.results.len(),
+        "every row records its wait"
+    );
+    assert!(waits.iter().any(|w| *w >= 20.0), "waits {waits:?}");
+    let c = compare::compare(&quiet, &busy, compare::DEFAULT_TOLERANCE_PERCENT).unwrap();
+    let text = compare::render_text(&c, "quiet.json", "busy.json");
+    println!("{text}");
+    assert_eq!(c.count(Status::Regressed), 0, "{text}");
+    assert!(c.count(Status::Busy) >= 1, "{text}");
+}
+
 /// One baseline run: only the runs' own samples measure the noise, and they cannot see a shift
 /// between runs. On the shared 2-core build machine (other builds running, load average 4-11)
 /// back-to-back runs landed 30-50 % apart across every row in 11 of 20 pairs, so this fails

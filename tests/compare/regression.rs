@@ -121,6 +121,56 @@ fn a_drop_the_runs_own_spread_explains_is_not_a_regression() {
     assert_eq!(at_gib.status, Status::WithinNoise, "{at_gib:?}");
 }
 
+/// The same run where every measurement at `size` recorded a run-queue wait summing to
+/// `total_percent` of its timed loop (rank 1 the longest, at `total_percent` × 0.6).
+fn waited(r: &Report, size: u64, total_percent: f64) -> Report {
+    let mut out = r.clone();
+    for row in out.results.iter_mut().filter(|row| row.size_bytes == size) {
+        for m in [&mut row.out_of_place, &mut row.in_place]
+            .into_iter()
+            .flatten()
+        {
+            m.run_queue_wait = Some(collbench::report::RunQueueWait {
+                rank: 1,
+                max_percent: total_percent * 0.6,
+                total_percent,
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn a_drop_the_ranks_wait_for_a_cpu_explains_is_not_judged() {
+    let _machine = crate::support::process::machine_shared();
+    let b = base();
+    // 40% slower while rank 1 waited 30% of the loop for a CPU: the time is partly another
+    // program's, so the row is busy, not a regression, and the command exits 0.
+    let busy = waited(&scaled(&b, GIB, 0.60), GIB, 50.0);
+    let c = compare(&b, &busy, 5.0).unwrap();
+    assert_eq!(c.count(Status::Busy), 2, "{c:#?}");
+    assert_eq!(c.count(Status::Regressed), 0);
+    assert!(!c.failed());
+    let text = compare::render_text(&c, "base.json", "new.json");
+    assert!(
+        text.contains("busy: 2 rows slower while a rank waited for a CPU 10% of the timed loop")
+            && text.contains("rank 1 waited 30% of the 1073741824 B out_of_place loop"),
+        "{text}"
+    );
+    assert!(text.contains(", 2 not judged (busy))\n"), "{text}");
+    assert!(text.contains("  busy\n"), "{text}");
+    // A short wait (rank 1: 9% of the loop) leaves the drop judged.
+    let c = compare(&b, &waited(&scaled(&b, GIB, 0.60), GIB, 15.0), 5.0).unwrap();
+    assert_eq!(c.count(Status::Regressed), 2, "{c:#?}");
+    assert_eq!(c.count(Status::Busy), 0);
+    // A wait at another size explains nothing here.
+    let c = compare(&b, &waited(&scaled(&b, GIB, 0.60), 8, 50.0), 5.0).unwrap();
+    assert_eq!(c.count(Status::Regressed), 2);
+    // Without a busy row the summary reads as before.
+    let text = compare::render_text(&c, "base.json", "new.json");
+    assert!(!text.contains("busy"), "{text}");
+}
+
 #[test]
 fn missing_rows_fail_new_rows_do_not_and_rank_counts_must_match() {
     let _machine = crate::support::process::machine_shared();
@@ -309,6 +359,26 @@ fn malformed_result_files_are_rejected_with_the_file_and_field() {
                 v
             },
             "neither out_of_place nor in_place",
+        ),
+        (
+            "wait",
+            {
+                let mut v = good.clone();
+                v["results"][1]["in_place"]["run_queue_wait"] =
+                    serde_json::json!({"rank": 1, "max_percent": 140.0, "total_percent": 150.0});
+                v
+            },
+            "run_queue_wait.max_percent = 140 is not a percentage from 0 to 100",
+        ),
+        (
+            "wait_total",
+            {
+                let mut v = good.clone();
+                v["results"][1]["in_place"]["run_queue_wait"] =
+                    serde_json::json!({"rank": 1, "max_percent": 40.0, "total_percent": 20.0});
+                v
+            },
+            "run_queue_wait.total_percent = 20 is not a finite number >= max_percent (40)",
         ),
     ];
     for (name, value, wanted) in cases {

@@ -439,6 +439,7 @@ fn sample(
         per_iteration_us,
         // The runner's one batch of -n (fixed -n, no --precision).
         batch_seconds_per_op: vec![seconds],
+        run_queue_share: None,
     }
 }
 

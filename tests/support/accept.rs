@@ -72,6 +72,7 @@ pub fn measurement(
             ..IterStats::default()
         }),
         stats: None,
+        run_queue_wait: None,
     }
 }
 

@@ -77,6 +77,7 @@ fn cell(text: &str, per_iteration: bool) -> Measurement {
         },
         per_iteration,
         stats: None,
+        run_queue_wait: None,
     }
 }
 
@@ -245,6 +246,8 @@ pub fn host_backend_report(sizes: &[u64], per_iteration: bool, wrong: u64) -> Re
                                 vec![]
                             },
                             batch_seconds_per_op: vec![base * (1.0 + 0.1 * r as f64)],
+                            // A rank that waited for a CPU 1 % of the loop per rank index.
+                            run_queue_share: Some(0.01 * r as f64),
                         }
                     })
                     .collect();
