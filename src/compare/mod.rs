@@ -183,7 +183,8 @@ fn delta(k: &Key, b: &BaselineCell, new: Option<&RunCell>, tolerance: f64) -> De
 }
 
 /// The row's status; a regression whose new measurement had a rank wait for a CPU for
-/// [`noise::BUSY_WAIT_PERCENT`] of its loop or more is [`Status::Busy`].
+/// [`RunQueueWait::BUSY_PERCENT`](crate::report::RunQueueWait::BUSY_PERCENT) of its loop or
+/// more is [`Status::Busy`].
 fn status(
     change: f64,
     tolerance: f64,
@@ -192,9 +193,7 @@ fn status(
     n: &RunCell,
 ) -> Status {
     let status = noise::judge(change, tolerance, noise, b, n.time_us);
-    let waited = n
-        .waited
-        .is_some_and(|(_, percent)| percent >= noise::BUSY_WAIT_PERCENT);
+    let waited = n.waited.as_ref().is_some_and(|w| w.busy());
     match status {
         Status::Regressed if waited => Status::Busy,
         other => other,

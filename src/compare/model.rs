@@ -1,5 +1,6 @@
 //! What a comparison is made of: the row key, each row's verdict and the noise it was judged by.
 
+use crate::report::RunQueueWait;
 use crate::types::DataType;
 
 /// One compared cell.
@@ -19,9 +20,8 @@ pub struct Delta {
     /// Where `noise` came from.
     pub noise_source: NoiseSource,
     pub status: Status,
-    /// The new run's longest run-queue wait in this row: the rank and its percent of the timed
-    /// loop (the cycle that waited most).
-    pub waited: Option<(usize, f64)>,
+    /// The new run's longest run-queue wait in this row (the cycle that waited most).
+    pub waited: Option<RunQueueWait>,
 }
 
 /// Which noise a row was judged by.

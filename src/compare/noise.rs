@@ -23,7 +23,7 @@
 //!   effect threshold alone decides.
 
 use super::model::{Key, NoiseSource, Placement, Status};
-use crate::report::{Measurement, Report, ResultRow};
+use crate::report::{Measurement, Report, ResultRow, RunQueueWait};
 use std::collections::BTreeMap;
 
 /// Baseline runs needed before their between-run spread is used.
@@ -32,10 +32,6 @@ pub const MIN_HISTORY_RUNS: usize = 3;
 pub const BETWEEN_RUN_SIGMAS: f64 = 3.0;
 /// Combined sample spreads of the two runs a drop must exceed with one baseline run.
 pub const WITHIN_RUN_SIGMAS: f64 = 4.0;
-/// A rank that waited this many percent of a timed loop for a CPU makes the row's time partly
-/// another program's: a slower row is then not judged ([`Status::Busy`]). A collective progresses
-/// only while all its ranks hold a CPU, so no share of the wait can be taken out of the time.
-pub const BUSY_WAIT_PERCENT: f64 = 10.0;
 /// 1 / Φ⁻¹(3/4): MAD × this estimates the standard deviation of normal data.
 const MAD_TO_SIGMA: f64 = 1.4826;
 
@@ -48,8 +44,8 @@ pub struct RunCell {
     pub busbw_time: f64,
     /// Relative spread of the run's samples, when it had any.
     pub within: Option<f64>,
-    /// The longest run-queue wait of the cycles: rank and percent of the timed loop.
-    pub waited: Option<(usize, f64)>,
+    /// The longest run-queue wait of the cycles.
+    pub waited: Option<RunQueueWait>,
 }
 
 impl RunCell {
@@ -201,9 +197,8 @@ fn fold_cycles(ms: &[&Measurement], medians: bool) -> RunCell {
     };
     let waited = ms
         .iter()
-        .filter_map(|m| m.run_queue_wait.as_ref())
-        .map(|w| (w.rank, w.max_percent))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
+        .filter_map(|m| m.run_queue_wait)
+        .max_by(|a, b| a.max_percent.total_cmp(&b.max_percent));
     RunCell {
         time_us: median(&mut times),
         busbw_time,

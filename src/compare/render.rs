@@ -2,7 +2,8 @@
 //! allowance is and where it came from; "unknown" where no file carried repeat information.
 
 use super::model::{Comparison, Delta, NoiseSource, Status};
-use super::noise::{BETWEEN_RUN_SIGMAS, BUSY_WAIT_PERCENT, MIN_HISTORY_RUNS, WITHIN_RUN_SIGMAS};
+use super::noise::{BETWEEN_RUN_SIGMAS, MIN_HISTORY_RUNS, WITHIN_RUN_SIGMAS};
+use crate::report::RunQueueWait;
 
 /// Bus bandwidth for the table; below 0.01 GB/s (small sizes on the host backend) two
 /// significant digits, so a drop does not read "0.00 → 0.00".
@@ -59,22 +60,26 @@ fn busy_line(c: &Comparison) -> Option<String> {
         .iter()
         .filter(|d| d.status == Status::Busy)
         .collect();
-    let mut worst: Option<(&Delta, (usize, f64))> = None;
+    let mut worst: Option<(&Delta, &RunQueueWait)> = None;
     for d in &busy {
         if let Some(w) = d
             .waited
-            .filter(|w| worst.is_none_or(|(_, most)| w.1 > most.1))
+            .as_ref()
+            .filter(|w| worst.is_none_or(|(_, most)| w.max_percent > most.max_percent))
         {
             worst = Some((d, w));
         }
     }
-    let (worst, (rank, percent)) = worst?;
+    let (worst, wait) = worst?;
     Some(format!(
-        "busy: {} row{} slower while a rank waited for a CPU {BUSY_WAIT_PERCENT}% of the timed \
-         loop or more (another program held it; the longest: rank {rank} waited {percent:.0}% of \
-         the {} B {} loop): not judged, rerun them on a quiet machine",
+        "busy: {} row{} slower while a rank waited for a CPU {}% of the timed loop or more \
+         (held by another program or, oversubscribed, another rank; the longest: rank {} waited \
+         {:.0}% of the {} B {} loop): not judged, rerun them on a quiet machine",
         busy.len(),
         if busy.len() == 1 { "" } else { "s" },
+        RunQueueWait::BUSY_PERCENT,
+        wait.rank,
+        wait.max_percent,
         worst.key.size_bytes,
         worst.key.placement.label()
     ))

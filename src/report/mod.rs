@@ -220,7 +220,7 @@ pub struct Measurement {
 /// The time the ranks' measuring threads spent runnable but waiting for a CPU during a timed
 /// loop (Linux schedstat), as percentages of the loop's wall time: another program took it from
 /// the run, and every rank of a collective waits for the one that waited.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunQueueWait {
     /// The rank (the first of its process) that waited longest.
     pub rank: usize,
@@ -228,6 +228,18 @@ pub struct RunQueueWait {
     /// Summed over processes: the most the run can have lost when they waited at different
     /// times (above 100 with many processes).
     pub total_percent: f64,
+}
+
+impl RunQueueWait {
+    /// A rank that waited this many percent of a timed loop for a CPU makes the measurement
+    /// partly another program's: `compare` does not judge such a regression (`busy`), and a
+    /// failed acceptance check says so. A collective moves only while all its ranks hold a CPU,
+    /// so no share of the wait can be taken out of the time instead.
+    pub const BUSY_PERCENT: f64 = 10.0;
+
+    pub fn busy(&self) -> bool {
+        self.max_percent >= Self::BUSY_PERCENT
+    }
 }
 
 /// What one sample of a measurement is: one timed iteration (`-I`, the slowest rank's time), one

@@ -109,6 +109,20 @@ pub struct Check {
     pub basis: String,
     /// For a failed bandwidth check: the slowest rank of the compared measurement.
     pub slowest: Option<SlowRank>,
+    /// For a failed bandwidth check measured while a rank waited for a CPU
+    /// [`RunQueueWait::BUSY_PERCENT`](crate::report::RunQueueWait::BUSY_PERCENT) of the loop or
+    /// more: that rank. Schema 7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_rank: Option<BusyRank>,
+}
+
+/// The rank that waited longest for a CPU during a measurement, and where it ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusyRank {
+    pub rank: usize,
+    pub host: String,
+    /// Its wait, percent of the timed loop.
+    pub wait_percent: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

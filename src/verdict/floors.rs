@@ -4,8 +4,8 @@
 //! all-size average that nccl-tests' footer prints.
 
 use crate::plan::acceptance::MinBusbw;
-use crate::report::verdict::{Check, CheckKind, SlowRank};
-use crate::report::{Measurement, Report, ResultRow};
+use crate::report::verdict::{BusyRank, Check, CheckKind, SlowRank};
+use crate::report::{Measurement, Report, ResultRow, RunQueueWait};
 
 /// One check per row from the floor's size up; a failing check when no row is that large.
 pub fn floor_from_size_checks(
@@ -94,6 +94,7 @@ fn no_row(report: &Report, kind: CheckKind, size: u64, gbps: f64, basis: String)
         unit: "GB/s".into(),
         basis,
         slowest: None,
+        busy_rank: None,
     }
 }
 
@@ -132,6 +133,22 @@ pub fn bandwidth_check(
         unit: "GB/s".into(),
         basis,
         slowest: (!passed).then(|| slow_rank_of(report, m)),
+        busy_rank: m
+            .run_queue_wait
+            .filter(|w| !passed && w.busy())
+            .map(|w| busy_rank_of(report, &w)),
+    }
+}
+
+fn busy_rank_of(report: &Report, wait: &RunQueueWait) -> BusyRank {
+    BusyRank {
+        rank: wait.rank,
+        host: report
+            .ranks
+            .iter()
+            .find(|r| r.rank == wait.rank)
+            .map_or_else(|| "unknown".to_string(), |r| r.host.clone()),
+        wait_percent: wait.max_percent,
     }
 }
 

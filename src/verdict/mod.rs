@@ -174,6 +174,7 @@ fn nccl_tests_min_bw_check(report: &Report, value: f64) -> Check {
         unit: "GB/s".into(),
         basis: format!("NCCL_TESTS_MIN_BW={value}: the footer's average busbw must reach 90% of it (nccl-tests rule)"),
         slowest: None,
+        busy_rank: None,
     }
 }
 
@@ -232,6 +233,7 @@ fn coverage_check(
         unit: unit.into(),
         basis,
         slowest: None,
+        busy_rank: None,
     }
 }
 
@@ -341,6 +343,7 @@ fn network_check(report: &Report, required: &str) -> Check {
         unit: "ranks".into(),
         basis: requirement.explain(),
         slowest,
+        busy_rank: None,
     }
 }
 
@@ -370,6 +373,7 @@ fn complete_check(report: &Report) -> Check {
             )
         },
         slowest: None,
+        busy_rank: None,
     }
 }
 
@@ -409,6 +413,7 @@ fn data_check(report: &Report) -> Check {
             rank_avg_time_us: 0.0,
             failing_checks: 1,
         }),
+        busy_rank: None,
     }
 }
 

@@ -59,6 +59,14 @@ pub fn block(verdict: &Verdict) -> String {
         if let Some(slow) = check.slowest.as_ref().filter(|_| !check.passed) {
             out.push_str(&format!("#        {}\n", describe_rank(slow, check.kind)));
         }
+        if let Some(busy) = &check.busy_rank {
+            out.push_str(&format!(
+                "#        measured while rank {} on {} waited {:.0}% of the timed loop for a CPU (held \
+                 by another program or, oversubscribed, another rank): rerun before judging the \
+                 fabric\n",
+                busy.rank, busy.host, busy.wait_percent
+            ));
+        }
     }
     if let Some(blame) = &verdict.blame {
         out.push_str(&blame_lines(blame));

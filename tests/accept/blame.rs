@@ -2,7 +2,7 @@
 //! below its threshold names nobody, in text, JSON and Prometheus; a run with one delayed rank
 //! names that rank and its host in all three.
 
-use crate::support::process::{mpirun, run};
+use crate::support::process::{mpirun, run, CpuHogs};
 use crate::support::schema::read_report;
 use std::path::Path;
 use std::time::Duration;
@@ -115,4 +115,75 @@ fn one_delayed_rank_is_named_with_its_host() {
             && lines[0].ends_with("} 1"),
         "{prom}"
     );
+}
+
+/// A failed check measured while another program held the ranks' CPUs (two spinning threads per
+/// CPU, as another job on the node) names the rank that waited, its host and its wait, in text
+/// and JSON: the shortfall may be that program's, not the fabric's.
+#[test]
+fn a_failed_check_measured_while_a_rank_waited_for_a_cpu_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("busy.json");
+    let args = [
+        "-b",
+        "8",
+        "-e",
+        "32K",
+        "-f",
+        "8",
+        "-n",
+        "5000",
+        "-w",
+        "20",
+        "--min-busbw",
+        "1000",
+        "--min-busbw-size",
+        "8",
+        "--collbench-json",
+        json.to_str().unwrap(),
+    ];
+    let done = {
+        let _turn = crate::support::process::one_mpirun_at_a_time();
+        let _hogs = CpuHogs::start();
+        run(
+            mpirun(2, "allreduce-perf", &args, &[]),
+            Duration::from_secs(120),
+        )
+    };
+    assert_eq!(done.code(), Some(7), "{}", done.describe());
+    let report = read_report(&json);
+    let busy: Vec<&serde_json::Value> = report["verdict"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.get("busy_rank"))
+        .collect();
+    assert!(!busy.is_empty(), "{:#}", report["verdict"]);
+    let host = report["ranks"][0]["host"].as_str().unwrap();
+    for b in &busy {
+        assert_eq!(b["host"], host);
+        assert!(b["wait_percent"].as_f64().unwrap() >= 10.0, "{b}");
+    }
+    let lines: Vec<&str> = done
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("#        measured while rank "))
+        .collect();
+    assert!(!lines.is_empty(), "{}", done.stderr);
+    for line in lines {
+        let (rank_and_host, rest) = line["#        measured while rank ".len()..]
+            .split_once(" waited ")
+            .unwrap();
+        assert!(
+            rank_and_host == format!("0 on {host}") || rank_and_host == format!("1 on {host}"),
+            "{line}"
+        );
+        let (percent, tail) = rest.split_once('%').unwrap();
+        assert!(percent.parse::<f64>().unwrap() >= 10.0, "{line}");
+        assert_eq!(
+            tail,
+            " of the timed loop for a CPU (held by another program or, oversubscribed, another \
+             rank): rerun before judging the fabric"
+        );
+    }
 }

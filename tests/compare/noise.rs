@@ -3,7 +3,7 @@
 //! slowdown of twice the measured between-run spread is. Each run holds the binary's mpirun turn,
 //! so no other test's ranks run beside it.
 
-use crate::support::process::{machine_alone, mpirun, one_mpirun_at_a_time, run};
+use crate::support::process::{machine_alone, mpirun, one_mpirun_at_a_time, run, CpuHogs};
 use collbench::compare::{self, noise, Status};
 use collbench::report::Report;
 use std::path::Path;
@@ -141,40 +141,6 @@ fn against_a_history_identical_runs_are_not_regressions_and_twice_the_spread_is(
         detected >= PAIRS - 1,
         "detected {detected} of {PAIRS}; missed {missed:?}"
     );
-}
-
-/// Threads that spin on every CPU, two per CPU, until dropped: the ranks share their cores with
-/// them, as with another job on the node.
-struct CpuHogs {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl CpuHogs {
-    fn start() -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let threads = (0..2 * cpus)
-            .map(|_| {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                })
-            })
-            .collect();
-        CpuHogs { stop, threads }
-    }
-}
-
-impl Drop for CpuHogs {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
 }
 
 /// A run whose ranks share their CPUs with other busy threads is slower, and its run-queue wait
