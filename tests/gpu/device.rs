@@ -33,6 +33,8 @@ fn options() -> GpuOptions {
         average: collbench::plan::AverageMode::Avg,
         wait_hook: Default::default(),
         device_base: None,
+        cta_policy: None,
+        device_implementation: None,
     }
 }
 

@@ -24,6 +24,7 @@ use crate::backend::cuda::device::{self, GpuDevice};
 use crate::backend::cuda::kernels::ValidationKernels;
 use crate::backend::nccl::comm::{Communicator, Nccl, Registration};
 use crate::backend::nccl::loader;
+use crate::backend::nccl::requirements::{self, LibraryFacts, MulticastSupport};
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::Timing;
@@ -91,6 +92,8 @@ pub struct GpuBackend {
     memory: Vec<MemoryUsage>,
     /// What NCCL's log said about the network, when a capture was given.
     network: Option<ProcessNetwork>,
+    /// nccl-tests' notices about flags the loaded NCCL cannot honour (`-x 2` before 2.28).
+    setup_notices: Vec<String>,
 }
 
 impl GpuBackend {
@@ -98,7 +101,23 @@ impl GpuBackend {
         let net_log = setup.net_log.take();
         let plan = &setup.options;
         let world = setup.world.as_ref();
-        let lib = loader::load()?;
+        let lib = loader::load().map_err(|error| {
+            match requirements::needed_release(plan.cta_policy, plan.device_implementation.as_ref())
+            {
+                Some(needs) => match error {
+                    CollbenchError::Nccl(message) => {
+                        CollbenchError::Nccl(format!("{message}\n({needs})"))
+                    }
+                    other => other,
+                },
+                None => error,
+            }
+        })?;
+        // -x and -D against the library, before any GPU is touched.
+        let facts = LibraryFacts::of(&lib);
+        let cta_policy = requirements::cta_policy(&facts, plan.cta_policy)?;
+        let device_kernels = plan.device_implementation.as_ref();
+        requirements::device_api(&facts, device_kernels)?;
         let nccl = Nccl::new(lib);
         let visible = device::device_count()?;
         if visible == 0 {
@@ -117,6 +136,19 @@ impl GpuBackend {
             .iter()
             .map(|&o| GpuDevice::open(o, plan.stream_null))
             .collect::<Result<Vec<_>>>()?;
+        if device_kernels.is_some_and(|d| d.kernel.needs.multimem) {
+            let gpus = devices
+                .iter()
+                .map(|d| {
+                    Ok(MulticastSupport {
+                        ordinal: d.ordinal,
+                        name: d.name.clone(),
+                        supported: d.multicast_supported()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            requirements::multicast(device_kernels, &gpus)?;
+        }
         let free_before: Vec<usize> = devices
             .iter()
             .map(|d| d.memory_info().map(|m| m.0))
@@ -133,13 +165,14 @@ impl GpuBackend {
         let nranks = world.size() * per_process;
         let first_rank = world.rank() * per_process;
 
-        let comms = if world.size() == 1 && !plan.parallel_init {
+        let config = cta_policy.config;
+        let comms = if world.size() == 1 && !plan.parallel_init && config.is_none() {
             let list: Vec<i32> = ordinals.iter().map(|&o| o as i32).collect();
             nccl.init_all(&list)?
         } else if plan.parallel_init && plan.nthreads > 1 {
-            init_in_threads(&nccl, &devices, nranks, first_rank, plan.ngpus, &id)?
+            init_in_threads(&nccl, &devices, nranks, first_rank, plan.ngpus, &id, config)?
         } else {
-            init_group(&nccl, &devices, nranks, first_rank, &id)?
+            init_group(&nccl, &devices, nranks, first_rank, &id, config)?
         };
         for (i, comm) in comms.iter().enumerate() {
             let (rank, dev) = (comm.user_rank()?, comm.cu_device()?);
@@ -150,6 +183,16 @@ impl GpuBackend {
                     ordinals[i]
                 )));
             }
+        }
+
+        if let Some(device) = device_kernels {
+            let lsa_sizes: Vec<(usize, usize)> = comms
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (first_rank + i, c.lsa_team_size().unwrap_or(0)))
+                .collect();
+            requirements::one_lsa_team(device_kernels, nranks, &lsa_sizes)?;
+            return Err(requirements::device_kernels_not_implemented(device, nranks));
         }
 
         // Every communicator has logged "Using network …" by now.
@@ -214,6 +257,7 @@ impl GpuBackend {
             max_buffer_bytes,
             memory,
             network,
+            setup_notices: cta_policy.notice.into_iter().collect(),
         })
     }
 
@@ -317,6 +361,10 @@ impl Backend for GpuBackend {
 
     fn network(&self) -> Option<ProcessNetwork> {
         self.network.clone()
+    }
+
+    fn setup_notices(&self) -> Vec<String> {
+        self.setup_notices.clone()
     }
 
     fn placements(&self) -> Vec<RankPlacement> {
