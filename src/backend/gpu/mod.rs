@@ -9,6 +9,7 @@
 mod calls;
 mod init;
 mod launch;
+mod nccl_features;
 mod options;
 mod sync;
 mod threads;
@@ -23,8 +24,6 @@ use crate::backend::cuda::buffer::DeviceBuffer;
 use crate::backend::cuda::device::{self, GpuDevice};
 use crate::backend::cuda::kernels::ValidationKernels;
 use crate::backend::nccl::comm::{Communicator, Nccl, Registration};
-use crate::backend::nccl::loader;
-use crate::backend::nccl::requirements::{self, LibraryFacts, MulticastSupport};
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::Timing;
@@ -101,23 +100,7 @@ impl GpuBackend {
         let net_log = setup.net_log.take();
         let plan = &setup.options;
         let world = setup.world.as_ref();
-        let lib = loader::load().map_err(|error| {
-            match requirements::needed_release(plan.cta_policy, plan.device_implementation.as_ref())
-            {
-                Some(needs) => match error {
-                    CollbenchError::Nccl(message) => {
-                        CollbenchError::Nccl(format!("{message}\n({needs})"))
-                    }
-                    other => other,
-                },
-                None => error,
-            }
-        })?;
-        // -x and -D against the library, before any GPU is touched.
-        let facts = LibraryFacts::of(&lib);
-        let cta_policy = requirements::cta_policy(&facts, plan.cta_policy)?;
-        let device_kernels = plan.device_implementation.as_ref();
-        requirements::device_api(&facts, device_kernels)?;
+        let (lib, cta_policy) = nccl_features::load_nccl(plan)?;
         let nccl = Nccl::new(lib);
         let visible = device::device_count()?;
         if visible == 0 {
@@ -136,19 +119,7 @@ impl GpuBackend {
             .iter()
             .map(|&o| GpuDevice::open(o, plan.stream_null))
             .collect::<Result<Vec<_>>>()?;
-        if device_kernels.is_some_and(|d| d.kernel.needs.multimem) {
-            let gpus = devices
-                .iter()
-                .map(|d| {
-                    Ok(MulticastSupport {
-                        ordinal: d.ordinal,
-                        name: d.name.clone(),
-                        supported: d.multicast_supported()?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            requirements::multicast(device_kernels, &gpus)?;
-        }
+        nccl_features::check_multicast(plan, &devices)?;
         let free_before: Vec<usize> = devices
             .iter()
             .map(|d| d.memory_info().map(|m| m.0))
@@ -185,15 +156,7 @@ impl GpuBackend {
             }
         }
 
-        if let Some(device) = device_kernels {
-            let lsa_sizes: Vec<(usize, usize)> = comms
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (first_rank + i, c.lsa_team_size().unwrap_or(0)))
-                .collect();
-            requirements::one_lsa_team(device_kernels, nranks, &lsa_sizes)?;
-            return Err(requirements::device_kernels_not_implemented(device, nranks));
-        }
+        nccl_features::refuse_device_kernels(plan, &comms, first_rank, nranks)?;
 
         // Every communicator has logged "Using network …" by now.
         let network = net_log.map(|mut capture| {
