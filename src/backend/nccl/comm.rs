@@ -195,7 +195,7 @@ impl Nccl {
                 self.lib.version_string()
             ))
         })?;
-        let mut raw = config.to_raw();
+        let mut raw = config.to_raw(self.lib.version_code);
         // SAFETY: writes one communicator handle; `raw` is a complete ncclConfig_t of the layout
         // its size and version declare, alive for the call (NCCL copies it).
         Ok(unsafe { init(slot, nranks as i32, id.0, rank as i32, &mut raw) })
@@ -227,8 +227,9 @@ pub struct CommConfig {
 }
 
 impl CommConfig {
-    pub fn to_raw(self) -> sys::ncclConfig_t {
-        let mut raw = sys::ncclConfig_t::initializer();
+    /// The config for the NCCL release `version_code` (2.27 or newer).
+    pub fn to_raw(self, version_code: i32) -> sys::ncclConfig_t {
+        let mut raw = sys::ncclConfig_t::initializer(version_code);
         if let Some(policy) = self.cta_policy {
             raw.CTAPolicy = policy.into();
         }
@@ -715,12 +716,12 @@ mod tests {
 
     #[test]
     fn a_config_sets_only_the_cta_policy_it_was_given() {
-        let unset = CommConfig::default().to_raw();
+        let unset = CommConfig::default().to_raw(22809);
         assert_eq!(unset.CTAPolicy, sys::NCCL_CONFIG_UNDEF_INT);
         let zero = CommConfig {
             cta_policy: Some(2),
         }
-        .to_raw();
+        .to_raw(22809);
         assert_eq!(zero.CTAPolicy, 2);
         assert_eq!(zero.nvlinkCentricSched, sys::NCCL_CONFIG_UNDEF_INT);
         assert_eq!((zero.magic, zero.version), (0xcafebeef, 22800));

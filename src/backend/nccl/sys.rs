@@ -28,6 +28,8 @@ pub const NCCL_CONFIG_MAGIC: u32 = 0xcafe_beef;
 /// The NCCL release whose `ncclConfig_t` layout [`ncclConfig_t`] mirrors (`ncclConfig_v22800`).
 /// NCCL reads a config by its `size` and `version`, so newer releases take it as it is.
 pub const NCCL_CONFIG_VERSION: u32 = 22800;
+/// NCCL 2.27's `ncclConfig_v22700`: the same fields up to `nvlsCTAs`.
+pub const NCCL_CONFIG_VERSION_2_27: u32 = 22700;
 
 /// `ncclConfig_t` of NCCL 2.28's nccl.h (`struct ncclConfig_v22800`), field for field.
 #[repr(C)]
@@ -53,13 +55,23 @@ pub struct ncclConfig_t {
 }
 
 impl ncclConfig_t {
-    /// What `ncclConfig_t config = NCCL_CONFIG_INITIALIZER;` holds: size, magic and version set,
-    /// every other field undefined (NCCL's default).
-    pub fn initializer() -> ncclConfig_t {
+    /// What `ncclConfig_t config = NCCL_CONFIG_INITIALIZER;` holds with the nccl.h of the NCCL
+    /// release `version_code` (NCCL 2.27 or newer): size, magic and version set, every other field
+    /// undefined (NCCL's default). NCCL 2.27 is given its own, shorter `ncclConfig_v22700` (the
+    /// fields up to `nvlsCTAs`), so that it never meets a config version newer than itself.
+    pub fn initializer(version_code: i32) -> ncclConfig_t {
+        let (size, version) = if version_code >= NCCL_CONFIG_VERSION as i32 {
+            (std::mem::size_of::<ncclConfig_t>(), NCCL_CONFIG_VERSION)
+        } else {
+            (
+                std::mem::offset_of!(ncclConfig_t, nChannelsPerNetPeer),
+                NCCL_CONFIG_VERSION_2_27,
+            )
+        };
         ncclConfig_t {
-            size: std::mem::size_of::<ncclConfig_t>(),
+            size,
             magic: NCCL_CONFIG_MAGIC,
-            version: NCCL_CONFIG_VERSION,
+            version,
             blocking: NCCL_CONFIG_UNDEF_INT,
             cgaClusterSize: NCCL_CONFIG_UNDEF_INT,
             minCTAs: NCCL_CONFIG_UNDEF_INT,
@@ -330,6 +342,10 @@ mod tests {
         ("nvlinkCentricSched", 76),
     ];
     const CONFIG_SIZE: usize = 80;
+    /// NCCL 2.27's `ncclConfig_v22700`: the fields up to `nvlsCTAs`.
+    const CONFIG_SIZE_2_27: usize = 72;
+    /// The fields 2.28 added.
+    const FIELDS_SINCE_2_28: &[&str] = &["nChannelsPerNetPeer", "nvlinkCentricSched"];
 
     fn rust_offsets() -> Vec<(&'static str, usize)> {
         vec![
@@ -363,7 +379,10 @@ mod tests {
     fn config_matches_the_nccl_2_28_layout() {
         assert_eq!(size_of::<ncclConfig_t>(), CONFIG_SIZE);
         assert_eq!(rust_offsets(), CONFIG_FIELDS.to_vec());
-        let config = ncclConfig_t::initializer();
+        // NCCL 2.27's ncclConfig_v22700 ends after nvlsCTAs.
+        let config = ncclConfig_t::initializer(22703);
+        assert_eq!((config.size, config.version), (CONFIG_SIZE_2_27, 22700));
+        let config = ncclConfig_t::initializer(22809);
         assert_eq!(config.size, CONFIG_SIZE);
         assert_eq!((config.magic, config.version), (0xcafebeef, 22800));
         assert_eq!(config.CTAPolicy, i32::MIN);
@@ -376,8 +395,9 @@ mod tests {
         assert_eq!(offset_of!(ncclTeam_t, stride), 8);
     }
 
-    /// With a real nccl.h (COLLBENCH_NCCL_INCLUDE: its folder, e.g. the nvidia-nccl-cu13 wheel's
-    /// nvidia/nccl/include) and a C compiler: the header's own offsetof (and for 2.28 its sizeof),
+    /// With a real nccl.h of NCCL 2.27 or newer (COLLBENCH_NCCL_INCLUDE: its folder, e.g. the
+    /// nvidia-nccl-cu13 wheel's nvidia/nccl/include) and a C compiler: the header's own offsetof
+    /// (and for 2.27 and 2.28 its sizeof),
     /// compiled and run, agree with the struct above (the CUDA headers nccl.h includes are stood in for). Skipped
     /// without the header (CI has no NCCL).
     #[test]
@@ -395,9 +415,12 @@ mod tests {
         program.push_str("  printf(\"sizeof %zu\\n\", sizeof(ncclConfig_t));\n");
         program.push_str("  printf(\"initializer_magic %u\\n\", c.magic);\n");
         for (field, _) in CONFIG_FIELDS {
-            program.push_str(&format!(
-                "  printf(\"{field} %zu\\n\", offsetof(ncclConfig_t, {field}));\n"
-            ));
+            let line = format!("  printf(\"{field} %zu\\n\", offsetof(ncclConfig_t, {field}));\n");
+            if FIELDS_SINCE_2_28.contains(field) {
+                program.push_str(&format!("#if NCCL_VERSION_CODE >= 22800\n{line}#endif\n"));
+            } else {
+                program.push_str(&line);
+            }
         }
         program.push_str("  return 0;\n}\n");
         // nccl.h includes the CUDA runtime's headers for cudaStream_t, cudaEvent_t and half; the config needs
@@ -436,19 +459,23 @@ mod tests {
             .collect();
         let release = header["release"];
         assert!(
-            release >= 22800,
-            "nccl.h of NCCL {release}: 2.28 or newer expected"
+            release >= 22700,
+            "nccl.h of NCCL {release}: 2.27 or newer expected"
         );
         assert_eq!(header["initializer_magic"], u64::from(NCCL_CONFIG_MAGIC));
-        // Later releases append fields: the ones collbench sets keep their offsets.
+        // Releases append fields: the ones this release has keep their offsets.
         for (field, offset) in rust_offsets() {
-            assert_eq!(
-                header[field], offset as u64,
-                "{field} in NCCL {release}'s nccl.h"
-            );
+            if release >= 22800 || !FIELDS_SINCE_2_28.contains(&field) {
+                assert_eq!(
+                    header[field], offset as u64,
+                    "{field} in NCCL {release}'s nccl.h"
+                );
+            }
         }
-        if release / 100 == 228 {
-            assert_eq!(header["sizeof"], CONFIG_SIZE as u64);
+        // For the layouts collbench knows, the size it declares is the header's own.
+        if release < 22900 {
+            let ours = ncclConfig_t::initializer(release as i32);
+            assert_eq!(header["sizeof"], ours.size as u64, "NCCL {release}");
         }
     }
 }
