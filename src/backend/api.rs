@@ -32,6 +32,11 @@ pub trait Backend {
     fn network(&self) -> Option<ProcessNetwork> {
         None
     }
+    /// Lines nccl-tests prints before its banner about flags this backend ignores here (`-x 2`
+    /// on NCCL 2.27); rank 0's are printed.
+    fn setup_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Placement of this process's local ranks (one entry each).
     fn placements(&self) -> Vec<RankPlacement>;
     /// Global ranks hosted by this process.

@@ -105,9 +105,5 @@ fn argument(spec: &FlagSpec) -> Arg {
     if let Some(alias) = spec.alias {
         arg = arg.visible_alias(alias);
     }
-    if spec.is_visible() {
-        arg.help(spec.help_line())
-    } else {
-        arg.hide(true)
-    }
+    arg.help(spec.help_line())
 }

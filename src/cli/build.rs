@@ -7,6 +7,7 @@ use super::split::split_rule_from_env;
 use crate::cli::acceptance::acceptance_plan;
 use crate::collectives::{Collective, OpColumn};
 use crate::error::{CollbenchError, Result};
+use crate::plan::device_api::{self, CtaPolicy, DeviceImplementation};
 use crate::plan::flags::*;
 use crate::plan::TimingPlan;
 use crate::plan::{
@@ -28,7 +29,6 @@ pub fn build_plan(
     args: Vec<String>,
 ) -> Result<TestPlan> {
     // Checked in table order, so that of several bad values the first on the table is named.
-    reject_unimplemented(raw)?;
     let nthreads = int(raw, &NTHREADS)? as usize;
     let ngpus = int(raw, &NGPUS)? as usize;
     let sweep = sweep(raw)?;
@@ -36,6 +36,9 @@ pub fn build_plan(
     let timing = timing(raw)?;
     let run_cycles = int(raw, &RUN_CYCLES)?;
     let run = run_options(raw)?;
+    let cta_policy = cta_policy(raw)?;
+    let device_implementation =
+        device_implementation(collective, raw, &selection, run.local_register)?;
     let outputs = outputs(raw)?;
     let backend = parse_backend(raw.value(&BACKEND))?;
     let seed = parse_seed(raw.given(&SEED))?;
@@ -70,6 +73,8 @@ pub fn build_plan(
             stream_null: run.stream_null,
             local_register: run.local_register,
             unalign: run.unalign,
+            cta_policy,
+            device_implementation,
             nccl_tests_device: env("NCCL_TESTS_DEVICE"),
         },
         warmup_iters: run.warmup_iters,
@@ -249,6 +254,105 @@ fn run_options(raw: &RawArgs) -> Result<RunOptions> {
     })
 }
 
+/// `-x`: absent means not set (NCCL's default), as in nccl-tests. nccl-tests passes any number to
+/// NCCL; only NCCL's policies are accepted here.
+fn cta_policy(raw: &RawArgs) -> Result<Option<CtaPolicy>> {
+    let Some(text) = raw.given(&CTA_POLICY) else {
+        return Ok(None);
+    };
+    let value = parse_unsigned(text).map_err(|problem| {
+        bad_value(
+            CTA_POLICY.flag,
+            text,
+            problem.describe(),
+            CtaPolicy::ACCEPTED,
+        )
+    })?;
+    CtaPolicy::from_flag(value).map(Some).ok_or_else(|| {
+        bad_value(
+            CTA_POLICY.flag,
+            text,
+            "is not an NCCL CTA policy",
+            CtaPolicy::ACCEPTED,
+        )
+    })
+}
+
+/// `-D` and `-V`, with nccl-tests' rules: `-D > 0` needs `-R 2`; only the collectives, types and
+/// the operator nccl-tests has device kernels for (it fails at run time on the others). `-V`
+/// without `-D` would do nothing (nccl-tests ignores it): refused.
+fn device_implementation(
+    collective: &dyn Collective,
+    raw: &RawArgs,
+    selection: &Selection,
+    local_register: u8,
+) -> Result<Option<DeviceImplementation>> {
+    let implementation = int(raw, &DEVICE_IMPLEMENTATION)? as u8;
+    let cta_count = int(raw, &DEVICE_CTA_COUNT)? as u32;
+    if implementation == 0 {
+        return match raw.given(&DEVICE_CTA_COUNT) {
+            Some(text) => Err(bad_value(
+                DEVICE_CTA_COUNT.flag,
+                text,
+                "sets the CTAs of the -D device kernels, but -D is 0 (NCCL's own collectives)",
+                "-V with -D 1 or more, or no -V",
+            )),
+            None => Ok(None),
+        };
+    }
+    let name = collective.name();
+    let Some(kernel) = device_api::find(name, implementation) else {
+        let values = device_api::implementations(name);
+        let accepted = match values.as_slice() {
+            [] => format!(
+                "-D 0: nccl-tests has device kernels only for {}",
+                device_api::collectives_with_kernels().join(" and ")
+            ),
+            _ => format!("-D 0 or {}", join_values(&values)),
+        };
+        return Err(bad_value(
+            DEVICE_IMPLEMENTATION.flag,
+            &implementation.to_string(),
+            &format!("{name} has no device implementation {implementation}"),
+            &accepted,
+        ));
+    };
+    if local_register != 2 {
+        return Err(CollbenchError::Usage(format!(
+            "{} {implementation} requires symmetric memory registration, but {} is \
+             {local_register}; accepted: -R 2 with -D > 0, or -D 0",
+            DEVICE_IMPLEMENTATION.flag, LOCAL_REGISTER.flag
+        )));
+    }
+    if let Some(dtype) = selection.dtypes.iter().find(|d| !kernel.dtypes.contains(d)) {
+        let accepted: Vec<String> = kernel.dtypes.iter().map(|d| d.to_string()).collect();
+        return Err(CollbenchError::Usage(format!(
+            "{} {implementation} ({}) has no kernel for -d {dtype}; accepted with it: -d {}",
+            DEVICE_IMPLEMENTATION.flag,
+            kernel.kernel,
+            accepted.join(", ")
+        )));
+    }
+    if let Some(op) = selection
+        .ops
+        .iter()
+        .find(|o| !device_api::DEVICE_OPS.contains(o))
+    {
+        return Err(CollbenchError::Usage(format!(
+            "{} {implementation} ({}) only sums; -o {} has no kernel; accepted with it: -o sum",
+            DEVICE_IMPLEMENTATION.flag,
+            kernel.kernel,
+            op.name()
+        )));
+    }
+    Ok(Some(DeviceImplementation { kernel, cta_count }))
+}
+
+fn join_values(values: &[u8]) -> String {
+    let text: Vec<String> = values.iter().map(u8::to_string).collect();
+    text.join(", ")
+}
+
 /// Every output flag of the table given on the command line, checked: not empty and not a
 /// directory, or probed in full for the flags the table marks so.
 fn outputs(raw: &RawArgs) -> Result<OutputFiles> {
@@ -303,20 +407,6 @@ fn parse_seed(text: Option<&str>) -> Result<u64> {
             "an integer from 0 to 2^64-1 (decimal or 0x hex)",
         )
     })
-}
-
-/// nccl-tests 2.19 flags for NCCL features collbench does not drive: a clear error, not "unknown".
-fn reject_unimplemented(raw: &RawArgs) -> Result<()> {
-    for spec in FLAGS {
-        if let (Some(what), Some(value)) = (spec.unimplemented, raw.given(spec)) {
-            return Err(CollbenchError::Usage(format!(
-                "{} '{value}': collbench does not implement nccl-tests' {what} option; accepted: \
-                 leave it out",
-                spec.flag
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// `-d`: one type or `all` (nccl-tests' order).

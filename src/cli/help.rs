@@ -61,13 +61,15 @@ Environment:
   NCCL_TESTS_DEVICE      index of the first GPU of this process, instead of local rank x -t x -g
 
 Differences from nccl-tests (it silently runs these; collbench stops with exit code 6):
-  unknown -d/-o/-z/-a/-R values, -f 0, -n 0, -m 0, -i 0 without a factor, -b > -e, negative or
+  unknown -d/-o/-z/-a/-R/-x values, -f 0, -n 0, -m 0, -i 0 without a factor, -b > -e, negative or
   malformed numbers, 0/1 switches given other values, -K >= -n, sweeps of more than 10000 sizes,
-  a malformed NCCL_TESTS_SPLIT. GPU-only flags (-g/-t > 1, -G, -R, -u, -y) are an error on
+  a malformed NCCL_TESTS_SPLIT, -V outside 1-127 or without -D, -D with a collective, -d or -o
+  that has no device kernel. GPU-only flags (-g/-t > 1, -G, -R, -u, -y, -x, -D) are an error on
   the mpi backend instead of being ignored. -J always writes collbench's JSON (any file name),
   replacing an existing FILE (nccl-tests picks FILE.0, FILE.1...). -r all is every root (nccl-tests
   reads it as 0; -r -1 is every root in both).
-  -x, -D and -V (NCCL CTA policy, device API) are not implemented.
+  -x on NCCL < 2.27 is an error (nccl-tests passes it to NCCL). -D checks its requirements (NCCL
+  >= 2.28, -R 2, one LSA team, multimem for 3/4), then stops: its kernels are not implemented.
   -o is checked but ignored by collectives that do not reduce; -r by those without a root.
 
 Exit codes: 0 ok, 1 I/O, 2 CUDA, 3 NCCL, 4 timeout, 5 MPI/bootstrap, 6 usage, 7 wrong results or

@@ -52,6 +52,9 @@ impl<B: Backend + CorruptOutput> Backend for FaultyBackend<B> {
     fn network(&self) -> Option<ProcessNetwork> {
         self.inner.network()
     }
+    fn setup_notices(&self) -> Vec<String> {
+        self.inner.setup_notices()
+    }
     fn placements(&self) -> Vec<RankPlacement> {
         self.inner.placements()
     }

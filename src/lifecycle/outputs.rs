@@ -21,7 +21,8 @@ pub(super) fn open(
         .map(|p| p.device_name)
         .collect();
     let criteria = plan.acceptance.resolve_criteria(&devices)?;
-    let mut preamble = Vec::new();
+    // nccl-tests prints its notices about ignored flags while it parses them, before the files.
+    let mut preamble = backend.setup_notices();
     let mut files = Vec::new();
     for file in plan.outputs.iter() {
         if file.probe_when_opened {

@@ -8,6 +8,7 @@
 //! host backend's refusal of GPU-only flags ([`TestPlan::require_gpu_flags_unused`]). The table
 //! lists the flags in the order `-h` shows them (nccl-tests' order, then collbench's additions).
 
+use super::device_api::DeviceImplementation;
 use super::outputs::OutputFormat;
 use super::TestPlan;
 use crate::types::values::{Flag, INT_FLAG_MAX};
@@ -80,9 +81,6 @@ pub struct FlagSpec {
     pub gpu_only: Option<GpuOnly>,
     /// The file format this flag names the file of (`crate::sinks::open` opens it).
     pub output: Option<OutputFormat>,
-    /// An nccl-tests flag collbench does not implement: hidden from `-h`, and given, a usage error
-    /// naming this feature instead of "unknown flag".
-    pub unimplemented: Option<&'static str>,
 }
 
 const fn flag(short: char, long: &'static str, value_name: &'static str) -> FlagSpec {
@@ -104,7 +102,6 @@ const fn spec(flag: Flag, value_name: &'static str) -> FlagSpec {
         ranks: Ranks::MayDiffer,
         gpu_only: None,
         output: None,
-        unimplemented: None,
     }
 }
 
@@ -165,10 +162,6 @@ impl FlagSpec {
         self.alias = Some(alias);
         self
     }
-    const fn unimplemented(mut self, feature: &'static str) -> Self {
-        self.unimplemented = Some(feature);
-        self
-    }
 
     /// The `-h` line: the help and its default.
     pub fn help_line(&self) -> String {
@@ -185,11 +178,6 @@ impl FlagSpec {
             Default::Described(_) => None,
         }
     }
-
-    /// Shown by `-h` and listed among the accepted flags.
-    pub fn is_visible(&self) -> bool {
-        self.unimplemented.is_none()
-    }
 }
 
 /// Defines each flag as a constant and [`FLAGS`] as all of them in table order.
@@ -199,6 +187,14 @@ macro_rules! flag_table {
         /// Every flag, in the order `-h` lists them.
         pub const FLAGS: &[FlagSpec] = &[$($name),*];
     };
+}
+
+/// A `-D` setting for the agreement check; `0` when the run uses NCCL's own collectives.
+fn device_render(plan: &TestPlan, render: fn(&DeviceImplementation) -> String) -> String {
+    plan.gpu
+        .device_implementation
+        .as_ref()
+        .map_or_else(|| "0".to_string(), render)
 }
 
 /// `Some(value)` when it differs from the host backend's only setting.
@@ -299,10 +295,22 @@ flag_table! {
         .help("Offset device buffers by N elements to test unaligned access (GPU only)")
         .agree(|p| p.gpu.unalign.to_string())
         .gpu_only("device buffer offset", |p| above(p.gpu.unalign, 0));
-    CTA_POLICY = flag('x', "cta_policy", "N").unimplemented("NCCL CTA policy");
-    DEVICE_IMPLEMENTATION = flag('D', "device_implementation", "N")
-        .unimplemented("NCCL device-API kernels");
-    DEVICE_CTA_COUNT = flag('V', "device_cta_count", "N").unimplemented("NCCL device-API kernels");
+    CTA_POLICY = flag('x', "cta_policy", "0-2").described("not set").int(0, 2)
+        .help("NCCL communicator CTA policy: 0 default, 1 efficiency, 2 zero; NCCL >= 2.27, 2 needs \
+               2.28 (GPU only)")
+        .agree(|p| format!("{:?}", p.gpu.cta_policy))
+        .gpu_only("NCCL CTA policy", |p| p.gpu.cta_policy.map(|c| c.flag().to_string()));
+    DEVICE_IMPLEMENTATION = flag('D', "device_implementation", "0-4").default("0").int(0, 4)
+        .help("Run NCCL device-API kernels instead of NCCL's collective: all_reduce 1 LSA, 2 LSA \
+               vectorized, 3 multimem, 4 multimem vectorized; alltoall 1-2 LSA, 3 GIN, 4 LSA+GIN; \
+               needs NCCL >= 2.28 and -R 2 (GPU only)")
+        .agree(|p| device_render(p, |d| d.kernel.implementation.to_string()))
+        .gpu_only("NCCL device-API kernels", |p| {
+            p.gpu.device_implementation.map(|d| d.kernel.implementation.to_string())
+        });
+    DEVICE_CTA_COUNT = flag('V', "device_cta_count", "1-127").default("16").int(1, 127)
+        .help("CTAs of each -D kernel launch (GPU only)")
+        .agree(|p| device_render(p, |d| d.cta_count.to_string()));
 
     // collbench's additions.
     BACKEND = long("backend", "auto|nccl|mpi").default("auto")
@@ -408,6 +416,9 @@ mod tests {
             "-R/--local_register",
             "-M/--memory_report",
             "-u/--unalign",
+            "-x/--cta_policy",
+            "-D/--device_implementation",
+            "-V/--device_cta_count",
             "NCCL_TESTS_SPLIT",
             "--seed",
             "--precision",
@@ -487,8 +498,8 @@ mod tests {
         assert!(
             err.contains(
                 "but -g/--ngpus 2 (GPUs per thread), -u/--unalign 4 (device buffer offset) only \
-                 mean something on GPUs; accepted there: -t 1 -g 1 -y 0 -G 0 -R 0 -u 0 (the \
-                 defaults) and no --require-net, or run with --backend nccl"
+                 mean something on GPUs; accepted there: -t 1 -g 1 -y 0 -G 0 -R 0 -u 0 -D 0 (the \
+                 defaults) and no -x and no --require-net, or run with --backend nccl"
             ),
             "{err}"
         );

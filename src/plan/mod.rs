@@ -13,6 +13,7 @@ use std::time::Duration;
 
 pub mod acceptance;
 pub mod adaptive;
+pub mod device_api;
 pub mod flags;
 pub mod outputs;
 pub mod profile;
@@ -198,8 +199,8 @@ pub struct SweepPlan {
     pub root: RootSelection,
 }
 
-/// `-t`, `-g`, `-p`, `-y`, `-R`, `-u` and NCCL_TESTS_DEVICE: how a process drives its GPUs (the
-/// host backend accepts only the defaults, `TestPlan::require_gpu_flags_unused`).
+/// `-t`, `-g`, `-p`, `-y`, `-R`, `-u`, `-x`, `-D`, `-V` and NCCL_TESTS_DEVICE: how a process drives
+/// its GPUs (the host backend accepts only the defaults, `TestPlan::require_gpu_flags_unused`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GpuPlan {
     /// `-t` threads per process.
@@ -214,6 +215,10 @@ pub struct GpuPlan {
     pub local_register: u8,
     /// `-u`: unaligned buffer offset in elements.
     pub unalign: usize,
+    /// `-x`: the communicators' CTA policy; `None`: not set (NCCL's own default).
+    pub cta_policy: Option<device_api::CtaPolicy>,
+    /// `-D` > 0 with its `-V`: device-API kernels instead of NCCL's collective.
+    pub device_implementation: Option<device_api::DeviceImplementation>,
     /// NCCL_TESTS_DEVICE as given, read with the flags; the NCCL backend checks it when it picks
     /// its GPUs (a run that never uses a GPU ignores it, as nccl-tests does).
     pub nccl_tests_device: Option<String>,

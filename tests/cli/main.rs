@@ -15,5 +15,6 @@ mod support;
 mod accepted;
 mod help;
 mod multicall;
+mod nccl_features;
 mod progress;
 mod validation;

@@ -148,11 +148,24 @@ const REJECTED: &[Rejected] = &[
         ],
     ),
     reject(&["stray"], &["'stray'"]),
+    // nccl-tests hands any -x to NCCL and reads -D/-V as any int (tests/cli/nccl_features.rs
+    // has the rest).
     reject(
-        &["-x", "1"],
-        &["-x/--cta_policy", "'1'", "does not implement"],
+        &["-x", "3"],
+        &["-x/--cta_policy", "'3'", "NCCL_CTA_POLICY_ZERO"],
     ),
-    reject(&["-D", "1"], &["-D/--device_implementation", "'1'"]),
+    reject(
+        &["-V", "128", "-D", "1", "-R", "2"],
+        &["-V/--device_cta_count", "'128'"],
+    ),
+    reject(
+        &["-D", "1"],
+        &[
+            "-D/--device_implementation 1",
+            "-R/--local_register",
+            "-R 2",
+        ],
+    ),
     // Environment.
     reject_env(
         &[("NCCL_TESTS_SPLIT", "FOO 3")],

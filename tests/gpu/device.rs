@@ -5,7 +5,9 @@
 //! - a planted corruption is found (wrong > 0, first wrong element reported);
 //! - graph mode (-G) and per-iteration events (-I) produce sane timings;
 //! - a timing sweep like the anchors' (`-b 8 -e 4G -f 2 -n 50 -w 5`), with the anchor ratio.
-//! - every registered collective × dtype × op (its operators, or none), in and out of place.
+//! - every registered collective × dtype × op (its operators, or none), in and out of place;
+//! - `-x 1` communicators (ncclCommInitRankConfig) check with 0 wrong; `-D 1 -R 2` is refused as
+//!   not implemented once its requirements were checked.
 
 use collbench::backend::gpu::{GpuBackend, GpuOptions, GpuSetup};
 use collbench::backend::{Backend, CallSpec, CorruptOutput};
@@ -33,6 +35,8 @@ fn options() -> GpuOptions {
         average: collbench::plan::AverageMode::Avg,
         wait_hook: Default::default(),
         device_base: None,
+        cta_policy: None,
+        device_implementation: None,
     }
 }
 
@@ -285,4 +289,69 @@ fn gpu_backend_on_a_real_gpu() {
     }
     assert_eq!(fill_failures, 0, "GPU fill differs from host fill");
     assert_eq!(check_failures, 0, "validation found wrong results");
+}
+
+/// `-x 1` on a real GPU: with NCCL 2.27 or newer the communicator comes from
+/// ncclCommInitRankConfig with CTAPolicy set and all_reduce checks with 0 wrong (older: refused);
+/// `-D 1 -R 2` stops, once NCCL's device API (2.28) and the LSA team were checked, with the "not
+/// implemented" refusal (exit 6).
+#[test]
+fn cta_policy_and_device_kernels_on_a_real_gpu() {
+    let require = std::env::var_os("COLLBENCH_REQUIRE_GPU").is_some();
+    let info = match collbench::backend::nccl::probe() {
+        Ok(info) => info,
+        Err(e) => {
+            assert!(!require, "COLLBENCH_REQUIRE_GPU is set but: {e}");
+            eprintln!("SKIPPED: no usable GPU/NCCL here: {e}");
+            return;
+        }
+    };
+    let setup = |options: GpuOptions| GpuSetup {
+        options,
+        world: Box::new(SingleProcess::new()),
+        local_rank: 0,
+        group: 0,
+        net_log: None,
+    };
+    let mut options_x = options();
+    options_x.cta_policy = Some(collbench::plan::device_api::CtaPolicy::Efficiency);
+    if info.version_code >= 22700 {
+        let mut backend = GpuBackend::new(setup(options_x)).expect("backend with -x 1");
+        backend.allocate(1 << 20, 1 << 20).unwrap();
+        for in_place in [false, true] {
+            let c = call(DataType::Float, Some(ReduceOp::Sum), 1 << 20, in_place);
+            backend.prepare(&c).unwrap();
+            backend.warmup(&c, 1).unwrap();
+            let outcome = backend.check(&c).unwrap();
+            println!(
+                "CTA_POLICY -x 1 in_place={in_place} wrong={}",
+                outcome.wrong
+            );
+            assert_eq!(outcome.wrong, 0);
+        }
+    } else {
+        let err = GpuBackend::new(setup(options_x))
+            .err()
+            .expect("-x 1 refused");
+        println!("CTA_POLICY -x 1 on NCCL {}: {err}", info.version);
+        assert!(err.to_string().contains("needs NCCL 2.27.0"), "{err}");
+    }
+
+    let mut options_d = options();
+    options_d.register = 2;
+    options_d.device_implementation = Some(collbench::plan::device_api::DeviceImplementation {
+        kernel: collbench::plan::device_api::find("all_reduce", 1).unwrap(),
+        cta_count: 16,
+    });
+    let err = GpuBackend::new(setup(options_d))
+        .err()
+        .expect("-D 1 is refused");
+    println!("DEVICE_IMPLEMENTATION -D 1: {err}");
+    assert_eq!(err.exit_code(), 6);
+    let expected = if info.version_code >= 22800 {
+        "does not implement nccl-tests' device-API kernels"
+    } else {
+        "needs NCCL 2.28.0 or newer"
+    };
+    assert!(err.to_string().contains(expected), "{err}");
 }

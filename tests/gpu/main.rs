@@ -5,7 +5,8 @@
 //! One file per module; the helpers they share live in tests/support/.
 //! - `device`: the NCCL backend on a real GPU: fills, every collective checked on the device, timings;
 //! - `errors`: clear errors and the `--backend auto` fallback without a usable GPU;
-//! - `kernels_compile`: the validation kernels compile with NVRTC (no GPU needed).
+//! - `kernels_compile`: the validation kernels compile with NVRTC (no GPU needed);
+//! - `nccl_versions`: the NCCL version gates of -x and -D, against stand-in libraries.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -13,3 +14,4 @@ mod support;
 mod device;
 mod errors;
 mod kernels_compile;
+mod nccl_versions;

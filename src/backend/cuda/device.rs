@@ -127,6 +127,17 @@ impl GpuDevice {
         self.compute_capability.0 >= 9
     }
 
+    /// CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED: NVLink SHARP multimem, which the multimem device
+    /// kernels (`-D 3/4`) need.
+    pub fn multicast_supported(&self) -> Result<bool> {
+        let what = format!("GPU {} multicast attribute", self.ordinal);
+        guard(&what, || {
+            self.ctx
+                .attribute(Attr::CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED)
+        })
+        .map(|value| value != 0)
+    }
+
     /// Makes this device's context current on the calling thread (NCCL uses the current device).
     pub fn bind(&self) -> Result<()> {
         guard("cuCtxSetCurrent", || self.ctx.bind_to_thread())

@@ -3,19 +3,20 @@
 
 use crate::backend::cuda::device::GpuDevice;
 use crate::backend::cuda::kernels::ValidationKernels;
-use crate::backend::nccl::comm::{Communicator, Nccl};
+use crate::backend::nccl::comm::{CommConfig, Communicator, Nccl};
 use crate::error::{CollbenchError, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// One NCCL group of ncclCommInitRank: `devices` become ranks `first_rank`, `first_rank + 1`, …
-/// (each call made with its device current).
+/// One NCCL group of ncclCommInitRank (ncclCommInitRankConfig with a `config`): `devices` become
+/// ranks `first_rank`, `first_rank + 1`, … (each call made with its device current).
 pub(super) fn init_group(
     nccl: &Nccl,
     devices: &[GpuDevice],
     nranks: usize,
     first_rank: usize,
     id: &crate::backend::nccl::comm::UniqueId,
+    config: Option<CommConfig>,
 ) -> Result<Vec<Communicator>> {
     let binds: Vec<Box<dyn Fn() -> Result<()> + '_>> = devices
         .iter()
@@ -26,7 +27,7 @@ pub(super) fn init_group(
         .enumerate()
         .map(|(i, b)| (first_rank + i, b.as_ref()))
         .collect();
-    nccl.init_ranks(nranks, id, &ranks)
+    nccl.init_ranks(nranks, id, &ranks, config)
 }
 
 pub(super) fn init_in_threads(
@@ -36,6 +37,7 @@ pub(super) fn init_in_threads(
     first_rank: usize,
     ngpus: usize,
     id: &crate::backend::nccl::comm::UniqueId,
+    config: Option<CommConfig>,
 ) -> Result<Vec<Communicator>> {
     // `-p 1`: every thread creates its GPUs' communicators concurrently (one group each).
     let results: Vec<Result<Vec<Communicator>>> = std::thread::scope(|scope| {
@@ -43,7 +45,9 @@ pub(super) fn init_in_threads(
             .chunks(ngpus.max(1))
             .enumerate()
             .map(|(t, chunk)| {
-                scope.spawn(move || init_group(nccl, chunk, nranks, first_rank + t * ngpus, id))
+                scope.spawn(move || {
+                    init_group(nccl, chunk, nranks, first_rank + t * ngpus, id, config)
+                })
             })
             .collect();
         handles

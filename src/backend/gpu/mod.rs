@@ -9,6 +9,7 @@
 mod calls;
 mod init;
 mod launch;
+mod nccl_features;
 mod options;
 mod sync;
 mod threads;
@@ -23,7 +24,6 @@ use crate::backend::cuda::buffer::DeviceBuffer;
 use crate::backend::cuda::device::{self, GpuDevice};
 use crate::backend::cuda::kernels::ValidationKernels;
 use crate::backend::nccl::comm::{Communicator, Nccl, Registration};
-use crate::backend::nccl::loader;
 use crate::data::{CheckOutcome, GenParams};
 use crate::error::{CollbenchError, Result};
 use crate::measure::Timing;
@@ -91,6 +91,8 @@ pub struct GpuBackend {
     memory: Vec<MemoryUsage>,
     /// What NCCL's log said about the network, when a capture was given.
     network: Option<ProcessNetwork>,
+    /// nccl-tests' notices about flags the loaded NCCL cannot honour (`-x 2` before 2.28).
+    setup_notices: Vec<String>,
 }
 
 impl GpuBackend {
@@ -98,7 +100,7 @@ impl GpuBackend {
         let net_log = setup.net_log.take();
         let plan = &setup.options;
         let world = setup.world.as_ref();
-        let lib = loader::load()?;
+        let (lib, cta_policy) = nccl_features::load_nccl(plan)?;
         let nccl = Nccl::new(lib);
         let visible = device::device_count()?;
         if visible == 0 {
@@ -117,6 +119,7 @@ impl GpuBackend {
             .iter()
             .map(|&o| GpuDevice::open(o, plan.stream_null))
             .collect::<Result<Vec<_>>>()?;
+        nccl_features::check_multicast(plan, &devices)?;
         let free_before: Vec<usize> = devices
             .iter()
             .map(|d| d.memory_info().map(|m| m.0))
@@ -133,13 +136,14 @@ impl GpuBackend {
         let nranks = world.size() * per_process;
         let first_rank = world.rank() * per_process;
 
-        let comms = if world.size() == 1 && !plan.parallel_init {
+        let config = cta_policy.config;
+        let comms = if world.size() == 1 && !plan.parallel_init && config.is_none() {
             let list: Vec<i32> = ordinals.iter().map(|&o| o as i32).collect();
             nccl.init_all(&list)?
         } else if plan.parallel_init && plan.nthreads > 1 {
-            init_in_threads(&nccl, &devices, nranks, first_rank, plan.ngpus, &id)?
+            init_in_threads(&nccl, &devices, nranks, first_rank, plan.ngpus, &id, config)?
         } else {
-            init_group(&nccl, &devices, nranks, first_rank, &id)?
+            init_group(&nccl, &devices, nranks, first_rank, &id, config)?
         };
         for (i, comm) in comms.iter().enumerate() {
             let (rank, dev) = (comm.user_rank()?, comm.cu_device()?);
@@ -151,6 +155,8 @@ impl GpuBackend {
                 )));
             }
         }
+
+        nccl_features::refuse_device_kernels(plan, &comms, first_rank, nranks)?;
 
         // Every communicator has logged "Using network …" by now.
         let network = net_log.map(|mut capture| {
@@ -214,6 +220,7 @@ impl GpuBackend {
             max_buffer_bytes,
             memory,
             network,
+            setup_notices: cta_policy.notice.into_iter().collect(),
         })
     }
 
@@ -317,6 +324,10 @@ impl Backend for GpuBackend {
 
     fn network(&self) -> Option<ProcessNetwork> {
         self.network.clone()
+    }
+
+    fn setup_notices(&self) -> Vec<String> {
+        self.setup_notices.clone()
     }
 
     fn placements(&self) -> Vec<RankPlacement> {

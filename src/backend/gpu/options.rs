@@ -3,6 +3,7 @@
 
 use crate::backend::nccl::net_capture::NcclLogCapture;
 use crate::error::{CollbenchError, Result};
+use crate::plan::device_api::{CtaPolicy, DeviceImplementation};
 use crate::plan::{AverageMode, TestPlan};
 use crate::world::World;
 use std::time::Duration;
@@ -33,6 +34,10 @@ pub struct GpuOptions {
     pub wait_hook: GpuWaitHook,
     /// NCCL_TESTS_DEVICE as given (see [`device_override`]).
     pub device_base: Option<String>,
+    /// `-x`.
+    pub cta_policy: Option<CtaPolicy>,
+    /// `-D` > 0 with its `-V`.
+    pub device_implementation: Option<DeviceImplementation>,
 }
 
 /// The one narrow hook of the GPU backend, for faults that happen inside a stream wait or
@@ -60,6 +65,8 @@ impl GpuOptions {
             average: plan.average,
             wait_hook: GpuWaitHook::default(),
             device_base: plan.gpu.nccl_tests_device.clone(),
+            cta_policy: plan.gpu.cta_policy,
+            device_implementation: plan.gpu.device_implementation,
         }
     }
 }

@@ -119,12 +119,14 @@ impl Nccl {
     }
 
     /// Creates one communicator per `(global rank, bind)` inside one group, like nccl-tests:
-    /// `bind` makes the rank's device current before its `ncclCommInitRank`.
+    /// `bind` makes the rank's device current before its `ncclCommInitRank`, or its
+    /// `ncclCommInitRankConfig` when a `config` is given.
     pub fn init_ranks(
         &self,
         nranks: usize,
         id: &UniqueId,
         ranks: &[(usize, &dyn Fn() -> Result<()>)],
+        config: Option<CommConfig>,
     ) -> Result<Vec<Communicator>> {
         let mut raws: Vec<ncclComm_t> = vec![std::ptr::null_mut(); ranks.len()];
         self.group_start()?;
@@ -134,13 +136,27 @@ impl Nccl {
                 first_error.get_or_insert(e);
                 continue;
             }
-            // SAFETY: writes one communicator handle; id is passed by value as nccl.h declares.
-            let rc =
-                unsafe { (self.lib.api.comm_init_rank)(slot, nranks as i32, id.0, *rank as i32) };
+            let (rc, call) = match config {
+                None => (
+                    // SAFETY: writes one communicator handle; id is passed by value as nccl.h
+                    // declares.
+                    unsafe {
+                        (self.lib.api.comm_init_rank)(slot, nranks as i32, id.0, *rank as i32)
+                    },
+                    "ncclCommInitRank",
+                ),
+                Some(config) => match self.init_rank_config(slot, nranks, id, *rank, config) {
+                    Ok(rc) => (rc, "ncclCommInitRankConfig"),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        continue;
+                    }
+                },
+            };
             if let Err(e) = check(
                 &self.lib,
                 rc,
-                &format!("ncclCommInitRank(rank {rank} of {nranks})"),
+                &format!("{call}(rank {rank} of {nranks})"),
                 *slot,
             ) {
                 first_error.get_or_insert(e);
@@ -163,6 +179,28 @@ impl Nccl {
         Ok(comms)
     }
 
+    /// One ncclCommInitRankConfig with `config` as NCCL_CONFIG_INITIALIZER plus its settings.
+    fn init_rank_config(
+        &self,
+        slot: &mut ncclComm_t,
+        nranks: usize,
+        id: &UniqueId,
+        rank: usize,
+        config: CommConfig,
+    ) -> Result<ncclResult_t> {
+        let init = self.lib.api.comm_init_rank_config.ok_or_else(|| {
+            CollbenchError::Unsupported(format!(
+                "a communicator config needs ncclCommInitRankConfig (NCCL 2.14+); the loaded NCCL \
+                 {} lacks it",
+                self.lib.version_string()
+            ))
+        })?;
+        let mut raw = config.to_raw(self.lib.version_code);
+        // SAFETY: writes one communicator handle; `raw` is a complete ncclConfig_t of the layout
+        // its size and version declare, alive for the call (NCCL copies it).
+        Ok(unsafe { init(slot, nranks as i32, id.0, rank as i32, &mut raw) })
+    }
+
     /// ncclCommInitAll: a single-process clique over `devices`.
     pub fn init_all(&self, devices: &[i32]) -> Result<Vec<Communicator>> {
         let mut raws: Vec<ncclComm_t> = vec![std::ptr::null_mut(); devices.len()];
@@ -177,6 +215,25 @@ impl Nccl {
             std::ptr::null_mut(),
         )?;
         Ok(raws.into_iter().map(|raw| self.own(raw)).collect())
+    }
+}
+
+/// The settings of a communicator made with ncclCommInitRankConfig; every other field is left
+/// as NCCL_CONFIG_INITIALIZER leaves it (NCCL's default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommConfig {
+    /// `CTAPolicy` (`-x`).
+    pub cta_policy: Option<u8>,
+}
+
+impl CommConfig {
+    /// The config for the NCCL release `version_code` (2.27 or newer).
+    pub fn to_raw(self, version_code: i32) -> sys::ncclConfig_t {
+        let mut raw = sys::ncclConfig_t::initializer(version_code);
+        if let Some(policy) = self.cta_policy {
+            raw.CTAPolicy = policy.into();
+        }
+        raw
     }
 }
 
@@ -277,6 +334,14 @@ impl Communicator {
 
     pub fn cu_device(&self) -> Result<i32> {
         self.query_int(self.lib.api.comm_cu_device, "ncclCommCuDevice")
+    }
+
+    /// ncclTeamLsa's size: how many ranks of this communicator can load and store each other's
+    /// memory (NCCL 2.28's device API; `None` without it).
+    pub fn lsa_team_size(&self) -> Option<usize> {
+        let team = self.lib.api.team_lsa?;
+        // SAFETY: a host query of a live communicator, returning the team by value.
+        Some(unsafe { team(self.raw) }.nRanks.max(0) as usize)
     }
 
     pub fn user_rank(&self) -> Result<usize> {
@@ -647,5 +712,18 @@ mod tests {
         assert_eq!(id.to_bytes(), bytes);
         let err = UniqueId::from_bytes(&bytes[..100]).err().unwrap();
         assert!(err.to_string().contains("100 bytes; expected 128"));
+    }
+
+    #[test]
+    fn a_config_sets_only_the_cta_policy_it_was_given() {
+        let unset = CommConfig::default().to_raw(22809);
+        assert_eq!(unset.CTAPolicy, sys::NCCL_CONFIG_UNDEF_INT);
+        let zero = CommConfig {
+            cta_policy: Some(2),
+        }
+        .to_raw(22809);
+        assert_eq!(zero.CTAPolicy, 2);
+        assert_eq!(zero.nvlinkCentricSched, sys::NCCL_CONFIG_UNDEF_INT);
+        assert_eq!((zero.magic, zero.version), (0xcafebeef, 22800));
     }
 }

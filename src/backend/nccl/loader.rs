@@ -160,6 +160,10 @@ fn resolve(lib: &Library, path: &str) -> Result<NcclApi> {
             comm_window_deregister: optional(lib, "ncclCommWindowDeregister"),
             mem_alloc: optional(lib, "ncclMemAlloc"),
             mem_free: optional(lib, "ncclMemFree"),
+            comm_init_rank_config: optional(lib, "ncclCommInitRankConfig"),
+            dev_comm_create: optional(lib, "ncclDevCommCreate"),
+            dev_comm_destroy: optional(lib, "ncclDevCommDestroy"),
+            team_lsa: optional(lib, "ncclTeamLsa"),
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod comm;
 pub mod loader;
 pub mod net_capture;
 pub mod net_log;
+pub mod requirements;
 pub mod sys;
 
 use crate::error::Result;
