@@ -58,6 +58,12 @@ pub const METRICS: &[MetricDef] = &[
         help: "Slowest rank's time divided by the average over ranks (1 = balanced).",
     },
     MetricDef {
+        name: "collbench_run_queue_wait_ratio",
+        labels: ROW,
+        help: "Longest share of the timed loop a rank waited for a CPU (another program or \
+               oversubscription held it; 0.1 or more: the time is partly theirs).",
+    },
+    MetricDef {
         name: "collbench_wrong_elements",
         labels: ROW,
         help: "Wrong elements found by validation, summed over ranks (absent when not checked).",
@@ -438,6 +444,13 @@ fn add_measurement(b: &mut Builder, row: &ResultRow, placement: &str, m: &Measur
             "collbench_rank_time_max_over_avg_ratio",
             &labels,
             m.ranks.time_us_max / m.ranks.time_us_avg,
+        );
+    }
+    if let Some(wait) = &m.run_queue_wait {
+        b.add(
+            "collbench_run_queue_wait_ratio",
+            &labels,
+            wait.max_percent / 100.0,
         );
     }
     if let Some(wrong) = m.wrong {
