@@ -250,6 +250,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_run_queue_wait_is_the_longest_rank_and_the_sum() {
+        let aggregate = |shares: &[Option<f64>]| {
+            let s: Vec<_> = shares
+                .iter()
+                .enumerate()
+                .map(|(r, share)| RankSample {
+                    run_queue_share: *share,
+                    ..sample(r, 1e-3)
+                })
+                .collect();
+            aggregate_measurement(&s, &placements(s.len()), 8.0, 1.0, opts(AverageMode::Avg))
+                .unwrap()
+                .run_queue_wait
+        };
+        let w = aggregate(&[Some(0.05), Some(0.5), None, Some(0.25)]).unwrap();
+        assert_eq!(w.rank, 1);
+        assert!((w.max_percent - 50.0).abs() < 1e-9, "{w:?}");
+        assert!((w.total_percent - 80.0).abs() < 1e-9, "{w:?}");
+        assert!(w.busy());
+        // No rank could read its wait (not Linux): no figure rather than a 0.
+        assert_eq!(aggregate(&[None, None]), None);
+        assert!(!aggregate(&[Some(0.02), Some(0.0)]).unwrap().busy());
+    }
+
     fn opts(mode: AverageMode) -> AggregateOptions {
         AggregateOptions {
             mode,
