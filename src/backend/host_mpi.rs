@@ -9,7 +9,8 @@ use super::host::prims::{HostPrims, Layout, PendingGroup};
 use super::host::transport::Transport;
 use crate::collectives::LaunchArgs;
 use crate::data::{
-    check_output_parallel, corrupt_bits, fill_input_parallel, CheckOutcome, GenParams, POISON_BYTE,
+    check_output_parallel, copy_parallel, corrupt_bits, fill_input_parallel, CheckOutcome,
+    GenParams, POISON_BYTE,
 };
 use crate::error::{CollbenchError, Result};
 use crate::measure::timed_loop::{run_timed, LoopOps};
@@ -356,7 +357,8 @@ impl Backend for HostBackend {
         let send_len = call.counts.send_count * call.dtype.size_bytes();
         self.hold_input(call, send_len)?;
         if call.in_place {
-            // The input sits inside the (just poisoned) receive buffer.
+            let threads = self.validation_threads();
+            // The input sits inside the receive buffer, over (part of) the output.
             let send_start = self.layout(call, 0).send_start();
             let capacity = self.recv.len();
             let input = self
@@ -369,7 +371,7 @@ impl Backend for HostBackend {
                          fit the {capacity}-byte receive buffer"
                     ))
                 })?;
-            input.copy_from_slice(&self.send.bytes()[..send_len]);
+            copy_parallel(input, &self.send.bytes()[..send_len], threads);
         }
         Ok(())
     }
