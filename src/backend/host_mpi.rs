@@ -605,14 +605,14 @@ mod tests {
             let (out_start, out_len) = backend.output_range(&c).unwrap();
             let input_start = backend.layout(&c, 0).send_start();
             let input_len = c.counts.send_count * 4;
-            let recv = backend.recv.bytes();
-            for at in out_start..out_start + out_len {
+            let output = &backend.recv.bytes()[out_start..out_start + out_len];
+            for (at, &byte) in (out_start..).zip(output) {
                 let expected = if (input_start..input_start + input_len).contains(&at) {
                     backend.send.bytes()[at - input_start]
                 } else {
                     POISON_BYTE
                 };
-                assert_eq!(recv[at], expected, "{} byte {at}", collective.name());
+                assert_eq!(byte, expected, "{} byte {at}", collective.name());
             }
         }
     }
