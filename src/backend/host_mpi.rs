@@ -9,7 +9,8 @@ use super::host::prims::{HostPrims, Layout, PendingGroup};
 use super::host::transport::Transport;
 use crate::collectives::LaunchArgs;
 use crate::data::{
-    check_output_parallel, corrupt_bits, fill_input_parallel, CheckOutcome, GenParams, POISON_BYTE,
+    check_output_parallel, copy_parallel, corrupt_bits, fill_input_parallel, CheckOutcome,
+    GenParams, POISON_BYTE,
 };
 use crate::error::{CollbenchError, Result};
 use crate::measure::timed_loop::{run_timed, LoopOps};
@@ -18,6 +19,7 @@ use crate::plan::human_bytes;
 use crate::plan::TimingPlan;
 use crate::report::memory::{self, MemoryKind, RankMemory};
 use crate::report::{BackendInfo, RankPlacement};
+use std::ops::Range;
 
 /// Device name in the rank lines for host memory.
 pub const HOST_DEVICE_NAME: &str = "host memory";
@@ -336,8 +338,18 @@ impl Backend for HostBackend {
 
     fn prepare(&mut self, call: &CallSpec) -> Result<()> {
         let (out_start, out_len) = self.output_range(call)?;
-        self.recv.bytes_mut()[out_start..out_start + out_len].fill(POISON_BYTE);
-        // In place, the input is then copied over (part of) the poisoned output.
+        // In place, the input is copied over part of the output next (all of it for all_reduce):
+        // only the bytes it does not cover need the poison.
+        let input = if call.in_place {
+            let send_start = self.layout(call, 0).send_start();
+            send_start..send_start + call.counts.send_count * call.dtype.size_bytes()
+        } else {
+            0..0
+        };
+        let recv = self.recv.bytes_mut();
+        for part in outside(out_start..out_start + out_len, input) {
+            recv[part].fill(POISON_BYTE);
+        }
         self.fill_inputs(call)
     }
 
@@ -345,7 +357,8 @@ impl Backend for HostBackend {
         let send_len = call.counts.send_count * call.dtype.size_bytes();
         self.hold_input(call, send_len)?;
         if call.in_place {
-            // The input sits inside the (just poisoned) receive buffer.
+            let threads = self.validation_threads();
+            // The input sits inside the receive buffer, over (part of) the output.
             let send_start = self.layout(call, 0).send_start();
             let capacity = self.recv.len();
             let input = self
@@ -358,7 +371,7 @@ impl Backend for HostBackend {
                          fit the {capacity}-byte receive buffer"
                     ))
                 })?;
-            input.copy_from_slice(&self.send.bytes()[..send_len]);
+            copy_parallel(input, &self.send.bytes()[..send_len], threads);
         }
         Ok(())
     }
@@ -433,6 +446,13 @@ impl CorruptOutput for HostBackend {
         element.copy_from_slice(&corrupted[..elt]);
         Ok(())
     }
+}
+
+/// The parts of `range` before and after `hole` (either may be empty).
+fn outside(range: Range<usize>, hole: Range<usize>) -> [Range<usize>; 2] {
+    let before_end = hole.start.clamp(range.start, range.end);
+    let after_start = hole.end.clamp(before_end, range.end);
+    [range.start..before_end, after_start..range.end]
 }
 
 const GIB: u64 = 1 << 30;
@@ -559,6 +579,42 @@ mod tests {
         backend.prepare(&c).unwrap();
         let outcome = backend.check(&c).unwrap();
         assert_eq!(outcome.wrong, 64);
+    }
+
+    #[test]
+    fn outside_leaves_out_the_hole() {
+        assert_eq!(outside(0..10, 0..0), [0..0, 0..10]);
+        assert_eq!(outside(0..10, 0..10), [0..0, 10..10]);
+        assert_eq!(outside(0..10, 3..5), [0..3, 5..10]);
+        assert_eq!(outside(4..10, 0..6), [4..4, 6..10]);
+        assert_eq!(outside(4..10, 8..20), [4..8, 10..10]);
+        assert_eq!(outside(4..10, 12..20), [4..10, 10..10]);
+    }
+
+    /// Poison goes only where the in-place input does not land; the output is then the input
+    /// where it lies and poison everywhere else, as when the whole output was poisoned first.
+    #[test]
+    fn in_place_preparation_poisons_all_the_output_the_input_does_not_cover() {
+        let mut backend = HostBackend::single(host_placement(0, 0, "test-host"));
+        backend.allocate(4096, 4096).unwrap();
+        for &collective in REGISTRY {
+            let op = ops_for(collective)[0];
+            let c = call(collective, DataType::Int32, op, 4096, true);
+            backend.recv.bytes_mut().fill(0x5A);
+            backend.prepare(&c).unwrap();
+            let (out_start, out_len) = backend.output_range(&c).unwrap();
+            let input_start = backend.layout(&c, 0).send_start();
+            let input_len = c.counts.send_count * 4;
+            let output = &backend.recv.bytes()[out_start..out_start + out_len];
+            for (at, &byte) in (out_start..).zip(output) {
+                let expected = if (input_start..input_start + input_len).contains(&at) {
+                    backend.send.bytes()[at - input_start]
+                } else {
+                    POISON_BYTE
+                };
+                assert_eq!(byte, expected, "{} byte {at}", collective.name());
+            }
+        }
     }
 
     #[test]

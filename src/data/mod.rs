@@ -21,7 +21,7 @@ pub use check::{
 pub use formats::{bits_to_f64, f64_to_bits, float_format, format_bits, int_value, FloatFormat};
 pub use hash::{element_hash, lane_key, mix64};
 pub use kernels::KERNEL_SOURCE;
-pub use parallel::{check_output_parallel, fill_input_parallel};
+pub use parallel::{check_output_parallel, copy_parallel, fill_input_parallel};
 pub use scheme::{mulsum_factor, mulsum_scalar, Scheme, AVG_FLOAT_CONTRIBUTORS, MAX_CONTRIBUTORS};
 
 use crate::types::{DataType, ReduceOp};
