@@ -4,6 +4,7 @@
 //! all-size average that nccl-tests' footer prints.
 
 use crate::plan::acceptance::MinBusbw;
+use crate::report::meta::placement_of;
 use crate::report::verdict::{BusyRank, Check, CheckKind, SlowRank};
 use crate::report::{Measurement, Report, ResultRow, RunQueueWait};
 
@@ -143,11 +144,8 @@ pub fn bandwidth_check(
 fn busy_rank_of(report: &Report, wait: &RunQueueWait) -> BusyRank {
     BusyRank {
         rank: wait.rank,
-        host: report
-            .ranks
-            .iter()
-            .find(|r| r.rank == wait.rank)
-            .map_or_else(|| "unknown".to_string(), |r| r.host.clone()),
+        host: placement_of(&report.ranks, wait.rank)
+            .map_or_else(|| "unknown".to_string(), |p| p.host.clone()),
         wait_percent: wait.max_percent,
     }
 }

@@ -8,6 +8,7 @@ use super::comm::CommConfig;
 use super::loader::{version_string, NcclLibrary};
 use crate::error::{CollbenchError, Result};
 use crate::plan::device_api::{CtaPolicy, DeviceImplementation, DeviceKernel};
+use crate::plan::flags::{CTA_POLICY, DEVICE_IMPLEMENTATION};
 
 /// NCCL 2.27.0: the communicator config's CTAPolicy.
 pub const CTA_POLICY_NCCL: i32 = 22700;
@@ -63,10 +64,12 @@ pub fn cta_policy(facts: &LibraryFacts, policy: Option<CtaPolicy>) -> Result<Cta
     let value = policy.flag();
     if facts.version_code < CTA_POLICY_NCCL || !facts.has_init_rank_config {
         return Err(CollbenchError::Unsupported(format!(
-            "-x/--cta_policy {value} needs NCCL {} or newer (the communicator config's CTAPolicy, \
-             set through ncclCommInitRankConfig); {} is older; accepted with this NCCL: no -x",
+            "{} {value} needs NCCL {} or newer (the communicator config's CTAPolicy, set \
+             through ncclCommInitRankConfig); {} is older; accepted with this NCCL: no {}",
+            CTA_POLICY.flag,
             version_string(CTA_POLICY_NCCL),
-            facts.loaded()
+            facts.loaded(),
+            CTA_POLICY.flag.shortest()
         )));
     }
     if value > 1 && facts.version_code < CTA_POLICY_ZERO_NCCL {
@@ -92,7 +95,8 @@ pub fn needed_release(
 ) -> Option<String> {
     let cta = policy.map(|p| {
         format!(
-            "-x/--cta_policy {} needs NCCL {} or newer",
+            "{} {} needs NCCL {} or newer",
+            CTA_POLICY.flag,
             p.flag(),
             version_string(if p.flag() > 1 {
                 CTA_POLICY_ZERO_NCCL
@@ -115,8 +119,8 @@ pub fn needed_release(
 /// `-D N (kernel)` for messages.
 fn named(kernel: &DeviceKernel) -> String {
     format!(
-        "-D/--device_implementation {} ({})",
-        kernel.implementation, kernel.kernel
+        "{} {} ({})",
+        DEVICE_IMPLEMENTATION.flag, kernel.implementation, kernel.kernel
     )
 }
 
