@@ -983,7 +983,7 @@ fn temp_run(dir: &Path) -> PathBuf {
             "-f",
             "4",
             "-n",
-            "5",
+            "20",
             "-w",
             "1",
             "--backend",
@@ -1075,9 +1075,10 @@ fn the_collbench_binary_compares_nccl_tests_json_with_a_collbench_run() {
         ),
         "{out}"
     );
-    // nccl-tests was 25% faster (times × 0.8): every row of the collbench run regressed, exit 7.
+    // nccl-tests was twice as fast: every row of the collbench run regressed, exit 7 (a drop
+    // well beyond what a few iterations on a shared machine can put inside their own noise).
     let faster = dir.path().join("nccl-faster.json");
-    std::fs::write(&faster, nccl_json_like(&run, 0.8)).unwrap();
+    std::fs::write(&faster, nccl_json_like(&run, 0.5)).unwrap();
     let (code, out, err) = compare_bin(&faster, &run_path);
     assert_eq!(code, Some(exit::WRONG_OR_FAILED), "{out}{err}");
     assert_eq!(
