@@ -6,8 +6,8 @@
 //! after every iteration and then barriers outside the timed span. The time taken to *launch* the
 //! operations (nccl-tests' "cputime", read before the final wait) is kept beside it for `-C 1`. `-I 1` also
 //! records each iteration's time per operation (the loop waits for every iteration for that).
-//! Each iteration tells the `-T` watchdog it made progress, and applies the
-//! `COLLBENCH_TEST_DELAY` hook.
+//! Each iteration tells the `-T` watchdog it made progress. Test hooks (`COLLBENCH_TEST_DELAY`)
+//! wrap the backend's operations (`crate::faults`), outside this loop.
 
 use super::{watchdog, Timing};
 use crate::error::Result;
