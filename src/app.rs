@@ -244,10 +244,9 @@ fn start_world(plan: &TestPlan) -> std::result::Result<(Box<dyn World>, StopSign
         watchdog::set_target(plan.collective.name(), 0);
         watchdog::start(timeout);
     }
-    let watched = plan.timeout.is_some_and(|t| !t.is_zero());
     let world = {
         let _armed = watchdog::waiting(Phase::Init);
-        init_world(watched).map_err(|error| report_error(&error))?
+        init_world(mpi_thread_use(plan)).map_err(|error| report_error(&error))?
     };
     watchdog::set_identity(world.rank(), world.hostname());
     watchdog::set_abort_handle(world.abort_handle());
@@ -274,22 +273,37 @@ fn run_plan(plan: TestPlan) -> i32 {
     code
 }
 
-/// `watched`: the run has a `-T` watchdog, whose thread calls MPI_Abort (and, pairwise, sends
-/// keepalives) while the main thread may be inside MPI: only then is MPI_THREAD_MULTIPLE asked for,
-/// since Open MPI then locks on every call.
+/// Which threads will call MPI: the `-T` watchdog's thread (MPI_Abort, pairwise keepalives) beside
+/// the main thread; else the main thread alone, with no thread of ours beside it on the host
+/// backend (chosen, or the only one `--backend auto` can pick where no CUDA driver loads) and GPU
+/// threads beside it otherwise.
+fn mpi_thread_use(plan: &TestPlan) -> world::ThreadUse {
+    if plan.timeout.is_some_and(|t| !t.is_zero()) {
+        return world::ThreadUse::OtherThreadsCallMpi;
+    }
+    let host_only = match plan.backend {
+        BackendChoice::Mpi => true,
+        BackendChoice::Auto => crate::backend::cuda::device::ensure_driver().is_err(),
+        BackendChoice::Nccl => false,
+    };
+    match host_only {
+        true => world::ThreadUse::NoOtherThread,
+        false => world::ThreadUse::MainThreadOnly,
+    }
+}
+
 #[cfg(feature = "mpi")]
-fn init_world(watched: bool) -> Result<Box<dyn World>> {
+fn init_world(threads: world::ThreadUse) -> Result<Box<dyn World>> {
     // Started by hand (no mpirun, srun or PMI around it) the run is one rank: skip MPI_Init, whose
     // singleton start forks a runtime daemon and costs a large part of a one-size run's start-up.
     if !world::started_by_launcher() {
         return Ok(Box::new(world::SingleProcess::new()));
     }
-    if !watched {
-        let (world, _) = world::MpiWorld::init_for(world::ThreadUse::MainThreadOnly)?;
-        return Ok(Box::new(world));
-    }
-    let (world, init) = world::MpiWorld::init_for(world::ThreadUse::OtherThreadsCallMpi)?;
-    if !init.thread_multiple && world.rank() == 0 {
+    let (world, init) = world::MpiWorld::init_for(threads)?;
+    if threads == world::ThreadUse::OtherThreadsCallMpi
+        && !init.thread_multiple
+        && world.rank() == 0
+    {
         crate::io::console::error_line(
             "collbench: warning: the MPI library does not provide MPI_THREAD_MULTIPLE; the -T \
              watchdog will still try MPI_Abort from its thread",
@@ -299,7 +313,7 @@ fn init_world(watched: bool) -> Result<Box<dyn World>> {
 }
 
 #[cfg(not(feature = "mpi"))]
-fn init_world(_watched: bool) -> Result<Box<dyn World>> {
+fn init_world(_threads: world::ThreadUse) -> Result<Box<dyn World>> {
     // Launched by mpirun/srun with several tasks, a build without MPI would run every task as its
     // own rank 0 of 1 and print N tables: refuse instead.
     let tasks = world::launcher_task_count();

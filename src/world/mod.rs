@@ -15,9 +15,23 @@ pub(crate) mod single;
 
 pub use hostname::hostname;
 #[cfg(feature = "mpi")]
-pub use mpi::{MpiWorld, MpiWorldInit, ThreadUse};
+pub use mpi::{MpiWorld, MpiWorldInit};
 pub use peer_probe::PeerProbe;
 pub use single::SingleProcess;
+
+/// Which threads of the process call MPI while it runs: what MPI_Init_thread must ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadUse {
+    /// No other thread of ours runs while MPI is called (MPI_THREAD_SINGLE): the host backend,
+    /// whose fill and check threads are scoped and joined before the next MPI call.
+    NoOtherThread,
+    /// Only the main thread calls MPI, while other threads (GPU launch threads, the CUDA and NCCL
+    /// runtimes') may run beside it (MPI_THREAD_FUNNELED).
+    MainThreadOnly,
+    /// Other threads call MPI while the main thread may be inside it (MPI_THREAD_MULTIPLE): the
+    /// `-T` watchdog's MPI_Abort and the pairwise keepalives.
+    OtherThreadsCallMpi,
+}
 
 /// Ends the whole job with an exit code; callable from any thread (the `-T` watchdog, the panic
 /// hook). Under MPI it is MPI_Abort on MPI_COMM_WORLD.

@@ -1,11 +1,14 @@
 //! The MPI world (feature `mpi`): MPI_COMM_WORLD, or a group split from it by NCCL_TESTS_SPLIT.
 //!
-//! MPI is initialised at the thread level the run needs: MPI_THREAD_MULTIPLE only for runs with
-//! `-T`, whose watchdog thread calls MPI_Abort (and whose pairwise keepalive thread sends) while the
-//! main thread may be blocked inside MPI; MPI_THREAD_FUNNELED otherwise. Open MPI takes a lock on
-//! every call once MPI_THREAD_MULTIPLE is granted (about +0.2 µs per small collective).
+//! MPI is initialised at the thread level the run needs ([`ThreadUse`]): MPI_THREAD_MULTIPLE only
+//! for runs with `-T`, whose watchdog thread calls MPI_Abort (and whose pairwise keepalive thread
+//! sends) while the main thread may be blocked inside MPI; MPI_THREAD_SINGLE for host-backend runs,
+//! where no other thread of ours runs while MPI is called; MPI_THREAD_FUNNELED otherwise. Open MPI
+//! takes a lock on every call at any level above MPI_THREAD_SINGLE (ompi_mpi_init.c:
+//! `opal_set_using_threads(true)` unless SINGLE was provided): with FUNNELED, a fifth of an 8 B
+//! all_reduce loop's profile was pthread_mutex_lock/unlock.
 
-use super::{AbortHandle, KeepaliveSender, Reduction, World};
+use super::{AbortHandle, KeepaliveSender, Reduction, ThreadUse, World};
 use crate::error::{CollbenchError, Result};
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
@@ -28,16 +31,6 @@ pub struct MpiWorld {
     threading: Threading,
 }
 
-/// Which threads of the process call MPI: what MPI_Init_thread must ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ThreadUse {
-    /// Only the main thread (MPI_THREAD_FUNNELED): other threads may exist but never call MPI.
-    MainThreadOnly,
-    /// Other threads call MPI while the main thread may be inside it (MPI_THREAD_MULTIPLE): the
-    /// `-T` watchdog's MPI_Abort and the pairwise keepalives.
-    OtherThreadsCallMpi,
-}
-
 /// What [`MpiWorld::init`] found besides the world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MpiWorldInit {
@@ -56,6 +49,7 @@ impl MpiWorld {
     /// MPI_Init_thread at the level `threads` needs, and MPI_COMM_WORLD.
     pub fn init_for(threads: ThreadUse) -> Result<(MpiWorld, MpiWorldInit)> {
         let requested = match threads {
+            ThreadUse::NoOtherThread => Threading::Single,
             ThreadUse::MainThreadOnly => Threading::Funneled,
             ThreadUse::OtherThreadsCallMpi => Threading::Multiple,
         };
