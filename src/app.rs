@@ -325,3 +325,49 @@ fn init_world(_threads: world::ThreadUse) -> Result<Box<dyn World>> {
     }
     Ok(Box::new(world::SingleProcess::new()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse_collective_args;
+    use crate::world::ThreadUse;
+
+    fn plan(args: &[&str]) -> TestPlan {
+        let mut argv = vec!["allreduce-perf".to_string()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        match parse_collective_args(collectives::find("all_reduce").unwrap(), &argv, &|_| None) {
+            Ok(Parsed::Run(plan)) => *plan,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mpi_is_asked_for_the_thread_level_the_run_needs() {
+        // Open MPI locks every call above SINGLE: only a watchdog or GPU threads justify more.
+        assert_eq!(
+            mpi_thread_use(&plan(&["--backend", "mpi"])),
+            ThreadUse::NoOtherThread
+        );
+        assert_eq!(
+            mpi_thread_use(&plan(&["--backend", "mpi", "-T", "0"])),
+            ThreadUse::NoOtherThread
+        );
+        assert_eq!(
+            mpi_thread_use(&plan(&["--backend", "mpi", "-T", "5"])),
+            ThreadUse::OtherThreadsCallMpi
+        );
+        assert_eq!(
+            mpi_thread_use(&plan(&["--backend", "nccl"])),
+            ThreadUse::MainThreadOnly
+        );
+        assert_eq!(
+            mpi_thread_use(&plan(&["--backend", "nccl", "-T", "5"])),
+            ThreadUse::OtherThreadsCallMpi
+        );
+        let auto = match crate::backend::cuda::device::ensure_driver() {
+            Ok(()) => ThreadUse::MainThreadOnly,
+            Err(_) => ThreadUse::NoOtherThread,
+        };
+        assert_eq!(mpi_thread_use(&plan(&[])), auto);
+    }
+}
