@@ -51,8 +51,9 @@ then: benches/peers.py --peers ~/peers
 
 # collective: (collbench binary, OSU binary, IMB benchmark, collbench bytes per peer byte)
 # The peers' message size of allgather and alltoall is one rank's block; collbench's size, like
-# nccl-tests', is the whole receive buffer: nranks blocks. Allreduce, broadcast and
-# reduce_scatter (the block variant, which collbench's MPI backend calls) count the same bytes.
+# nccl-tests', is the whole receive buffer: nranks blocks. Allreduce and broadcast count the same
+# bytes everywhere; reduce_scatter (the block variant, which collbench's MPI backend calls) counts
+# the whole send buffer in OSU and collbench, one rank's block in IMB (see imb_time).
 COLLECTIVES = {
     "allreduce": ("allreduce-perf", "osu_allreduce", "Allreduce", "same"),
     "allgather": ("allgather-perf", "osu_allgather", "Allgather", "per-rank"),
@@ -178,6 +179,10 @@ def osu_time(ctx, collective, size, nranks):
 def imb_time(ctx, collective, size, nranks):
     iters, _ = iterations(size)
     size = peer_size(collective, size, nranks)
+    if collective == "reduce_scatter":
+        # IMB's Reduce_scatter_block size is one rank's block (its recvcount); OSU's and
+        # collbench's is the whole send buffer.
+        size //= nranks
     cmd = ctx.mpirun(nranks) + [
         str(ctx.binaries["IMB-MPI1"]), COLLECTIVES[collective][2],
         "-npmin", str(nranks), "-iter", str(iters), "-iter_policy", "off",
