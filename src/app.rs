@@ -344,26 +344,22 @@ mod tests {
     #[test]
     fn mpi_is_asked_for_the_thread_level_the_run_needs() {
         // Open MPI locks every call above SINGLE: only a watchdog or GPU threads justify more.
-        assert_eq!(
-            mpi_thread_use(&plan(&["--backend", "mpi"])),
-            ThreadUse::NoOtherThread
-        );
-        assert_eq!(
-            mpi_thread_use(&plan(&["--backend", "mpi", "-T", "0"])),
-            ThreadUse::NoOtherThread
-        );
-        assert_eq!(
-            mpi_thread_use(&plan(&["--backend", "mpi", "-T", "5"])),
-            ThreadUse::OtherThreadsCallMpi
-        );
-        assert_eq!(
-            mpi_thread_use(&plan(&["--backend", "nccl"])),
-            ThreadUse::MainThreadOnly
-        );
-        assert_eq!(
-            mpi_thread_use(&plan(&["--backend", "nccl", "-T", "5"])),
-            ThreadUse::OtherThreadsCallMpi
-        );
+        let cases: [(&[&str], ThreadUse); 5] = [
+            (&["--backend", "mpi"], ThreadUse::NoOtherThread),
+            (&["--backend", "mpi", "-T", "0"], ThreadUse::NoOtherThread),
+            (
+                &["--backend", "mpi", "-T", "5"],
+                ThreadUse::OtherThreadsCallMpi,
+            ),
+            (&["--backend", "nccl"], ThreadUse::MainThreadOnly),
+            (
+                &["--backend", "nccl", "-T", "5"],
+                ThreadUse::OtherThreadsCallMpi,
+            ),
+        ];
+        for (args, expected) in cases {
+            assert_eq!(mpi_thread_use(&plan(args)), expected, "{args:?}");
+        }
         let auto = match crate::backend::cuda::device::ensure_driver() {
             Ok(()) => ThreadUse::MainThreadOnly,
             Err(_) => ThreadUse::NoOtherThread,

@@ -2,7 +2,7 @@
 //! below its threshold names nobody, in text, JSON and Prometheus; a run with one delayed rank
 //! names that rank and its host in all three.
 
-use crate::support::process::{mpirun, run, CpuHogs};
+use crate::support::process::{mpirun, run, CpuHogs, SWEEP_BESIDE_HOGS};
 use crate::support::schema::read_report;
 use std::path::Path;
 use std::time::Duration;
@@ -124,24 +124,15 @@ fn one_delayed_rank_is_named_with_its_host() {
 fn a_failed_check_measured_while_a_rank_waited_for_a_cpu_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("busy.json");
-    let args = [
-        "-b",
-        "8",
-        "-e",
-        "32K",
-        "-f",
-        "8",
-        "-n",
-        "5000",
-        "-w",
-        "20",
+    let mut args = SWEEP_BESIDE_HOGS.to_vec();
+    args.extend([
         "--min-busbw",
         "1000",
         "--min-busbw-size",
         "8",
         "--collbench-json",
         json.to_str().unwrap(),
-    ];
+    ]);
     let done = {
         let _turn = crate::support::process::one_mpirun_at_a_time();
         let _hogs = CpuHogs::start();

@@ -3,7 +3,9 @@
 //! slowdown of twice the measured between-run spread is. Each run holds the binary's mpirun turn,
 //! so no other test's ranks run beside it.
 
-use crate::support::process::{machine_alone, mpirun, one_mpirun_at_a_time, run, CpuHogs};
+use crate::support::process::{
+    machine_alone, mpirun, one_mpirun_at_a_time, run, CpuHogs, SWEEP_BESIDE_HOGS,
+};
 use collbench::compare::{self, noise, Status};
 use collbench::report::Report;
 use std::path::Path;
@@ -180,22 +182,8 @@ fn a_run_slowed_by_another_program_on_its_cpus_is_busy_not_a_regression() {
     let dir = tempfile::tempdir().unwrap();
     let mean_sweep = |name: &str| {
         let path = dir.path().join(format!("{name}.json"));
-        let args = [
-            "-b",
-            "8",
-            "-e",
-            "32K",
-            "-f",
-            "8",
-            "-n",
-            "5000",
-            "-w",
-            "20",
-            "-c",
-            "0",
-            "--collbench-json",
-            path.to_str().unwrap(),
-        ];
+        let mut args = SWEEP_BESIDE_HOGS.to_vec();
+        args.extend(["-c", "0", "--collbench-json", path.to_str().unwrap()]);
         let done = {
             let _turn = one_mpirun_at_a_time();
             run(

@@ -260,6 +260,11 @@ pub fn test_name(module_path: &str, test: &str) -> String {
     }
 }
 
+/// A 2-rank sweep long enough that [`CpuHogs`] take a share of every loop: 8 B to 32 KiB by ×8,
+/// 5000 timed iterations after 20 warm-up ones.
+pub const SWEEP_BESIDE_HOGS: [&str; 10] =
+    ["-b", "8", "-e", "32K", "-f", "8", "-n", "5000", "-w", "20"];
+
 /// Threads that spin on every CPU, two per CPU, until dropped: the ranks share their cores with
 /// them, as with another job on the node.
 pub struct CpuHogs {
