@@ -1,9 +1,12 @@
-//! `collbench accept [--pairwise [--drain] [--pair-tolerance PCT]] [--collective NAME] [flags]`.
+//! `collbench accept [--pairwise [--pair-tolerance PCT] | --bisect] [--drain] [--collective NAME]
+//! [flags]`.
 //!
 //! The collective test flags are those of `collbench run` (nccl-tests' set plus `--min-busbw`,
 //! `--profile`, `-J`, `--jsonl`, `--prom-file`, `--push-gateway`…); the collective defaults to
-//! all_reduce. Without `--pairwise` it is one acceptance run whose verdict is the exit code.
+//! all_reduce. Without `--pairwise` or `--bisect` it is one acceptance run whose verdict is the
+//! exit code.
 
+use super::pairing::Search;
 use crate::cli::{self, Parsed};
 use crate::collectives;
 use crate::error::{CollbenchError, Result};
@@ -15,6 +18,8 @@ pub const DEFAULT_PAIR_TOLERANCE_PERCENT: f64 = 20.0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PairwiseOptions {
+    /// `--pairwise` or `--bisect`.
+    pub search: Search,
     /// `--drain`: run the printed `scontrol update … state=drain` lines.
     pub drain: bool,
     /// `--pair-tolerance PCT` (relative mode only).
@@ -31,8 +36,9 @@ pub enum AcceptCommand {
     Pairwise(Box<crate::plan::TestPlan>, PairwiseOptions),
 }
 
-const ACCEPT_USAGE: &str = "collbench accept [--pairwise [--drain] [--pair-tolerance PCT]] \
-                            [--collective NAME] [collective test flags, see collbench run all_reduce -h]";
+const ACCEPT_USAGE: &str = "collbench accept [--pairwise [--pair-tolerance PCT] | --bisect] \
+                            [--drain] [--collective NAME] \
+                            [collective test flags, see collbench run all_reduce -h]";
 
 /// `collbench accept -h`: accept's own flags, then the collective test's.
 fn accept_help() -> String {
@@ -44,7 +50,7 @@ fn accept_help() -> String {
     };
     help_with_extra_flags(
         "Acceptance run: the collective test with a verdict as its exit code (0 pass, 7 fail); \
-         --pairwise names the bad hosts.",
+         --pairwise or --bisect names the bad hosts.",
         ACCEPT_USAGE,
         "Accept options",
         vec![
@@ -55,9 +61,16 @@ fn accept_help() -> String {
                  hosts with passing ones, name the bad hosts",
             ),
             flag(
+                "bisect",
+                None,
+                "Split the hosts into two halves that run the test at once, split the failing \
+                 halves again, confirm their hosts next to passing ones, name the bad hosts \
+                 (needs --min-busbw or --profile)",
+            ),
+            flag(
                 "drain",
                 None,
-                "With --pairwise: run the printed scontrol drain lines",
+                "With --pairwise or --bisect: run the printed scontrol drain lines",
             ),
             flag(
                 "pair-tolerance",
@@ -79,7 +92,7 @@ fn accept_help() -> String {
 
 /// Parses the arguments after `accept`.
 pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<AcceptCommand> {
-    let mut pairwise = false;
+    let mut searches: Vec<Search> = Vec::new();
     let mut drain = false;
     let mut tolerance: Option<String> = None;
     let mut collective_name = "all_reduce".to_string();
@@ -93,7 +106,8 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
     while i < args.len() {
         let arg = args[i].as_str();
         match arg {
-            "--pairwise" => pairwise = true,
+            "--pairwise" => searches.push(Search::Pairs),
+            "--bisect" => searches.push(Search::Bisect),
             "--drain" => drain = true,
             "--pair-tolerance" => {
                 tolerance = Some(value(i, arg)?);
@@ -115,10 +129,33 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
         }
         i += 1;
     }
-    if !pairwise && (drain || tolerance.is_some()) {
+    searches.dedup();
+    let search = match searches[..] {
+        [] => None,
+        [one] => Some(one),
+        _ => {
+            return Err(CollbenchError::Usage(format!(
+                "--pairwise and --bisect given together: they are two searches for the bad hosts; \
+                 accepted: one of them ({ACCEPT_USAGE})"
+            )))
+        }
+    };
+    if search.is_none() && (drain || tolerance.is_some()) {
         return Err(CollbenchError::Usage(format!(
-            "{} is only meaningful with --pairwise; accepted: {ACCEPT_USAGE}",
-            if drain { "--drain" } else { "--pair-tolerance" }
+            "{} is only meaningful with {}; accepted: {ACCEPT_USAGE}",
+            if drain { "--drain" } else { "--pair-tolerance" },
+            if drain {
+                "--pairwise or --bisect"
+            } else {
+                "--pairwise"
+            }
+        )));
+    }
+    if search == Some(Search::Bisect) && tolerance.is_some() {
+        return Err(CollbenchError::Usage(format!(
+            "--pair-tolerance with --bisect: bisect judges by an absolute threshold (its halves have \
+             no reference pair); accepted: --bisect with --min-busbw GBPS or --profile NAME \
+             ({ACCEPT_USAGE})"
         )));
     }
     let collective = collectives::find(&collective_name).ok_or_else(|| {
@@ -145,38 +182,64 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Ac
     match cli::parse_collective_args_with_defaults(collective, &rest, env, &adaptive_by_default)? {
         Parsed::Version(text) => Ok(AcceptCommand::Help(text)),
         Parsed::Help(_) => Ok(AcceptCommand::Help(accept_help())),
-        Parsed::Run(plan) if pairwise && plan.acceptance.criteria.require_net.is_some() => {
-            Err(CollbenchError::Usage(format!(
-                "--require-net is checked by an acceptance run, not by --pairwise (whose pair runs \
-                 report no network); accepted: collbench accept --require-net {} [flags], then \
-                 --pairwise without it",
-                plan.acceptance.criteria.require_net.as_deref().unwrap_or("NAME")
-            )))
-        }
-        Parsed::Run(plan) if pairwise => match sweep_table_output(&plan) {
-            Some((file, what)) => Err(CollbenchError::Usage(format!(
-                "{} {}: {what} of one sweep, which --pairwise (rounds of pair runs) does not \
-                 have; accepted: --collbench-json FILE for the pairwise report",
-                file.flag.shortest(),
-                file.path.display()
-            ))),
-            None => Ok(AcceptCommand::Pairwise(
-                plan,
-                PairwiseOptions {
-                    drain,
-                    tolerance_percent,
-                },
-            )),
+        Parsed::Run(plan) => match search {
+            Some(search) => isolation(plan, search, drain, tolerance_percent),
+            None => Ok(AcceptCommand::Run(judged(plan))),
         },
-        Parsed::Run(mut plan) => {
-            // An acceptance run always ends in a verdict: without a threshold it judges the data
-            // and the sweep's completeness, and says that bandwidth was not judged.
-            let acceptance = &mut plan.acceptance;
-            acceptance.criteria.judge_without_threshold =
-                acceptance.criteria.is_empty() && acceptance.profile.is_none();
-            Ok(AcceptCommand::Run(plan))
-        }
     }
+}
+
+/// `--pairwise` or `--bisect` with the plan their group runs follow, or why not.
+fn isolation(
+    plan: Box<crate::plan::TestPlan>,
+    search: Search,
+    drain: bool,
+    tolerance_percent: f64,
+) -> Result<AcceptCommand> {
+    let flag = search.flag();
+    if let Some(net) = plan.acceptance.criteria.require_net.as_deref() {
+        return Err(CollbenchError::Usage(format!(
+            "--require-net is checked by an acceptance run, not by {flag} (whose group runs report \
+             no network); accepted: collbench accept --require-net {net} [flags], then {flag} \
+             without it"
+        )));
+    }
+    if let Some((file, what)) = sweep_table_output(&plan) {
+        return Err(CollbenchError::Usage(format!(
+            "{} {}: {what} of one sweep, which {flag} (rounds of group runs) does not have; \
+             accepted: --collbench-json FILE for the {} report",
+            file.flag.shortest(),
+            file.path.display(),
+            search.mode()
+        )));
+    }
+    let absolute =
+        plan.acceptance.criteria.min_busbw.is_some() || plan.acceptance.profile.is_some();
+    if search == Search::Bisect && !absolute {
+        return Err(CollbenchError::Usage(
+            "--bisect without a threshold: its first groups are halves of the cluster, with no \
+             reference group to judge them by; accepted: --bisect with --min-busbw GBPS or \
+             --profile NAME (or --pairwise, which judges pairs against the median pair)"
+                .into(),
+        ));
+    }
+    Ok(AcceptCommand::Pairwise(
+        plan,
+        PairwiseOptions {
+            search,
+            drain,
+            tolerance_percent,
+        },
+    ))
+}
+
+/// An acceptance run always ends in a verdict: without a threshold it judges the data and the
+/// sweep's completeness, and says that bandwidth was not judged.
+fn judged(mut plan: Box<crate::plan::TestPlan>) -> Box<crate::plan::TestPlan> {
+    let acceptance = &mut plan.acceptance;
+    acceptance.criteria.judge_without_threshold =
+        acceptance.criteria.is_empty() && acceptance.profile.is_none();
+    plan
 }
 
 /// An output that holds one sweep's table (nccl-tests' JSON, the Markdown table, the CSV lines),
@@ -226,6 +289,55 @@ mod tests {
         assert!(
             text.contains("--minbytes") && text.contains("Exit codes"),
             "{text}"
+        );
+    }
+
+    fn parsed(args: &[&str]) -> Result<AcceptCommand> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        parse(&args, &|_| None)
+    }
+
+    fn refusal(args: &[&str]) -> String {
+        match parsed(args) {
+            Err(CollbenchError::Usage(message)) => message,
+            other => panic!("{args:?} was not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bisect_is_a_search_of_its_own_judged_by_an_absolute_threshold() {
+        let Ok(AcceptCommand::Pairwise(_, options)) =
+            parsed(&["--bisect", "--min-busbw", "5", "--drain"])
+        else {
+            panic!("accept --bisect --min-busbw 5 is not an isolation");
+        };
+        assert_eq!((options.search, options.drain), (Search::Bisect, true));
+        let Ok(AcceptCommand::Pairwise(_, options)) = parsed(&["--pairwise"]) else {
+            panic!("accept --pairwise is not an isolation");
+        };
+        assert_eq!(options.search, Search::Pairs);
+
+        let without_threshold = refusal(&["--bisect"]);
+        assert!(
+            without_threshold.contains("--bisect without a threshold")
+                && without_threshold.contains("--min-busbw GBPS or --profile NAME"),
+            "{without_threshold}"
+        );
+        let both = refusal(&["--bisect", "--pairwise", "--min-busbw", "5"]);
+        assert!(
+            both.contains("--pairwise and --bisect given together"),
+            "{both}"
+        );
+        let tolerance = refusal(&["--bisect", "--pair-tolerance", "20", "--min-busbw", "5"]);
+        assert!(
+            tolerance.contains("--pair-tolerance with --bisect"),
+            "{tolerance}"
+        );
+        let table = refusal(&["--bisect", "--min-busbw", "5", "-J", "x.json"]);
+        assert!(
+            table.contains("which --bisect (rounds of group runs) does not have")
+                && table.contains("--collbench-json FILE for the bisect report"),
+            "{table}"
         );
     }
 }

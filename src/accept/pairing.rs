@@ -1,11 +1,17 @@
-//! Bad-node isolation by pairs, as a pure state machine (the MPI side is in `super::run`).
+//! Bad-node isolation as a pure state machine (the MPI side is in `super::pairwise`): rounds of
+//! groups of hosts that run the test at once, each host in at most one group per round.
 //!
-//! Round 1 pairs neighbouring hosts (a+b, c+d, …) and runs the test in every pair at once; with an
-//! odd count the last host waits. Every later round pairs each host not yet cleared with a distinct
-//! host that passed (pairs of a round run at once, so a cleared host serves one suspect per round).
-//! A pass clears both hosts; a failure next to a cleared host convicts the other one. When no host
-//! has passed yet, suspects are re-paired among themselves with partners they have not had, until
-//! one pair passes or no new pairing is left (those hosts stay unresolved).
+//! A passing group clears its hosts; a failing group in which every host but one was cleared
+//! convicts that one. Which groups a round forms is the search's ([`Search`]):
+//!
+//! - **Pairs** (`accept --pairwise`): round 1 pairs neighbouring hosts (a+b, c+d, …); with an odd
+//!   count the last host waits. Every later round confirms: each host not yet cleared is paired
+//!   with a distinct host that passed (a cleared host serves one suspect per round). When no host
+//!   has passed yet, suspects are re-paired among themselves with partners they have not had,
+//!   until one pair passes or no new pairing is left (those hosts stay unresolved).
+//! - **Bisect** (`accept --bisect`, see [`super::bisect`]): round 1 splits the hosts into two
+//!   halves; each later round splits the failing groups' suspects in two again, down to groups of
+//!   two or three, whose hosts are then confirmed next to cleared hosts as pairs are.
 
 use crate::report::units::format_gbps;
 use serde::{Deserialize, Serialize};
@@ -22,14 +28,42 @@ pub enum HostState {
     Bad,
 }
 
-/// What one pair measured.
+/// How the rounds' groups are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Search {
+    /// Every host in a pair at once, then suspects confirmed next to cleared hosts.
+    Pairs,
+    /// Halves, split again where they fail, then suspects confirmed as pairs are.
+    Bisect,
+}
+
+impl Search {
+    /// The `accept` flag that asks for it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Search::Pairs => "--pairwise",
+            Search::Bisect => "--bisect",
+        }
+    }
+
+    /// Its name in labels, records and the report (`pairwise`, `bisect`).
+    pub fn mode(self) -> &'static str {
+        match self {
+            Search::Pairs => "pairwise",
+            Search::Bisect => "bisect",
+        }
+    }
+}
+
+/// What one group measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PairResult {
-    /// Host indices (into [`Isolation::hosts`]).
-    pub hosts: [usize; 2],
-    /// The pair's bus bandwidth at the checked size (lower of out-of-place and in-place).
+pub struct GroupResult {
+    /// Host indices (into [`Isolation::hosts`]), at least two.
+    pub hosts: Vec<usize>,
+    /// The group's bus bandwidth at the checked size (lower of out-of-place and in-place).
     pub busbw_gbps: f64,
-    /// Wrong elements the pair's validation found.
+    /// Wrong elements the group's validation found.
     pub wrong: u64,
     /// Filled in by [`Isolation::record`] from the threshold.
     pub passed: bool,
@@ -38,19 +72,21 @@ pub struct PairResult {
 /// The isolation state over all rounds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Isolation {
+    pub search: Search,
     pub hosts: Vec<String>,
     pub states: Vec<HostState>,
-    /// Every round's pairs with their results, in order.
-    pub rounds: Vec<Vec<PairResult>>,
-    /// busbw a pair must reach (GB/s).
+    /// Every round's groups with their results, in order.
+    pub rounds: Vec<Vec<GroupResult>>,
+    /// busbw a group must reach (GB/s).
     pub threshold_gbps: f64,
 }
 
-/// Why a host was convicted: a failing pair whose other host passed in another pair (the latest
-/// such pair).
+/// Why a host was convicted: a failing group whose other hosts passed elsewhere (the latest such
+/// group).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Conviction {
     pub host: String,
+    /// The cleared hosts it failed with (`+` between them when there are several).
     pub partner: String,
     pub busbw_gbps: f64,
     pub wrong: u64,
@@ -60,9 +96,10 @@ pub struct Conviction {
 
 impl Isolation {
     /// `hosts` in rank order of their first rank; at least two.
-    pub fn new(hosts: Vec<String>, threshold_gbps: f64) -> Isolation {
+    pub fn new(search: Search, hosts: Vec<String>, threshold_gbps: f64) -> Isolation {
         let states = vec![HostState::Unknown; hosts.len()];
         Isolation {
+            search,
             hosts,
             states,
             rounds: Vec::new(),
@@ -70,75 +107,88 @@ impl Isolation {
         }
     }
 
-    /// Upper bound on rounds: each round after the first resolves at least one host, or stops.
+    /// Upper bound on rounds: each confirming round resolves at least one host or stops, and a
+    /// bisection halves its groups at most log2(hosts) times before that.
     pub fn max_rounds(&self) -> usize {
-        self.hosts.len() + 1
+        let halvings = match self.search {
+            Search::Pairs => 0,
+            Search::Bisect => self.hosts.len().ilog2() as usize,
+        };
+        self.hosts.len() + 1 + halvings
     }
 
+    /// Every pair of hosts that has run together in a group of two.
     fn tried(&self) -> BTreeSet<(usize, usize)> {
         self.rounds
             .iter()
             .flatten()
-            .map(|p| (p.hosts[0].min(p.hosts[1]), p.hosts[0].max(p.hosts[1])))
+            .filter(|g| g.hosts.len() == 2)
+            .map(|g| (g.hosts[0].min(g.hosts[1]), g.hosts[0].max(g.hosts[1])))
             .collect()
     }
 
-    /// The pairs of the next round, or `None` when isolation is finished.
-    pub fn next_round(&self) -> Option<Vec<[usize; 2]>> {
+    /// The groups of the next round, or `None` when isolation is finished.
+    pub fn next_round(&self) -> Option<Vec<Vec<usize>>> {
         if self.rounds.len() >= self.max_rounds() {
             return None;
         }
-        if self.rounds.is_empty() {
-            let pairs: Vec<[usize; 2]> = (0..self.hosts.len() / 2)
-                .map(|i| [2 * i, 2 * i + 1])
-                .collect();
-            return (!pairs.is_empty()).then_some(pairs);
+        match self.search {
+            Search::Pairs if self.rounds.is_empty() => self.neighbour_pairs(),
+            Search::Pairs => self.confirm(&self.indices(HostState::Unknown), &[]),
+            Search::Bisect => super::bisect::next_round(self),
         }
-        let unknown: Vec<usize> = self.indices(HostState::Unknown);
-        if unknown.is_empty() {
-            return None;
-        }
+    }
+
+    /// Round 1 of the pairs search: a+b, c+d, … (an odd last host waits).
+    pub(super) fn neighbour_pairs(&self) -> Option<Vec<Vec<usize>>> {
+        let pairs: Vec<Vec<usize>> = (0..self.hosts.len() / 2)
+            .map(|i| vec![2 * i, 2 * i + 1])
+            .collect();
+        (!pairs.is_empty()).then_some(pairs)
+    }
+
+    /// Pairs that confirm `suspects`, `busy` hosts left out, beside the `split` groups already
+    /// chosen for the round: each suspect with a cleared host it has not been paired with; with
+    /// no cleared host yet, suspects among themselves with new partners. `None` when nothing is
+    /// left to run.
+    pub(super) fn confirm(
+        &self,
+        suspects: &[usize],
+        split: &[Vec<usize>],
+    ) -> Option<Vec<Vec<usize>>> {
         let good: Vec<usize> = self.indices(HostState::Good);
         let tried = self.tried();
         let is_new = |a: usize, b: usize| !tried.contains(&(a.min(b), a.max(b)));
-        let mut pairs = Vec::new();
+        let mut groups = split.to_vec();
         if !good.is_empty() {
-            // Each suspect with a cleared host it has not been paired with; prefer the cleared
-            // hosts that were tested least (spreads the load, and a flaky "good" host shows up).
+            // Prefer the cleared hosts that were tested least (spreads the load, and a flaky
+            // "good" host shows up); every suspect that has met every cleared host stops.
             let mut free: Vec<usize> = good.clone();
-            for &u in &unknown {
+            for &u in suspects {
                 if let Some(pos) = free.iter().position(|&g| is_new(u, g)) {
-                    pairs.push([u, free.remove(pos)]);
+                    groups.push(vec![u, free.remove(pos)]);
                 }
             }
-            if pairs.is_empty() {
-                // Every suspect has met every cleared host already (tiny clusters): stop.
-                return None;
-            }
         } else {
-            // No host has passed: re-pair suspects among themselves with new partners.
             let mut used = BTreeSet::new();
-            for (i, &a) in unknown.iter().enumerate() {
+            for (i, &a) in suspects.iter().enumerate() {
                 if used.contains(&a) {
                     continue;
                 }
-                if let Some(&b) = unknown[i + 1..]
+                if let Some(&b) = suspects[i + 1..]
                     .iter()
                     .find(|&&b| !used.contains(&b) && is_new(a, b))
                 {
                     used.insert(a);
                     used.insert(b);
-                    pairs.push([a, b]);
+                    groups.push(vec![a, b]);
                 }
             }
-            if pairs.is_empty() {
-                return None;
-            }
         }
-        Some(pairs)
+        (!groups.is_empty()).then_some(groups)
     }
 
-    fn indices(&self, state: HostState) -> Vec<usize> {
+    pub(super) fn indices(&self, state: HostState) -> Vec<usize> {
         (0..self.hosts.len())
             .filter(|&i| self.states[i] == state)
             .collect()
@@ -146,55 +196,66 @@ impl Isolation {
 
     /// Records a round's results (pass = busbw ≥ threshold and no wrong element) and updates the
     /// host states.
-    pub fn record(&mut self, mut results: Vec<PairResult>) {
+    pub fn record(&mut self, mut results: Vec<GroupResult>) {
         for r in &mut results {
             r.passed = r.wrong == 0 && r.busbw_gbps >= self.threshold_gbps;
         }
-        for r in &results {
-            let [a, b] = r.hosts;
-            if r.passed {
-                for h in [a, b] {
-                    if self.states[h] == HostState::Unknown {
-                        self.states[h] = HostState::Good;
-                    }
+        for r in results.iter().filter(|r| r.passed) {
+            for &h in &r.hosts {
+                if self.states[h] == HostState::Unknown {
+                    self.states[h] = HostState::Good;
                 }
             }
         }
         self.rounds.push(results);
-        // A failure next to a host that passed (in any round) convicts the other host.
+        // A failure in which every other host passed (in any round) convicts the last one.
         for r in self.rounds.iter().flatten().filter(|r| !r.passed) {
-            let [a, b] = r.hosts;
-            match (self.states[a], self.states[b]) {
-                (HostState::Good, HostState::Unknown) => self.states[b] = HostState::Bad,
-                (HostState::Unknown, HostState::Good) => self.states[a] = HostState::Bad,
-                _ => {}
+            if let Some(suspect) = self.lone_suspect(r) {
+                self.states[suspect] = HostState::Bad;
             }
+        }
+    }
+
+    /// The one host of a failing group that was not cleared, when every other one was.
+    fn lone_suspect(&self, group: &GroupResult) -> Option<usize> {
+        let mut not_good = group
+            .hosts
+            .iter()
+            .copied()
+            .filter(|&h| self.states[h] != HostState::Good);
+        match (not_good.next(), not_good.next()) {
+            (Some(suspect), None) => Some(suspect),
+            _ => None,
         }
     }
 
     /// Hosts convicted, with the evidence.
     pub fn convictions(&self) -> Vec<Conviction> {
-        let mut out = Vec::new();
-        // The latest failing pair is the decisive one (the re-pairing with a cleared host).
+        let mut out: Vec<Conviction> = Vec::new();
+        // The latest failing group is the decisive one (the re-pairing with a cleared host).
         for (round, results) in self.rounds.iter().enumerate().rev() {
             for r in results.iter().filter(|r| !r.passed) {
-                for (suspect, partner) in [(r.hosts[0], r.hosts[1]), (r.hosts[1], r.hosts[0])] {
-                    if self.states[suspect] == HostState::Bad
-                        && self.states[partner] == HostState::Good
-                        && !out
-                            .iter()
-                            .any(|c: &Conviction| c.host == self.hosts[suspect])
-                    {
-                        out.push(Conviction {
-                            host: self.hosts[suspect].clone(),
-                            partner: self.hosts[partner].clone(),
-                            busbw_gbps: r.busbw_gbps,
-                            wrong: r.wrong,
-                            threshold_gbps: self.threshold_gbps,
-                            round: round + 1,
-                        });
-                    }
+                let Some(suspect) = self.lone_suspect(r) else {
+                    continue;
+                };
+                let host = &self.hosts[suspect];
+                if self.states[suspect] != HostState::Bad || out.iter().any(|c| c.host == *host) {
+                    continue;
                 }
+                let partners: Vec<&str> = r
+                    .hosts
+                    .iter()
+                    .filter(|&&h| h != suspect)
+                    .map(|&h| self.hosts[h].as_str())
+                    .collect();
+                out.push(Conviction {
+                    host: host.clone(),
+                    partner: partners.join("+"),
+                    busbw_gbps: r.busbw_gbps,
+                    wrong: r.wrong,
+                    threshold_gbps: self.threshold_gbps,
+                    round: round + 1,
+                });
             }
         }
         out
@@ -247,32 +308,39 @@ pub fn drain_line(c: &Conviction) -> String {
     )
 }
 
+/// Isolation replayed on made-up measurements, for the searches' tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod simulation {
     use super::*;
 
-    fn hosts(n: usize) -> Vec<String> {
+    pub(crate) fn hosts(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("h{i}")).collect()
     }
 
-    /// Runs isolation where pairs containing any of `bad` measure 1 GB/s, the others 10.
-    fn simulate(n: usize, bad: &[usize]) -> Isolation {
-        let mut iso = Isolation::new(hosts(n), 5.0);
-        while let Some(pairs) = iso.next_round() {
-            // Pairs of a round are disjoint.
+    /// Runs isolation where groups containing any of `bad` measure 1 GB/s, the others 10.
+    pub(crate) fn simulate(search: Search, n: usize, bad: &[usize]) -> Isolation {
+        let mut iso = Isolation::new(search, hosts(n), 5.0);
+        while let Some(groups) = iso.next_round() {
+            // Groups of a round are disjoint and hold at least two hosts.
             let mut seen = BTreeSet::new();
-            for p in &pairs {
-                assert!(seen.insert(p[0]) && seen.insert(p[1]), "{pairs:?}");
+            for p in &groups {
+                assert!(
+                    p.len() >= 2 && p.iter().all(|&h| seen.insert(h)),
+                    "{groups:?}"
+                );
             }
-            let results = pairs
-                .iter()
-                .map(|&h| PairResult {
-                    hosts: h,
+            if search == Search::Pairs {
+                assert!(groups.iter().all(|p| p.len() == 2), "{groups:?}");
+            }
+            let results = groups
+                .into_iter()
+                .map(|h| GroupResult {
                     busbw_gbps: if h.iter().any(|x| bad.contains(x)) {
                         1.0
                     } else {
                         10.0
                     },
+                    hosts: h,
                     wrong: 0,
                     passed: false,
                 })
@@ -281,12 +349,22 @@ mod tests {
         }
         iso
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simulation::{hosts, simulate};
+    use super::*;
+
+    fn simulate_pairs(n: usize, bad: &[usize]) -> Isolation {
+        simulate(Search::Pairs, n, bad)
+    }
 
     #[test]
     fn one_bad_host_is_named_and_only_it_for_even_and_odd_counts() {
         for n in 2..=17 {
             for bad in 0..n {
-                let iso = simulate(n, &[bad]);
+                let iso = simulate_pairs(n, &[bad]);
                 let convicted: Vec<String> =
                     iso.convictions().into_iter().map(|c| c.host).collect();
                 if n == 2 {
@@ -313,7 +391,7 @@ mod tests {
     #[test]
     fn healthy_clusters_clear_every_host_including_the_odd_one() {
         for n in 2..=9 {
-            let iso = simulate(n, &[]);
+            let iso = simulate_pairs(n, &[]);
             assert!(iso.all_good(), "n={n}");
             assert_eq!(iso.rounds.len(), if n % 2 == 1 { 2 } else { 1 });
         }
@@ -321,12 +399,12 @@ mod tests {
 
     #[test]
     fn several_bad_hosts_even_in_the_same_pair() {
-        let iso = simulate(8, &[2, 3, 6]);
+        let iso = simulate_pairs(8, &[2, 3, 6]);
         let mut convicted: Vec<String> = iso.convictions().into_iter().map(|c| c.host).collect();
         convicted.sort();
         assert_eq!(convicted, vec!["h2", "h3", "h6"]);
         // More suspects than cleared hosts: they queue over rounds.
-        let iso = simulate(6, &[0, 1, 2, 3]);
+        let iso = simulate_pairs(6, &[0, 1, 2, 3]);
         let mut convicted: Vec<String> = iso.convictions().into_iter().map(|c| c.host).collect();
         convicted.sort();
         assert_eq!(convicted, vec!["h0", "h1", "h2", "h3"]);
@@ -334,7 +412,7 @@ mod tests {
 
     #[test]
     fn when_every_pair_fails_nobody_is_convicted() {
-        let iso = simulate(6, &[0, 1, 2, 3, 4, 5]);
+        let iso = simulate_pairs(6, &[0, 1, 2, 3, 4, 5]);
         assert!(iso.convictions().is_empty());
         assert_eq!(iso.unresolved().len(), 6);
         assert!(iso.rounds.len() <= iso.max_rounds());
@@ -342,31 +420,31 @@ mod tests {
 
     #[test]
     fn wrong_results_fail_a_pair_and_the_drain_line_says_why() {
-        let mut iso = Isolation::new(hosts(4), 5.0);
+        let mut iso = Isolation::new(Search::Pairs, hosts(4), 5.0);
         iso.record(vec![
-            PairResult {
-                hosts: [0, 1],
+            GroupResult {
+                hosts: vec![0, 1],
                 busbw_gbps: 9.0,
                 wrong: 0,
                 passed: false,
             },
-            PairResult {
-                hosts: [2, 3],
+            GroupResult {
+                hosts: vec![2, 3],
                 busbw_gbps: 9.0,
                 wrong: 12,
                 passed: false,
             },
         ]);
-        assert_eq!(iso.next_round().unwrap(), vec![[2, 0], [3, 1]]);
+        assert_eq!(iso.next_round().unwrap(), vec![vec![2, 0], vec![3, 1]]);
         iso.record(vec![
-            PairResult {
-                hosts: [2, 0],
+            GroupResult {
+                hosts: vec![2, 0],
                 busbw_gbps: 9.0,
                 wrong: 0,
                 passed: false,
             },
-            PairResult {
-                hosts: [3, 1],
+            GroupResult {
+                hosts: vec![3, 1],
                 busbw_gbps: 2.5,
                 wrong: 0,
                 passed: false,

@@ -1,17 +1,20 @@
-//! What `collbench accept --pairwise` found: the text printed, the `-J` JSON and the Prometheus
-//! metrics (`collbench_failing_host{source="pairwise"}`).
+//! What `collbench accept --pairwise` or `--bisect` found: the text printed, the `--collbench-json`
+//! report and the Prometheus metrics (`collbench_failing_host{source="pairwise"}` or `"bisect"`).
 
-use super::pairing::{drain_line, Conviction, Isolation};
+use super::pairing::{drain_line, Conviction, Isolation, Search};
 use crate::report::units::format_gbps;
 use crate::report::ToolInfo;
 use serde::{Deserialize, Serialize};
 
-/// `-J` of a pairwise run. `kind` tells it from a sweep report.
+/// `--collbench-json` of a pairwise or bisect run. `kind` tells it from a sweep report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairwiseReport {
-    /// Always `collbench-pairwise`.
+    /// Always `collbench-pairwise` (the isolation report, whichever the search).
     pub kind: String,
     pub schema_version: u32,
+    /// `pairs` (`--pairwise`) or `bisect` (`--bisect`); files written before bisect have none.
+    #[serde(default = "pairs_search")]
+    pub search: Search,
     pub tool: ToolInfo,
     pub args: Vec<String>,
     pub start_time: String,
@@ -22,21 +25,28 @@ pub struct PairwiseReport {
     pub nranks: usize,
     /// Hosts in order of their first rank, with their rank count.
     pub hosts: Vec<HostInfo>,
-    /// Sizes of at least this many bytes decide a pair's busbw (lowest of them).
+    /// Sizes of at least this many bytes decide a group's busbw (lowest of them).
     pub check_size_bytes: u64,
     pub threshold_gbps: f64,
     /// Where the threshold comes from.
     pub threshold_basis: String,
-    pub rounds: Vec<Vec<PairRecord>>,
+    pub rounds: Vec<Vec<GroupRecord>>,
     pub bad_hosts: Vec<BadHost>,
     pub unresolved_hosts: Vec<String>,
     /// Every host was cleared.
     pub passed: bool,
     /// Set when a signal stopped the isolation early.
     pub interrupted: Option<String>,
+    /// From the host table to the verdict, all rounds (0 in files written before it was kept).
+    #[serde(default)]
+    pub elapsed_seconds: f64,
 }
 
 pub const PAIRWISE_SCHEMA_VERSION: u32 = 1;
+
+fn pairs_search() -> Search {
+    Search::Pairs
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostInfo {
@@ -44,9 +54,10 @@ pub struct HostInfo {
     pub ranks: usize,
 }
 
+/// One group (a pair, under `--pairwise`) in one round.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PairRecord {
-    pub hosts: [String; 2],
+pub struct GroupRecord {
+    pub hosts: Vec<String>,
     pub busbw_gbps: f64,
     pub wrong: u64,
     pub passed: bool,
@@ -55,7 +66,7 @@ pub struct PairRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BadHost {
     pub host: String,
-    /// The cleared host it failed with.
+    /// The cleared host it failed with (`+` between them when a larger group convicted it).
     pub partner: String,
     pub busbw_gbps: f64,
     pub wrong: u64,
@@ -85,14 +96,14 @@ impl BadHost {
 }
 
 /// The rounds of `iso` with host names.
-pub fn rounds(iso: &Isolation) -> Vec<Vec<PairRecord>> {
+pub fn rounds(iso: &Isolation) -> Vec<Vec<GroupRecord>> {
     iso.rounds
         .iter()
         .map(|round| {
             round
                 .iter()
-                .map(|p| PairRecord {
-                    hosts: [iso.hosts[p.hosts[0]].clone(), iso.hosts[p.hosts[1]].clone()],
+                .map(|p| GroupRecord {
+                    hosts: p.hosts.iter().map(|&h| iso.hosts[h].clone()).collect(),
                     busbw_gbps: p.busbw_gbps,
                     wrong: p.wrong,
                     passed: p.passed,
@@ -105,8 +116,13 @@ pub fn rounds(iso: &Isolation) -> Vec<Vec<PairRecord>> {
 /// The text block rank 0 prints; every line but the scontrol ones starts with `#`.
 pub fn render(r: &PairwiseReport) -> String {
     let mut out = String::new();
+    let (one, many) = match r.search {
+        Search::Pairs => ("pair", "pairs"),
+        Search::Bisect => ("group", "groups"),
+    };
     out.push_str(&format!(
-        "# collbench accept --pairwise: {} hosts, {} ranks, {} on the {} backend, sizes >= {} B\n",
+        "# collbench accept {}: {} hosts, {} ranks, {} on the {} backend, sizes >= {} B\n",
+        r.search.flag(),
         r.hosts.len(),
         r.nranks,
         r.collective,
@@ -114,7 +130,7 @@ pub fn render(r: &PairwiseReport) -> String {
         r.check_size_bytes
     ));
     out.push_str(&format!(
-        "# a pair passes at busbw >= {} GB/s ({}) with no wrong element\n",
+        "# a {one} passes at busbw >= {} GB/s ({}) with no wrong element\n",
         format_gbps(r.threshold_gbps),
         r.threshold_basis
     ));
@@ -130,10 +146,10 @@ pub fn render(r: &PairwiseReport) -> String {
             .filter(|h| !busy.contains(h))
             .collect();
         out.push_str(&format!(
-            "# round {}: {} pair{} at once{}\n",
+            "# round {}: {} {} at once{}\n",
             index + 1,
             round.len(),
-            if round.len() == 1 { "" } else { "s" },
+            if round.len() == 1 { one } else { many },
             if idle.is_empty() {
                 String::new()
             } else {
@@ -141,10 +157,12 @@ pub fn render(r: &PairwiseReport) -> String {
             }
         ));
         for p in round {
+            let hosts = match &p.hosts[..] {
+                [a, b] => format!("{a:>20} + {b:<20}"),
+                more => format!("{:<43}", more.join(" + ")),
+            };
             out.push_str(&format!(
-                "#   {:>20} + {:<20} {:>10.2} GB/s{}  {}\n",
-                p.hosts[0],
-                p.hosts[1],
+                "#   {hosts} {:>10.2} GB/s{}  {}\n",
                 p.busbw_gbps,
                 if p.wrong > 0 {
                     format!(" {} wrong", p.wrong)
@@ -158,6 +176,15 @@ pub fn render(r: &PairwiseReport) -> String {
     if let Some(why) = &r.interrupted {
         out.push_str(&format!("# interrupted: {why}\n"));
     }
+    let runs: usize = r.rounds.iter().map(Vec::len).sum();
+    out.push_str(&format!(
+        "# {} round{}, {runs} {} run{}, {:.1} s\n",
+        r.rounds.len(),
+        if r.rounds.len() == 1 { "" } else { "s" },
+        one,
+        if runs == 1 { "" } else { "s" },
+        r.elapsed_seconds
+    ));
     if r.bad_hosts.is_empty() {
         out.push_str("# Bad hosts: none\n");
     } else {
@@ -173,8 +200,14 @@ pub fn render(r: &PairwiseReport) -> String {
                 )
             };
             out.push_str(&format!(
-                "#   {}: {why} paired with good host {} (round {})\n",
-                b.host, b.partner, b.round
+                "#   {}: {why} {} (round {})\n",
+                b.host,
+                if b.partner.contains('+') {
+                    format!("in a group with good hosts {}", b.partner)
+                } else {
+                    format!("paired with good host {}", b.partner)
+                },
+                b.round
             ));
         }
         for b in &r.bad_hosts {

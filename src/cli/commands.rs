@@ -46,8 +46,8 @@ pub const COMMANDS: [CommandInfo; 7] = [
     ),
     command(
         "accept",
-        "[--pairwise] [flags]",
-        "Acceptance run: pass/fail exit code; --pairwise names the bad hosts",
+        "[--pairwise | --bisect] [flags]",
+        "Acceptance run: pass/fail exit code; --pairwise or --bisect names the bad hosts",
         true,
     ),
     command(

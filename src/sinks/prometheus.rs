@@ -134,14 +134,19 @@ pub const METRICS: &[MetricDef] = &[
         help: "collbench accept --pairwise: busbw of one pair of hosts in one round.",
     },
     MetricDef {
+        name: "collbench_group_bus_bandwidth_bytes_per_second",
+        labels: &["round", "hosts"],
+        help: "collbench accept --bisect: busbw of one group of hosts (joined by +) in one round.",
+    },
+    MetricDef {
         name: "collbench_pairwise_hosts",
         labels: &["state"],
-        help: "collbench accept --pairwise: hosts by outcome (good, bad, unresolved).",
+        help: "collbench accept --pairwise or --bisect: hosts by outcome (good, bad, unresolved).",
     },
     MetricDef {
         name: "collbench_failing_host",
         labels: &["host", "source"],
-        help: "1 for each host named bad: source=verdict (a rank the verdict's evidence names in a failing check) or pairwise (collbench accept).",
+        help: "1 for each host named bad: source=verdict (a rank the verdict's evidence names in a failing check), pairwise or bisect (collbench accept).",
     },
 ];
 

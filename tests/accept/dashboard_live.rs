@@ -414,6 +414,22 @@ fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_sche
         pairwise_json.to_str().unwrap(),
     ];
     run("a,b,c,d", &pairwise, 0);
+    let bisect_json = dir.path().join("bisect.json");
+    let bisect = [
+        "accept",
+        "--bisect",
+        "-b",
+        "8",
+        "-e",
+        "4K",
+        "-f",
+        "4",
+        "--min-busbw",
+        "0.000001",
+        "--collbench-json",
+        bisect_json.to_str().unwrap(),
+    ];
+    run("a,b,c,d", &bisect, 0);
 
     let record = schema_definition("jsonl_record");
     let text = std::fs::read_to_string(&jsonl).unwrap();
@@ -426,12 +442,14 @@ fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_sche
     }
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        ["begin", "end", "pair", "pairwise", "row"]
+        ["begin", "bisect", "end", "group", "pair", "pairwise", "row"]
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&pairwise_json).unwrap()).unwrap();
-    let found = errors(&schema_definition("pairwise_report"), &report);
-    assert!(found.is_empty(), "{found:?}");
+    for path in [&pairwise_json, &bisect_json] {
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let found = errors(&schema_definition("pairwise_report"), &report);
+        assert!(found.is_empty(), "{}: {found:?}", path.display());
+    }
 
     // The schema is not vacuous: an unknown field or a wrong type in a record is refused.
     let mut row: serde_json::Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();

@@ -211,6 +211,126 @@ fn an_even_number_of_hosts_names_the_slow_host_and_only_it() {
     assert!(!run.stdout.contains("nodename=gpu3"), "{}", run.stdout);
 }
 
+/// `accept --bisect` on six hosts, one slow: halves a+b+c and d+e+f run at once, the failing half's
+/// three hosts are each confirmed next to a cleared one, and only the slow host is named.
+#[test]
+fn bisect_names_the_slow_host_after_halves_and_confirming_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = "node-a,node-b,node-c,node-d,node-e,node-f";
+    // The slow host's groups run 0.6 s per 4 MiB operation (under 0.01 GB/s); healthy groups of
+    // this oversubscribed machine stay far above 0.05 GB/s.
+    let run = mpirun(
+        6,
+        &[
+            ("COLLBENCH_TEST_HOSTNAME", hosts),
+            ("COLLBENCH_TEST_DELAY", "4:600000"),
+        ],
+        &[
+            "--bisect",
+            "-b",
+            "4M",
+            "-e",
+            "4M",
+            "-n",
+            "3",
+            "-w",
+            "1",
+            "--backend",
+            "mpi",
+            "--min-busbw",
+            "0.05",
+            "--collbench-json",
+            "bisect.json",
+            "--prom-file",
+            "bisect.prom",
+            "--jsonl",
+            "bisect.jsonl",
+        ],
+        dir.path(),
+    );
+    println!("{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bisect.json")).unwrap())
+            .unwrap();
+    assert_eq!(bad_hosts(&report), vec!["node-e"]);
+    assert_eq!(report["search"], "bisect");
+    assert_eq!(report["unresolved_hosts"].as_array().unwrap().len(), 0);
+    let rounds: Vec<Vec<Vec<String>>> = report["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|round| {
+            round
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| serde_json::from_value(g["hosts"].clone()).unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rounds[0],
+        vec![
+            vec!["node-a", "node-b", "node-c"],
+            vec!["node-d", "node-e", "node-f"]
+        ]
+    );
+    assert_eq!(rounds.len(), 2, "{rounds:?}");
+    assert_eq!(rounds[1].len(), 3, "{rounds:?}");
+    assert!(rounds[1].iter().all(|pair| pair.len() == 2), "{rounds:?}");
+    assert_eq!(report["bad_hosts"][0]["round"], 2);
+    assert!(
+        run.stdout.contains("# collbench accept --bisect: 6 hosts")
+            && run.stdout.contains("# round 1: 2 groups at once")
+            && run.stdout.contains("# 2 rounds, 5 group runs, "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("scontrol update nodename="))
+            .collect::<Vec<_>>()
+            .len(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("accept --bisect: 1 bad host(s) node-e"),
+        "{}",
+        run.stderr
+    );
+
+    let prom = std::fs::read_to_string(dir.path().join("bisect.prom")).unwrap();
+    assert!(
+        prom.contains("host=\"node-e\",source=\"bisect\"} 1"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("hosts=\"node-d+node-e+node-f\""),
+        "the failing half's busbw: {prom}"
+    );
+    let check = Command::new("timeout")
+        .args(["30", "promtool", "check", "metrics"])
+        .stdin(std::fs::File::open(dir.path().join("bisect.prom")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("bisect.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.iter().filter(|r| r["record"] == "group").count(), 5);
+    assert_eq!(records.last().unwrap()["record"], "bisect");
+}
+
 #[test]
 fn a_healthy_set_of_hosts_passes_and_misuse_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,8 +9,9 @@
 #   allreduce     srun -N 4 --ntasks-per-node=1 --mpi=pmix allreduce-perf -b 8 -e 16M -f 2: 22 rows,
 #                 0 wrong, four distinct hosts in the rank lines, the data crossed every node's link
 #   sbatch        sbatch --wait -N 4 of every template in sbatch/: each job COMPLETED with exit 0
-#   slow-node     one node's link shaped with tbf: accept --pairwise names exactly that node; a plain
-#                 accept's FAIL names that node or says it cannot tell, never another one
+#   slow-node     one node's link shaped with tbf: accept --pairwise and accept --bisect each name
+#                 exactly that node; a plain accept's FAIL names that node or says it cannot tell,
+#                 never another one
 #   link-down     a node's link set down mid-sweep with -T 10: every surviving rank ends within T+10 s
 #                 with exit 4, a survivor's liveness probe names the lost host (and no other), the
 #                 JSON Lines keep every finished row
@@ -19,7 +20,8 @@
 #   scancel       scancel of an interactive srun --mpi=pmix accept mid-sweep: every rank exits 143,
 #                 the JSON Lines keep the finished rows and end with an incomplete end record
 #   eight-nodes   a second cluster of 8 nodes beside the first: an 8-rank all-reduce; two of its
-#                 links shaped: accept --pairwise names exactly those two nodes (rounds printed);
+#                 links shaped: accept --pairwise and accept --bisect each name exactly those two
+#                 nodes (both searches' rounds and runs printed);
 #                 then it is stopped and leaves no namespace
 #   restart       the cluster survives a crash (slurmctld, a slurmd and a node's namespaces killed):
 #                 cluster-up.sh starts it afresh in the same folder and a job runs
@@ -290,7 +292,8 @@ submit_template() {
     grep -E '^# job ' "$name"/*_"$job".out
 }
 
-# One node's link shaped to about 1 % of the others': pairwise names that node and no other.
+# One node's link shaped to about 1 % of the others': pairwise names that node and no other, and so
+# does bisect, judged by the threshold pairwise derived.
 case_slow_node() {
     local rc=0 slow=3
     fault slow "$slow" 50mbit || return 1
@@ -304,8 +307,28 @@ case_slow_node() {
         fail "JSON bad_hosts is not exactly ['$(host "$slow")']" || return 1
     [ "$(json pairwise.json 'd["unresolved_hosts"]')" = "[]" ] || fail "unresolved hosts" || return 1
     [ "$(grep -c '^scontrol update nodename=' pairwise.txt)" -eq 1 ] || fail "expected exactly one drain line" || return 1
-    grep -q "^scontrol update nodename=$(host "$slow") state=drain " pairwise.txt || fail "$(host "$slow") not named"
+    grep -q "^scontrol update nodename=$(host "$slow") state=drain " pairwise.txt || fail "$(host "$slow") not named" || return 1
+    bisect_names bisect "$(json pairwise.json 'd["threshold_gbps"]')" 4 "$(host "$slow")"
 }
+
+# accept --bisect on every node of the cluster at --min-busbw GBPS: exit 7 naming exactly the
+# given hosts, none unresolved; prints its rounds and group runs. Files NAME.txt, .err, .json.
+bisect_names() {
+    local name="$1" gbps="$2" nodes="$3" rc=0 expected
+    shift 3
+    expected="$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "$@")"
+    srun_retry "$name.txt" "$name.err" 300 -N "$nodes" --mpi=pmix "$bin_dir/collbench" accept --bisect \
+        -b 4M -e 4M -n 3 -w 1 --min-busbw "$gbps" --collbench-json "$name.json" || rc=$?
+    grep -E '^# (round|Bad|[0-9]+ rounds|  )' "$name.txt"
+    [ "$rc" -eq 7 ] || fail "accept --bisect exited $rc, expected 7: $(tail -n 5 "$name.err")" || return 1
+    [ "$(json "$name.json" 'sorted(b["host"] for b in d["bad_hosts"])')" = "$expected" ] ||
+        fail "accept --bisect: bad_hosts is not exactly $expected" || return 1
+    [ "$(json "$name.json" 'd["unresolved_hosts"]')" = "[]" ] || fail "accept --bisect: unresolved hosts" || return 1
+    [ "$(grep -c '^scontrol update nodename=' "$name.txt")" -eq "$#" ] || fail "accept --bisect: expected $# drain lines"
+}
+
+# "N rounds, M runs" of an isolation report.
+rounds_and_runs() { json "$1" '"%d rounds, %d runs" % (len(d["rounds"]), sum(len(r) for r in d["rounds"]))'; }
 
 # A node's link set down mid-sweep under -T 10: the ranks left stall in the collective, their
 # watchdog fires and ends the job; the finished rows stay in the JSON Lines.
@@ -424,9 +447,9 @@ case_eight_nodes() {
     [ "$(grep -E '^#  Rank +[0-9]+ ' eight.txt | sed -E 's/.* on +([^ ]+) device.*/\1/' | sort -u | wc -l)" -eq 8 ] ||
         fail "the rank lines do not name 8 distinct hosts" || return 1
 
-    # Two slow links among 8 nodes: accept --pairwise names both, and how many rounds it took
-    # (the exhaustive mode's count, for a bad-node search to beat).
-    local slow_a=3 slow_b=6 rounds
+    # Two slow links among 8 nodes: accept --pairwise names both, and so does accept --bisect at
+    # pairwise's threshold; both searches' counts are printed side by side.
+    local slow_a=3 slow_b=6
     fault slow "$slow_a" 50mbit || return 1
     fault slow "$slow_b" 50mbit || return 1
     rc=0
@@ -436,8 +459,9 @@ case_eight_nodes() {
     [ "$rc" -eq 7 ] || fail "8 nodes, 2 slow: accept --pairwise exited $rc, expected 7" || return 1
     [ "$(json pw8.json 'sorted(b["host"] for b in d["bad_hosts"])')" = "['${prefix}$slow_a', '${prefix}$slow_b']" ] ||
         fail "8 nodes, 2 slow: bad_hosts is not exactly ${prefix}$slow_a and ${prefix}$slow_b" || return 1
-    rounds="$(json pw8.json 'len(d["rounds"])')"
-    echo "8 nodes, 2 slow: accept --pairwise named both in $rounds rounds ($(json pw8.json 'sum(len(r) for r in d["rounds"])') pair runs)"
+    bisect_names bisect8 "$(json pw8.json 'd["threshold_gbps"]')" 8 "${prefix}$slow_a" "${prefix}$slow_b" || return 1
+    echo "8 nodes, 2 slow, both named: accept --pairwise $(rounds_and_runs pw8.json), $(json pw8.json 'round(d["elapsed_seconds"], 1)') s;" \
+        "accept --bisect $(rounds_and_runs bisect8.json), $(json bisect8.json 'round(d["elapsed_seconds"], 1)') s"
 
     "$COLLBENCH_ROOT/scripts/cluster-down.sh" "$dir" || fail "8-node cluster-down failed" || return 1
     for ns in $namespaces; do

@@ -47,7 +47,8 @@ impl Session<'_> {
         }
         if let Some((round, why)) = &self.timed_out {
             return Err(CollbenchError::Timeout(format!(
-                "accept --pairwise round {round}: {why}"
+                "accept {} round {round}: {why}",
+                self.options.search.flag()
             )));
         }
         Ok(match (self.interrupted, result.passed, outputs) {
@@ -64,6 +65,7 @@ impl Session<'_> {
         PairwiseReport {
             kind: PAIRWISE_KIND.into(),
             schema_version: PAIRWISE_SCHEMA_VERSION,
+            search: self.options.search,
             tool: ToolInfo {
                 name: "collbench".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
@@ -121,6 +123,7 @@ impl Session<'_> {
                 )),
                 (None, None) => None,
             },
+            elapsed_seconds: self.began.elapsed().as_secs_f64(),
         }
     }
 
@@ -144,7 +147,8 @@ impl Session<'_> {
 /// The exit message of a failed isolation: the bad hosts, and the unresolved ones.
 fn failure_summary(result: &PairwiseReport) -> String {
     format!(
-        "accept --pairwise: {} bad host(s){}{}",
+        "accept {}: {} bad host(s){}{}",
+        result.search.flag(),
         result.bad_hosts.len(),
         result
             .bad_hosts

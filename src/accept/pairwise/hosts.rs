@@ -2,6 +2,7 @@
 //! has the same table.
 
 use super::messages::{decode, encode};
+use crate::accept::pairing::Search;
 use crate::error::Result;
 use crate::measure::watchdog::{self, Phase};
 use crate::world::World;
@@ -15,15 +16,34 @@ pub(super) struct HostTable {
 }
 
 impl HostTable {
-    /// Every pair of hosts that a round may form, with its rank count (any two hosts may meet:
-    /// failing hosts are re-paired with cleared ones).
-    pub(super) fn possible_pairs(&self) -> Vec<([usize; 2], usize)> {
-        let ranks_on = |host: usize| self.host_of_rank.iter().filter(|&&h| h == host).count();
+    /// Every group of hosts that a round of `search` may form, with its rank count (any two hosts
+    /// may meet: failing hosts are re-paired with cleared ones).
+    pub(super) fn possible_groups(&self, search: Search) -> Vec<(Vec<usize>, usize)> {
         let n = self.hosts.len();
-        (0..n)
-            .flat_map(|a| (a + 1..n).map(move |b| [a, b]))
-            .map(|pair| (pair, ranks_on(pair[0]) + ranks_on(pair[1])))
+        let groups = match search {
+            Search::Pairs => (0..n)
+                .flat_map(|a| (a + 1..n).map(move |b| vec![a, b]))
+                .collect(),
+            Search::Bisect => crate::accept::bisect::possible_groups(n),
+        };
+        groups
+            .into_iter()
+            .map(|group| {
+                let ranks = group.iter().map(|&h| self.ranks_on(h)).sum();
+                (group, ranks)
+            })
             .collect()
+    }
+
+    fn ranks_on(&self, host: usize) -> usize {
+        self.host_of_rank.iter().filter(|&&h| h == host).count()
+    }
+
+    /// `pair a+b` or `group a+b+c`, for messages.
+    pub(super) fn describe(&self, group: &[usize]) -> String {
+        let names: Vec<&str> = group.iter().map(|&h| self.hosts[h].as_str()).collect();
+        let kind = if group.len() == 2 { "pair" } else { "group" };
+        format!("{kind} {}", names.join("+"))
     }
 }
 

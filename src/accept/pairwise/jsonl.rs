@@ -1,25 +1,33 @@
 //! `--jsonl` of a pairwise run (see [`JsonlPairs`]).
 
-use crate::accept::pairing::Isolation;
+use crate::accept::pairing::{Isolation, Search};
 use crate::accept::report;
 use crate::error::{CollbenchError, Result};
 
 /// `--jsonl` for a pairwise run: one `pair` record per finished pair as rounds end, then one
-/// `pairwise` record with the whole result (sweep readers skip both).
+/// `pairwise` record with the whole result (sweep readers skip both); a bisect run writes `group`
+/// records and a final `bisect` one.
 pub(super) struct JsonlPairs {
     file: std::fs::File,
     pub(super) path: std::path::PathBuf,
     pub(super) run_id: String,
+    /// The final record's name (`pairwise`, `bisect`).
+    pub(super) final_record: &'static str,
     written_rounds: usize,
 }
 
 impl JsonlPairs {
-    pub(super) fn open(path: &std::path::Path, start_time: &str) -> Result<JsonlPairs> {
+    pub(super) fn open(
+        path: &std::path::Path,
+        start_time: &str,
+        search: Search,
+    ) -> Result<JsonlPairs> {
         let file = crate::sinks::jsonl::open_for_append(path)?;
         Ok(JsonlPairs {
             file,
             path: path.to_path_buf(),
-            run_id: format!("{start_time}/pairwise/{}", std::process::id()),
+            run_id: format!("{start_time}/{}/{}", search.mode(), std::process::id()),
+            final_record: search.mode(),
             written_rounds: 0,
         })
     }
@@ -38,7 +46,10 @@ impl JsonlPairs {
         while self.written_rounds < rounds.len() {
             for pair in &rounds[self.written_rounds] {
                 let record = serde_json::json!({
-                    "record": "pair",
+                    "record": match iso.search {
+                        Search::Pairs => "pair",
+                        Search::Bisect => "group",
+                    },
                     "run_id": self.run_id,
                     "round": self.written_rounds + 1,
                     "hosts": pair.hosts,

@@ -7,20 +7,20 @@ use serde::{Deserialize, Serialize};
 /// Rank 0's word to everyone before each round.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) enum Control {
-    Round(Vec<[usize; 2]>),
+    Round(Vec<Vec<usize>>),
     Done,
     /// Stop every rank with this error (exit code, message).
     Fail(i32, String),
 }
 
-/// A pair (host indices), its rows (size, lowest busbw) and its wrong elements.
-pub(super) type PairRows = ([usize; 2], Vec<(u64, f64)>, u64);
+/// A group (host indices), its rows (size, lowest busbw) and its wrong elements.
+pub(super) type GroupRows = (Vec<usize>, Vec<(u64, f64)>, u64);
 
 /// What one process reports after a round.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Contribution {
-    /// The pair (host indices) and its rows (size, lowest busbw), sent by the pair's rank 0.
-    pub(super) pair: Option<PairRows>,
+    /// The group (host indices) and its rows (size, lowest busbw), sent by the group's rank 0.
+    pub(super) group: Option<GroupRows>,
     /// A signal this process's sweep stopped on (0: none).
     pub(super) signal: i32,
     /// Rank 0's device names (for `--profile auto`).

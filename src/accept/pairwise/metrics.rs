@@ -1,11 +1,13 @@
-//! The Prometheus metrics of a `collbench accept --pairwise` run, in the shared metric table of
-//! `crate::sinks::prometheus`.
+//! The Prometheus metrics of a `collbench accept --pairwise` or `--bisect` run, in the shared
+//! metric table of `crate::sinks::prometheus`.
 
-use crate::accept::report::PairwiseReport;
+use crate::accept::pairing::Search;
+use crate::accept::report::{GroupRecord, PairwiseReport};
 use crate::sinks::prometheus::{Builder, GB};
 
-/// The metrics of a `collbench accept --pairwise` run (written by `--prom-file`, pushed by
-/// `--push-gateway`): failing hosts, every pair's busbw, host counts by outcome, the verdict.
+/// The metrics of a `collbench accept --pairwise` or `--bisect` run (written by `--prom-file`,
+/// pushed by `--push-gateway`): failing hosts, every pair's or group's busbw, host counts by
+/// outcome, the verdict.
 pub fn pairwise_exposition(r: &PairwiseReport, now_unix_seconds: f64) -> String {
     let mut b = Builder::new(vec![
         ("collective".into(), r.collective.clone()),
@@ -15,19 +17,21 @@ pub fn pairwise_exposition(r: &PairwiseReport, now_unix_seconds: f64) -> String 
         // As the push's grouping label: a pairwise file and a plain run's file in one
         // node_exporter textfile folder must not write the same series (node_exporter then
         // fails the whole textfile collection).
-        ("mode".into(), "pairwise".into()),
+        ("mode".into(), r.search.mode().into()),
     ]);
     for (index, round) in r.rounds.iter().enumerate() {
-        for pair in round {
-            b.add(
-                "collbench_pair_bus_bandwidth_bytes_per_second",
-                &[
-                    ("round", (index + 1).to_string()),
-                    ("host_a", pair.hosts[0].clone()),
-                    ("host_b", pair.hosts[1].clone()),
-                ],
-                pair.busbw_gbps * GB,
-            );
+        let round_label = ("round", (index + 1).to_string());
+        for group in round {
+            match (r.search, &group.hosts[..]) {
+                (Search::Pairs, [host_a, host_b]) => {
+                    add_pair(&mut b, round_label.clone(), host_a, host_b, group)
+                }
+                _ => b.add(
+                    "collbench_group_bus_bandwidth_bytes_per_second",
+                    &[round_label.clone(), ("hosts", group.hosts.join("+"))],
+                    group.busbw_gbps * GB,
+                ),
+            }
         }
     }
     let bad = r.bad_hosts.len();
@@ -48,7 +52,10 @@ pub fn pairwise_exposition(r: &PairwiseReport, now_unix_seconds: f64) -> String 
     for host in &r.bad_hosts {
         b.add(
             "collbench_failing_host",
-            &[("host", host.host.clone()), ("source", "pairwise".into())],
+            &[
+                ("host", host.host.clone()),
+                ("source", r.search.mode().into()),
+            ],
             1.0,
         );
     }
@@ -75,4 +82,23 @@ pub fn pairwise_exposition(r: &PairwiseReport, now_unix_seconds: f64) -> String 
         1.0,
     );
     b.render()
+}
+
+/// A pair of `--pairwise`, under the metric dashboards already select on.
+fn add_pair(
+    builder: &mut Builder,
+    round: (&'static str, String),
+    host_a: &str,
+    host_b: &str,
+    pair: &GroupRecord,
+) {
+    builder.add(
+        "collbench_pair_bus_bandwidth_bytes_per_second",
+        &[
+            round,
+            ("host_a", host_a.to_string()),
+            ("host_b", host_b.to_string()),
+        ],
+        pair.busbw_gbps * GB,
+    );
 }

@@ -17,13 +17,13 @@
 
 mod beacon;
 mod finish;
+mod group_run;
 mod hosts;
 mod jsonl;
 mod judge;
 mod messages;
 mod metrics;
 mod outputs;
-mod pair_run;
 mod round_watch;
 mod rounds;
 mod setup;
@@ -44,7 +44,7 @@ pub fn run(
     stop: StopSignal,
     options: &PairwiseOptions,
 ) -> Result<()> {
-    let checked = setup::agree_and_check(plan, world)?;
+    let checked = setup::agree_and_check(plan, world, options.search)?;
     let mut session = Session::new(plan, world, options, checked)?;
     while session.play_round(&stop)? {}
     session.finish()

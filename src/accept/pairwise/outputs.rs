@@ -44,7 +44,7 @@ pub(super) fn write_outputs(
                 })
                 .and_then(|mut value| {
                     if let Some(object) = value.as_object_mut() {
-                        object.insert("record".into(), "pairwise".into());
+                        object.insert("record".into(), j.final_record.into());
                         object.insert("run_id".into(), j.run_id.clone().into());
                     }
                     j.append(value)
@@ -80,7 +80,7 @@ fn push_pairwise(url: &str, result: &PairwiseReport, text: &str) -> Result<()> {
         // replaces the series' label of the same name, and the dashboard selects by
         // `collective`, so that label must stay the collective's name.
         ("collective", result.collective.clone()),
-        ("mode", "pairwise".to_string()),
+        ("mode", result.search.mode().to_string()),
     ];
     crate::sinks::pushgateway::put(
         &gateway,

@@ -4,19 +4,19 @@ use super::hosts::HostTable;
 use crate::error::{CollbenchError, Result};
 use std::time::{Duration, Instant};
 
-/// Rank 0's deadlines for the reports that end a round under `-T`. Ranks of finished pairs and idle
-/// ranks may wait for the slowest pair for as long as its sweep takes, so no deadline covers the
+/// Rank 0's deadlines for the reports that end a round under `-T`. Ranks of finished groups and idle
+/// ranks may wait for the slowest group for as long as its sweep takes, so no deadline covers the
 /// whole gather; but an idle rank has nothing to do but report (within `-T` of the round's start),
-/// and the ranks of one pair leave its run together (the rest within `-T` of its first report).
+/// and the ranks of one group leave its run together (the rest within `-T` of its first report).
 pub(super) struct RoundWatch<'t> {
     /// Round number, from 1.
     round: usize,
     timeout: Duration,
     /// When rank 0 had split the world for this round.
     began: Instant,
-    /// Each rank's pair (index into the round's pairs), `None` when idle.
-    pair_of_rank: Vec<Option<usize>>,
-    /// When rank 0 first saw a report of each pair, and whose.
+    /// Each rank's group (index into the round's groups), `None` when idle.
+    group_of_rank: Vec<Option<usize>>,
+    /// When rank 0 first saw a report of each group, and whose.
     first_report: Vec<Option<(Instant, usize)>>,
     table: &'t HostTable,
 }
@@ -26,19 +26,19 @@ impl<'t> RoundWatch<'t> {
         round: usize,
         timeout: Duration,
         began: Instant,
-        pairs: &[[usize; 2]],
+        groups: &[Vec<usize>],
         table: &'t HostTable,
     ) -> Self {
         RoundWatch {
             round,
             timeout,
             began,
-            pair_of_rank: table
+            group_of_rank: table
                 .host_of_rank
                 .iter()
-                .map(|host| pairs.iter().position(|p| p.contains(host)))
+                .map(|host| groups.iter().position(|p| p.contains(host)))
                 .collect(),
-            first_report: vec![None; pairs.len()],
+            first_report: vec![None; groups.len()],
             table,
         }
     }
@@ -48,17 +48,17 @@ impl<'t> RoundWatch<'t> {
     }
 
     /// The ranks that are overdue at `now` given who has `arrived`, each with why (empty: keep
-    /// waiting). Records the first report of each pair as it is seen.
+    /// waiting). Records the first report of each group as it is seen.
     fn overdue(&mut self, arrived: &[bool], now: Instant) -> Vec<String> {
         for (rank, _) in arrived.iter().enumerate().filter(|(_, &a)| a) {
-            if let Some(pair) = self.pair_of_rank[rank] {
-                self.first_report[pair].get_or_insert((now, rank));
+            if let Some(group) = self.group_of_rank[rank] {
+                self.first_report[group].get_or_insert((now, rank));
             }
         }
         let seconds = |since: Instant| now.saturating_duration_since(since).as_secs_f64();
         let mut late = Vec::new();
         for (rank, _) in arrived.iter().enumerate().filter(|(_, &a)| !a) {
-            match self.pair_of_rank[rank] {
+            match self.group_of_rank[rank] {
                 None if now.saturating_duration_since(self.began) >= self.timeout => {
                     late.push(format!(
                         "rank {rank} (host {}): idle in round {}, silent {:.1} s since the round \
@@ -68,12 +68,12 @@ impl<'t> RoundWatch<'t> {
                         seconds(self.began)
                     ))
                 }
-                Some(pair) => match self.first_report[pair] {
+                Some(group) => match self.first_report[group] {
                     Some((first, reporter))
                         if now.saturating_duration_since(first) >= self.timeout =>
                     {
                         late.push(format!(
-                            "rank {rank} (host {}): its pair finished {:.1} s ago (rank {reporter}, \
+                            "rank {rank} (host {}): its group finished {:.1} s ago (rank {reporter}, \
                              host {}, reported)",
                             self.host(rank),
                             seconds(first),
@@ -123,8 +123,13 @@ mod tests {
         let table = table();
         let began = Instant::now();
         let at = |s: f64| began + Duration::from_secs_f64(s);
-        let mut watch =
-            RoundWatch::new(3, Duration::from_secs(5), began, &[[0, 1], [2, 3]], &table);
+        let mut watch = RoundWatch::new(
+            3,
+            Duration::from_secs(5),
+            began,
+            &[vec![0, 1], vec![2, 3]],
+            &table,
+        );
         // Rank 0 (pair a+b) reports 1 s in; nobody else yet.
         assert!(watch.overdue(&arrived(&[0]), at(1.0)).is_empty());
         assert!(watch.overdue(&arrived(&[0]), at(4.9)).is_empty());
@@ -137,8 +142,8 @@ mod tests {
         assert_eq!(
             late,
             vec![
-                "rank 1 (host a): its pair finished 5.0 s ago (rank 0, host a, reported)",
-                "rank 2 (host b): its pair finished 5.0 s ago (rank 0, host a, reported)",
+                "rank 1 (host a): its group finished 5.0 s ago (rank 0, host a, reported)",
+                "rank 2 (host b): its group finished 5.0 s ago (rank 0, host a, reported)",
             ]
         );
         // Pair c+d's sweep may last any time while neither of its ranks has reported.
@@ -156,7 +161,7 @@ mod tests {
         assert_eq!(error.exit_code(), 4);
         assert_eq!(
             error.to_string(),
-            "timeout: no report within -T 5 s from rank 4 (host d): its pair finished 5.0 s ago \
+            "timeout: no report within -T 5 s from rank 4 (host d): its group finished 5.0 s ago \
              (rank 3, host c, reported)"
         );
         assert!(watch

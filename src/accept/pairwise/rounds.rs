@@ -1,17 +1,17 @@
-//! The rounds of a pairwise run: rank 0 decides the pairs and every rank learns them, each process
+//! The rounds of a pairwise run: rank 0 decides the groups and every rank learns them, each process
 //! runs its pair's sweep (or waits when its host is idle), the contributions come back to rank 0,
 //! and rank 0 judges the round.
 
+use super::group_run::run_group;
 use super::hosts::HostTable;
 use super::jsonl::JsonlPairs;
 use super::judge::{resolve_threshold, Judge};
 use super::messages::{decode, encode, error_from_code, error_message, Contribution, Control};
-use super::pair_run::run_pair;
 use super::round_watch::RoundWatch;
 use super::setup::Checked;
 use super::words::Words;
 use crate::accept::command::PairwiseOptions;
-use crate::accept::pairing::{Isolation, PairResult};
+use crate::accept::pairing::{GroupResult, Isolation};
 use crate::error::{CollbenchError, Result};
 use crate::faults::TestHooks;
 use crate::measure::watchdog::{self, Phase};
@@ -30,6 +30,8 @@ pub(super) struct Session<'a> {
     pub(super) hooks: TestHooks,
     pub(super) table: HostTable,
     pub(super) start_time: String,
+    /// When the run began (for the report's elapsed time).
+    pub(super) began: Instant,
     pub(super) iso: Isolation,
     pub(super) judge: Judge,
     /// A signal that stopped a round (no later round runs; the stopped one is not recorded).
@@ -42,7 +44,7 @@ pub(super) struct Session<'a> {
     pub(super) round_number: usize,
     /// Rank 0: the round in which a rank did not report in time, and who and why.
     pub(super) timed_out: Option<(usize, String)>,
-    /// Rank 0: the `# Reducing maxBytes …` notices of the pairs, each printed once.
+    /// Rank 0: the `# Reducing maxBytes …` notices of the groups, each printed once.
     notices_printed: Vec<String>,
     pub(super) jsonl: Option<JsonlPairs>,
 }
@@ -69,13 +71,13 @@ impl<'a> Session<'a> {
         let timeout = plan.timeout.filter(|t| !t.is_zero());
         let words = Words::new(world, timeout, &table.hosts[table.host_of_rank[0]])?;
         let jsonl = match (plan.outputs.path(OutputFormat::Jsonl), world.rank()) {
-            (Some(path), 0) => Some(JsonlPairs::open(path, &start_time)?),
+            (Some(path), 0) => Some(JsonlPairs::open(path, &start_time, options.search)?),
             _ => None,
         };
         Ok(Session {
             plan,
             world,
-            iso: Isolation::new(table.hosts.clone(), 0.0),
+            iso: Isolation::new(options.search, table.hosts.clone(), 0.0),
             judge: Judge {
                 check_size: None,
                 threshold: None,
@@ -86,6 +88,7 @@ impl<'a> Session<'a> {
             hooks,
             table,
             start_time,
+            began: Instant::now(),
             interrupted: None,
             backend_used: None,
             timeout,
@@ -99,12 +102,12 @@ impl<'a> Session<'a> {
 
     /// Plays one round. `Ok(false)` when there is none left (or rank 0 stops for a silent rank).
     pub(super) fn play_round(&mut self, stop: &StopSignal) -> Result<bool> {
-        let Some(pairs) = self.next_pairs()? else {
+        let Some(groups) = self.next_groups()? else {
             return Ok(false);
         };
         let round_began = Instant::now();
-        let contribution = self.my_part(&pairs, stop)?;
-        match self.gather(&contribution, &pairs, round_began)? {
+        let contribution = self.my_part(&groups, stop)?;
+        match self.gather(&contribution, &groups, round_began)? {
             Gathered::Elsewhere => Ok(true),
             Gathered::TimedOut => Ok(false),
             Gathered::Contributions(contributions) => {
@@ -114,14 +117,14 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Rank 0 decides the next round's pairs and every rank learns them; `None` when the run is
+    /// Rank 0 decides the next round's groups and every rank learns them; `None` when the run is
     /// over (every host judged, or a signal).
-    fn next_pairs(&mut self) -> Result<Option<Vec<[usize; 2]>>> {
+    fn next_groups(&mut self) -> Result<Option<Vec<Vec<usize>>>> {
         let me = self.world.rank();
         let mut control_bytes = if me == 0 {
             let control = match (self.interrupted, self.iso.next_round()) {
                 (Some(_), _) | (None, None) => Control::Done,
-                (None, Some(pairs)) => Control::Round(pairs),
+                (None, Some(groups)) => Control::Round(groups),
             };
             encode(&control)?
         } else {
@@ -144,9 +147,9 @@ impl<'a> Session<'a> {
         match decode::<Control>(&control_bytes)? {
             Control::Done => Ok(None),
             Control::Fail(code, message) => Err(error_from_code(code, message)),
-            Control::Round(pairs) => {
+            Control::Round(groups) => {
                 self.round_number += 1;
-                Ok(Some(pairs))
+                Ok(Some(groups))
             }
         }
     }
@@ -154,33 +157,34 @@ impl<'a> Session<'a> {
     /// This process's part of the round: its pair's sweep on the pair's communicator, or nothing
     /// when its host is idle. A usage error found by the pair alone travels to rank 0 in the
     /// contribution (returning here would leave the other ranks waiting for this one).
-    fn my_part(&mut self, pairs: &[[usize; 2]], stop: &StopSignal) -> Result<Contribution> {
+    fn my_part(&mut self, groups: &[Vec<usize>], stop: &StopSignal) -> Result<Contribution> {
         let me = self.world.rank();
         let my_host = self.table.host_of_rank[me];
-        let pair_index = pairs.iter().position(|p| p.contains(&my_host));
-        let color = pair_index.unwrap_or(pairs.len()) as u64;
+        let group_index = groups.iter().position(|p| p.contains(&my_host));
+        let color = group_index.unwrap_or(groups.len()) as u64;
         let group = {
             // Everyone has rank 0's word: the split is bounded on every rank.
             let _armed = watchdog::waiting(Phase::Handoff);
             self.world.split(color, me)?
         };
-        let contribution = match pair_index {
+        let contribution = match group_index {
             Some(index) => {
-                let ran = run_pair(
+                let ran = run_group(
                     self.plan,
                     group.as_ref(),
                     &self.hooks,
                     me,
                     stop,
-                    pairs[index],
+                    &groups[index],
                 );
                 match ran {
                     Ok(contribution) => contribution,
                     Err(CollbenchError::Usage(message)) => {
-                        let [a, b] = pairs[index];
                         let error = CollbenchError::Usage(format!(
-                            "accept --pairwise round {}, pair {}+{}: {message}",
-                            self.round_number, self.table.hosts[a], self.table.hosts[b]
+                            "accept {} round {}, {}: {message}",
+                            self.options.search.flag(),
+                            self.round_number,
+                            self.table.describe(&groups[index])
                         ));
                         Contribution {
                             error: Some((error.exit_code(), error_message(&error))),
@@ -193,7 +197,7 @@ impl<'a> Session<'a> {
             None => Contribution::default(),
         };
         drop(group);
-        if pair_index.is_none() {
+        if group_index.is_none() {
             self.hooks.when_idle(me, self.round_number);
         }
         Ok(contribution)
@@ -204,7 +208,7 @@ impl<'a> Session<'a> {
     fn gather(
         &mut self,
         contribution: &Contribution,
-        pairs: &[[usize; 2]],
+        groups: &[Vec<usize>],
         round_began: Instant,
     ) -> Result<Gathered> {
         let me = self.world.rank();
@@ -216,7 +220,7 @@ impl<'a> Session<'a> {
                 let table = &self.table;
                 let words = &self.words;
                 let mut watch =
-                    (me == 0).then(|| RoundWatch::new(round, timeout, round_began, pairs, table));
+                    (me == 0).then(|| RoundWatch::new(round, timeout, round_began, groups, table));
                 let watched = self
                     .world
                     .gather_bytes_watched(&contribution, &mut |arrived| {
@@ -246,7 +250,7 @@ impl<'a> Session<'a> {
         Ok(Gathered::Contributions(contributions))
     }
 
-    /// Rank 0: takes in the round's contributions and records its pairs, or ends every rank on
+    /// Rank 0: takes in the round's contributions and records its groups, or ends every rank on
     /// a failure a pair reported.
     fn judge_round(&mut self, contributions: Vec<Contribution>) -> Result<()> {
         let (results, failure) = self.absorb(contributions);
@@ -272,15 +276,15 @@ impl<'a> Session<'a> {
         self.record(&results)
     }
 
-    /// Rank 0: the pairs' rows, the first failure, signals, the backend used, the threshold
+    /// Rank 0: the groups' rows, the first failure, signals, the backend used, the threshold
     /// (resolved from the first devices reported) and the memory-cap notices, each printed once.
     fn absorb(
         &mut self,
         contributions: Vec<Contribution>,
-    ) -> (Vec<super::messages::PairRows>, Option<CollbenchError>) {
+    ) -> (Vec<super::messages::GroupRows>, Option<CollbenchError>) {
         let mut results = Vec::new();
         let mut failure: Option<CollbenchError> = None;
-        // The sizes the pairs ran: -e as lowered by the smallest cap (for --profile's size).
+        // The sizes the groups ran: -e as lowered by the smallest cap (for --profile's size).
         let mut capped_plan = self.plan.clone();
         for (cap, notice) in contributions
             .iter()
@@ -310,8 +314,8 @@ impl<'a> Session<'a> {
                     Err(e) => failure = Some(e),
                 }
             }
-            if let Some(pair) = c.pair {
-                results.push(pair);
+            if let Some(group) = c.group {
+                results.push(group);
             }
         }
         (results, failure)
@@ -319,22 +323,22 @@ impl<'a> Session<'a> {
 
     /// Rank 0: each pair's busbw against the threshold (the reference pair's in relative mode,
     /// fixed after round 1), into the isolation and the JSON Lines file.
-    fn record(&mut self, results: &[super::messages::PairRows]) -> Result<()> {
+    fn record(&mut self, results: &[super::messages::GroupRows]) -> Result<()> {
         if self.judge.checked_size.is_none() {
             self.judge.checked_size = results
                 .first()
                 .map(|(_, rows, _)| self.judge.check_size(rows));
         }
-        let mut round: Vec<PairResult> = results
+        let mut round: Vec<GroupResult> = results
             .iter()
-            .map(|(hosts, rows, wrong)| PairResult {
-                hosts: *hosts,
+            .map(|(hosts, rows, wrong)| GroupResult {
+                hosts: hosts.clone(),
                 busbw_gbps: self.judge.busbw(rows),
                 wrong: *wrong,
                 passed: false,
             })
             .collect();
-        round.sort_by_key(|p| p.hosts);
+        round.sort_by(|a, b| a.hosts.cmp(&b.hosts));
         if self.judge.threshold.is_none() {
             self.judge.threshold = Some(self.relative_threshold(&round));
         }
@@ -347,8 +351,8 @@ impl<'a> Session<'a> {
     }
 
     /// Relative mode: the reference is the median pair of round 1 (the best one when there are
-    /// only two pairs).
-    fn relative_threshold(&self, round: &[PairResult]) -> (f64, String) {
+    /// only two groups).
+    fn relative_threshold(&self, round: &[GroupResult]) -> (f64, String) {
         let mut values: Vec<f64> = round.iter().map(|p| p.busbw_gbps).collect();
         values.sort_by(f64::total_cmp);
         let reference = if values.len() >= 3 {

@@ -4,6 +4,7 @@
 
 use super::hosts::{share_host_table, HostTable};
 use super::messages::{decode, encode, error_from_code, error_message};
+use crate::accept::pairing::Search;
 use crate::error::{CollbenchError, Result};
 use crate::faults::TestHooks;
 use crate::measure::watchdog::{self, Phase};
@@ -18,7 +19,11 @@ pub(super) struct Checked {
 }
 
 /// Collective over `world`.
-pub(super) fn agree_and_check(plan: &TestPlan, world: &dyn World) -> Result<Checked> {
+pub(super) fn agree_and_check(
+    plan: &TestPlan,
+    world: &dyn World,
+    search: Search,
+) -> Result<Checked> {
     // Before anything collective depends on the plan, as a plain run: a rank with other flags
     // (an mpirun ':' section) would hang its pair in a call the partner never makes.
     {
@@ -31,8 +36,8 @@ pub(super) fn agree_and_check(plan: &TestPlan, world: &dyn World) -> Result<Chec
     refuse_unwritable_report(plan, world)?;
     // Which host every rank is on, in first-rank order (the same table on every rank).
     let table = share_host_table(world)?;
-    check_host_count(plan, world, &table)?;
-    check_every_pair(plan, &table)?;
+    check_host_count(plan, world, &table, search)?;
+    check_every_group(plan, &table, search)?;
     Ok(Checked { hooks, table })
 }
 
@@ -62,13 +67,19 @@ fn refuse_unwritable_report(plan: &TestPlan, world: &dyn World) -> Result<()> {
     }
 }
 
-fn check_host_count(plan: &TestPlan, world: &dyn World, table: &HostTable) -> Result<()> {
+fn check_host_count(
+    plan: &TestPlan,
+    world: &dyn World,
+    table: &HostTable,
+    search: Search,
+) -> Result<()> {
     let relative =
         plan.acceptance.criteria.min_busbw.is_none() && plan.acceptance.profile.is_none();
     if table.hosts.len() < 2 {
         return Err(CollbenchError::Usage(format!(
-            "accept --pairwise: all {} ranks are on one host ({}); it needs ranks on at least 2 hosts \
+            "accept {}: all {} ranks are on one host ({}); it needs ranks on at least 2 hosts \
              (e.g. srun --nodes=2 or more)",
+            search.flag(),
             world.size(),
             table.hosts[0]
         )));
@@ -83,16 +94,17 @@ fn check_host_count(plan: &TestPlan, world: &dyn World, table: &HostTable) -> Re
     Ok(())
 }
 
-/// Every rank checks every pair a round may form, from the same table: a pair the plan cannot run
-/// on (`-r` beyond its ranks, hypercube on 3 ranks) is refused by all ranks before round 1,
-/// instead of failing on that pair's ranks alone while the others wait for them.
-fn check_every_pair(plan: &TestPlan, table: &HostTable) -> Result<()> {
-    for (pair, nranks) in table.possible_pairs() {
+/// Every rank checks every group a round may form, from the same table: a group the plan cannot
+/// run on (`-r` beyond its ranks, hypercube on 3 ranks) is refused by all ranks before round 1,
+/// instead of failing on that group's ranks alone while the others wait for them.
+fn check_every_group(plan: &TestPlan, table: &HostTable, search: Search) -> Result<()> {
+    for (group, nranks) in table.possible_groups(search) {
         plan.validate_for_world(nranks)
             .map_err(|error| match error {
                 CollbenchError::Usage(message) => CollbenchError::Usage(format!(
-                    "accept --pairwise: the pair {}+{} has {nranks} ranks: {message}",
-                    table.hosts[pair[0]], table.hosts[pair[1]]
+                    "accept {}: the {} has {nranks} ranks: {message}",
+                    search.flag(),
+                    table.describe(&group)
                 )),
                 other => other,
             })?;
