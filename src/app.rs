@@ -264,6 +264,9 @@ fn run_plan(plan: TestPlan) -> i32 {
         }
         BackendChoice::Mpi => None,
     };
+    if runs_on_host_only(&plan) {
+        crate::backend::host::heap::keep_freed_memory();
+    }
     let (world, stop) = match start_world(&plan) {
         Ok(started) => started,
         Err(code) => return code,
@@ -281,14 +284,18 @@ fn mpi_thread_use(plan: &TestPlan) -> world::ThreadUse {
     if plan.timeout.is_some_and(|t| !t.is_zero()) {
         return world::ThreadUse::OtherThreadsCallMpi;
     }
-    let host_only = match plan.backend {
+    match runs_on_host_only(plan) {
+        true => world::ThreadUse::NoOtherThread,
+        false => world::ThreadUse::MainThreadOnly,
+    }
+}
+
+/// The host backend, chosen or the only one `--backend auto` can pick (no CUDA driver loads).
+fn runs_on_host_only(plan: &TestPlan) -> bool {
+    match plan.backend {
         BackendChoice::Mpi => true,
         BackendChoice::Auto => crate::backend::cuda::device::ensure_driver().is_err(),
         BackendChoice::Nccl => false,
-    };
-    match host_only {
-        true => world::ThreadUse::NoOtherThread,
-        false => world::ThreadUse::MainThreadOnly,
     }
 }
 

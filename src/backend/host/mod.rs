@@ -3,6 +3,7 @@
 
 pub mod buffer;
 pub mod elementwise;
+pub mod heap;
 pub mod local;
 #[cfg(feature = "mpi")]
 pub mod mpi_comm;
