@@ -87,8 +87,9 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
     };
     let pairwise = |what: &str| {
         CollbenchError::Usage(format!(
-            "{origin}: {what} of `collbench accept --pairwise` (pair results, not a sweep); expected \
-             the -J or --jsonl file of a sweep (collbench run, *-perf, accept without --pairwise)"
+            "{origin}: {what} of `collbench accept --pairwise` or `--bisect` (results of groups of \
+             hosts, not a sweep); expected the -J or --jsonl file of a sweep (collbench run, \
+             *-perf, accept without --pairwise or --bisect)"
         ))
     };
     if format == InputFormat::Json {
@@ -126,7 +127,10 @@ pub fn parse(text: &str, origin: &str) -> Result<LoadedRuns> {
         jsonl::parse_runs(text, origin)?
     };
     if runs.is_empty() {
-        if text.contains("\"record\":\"pair") {
+        if crate::sinks::jsonl::ISOLATION_RECORDS
+            .iter()
+            .any(|record| text.contains(&format!("\"record\":\"{record}\"")))
+        {
             return Err(pairwise("holds only records"));
         }
         return Err(CollbenchError::Usage(format!(

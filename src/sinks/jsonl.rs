@@ -153,21 +153,25 @@ fn last_byte(path: &Path, length: u64) -> Option<u8> {
     Some(last[0])
 }
 
-fn is_pairwise_record(line: &str) -> bool {
+/// The records `accept --pairwise` (`pair` per pair, a final `pairwise`) and `accept --bisect`
+/// (`group`, `bisect`) append: not sweep rows.
+pub(crate) const ISOLATION_RECORDS: [&str; 4] = ["pair", "pairwise", "group", "bisect"];
+
+fn is_isolation_record(line: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(line)
         .ok()
         .and_then(|v| v.get("record").and_then(|r| r.as_str()).map(str::to_string))
-        .is_some_and(|r| r == "pair" || r == "pairwise")
+        .is_some_and(|r| ISOLATION_RECORDS.contains(&r.as_str()))
 }
 
 /// Whether the next non-empty line is the first record of a run: a sweep's `begin`, or an
-/// `accept --pairwise` run's first `pair` (round 1) or, with no round finished, its `pairwise`.
+/// isolation run's first `pair` or `group` (round 1) or, with no round finished, its final record.
 fn next_begins_a_run(rest: &[&str]) -> bool {
     rest.iter().find(|l| !l.trim().is_empty()).is_some_and(|l| {
         serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| {
             match v.get("record").and_then(|r| r.as_str()) {
-                Some("begin") | Some("pairwise") => true,
-                Some("pair") => v.get("round").and_then(|r| r.as_u64()) == Some(1),
+                Some("begin") | Some("pairwise") | Some("bisect") => true,
+                Some("pair") | Some("group") => v.get("round").and_then(|r| r.as_u64()) == Some(1),
                 _ => false,
             }
         })
@@ -192,8 +196,8 @@ pub fn parse_runs(text: &str, origin: &str) -> Result<Vec<Report>> {
         let is_last = index + 1 == lines.len();
         let record: Record = match serde_json::from_str(line) {
             Ok(r) => r,
-            // `accept --pairwise` shares the format: its pair records are not sweep rows.
-            Err(_) if is_pairwise_record(line) => continue,
+            // `accept --pairwise` and `--bisect` share the format: their records are not sweep rows.
+            Err(_) if is_isolation_record(line) => continue,
             // A write the process did not finish: the last line, or a line after which another
             // run began (its writer ended the torn line first). Drop it.
             Err(_) if is_last || next_begins_a_run(&lines[index + 1..]) => continue,

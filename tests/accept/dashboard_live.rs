@@ -444,6 +444,10 @@ fn jsonl_records_and_the_pairwise_report_of_real_runs_are_documented_in_the_sche
         kinds.into_iter().collect::<Vec<_>>(),
         ["begin", "bisect", "end", "group", "pair", "pairwise", "row"]
     );
+    // A sweep reader skips the isolation records: the file holds one run, the failing verdict's.
+    let runs = collbench::sinks::jsonl::read_runs(&jsonl).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results.len(), 5, "8 B .. 2 KiB by x4");
     for path in [&pairwise_json, &bisect_json] {
         let report: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -408,14 +408,19 @@ fn malformed_result_files_are_rejected_with_the_file_and_field() {
 #[test]
 fn a_jsonl_file_that_an_accept_pairwise_run_wrote_first_is_still_read() {
     let _machine = crate::support::process::machine_shared();
-    // `accept --pairwise --jsonl F` then a sweep with `--jsonl F`: the pair records (written by
-    // serde_json with their keys in alphabetical order, `record` not first) come first.
+    // `accept --pairwise --jsonl F`, `accept --bisect --jsonl F`, then a sweep with `--jsonl F`:
+    // the isolation records (written by serde_json with their keys in alphabetical order,
+    // `record` not first) come first.
     let dir = tempfile::tempdir().unwrap();
     let shared = dir.path().join("shared.jsonl");
     std::fs::write(
         &shared,
         "{\"busbw_gbps\":6.2,\"hosts\":[\"a\",\"b\"],\"passed\":true,\"record\":\"pair\",\"round\":1,\
-         \"run_id\":\"t/pairwise/1\",\"threshold_gbps\":1.0,\"wrong\":0}\n",
+         \"run_id\":\"t/pairwise/1\",\"threshold_gbps\":1.0,\"wrong\":0}\n\
+         {\"busbw_gbps\":6.1,\"hosts\":[\"a\",\"b\",\"c\"],\"passed\":true,\"record\":\"group\",\
+         \"round\":1,\"run_id\":\"t/bisect/2\",\"threshold_gbps\":1.0,\"wrong\":0}\n\
+         {\"kind\":\"collbench-pairwise\",\"passed\":true,\"record\":\"bisect\",\"run_id\":\"t/bisect/2\",\
+         \"search\":\"bisect\"}\n",
     )
     .unwrap();
     let run = base();
@@ -516,6 +521,19 @@ fn an_accept_pairwise_report_given_to_compare_is_named_as_such() {
     assert!(
         err.to_string()
             .contains("pairwise.jsonl: holds only records of `collbench accept --pairwise`"),
+        "{err}"
+    );
+    let bisect_jsonl = dir.path().join("bisect.jsonl");
+    std::fs::write(
+        &bisect_jsonl,
+        "{\"busbw_gbps\":6.2,\"hosts\":[\"a\",\"b\",\"c\"],\"passed\":true,\"record\":\"group\",\"round\":1}\n",
+    )
+    .unwrap();
+    let err = compare::load::load_runs(&bisect_jsonl).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "bisect.jsonl: holds only records of `collbench accept --pairwise` or `--bisect`"
+        ),
         "{err}"
     );
 }

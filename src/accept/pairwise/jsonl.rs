@@ -44,7 +44,7 @@ impl JsonlPairs {
     pub(super) fn round(&mut self, iso: &Isolation) -> Result<()> {
         let rounds = report::rounds(iso);
         while self.written_rounds < rounds.len() {
-            for pair in &rounds[self.written_rounds] {
+            for group in &rounds[self.written_rounds] {
                 let record = serde_json::json!({
                     "record": match iso.search {
                         Search::Pairs => "pair",
@@ -52,10 +52,10 @@ impl JsonlPairs {
                     },
                     "run_id": self.run_id,
                     "round": self.written_rounds + 1,
-                    "hosts": pair.hosts,
-                    "busbw_gbps": pair.busbw_gbps,
-                    "wrong": pair.wrong,
-                    "passed": pair.passed,
+                    "hosts": group.hosts,
+                    "busbw_gbps": group.busbw_gbps,
+                    "wrong": group.wrong,
+                    "passed": group.passed,
                     "threshold_gbps": iso.threshold_gbps,
                 });
                 self.append(record)?;

@@ -1,7 +1,8 @@
-//! The MPI side of `collbench accept --pairwise`: every round, rank 0 decides the pairs
-//! ([`Isolation`]) and broadcasts them; every process splits the world by its host's pair
-//! (MPI_Comm_split), runs the sweep on its pair's communicator with the normal runner, and the
-//! pairs' results are gathered back to rank 0. Idle hosts wait in the gather.
+//! The MPI side of `collbench accept --pairwise` and `--bisect`: every round, rank 0 decides the
+//! groups of hosts ([`Isolation`]: pairs, or halves) and broadcasts them; every process splits the
+//! world by its host's group (MPI_Comm_split), runs the sweep on its group's communicator with the
+//! normal runner, and the groups' results are gathered back to rank 0. Idle hosts wait in the
+//! gather. Below, "pair" stands for a group of any size.
 //!
 //! With `-T`, the hand-off between rounds is watched too, although ranks of finished pairs and idle
 //! ranks legitimately wait there for the slowest pair: rank 0's word on the next round and the

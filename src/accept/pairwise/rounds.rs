@@ -1,6 +1,6 @@
-//! The rounds of a pairwise run: rank 0 decides the groups and every rank learns them, each process
-//! runs its pair's sweep (or waits when its host is idle), the contributions come back to rank 0,
-//! and rank 0 judges the round.
+//! The rounds of a pairwise or bisect run: rank 0 decides the groups and every rank learns them,
+//! each process runs its group's sweep (or waits when its host is idle), the contributions come
+//! back to rank 0, and rank 0 judges the round.
 
 use super::group_run::run_group;
 use super::hosts::HostTable;
@@ -22,7 +22,7 @@ use crate::sweep::runner::StopSignal;
 use crate::world::World;
 use std::time::{Duration, Instant};
 
-/// One pairwise run's state, the same shape on every rank (only rank 0 fills the judgement).
+/// One isolation run's state, the same shape on every rank (only rank 0 fills the judgement).
 pub(super) struct Session<'a> {
     pub(super) plan: &'a TestPlan,
     pub(super) world: &'a dyn World,
@@ -36,7 +36,7 @@ pub(super) struct Session<'a> {
     pub(super) judge: Judge,
     /// A signal that stopped a round (no later round runs; the stopped one is not recorded).
     pub(super) interrupted: Option<i32>,
-    /// What `--backend auto` resolved to, from the first pair that ran.
+    /// What `--backend auto` resolved to, from the first group that ran.
     pub(super) backend_used: Option<String>,
     pub(super) timeout: Option<Duration>,
     pub(super) words: Words<'a>,
@@ -134,7 +134,7 @@ impl<'a> Session<'a> {
         watchdog::set_target(self.plan.collective.name(), 0);
         {
             // Rank 0 is past the previous round's gather, so everyone is waiting here or about
-            // to: its broadcast is bounded. The others wait for the slowest pair of the previous
+            // to: its broadcast is bounded. The others wait for the slowest group of the previous
             // round (unbounded; rank 0 watches them), except before round 1, when all are in step.
             let _armed =
                 (me == 0 || self.round_number == 0).then(|| watchdog::waiting(Phase::Handoff));
@@ -154,8 +154,8 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// This process's part of the round: its pair's sweep on the pair's communicator, or nothing
-    /// when its host is idle. A usage error found by the pair alone travels to rank 0 in the
+    /// This process's part of the round: its group's sweep on the group's communicator, or
+    /// nothing when its host is idle. A usage error found by the group alone travels to rank 0 in the
     /// contribution (returning here would leave the other ranks waiting for this one).
     fn my_part(&mut self, groups: &[Vec<usize>], stop: &StopSignal) -> Result<Contribution> {
         let me = self.world.rank();
@@ -251,7 +251,7 @@ impl<'a> Session<'a> {
     }
 
     /// Rank 0: takes in the round's contributions and records its groups, or ends every rank on
-    /// a failure a pair reported.
+    /// a failure a group reported.
     fn judge_round(&mut self, contributions: Vec<Contribution>) -> Result<()> {
         let (results, failure) = self.absorb(contributions);
         if self.judge.check_size.is_none() {
