@@ -205,8 +205,12 @@ fn isolation(
         )));
     }
     if let Some((file, what)) = sweep_table_output(&plan) {
+        let runs = match search {
+            Search::Pairs => "pair",
+            Search::Bisect => "group",
+        };
         return Err(CollbenchError::Usage(format!(
-            "{} {}: {what} of one sweep, which {flag} (rounds of group runs) does not have; \
+            "{} {}: {what} of one sweep, which {flag} (rounds of {runs} runs) does not have; \
              accepted: --collbench-json FILE for the {} report",
             file.flag.shortest(),
             file.path.display(),
