@@ -47,7 +47,8 @@ fn device_memory(nranks: usize) -> Vec<RankMemory> {
         .collect()
 }
 
-fn promtool_check(text: &str) -> (bool, String) {
+/// `promtool check metrics` on `text`: whether it passed, and what promtool said.
+pub(crate) fn promtool_check(text: &str) -> (bool, String) {
     let mut child = Command::new("timeout")
         .args(["30", "promtool", "check", "metrics"])
         .stdin(Stdio::piped())

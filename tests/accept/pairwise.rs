@@ -169,16 +169,8 @@ fn an_odd_number_of_hosts_names_the_slow_host_and_only_it() {
     {
         assert!(sample.contains("mode=\"pairwise\""), "{sample}");
     }
-    let check = Command::new("timeout")
-        .args(["30", "promtool", "check", "metrics"])
-        .stdin(std::fs::File::open(dir.path().join("pairwise.prom")).unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    let (accepted, said) = crate::observability::promtool_check(&prom);
+    assert!(accepted, "{said}");
     // The JSON Lines file has every pair as it finished, then the whole result.
     let jsonl = std::fs::read_to_string(dir.path().join("pairwise.jsonl")).unwrap();
     let records: Vec<serde_json::Value> = jsonl
@@ -312,16 +304,8 @@ fn bisect_names_the_slow_host_after_halves_and_confirming_pairs() {
         prom.contains("hosts=\"node-d+node-e+node-f\""),
         "the failing half's busbw: {prom}"
     );
-    let check = Command::new("timeout")
-        .args(["30", "promtool", "check", "metrics"])
-        .stdin(std::fs::File::open(dir.path().join("bisect.prom")).unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    let (accepted, said) = crate::observability::promtool_check(&prom);
+    assert!(accepted, "{said}");
     let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("bisect.jsonl"))
         .unwrap()
         .lines()
