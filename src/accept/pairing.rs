@@ -65,6 +65,10 @@ pub struct GroupResult {
     pub busbw_gbps: f64,
     /// Wrong elements the group's validation found.
     pub wrong: u64,
+    /// busbw this group must reach (GB/s): the same for every group, or (`--profile`) the
+    /// expectation for its node count.
+    #[serde(default)]
+    pub threshold_gbps: f64,
     /// Filled in by [`Isolation::record`] from the threshold.
     pub passed: bool,
 }
@@ -77,7 +81,7 @@ pub struct Isolation {
     pub states: Vec<HostState>,
     /// Every round's groups with their results, in order.
     pub rounds: Vec<Vec<GroupResult>>,
-    /// busbw a group must reach (GB/s).
+    /// busbw a pair must reach (GB/s); each group carries its own.
     pub threshold_gbps: f64,
 }
 
@@ -194,11 +198,11 @@ impl Isolation {
             .collect()
     }
 
-    /// Records a round's results (pass = busbw ≥ threshold and no wrong element) and updates the
-    /// host states.
+    /// Records a round's results (pass = busbw ≥ the group's threshold and no wrong element) and
+    /// updates the host states.
     pub fn record(&mut self, mut results: Vec<GroupResult>) {
         for r in &mut results {
-            r.passed = r.wrong == 0 && r.busbw_gbps >= self.threshold_gbps;
+            r.passed = r.wrong == 0 && r.busbw_gbps >= r.threshold_gbps;
         }
         for r in results.iter().filter(|r| r.passed) {
             for &h in &r.hosts {
@@ -253,7 +257,7 @@ impl Isolation {
                     partner: partners.join("+"),
                     busbw_gbps: r.busbw_gbps,
                     wrong: r.wrong,
-                    threshold_gbps: self.threshold_gbps,
+                    threshold_gbps: r.threshold_gbps,
                     round: round + 1,
                 });
             }
@@ -342,6 +346,7 @@ pub(crate) mod simulation {
                     },
                     hosts: h,
                     wrong: 0,
+                    threshold_gbps: 5.0,
                     passed: false,
                 })
                 .collect();
@@ -419,6 +424,44 @@ mod tests {
     }
 
     #[test]
+    fn each_group_is_judged_by_its_own_threshold_and_a_conviction_quotes_it() {
+        // A profile expects less of four nodes than of two: halves at 35 GB/s pass their 31.5.
+        let mut iso = Isolation::new(Search::Bisect, hosts(8), 40.0);
+        let halves = iso.next_round().unwrap();
+        assert_eq!(halves.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4]);
+        let measured = |hosts: Vec<usize>, busbw_gbps: f64, threshold_gbps: f64| GroupResult {
+            hosts,
+            busbw_gbps,
+            wrong: 0,
+            threshold_gbps,
+            passed: false,
+        };
+        iso.record(vec![
+            measured(halves[0].clone(), 35.0, 31.5),
+            measured(halves[1].clone(), 30.0, 31.5),
+        ]);
+        assert_eq!(
+            iso.rounds[0].iter().map(|g| g.passed).collect::<Vec<_>>(),
+            [true, false]
+        );
+        while let Some(groups) = iso.next_round() {
+            let results = groups
+                .into_iter()
+                .map(|g| {
+                    let threshold = if g.len() == 2 { 40.0 } else { 35.0 };
+                    let busbw = if g.contains(&7) { 39.0 } else { 45.0 };
+                    measured(g, busbw, threshold)
+                })
+                .collect();
+            iso.record(results);
+        }
+        let convictions = iso.convictions();
+        assert_eq!(convictions.len(), 1, "{:?}", iso.rounds);
+        assert_eq!(convictions[0].host, "h7");
+        assert_eq!(convictions[0].threshold_gbps, 40.0);
+    }
+
+    #[test]
     fn wrong_results_fail_a_pair_and_the_drain_line_says_why() {
         let mut iso = Isolation::new(Search::Pairs, hosts(4), 5.0);
         iso.record(vec![
@@ -426,12 +469,14 @@ mod tests {
                 hosts: vec![0, 1],
                 busbw_gbps: 9.0,
                 wrong: 0,
+                threshold_gbps: 5.0,
                 passed: false,
             },
             GroupResult {
                 hosts: vec![2, 3],
                 busbw_gbps: 9.0,
                 wrong: 12,
+                threshold_gbps: 5.0,
                 passed: false,
             },
         ]);
@@ -441,12 +486,14 @@ mod tests {
                 hosts: vec![2, 0],
                 busbw_gbps: 9.0,
                 wrong: 0,
+                threshold_gbps: 5.0,
                 passed: false,
             },
             GroupResult {
                 hosts: vec![3, 1],
                 busbw_gbps: 2.5,
                 wrong: 0,
+                threshold_gbps: 5.0,
                 passed: false,
             },
         ]);

@@ -60,6 +60,10 @@ pub struct GroupRecord {
     pub hosts: Vec<String>,
     pub busbw_gbps: f64,
     pub wrong: u64,
+    /// What this group had to reach: the report's threshold, or (`--bisect --profile`) the
+    /// expectation for its node count. Files written before it was kept have none.
+    #[serde(default)]
+    pub threshold_gbps: Option<f64>,
     pub passed: bool,
 }
 
@@ -106,6 +110,7 @@ pub fn rounds(iso: &Isolation) -> Vec<Vec<GroupRecord>> {
                     hosts: p.hosts.iter().map(|&h| iso.hosts[h].clone()).collect(),
                     busbw_gbps: p.busbw_gbps,
                     wrong: p.wrong,
+                    threshold_gbps: Some(p.threshold_gbps),
                     passed: p.passed,
                 })
                 .collect()
@@ -129,11 +134,25 @@ pub fn render(r: &PairwiseReport) -> String {
         r.backend,
         r.check_size_bytes
     ));
-    out.push_str(&format!(
-        "# a {one} passes at busbw >= {} GB/s ({}) with no wrong element\n",
-        format_gbps(r.threshold_gbps),
-        r.threshold_basis
-    ));
+    // Groups judged by their own threshold (a profile's expectation for their node count) show it.
+    let own_threshold = |p: &GroupRecord| p.threshold_gbps.filter(|&t| t != r.threshold_gbps);
+    let per_group = r
+        .rounds
+        .iter()
+        .flatten()
+        .any(|p| own_threshold(p).is_some());
+    if per_group {
+        out.push_str(&format!(
+            "# a {one} passes at busbw >= the threshold of its node count ({}) with no wrong element\n",
+            r.threshold_basis
+        ));
+    } else {
+        out.push_str(&format!(
+            "# a {one} passes at busbw >= {} GB/s ({}) with no wrong element\n",
+            format_gbps(r.threshold_gbps),
+            r.threshold_basis
+        ));
+    }
     for (index, round) in r.rounds.iter().enumerate() {
         let busy: Vec<&str> = round
             .iter()
@@ -162,14 +181,18 @@ pub fn render(r: &PairwiseReport) -> String {
                 more => format!("{:<43}", more.join(" + ")),
             };
             out.push_str(&format!(
-                "#   {hosts} {:>10.2} GB/s{}  {}\n",
+                "#   {hosts} {:>10.2} GB/s{}  {}{}\n",
                 p.busbw_gbps,
                 if p.wrong > 0 {
                     format!(" {} wrong", p.wrong)
                 } else {
                     String::new()
                 },
-                if p.passed { "PASS" } else { "FAIL" }
+                if p.passed { "PASS" } else { "FAIL" },
+                match p.threshold_gbps {
+                    Some(t) if per_group => format!(" (threshold {} GB/s)", format_gbps(t)),
+                    _ => String::new(),
+                }
             ));
         }
     }
@@ -241,4 +264,83 @@ pub fn render(r: &PairwiseReport) -> String {
         }
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(hosts: &[&str], busbw_gbps: f64, threshold_gbps: f64, passed: bool) -> GroupRecord {
+        GroupRecord {
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            busbw_gbps,
+            wrong: 0,
+            threshold_gbps: Some(threshold_gbps),
+            passed,
+        }
+    }
+
+    fn report(rounds: Vec<Vec<GroupRecord>>) -> PairwiseReport {
+        PairwiseReport {
+            kind: crate::report::PAIRWISE_KIND.into(),
+            schema_version: PAIRWISE_SCHEMA_VERSION,
+            search: Search::Bisect,
+            tool: ToolInfo {
+                name: "collbench".into(),
+                version: "0".into(),
+            },
+            args: Vec::new(),
+            start_time: String::new(),
+            end_time: None,
+            collective: "all_reduce".into(),
+            backend: "nccl".into(),
+            nranks: 32,
+            hosts: ["a", "b", "c", "d"]
+                .iter()
+                .map(|h| HostInfo {
+                    host: h.to_string(),
+                    ranks: 8,
+                })
+                .collect(),
+            check_size_bytes: 1 << 30,
+            threshold_gbps: 40.0,
+            threshold_basis: "per group node count: …".into(),
+            rounds,
+            bad_hosts: Vec::new(),
+            unresolved_hosts: Vec::new(),
+            passed: true,
+            interrupted: None,
+            elapsed_seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn groups_judged_by_their_own_threshold_show_it() {
+        let text = render(&report(vec![vec![
+            group(&["a", "b", "c"], 36.0, 35.5, true),
+            group(&["d", "e"], 41.0, 40.0, true),
+        ]]));
+        assert!(
+            text.contains("# a group passes at busbw >= the threshold of its node count (per group node count: …)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("36.00 GB/s  PASS (threshold 35.50 GB/s)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("41.00 GB/s  PASS (threshold 40.00 GB/s)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn one_threshold_for_all_groups_is_said_once() {
+        let text = render(&report(vec![vec![group(&["a", "b"], 41.0, 40.0, true)]]));
+        assert!(
+            text.contains("# a group passes at busbw >= 40.00 GB/s ("),
+            "{text}"
+        );
+        assert!(!text.contains("(threshold"), "{text}");
+    }
 }

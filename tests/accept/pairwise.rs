@@ -315,6 +315,97 @@ fn bisect_names_the_slow_host_after_halves_and_confirming_pairs() {
     assert_eq!(records.last().unwrap()["record"], "bisect");
 }
 
+/// `accept --bisect --profile`: each group is held to the profile's expectation for its own node
+/// count. The 2-node figure here is out of reach and the 3-node one easy, so the two halves of
+/// six healthy hosts pass round 1 and the search ends there; judged by the pairs' figure, as
+/// before, they would have failed and been split.
+#[test]
+fn bisect_with_a_profile_holds_each_group_to_its_node_count() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("by-nodes.toml"),
+        "schema = 1\nname = \"by-nodes\"\ndescription = \"one rank per host\"\n\
+         instance_types = [\"test.1cpu\"]\ngpus_per_node = 1\npass_fraction = 0.5\n\
+         derive_larger_node_counts = false\n\n\
+         [[expect]]\ncollective = \"all_reduce\"\nnodes = 2\nsize = \"4M\"\nbusbw_gbps = 500\n\
+         source = \"made up for this test: no pair of this machine reaches it\"\n\n\
+         [[expect]]\ncollective = \"all_reduce\"\nnodes = 3\nsize = \"4M\"\nbusbw_gbps = 0.03125\n\
+         source = \"made up for this test: every group of three reaches it\"\n",
+    )
+    .unwrap();
+    let run = mpirun(
+        6,
+        &[(
+            "COLLBENCH_TEST_HOSTNAME",
+            "node-a,node-b,node-c,node-d,node-e,node-f",
+        )],
+        &[
+            "--bisect",
+            "-b",
+            "4M",
+            "-e",
+            "4M",
+            "-n",
+            "3",
+            "-w",
+            "1",
+            "--backend",
+            "mpi",
+            "--profile",
+            "by-nodes.toml",
+            "--collbench-json",
+            "bisect.json",
+            "--jsonl",
+            "bisect.jsonl",
+        ],
+        dir.path(),
+    );
+    println!("{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bisect.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["passed"], true);
+    let rounds = report["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 1, "{report}");
+    for half in rounds[0].as_array().unwrap() {
+        assert_eq!(half["hosts"].as_array().unwrap().len(), 3, "{half}");
+        assert_eq!(half["threshold_gbps"], 0.015625, "{half}");
+        assert!(half["busbw_gbps"].as_f64().unwrap() >= 0.015625, "{half}");
+    }
+    assert_eq!(report["threshold_gbps"], 250.0, "the pairs' threshold");
+    let basis = report["threshold_basis"].as_str().unwrap();
+    assert!(
+        basis.starts_with(
+            "per group node count: profile by-nodes: 50% of 500.00 GB/s expected for 2 nodes"
+        ) && basis.contains("50% of 0.03 GB/s expected for 3 nodes at 4194304 B"),
+        "{basis}"
+    );
+    assert!(
+        run.stdout.contains("# a group passes at busbw >= the threshold of its node count (per group node count: profile by-nodes"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("PASS (threshold 0.02 GB/s)").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("bisect.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let groups: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["record"] == "group").collect();
+    assert_eq!(groups.len(), 2);
+    assert!(
+        groups.iter().all(|g| g["threshold_gbps"] == 0.015625),
+        "{records:?}"
+    );
+}
+
 #[test]
 fn a_healthy_set_of_hosts_passes_and_misuse_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! After the last round: rank 0 builds the report, drains the bad hosts when asked, prints and
 //! writes the outputs; then every rank learns the run's exit status.
 
+use super::judge::Thresholds;
 use super::messages::{decode, encode, error_from_code, error_message};
 use super::outputs::write_outputs;
 use super::rounds::Session;
@@ -62,6 +63,9 @@ impl Session<'_> {
     fn report(&self) -> PairwiseReport {
         let table = &self.table;
         let stopped = self.interrupted.is_some() || self.timed_out.is_some();
+        // An absolute threshold is known before round 1 ends (a run stopped by a signal in
+        // round 1 still says which one it was judged by).
+        let summary = self.judge.threshold.as_ref().map(Thresholds::summary);
         PairwiseReport {
             kind: PAIRWISE_KIND.into(),
             schema_version: PAIRWISE_SCHEMA_VERSION,
@@ -89,19 +93,8 @@ impl Session<'_> {
                 })
                 .collect(),
             check_size_bytes: self.judge.checked_size.unwrap_or(0),
-            // An absolute threshold is known before round 1 ends (a run stopped by a signal
-            // in round 1 still says which one it was judged by).
-            threshold_gbps: self
-                .judge
-                .threshold
-                .as_ref()
-                .map_or(self.iso.threshold_gbps, |t| t.0),
-            threshold_basis: self
-                .judge
-                .threshold
-                .as_ref()
-                .map(|t| t.1.clone())
-                .unwrap_or_default(),
+            threshold_gbps: summary.as_ref().map_or(self.iso.threshold_gbps, |t| t.gbps),
+            threshold_basis: summary.map(|t| t.basis).unwrap_or_default(),
             rounds: report::rounds(&self.iso),
             bad_hosts: self
                 .iso

@@ -29,7 +29,7 @@ impl HostTable {
         groups
             .into_iter()
             .map(|group| {
-                let ranks = group.iter().map(|&h| self.ranks_on(h)).sum();
+                let ranks = self.ranks_in(&group);
                 (group, ranks)
             })
             .collect()
@@ -37,6 +37,22 @@ impl HostTable {
 
     fn ranks_on(&self, host: usize) -> usize {
         self.host_of_rank.iter().filter(|&&h| h == host).count()
+    }
+
+    /// The ranks of a group of hosts.
+    pub(super) fn ranks_in(&self, group: &[usize]) -> usize {
+        group.iter().map(|&h| self.ranks_on(h)).sum()
+    }
+
+    /// (hosts, ranks) of every group a round of `search` may form, each once, fewest hosts first:
+    /// what a threshold per group depends on.
+    pub(super) fn group_shapes(&self, search: Search) -> Vec<(usize, usize)> {
+        let shapes: std::collections::BTreeSet<(usize, usize)> = self
+            .possible_groups(search)
+            .into_iter()
+            .map(|(group, ranks)| (group.len(), ranks))
+            .collect();
+        shapes.into_iter().collect()
     }
 
     /// `pair a+b` or `group a+b+c`, for messages.

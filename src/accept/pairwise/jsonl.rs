@@ -56,7 +56,7 @@ impl JsonlPairs {
                     "busbw_gbps": group.busbw_gbps,
                     "wrong": group.wrong,
                     "passed": group.passed,
-                    "threshold_gbps": iso.threshold_gbps,
+                    "threshold_gbps": group.threshold_gbps,
                 });
                 self.append(record)?;
             }

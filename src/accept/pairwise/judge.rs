@@ -4,13 +4,13 @@
 use crate::error::{CollbenchError, Result};
 use crate::plan::Criteria;
 use crate::plan::TestPlan;
+use crate::types::DataType;
 
 /// Rank 0's view: how a pair's rows become one busbw, and the threshold.
 pub(super) struct Judge {
     /// Rows of at least this size count (the lowest busbw among them).
     pub(super) check_size: Option<u64>,
-    pub(super) threshold: Option<(f64, String)>,
-    pub(super) relative_tolerance: f64,
+    pub(super) threshold: Option<Thresholds>,
     /// The size actually checked (known once a pair reported its rows).
     pub(super) checked_size: Option<u64>,
 }
@@ -32,15 +32,79 @@ impl Judge {
     }
 }
 
-/// The threshold a pair must reach, when the flags give an absolute one (`--min-busbw`, else the
-/// profile's 2-node expectation at the largest size).
-fn absolute_threshold(
+/// The busbw one group must reach, and where that number comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Threshold {
+    pub(super) gbps: f64,
+    pub(super) basis: String,
+}
+
+/// The threshold of every group a search may form. `--min-busbw` and the relative threshold are
+/// one number for all; a profile's expectation depends on the group's node count (busbw falls as
+/// nodes join a ring, `plan::profile`) and, through the sizes its rank count allows, on its ranks.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Thresholds {
+    Every(Threshold),
+    /// Keyed by (hosts, ranks) of the group.
+    ByGroup(Vec<((usize, usize), Threshold)>),
+}
+
+impl Thresholds {
+    /// The threshold of a group of `hosts` hosts and `ranks` ranks.
+    pub(super) fn for_group(&self, hosts: usize, ranks: usize) -> f64 {
+        match self {
+            Thresholds::Every(t) => t.gbps,
+            Thresholds::ByGroup(entries) => entries
+                .iter()
+                .find(|(key, _)| *key == (hosts, ranks))
+                .or_else(|| entries.iter().find(|((h, _), _)| *h == hosts))
+                .or(entries.first())
+                .map_or(0.0, |(_, t)| t.gbps),
+        }
+    }
+
+    /// The report's one threshold and basis: a pair's (the fewest hosts'), with every other node
+    /// count's expectation listed in the basis.
+    pub(super) fn summary(&self) -> Threshold {
+        match self {
+            Thresholds::Every(t) => t.clone(),
+            Thresholds::ByGroup(entries) => {
+                let mut distinct: Vec<&Threshold> = Vec::new();
+                for (_, t) in entries {
+                    if !distinct.contains(&t) {
+                        distinct.push(t);
+                    }
+                }
+                let gbps = distinct.first().map_or(0.0, |t| t.gbps);
+                let basis = match &distinct[..] {
+                    [one] => one.basis.clone(),
+                    many => format!(
+                        "per group node count: {}",
+                        many.iter()
+                            .map(|t| t.basis.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                };
+                Threshold { gbps, basis }
+            }
+        }
+    }
+}
+
+/// The thresholds of `groups` ((hosts, ranks) of each group a round may form, fewest hosts first)
+/// when the flags give absolute ones: `--min-busbw` for all, else the profile's expectation for
+/// each group's node count at the largest size.
+fn absolute_thresholds(
     plan: &TestPlan,
     criteria: &Criteria,
-    largest: u64,
-) -> Result<Option<(f64, String)>> {
+    groups: &[(usize, usize)],
+) -> Result<Option<Thresholds>> {
     if let Some(min) = &criteria.min_busbw {
-        return Ok(Some((min.gbps, format!("--min-busbw {}", min.gbps))));
+        return Ok(Some(Thresholds::Every(Threshold {
+            gbps: min.gbps,
+            basis: format!("--min-busbw {}", min.gbps),
+        })));
     }
     let Some(profile) = &criteria.profile else {
         return Ok(None);
@@ -50,52 +114,163 @@ fn absolute_threshold(
         .dtypes
         .first()
         .copied()
-        .unwrap_or(crate::types::DataType::Float);
-    match profile.expected(plan.collective.name(), 2, largest, dtype) {
-        Some(e) => Ok(Some((
-            e.busbw_gbps * profile.pass_fraction,
-            format!(
-                "profile {}: {:.0}% of {:.2} GB/s expected for 2 nodes at {largest} B ({})",
+        .unwrap_or(DataType::Float);
+    let mut entries = Vec::new();
+    for &(hosts, ranks) in groups {
+        let largest = largest_size(plan, dtype, ranks);
+        let nodes = u32::try_from(hosts).unwrap_or(u32::MAX);
+        let Some(e) = profile.expected(plan.collective.name(), nodes, largest, dtype) else {
+            return Err(CollbenchError::Usage(format!(
+                "--profile {}: no {hosts}-node expectation for {} at {largest} B ({}); it covers: \
+                 {}; end the sweep (-e) at one of those sizes, use a profile that derives larger \
+                 node counts, or give --min-busbw",
+                profile.name,
+                plan.collective.name(),
+                if hosts == 2 {
+                    "a pair is 2 nodes".to_string()
+                } else {
+                    format!("--bisect runs groups of {hosts} hosts")
+                },
+                profile.coverage()
+            )));
+        };
+        let threshold = Threshold {
+            gbps: e.busbw_gbps * profile.pass_fraction,
+            basis: format!(
+                "profile {}: {:.0}% of {:.2} GB/s expected for {hosts} nodes at {largest} B ({})",
                 profile.name,
                 profile.pass_fraction * 100.0,
                 e.busbw_gbps,
                 e.basis
             ),
-        ))),
-        None => Err(CollbenchError::Usage(format!(
-            "--profile {}: no 2-node expectation for {} at {largest} B (a pair is 2 nodes); it covers: {}; \
-             end the sweep (-e) at one of those sizes or give --min-busbw",
-            profile.name,
-            plan.collective.name(),
-            profile.coverage()
-        ))),
+        };
+        entries.push(((hosts, ranks), threshold));
     }
+    Ok(Some(Thresholds::ByGroup(entries)))
 }
 
-/// `--profile` (auto resolved from rank 0's devices) or `--min-busbw` as a pair threshold.
-pub(super) fn resolve_threshold(
-    plan: &TestPlan,
-    devices: &[String],
-) -> Result<Option<(f64, String)>> {
-    let criteria = plan.acceptance.resolve_criteria(devices)?;
-    let largest = plan
-        .sweep
+/// The largest row size a group of `ranks` ranks runs: -e rounded to what the collective's
+/// counts allow at that rank count.
+fn largest_size(plan: &TestPlan, dtype: DataType, ranks: usize) -> u64 {
+    let elt = dtype.size_bytes();
+    plan.sweep
         .sizes
         .iter()
         .copied()
         .max()
         .map(|max| {
-            let dtype = plan
-                .sweep
-                .dtypes
-                .first()
-                .copied()
-                .unwrap_or(crate::types::DataType::Float);
-            let elt = dtype.size_bytes();
             plan.collective
-                .counts(max as usize / elt, elt, 2)
+                .counts(max as usize / elt, elt, ranks.max(2))
                 .size_bytes(elt)
         })
-        .unwrap_or(0);
-    absolute_threshold(plan, &criteria, largest)
+        .unwrap_or(0)
+}
+
+/// `--profile` (auto resolved from rank 0's devices) or `--min-busbw` as the thresholds of
+/// `groups` ((hosts, ranks) of every group a round may form).
+pub(super) fn resolve_thresholds(
+    plan: &TestPlan,
+    devices: &[String],
+    groups: &[(usize, usize)],
+) -> Result<Option<Thresholds>> {
+    let criteria = plan.acceptance.resolve_criteria(devices)?;
+    absolute_thresholds(plan, &criteria, groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accept::command::{parse, AcceptCommand};
+    use crate::plan::profile::Profile;
+
+    fn plan(args: &[&str]) -> TestPlan {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        match parse(&args, &|_| None) {
+            Ok(AcceptCommand::Pairwise(plan, _)) => *plan,
+            other => panic!("{args:?} is not an isolation: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_profile_judges_each_group_by_the_expectation_for_its_node_count() {
+        let plan = plan(&[
+            "--bisect",
+            "--profile",
+            "p5.48xlarge",
+            "-b",
+            "1G",
+            "-e",
+            "1G",
+        ]);
+        // Eight hosts of 8 GPUs: halves of four hosts, then pairs.
+        let thresholds = resolve_thresholds(&plan, &[], &[(2, 16), (4, 32)])
+            .unwrap()
+            .unwrap();
+        let profile = Profile::load("p5.48xlarge").unwrap();
+        let expected = |nodes| {
+            let e = profile
+                .expected("all_reduce", nodes, 1 << 30, DataType::Float)
+                .unwrap();
+            e.busbw_gbps * profile.pass_fraction
+        };
+        let (pair, half) = (thresholds.for_group(2, 16), thresholds.for_group(4, 32));
+        assert_eq!((pair, half), (expected(2), expected(4)));
+        assert!(
+            half < pair,
+            "4 nodes reach less busbw than 2: {half} vs {pair}"
+        );
+        let summary = thresholds.summary();
+        assert_eq!(summary.gbps, pair);
+        assert!(
+            summary
+                .basis
+                .starts_with("per group node count: profile p5.48xlarge: 90% of")
+                && summary
+                    .basis
+                    .contains("expected for 2 nodes at 1073741824 B")
+                && summary
+                    .basis
+                    .contains("expected for 4 nodes at 1073741824 B (derived:"),
+            "{}",
+            summary.basis
+        );
+    }
+
+    #[test]
+    fn min_busbw_is_the_threshold_of_every_group() {
+        let plan = plan(&["--bisect", "--min-busbw", "40", "-b", "1G", "-e", "1G"]);
+        let thresholds = resolve_thresholds(&plan, &[], &[(2, 16), (4, 32)])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (thresholds.for_group(2, 16), thresholds.for_group(4, 32)),
+            (40.0, 40.0)
+        );
+        assert_eq!(thresholds.summary().basis, "--min-busbw 40");
+    }
+
+    #[test]
+    fn a_group_size_the_profile_has_no_expectation_for_is_refused_naming_it() {
+        let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        std::fs::write(
+            file.path(),
+            "schema = 1\nname = \"two-nodes-only\"\ndescription = \"test\"\ninstance_types = [\"test.8gpu\"]\ngpus_per_node = 8\n\
+             pass_fraction = 0.9\nderive_larger_node_counts = false\n\n[[expect]]\n\
+             collective = \"all_reduce\"\nnodes = 2\nsize = \"1G\"\nbusbw_gbps = 400\nsource = \"a made-up 2-node measurement for this test\"\n",
+        )
+        .unwrap();
+        let given = file.path().display().to_string();
+        let plan = plan(&["--bisect", "--profile", &given, "-b", "1G", "-e", "1G"]);
+        let pairs_only = resolve_thresholds(&plan, &[], &[(2, 16)]).unwrap().unwrap();
+        assert_eq!(pairs_only.for_group(2, 16), 360.0);
+        let refused = resolve_thresholds(&plan, &[], &[(2, 16), (3, 24)]);
+        let Err(CollbenchError::Usage(message)) = refused else {
+            panic!("a 3-host group without a 3-node expectation was not refused: {refused:?}");
+        };
+        assert!(
+            message.starts_with("--profile two-nodes-only: no 3-node expectation for all_reduce at 1073741824 B (--bisect runs groups of 3 hosts)")
+                && message.contains("give --min-busbw"),
+            "{message}"
+        );
+    }
 }

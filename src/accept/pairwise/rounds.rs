@@ -5,7 +5,7 @@
 use super::group_run::run_group;
 use super::hosts::HostTable;
 use super::jsonl::JsonlPairs;
-use super::judge::{resolve_threshold, Judge};
+use super::judge::{resolve_thresholds, Judge, Threshold, Thresholds};
 use super::messages::{decode, encode, error_from_code, error_message, Contribution, Control};
 use super::round_watch::RoundWatch;
 use super::setup::Checked;
@@ -81,7 +81,6 @@ impl<'a> Session<'a> {
             judge: Judge {
                 check_size: None,
                 threshold: None,
-                relative_tolerance: options.tolerance_percent / 100.0,
                 checked_size: None,
             },
             options,
@@ -309,7 +308,8 @@ impl<'a> Session<'a> {
             }
             if !c.devices.is_empty() && self.iso.rounds.is_empty() && self.judge.threshold.is_none()
             {
-                match resolve_threshold(&capped_plan, &c.devices) {
+                let groups = self.table.group_shapes(self.options.search);
+                match resolve_thresholds(&capped_plan, &c.devices, &groups) {
                     Ok(t) => self.judge.threshold = t,
                     Err(e) => failure = Some(e),
                 }
@@ -335,37 +335,43 @@ impl<'a> Session<'a> {
                 hosts: hosts.clone(),
                 busbw_gbps: self.judge.busbw(rows),
                 wrong: *wrong,
+                threshold_gbps: 0.0,
                 passed: false,
             })
             .collect();
         round.sort_by(|a, b| a.hosts.cmp(&b.hosts));
-        if self.judge.threshold.is_none() {
-            self.judge.threshold = Some(self.relative_threshold(&round));
+        let thresholds = self
+            .judge
+            .threshold
+            .get_or_insert_with(|| Thresholds::Every(relative_threshold(&round, self.options)));
+        for group in &mut round {
+            group.threshold_gbps =
+                thresholds.for_group(group.hosts.len(), self.table.ranks_in(&group.hosts));
         }
-        self.iso.threshold_gbps = self.judge.threshold.as_ref().map(|t| t.0).unwrap_or(0.0);
+        self.iso.threshold_gbps = thresholds.summary().gbps;
         self.iso.record(round);
         if let Some(j) = self.jsonl.as_mut() {
             j.round(&self.iso)?;
         }
         Ok(())
     }
+}
 
-    /// Relative mode: the reference is the median pair of round 1 (the best one when there are
-    /// only two groups).
-    fn relative_threshold(&self, round: &[GroupResult]) -> (f64, String) {
-        let mut values: Vec<f64> = round.iter().map(|p| p.busbw_gbps).collect();
-        values.sort_by(f64::total_cmp);
-        let reference = if values.len() >= 3 {
-            values[values.len() / 2]
-        } else {
-            values.last().copied().unwrap_or(0.0)
-        };
-        (
-            reference * (1.0 - self.judge.relative_tolerance),
-            format!(
-                "{:.0}% of the reference pair's {reference:.2} GB/s (median of round 1; no --min-busbw or --profile)",
-                100.0 - self.options.tolerance_percent
-            ),
-        )
+/// Relative mode: the reference is the median pair of round 1 (the best one when there are only
+/// two groups).
+fn relative_threshold(round: &[GroupResult], options: &PairwiseOptions) -> Threshold {
+    let mut values: Vec<f64> = round.iter().map(|p| p.busbw_gbps).collect();
+    values.sort_by(f64::total_cmp);
+    let reference = if values.len() >= 3 {
+        values[values.len() / 2]
+    } else {
+        values.last().copied().unwrap_or(0.0)
+    };
+    Threshold {
+        gbps: reference * (1.0 - options.tolerance_percent / 100.0),
+        basis: format!(
+            "{:.0}% of the reference pair's {reference:.2} GB/s (median of round 1; no --min-busbw or --profile)",
+            100.0 - options.tolerance_percent
+        ),
     }
 }
