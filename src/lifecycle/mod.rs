@@ -1,8 +1,8 @@
-//! One run lifecycle, for a plain run and for every pair of `accept --pairwise`: agree the plan
-//! across ranks, read the faults, split the NCCL_TESTS_SPLIT groups, build the backend (with the
-//! faults wrapped around it), cap the sizes to memory, open the sinks, sweep, and map the outcome
-//! to the exit code. A plain run takes every step ([`run_plan`]); a pair run takes the ones a pair
-//! needs on its own communicator ([`Lifecycle::pair_sweep`]).
+//! One run lifecycle, for a plain run and for every group of `accept --pairwise` or `--bisect`:
+//! agree the plan across ranks, read the faults, split the NCCL_TESTS_SPLIT groups, build the
+//! backend (with the faults wrapped around it), cap the sizes to memory, open the sinks, sweep, and
+//! map the outcome to the exit code. A plain run takes every step ([`run_plan`]); a group run takes
+//! the ones a group needs on its own communicator ([`Lifecycle::group_sweep`]).
 
 mod backends;
 mod outcome;
@@ -139,9 +139,9 @@ fn agree_setup<T>(world: &dyn World, setup: Result<T>) -> std::result::Result<T,
 }
 
 impl<'w> Lifecycle<'w> {
-    /// The lifecycle of one pair of `accept --pairwise`, on the pair's communicator `group` with
-    /// the hooks moved to the pair's ranks.
-    pub fn for_pair(plan: TestPlan, group: &'w dyn World, hooks: TestHooks) -> Lifecycle<'w> {
+    /// The lifecycle of one group (a pair under `--pairwise`) of an isolation run, on the group's
+    /// communicator `group` with the hooks moved to the group's ranks.
+    pub fn for_group(plan: TestPlan, group: &'w dyn World, hooks: TestHooks) -> Lifecycle<'w> {
         Lifecycle {
             plan,
             world: group,
@@ -207,15 +207,16 @@ impl<'w> Lifecycle<'w> {
         lower_max_bytes_to_memory(&mut self.plan, backend, self.world, global_rank)
     }
 
-    /// The backend of a pair run, on the pair's communicator (its ranks are numbered within the
-    /// pair; pair runs report no network: `accept --pairwise` refuses --require-net).
-    pub fn pair_backend(&self) -> Result<Box<dyn Backend + 'w>> {
+    /// The backend of a group run, on the group's communicator (its ranks are numbered within the
+    /// group; group runs report no network: `accept --pairwise` and `--bisect` refuse
+    /// --require-net).
+    pub fn group_backend(&self) -> Result<Box<dyn Backend + 'w>> {
         build_backend(&self.plan, self.world, self.world, 0, None, &self.hooks)
     }
 
-    /// The sweep of a pair: no sinks, no verdict, no footer threshold; the rows go back to rank 0
-    /// of the job, which judges the pairs.
-    pub fn pair_sweep(&self, backend: &mut dyn Backend, stop: &StopSignal) -> Result<RunOutcome> {
+    /// The sweep of a group: no sinks, no verdict, no footer threshold; the rows go back to rank 0
+    /// of the job, which judges the groups.
+    pub fn group_sweep(&self, backend: &mut dyn Backend, stop: &StopSignal) -> Result<RunOutcome> {
         self.sweep(
             backend,
             Vec::new(),

@@ -85,6 +85,8 @@ pub struct Criteria {
     /// Why an asked-for check could not apply (`--profile auto` on a machine no profile covers);
     /// printed in the verdict block and stored in the verdict.
     pub note: Option<String>,
+    /// What `--profile auto` looked for and did not find (`instance type '…' or devices […]`).
+    pub unmatched_auto_profile: Option<String>,
 }
 
 impl Criteria {
@@ -136,6 +138,8 @@ impl AcceptancePlan {
                     // An instance type without a profile is still judged on what needs no
                     // expectation (data, completeness, other thresholds), and says so.
                     criteria.note = Some(profile::no_auto_match(product.as_deref(), device_names));
+                    criteria.unmatched_auto_profile =
+                        Some(profile::no_match_subject(product.as_deref(), device_names));
                     criteria.judge_without_threshold |= criteria.is_empty();
                 }
                 chosen.cloned()

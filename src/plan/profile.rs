@@ -444,7 +444,8 @@ pub fn no_auto_match(product_name: Option<&str>, device_names: &[String]) -> Str
     )
 }
 
-fn no_match_subject(product_name: Option<&str>, device_names: &[String]) -> String {
+/// `instance type '…' or devices […]`: what `--profile auto` looked for.
+pub fn no_match_subject(product_name: Option<&str>, device_names: &[String]) -> String {
     let mut devices: Vec<&str> = device_names.iter().map(String::as_str).collect();
     devices.sort_unstable();
     devices.dedup();

@@ -406,6 +406,45 @@ fn bisect_with_a_profile_holds_each_group_to_its_node_count() {
     );
 }
 
+/// `accept --bisect --profile auto` where no profile matches: halves have no reference group, so
+/// the run stops with exit 6 naming what it found, instead of judging halves against each other.
+#[test]
+fn bisect_refuses_a_profile_auto_that_matched_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "node-a,node-b,node-c,node-d")],
+        &[
+            "--bisect",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "-w",
+            "1",
+            "--backend",
+            "mpi",
+            "--profile",
+            "auto",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("accept --bisect: --profile auto found no busbw profile for instance type")
+            && run.stderr.contains(
+                "and halves have no reference group, so --bisect needs an absolute threshold; \
+                 accepted: --profile p4d.24xlarge|p5.48xlarge|p5en.48xlarge|h100-nvlink-8gpu or \
+                 FILE.toml, or --min-busbw GBPS"
+            ),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_healthy_set_of_hosts_passes_and_misuse_is_refused() {
     let dir = tempfile::tempdir().unwrap();

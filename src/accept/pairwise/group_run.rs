@@ -46,8 +46,8 @@ pub(super) fn run_group(
 ) -> Result<Contribution> {
     let mut contribution = Contribution::default();
     let group_hooks = hooks_for_group(hooks, me, group.rank());
-    let mut lifecycle = Lifecycle::for_pair(plan.clone(), group, group_hooks);
-    let mut backend = lifecycle.pair_backend()?;
+    let mut lifecycle = Lifecycle::for_group(plan.clone(), group, group_hooks);
+    let mut backend = lifecycle.group_backend()?;
     contribution.backend = Some(backend.info().name);
     // As a plain run: -e lowered to what every rank of the group can allocate, with its notice.
     if let Some(notice) = lifecycle.cap_memory(backend.as_ref(), me)? {
@@ -62,7 +62,7 @@ pub(super) fn run_group(
             .map(|p| p.device_name)
             .collect();
     }
-    let outcome = lifecycle.pair_sweep(backend.as_mut(), stop)?;
+    let outcome = lifecycle.group_sweep(backend.as_mut(), stop)?;
     drop(backend);
     contribution.signal = outcome.interrupted_by.unwrap_or(0);
     if let Some(report) = outcome.report {

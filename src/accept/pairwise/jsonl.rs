@@ -1,4 +1,4 @@
-//! `--jsonl` of a pairwise run (see [`JsonlPairs`]).
+//! `--jsonl` of a pairwise or bisect run (see [`JsonlIsolation`]).
 
 use crate::accept::pairing::{Isolation, Search};
 use crate::accept::report;
@@ -7,7 +7,7 @@ use crate::error::{CollbenchError, Result};
 /// `--jsonl` for a pairwise run: one `pair` record per finished pair as rounds end, then one
 /// `pairwise` record with the whole result (sweep readers skip both); a bisect run writes `group`
 /// records and a final `bisect` one.
-pub(super) struct JsonlPairs {
+pub(super) struct JsonlIsolation {
     file: std::fs::File,
     pub(super) path: std::path::PathBuf,
     pub(super) run_id: String,
@@ -16,14 +16,14 @@ pub(super) struct JsonlPairs {
     written_rounds: usize,
 }
 
-impl JsonlPairs {
+impl JsonlIsolation {
     pub(super) fn open(
         path: &std::path::Path,
         start_time: &str,
         search: Search,
-    ) -> Result<JsonlPairs> {
+    ) -> Result<JsonlIsolation> {
         let file = crate::sinks::jsonl::open_for_append(path)?;
-        Ok(JsonlPairs {
+        Ok(JsonlIsolation {
             file,
             path: path.to_path_buf(),
             run_id: format!("{start_time}/{}/{}", search.mode(), std::process::id()),

@@ -1,6 +1,7 @@
 //! Rank 0's judgement of the pairs: the one busbw a pair's rows come to, and the threshold it must
 //! reach (`--min-busbw`, a `--profile` expectation, or relative to the reference pair).
 
+use crate::accept::pairing::Search;
 use crate::error::{CollbenchError, Result};
 use crate::plan::Criteria;
 use crate::plan::TestPlan;
@@ -167,14 +168,26 @@ fn largest_size(plan: &TestPlan, dtype: DataType, ranks: usize) -> u64 {
 }
 
 /// `--profile` (auto resolved from rank 0's devices) or `--min-busbw` as the thresholds of
-/// `groups` ((hosts, ranks) of every group a round may form).
+/// `groups` ((hosts, ranks) of every group a round of `search` may form). `None`: pairs are judged
+/// against the reference pair; halves have none, so `--bisect` whose `--profile auto` matched
+/// nothing is refused.
 pub(super) fn resolve_thresholds(
     plan: &TestPlan,
     devices: &[String],
+    search: Search,
     groups: &[(usize, usize)],
 ) -> Result<Option<Thresholds>> {
     let criteria = plan.acceptance.resolve_criteria(devices)?;
-    absolute_thresholds(plan, &criteria, groups)
+    let thresholds = absolute_thresholds(plan, &criteria, groups)?;
+    match (&thresholds, search, &criteria.unmatched_auto_profile) {
+        (None, Search::Bisect, Some(subject)) => Err(CollbenchError::Usage(format!(
+            "accept --bisect: --profile auto found no busbw profile for {subject}, and halves have \
+             no reference group, so --bisect needs an absolute threshold; accepted: --profile {} or \
+             FILE.toml, or --min-busbw GBPS",
+            crate::plan::profile::Profile::builtin_names().join("|")
+        ))),
+        _ => Ok(thresholds),
+    }
 }
 
 #[cfg(test)]
@@ -203,7 +216,7 @@ mod tests {
             "1G",
         ]);
         // Eight hosts of 8 GPUs: halves of four hosts, then pairs.
-        let thresholds = resolve_thresholds(&plan, &[], &[(2, 16), (4, 32)])
+        let thresholds = resolve_thresholds(&plan, &[], Search::Bisect, &[(2, 16), (4, 32)])
             .unwrap()
             .unwrap();
         let profile = Profile::load("p5.48xlarge").unwrap();
@@ -239,7 +252,7 @@ mod tests {
     #[test]
     fn min_busbw_is_the_threshold_of_every_group() {
         let plan = plan(&["--bisect", "--min-busbw", "40", "-b", "1G", "-e", "1G"]);
-        let thresholds = resolve_thresholds(&plan, &[], &[(2, 16), (4, 32)])
+        let thresholds = resolve_thresholds(&plan, &[], Search::Bisect, &[(2, 16), (4, 32)])
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -261,9 +274,11 @@ mod tests {
         .unwrap();
         let given = file.path().display().to_string();
         let plan = plan(&["--bisect", "--profile", &given, "-b", "1G", "-e", "1G"]);
-        let pairs_only = resolve_thresholds(&plan, &[], &[(2, 16)]).unwrap().unwrap();
+        let pairs_only = resolve_thresholds(&plan, &[], Search::Bisect, &[(2, 16)])
+            .unwrap()
+            .unwrap();
         assert_eq!(pairs_only.for_group(2, 16), 360.0);
-        let refused = resolve_thresholds(&plan, &[], &[(2, 16), (3, 24)]);
+        let refused = resolve_thresholds(&plan, &[], Search::Bisect, &[(2, 16), (3, 24)]);
         let Err(CollbenchError::Usage(message)) = refused else {
             panic!("a 3-host group without a 3-node expectation was not refused: {refused:?}");
         };

@@ -1,7 +1,7 @@
 //! The outputs of a pairwise run that rank 0 writes at the end: `-J`, the final `--jsonl` record,
 //! `--prom-file` and `--push-gateway`.
 
-use super::jsonl::JsonlPairs;
+use super::jsonl::JsonlIsolation;
 use crate::accept::report::PairwiseReport;
 use crate::error::{CollbenchError, Result};
 use crate::plan::OutputFormat;
@@ -12,7 +12,7 @@ use crate::plan::TestPlan;
 pub(super) fn write_outputs(
     plan: &TestPlan,
     result: &PairwiseReport,
-    jsonl: Option<&mut JsonlPairs>,
+    jsonl: Option<&mut JsonlIsolation>,
 ) -> Result<()> {
     let mut first_error: Option<CollbenchError> = None;
     let mut keep = |outcome: Result<()>| {

@@ -4,7 +4,7 @@
 
 use super::group_run::run_group;
 use super::hosts::HostTable;
-use super::jsonl::JsonlPairs;
+use super::jsonl::JsonlIsolation;
 use super::judge::{resolve_thresholds, Judge, Threshold, Thresholds};
 use super::messages::{decode, encode, error_from_code, error_message, Contribution, Control};
 use super::round_watch::RoundWatch;
@@ -46,7 +46,7 @@ pub(super) struct Session<'a> {
     pub(super) timed_out: Option<(usize, String)>,
     /// Rank 0: the `# Reducing maxBytes …` notices of the groups, each printed once.
     notices_printed: Vec<String>,
-    pub(super) jsonl: Option<JsonlPairs>,
+    pub(super) jsonl: Option<JsonlIsolation>,
 }
 
 /// What the gather of a round brought.
@@ -71,7 +71,7 @@ impl<'a> Session<'a> {
         let timeout = plan.timeout.filter(|t| !t.is_zero());
         let words = Words::new(world, timeout, &table.hosts[table.host_of_rank[0]])?;
         let jsonl = match (plan.outputs.path(OutputFormat::Jsonl), world.rank()) {
-            (Some(path), 0) => Some(JsonlPairs::open(path, &start_time, options.search)?),
+            (Some(path), 0) => Some(JsonlIsolation::open(path, &start_time, options.search)?),
             _ => None,
         };
         Ok(Session {
@@ -309,7 +309,7 @@ impl<'a> Session<'a> {
             if !c.devices.is_empty() && self.iso.rounds.is_empty() && self.judge.threshold.is_none()
             {
                 let groups = self.table.group_shapes(self.options.search);
-                match resolve_thresholds(&capped_plan, &c.devices, &groups) {
+                match resolve_thresholds(&capped_plan, &c.devices, self.options.search, &groups) {
                     Ok(t) => self.judge.threshold = t,
                     Err(e) => failure = Some(e),
                 }
@@ -370,7 +370,7 @@ fn relative_threshold(round: &[GroupResult], options: &PairwiseOptions) -> Thres
     Threshold {
         gbps: reference * (1.0 - options.tolerance_percent / 100.0),
         basis: format!(
-            "{:.0}% of the reference pair's {reference:.2} GB/s (median of round 1; no --min-busbw or --profile)",
+            "{:.0}% of the reference pair's {reference:.2} GB/s (median of round 1; no --min-busbw, no profile applied)",
             100.0 - options.tolerance_percent
         ),
     }
