@@ -142,10 +142,22 @@ pub fn render(r: &PairwiseReport) -> String {
         .flatten()
         .any(|p| own_threshold(p).is_some());
     if per_group {
+        // Node count -> threshold, of the groups that ran; the basis with its sources follows.
+        let by_nodes: std::collections::BTreeMap<usize, f64> = r
+            .rounds
+            .iter()
+            .flatten()
+            .filter_map(|p| Some((p.hosts.len(), p.threshold_gbps?)))
+            .collect();
+        let listed: Vec<String> = by_nodes
+            .iter()
+            .map(|(nodes, t)| format!("{nodes} nodes {} GB/s", format_gbps(*t)))
+            .collect();
         out.push_str(&format!(
             "# a {one} passes at busbw >= the threshold of its node count ({}) with no wrong element\n",
-            r.threshold_basis
+            listed.join(", ")
         ));
+        out.push_str(&format!("# thresholds: {}\n", r.threshold_basis));
     } else {
         out.push_str(&format!(
             "# a {one} passes at busbw >= {} GB/s ({}) with no wrong element\n",
@@ -321,7 +333,7 @@ mod tests {
             group(&["d", "e"], 41.0, 40.0, true),
         ]]));
         assert!(
-            text.contains("# a group passes at busbw >= the threshold of its node count (per group node count: …)"),
+            text.contains("# a group passes at busbw >= the threshold of its node count (2 nodes 40.00 GB/s, 3 nodes 35.50 GB/s) with no wrong element\n# thresholds: per group node count: …\n"),
             "{text}"
         );
         assert!(

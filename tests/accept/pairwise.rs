@@ -382,7 +382,10 @@ fn bisect_with_a_profile_holds_each_group_to_its_node_count() {
         "{basis}"
     );
     assert!(
-        run.stdout.contains("# a group passes at busbw >= the threshold of its node count (per group node count: profile by-nodes"),
+        run.stdout.contains(
+            "# a group passes at busbw >= the threshold of its node count (3 nodes 0.02 GB/s) with \
+             no wrong element\n# thresholds: per group node count: profile by-nodes: 50% of"
+        ),
         "{}",
         run.stdout
     );
