@@ -205,10 +205,7 @@ fn isolation(
         )));
     }
     if let Some((file, what)) = sweep_table_output(&plan) {
-        let runs = match search {
-            Search::Pairs => "pair",
-            Search::Bisect => "group",
-        };
+        let runs = search.group_word();
         return Err(CollbenchError::Usage(format!(
             "{} {}: {what} of one sweep, which {flag} (rounds of {runs} runs) does not have; \
              accepted: --collbench-json FILE for the {} report",

@@ -54,6 +54,14 @@ impl Search {
             Search::Bisect => "bisect",
         }
     }
+
+    /// What one of its runs is called in text and JSON Lines records (`pair`, `group`).
+    pub fn group_word(self) -> &'static str {
+        match self {
+            Search::Pairs => "pair",
+            Search::Bisect => "group",
+        }
+    }
 }
 
 /// What one group measured.
@@ -79,10 +87,8 @@ pub struct Isolation {
     pub search: Search,
     pub hosts: Vec<String>,
     pub states: Vec<HostState>,
-    /// Every round's groups with their results, in order.
+    /// Every round's groups with their results, in order; each group carries its threshold.
     pub rounds: Vec<Vec<GroupResult>>,
-    /// busbw a pair must reach (GB/s); each group carries its own.
-    pub threshold_gbps: f64,
 }
 
 /// Why a host was convicted: a failing group whose other hosts passed elsewhere (the latest such
@@ -100,14 +106,13 @@ pub struct Conviction {
 
 impl Isolation {
     /// `hosts` in rank order of their first rank; at least two.
-    pub fn new(search: Search, hosts: Vec<String>, threshold_gbps: f64) -> Isolation {
+    pub fn new(search: Search, hosts: Vec<String>) -> Isolation {
         let states = vec![HostState::Unknown; hosts.len()];
         Isolation {
             search,
             hosts,
             states,
             rounds: Vec::new(),
-            threshold_gbps,
         }
     }
 
@@ -323,7 +328,7 @@ pub(crate) mod simulation {
 
     /// Runs isolation where groups containing any of `bad` measure 1 GB/s, the others 10.
     pub(crate) fn simulate(search: Search, n: usize, bad: &[usize]) -> Isolation {
-        let mut iso = Isolation::new(search, hosts(n), 5.0);
+        let mut iso = Isolation::new(search, hosts(n));
         while let Some(groups) = iso.next_round() {
             // Groups of a round are disjoint and hold at least two hosts.
             let mut seen = BTreeSet::new();
@@ -426,7 +431,7 @@ mod tests {
     #[test]
     fn each_group_is_judged_by_its_own_threshold_and_a_conviction_quotes_it() {
         // A profile expects less of four nodes than of two: halves at 35 GB/s pass their 31.5.
-        let mut iso = Isolation::new(Search::Bisect, hosts(8), 40.0);
+        let mut iso = Isolation::new(Search::Bisect, hosts(8));
         let halves = iso.next_round().unwrap();
         assert_eq!(halves.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4]);
         let measured = |hosts: Vec<usize>, busbw_gbps: f64, threshold_gbps: f64| GroupResult {
@@ -463,7 +468,7 @@ mod tests {
 
     #[test]
     fn wrong_results_fail_a_pair_and_the_drain_line_says_why() {
-        let mut iso = Isolation::new(Search::Pairs, hosts(4), 5.0);
+        let mut iso = Isolation::new(Search::Pairs, hosts(4));
         iso.record(vec![
             GroupResult {
                 hosts: vec![0, 1],

@@ -121,10 +121,8 @@ pub fn rounds(iso: &Isolation) -> Vec<Vec<GroupRecord>> {
 /// The text block rank 0 prints; every line but the scontrol ones starts with `#`.
 pub fn render(r: &PairwiseReport) -> String {
     let mut out = String::new();
-    let (one, many) = match r.search {
-        Search::Pairs => ("pair", "pairs"),
-        Search::Bisect => ("group", "groups"),
-    };
+    let one = r.search.group_word();
+    let many = format!("{one}s");
     out.push_str(&format!(
         "# collbench accept {}: {} hosts, {} ranks, {} on the {} backend, sizes >= {} B\n",
         r.search.flag(),
@@ -134,21 +132,16 @@ pub fn render(r: &PairwiseReport) -> String {
         r.backend,
         r.check_size_bytes
     ));
-    // Groups judged by their own threshold (a profile's expectation for their node count) show it.
-    let own_threshold = |p: &GroupRecord| p.threshold_gbps.filter(|&t| t != r.threshold_gbps);
-    let per_group = r
+    // Node count -> threshold, of the groups that ran. Groups judged by their own threshold (a
+    // profile's expectation for their node count) show it; the basis with its sources follows.
+    let by_nodes: std::collections::BTreeMap<usize, f64> = r
         .rounds
         .iter()
         .flatten()
-        .any(|p| own_threshold(p).is_some());
+        .filter_map(|p| Some((p.hosts.len(), p.threshold_gbps?)))
+        .collect();
+    let per_group = by_nodes.values().any(|&t| t != r.threshold_gbps);
     if per_group {
-        // Node count -> threshold, of the groups that ran; the basis with its sources follows.
-        let by_nodes: std::collections::BTreeMap<usize, f64> = r
-            .rounds
-            .iter()
-            .flatten()
-            .filter_map(|p| Some((p.hosts.len(), p.threshold_gbps?)))
-            .collect();
         let listed: Vec<String> = by_nodes
             .iter()
             .map(|(nodes, t)| format!("{nodes} nodes {} GB/s", format_gbps(*t)))
@@ -180,7 +173,7 @@ pub fn render(r: &PairwiseReport) -> String {
             "# round {}: {} {} at once{}\n",
             index + 1,
             round.len(),
-            if round.len() == 1 { one } else { many },
+            if round.len() == 1 { one } else { &many },
             if idle.is_empty() {
                 String::new()
             } else {

@@ -137,9 +137,9 @@ impl AcceptancePlan {
                 if chosen.is_none() {
                     // An instance type without a profile is still judged on what needs no
                     // expectation (data, completeness, other thresholds), and says so.
-                    criteria.note = Some(profile::no_auto_match(product.as_deref(), device_names));
-                    criteria.unmatched_auto_profile =
-                        Some(profile::no_match_subject(product.as_deref(), device_names));
+                    let subject = profile::no_match_subject(product.as_deref(), device_names);
+                    criteria.note = Some(profile::no_auto_match(&subject));
+                    criteria.unmatched_auto_profile = Some(subject);
                     criteria.judge_without_threshold |= criteria.is_empty();
                 }
                 chosen.cloned()

@@ -435,11 +435,11 @@ pub fn resolve(
 
 /// The verdict's note when `--profile auto` matches nothing. Worded without the tokens that
 /// scripts grep in nccl-tests' output (docs/output.md), since it is printed on stderr.
-pub fn no_auto_match(product_name: Option<&str>, device_names: &[String]) -> String {
+/// `subject`: [`no_match_subject`].
+pub fn no_auto_match(subject: &str) -> String {
     format!(
-        "--profile auto: no busbw profile applied for {}; busbw judged only by --min-busbw or \
-         NCCL_TESTS_MIN_BW when given (profiles: {})",
-        no_match_subject(product_name, device_names),
+        "--profile auto: no busbw profile applied for {subject}; busbw judged only by --min-busbw \
+         or NCCL_TESTS_MIN_BW when given (profiles: {})",
         Profile::builtin_names().join(", ")
     )
 }

@@ -93,7 +93,7 @@ impl Session<'_> {
                 })
                 .collect(),
             check_size_bytes: self.judge.checked_size.unwrap_or(0),
-            threshold_gbps: summary.as_ref().map_or(self.iso.threshold_gbps, |t| t.gbps),
+            threshold_gbps: summary.as_ref().map_or(0.0, |t| t.gbps),
             threshold_basis: summary.map(|t| t.basis).unwrap_or_default(),
             rounds: report::rounds(&self.iso),
             bad_hosts: self

@@ -46,10 +46,7 @@ impl JsonlIsolation {
         while self.written_rounds < rounds.len() {
             for group in &rounds[self.written_rounds] {
                 let record = serde_json::json!({
-                    "record": match iso.search {
-                        Search::Pairs => "pair",
-                        Search::Bisect => "group",
-                    },
+                    "record": iso.search.group_word(),
                     "run_id": self.run_id,
                     "round": self.written_rounds + 1,
                     "hosts": group.hosts,

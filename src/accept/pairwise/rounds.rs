@@ -77,7 +77,7 @@ impl<'a> Session<'a> {
         Ok(Session {
             plan,
             world,
-            iso: Isolation::new(options.search, table.hosts.clone(), 0.0),
+            iso: Isolation::new(options.search, table.hosts.clone()),
             judge: Judge {
                 check_size: None,
                 threshold: None,
@@ -348,7 +348,6 @@ impl<'a> Session<'a> {
             group.threshold_gbps =
                 thresholds.for_group(group.hosts.len(), self.table.ranks_in(&group.hosts));
         }
-        self.iso.threshold_gbps = thresholds.summary().gbps;
         self.iso.record(round);
         if let Some(j) = self.jsonl.as_mut() {
             j.round(&self.iso)?;
