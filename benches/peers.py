@@ -21,6 +21,7 @@ measure the scheduler as much as the library). See docs/benchmarks.md.
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -67,6 +68,14 @@ COLLECTIVES = {
     ),
 }
 SIZES = [8, 1 << 10, 64 << 10, 1 << 20, 16 << 20]
+
+
+def parse_size(text):
+    """Bytes from "8", "1K", "64K", "1M", "16M", "1G" (powers of 1024, as collbench's -b/-e)."""
+    match = re.fullmatch(r"(\d+)([KMG]?)", text.strip(), re.IGNORECASE)
+    if not match:
+        raise ValueError(f"size '{text}' is not a whole number of bytes with an optional K, M or G")
+    return int(match.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[match.group(2).upper()]
 
 
 def label(size):
@@ -303,7 +312,7 @@ def main():
     parser.add_argument("--collectives", default=",".join(COLLECTIVES),
                         help=f"comma-separated subset of {','.join(COLLECTIVES)}")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
-                        help="message sizes in bytes, comma-separated (default 8,1K,64K,1M,16M)")
+                        help="message sizes, comma-separated, in bytes or with K, M, G (default 8,1K,64K,1M,16M)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per launch")
     parser.add_argument("--out", help="also write the report to this file")
     args = parser.parse_args()
@@ -329,10 +338,11 @@ def main():
               file=sys.stderr)
         return 2
     try:
-        sizes = [int(s) for s in args.sizes.split(",") if s]
+        sizes = [parse_size(s) for s in args.sizes.split(",") if s]
         ranks = [int(r) for r in args.ranks.split(",") if r]
     except ValueError as error:
-        print(f"benches/peers.py: --sizes and --ranks take integers: {error}", file=sys.stderr)
+        print(f"benches/peers.py: --sizes takes sizes such as 8,1K,64K,1M and --ranks whole "
+              f"numbers: {error}", file=sys.stderr)
         return 2
     for name in [COLLECTIVES[c][0] for c in collectives]:
         if not (Path(args.collbench) / name).exists():
