@@ -409,6 +409,66 @@ fn bisect_with_a_profile_holds_each_group_to_its_node_count() {
     );
 }
 
+/// `accept --bisect --profile FILE` whose profile has no 3-node expectation at any size of the
+/// sweep: no memory cap can rescue it, so every rank refuses before round 1 (exit 6), instead of
+/// after a round of every group's sweep.
+#[test]
+fn bisect_refuses_a_profile_without_the_groups_node_count_before_round_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pairs-only.toml"),
+        "schema = 1\nname = \"pairs-only\"\ndescription = \"one rank per host\"\n\
+         instance_types = [\"test.1cpu\"]\ngpus_per_node = 1\npass_fraction = 0.5\n\
+         derive_larger_node_counts = false\n\n\
+         [[expect]]\ncollective = \"all_reduce\"\nnodes = 2\nsize = \"64K\"\nbusbw_gbps = 0.01\n\
+         source = \"made up for this test\"\n",
+    )
+    .unwrap();
+    let run = mpirun(
+        6,
+        &[(
+            "COLLBENCH_TEST_HOSTNAME",
+            "node-a,node-b,node-c,node-d,node-e,node-f",
+        )],
+        &[
+            "--bisect",
+            "-b",
+            "64K",
+            "-e",
+            "64K",
+            "-n",
+            "2",
+            "-w",
+            "1",
+            "--backend",
+            "mpi",
+            "--profile",
+            "pairs-only.toml",
+            "--jsonl",
+            "bisect.jsonl",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "--profile pairs-only: no 3-node expectation for all_reduce at 65536 B (--bisect runs \
+             groups of 3 hosts); it covers: all_reduce"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("no 3-node expectation").count(),
+        1,
+        "one refusal, from rank 0: {}",
+        run.stderr
+    );
+    // Before round 1: no group ran, and the JSON Lines file (opened as round 1 starts) is absent.
+    assert!(!run.stdout.contains("# round"), "{}", run.stdout);
+    assert!(!dir.path().join("bisect.jsonl").exists());
+}
+
 /// `accept --bisect --profile auto` where no profile matches: halves have no reference group, so
 /// the run stops with exit 6 naming what it found, instead of judging halves against each other.
 #[test]

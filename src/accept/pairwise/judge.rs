@@ -3,6 +3,8 @@
 
 use crate::accept::pairing::Search;
 use crate::error::{CollbenchError, Result};
+use crate::plan::acceptance::ProfileChoice;
+use crate::plan::profile::Profile;
 use crate::plan::Criteria;
 use crate::plan::TestPlan;
 use crate::types::DataType;
@@ -116,55 +118,98 @@ fn absolute_thresholds(
         .first()
         .copied()
         .unwrap_or(DataType::Float);
-    let mut entries = Vec::new();
-    for &(hosts, ranks) in groups {
-        let largest = largest_size(plan, dtype, ranks);
-        let nodes = u32::try_from(hosts).unwrap_or(u32::MAX);
-        let Some(e) = profile.expected(plan.collective.name(), nodes, largest, dtype) else {
-            return Err(CollbenchError::Usage(format!(
-                "--profile {}: no {hosts}-node expectation for {} at {largest} B ({}); it covers: \
-                 {}; end the sweep (-e) at one of those sizes, use a profile that derives larger \
-                 node counts, or give --min-busbw",
-                profile.name,
-                plan.collective.name(),
-                if hosts == 2 {
-                    "a pair is 2 nodes".to_string()
-                } else {
-                    format!("--bisect runs groups of {hosts} hosts")
-                },
-                profile.coverage()
-            )));
-        };
-        let threshold = Threshold {
-            gbps: e.busbw_gbps * profile.pass_fraction,
-            basis: format!(
-                "profile {}: {:.0}% of {:.2} GB/s expected for {hosts} nodes at {largest} B ({})",
-                profile.name,
-                profile.pass_fraction * 100.0,
-                e.busbw_gbps,
-                e.basis
-            ),
-        };
-        entries.push(((hosts, ranks), threshold));
-    }
+    let entries = groups
+        .iter()
+        .map(|&(hosts, ranks)| {
+            let largest = largest_size(plan, dtype, ranks);
+            profile_threshold(plan, profile, dtype, (hosts, largest)).map(|t| ((hosts, ranks), t))
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Some(Thresholds::ByGroup(entries)))
+}
+
+/// The profile's expectation for `hosts` nodes at `size` bytes, times its pass fraction; a refusal
+/// naming what the profile covers where it has none.
+fn profile_threshold(
+    plan: &TestPlan,
+    profile: &Profile,
+    dtype: DataType,
+    (hosts, size): (usize, u64),
+) -> Result<Threshold> {
+    let nodes = u32::try_from(hosts).unwrap_or(u32::MAX);
+    let Some(e) = profile.expected(plan.collective.name(), nodes, size, dtype) else {
+        return Err(CollbenchError::Usage(format!(
+            "--profile {}: no {hosts}-node expectation for {} at {size} B ({}); it covers: {}; end \
+             the sweep (-e) at one of those sizes, use a profile that derives larger node counts, \
+             or give --min-busbw",
+            profile.name,
+            plan.collective.name(),
+            if hosts == 2 {
+                "a pair is 2 nodes".to_string()
+            } else {
+                format!("--bisect runs groups of {hosts} hosts")
+            },
+            profile.coverage()
+        )));
+    };
+    Ok(Threshold {
+        gbps: e.busbw_gbps * profile.pass_fraction,
+        basis: format!(
+            "profile {}: {:.0}% of {:.2} GB/s expected for {hosts} nodes at {size} B ({})",
+            profile.name,
+            profile.pass_fraction * 100.0,
+            e.busbw_gbps,
+            e.basis
+        ),
+    })
+}
+
+/// Before round 1, on every rank: a given `--profile` (not `auto`, which needs round 1's devices)
+/// that has no expectation for one of `groups` at any size the sweep runs is refused now. A
+/// memory cap found in round 1 can only lower -e to one of those sizes, so that round could not
+/// rescue it; it would only delay the same refusal by a round of every group's sweep.
+pub(super) fn refuse_uncovered_profile(plan: &TestPlan, groups: &[(usize, usize)]) -> Result<()> {
+    let Some(ProfileChoice::Given(profile)) = &plan.acceptance.profile else {
+        return Ok(());
+    };
+    if plan.acceptance.criteria.min_busbw.is_some() {
+        return Ok(());
+    }
+    let dtype = plan
+        .sweep
+        .dtypes
+        .first()
+        .copied()
+        .unwrap_or(DataType::Float);
+    for &(hosts, ranks) in groups {
+        let covered = plan.sweep.sizes.iter().any(|&size| {
+            let size = group_size(plan, dtype, ranks, size);
+            profile_threshold(plan, profile, dtype, (hosts, size)).is_ok()
+        });
+        if !covered {
+            let largest = largest_size(plan, dtype, ranks);
+            profile_threshold(plan, profile, dtype, (hosts, largest))?;
+        }
+    }
+    Ok(())
 }
 
 /// The largest row size a group of `ranks` ranks runs: -e rounded to what the collective's
 /// counts allow at that rank count.
 fn largest_size(plan: &TestPlan, dtype: DataType, ranks: usize) -> u64 {
-    let elt = dtype.size_bytes();
     plan.sweep
         .sizes
         .iter()
-        .copied()
         .max()
-        .map(|max| {
-            plan.collective
-                .counts(max as usize / elt, elt, ranks.max(2))
-                .size_bytes(elt)
-        })
-        .unwrap_or(0)
+        .map_or(0, |&max| group_size(plan, dtype, ranks, max))
+}
+
+/// The row size a group of `ranks` ranks runs for the sweep size `size`.
+fn group_size(plan: &TestPlan, dtype: DataType, ranks: usize, size: u64) -> u64 {
+    let elt = dtype.size_bytes();
+    plan.collective
+        .counts(size as usize / elt, elt, ranks.max(2))
+        .size_bytes(elt)
 }
 
 /// `--profile` (auto resolved from rank 0's devices) or `--min-busbw` as the thresholds of
@@ -262,8 +307,8 @@ mod tests {
         assert_eq!(thresholds.summary().basis, "--min-busbw 40");
     }
 
-    #[test]
-    fn a_group_size_the_profile_has_no_expectation_for_is_refused_naming_it() {
+    /// A profile file with one expectation: all_reduce on 2 nodes of 8 GPUs at 1 GiB, 400 GB/s.
+    fn two_node_profile() -> tempfile::NamedTempFile {
         let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         std::fs::write(
             file.path(),
@@ -272,6 +317,12 @@ mod tests {
              collective = \"all_reduce\"\nnodes = 2\nsize = \"1G\"\nbusbw_gbps = 400\nsource = \"a made-up 2-node measurement for this test\"\n",
         )
         .unwrap();
+        file
+    }
+
+    #[test]
+    fn a_group_size_the_profile_has_no_expectation_for_is_refused_naming_it() {
+        let file = two_node_profile();
         let given = file.path().display().to_string();
         let plan = plan(&["--bisect", "--profile", &given, "-b", "1G", "-e", "1G"]);
         let pairs_only = resolve_thresholds(&plan, &[], Search::Bisect, &[(2, 16)])
@@ -287,5 +338,58 @@ mod tests {
                 && message.contains("give --min-busbw"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_profile_that_no_memory_cap_could_make_cover_a_group_is_refused_before_round_1() {
+        let file = two_node_profile();
+        let given = file.path().display().to_string();
+        let groups = [(2, 16), (3, 24)];
+        // No 3-node expectation at any size of the sweep: refused before any round runs, with
+        // the message round 1 would give.
+        let plan_3 = plan(&["--bisect", "--profile", &given, "-b", "256M", "-e", "1G"]);
+        let Err(CollbenchError::Usage(early)) = refuse_uncovered_profile(&plan_3, &groups) else {
+            panic!("a profile without 3-node expectations passed the check before round 1");
+        };
+        let Err(CollbenchError::Usage(late)) =
+            resolve_thresholds(&plan_3, &[], Search::Bisect, &groups)
+        else {
+            panic!("round 1 accepted what the early check refused");
+        };
+        assert_eq!(early, late);
+        // Pairs only: covered at 1 GiB.
+        refuse_uncovered_profile(&plan_3, &[(2, 16)]).unwrap();
+        // -e beyond the profile's sizes but 1 GiB inside the sweep: a memory cap found in
+        // round 1 may lower -e to 1 GiB, so only round 1 can tell.
+        let plan_2g = plan(&["--pairwise", "--profile", &given, "-b", "1G", "-e", "2G"]);
+        refuse_uncovered_profile(&plan_2g, &[(2, 16)]).unwrap();
+        assert!(resolve_thresholds(&plan_2g, &[], Search::Pairs, &[(2, 16)]).is_err());
+        // No size of the sweep covered, even for pairs: refused now.
+        let plan_small = plan(&["--pairwise", "--profile", &given, "-b", "1M", "-e", "64M"]);
+        let Err(CollbenchError::Usage(message)) = refuse_uncovered_profile(&plan_small, &[(2, 16)])
+        else {
+            panic!("a sweep below every size of the profile passed the check before round 1");
+        };
+        assert!(
+            message.starts_with(
+                "--profile two-nodes-only: no 2-node expectation for all_reduce at 67108864 B (a pair is 2 nodes)"
+            ),
+            "{message}"
+        );
+        // --min-busbw takes precedence, and auto needs round 1's devices: nothing to refuse yet.
+        let with_floor = plan(&[
+            "--bisect",
+            "--profile",
+            &given,
+            "--min-busbw",
+            "1",
+            "-b",
+            "1G",
+            "-e",
+            "1G",
+        ]);
+        refuse_uncovered_profile(&with_floor, &groups).unwrap();
+        let auto = plan(&["--bisect", "--profile", "auto", "-b", "1M", "-e", "1M"]);
+        refuse_uncovered_profile(&auto, &groups).unwrap();
     }
 }

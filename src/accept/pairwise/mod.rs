@@ -13,8 +13,9 @@
 //! is watched by the others in turn: its words between rounds are kept alive ([`words`]), and a
 //! rank 0 silent for `-T` is given up on (exit 4 naming it).
 //!
-//! Usage errors end every rank together: the plan is checked against every pair a round may form
-//! before round 1, and one that a pair's run finds goes to rank 0 with the pair's results.
+//! Usage errors end every rank together: the plan (and a given profile) is checked against every
+//! group a round may form before round 1, and one that a group's run finds goes to rank 0 with the
+//! group's results.
 
 mod beacon;
 mod finish;

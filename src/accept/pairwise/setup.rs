@@ -1,8 +1,9 @@
 //! Before round 1, on every rank: the same plan everywhere, the hooks, rank 0's output path, the
-//! host table, and every pair a round may form checked against the plan. Every refusal here ends
-//! every rank together.
+//! host table, and every group a round may form checked against the plan and a given profile.
+//! Every refusal here ends every rank together.
 
 use super::hosts::{share_host_table, HostTable};
+use super::judge::refuse_uncovered_profile;
 use super::messages::{decode, encode, error_from_code, error_message};
 use crate::accept::pairing::Search;
 use crate::error::{CollbenchError, Result};
@@ -38,6 +39,7 @@ pub(super) fn agree_and_check(
     let table = share_host_table(world)?;
     check_host_count(plan, world, &table, search)?;
     check_every_group(plan, &table, search)?;
+    refuse_uncovered_profile(plan, &table.group_shapes(search))?;
     Ok(Checked { hooks, table })
 }
 
