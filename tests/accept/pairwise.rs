@@ -409,6 +409,25 @@ fn bisect_with_a_profile_holds_each_group_to_its_node_count() {
     );
 }
 
+/// `accept --bisect` of one 64 KiB all_reduce per group, with `extra` flags.
+fn small_bisect<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--bisect",
+        "-b",
+        "64K",
+        "-e",
+        "64K",
+        "-n",
+        "2",
+        "-w",
+        "1",
+        "--backend",
+        "mpi",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// `accept --bisect --profile FILE` whose profile has no 3-node expectation at any size of the
 /// sweep: no memory cap can rescue it, so every rank refuses before round 1 (exit 6), instead of
 /// after a round of every group's sweep.
@@ -430,23 +449,7 @@ fn bisect_refuses_a_profile_without_the_groups_node_count_before_round_1() {
             "COLLBENCH_TEST_HOSTNAME",
             "node-a,node-b,node-c,node-d,node-e,node-f",
         )],
-        &[
-            "--bisect",
-            "-b",
-            "64K",
-            "-e",
-            "64K",
-            "-n",
-            "2",
-            "-w",
-            "1",
-            "--backend",
-            "mpi",
-            "--profile",
-            "pairs-only.toml",
-            "--jsonl",
-            "bisect.jsonl",
-        ],
+        &small_bisect(&["--profile", "pairs-only.toml", "--jsonl", "bisect.jsonl"]),
         dir.path(),
     );
     assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
@@ -477,21 +480,7 @@ fn bisect_refuses_a_profile_auto_that_matched_nothing() {
     let run = mpirun(
         4,
         &[("COLLBENCH_TEST_HOSTNAME", "node-a,node-b,node-c,node-d")],
-        &[
-            "--bisect",
-            "-b",
-            "64K",
-            "-e",
-            "64K",
-            "-n",
-            "2",
-            "-w",
-            "1",
-            "--backend",
-            "mpi",
-            "--profile",
-            "auto",
-        ],
+        &small_bisect(&["--profile", "auto"]),
         dir.path(),
     );
     assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);

@@ -112,12 +112,7 @@ fn absolute_thresholds(
     let Some(profile) = &criteria.profile else {
         return Ok(None);
     };
-    let dtype = plan
-        .sweep
-        .dtypes
-        .first()
-        .copied()
-        .unwrap_or(DataType::Float);
+    let dtype = judged_dtype(plan);
     let entries = groups
         .iter()
         .map(|&(hosts, ranks)| {
@@ -175,12 +170,7 @@ pub(super) fn refuse_uncovered_profile(plan: &TestPlan, groups: &[(usize, usize)
     if plan.acceptance.criteria.min_busbw.is_some() {
         return Ok(());
     }
-    let dtype = plan
-        .sweep
-        .dtypes
-        .first()
-        .copied()
-        .unwrap_or(DataType::Float);
+    let dtype = judged_dtype(plan);
     for &(hosts, ranks) in groups {
         let covered = plan.sweep.sizes.iter().any(|&size| {
             let size = group_size(plan, dtype, ranks, size);
@@ -192,6 +182,15 @@ pub(super) fn refuse_uncovered_profile(plan: &TestPlan, groups: &[(usize, usize)
         }
     }
     Ok(())
+}
+
+/// The element type a profile's expectation is looked up for: the sweep's first.
+fn judged_dtype(plan: &TestPlan) -> DataType {
+    plan.sweep
+        .dtypes
+        .first()
+        .copied()
+        .unwrap_or(DataType::Float)
 }
 
 /// The largest row size a group of `ranks` ranks runs: -e rounded to what the collective's
