@@ -58,9 +58,8 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn rank_main() {
-    // The heap a host-only run keeps (freed blocks stay in the process), set before MPI starts
-    // as collbench does: without it the 16 MiB case measured the page faults of the MPI library's
-    // per-call scratch buffer, 12-17 % above the bare loop, which the binary does not pay.
+    // The heap the binary runs with (freed blocks stay in the process), set before MPI starts as
+    // collbench does: the 16 MiB ratio moves with the heap (docs/benchmarks.md).
     collbench::backend::host::heap::keep_freed_memory();
     // The thread level of a run without -T, as collbench itself asks for it.
     let (world, _) = MpiWorld::init_for(ThreadUse::MainThreadOnly).expect("MPI_Init");

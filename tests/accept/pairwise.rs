@@ -315,6 +315,23 @@ fn bisect_names_the_slow_host_after_halves_and_confirming_pairs() {
     assert_eq!(records.last().unwrap()["record"], "bisect");
 }
 
+/// Writes `dir/NAME.toml`: a profile for one rank per host (pass fraction 0.5, no derived node
+/// counts) with an all_reduce expectation per (nodes, size, busbw GB/s, why) entry.
+fn write_profile(dir: &Path, name: &str, entries: &[(u32, &str, f64, &str)]) {
+    let mut text = format!(
+        "schema = 1\nname = \"{name}\"\ndescription = \"one rank per host\"\n\
+         instance_types = [\"test.1cpu\"]\ngpus_per_node = 1\npass_fraction = 0.5\n\
+         derive_larger_node_counts = false\n"
+    );
+    for (nodes, size, gbps, why) in entries {
+        text.push_str(&format!(
+            "\n[[expect]]\ncollective = \"all_reduce\"\nnodes = {nodes}\nsize = \"{size}\"\n\
+             busbw_gbps = {gbps}\nsource = \"made up for this test: {why}\"\n"
+        ));
+    }
+    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+}
+
 /// `accept --bisect --profile`: each group is held to the profile's expectation for its own node
 /// count. The 2-node figure here is out of reach and the 3-node one easy, so the two halves of
 /// six healthy hosts pass round 1 and the search ends there; judged by the pairs' figure, as
@@ -322,17 +339,14 @@ fn bisect_names_the_slow_host_after_halves_and_confirming_pairs() {
 #[test]
 fn bisect_with_a_profile_holds_each_group_to_its_node_count() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("by-nodes.toml"),
-        "schema = 1\nname = \"by-nodes\"\ndescription = \"one rank per host\"\n\
-         instance_types = [\"test.1cpu\"]\ngpus_per_node = 1\npass_fraction = 0.5\n\
-         derive_larger_node_counts = false\n\n\
-         [[expect]]\ncollective = \"all_reduce\"\nnodes = 2\nsize = \"4M\"\nbusbw_gbps = 500\n\
-         source = \"made up for this test: no pair of this machine reaches it\"\n\n\
-         [[expect]]\ncollective = \"all_reduce\"\nnodes = 3\nsize = \"4M\"\nbusbw_gbps = 0.03125\n\
-         source = \"made up for this test: every group of three reaches it\"\n",
-    )
-    .unwrap();
+    write_profile(
+        dir.path(),
+        "by-nodes",
+        &[
+            (2, "4M", 500.0, "no pair of this machine reaches it"),
+            (3, "4M", 0.03125, "every group of three reaches it"),
+        ],
+    );
     let run = mpirun(
         6,
         &[(
@@ -434,15 +448,11 @@ fn small_bisect<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn bisect_refuses_a_profile_without_the_groups_node_count_before_round_1() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("pairs-only.toml"),
-        "schema = 1\nname = \"pairs-only\"\ndescription = \"one rank per host\"\n\
-         instance_types = [\"test.1cpu\"]\ngpus_per_node = 1\npass_fraction = 0.5\n\
-         derive_larger_node_counts = false\n\n\
-         [[expect]]\ncollective = \"all_reduce\"\nnodes = 2\nsize = \"64K\"\nbusbw_gbps = 0.01\n\
-         source = \"made up for this test\"\n",
-    )
-    .unwrap();
+    write_profile(
+        dir.path(),
+        "pairs-only",
+        &[(2, "64K", 0.01, "a pair reaches it")],
+    );
     let run = mpirun(
         6,
         &[(
