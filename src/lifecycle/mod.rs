@@ -7,6 +7,7 @@
 mod backends;
 mod outcome;
 mod outputs;
+mod profile_fit;
 
 pub use backends::build_backend;
 pub use outcome::report_error_at;
@@ -155,7 +156,8 @@ impl<'w> Lifecycle<'w> {
     }
 
     /// Everything before the sweep of a plain run: NCCL_TESTS_SPLIT groups, the backend with its
-    /// faults, the rank-count checks of the hooks, the memory cap and rank 0's sinks.
+    /// faults, the rank-count checks of the hooks, the memory cap, rank 0's criteria (a profile
+    /// that could judge nothing refused) and its sinks.
     fn prepare(&mut self, net_log: Option<NcclLogCapture>) -> Result<Prepared<'w>> {
         let world = self.world;
         let color = self
@@ -183,9 +185,20 @@ impl<'w> Lifecycle<'w> {
             .cap_memory(backend.as_ref(), world.rank())?
             .into_iter()
             .collect();
+        let hosts = profile_fit::gather_hosts(&self.plan, world)?;
         let (sinks, criteria) = if world.rank() == 0 {
-            let nranks = group_world.size() * self.plan.ranks_per_process();
-            outputs::open(&self.plan, backend.as_ref(), nranks, notices)?
+            let criteria = outputs::criteria(&self.plan, backend.as_ref())?;
+            let per_process = self.plan.ranks_per_process();
+            profile_fit::refuse_unjudgeable_profile(
+                &self.plan,
+                &criteria,
+                backend.as_ref(),
+                world.size() * per_process,
+                &hosts.unwrap_or_default(),
+            )?;
+            let nranks = group_world.size() * per_process;
+            let sinks = outputs::open(&self.plan, backend.as_ref(), nranks, notices)?;
+            (sinks, criteria)
         } else {
             (Vec::new(), Criteria::default())
         };

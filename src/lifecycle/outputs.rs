@@ -6,21 +6,25 @@ use crate::error::Result;
 use crate::plan::{Criteria, TestPlan};
 use crate::sinks::{self, Sink, TextSink};
 
-/// The sinks of rank 0 and the criteria the run is judged by. `nranks`: ranks of the test's
-/// group (for the alltoallv summary); `notices`: lines the table prints before its rows.
-pub(super) fn open(
-    plan: &TestPlan,
-    backend: &dyn Backend,
-    nranks: usize,
-    notices: Vec<String>,
-) -> Result<(Vec<Box<dyn Sink>>, Criteria)> {
-    // `--profile auto` needs the device model: rank 0's own devices name it.
+/// The criteria rank 0 judges the run by: `--profile auto` needs the device model, which rank
+/// 0's own devices name.
+pub(super) fn criteria(plan: &TestPlan, backend: &dyn Backend) -> Result<Criteria> {
     let devices: Vec<String> = backend
         .placements()
         .into_iter()
         .map(|p| p.device_name)
         .collect();
-    let criteria = plan.acceptance.resolve_criteria(&devices)?;
+    plan.acceptance.resolve_criteria(&devices)
+}
+
+/// The sinks of rank 0. `nranks`: ranks of the test's group (for the alltoallv summary);
+/// `notices`: lines the table prints before its rows.
+pub(super) fn open(
+    plan: &TestPlan,
+    backend: &dyn Backend,
+    nranks: usize,
+    notices: Vec<String>,
+) -> Result<Vec<Box<dyn Sink>>> {
     // nccl-tests prints its notices about ignored flags while it parses them, before the files.
     let mut preamble = backend.setup_notices();
     let mut files = Vec::new();
@@ -46,7 +50,7 @@ pub(super) fn open(
             plan, nranks,
         )));
     }
-    Ok((sinks, criteria))
+    Ok(sinks)
 }
 
 /// `NCCL_TESTS_ALLTOALLV_PRINT_SUMMARY=1`: the per-rank lines before each alltoallv row, one block

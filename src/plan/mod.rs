@@ -305,6 +305,29 @@ impl TestPlan {
         self.gpu.nthreads * self.gpu.ngpus
     }
 
+    /// The `size` column of the row that the sweep size `size` becomes on `nranks` ranks (the
+    /// collective's counts round it to whole, aligned elements per rank).
+    pub fn row_size(&self, dtype: DataType, nranks: usize, size: u64) -> u64 {
+        let elt = dtype.size_bytes();
+        self.collective
+            .counts(size as usize / elt, elt, nranks)
+            .size_bytes(elt)
+    }
+
+    /// (size, element type) of every row one pass of the sweep measures on `nranks` ranks.
+    pub fn row_shapes(&self, nranks: usize) -> Vec<(u64, DataType)> {
+        self.sweep
+            .dtypes
+            .iter()
+            .flat_map(|&dtype| {
+                self.sweep
+                    .sizes
+                    .iter()
+                    .map(move |&size| (self.row_size(dtype, nranks, size), dtype))
+            })
+            .collect()
+    }
+
     /// A `--min-busbw` floor above 0 on a rank count where the collective's bus factor is 0 (one
     /// rank of all_reduce, all_gather, …: busbw = algbw × 2(n-1)/n or (n-1)/n) can never pass:
     /// refused before the sweep, rather than measured and blamed on the only rank.

@@ -8,6 +8,7 @@
 //! ([`CollbenchError::CheckFailed`]).
 
 pub mod blame;
+pub mod coverage;
 pub mod floors;
 pub mod render;
 
@@ -15,12 +16,13 @@ use crate::error::{CollbenchError, Result};
 pub use crate::plan::acceptance::{Criteria, MinBusbw, ProfileChoice};
 pub use crate::report::verdict::{node_count, Blame, Check, CheckKind, SlowRank, Verdict};
 
+use coverage::{RunShape, Uncovered};
 pub use floors::lowest_busbw;
 use floors::{bandwidth_check, floor_from_size_checks, per_size_checks};
 
 use crate::plan::profile::Profile;
 use crate::report::{Report, ResultRow};
-use std::collections::BTreeSet;
+use crate::types::DataType;
 
 impl Verdict {
     /// `Err(CheckFailed)` naming the failed checks when the verdict failed: exit code 7.
@@ -181,37 +183,37 @@ fn nccl_tests_min_bw_check(report: &Report, value: f64) -> Check {
 /// An acceptance profile: a row check per size it expects, or one coverage check saying why it
 /// judged nothing (another shape of job, or no expectation at the sizes run).
 fn profile_checks(report: &Report, profile: &Profile, nodes: usize) -> Vec<Check> {
-    // Expected numbers are for full nodes: gpus_per_node ranks on each of the run's nodes.
-    let expected_ranks = profile.gpus_per_node as usize * nodes;
-    if report.nranks != expected_ranks {
-        return vec![coverage_check(
-            report,
-            (report.nranks as f64, expected_ranks as f64, "ranks"),
-            format!(
-                "profile {} is for {} ranks per node ({expected_ranks} on {nodes} node(s)); this run has {} ranks, so its busbw is not comparable",
-                profile.name, profile.gpus_per_node, report.nranks
-            ),
-        )];
-    }
-    let checks: Vec<Check> = report
+    let shape = RunShape {
+        collective: &report.collective,
+        nranks: report.nranks,
+        nodes,
+    };
+    let rows: Vec<(u64, DataType)> = report
         .results
         .iter()
-        .filter_map(|row| profile_row_check(report, row, profile, nodes))
+        .map(|r| (r.size_bytes, r.dtype))
         .collect();
-    if !checks.is_empty() {
-        return checks;
-    }
-    let sizes: BTreeSet<u64> = report.results.iter().map(|r| r.size_bytes).collect();
+    let why = match coverage::uncovered(profile, shape, &rows) {
+        Some(why) => why,
+        None => {
+            let checks: Vec<Check> = report
+                .results
+                .iter()
+                .filter_map(|row| profile_row_check(report, row, profile, nodes))
+                .collect();
+            if !checks.is_empty() {
+                return checks;
+            }
+            // Rows with an expectation but no measurement judge nothing either.
+            Uncovered::Rows {
+                sizes: rows.iter().map(|&(size, _)| size).collect(),
+            }
+        }
+    };
     vec![coverage_check(
         report,
-        (0.0, 1.0, "rows"),
-        format!(
-            "profile {} has no expectation for {} on {nodes} node(s) at the sizes run ({}); it covers: {}",
-            profile.name,
-            report.collective,
-            sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
-            profile.coverage()
-        ),
+        why.quantities(),
+        why.explain(profile, shape),
     )]
 }
 

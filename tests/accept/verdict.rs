@@ -2,10 +2,12 @@
 //! block and its JSON, exit code 7.
 
 use crate::support::accept::*;
+use crate::support::process::{mpirun, one_mpirun_at_a_time, run, Finished};
 use collbench::error::exit;
 use collbench::plan::acceptance::avg_bw_footer_word;
 use collbench::plan::profile::{self, network_bound_factor, Profile};
 use collbench::verdict::{evaluate, render, CheckKind, Criteria};
+use std::time::Duration;
 
 const GIB: u64 = 1 << 30;
 
@@ -782,4 +784,114 @@ fn bad_per_size_and_warn_values_name_the_value_and_the_accepted_forms() {
         assert_eq!(e.exit_code(), exit::USAGE, "{e}");
         assert!(e.to_string().contains(wanted), "{fail:?} {warn:?}: {e}");
     }
+}
+
+/// A profile file for hosts of `gpus_per_node` ranks with one 2-node all_reduce expectation at
+/// 1 MiB, low enough for this machine to reach.
+fn two_node_profile(dir: &std::path::Path, gpus_per_node: u32) -> String {
+    let path = dir.join(format!("two-node-{gpus_per_node}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "schema = 1\nname = \"two-node\"\ndescription = \"test profile\"\n\
+             gpu_models = [\"host memory\"]\ngpus_per_node = {gpus_per_node}\npass_fraction = 0.9\n\
+             derive_larger_node_counts = false\n\n[[expect]]\ncollective = \"all_reduce\"\n\
+             nodes = 2\nsize = \"1M\"\nbusbw_gbps = 0.0001\n\
+             source = \"made up for this test: any host reaches it\"\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// `collbench accept` with `--profile` on 4 ranks that report hosts a, a, b, b.
+fn accept_on_two_hosts(profile: &str, sizes: [&str; 2], jsonl: &std::path::Path) -> Finished {
+    let args = [
+        "accept",
+        "--backend",
+        "mpi",
+        "-b",
+        sizes[0],
+        "-e",
+        sizes[1],
+        "-f",
+        "4",
+        "-n",
+        "2",
+        "-w",
+        "1",
+        "--profile",
+        profile,
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ];
+    let _turn = one_mpirun_at_a_time();
+    run(
+        mpirun(
+            4,
+            "collbench",
+            &args,
+            &[("COLLBENCH_TEST_HOSTNAME", "host-a,host-a,host-b,host-b")],
+        ),
+        Duration::from_secs(120),
+    )
+}
+
+/// A profile that could judge no row of the job is refused before the sweep (exit 6, no row, no
+/// output file opened), in words saying why and what to change; one that covers a row of the
+/// sweep runs it and judges it.
+#[test]
+fn a_profile_that_can_judge_nothing_of_the_job_is_refused_before_the_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("accept.jsonl");
+    let refused = |profile: &str, sizes: [&str; 2], wanted: &str| {
+        let done = accept_on_two_hosts(profile, sizes, &jsonl);
+        assert_eq!(done.code(), Some(exit::USAGE), "{}", done.describe());
+        assert!(done.rows().is_empty(), "{}", done.describe());
+        assert_eq!(
+            done.stderr.matches(wanted).count(),
+            1,
+            "{}",
+            done.describe()
+        );
+        assert!(!done.stderr.contains("# Verdict"), "{}", done.describe());
+        assert!(!jsonl.exists(), "the JSON Lines file was opened");
+        done.stderr
+    };
+    // Two ranks per host where the profile is for one.
+    let one_per_node = two_node_profile(dir.path(), 1);
+    let stderr = refused(
+        &one_per_node,
+        ["8", "1M"],
+        "profile two-node is for 1 ranks per node (2 on 2 node(s)); this run has 4 ranks",
+    );
+    assert!(stderr.contains("--ntasks-per-node=1"), "{stderr}");
+    // The right shape, but a sweep that stops below the profile's only size.
+    let two_per_node = two_node_profile(dir.path(), 2);
+    let stderr = refused(
+        &two_per_node,
+        ["8", "64K"],
+        "profile two-node has no expectation for all_reduce on 2 node(s) at the sizes run (8, 32, \
+         128, 512, 2048, 8192, 32768); it covers: all_reduce on 2 node(s) at 1M",
+    );
+    assert!(
+        stderr.contains("sweep sizes the profile covers (-b/-e)"),
+        "{stderr}"
+    );
+    // A sweep that reaches it runs, and the profile judges its 1 MiB row.
+    let done = accept_on_two_hosts(&two_per_node, ["64K", "1M"], &jsonl);
+    assert_eq!(done.code(), Some(0), "{}", done.describe());
+    assert_eq!(done.rows().len(), 3, "{}", done.describe());
+    assert!(
+        done.stderr.contains("# Verdict: PASS"),
+        "{}",
+        done.describe()
+    );
+    assert!(
+        done.stderr
+            .contains("profile two-node: 90% of 0.00 GB/s expected on 2 node(s)"),
+        "{}",
+        done.describe()
+    );
+    assert!(jsonl.exists());
 }

@@ -365,7 +365,7 @@ fn multi_rank_modes_keep_stdout_nccl_tests_and_merged_logs_parseable() {
         &profile,
         "schema = 1\nname = \"tiny\"\ndescription = \"test profile\"\ngpu_models = [\"host memory\"]\n\
          gpus_per_node = 2\npass_fraction = 0.9\nderive_larger_node_counts = false\n\n\
-         [[expect]]\ncollective = \"all_reduce\"\nnodes = 1\nsize = \"1K\"\nbusbw_gbps = 100000\n\
+         [[expect]]\ncollective = \"all_reduce\"\nnodes = 1\nsize = \"512\"\nbusbw_gbps = 100000\n\
          source = \"a floor no host reaches\"\n",
     )
     .unwrap();

@@ -205,10 +205,7 @@ fn largest_size(plan: &TestPlan, dtype: DataType, ranks: usize) -> u64 {
 
 /// The row size a group of `ranks` ranks runs for the sweep size `size`.
 fn group_size(plan: &TestPlan, dtype: DataType, ranks: usize, size: u64) -> u64 {
-    let elt = dtype.size_bytes();
-    plan.collective
-        .counts(size as usize / elt, elt, ranks.max(2))
-        .size_bytes(elt)
+    plan.row_size(dtype, ranks.max(2), size)
 }
 
 /// `--profile` (auto resolved from rank 0's devices) or `--min-busbw` as the thresholds of
