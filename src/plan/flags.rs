@@ -8,6 +8,7 @@
 //! host backend's refusal of GPU-only flags ([`TestPlan::require_gpu_flags_unused`]). The table
 //! lists the flags in the order `-h` shows them (nccl-tests' order, then collbench's additions).
 
+use super::acceptance::ProfileChoice;
 use super::device_api::DeviceImplementation;
 use super::outputs::OutputFormat;
 use super::TestPlan;
@@ -338,7 +339,14 @@ flag_table! {
     PROFILE = long("profile", "NAME|FILE|auto")
         .help("Check busbw against an acceptance profile (results/profiles: p4d.24xlarge, \
                p5.48xlarge, p5en.48xlarge, h100-nvlink-8gpu), a .toml file, or auto (instance \
-               type, then GPU model)");
+               type, then GPU model)")
+        // Whether there is one decides a collective call before the sweep (the hosts gathered
+        // to check that it can judge the job).
+        .agree(|p| match &p.acceptance.profile {
+            None => "none".to_string(),
+            Some(ProfileChoice::Auto) => "auto".to_string(),
+            Some(ProfileChoice::Given(profile)) => profile.name.clone(),
+        });
     JSONL = long("jsonl", "FILE").output(OutputFormat::Jsonl).probed()
         .help("Append each finished row to FILE as JSON Lines, flushed per row");
     PROM_FILE = long("prom-file", "FILE").output(OutputFormat::Prometheus).probed()

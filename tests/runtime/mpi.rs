@@ -687,7 +687,7 @@ type PlanCase<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], &'a str);
 fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
     let _serial = one_mpirun_at_a_time();
     let same = ["-b", "8", "-e", "8"];
-    let cases: [PlanCase; 4] = [
+    let cases: [PlanCase; 5] = [
         // Rank 2 would wait forever in a sixth timed operation (no -T): the job hung.
         (
             &["-n", "5"],
@@ -715,6 +715,13 @@ fn ranks_given_different_plans_are_refused_by_every_rank_instead_of_hanging() {
             &[],
             &["NCCL_TESTS_SPLIT=MOD 2"],
             "NCCL_TESTS_SPLIT: rank 0 has None, rank 2 has Some(Mod(2))",
+        ),
+        // Only ranks 0-1 had a profile: they gathered the hosts to check it, rank 2 never came.
+        (
+            &["--profile", "p5.48xlarge"],
+            &[],
+            &[],
+            "--profile: rank 0 has p5.48xlarge, rank 2 has none",
         ),
     ];
     for (first, second, env, said) in cases {
