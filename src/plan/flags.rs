@@ -429,6 +429,7 @@ mod tests {
             "-V/--device_cta_count",
             "NCCL_TESTS_SPLIT",
             "--seed",
+            "--profile",
             "--precision",
         ];
         expected.sort();
