@@ -649,7 +649,7 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
     );
     assert_eq!(pass.code, 0, "{}", pass.stderr);
     assert!(pass.stderr.contains("# Verdict: PASS"), "{}", pass.stderr);
-    // A profile with nothing for one node at these sizes cannot pass silently.
+    // A profile for another shape of job cannot pass silently: it is refused before the sweep.
     let profile = mpirun(
         2,
         &[],
@@ -665,7 +665,7 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         ],
         dir.path(),
     );
-    assert_eq!(profile.code, 7, "{}", profile.stderr);
+    assert_eq!(profile.code, 6, "{}", profile.stderr);
     assert!(
         profile.stderr.contains(
             "profile p5.48xlarge is for 8 ranks per node (8 on 1 node(s)); this run has 2 ranks"
@@ -673,6 +673,7 @@ fn a_plain_acceptance_run_exits_with_its_verdict() {
         "{}",
         profile.stderr
     );
+    assert!(!profile.stderr.contains("# Verdict"), "{}", profile.stderr);
 }
 
 /// A port nothing listens on (bound, then released): a push there is refused at once.
