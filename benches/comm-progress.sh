@@ -35,26 +35,32 @@ mpirun_args=(-np 2 --bind-to core)
 [ "$(id -u)" = 0 ] && mpirun_args+=(--allow-run-as-root)
 variants=(world split_type_freed dup collbench)
 
-# Time per call (us) of one run of a variant, printed by rank 0.
-time_per_call() {
+# The command each rank of a variant's run executes, into the array `command`.
+variant_command() {
     case "$1" in
-    collbench)
-        mpirun "${mpirun_args[@]}" "$bin" -b 8 -e 8 -c 0 -n "$iterations" -w 1000 --backend mpi 2>/dev/null |
-            awk '!/^#/ && NF >= 6 { print $6; exit }'
-        ;;
-    *) mpirun "${mpirun_args[@]}" "$work/comm_progress" "$1" "$iterations" ;;
+    collbench) command=("$bin" -b 8 -e 8 -c 0 -n "$iterations" -w 1000 --backend mpi) ;;
+    *) command=("$work/comm_progress" "$1" "$iterations") ;;
     esac
 }
 
-# Share (%) of rank 0's cycles in ompi_coll_libnbc_progress, from one run under perf record.
-libnbc_share() {
-    local command=("$work/comm_progress" "$1" "$iterations")
-    [ "$1" = collbench ] && command=("$bin" -b 8 -e 8 -c 0 -n "$iterations" -w 1000 --backend mpi)
-    cat >"$work/perf-rank.sh" <<WRAP
+# Time per call (us) of one run of a variant: the C loop prints it alone, allreduce-perf in the
+# out-of-place time column of its one row.
+time_per_call() {
+    variant_command "$1"
+    mpirun "${mpirun_args[@]}" "${command[@]}" 2>/dev/null |
+        awk '/^#/ { next } NF >= 6 { print $6; exit } NF == 1 { print $1; exit }'
+}
+
+# Each rank under perf record, into its own file.
+cat >"$work/perf-rank.sh" <<WRAP
 #!/usr/bin/env bash
 exec perf record -q -F 5000 -o "$work/perf.\$OMPI_COMM_WORLD_RANK.data" "\$@"
 WRAP
-    chmod +x "$work/perf-rank.sh"
+chmod +x "$work/perf-rank.sh"
+
+# Share (%) of rank 0's cycles in ompi_coll_libnbc_progress, from one run under perf record.
+libnbc_share() {
+    variant_command "$1"
     mpirun "${mpirun_args[@]}" "$work/perf-rank.sh" "${command[@]}" >/dev/null 2>&1
     perf report -i "$work/perf.0.data" --no-children --sort symbol 2>/dev/null |
         awk '/ompi_coll_libnbc_progress/ { sub("%", "", $1); share += $1 } END { printf "%.1f", share + 0 }'

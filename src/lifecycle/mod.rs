@@ -189,14 +189,13 @@ impl<'w> Lifecycle<'w> {
         let (sinks, criteria) = if world.rank() == 0 {
             let criteria = outputs::criteria(&self.plan, backend.as_ref())?;
             let per_process = self.plan.ranks_per_process();
+            let nranks = group_world.size() * per_process;
             profile_fit::refuse_unjudgeable_profile(
                 &self.plan,
                 &criteria,
-                backend.as_ref(),
-                world.size() * per_process,
+                (world.size() * per_process, nranks),
                 &hosts.unwrap_or_default(),
             )?;
-            let nranks = group_world.size() * per_process;
             let sinks = outputs::open(&self.plan, backend.as_ref(), nranks, notices)?;
             (sinks, criteria)
         } else {

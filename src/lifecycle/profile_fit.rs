@@ -3,7 +3,6 @@
 //! "nothing to compare" (`verdict::coverage`). The memory cap has set the sizes by then, so the
 //! answer is already certain.
 
-use crate::backend::Backend;
 use crate::error::{CollbenchError, Result};
 use crate::measure::watchdog::{self, Phase};
 use crate::plan::{Criteria, TestPlan};
@@ -17,24 +16,17 @@ pub(super) fn gather_hosts(plan: &TestPlan, world: &dyn World) -> Result<Option<
     if plan.acceptance.profile.is_none() {
         return Ok(None);
     }
-    let gathered = {
-        let _armed = watchdog::waiting(Phase::Init);
-        world.gather_bytes(world.hostname().as_bytes())?
-    };
-    Ok(gathered.map(|all| {
-        all.iter()
-            .map(|host| String::from_utf8_lossy(host).into_owned())
-            .collect()
-    }))
+    let _armed = watchdog::waiting(Phase::Init);
+    crate::world::gather_hostnames(world)
 }
 
 /// Rank 0: a usage error when `criteria`'s profile has nothing to judge in this job's sweep.
-/// `job_ranks`: ranks of the whole job (what the report counts); `hosts`: each process's host.
+/// `job_ranks`: ranks of the whole job (what the report counts); `group_ranks`: ranks of the
+/// NCCL_TESTS_SPLIT group, which size the rows; `hosts`: each process's host.
 pub(super) fn refuse_unjudgeable_profile(
     plan: &TestPlan,
     criteria: &Criteria,
-    backend: &dyn Backend,
-    job_ranks: usize,
+    (job_ranks, group_ranks): (usize, usize),
     hosts: &[String],
 ) -> Result<()> {
     let Some(profile) = &criteria.profile else {
@@ -45,8 +37,7 @@ pub(super) fn refuse_unjudgeable_profile(
         nranks: job_ranks,
         nodes: hosts.iter().collect::<BTreeSet<_>>().len().max(1),
     };
-    // Rows are sized by the ranks of the backend's group, as the sweep sizes them.
-    match coverage::uncovered(profile, shape, &plan.row_shapes(backend.nranks())) {
+    match coverage::uncovered(profile, shape, &plan.row_shapes(group_ranks)) {
         None => Ok(()),
         Some(why) => Err(CollbenchError::Usage(format!(
             "{}; {}",

@@ -193,28 +193,28 @@ fn profile_checks(report: &Report, profile: &Profile, nodes: usize) -> Vec<Check
         .iter()
         .map(|r| (r.size_bytes, r.dtype))
         .collect();
-    let why = match coverage::uncovered(profile, shape, &rows) {
-        Some(why) => why,
-        None => {
-            let checks: Vec<Check> = report
-                .results
-                .iter()
-                .filter_map(|row| profile_row_check(report, row, profile, nodes))
-                .collect();
-            if !checks.is_empty() {
-                return checks;
-            }
-            // Rows with an expectation but no measurement judge nothing either.
-            Uncovered::Rows {
-                sizes: rows.iter().map(|&(size, _)| size).collect(),
-            }
-        }
+    let uncovered_check = |why: Uncovered| {
+        vec![coverage_check(
+            report,
+            why.quantities(),
+            why.explain(profile, shape),
+        )]
     };
-    vec![coverage_check(
-        report,
-        why.quantities(),
-        why.explain(profile, shape),
-    )]
+    if let Some(why) = coverage::uncovered(profile, shape, &rows) {
+        return uncovered_check(why);
+    }
+    let checks: Vec<Check> = report
+        .results
+        .iter()
+        .filter_map(|row| profile_row_check(report, row, profile, nodes))
+        .collect();
+    if checks.is_empty() {
+        // Rows with an expectation but no measurement judge nothing either.
+        return uncovered_check(Uncovered::Rows {
+            sizes: rows.iter().map(|&(size, _)| size).collect(),
+        });
+    }
+    checks
 }
 
 /// A failed `ProfileCoverage` check: `measured` of `threshold` `unit` (ranks, rows), and why.

@@ -1,4 +1,8 @@
-//! The host name, as nccl-tests prints it (gethostname, cut at the first dot).
+//! The host name, as nccl-tests prints it (gethostname, cut at the first dot), and every
+//! process's, gathered.
+
+use super::World;
+use crate::error::Result;
 
 /// Test hook: `COLLBENCH_TEST_HOSTNAME=a,b,c,d` makes launcher rank i report host `list[i]` (ranks
 /// past the end of the list reuse it cyclically; one name applies to every rank), so one machine
@@ -33,6 +37,17 @@ pub fn hostname() -> String {
     let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
     let full = String::from_utf8_lossy(&buffer[..end]);
     full.split('.').next().unwrap_or("unknown").to_string()
+}
+
+/// Every process's [`World::hostname`], in rank order, on process 0 (`None` elsewhere).
+/// Collective over `world`.
+pub fn gather_hostnames(world: &dyn World) -> Result<Option<Vec<String>>> {
+    let gathered = world.gather_bytes(world.hostname().as_bytes())?;
+    Ok(gathered.map(|all| {
+        all.iter()
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect()
+    }))
 }
 
 #[cfg(test)]

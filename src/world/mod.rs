@@ -13,7 +13,7 @@ mod mpi;
 mod peer_probe;
 pub(crate) mod single;
 
-pub use hostname::hostname;
+pub use hostname::{gather_hostnames, hostname};
 #[cfg(feature = "mpi")]
 pub use mpi::{MpiWorld, MpiWorldInit};
 pub use peer_probe::PeerProbe;

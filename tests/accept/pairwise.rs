@@ -4,6 +4,7 @@
 //! must name that host and only it. Also the plain acceptance run's verdict and exit code.
 #![cfg(feature = "mpi")]
 
+use crate::support::accept::TestProfile;
 use std::path::Path;
 use std::process::Command;
 
@@ -315,21 +316,15 @@ fn bisect_names_the_slow_host_after_halves_and_confirming_pairs() {
     assert_eq!(records.last().unwrap()["record"], "bisect");
 }
 
-/// Writes `dir/NAME.toml`: a profile for one rank per host (pass fraction 0.5, no derived node
-/// counts) with an all_reduce expectation per (nodes, size, busbw GB/s, why) entry.
+/// Writes `dir/NAME.toml`: a profile for one rank per host (pass fraction 0.5) with an
+/// all_reduce expectation per (nodes, size, busbw GB/s, why) entry.
 fn write_profile(dir: &Path, name: &str, entries: &[(u32, &str, f64, &str)]) {
-    let mut text = format!(
-        "schema = 1\nname = \"{name}\"\ndescription = \"one rank per host\"\n\
-         instance_types = [\"test.1cpu\"]\ngpus_per_node = 1\npass_fraction = 0.5\n\
-         derive_larger_node_counts = false\n"
-    );
-    for (nodes, size, gbps, why) in entries {
-        text.push_str(&format!(
-            "\n[[expect]]\ncollective = \"all_reduce\"\nnodes = {nodes}\nsize = \"{size}\"\n\
-             busbw_gbps = {gbps}\nsource = \"made up for this test: {why}\"\n"
-        ));
-    }
-    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+    let profile = TestProfile {
+        name,
+        gpus_per_node: 1,
+        pass_fraction: 0.5,
+    };
+    crate::support::accept::write_profile(dir, profile, entries);
 }
 
 /// `accept --bisect --profile`: each group is held to the profile's expectation for its own node

@@ -789,19 +789,18 @@ fn bad_per_size_and_warn_values_name_the_value_and_the_accepted_forms() {
 /// A profile file for hosts of `gpus_per_node` ranks with one 2-node all_reduce expectation at
 /// 1 MiB, low enough for this machine to reach.
 fn two_node_profile(dir: &std::path::Path, gpus_per_node: u32) -> String {
-    let path = dir.join(format!("two-node-{gpus_per_node}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "schema = 1\nname = \"two-node\"\ndescription = \"test profile\"\n\
-             gpu_models = [\"host memory\"]\ngpus_per_node = {gpus_per_node}\npass_fraction = 0.9\n\
-             derive_larger_node_counts = false\n\n[[expect]]\ncollective = \"all_reduce\"\n\
-             nodes = 2\nsize = \"1M\"\nbusbw_gbps = 0.0001\n\
-             source = \"made up for this test: any host reaches it\"\n"
-        ),
+    let subdir = dir.join(format!("{gpus_per_node}-per-node"));
+    std::fs::create_dir_all(&subdir).unwrap();
+    let profile = TestProfile {
+        name: "two-node",
+        gpus_per_node,
+        pass_fraction: 0.9,
+    };
+    write_profile(
+        &subdir,
+        profile,
+        &[(2, "1M", 0.0001, "any host reaches it")],
     )
-    .unwrap();
-    path.display().to_string()
 }
 
 /// `collbench accept` with `--profile` on 4 ranks that report hosts a, a, b, b.

@@ -270,3 +270,38 @@ pub fn with_late_process(r: &mut Report, rank: usize) {
         }
     }
 }
+
+/// A test profile's shape: its name, ranks per host and pass fraction; no derived node counts.
+pub struct TestProfile<'a> {
+    pub name: &'a str,
+    pub gpus_per_node: u32,
+    pub pass_fraction: f64,
+}
+
+/// Writes `dir/NAME.toml` with an all_reduce expectation per (nodes, size, busbw GB/s, why the
+/// number) entry, and returns its path.
+pub fn write_profile(
+    dir: &std::path::Path,
+    profile: TestProfile,
+    entries: &[(u32, &str, f64, &str)],
+) -> String {
+    let TestProfile {
+        name,
+        gpus_per_node,
+        pass_fraction,
+    } = profile;
+    let mut text = format!(
+        "schema = 1\nname = \"{name}\"\ndescription = \"{gpus_per_node} rank(s) per host\"\n\
+         instance_types = [\"test.1cpu\"]\ngpus_per_node = {gpus_per_node}\n\
+         pass_fraction = {pass_fraction}\nderive_larger_node_counts = false\n"
+    );
+    for (nodes, size, gbps, why) in entries {
+        text.push_str(&format!(
+            "\n[[expect]]\ncollective = \"all_reduce\"\nnodes = {nodes}\nsize = \"{size}\"\n\
+             busbw_gbps = {gbps}\nsource = \"made up for this test: {why}\"\n"
+        ));
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}

@@ -67,14 +67,13 @@ impl HostTable {
 pub(super) fn share_host_table(world: &dyn World) -> Result<HostTable> {
     let gathered = {
         let _armed = watchdog::waiting(Phase::Init);
-        world.gather_bytes(world.hostname().as_bytes())?
+        crate::world::gather_hostnames(world)?
     };
     let mut table_bytes = match gathered {
         Some(names) => {
             let mut hosts: Vec<String> = Vec::new();
             let mut host_of_rank = Vec::new();
             for name in names {
-                let name = String::from_utf8_lossy(&name).into_owned();
                 let index = match hosts.iter().position(|h| *h == name) {
                     Some(i) => i,
                     None => {
