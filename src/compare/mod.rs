@@ -184,7 +184,7 @@ fn delta(k: &Key, b: &BaselineCell, new: Option<&RunCell>, tolerance: f64) -> De
 
 /// The row's status; a regression whose new measurement had a rank wait for a CPU for
 /// [`RunQueueWait::BUSY_PERCENT`](crate::report::RunQueueWait::BUSY_PERCENT) of its loop or
-/// more is [`Status::Busy`].
+/// more, or for as large a share of it as the drop, is [`Status::Busy`].
 fn status(
     change: f64,
     tolerance: f64,
@@ -193,7 +193,7 @@ fn status(
     n: &RunCell,
 ) -> Status {
     let status = noise::judge(change, tolerance, noise, b, n.time_us);
-    let waited = n.waited.as_ref().is_some_and(|w| w.busy());
+    let waited = n.waited.as_ref().is_some_and(|w| w.explains(-change));
     match status {
         Status::Regressed if waited => Status::Busy,
         other => other,

@@ -240,6 +240,13 @@ impl RunQueueWait {
     pub fn busy(&self) -> bool {
         self.max_percent >= Self::BUSY_PERCENT
     }
+
+    /// Whether the wait accounts for a row losing `drop` (0 to 1) of its bandwidth: it is
+    /// [`busy`](Self::busy), or the rank waited at least that share of the loop (every rank
+    /// waited with it, so the loop lost at least the wait).
+    pub fn explains(&self, drop: f64) -> bool {
+        self.busy() || self.max_percent / 100.0 >= drop
+    }
 }
 
 /// What one sample of a measurement is: one timed iteration (`-I`, the slowest rank's time), one

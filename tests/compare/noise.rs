@@ -214,8 +214,15 @@ fn a_run_slowed_by_another_program_on_its_cpus_is_busy_not_a_regression() {
     let c = compare::compare(&quiet, &busy, compare::DEFAULT_TOLERANCE_PERCENT).unwrap();
     let text = compare::render_text(&c, "quiet.json", "busy.json");
     println!("{text}");
-    assert_eq!(c.count(Status::Regressed), 0, "{text}");
-    assert!(c.count(Status::Busy) >= 1, "{text}");
+    // A loop the other threads happened to leave alone is judged like any quiet row (noise
+    // unknown: by the 5 % effect alone), so only the rows a wait explains are asserted on.
+    let explained_yet_judged = c
+        .deltas
+        .iter()
+        .filter(|d| d.status == Status::Regressed)
+        .filter(|d| d.waited.is_some_and(|w| w.explains(-d.change.unwrap())));
+    assert_eq!(explained_yet_judged.count(), 0, "{text}");
+    assert!(c.count(Status::Busy) >= c.deltas.len() / 2, "{text}");
 }
 
 /// One baseline run: only the runs' own samples measure the noise, and they cannot see a shift
