@@ -34,12 +34,8 @@ pub fn uncovered(
     shape: RunShape,
     rows: &[(u64, DataType)],
 ) -> Option<Uncovered> {
-    let expected = profile.gpus_per_node as usize * shape.nodes;
-    if shape.nranks != expected {
-        return Some(Uncovered::Ranks {
-            nranks: shape.nranks,
-            expected,
-        });
+    if let Some(ranks) = other_layout(profile, shape) {
+        return Some(ranks);
     }
     let nodes = u32::try_from(shape.nodes).unwrap_or(u32::MAX);
     let covered = rows.iter().any(|&(size, dtype)| {
@@ -49,6 +45,16 @@ pub fn uncovered(
     });
     (!covered).then(|| Uncovered::Rows {
         sizes: rows.iter().map(|&(size, _)| size).collect(),
+    })
+}
+
+/// [`Uncovered::Ranks`] when the job is not `gpus_per_node` ranks on each of its nodes, whatever
+/// sizes it runs.
+pub fn other_layout(profile: &Profile, shape: RunShape) -> Option<Uncovered> {
+    let expected = profile.gpus_per_node as usize * shape.nodes;
+    (shape.nranks != expected).then_some(Uncovered::Ranks {
+        nranks: shape.nranks,
+        expected,
     })
 }
 

@@ -477,6 +477,52 @@ fn bisect_refuses_a_profile_without_the_groups_node_count_before_round_1() {
     assert!(!dir.path().join("bisect.jsonl").exists());
 }
 
+/// `accept --pairwise --profile FILE` for 2 ranks per host on a job of one rank per host: a pair's
+/// busbw is not comparable with any of its numbers (at any size), so every rank refuses before
+/// round 1 (exit 6). Without the check this run passed every pair against a 2-per-host number.
+#[test]
+fn pairwise_refuses_a_profile_for_another_number_of_ranks_per_host_before_round_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = TestProfile {
+        name: "two-per-host",
+        gpus_per_node: 2,
+        pass_fraction: 0.5,
+    };
+    crate::support::accept::write_profile(dir.path(), profile, &[(2, "64K", 0.01, "a pair")]);
+    let mut args = small_bisect(&["--profile", "two-per-host.toml", "--jsonl", "pairs.jsonl"]);
+    args[0] = "--pairwise";
+    let run = mpirun(
+        4,
+        &[("COLLBENCH_TEST_HOSTNAME", "node-a,node-b,node-c,node-d")],
+        &args,
+        dir.path(),
+    );
+    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "--profile two-per-host: it is for 2 ranks per node, 4 on 2 nodes (a pair is 2 \
+             nodes); a group here has 2 ranks, so its busbw is not comparable; launch 2 ranks on \
+             each node (srun --ntasks-per-node=2, mpirun --npernode 2), or judge by --min-busbw \
+             GBPS without --profile"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("is not comparable").count(),
+        1,
+        "one refusal, from rank 0: {}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("# round"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("FAIL"),
+        "no host is blamed: {}",
+        run.stdout
+    );
+    assert!(!dir.path().join("pairs.jsonl").exists());
+}
+
 /// `accept --bisect --profile auto` where no profile matches: halves have no reference group, so
 /// the run stops with exit 6 naming what it found, instead of judging halves against each other.
 #[test]

@@ -8,6 +8,7 @@ use crate::plan::profile::Profile;
 use crate::plan::Criteria;
 use crate::plan::TestPlan;
 use crate::types::DataType;
+use crate::verdict::coverage::{self, RunShape};
 
 /// Rank 0's view: how a pair's rows become one busbw, and the threshold.
 pub(super) struct Judge {
@@ -116,6 +117,7 @@ fn absolute_thresholds(
     let entries = groups
         .iter()
         .map(|&(hosts, ranks)| {
+            refuse_other_layout(plan, profile, (hosts, ranks))?;
             let largest = largest_size(plan, dtype, ranks);
             profile_threshold(plan, profile, dtype, (hosts, largest)).map(|t| ((hosts, ranks), t))
         })
@@ -139,11 +141,7 @@ fn profile_threshold(
              or give --min-busbw",
             profile.name,
             plan.collective.name(),
-            if hosts == 2 {
-                "a pair is 2 nodes".to_string()
-            } else {
-                format!("--bisect runs groups of {hosts} hosts")
-            },
+            group_of(hosts),
             profile.coverage()
         )));
     };
@@ -159,8 +157,43 @@ fn profile_threshold(
     })
 }
 
+/// What a group of `hosts` hosts is, in words.
+fn group_of(hosts: usize) -> String {
+    match hosts {
+        2 => "a pair is 2 nodes".to_string(),
+        _ => format!("--bisect runs groups of {hosts} hosts"),
+    }
+}
+
+/// A refusal where a group's ranks are not the profile's `gpus_per_node` on each of its hosts:
+/// its busbw is not comparable with any of the profile's expectations, at any size.
+fn refuse_other_layout(
+    plan: &TestPlan,
+    profile: &Profile,
+    (hosts, ranks): (usize, usize),
+) -> Result<()> {
+    let shape = RunShape {
+        collective: plan.collective.name(),
+        nranks: ranks,
+        nodes: hosts,
+    };
+    let Some(uncovered) = coverage::other_layout(profile, shape) else {
+        return Ok(());
+    };
+    Err(CollbenchError::Usage(format!(
+        "--profile {}: it is for {} ranks per node, {} on {hosts} nodes ({}); a group here has \
+         {ranks} ranks, so its busbw is not comparable; {}",
+        profile.name,
+        profile.gpus_per_node,
+        profile.gpus_per_node as usize * hosts,
+        group_of(hosts),
+        uncovered.remedy(profile)
+    )))
+}
+
 /// Before round 1, on every rank: a given `--profile` (not `auto`, which needs round 1's devices)
-/// that has no expectation for one of `groups` at any size the sweep runs is refused now. A
+/// that is for another number of ranks per host than one of `groups` has, or that has no
+/// expectation for one of them at any size the sweep runs, is refused now. A
 /// memory cap found in round 1 can only lower -e to one of those sizes, so that round could not
 /// rescue it; it would only delay the same refusal by a round of every group's sweep.
 pub(super) fn refuse_uncovered_profile(plan: &TestPlan, groups: &[(usize, usize)]) -> Result<()> {
@@ -172,6 +205,7 @@ pub(super) fn refuse_uncovered_profile(plan: &TestPlan, groups: &[(usize, usize)
     }
     let dtype = judged_dtype(plan);
     for &(hosts, ranks) in groups {
+        refuse_other_layout(plan, profile, (hosts, ranks))?;
         let covered = plan.sweep.sizes.iter().any(|&size| {
             let size = group_size(plan, dtype, ranks, size);
             profile_threshold(plan, profile, dtype, (hosts, size)).is_ok()
@@ -387,5 +421,29 @@ mod tests {
         refuse_uncovered_profile(&with_floor, &groups).unwrap();
         let auto = plan(&["--bisect", "--profile", "auto", "-b", "1M", "-e", "1M"]);
         refuse_uncovered_profile(&auto, &groups).unwrap();
+    }
+
+    /// An 8-GPU profile cannot judge a pair of hosts with one rank each, at any size: refused
+    /// before round 1 (a given profile) and when the thresholds are set (the path of `auto`).
+    #[test]
+    fn a_group_of_another_number_of_ranks_per_host_is_refused() {
+        let file = two_node_profile();
+        let given = file.path().display().to_string();
+        let plan = plan(&["--pairwise", "--profile", &given, "-b", "1G", "-e", "1G"]);
+        let Err(CollbenchError::Usage(early)) = refuse_uncovered_profile(&plan, &[(2, 2)]) else {
+            panic!("a pair of 2 ranks passed an 8-rank-per-node profile");
+        };
+        assert_eq!(
+            early,
+            "--profile two-nodes-only: it is for 8 ranks per node, 16 on 2 nodes (a pair is 2 \
+             nodes); a group here has 2 ranks, so its busbw is not comparable; launch 8 ranks on \
+             each node (srun --ntasks-per-node=8, mpirun --npernode 8), or judge by --min-busbw \
+             GBPS without --profile"
+        );
+        let late = resolve_thresholds(&plan, &[], Search::Pairs, &[(2, 2)]);
+        assert!(matches!(late, Err(CollbenchError::Usage(m)) if m == early));
+        // 15 ranks on 2 hosts (one host short of a GPU) is no full pair either.
+        assert!(refuse_uncovered_profile(&plan, &[(2, 15)]).is_err());
+        refuse_uncovered_profile(&plan, &[(2, 16)]).unwrap();
     }
 }
