@@ -457,24 +457,26 @@ fn bisect_refuses_a_profile_without_the_groups_node_count_before_round_1() {
         &small_bisect(&["--profile", "pairs-only.toml", "--jsonl", "bisect.jsonl"]),
         dir.path(),
     );
-    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains(
-            "--profile pairs-only: no 3-node expectation for all_reduce at 65536 B (--bisect runs \
-             groups of 3 hosts); it covers: all_reduce"
-        ),
-        "{}",
-        run.stderr
+    refused_before_round_1(
+        &run,
+        "--profile pairs-only: no 3-node expectation for all_reduce at 65536 B (--bisect runs \
+         groups of 3 hosts); it covers: all_reduce",
+        &dir.path().join("bisect.jsonl"),
     );
+}
+
+/// Exit 6 with `message` said once (by rank 0), before round 1: no group ran, and the JSON Lines
+/// file `jsonl` (opened as round 1 starts) is absent.
+fn refused_before_round_1(run: &Run, message: &str, jsonl: &Path) {
+    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
-        run.stderr.matches("no 3-node expectation").count(),
+        run.stderr.matches(message).count(),
         1,
         "one refusal, from rank 0: {}",
         run.stderr
     );
-    // Before round 1: no group ran, and the JSON Lines file (opened as round 1 starts) is absent.
     assert!(!run.stdout.contains("# round"), "{}", run.stdout);
-    assert!(!dir.path().join("bisect.jsonl").exists());
+    assert!(!jsonl.exists());
 }
 
 /// `accept --pairwise --profile FILE` for 2 ranks per host on a job of one rank per host: a pair's
@@ -497,30 +499,14 @@ fn pairwise_refuses_a_profile_for_another_number_of_ranks_per_host_before_round_
         &args,
         dir.path(),
     );
-    assert_eq!(run.code, 6, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains(
-            "--profile two-per-host: it is for 2 ranks per node, 4 on 2 nodes (a pair is 2 \
-             nodes); a group here has 2 ranks, so its busbw is not comparable; launch 2 ranks on \
-             each node (srun --ntasks-per-node=2, mpirun --npernode 2), or judge by --min-busbw \
-             GBPS without --profile"
-        ),
-        "{}",
-        run.stderr
+    refused_before_round_1(
+        &run,
+        "--profile two-per-host: it is for 2 ranks per node, 4 on 2 nodes (a pair is 2 nodes); a \
+         group here has 2 ranks, so its busbw is not comparable; launch 2 ranks on each node \
+         (srun --ntasks-per-node=2, mpirun --npernode 2), or judge by --min-busbw GBPS without \
+         --profile",
+        &dir.path().join("pairs.jsonl"),
     );
-    assert_eq!(
-        run.stderr.matches("is not comparable").count(),
-        1,
-        "one refusal, from rank 0: {}",
-        run.stderr
-    );
-    assert!(!run.stdout.contains("# round"), "{}", run.stdout);
-    assert!(
-        !run.stdout.contains("FAIL"),
-        "no host is blamed: {}",
-        run.stdout
-    );
-    assert!(!dir.path().join("pairs.jsonl").exists());
 }
 
 /// `accept --bisect --profile auto` where no profile matches: halves have no reference group, so
