@@ -73,8 +73,9 @@ fn busy_line(c: &Comparison) -> Option<String> {
     let (worst, wait) = worst?;
     Some(format!(
         "busy: {} row{} slower while a rank waited for a CPU {}% of the timed loop or more, \
-         or as much of it as the drop (held by another program or, oversubscribed, another rank; the longest: rank {} waited \
-         {:.0}% of the {} B {} loop): not judged, rerun them on a quiet machine",
+         or as much of it as the drop (held by another program or, oversubscribed, another \
+         rank; the longest: rank {} waited {:.0}% of the {} B {} loop): not judged, rerun them \
+         on a quiet machine",
         busy.len(),
         if busy.len() == 1 { "" } else { "s" },
         RunQueueWait::BUSY_PERCENT,
