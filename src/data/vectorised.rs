@@ -18,9 +18,10 @@ pub fn vectorised<R>(body: impl FnOnce() -> R) -> R {
     vectorised_avx2(body)
 }
 
-/// [`vectorised`] without AVX-512, for loops that it compiles slower: the float-sanitising loops of
-/// the non-reduction generators ran at 1.5 GB/s instead of 3.7 (float) and 0.8 instead of 2.0
-/// (bfloat16) with it here (benches/data.rs).
+/// [`vectorised`] without AVX-512, for loops that it compiles slower here (benches/data.rs): the
+/// float-sanitising loop of the non-reduction generators (float 1.5 GB/s instead of 3.7, bfloat16
+/// 0.8 instead of 2.0) and the narrowing stores of wider-than-byte elements (float fill 3.3 GB/s
+/// instead of 4.0).
 #[inline(always)]
 pub fn vectorised_avx2<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
