@@ -6,10 +6,11 @@
 //! `COLLBENCH_BENCH_REPS` (default 5) passes, timed by the CPU time of the measuring thread
 //! (CLOCK_THREAD_CPUTIME_ID), so that time slices given to other jobs on a shared machine do not
 //! count; the wall-clock rate of the best pass is printed beside it. memcpy is measured with every
-//! row, and the table shows its median over rows.
+//! row, and the table shows its median over rows. `COLLBENCH_BENCH_CASES=all` times every type with
+//! every operator (and without one) instead of the six common cases; `half:sum,int8` names cases.
 
 use collbench::collectives::Segment;
-use collbench::data::{check_output, fill_input, GenParams};
+use collbench::data::{check_output, fill_input, GenParams, Scheme};
 use collbench::types::{DataType, ReduceOp};
 use std::hint::black_box;
 use std::time::Instant;
@@ -79,7 +80,7 @@ fn measure(dtype: DataType, op: Option<ReduceOp>, bytes: usize, reps: usize) -> 
     let mut buffer = vec![0u8; bytes];
     let fill = best_of(reps, || fill_input(&p, 1, 0, black_box(&mut buffer)));
     // A correct output to verify: rank 1's input (a copy), or the reduction of both ranks'
-    // inputs, computed elementwise the way a library would.
+    // inputs as the scheme defines it (bit-exact, what a correct library produces).
     let segment = match op {
         None => Segment::Copy {
             dst_offset: 0,
@@ -94,9 +95,7 @@ fn measure(dtype: DataType, op: Option<ReduceOp>, bytes: usize, reps: usize) -> 
         },
     };
     if op.is_some() {
-        let mut other = vec![0u8; bytes];
-        fill_input(&p, 0, 0, &mut other);
-        reduce_into(dtype, op.unwrap_or(ReduceOp::Sum), &other, &mut buffer);
+        write_expected_reduction(&p, &mut buffer);
     }
     let outcome = check_output(&p, 0, &[segment], &buffer);
     assert_eq!(
@@ -124,32 +123,48 @@ fn measure(dtype: DataType, op: Option<ReduceOp>, bytes: usize, reps: usize) -> 
     }
 }
 
-/// `acc[i] = acc[i] + other[i]` for the float and integer sums the table covers.
-fn reduce_into(dtype: DataType, op: ReduceOp, other: &[u8], acc: &mut [u8]) {
-    assert_eq!(op, ReduceOp::Sum, "the bench reduces with sum only");
-    match dtype {
-        DataType::Float => {
-            for (a, o) in acc.chunks_exact_mut(4).zip(other.chunks_exact(4)) {
-                let x = f32::from_le_bytes(a.try_into().unwrap());
-                let y = f32::from_le_bytes(o.try_into().unwrap());
-                a.copy_from_slice(&(x + y).to_le_bytes());
-            }
-        }
-        DataType::Double => {
-            for (a, o) in acc.chunks_exact_mut(8).zip(other.chunks_exact(8)) {
-                let x = f64::from_le_bytes(a.try_into().unwrap());
-                let y = f64::from_le_bytes(o.try_into().unwrap());
-                a.copy_from_slice(&(x + y).to_le_bytes());
-            }
-        }
-        DataType::Int32 => {
-            for (a, o) in acc.chunks_exact_mut(4).zip(other.chunks_exact(4)) {
-                let x = i32::from_le_bytes(a.try_into().unwrap());
-                let y = i32::from_le_bytes(o.try_into().unwrap());
-                a.copy_from_slice(&x.wrapping_add(y).to_le_bytes());
-            }
-        }
-        other_type => panic!("the bench does not reduce {other_type}"),
+/// Every element of `out` set to the reduction the scheme expects there.
+fn write_expected_reduction(p: &GenParams, out: &mut [u8]) {
+    let scheme = Scheme::new(p);
+    let width = p.dtype.size_bytes();
+    for (i, element) in out.chunks_exact_mut(width).enumerate() {
+        let bits = scheme.expected_reduce(i as u64).0;
+        element.copy_from_slice(&bits.to_le_bytes()[..width]);
+    }
+}
+
+/// The table's cases: the common ones; with `COLLBENCH_BENCH_CASES=all` every type with every
+/// operator and without one; or those listed, `TYPE:OP` or `TYPE` (no operator) by commas.
+fn cases() -> Vec<(DataType, Option<ReduceOp>)> {
+    match std::env::var("COLLBENCH_BENCH_CASES").as_deref() {
+        Ok("all") => DataType::ALL
+            .iter()
+            .flat_map(|&dtype| {
+                std::iter::once(None)
+                    .chain(ReduceOp::ALL.iter().copied().map(Some))
+                    .map(move |op| (dtype, op))
+            })
+            .collect(),
+        Ok(list) => list.split(',').map(parse_case).collect(),
+        Err(_) => vec![
+            (DataType::Float, Some(ReduceOp::Sum)),
+            (DataType::Float, None),
+            (DataType::Double, Some(ReduceOp::Sum)),
+            (DataType::Int32, Some(ReduceOp::Sum)),
+            (DataType::Int8, None),
+            (DataType::Bfloat16, None),
+        ],
+    }
+}
+
+/// `half:sum` or `int8` (a type without an operator).
+fn parse_case(case: &str) -> (DataType, Option<ReduceOp>) {
+    let (dtype, op) = case.split_once(':').unwrap_or((case, "none"));
+    let wrong = format!("COLLBENCH_BENCH_CASES: {case:?} is not TYPE:OP or TYPE (e.g. half:sum)");
+    let dtype = DataType::parse(dtype).expect(&wrong);
+    match op {
+        "none" => (dtype, None),
+        op => (dtype, Some(ReduceOp::parse(op).expect(&wrong))),
     }
 }
 
@@ -157,15 +172,7 @@ fn main() {
     // `cargo bench` passes --bench (and a filter, if given); nothing here takes arguments.
     let bytes = env_usize("COLLBENCH_BENCH_BYTES", 64 << 20);
     let reps = env_usize("COLLBENCH_BENCH_REPS", 5);
-    let cases = [
-        (DataType::Float, Some(ReduceOp::Sum)),
-        (DataType::Float, None),
-        (DataType::Double, Some(ReduceOp::Sum)),
-        (DataType::Int32, Some(ReduceOp::Sum)),
-        (DataType::Int8, None),
-        (DataType::Bfloat16, None),
-    ];
-    let rows: Vec<Row> = cases
+    let rows: Vec<Row> = cases()
         .iter()
         .map(|&(dtype, op)| measure(dtype, op, bytes, reps))
         .collect();

@@ -111,6 +111,12 @@ pub fn pow2(k: i32) -> f64 {
     f64::from_bits(((k + 1023) as u64) << 52)
 }
 
+/// Bits of ±2^k in `fmt`, for k in the format's normal range: the generator's products.
+#[inline(always)]
+pub fn pow2_bits(fmt: FloatFormat, negative: bool, k: i32) -> u64 {
+    ((negative as u64) << (fmt.exp_bits + fmt.man_bits)) | (((k + fmt.bias) as u64) << fmt.man_bits)
+}
+
 /// Exact value of a small-format bit pattern.
 #[inline(always)]
 pub fn small_to_f64(fmt: FloatFormat, bits: u64) -> f64 {

@@ -1,54 +1,97 @@
 //! Runs the generator's block loops compiled for the widest vector instructions this CPU has, with
 //! a portable fallback. The hash needs 64-bit multiplies, which x86-64's baseline (SSE2) cannot do
 //! on vectors; AVX2 builds them from 32-bit ones four lanes at a time, and AVX-512 (DQ) has them
-//! natively, eight lanes at a time. The loops themselves are plain generic Rust,
-//! `#[inline(always)]`, so they are compiled into whichever caller runs them: the values are the
-//! same bits either way (integer arithmetic and exact float conversions only).
+//! natively, eight lanes at a time. The loops themselves are plain generic Rust, compiled once
+//! per instruction set into each expansion of [`vectorised!`]: the values are the same bits
+//! either way (integer arithmetic and exact float conversions only).
 
-/// Calls `body`, compiled with AVX-512 (F, DQ, VL) where this CPU supports it, else with AVX2
+/// Evaluates `$body` compiled with AVX-512 (F, DQ, VL) where this CPU supports it, else with AVX2
 /// where it supports that: the loops of the integer and float-sum generators run about twice as
 /// fast with AVX-512 here (benches/data.rs).
+///
+/// A macro rather than a function taking a closure: each expansion gives every instruction set
+/// its own closure, called from one place, which LLVM always inlines into the target-feature
+/// function. One closure called from three places is inlined only while small, and a larger
+/// loop body then ran compiled for the baseline, without vectors (half sum 0.2 GB/s).
+macro_rules! vectorised {
+    ($body:expr) => {{
+        use $crate::data::vectorised::{has_avx2, has_avx512, with_avx2, with_avx512};
+        if has_avx512() {
+            // SAFETY: `with_avx512` only needs the CPU to support these, checked just above.
+            unsafe { with_avx512(|| $body) }
+        } else if has_avx2() {
+            // SAFETY: `with_avx2` only needs the CPU to support AVX2, checked just above.
+            unsafe { with_avx2(|| $body) }
+        } else {
+            $body
+        }
+    }};
+}
+pub(crate) use vectorised;
+
+/// [`vectorised`] without AVX-512, for the loop that it compiles slower here (benches/data.rs):
+/// the narrowing stores of wider-than-byte elements (float fill 3.3 GB/s instead of 4.0).
+macro_rules! vectorised_avx2 {
+    ($body:expr) => {{
+        use $crate::data::vectorised::{has_avx2, with_avx2};
+        if has_avx2() {
+            // SAFETY: `with_avx2` only needs the CPU to support AVX2, checked just above.
+            unsafe { with_avx2(|| $body) }
+        } else {
+            $body
+        }
+    }};
+}
+pub(crate) use vectorised_avx2;
+
+/// Whether AVX-512 (F, DQ, VL) may be used: this CPU has it (and a test allows it).
 #[inline(always)]
-pub fn vectorised<R>(body: impl FnOnce() -> R) -> R {
+pub fn has_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
-    if allowed(Isa::Avx512) && has_avx512() {
-        // SAFETY: `with_avx512` only needs the CPU to support these, checked just above.
-        return unsafe { with_avx512(body) };
+    {
+        allowed(Isa::Avx512)
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
     }
-    vectorised_avx2(body)
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
-/// [`vectorised`] without AVX-512, for loops that it compiles slower here (benches/data.rs): the
-/// float-sanitising loop of the non-reduction generators (float 1.5 GB/s instead of 3.7, bfloat16
-/// 0.8 instead of 2.0) and the narrowing stores of wider-than-byte elements (float fill 3.3 GB/s
-/// instead of 4.0).
+/// Whether AVX2 may be used: this CPU has it (and a test allows it).
 #[inline(always)]
-pub fn vectorised_avx2<R>(body: impl FnOnce() -> R) -> R {
+pub fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
-    if allowed(Isa::Avx2) && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `with_avx2` only needs the CPU to support AVX2, checked just above.
-        return unsafe { with_avx2(body) };
+    {
+        allowed(Isa::Avx2) && std::arch::is_x86_feature_detected!("avx2")
     }
-    body()
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn has_avx512() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-}
-
+/// Runs `body` compiled with AVX-512. Caller: the CPU has it ([`has_avx512`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
-fn with_avx512<R>(body: impl FnOnce() -> R) -> R {
+pub unsafe fn with_avx512<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 
+/// Runs `body` compiled with AVX2. Caller: the CPU has it ([`has_avx2`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn with_avx2<R>(body: impl FnOnce() -> R) -> R {
+pub unsafe fn with_avx2<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Never called off x86-64 ([`has_avx512`] is false there).
+#[cfg(not(target_arch = "x86_64"))]
+pub unsafe fn with_avx512<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Never called off x86-64 ([`has_avx2`] is false there).
+#[cfg(not(target_arch = "x86_64"))]
+pub unsafe fn with_avx2<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 

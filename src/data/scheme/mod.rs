@@ -26,14 +26,12 @@
 //! `kernels/collbench.cu` mirrors this file: `cb_scheme`, `cb_input_bits`, `cb_contributor_bits`,
 //! `cb_expected_reduce`.
 
+mod blocks;
+
 use super::formats::{
-    bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat, FLOAT,
+    bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat,
 };
-use super::hash::{
-    below, below_u32, element_hash, lane_key, mix64, scrambled_hash, GOLDEN, LAYOUT_LANE,
-    MULSUM_SALT, RANK_LANE_BASE,
-};
-use super::vectorised::{vectorised, vectorised_avx2};
+use super::hash::{below, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
 use super::GenParams;
 use crate::types::{DataType, ReduceOp};
 
@@ -279,194 +277,6 @@ impl Scheme {
         self.contributor_bits(op, layout, j, contributor_hash)
     }
 
-    /// [`Scheme::input_bits_keyed`] of elements `start..start + out.len()`, into `out`. The
-    /// operator and format are decided once per block, so each arm is a plain loop over indices;
-    /// the common arms are branch-free and vectorised ([`vectorised`]).
-    pub fn input_block(&self, rank: usize, rank_key: u64, start: u64, out: &mut [u64]) {
-        let mask = self.width_mask;
-        let op = match (self.params.op, self.fmt) {
-            (None, None) => {
-                return vectorised(move || {
-                    fill_scrambled(start, out, move |g| scrambled_hash(rank_key, g) & mask)
-                })
-            }
-            (None, Some(fmt)) => {
-                return vectorised_avx2(move || {
-                    fill_scrambled(start, out, move |g| {
-                        sanitize_float(fmt, scrambled_hash(rank_key, g) & mask)
-                    })
-                })
-            }
-            (Some(op), _) => op,
-        };
-        let rank = rank as u64;
-        if self.nranks > u32::MAX as u64 {
-            return self.contributions(rank, start, out, |layout, j, hash| {
-                self.contributor_bits(op, layout, j, hash)
-            });
-        }
-        match (self.fmt, op) {
-            (None, ReduceOp::Sum | ReduceOp::MulSum | ReduceOp::Max | ReduceOp::Min) => {
-                self.contributions_branch_free(rank, start, out, move |_, hash| hash & mask)
-            }
-            (None, ReduceOp::Prod) => {
-                self.contributions_branch_free(rank, start, out, move |_, hash| (hash | 1) & mask)
-            }
-            (Some(fmt), ReduceOp::Max | ReduceOp::Min) => {
-                self.contributions_branch_free(rank, start, out, move |_, hash| {
-                    sanitize_float(fmt, hash & mask)
-                })
-            }
-            (Some(fmt), ReduceOp::Sum | ReduceOp::MulSum) if fmt == FLOAT => {
-                let (range, magnitude) = self.float_sum_range();
-                self.contributions_branch_free(rank, start, out, move |layout_hash, hash| {
-                    let m = below_u32(hash, range) as i32 - magnitude;
-                    scaled_f32_bits(m, scale_exponent_of(layout_hash))
-                })
-            }
-            _ => self.contributions(rank, start, out, |layout, j, hash| {
-                self.contributor_bits(op, layout, j, hash)
-            }),
-        }
-    }
-
-    /// Elements `start..` of the input of `rank` for a reduction: `value(layout, j, hash)` where
-    /// the rank is contributor `j` of the element, the background elsewhere.
-    #[inline(always)]
-    fn contributions(
-        &self,
-        rank: u64,
-        start: u64,
-        out: &mut [u64],
-        value: impl Fn(Layout, u64, u64) -> u64,
-    ) {
-        let (nranks, contributors, background) = (self.nranks, self.contributors, self.background);
-        fill_indexed(start, out, |index| {
-            let layout = self.layout(index);
-            let j = if rank >= layout.start {
-                rank - layout.start
-            } else {
-                rank + nranks - layout.start
-            };
-            if j >= contributors {
-                return background;
-            }
-            value(
-                layout,
-                j,
-                element_hash(self.contributor_keys[j as usize], index),
-            )
-        });
-    }
-
-    /// [`Scheme::contributions`] for values cheap enough to compute for every element:
-    /// `value(layout hash, contributor hash)` is computed whether or not the rank contributes and
-    /// the background selected afterwards, so the loop has no branch and vectorises. Needs a rank
-    /// count that fits 32 bits ([`Scheme::narrow_start`]).
-    #[inline(always)]
-    fn contributions_branch_free(
-        &self,
-        rank: u64,
-        start: u64,
-        out: &mut [u64],
-        value: impl Fn(u64, u64) -> u64 + Copy,
-    ) {
-        // Plain values, not loads through `self`, so the compiler knows the loop's stores
-        // cannot change them and vectorises it.
-        let (nranks, contributors, background) = (self.nranks, self.contributors, self.background);
-        let (layout_key, keys) = (self.layout_key, self.contributor_keys);
-        if nranks == 1 && rank == 0 {
-            // One rank is contributor 0 of every element: no rank arithmetic, no key selection
-            // and no background (fills then cost what checks do).
-            let key = keys[0];
-            return vectorised(move || {
-                fill_scrambled(start, out, move |g| {
-                    value(scrambled_hash(layout_key, g), scrambled_hash(key, g))
-                })
-            });
-        }
-        vectorised(move || {
-            fill_scrambled(start, out, move |g| {
-                let layout_hash = scrambled_hash(layout_key, g);
-                let first = narrow_start(layout_hash, nranks);
-                let j = if rank >= first {
-                    rank - first
-                } else {
-                    rank + nranks - first
-                };
-                let bits = value(layout_hash, scrambled_hash(select_key(keys, j), g));
-                if j < contributors {
-                    bits
-                } else {
-                    background
-                }
-            })
-        })
-    }
-
-    /// (2M + 1, M) of float sum values, as the 32-bit numbers [`below_u32`] and `i32` take (float's
-    /// M is 2^21).
-    #[inline(always)]
-    fn float_sum_range(&self) -> (u32, i32) {
-        (
-            (2 * self.float_magnitude + 1) as u32,
-            self.float_magnitude as i32,
-        )
-    }
-
-    /// [`Scheme::expected_reduce`]'s bits for elements `start..start + out.len()`, into `out`.
-    /// Float averages are checked against their quotient instead: see [`Scheme::expected_reduce`].
-    pub fn expected_reduce_block(&self, start: u64, out: &mut [u64]) {
-        let narrow = self.nranks <= u32::MAX as u64;
-        match (self.fmt, self.params.op) {
-            (Some(fmt), Some(ReduceOp::Sum)) if fmt == FLOAT && narrow => match self.contributors {
-                1 => self.float_sum_block::<1>(start, out),
-                2 => self.float_sum_block::<2>(start, out),
-                3 => self.float_sum_block::<3>(start, out),
-                _ => self.float_sum_block::<4>(start, out),
-            },
-            (None, Some(ReduceOp::Sum)) => match self.contributors {
-                1 => self.int_sum_block::<1>(start, out),
-                2 => self.int_sum_block::<2>(start, out),
-                3 => self.int_sum_block::<3>(start, out),
-                _ => self.int_sum_block::<4>(start, out),
-            },
-            _ => fill_indexed(start, out, |i| self.expected_reduce(i).0),
-        }
-    }
-
-    /// Float sums of `S` contributors: the integers add exactly in `i32` (|total| <= 4·2^21) and
-    /// scale exactly in `f32`, so no rounding happens anywhere and the bits are those of
-    /// [`Scheme::expected_reduce`].
-    fn float_sum_block<const S: usize>(&self, start: u64, out: &mut [u64]) {
-        let (range, magnitude) = self.float_sum_range();
-        let (keys, layout_key) = (self.contributor_keys, self.layout_key);
-        vectorised(move || {
-            fill_scrambled(start, out, move |g| {
-                let mut total = 0i32;
-                for key in &keys[..S] {
-                    total += below_u32(scrambled_hash(*key, g), range) as i32 - magnitude;
-                }
-                let layout_hash = scrambled_hash(layout_key, g);
-                scaled_f32_bits(total, scale_exponent_of(layout_hash))
-            })
-        })
-    }
-
-    /// Integer sums of `S` contributors: random bits, wrapping.
-    fn int_sum_block<const S: usize>(&self, start: u64, out: &mut [u64]) {
-        let (keys, mask) = (self.contributor_keys, self.width_mask);
-        vectorised(move || {
-            fill_scrambled(start, out, move |g| {
-                let mut total = 0u64;
-                for key in &keys[..S] {
-                    total = total.wrapping_add(scrambled_hash(*key, g));
-                }
-                total & mask
-            })
-        })
-    }
-
     pub fn input_bits(&self, rank: usize, index: u64) -> u64 {
         self.input_bits_keyed(rank, self.rank_key(rank), index)
     }
@@ -582,58 +392,10 @@ impl Scheme {
     }
 }
 
-/// [`Scheme::layout`]'s start rank by a 32×32-bit multiply: the same value while the rank count
-/// fits 32 bits (the callers check), in arithmetic that vectorises.
-#[inline(always)]
-fn narrow_start(layout_hash: u64, nranks: u64) -> u64 {
-    ((layout_hash & 0xFFFF_FFFF) * (nranks as u32 as u64)) >> 32
-}
-
-/// `keys[j]` by selects rather than an indexed load, so that it vectorises; any key for
-/// `j >= MAX_CONTRIBUTORS` (whose value the callers discard).
-#[inline(always)]
-fn select_key(keys: [u64; MAX_CONTRIBUTORS], j: u64) -> u64 {
-    let [k0, k1, k2, k3] = keys;
-    let key = if j == 1 { k1 } else { k0 };
-    let key = if j == 2 { k2 } else { key };
-    if j == 3 {
-        k3
-    } else {
-        key
-    }
-}
-
 /// [`Scheme::scale_exponent`] from the element's layout hash.
 #[inline(always)]
 fn scale_exponent_of(layout_hash: u64) -> i32 {
     ((layout_hash >> 32) & 7) as i32 - 4
-}
-
-/// Bits of the float `m·2^e` for |m| <= 2^23 and e in [-4, 3]: exact in `f32`, so the same bits
-/// as rounding the `f64` product to float.
-#[inline(always)]
-fn scaled_f32_bits(m: i32, e: i32) -> u64 {
-    (m as f32 * f32::from_bits(((e + 127) as u32) << 23)).to_bits() as u64
-}
-
-/// `out[i] = value((start + i) × GOLDEN)`, the product kept by an addition per element: the loop of
-/// the vectorised block generators, whose values depend on the index only through
-/// [`scrambled_hash`].
-#[inline(always)]
-fn fill_scrambled(start: u64, out: &mut [u64], value: impl Fn(u64) -> u64) {
-    let mut scrambled = start.wrapping_mul(GOLDEN);
-    for o in out.iter_mut() {
-        *o = value(scrambled);
-        scrambled = scrambled.wrapping_add(GOLDEN);
-    }
-}
-
-/// `out[i] = value(start + i)`: the loop every block generator runs.
-#[inline(always)]
-fn fill_indexed(start: u64, out: &mut [u64], value: impl Fn(u64) -> u64) {
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = value(start + i as u64);
-    }
 }
 
 #[cfg(test)]
