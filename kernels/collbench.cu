@@ -1,8 +1,8 @@
 // collbench fill and verify kernels, compiled at run time by NVRTC for the device's architecture.
 //
 // No #include at all: half, bfloat16 and fp8 are converted on bits. Every function mirrors the Rust
-// function named in its comment (src/data/hash.rs, formats.rs, scheme.rs, check.rs); the value scheme
-// is explained in src/data/scheme.rs. The host generator and these kernels must agree bit for bit:
+// function named in its comment (src/data/hash.rs, formats.rs, scheme/mod.rs, check.rs); the value scheme
+// is explained in src/data/scheme/mod.rs. The host generator and these kernels must agree bit for bit:
 // change both together.
 //
 // ABI (src/data/kernels.rs):
@@ -37,7 +37,7 @@ typedef long long i64;
 #define CB_OP_AVG 4
 #define CB_OP_MULSUM 5
 
-// scheme::MAX_CONTRIBUTORS, scheme::AVG_FLOAT_CONTRIBUTORS, scheme.rs INT_AVG_TOTAL_LIMIT,
+// scheme::MAX_CONTRIBUTORS, scheme::AVG_FLOAT_CONTRIBUTORS, scheme/mod.rs INT_AVG_TOTAL_LIMIT,
 // check::AVG_FLOAT_TOLERANCE_ROUNDINGS
 #define CB_MAX_CONTRIBUTORS 4
 #define CB_AVG_FLOAT_CONTRIBUTORS 2
@@ -232,7 +232,7 @@ __device__ __forceinline__ int cb_int_greater(int dtype, u64 a, u64 b) {
   return a > b;
 }
 
-// ---------------------------------------------------------------- scheme.rs
+// ---------------------------------------------------------------- scheme/mod.rs
 
 // scheme::mulsum_factor
 __device__ __forceinline__ u64 cb_mulsum_factor(u64 rank) {

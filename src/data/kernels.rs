@@ -1,5 +1,5 @@
 //! The CUDA source of the fill and verify kernels, compiled at run time by NVRTC, and the integer
-//! encodings of their `dtype` and `op` arguments. The kernels mirror `scheme.rs`, `formats.rs`,
+//! encodings of their `dtype` and `op` arguments. The kernels mirror `scheme/mod.rs`, `formats.rs`,
 //! `hash.rs` and `check.rs` function by function.
 //!
 //! ABI (stable; the GPU backend launches these):

@@ -2,7 +2,7 @@
 //!
 //! Each rank's input is a pure function of (seed, rank, index) — and of the dtype, operator and rank
 //! count, which pick values whose every partial reduction is exactly representable, so results are
-//! exact whatever order a library reduces in (the scheme: `scheme.rs`). Each rank computes its expected
+//! exact whatever order a library reduces in (the scheme: `scheme/mod.rs`). Each rank computes its expected
 //! output locally from the collective's [`Segment`](crate::collectives::Segment)s, with no data
 //! exchange, in O(elements × K). `kernels/collbench.cu` mirrors this module line by line.
 

@@ -117,11 +117,12 @@ impl Scheme {
     fn int_avg_input<const S: usize>(&self, rank: u64, start: u64, out: &mut [u64]) {
         let (limit, nranks, mask) = (self.int_avg_limit + 1, self.nranks, self.width_mask);
         let signed = self.params.dtype.is_signed_int();
-        let s = S as u64;
         self.contributions_branch_free(rank, start, out, move |layout_hash, j, _| {
             let total = below_by_limbs(layout_hash, limit) * nranks;
+            // S itself, not a captured copy: the closure runs inside `vectorised!`'s
+            // target-feature function, where only constants written in it are known.
             // j >= S (a rank that does not contribute) gives a value that is discarded.
-            let share = total.wrapping_mul(j + 1) / s - total.wrapping_mul(j) / s;
+            let share = total.wrapping_mul(j + 1) / S as u64 - total.wrapping_mul(j) / S as u64;
             let negative = signed && (layout_hash >> 34) & 1 == 1;
             let value = if negative {
                 share.wrapping_neg()
