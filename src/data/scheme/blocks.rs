@@ -191,7 +191,7 @@ impl Scheme {
     /// [`Scheme::contributions`] for values cheap enough to compute for every element:
     /// `value(layout hash, j, contributor hash)` is computed whether or not the rank contributes and
     /// the background selected afterwards, so the loop has no branch and vectorises. Needs a rank
-    /// count that fits 32 bits ([`Scheme::narrow_start`]).
+    /// count that fits 32 bits ([`narrow_start`]).
     #[inline(always)]
     fn contributions_branch_free(
         &self,
