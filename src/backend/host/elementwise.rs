@@ -76,10 +76,20 @@ macro_rules! integer_element {
             }
             fn div_count(self, n: u64) -> Self {
                 // Integer averages divide the (wrapped) sum by the rank count, truncating toward
-                // zero, like NCCL's SumPostDiv. In 128 bits: the rank count need not fit the type
+                // zero, like NCCL's SumPostDiv. In 64 bits: the rank count need not fit the type
                 // (256 ranks is 0 as a u8, 200 is -56 as an i8), and the quotient is never larger
-                // than the sum, so it converts back exactly.
-                (self as i128 / i128::from(Ord::max(n, 1))) as $t
+                // than the sum, so it converts back exactly. (128-bit division cost a library
+                // call per element.)
+                let n = Ord::max(n, 1);
+                #[allow(unused_comparisons)]
+                let signed = <$t>::MIN < 0;
+                if !signed {
+                    (self as u64 / n) as $t
+                } else if n > i64::MAX as u64 {
+                    0 // |sum| < n
+                } else {
+                    (self as i64 / n as i64) as $t
+                }
             }
         }
     };
@@ -260,8 +270,27 @@ pub fn combine(dtype: DataType, op: WireOp, input: &[u8], inout: &mut [u8]) {
     with_element!(dtype, T => combine_typed::<T>(op, input, inout))
 }
 
+/// `T::read(b).mul(scalar)` for every byte `b`: a one-byte type has only 256 values, so scaling a
+/// buffer of it is a table lookup per element instead of a round trip through f64 (fp8).
+fn byte_scale_table<T: Element>(scalar: T) -> [u8; 256] {
+    let mut table = [0u8; 256];
+    for (byte, scaled) in table.iter_mut().enumerate() {
+        T::read(&[byte as u8])
+            .mul(scalar)
+            .write(std::slice::from_mut(scaled));
+    }
+    table
+}
+
 fn scale_typed<T: Element>(src: &[u8], dst: &mut [u8], scalar_bits: u64) {
     let scalar = T::from_bits(scalar_bits);
+    if T::SIZE == 1 {
+        let table = byte_scale_table(scalar);
+        for (a, b) in src.iter().zip(dst.iter_mut()) {
+            *b = table[*a as usize];
+        }
+        return;
+    }
     for (a, b) in src.chunks_exact(T::SIZE).zip(dst.chunks_exact_mut(T::SIZE)) {
         T::read(a).mul(scalar).write(b);
     }
@@ -275,6 +304,11 @@ pub fn scale_into(dtype: DataType, src: &[u8], dst: &mut [u8], scalar_bits: u64)
 
 fn scale_in_place_typed<T: Element>(data: &mut [u8], scalar_bits: u64) {
     let scalar = T::from_bits(scalar_bits);
+    if T::SIZE == 1 {
+        let table = byte_scale_table(scalar);
+        data.iter_mut().for_each(|b| *b = table[*b as usize]);
+        return;
+    }
     for chunk in data.chunks_exact_mut(T::SIZE) {
         T::read(chunk).mul(scalar).write(chunk);
     }
@@ -286,6 +320,10 @@ pub fn scale_in_place(dtype: DataType, data: &mut [u8], scalar_bits: u64) {
 }
 
 fn divide_typed<T: Element>(data: &mut [u8], n: u64) {
+    if n == 1 {
+        // x / 1 is x in every type (a one-process run's average).
+        return;
+    }
     for chunk in data.chunks_exact_mut(T::SIZE) {
         T::read(chunk).div_count(n).write(chunk);
     }
@@ -393,10 +431,39 @@ mod tests {
     }
 
     #[test]
+    fn scaling_one_byte_types_by_table_equals_scaling_each_element() {
+        fn each<T: Element>(src: &[u8], scalar_bits: u64) -> Vec<u8> {
+            let scalar = T::from_bits(scalar_bits);
+            let mut out = vec![0u8; src.len()];
+            for (a, b) in src.iter().zip(out.iter_mut()) {
+                T::read(&[*a]).mul(scalar).write(std::slice::from_mut(b));
+            }
+            out
+        }
+        let every_byte: Vec<u8> = (0..=255).collect();
+        for dtype in [
+            DataType::Fp8E4M3,
+            DataType::Fp8E5M2,
+            DataType::Int8,
+            DataType::Uint8,
+        ] {
+            for scalar_bits in [0x38, 0x40, 0x3C, 0xB8, 1, 2, 0xFF] {
+                let expected = with_element!(dtype, T => each::<T>(&every_byte, scalar_bits));
+                let mut scaled = vec![0u8; 256];
+                scale_into(dtype, &every_byte, &mut scaled, scalar_bits);
+                assert_eq!(scaled, expected, "{dtype} x {scalar_bits:#x} out of place");
+                let mut in_place = every_byte.clone();
+                scale_in_place(dtype, &mut in_place, scalar_bits);
+                assert_eq!(in_place, expected, "{dtype} x {scalar_bits:#x} in place");
+            }
+        }
+    }
+
+    #[test]
     fn integer_average_divides_by_rank_counts_the_type_cannot_hold() {
         // (type, sum's bits, ranks, quotient's bits): truncation toward zero of the sum, read as
         // the type, by the whole rank count (NCCL's SumPostDiv divides by a 32-bit rank count).
-        let cases: [(DataType, u64, u64, u64); 8] = [
+        let cases: [(DataType, u64, u64, u64); 11] = [
             (DataType::Uint8, 200, 256, 0), // 256 as u8 is 0: a division by zero panicked
             (DataType::Int8, 0, 256, 0),    // the same for i8
             (DataType::Uint8, 250, 300, 0), // 300 as u8 is 44: gave 5
@@ -405,6 +472,9 @@ mod tests {
             (DataType::Int8, 0x80, 2, 0xC0), // -128 / 2 = -64
             (DataType::Int32, 0xFFFF_FFFF, 3_000_000_000, 0), // -1 / 3e9 = 0; 3e9 as i32 < 0
             (DataType::Uint64, u64::MAX, 3, u64::MAX / 3),
+            (DataType::Int64, i64::MIN as u64, u64::MAX, 0), // a count beyond i64
+            (DataType::Int64, -7i64 as u64, 2, -3i64 as u64),
+            (DataType::Int32, 0xFFFF_FFF9, 1, 0xFFFF_FFF9), // -7 / 1
         ];
         for (dtype, sum, ranks, quotient) in cases {
             let size = dtype.size_bytes();
