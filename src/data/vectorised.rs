@@ -15,15 +15,12 @@
 /// loop body then ran compiled for the baseline, without vectors (half sum 0.2 GB/s).
 macro_rules! vectorised {
     ($body:expr) => {{
-        use $crate::data::vectorised::{has_avx2, has_avx512, with_avx2, with_avx512};
+        use $crate::data::vectorised::{has_avx512, vectorised_avx2, with_avx512};
         if has_avx512() {
             // SAFETY: `with_avx512` only needs the CPU to support these, checked just above.
             unsafe { with_avx512(|| $body) }
-        } else if has_avx2() {
-            // SAFETY: `with_avx2` only needs the CPU to support AVX2, checked just above.
-            unsafe { with_avx2(|| $body) }
         } else {
-            $body
+            vectorised_avx2!($body)
         }
     }};
 }

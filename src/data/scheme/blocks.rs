@@ -4,7 +4,7 @@
 //! plain loop over indices, branch-free and vectorised ([`vectorised`]); the element functions
 //! stay the definition, and the pinned-digest test holds the two to the same bits.
 
-use super::{scale_exponent_of, Layout, Scheme, MAX_CONTRIBUTORS};
+use super::{int_average, scale_exponent_of, with_sign, Layout, Scheme, MAX_CONTRIBUTORS};
 use crate::data::formats::{
     finite_f64_to_small, pow2_bits, sanitize_float, FloatFormat, DOUBLE, FLOAT,
 };
@@ -18,26 +18,25 @@ use crate::types::ReduceOp;
 /// integers in `-$offset..$range - $offset`.
 macro_rules! with_sum_format {
     ($fmt:expr, $range:expr, $offset:expr, |$sum:ident| $body:expr) => {{
-        let (range, offset): (u64, u64) = ($range, $offset);
-        let magnitude = offset as i64;
+        let (range, offset): (u64, i64) = ($range, $offset as i64);
         match $fmt {
             DOUBLE => {
-                let $sum = DoubleSum { range, magnitude };
+                let $sum = DoubleSum { range, offset };
                 $body
             }
             FLOAT => {
                 let $sum = FloatSum {
                     range: range as u32,
-                    magnitude,
+                    offset,
                 };
                 $body
             }
             fmt => {
-                let $sum = NarrowSum {
-                    fmt,
+                let float = FloatSum {
                     range: range as u32,
-                    magnitude,
+                    offset,
                 };
+                let $sum = NarrowSum { fmt, float };
                 $body
             }
         }
@@ -139,24 +138,14 @@ impl Scheme {
         let (limit, nranks, mask) = (self.int_avg_limit + 1, self.nranks, self.width_mask);
         let signed = self.params.dtype.is_signed_int();
         self.contributions_branch_free(rank, start, out, move |layout_hash, j, _| {
-            let total = below_by_limbs(layout_hash, limit) * nranks;
+            let (v, negative) = int_average(layout_hash, limit, signed);
+            let total = v * nranks;
             // S itself, not a captured copy: the closure runs inside `vectorised!`'s
             // target-feature function, where only constants written in it are known.
             // j >= S (a rank that does not contribute) gives a value that is discarded.
             let share = total.wrapping_mul(j + 1) / S as u64 - total.wrapping_mul(j) / S as u64;
-            let negative = signed && (layout_hash >> 34) & 1 == 1;
-            let value = if negative {
-                share.wrapping_neg()
-            } else {
-                share
-            };
-            value & mask
+            with_sign(share, negative, mask)
         })
-    }
-
-    /// 2M + 1: how many integers a float sum's contributor draws from.
-    fn float_sum_range(&self) -> u64 {
-        2 * self.float_magnitude + 1
     }
 
     /// Elements `start..` of the input of `rank` for a reduction: `value(layout, j, hash)` where
@@ -248,70 +237,72 @@ impl Scheme {
         }
     }
 
-    /// [`Scheme::expected_reduce_block`] for `S` contributors and any operator: each
-    /// arm is [`Scheme::expected_reduce`]'s arithmetic on the contributors' hashes.
+    /// [`Scheme::expected_reduce_block`] for `S` contributors and any operator: each arm is
+    /// [`Scheme::expected_reduce`]'s arithmetic on the contributors' hashes.
     fn expected_block_of<const S: usize>(&self, op: ReduceOp, start: u64, out: &mut [u64]) {
+        match self.fmt {
+            None => self.int_expected_block::<S>(op, start, out),
+            Some(fmt) => self.float_expected_block::<S>(fmt, op, start, out),
+        }
+    }
+
+    /// [`Scheme::expected_block_of`] for integer types.
+    fn int_expected_block<const S: usize>(&self, op: ReduceOp, start: u64, out: &mut [u64]) {
         let (mask, nranks) = (self.width_mask, self.nranks);
-        let mulsum = move |element: Contributors<S>, j: usize| {
-            mulsum_factor_of(element.first + j as u64, nranks)
-        };
-        let fmt = match self.fmt {
-            Some(fmt) => fmt,
-            None => {
-                return match op {
-                    ReduceOp::Sum => reduce_block!(self, start, out, move |e: Contributors<S>| {
-                        e.hashes.iter().fold(0u64, |t, h| t.wrapping_add(*h)) & mask
-                    }),
-                    ReduceOp::MulSum => {
-                        reduce_block!(self, start, out, move |e: Contributors<S>| {
-                            let terms = e.hashes.iter().enumerate();
-                            let total = terms.fold(0u64, |t, (j, h)| {
-                                t.wrapping_add((h & mask).wrapping_mul(mulsum(e, j)))
-                            });
-                            total & mask
-                        })
-                    }
-                    ReduceOp::Prod => reduce_block!(self, start, out, move |e: Contributors<S>| {
-                        let product = e.hashes.iter().fold(1u64, |t, h| t.wrapping_mul(h | 1));
-                        product & mask
-                    }),
-                    ReduceOp::Max | ReduceOp::Min => {
-                        let order = IntOrder::of(self);
-                        let (value, key) = (move |h| h & mask, move |b| order.key(b));
-                        match op {
-                            ReduceOp::Max => self.extreme_block::<S, true>(start, out, value, key),
-                            _ => self.extreme_block::<S, false>(start, out, value, key),
-                        }
-                    }
-                    ReduceOp::Avg => {
-                        // The shares add up to n·v: the average is v ([`Scheme::int_avg_value`]).
-                        let limit = self.int_avg_limit + 1;
-                        let signed = self.params.dtype.is_signed_int();
-                        reduce_block!(self, start, out, move |e: Contributors<S>| {
-                            let magnitude = below_by_limbs(e.layout_hash, limit);
-                            let negative = signed && (e.layout_hash >> 34) & 1 == 1;
-                            let value = if negative {
-                                magnitude.wrapping_neg()
-                            } else {
-                                magnitude
-                            };
-                            value & mask
-                        })
-                    }
-                };
-            }
-        };
         match op {
-            ReduceOp::Sum => {
-                with_sum_format!(fmt, self.float_sum_range(), self.float_magnitude, |sum| {
-                    self.float_sum_block(sum, start, out, |_: Contributors<S>, _| 1)
+            ReduceOp::Sum => reduce_block!(self, start, out, move |e: Contributors<S>| {
+                e.hashes.iter().fold(0u64, |t, h| t.wrapping_add(*h)) & mask
+            }),
+            ReduceOp::MulSum => reduce_block!(self, start, out, move |e: Contributors<S>| {
+                let terms = e.hashes.iter().enumerate();
+                let total = terms.fold(0u64, |t, (j, h)| {
+                    t.wrapping_add((h & mask).wrapping_mul(e.mulsum_factor(j, nranks)))
+                });
+                total & mask
+            }),
+            ReduceOp::Prod => reduce_block!(self, start, out, move |e: Contributors<S>| {
+                let product = e.hashes.iter().fold(1u64, |t, h| t.wrapping_mul(h | 1));
+                product & mask
+            }),
+            ReduceOp::Max | ReduceOp::Min => {
+                let order = IntOrder::of(self);
+                let (value, key) = (move |h| h & mask, move |b| order.key(b));
+                match op {
+                    ReduceOp::Max => self.extreme_block::<S, true>(start, out, value, key),
+                    _ => self.extreme_block::<S, false>(start, out, value, key),
+                }
+            }
+            ReduceOp::Avg => {
+                // The shares add up to n·v: the average is v.
+                let limit = self.int_avg_limit + 1;
+                let signed = self.params.dtype.is_signed_int();
+                reduce_block!(self, start, out, move |e: Contributors<S>| {
+                    let (v, negative) = int_average(e.layout_hash, limit, signed);
+                    with_sign(v, negative, mask)
                 })
             }
-            ReduceOp::MulSum => {
-                with_sum_format!(fmt, self.float_sum_range(), self.float_magnitude, |sum| {
-                    self.float_sum_block(sum, start, out, move |e, j| mulsum(e, j) as i64)
+        }
+    }
+
+    /// [`Scheme::expected_block_of`] for the float type of format `fmt`.
+    fn float_expected_block<const S: usize>(
+        &self,
+        fmt: FloatFormat,
+        op: ReduceOp,
+        start: u64,
+        out: &mut [u64],
+    ) {
+        let (mask, nranks) = (self.width_mask, self.nranks);
+        let (range, magnitude) = (self.float_sum_range(), self.float_magnitude);
+        match op {
+            ReduceOp::Sum => with_sum_format!(fmt, range, magnitude, |sum| {
+                self.float_sum_block(sum, start, out, |_: Contributors<S>, _| 1)
+            }),
+            ReduceOp::MulSum => with_sum_format!(fmt, range, magnitude, |sum| {
+                self.float_sum_block(sum, start, out, move |e: Contributors<S>, j| {
+                    e.mulsum_factor(j, nranks) as i64
                 })
-            }
+            }),
             ReduceOp::Prod => reduce_block!(self, start, out, move |e: Contributors<S>| {
                 let (negative, exponent) = e.hashes.iter().fold((false, 0), |(n, x), h| {
                     let (negative, a) = Self::float_prod_factor(*h);
@@ -393,6 +384,15 @@ struct Contributors<const S: usize> {
 }
 
 impl<const S: usize> Contributors<S> {
+    /// [`super::mulsum_factor`] of contributor `j`'s rank, (first + j) mod `nranks`, in
+    /// arithmetic that vectorises.
+    #[inline(always)]
+    fn mulsum_factor(self, j: usize, nranks: u64) -> u64 {
+        let rank = self.first + j as u64;
+        let rank = if rank >= nranks { rank - nranks } else { rank };
+        1 + (mix64(rank ^ MULSUM_SALT) & 1)
+    }
+
     /// Element `g / GOLDEN` ([`fill_scrambled`]'s argument) of the streams `layout_key` and `keys`.
     #[inline(always)]
     fn of(layout_key: u64, keys: [u64; MAX_CONTRIBUTORS], nranks: u64, g: u64) -> Contributors<S> {
@@ -409,19 +409,12 @@ impl<const S: usize> Contributors<S> {
     }
 }
 
-/// [`super::mulsum_factor`] of the rank `rank` mod `nranks`, for `rank < 2 × nranks`, in
-/// arithmetic that vectorises.
-#[inline(always)]
-fn mulsum_factor_of(rank: u64, nranks: u64) -> u64 {
-    let rank = if rank >= nranks { rank - nranks } else { rank };
-    1 + (mix64(rank ^ MULSUM_SALT) & 1)
-}
-
 /// How one float format draws a sum's contributor integers and encodes m·2^e: a type per kind
 /// of format, so that each loop is compiled for one (a choice made inside the loop, even the
 /// same every time, stops it vectorising).
 trait SumFormat: Copy {
-    /// [`Scheme::float_sum_integer`]: m in [-M, M] from the contributor's hash.
+    /// An integer in `-offset..range - offset` from the contributor's hash: m in [-M, M] of a sum
+    /// ([`Scheme::float_sum_integer`]), m in [0, M] of an average.
     fn integer(self, hash: u64) -> i64;
     /// Bits of m·2^e, e in [-4, 3], for the |m| the scheme allows the format (float 2^24,
     /// double 2^53, half 2^11 ...): exact, so the same bits as rounding the `f64` product.
@@ -430,32 +423,31 @@ trait SumFormat: Copy {
     fn round(self, x: f64) -> u64;
 }
 
-/// Float: 2M + 1 fits 32 bits.
+/// Float: the range (at most 2M + 1) fits 32 bits.
 #[derive(Clone, Copy)]
 struct FloatSum {
     range: u32,
-    magnitude: i64,
+    offset: i64,
 }
 
 /// Double: 2M + 1 = 2^51 + 1, drawn by 32-bit limbs.
 #[derive(Clone, Copy)]
 struct DoubleSum {
     range: u64,
-    magnitude: i64,
+    offset: i64,
 }
 
-/// Half, bfloat16 and fp8: computed in float, whose value is exact in them too.
+/// Half, bfloat16 and fp8: drawn and computed as in float, whose value is exact in them too.
 #[derive(Clone, Copy)]
 struct NarrowSum {
     fmt: FloatFormat,
-    range: u32,
-    magnitude: i64,
+    float: FloatSum,
 }
 
 impl SumFormat for FloatSum {
     #[inline(always)]
     fn integer(self, hash: u64) -> i64 {
-        below_u32(hash, self.range) as i64 - self.magnitude
+        below_u32(hash, self.range) as i64 - self.offset
     }
 
     #[inline(always)]
@@ -472,7 +464,7 @@ impl SumFormat for FloatSum {
 impl SumFormat for DoubleSum {
     #[inline(always)]
     fn integer(self, hash: u64) -> i64 {
-        below_by_limbs(hash, self.range) as i64 - self.magnitude
+        below_by_limbs(hash, self.range) as i64 - self.offset
     }
 
     #[inline(always)]
@@ -489,12 +481,12 @@ impl SumFormat for DoubleSum {
 impl SumFormat for NarrowSum {
     #[inline(always)]
     fn integer(self, hash: u64) -> i64 {
-        below_u32(hash, self.range) as i64 - self.magnitude
+        self.float.integer(hash)
     }
 
     #[inline(always)]
     fn bits(self, m: i64, e: i32) -> u64 {
-        exact_from_f32_bits(self.fmt, scaled_f32_bits(m as i32, e))
+        exact_from_f32_bits(self.fmt, self.float.bits(m, e))
     }
 
     #[inline(always)]

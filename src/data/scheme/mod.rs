@@ -31,7 +31,9 @@ mod blocks;
 use super::formats::{
     bits_to_f64, f64_to_bits, float_format, int_value, pow2, sanitize_float, FloatFormat,
 };
-use super::hash::{below, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE};
+use super::hash::{
+    below, below_by_limbs, element_hash, lane_key, mix64, LAYOUT_LANE, MULSUM_SALT, RANK_LANE_BASE,
+};
 use super::GenParams;
 use crate::types::{DataType, ReduceOp};
 
@@ -155,24 +157,27 @@ impl Scheme {
     /// Integer avg: the element's average v (as magnitude and sign); the total is n·v.
     #[inline(always)]
     fn int_avg_value(&self, layout: Layout) -> (u64, bool) {
-        let magnitude = below(layout.hash, self.int_avg_limit + 1);
-        let negative = self.params.dtype.is_signed_int() && (layout.hash >> 34) & 1 == 1;
-        (magnitude, negative)
+        int_average(
+            layout.hash,
+            self.int_avg_limit + 1,
+            self.params.dtype.is_signed_int(),
+        )
     }
 
     #[inline(always)]
     fn negate_if(&self, magnitude: u64, negative: bool) -> u64 {
-        if negative {
-            magnitude.wrapping_neg() & self.width_mask
-        } else {
-            magnitude & self.width_mask
-        }
+        with_sign(magnitude, negative, self.width_mask)
+    }
+
+    /// 2M + 1: how many integers a float sum's contributor draws from.
+    fn float_sum_range(&self) -> u64 {
+        2 * self.float_magnitude + 1
     }
 
     /// Float sum/mulsum contributor: signed integer m in [-M, M].
     #[inline(always)]
     fn float_sum_integer(&self, contributor_hash: u64) -> i64 {
-        below(contributor_hash, 2 * self.float_magnitude + 1) as i64 - self.float_magnitude as i64
+        below(contributor_hash, self.float_sum_range()) as i64 - self.float_magnitude as i64
     }
 
     /// Float prod contributor: (negative, a) for ±2^a.
@@ -390,6 +395,25 @@ impl Scheme {
             },
         }
     }
+}
+
+/// An integer average's v, as magnitude and sign, from the element's layout hash: magnitude in
+/// `0..limit` (limit = V + 1), negative for signed types by a bit of the hash.
+#[inline(always)]
+fn int_average(layout_hash: u64, limit: u64, signed: bool) -> (u64, bool) {
+    let magnitude = below_by_limbs(layout_hash, limit);
+    (magnitude, signed && (layout_hash >> 34) & 1 == 1)
+}
+
+/// The bits of ±`magnitude` in a `mask`-wide integer type (two's complement).
+#[inline(always)]
+fn with_sign(magnitude: u64, negative: bool, mask: u64) -> u64 {
+    let value = if negative {
+        magnitude.wrapping_neg()
+    } else {
+        magnitude
+    };
+    value & mask
 }
 
 /// [`Scheme::scale_exponent`] from the element's layout hash.
