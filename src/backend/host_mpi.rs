@@ -7,7 +7,7 @@ use super::host::buffer::HostBuffer;
 use super::host::local::LocalTransport;
 use super::host::prims::{HostPrims, Layout, PendingGroup};
 use super::host::transport::Transport;
-use crate::collectives::LaunchArgs;
+use crate::collectives::{Collective, LaunchArgs};
 use crate::data::{
     check_output_parallel, copy_parallel, corrupt_bits, fill_input_parallel, CheckOutcome,
     GenParams, POISON_BYTE,
@@ -157,9 +157,8 @@ impl HostBackend {
         )
     }
 
-    /// Runs one operation with both views moved by `shift` bytes.
-    fn launch_at(&mut self, call: &CallSpec, shift: usize) -> Result<()> {
-        let layout = Layout::new(call.in_place, shift, &call.counts, self.rank, call.dtype);
+    /// What every operation of `call` launches with: its arguments and its views unshifted.
+    fn launch_of(&self, call: &CallSpec) -> (LaunchArgs, Layout) {
         let args = LaunchArgs {
             rank: self.rank,
             nranks: self.nranks,
@@ -168,15 +167,27 @@ impl HostBackend {
             op: call.op,
             counts: call.counts,
         };
+        (args, self.layout(call, 0))
+    }
+
+    /// Runs one operation of `collective` with both views of `unshifted` moved by `shift` bytes.
+    #[inline]
+    fn launch_at(
+        &mut self,
+        collective: &dyn Collective,
+        args: &LaunchArgs,
+        unshifted: Layout,
+        shift: usize,
+    ) -> Result<()> {
         let mut prims = HostPrims {
             send: &self.send,
             recv: &mut self.recv,
             scratch: &mut self.scratch,
             transport: self.transport.as_mut(),
-            layout,
+            layout: Layout { shift, ..unshifted },
             group: &mut self.group,
         };
-        call.collective.launch(&mut prims, &args)
+        collective.launch(&mut prims, args)
     }
 
     /// Threads that filling and checking may use: the cores this process may run on, shared with
@@ -236,7 +247,9 @@ impl HostBackend {
 
 struct HostLoop<'a, 'c> {
     backend: &'a mut HostBackend,
-    call: &'a CallSpec<'c>,
+    collective: &'c dyn Collective,
+    args: LaunchArgs,
+    unshifted: Layout,
     footprint: usize,
     steps: usize,
     /// `op_index mod steps`, kept incrementally (a division per operation shows at 8 B).
@@ -255,7 +268,8 @@ impl LoopOps for HostLoop<'_, '_> {
             self.slot = 0;
         }
         self.next_index = op_index + 1;
-        self.backend.launch_at(self.call, shift)
+        self.backend
+            .launch_at(self.collective, &self.args, self.unshifted, shift)
     }
     /// MPI calls return when complete: nothing is outstanding.
     fn complete(&mut self) -> Result<()> {
@@ -378,8 +392,14 @@ impl Backend for HostBackend {
 
     fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()> {
         let (footprint, steps) = self.shift_steps(call);
+        let (args, unshifted) = self.launch_of(call);
         for iter in 0..iters {
-            self.launch_at(call, footprint * (iter % steps))?;
+            self.launch_at(
+                call.collective,
+                &args,
+                unshifted,
+                footprint * (iter % steps),
+            )?;
             watchdog::heartbeat(iter as u64 + 1);
         }
         Ok(())
@@ -394,9 +414,12 @@ impl Backend for HostBackend {
             )));
         }
         let (footprint, steps) = self.shift_steps(call);
+        let (args, unshifted) = self.launch_of(call);
         let mut ops = HostLoop {
             backend: self,
-            call,
+            collective: call.collective,
+            args,
+            unshifted,
             footprint,
             steps,
             slot: 0,

@@ -27,7 +27,7 @@ pub trait LoopOps {
 }
 
 /// Runs the timed loop of `plan` over `ops`.
-pub fn run_timed(plan: &TimingPlan, ops: &mut dyn LoopOps) -> Result<Timing> {
+pub fn run_timed(plan: &TimingPlan, ops: &mut impl LoopOps) -> Result<Timing> {
     let iters = plan.iters.max(1);
     let agg = plan.agg_iters.max(1);
     let mode = plan.blocking_mode;
