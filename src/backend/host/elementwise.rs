@@ -1,7 +1,10 @@
-//! Element-wise arithmetic on little-endian byte buffers of any [`DataType`]: the reduction step of
-//! the user-defined MPI operators (half, bfloat16, fp8), the `mulsum` pre-multiplication and the
-//! `avg` division. Small float types are decoded to f64, combined, and rounded once to nearest-even
-//! (a sum or product of two such values is exact in f64, so this is the correctly rounded result).
+//! Element-wise arithmetic on little-endian byte buffers of any [`DataType`]: the definition of
+//! the user-defined MPI operators' reduction step (half, bfloat16, fp8, 8-bit integers), which
+//! [`super::combine`] computes block by block, and the `mulsum` pre-multiplication and `avg`
+//! division. Small float types are decoded to f64, combined, and rounded to nearest-even: the
+//! correctly rounded result, since f64 holds a product of two such values exactly, and a sum
+//! exactly or (bfloat16 values far apart) with more than twice their bits, where rounding twice
+//! gives the same result.
 
 use crate::data::{bits_to_f64, f64_to_bits, float_format};
 use crate::types::{DataType, ReduceOp};
@@ -251,12 +254,17 @@ macro_rules! with_element {
 }
 
 fn combine_typed<T: Element>(op: WireOp, input: &[u8], inout: &mut [u8]) {
-    let apply: fn(T, T) -> T = match op {
-        WireOp::Sum => T::add,
-        WireOp::Prod => T::mul,
-        WireOp::Min => T::min,
-        WireOp::Max => T::max,
-    };
+    // One loop per operator: a function pointer chosen per call would be called per element.
+    match op {
+        WireOp::Sum => combine_with(input, inout, T::add),
+        WireOp::Prod => combine_with(input, inout, T::mul),
+        WireOp::Min => combine_with(input, inout, T::min),
+        WireOp::Max => combine_with(input, inout, T::max),
+    }
+}
+
+#[inline(always)]
+fn combine_with<T: Element>(input: &[u8], inout: &mut [u8], apply: impl Fn(T, T) -> T) {
     for (a, b) in input
         .chunks_exact(T::SIZE)
         .zip(inout.chunks_exact_mut(T::SIZE))
@@ -265,8 +273,9 @@ fn combine_typed<T: Element>(op: WireOp, input: &[u8], inout: &mut [u8]) {
     }
 }
 
-/// `inout[i] = input[i] op inout[i]` for every whole element both buffers hold.
-pub fn combine(dtype: DataType, op: WireOp, input: &[u8], inout: &mut [u8]) {
+/// `inout[i] = input[i] op inout[i]` for every whole element both buffers hold, one element at a
+/// time: the definition [`super::combine::combine`] computes faster for half, bfloat16 and fp8.
+pub fn combine_each(dtype: DataType, op: WireOp, input: &[u8], inout: &mut [u8]) {
     with_element!(dtype, T => combine_typed::<T>(op, input, inout))
 }
 
@@ -357,7 +366,7 @@ mod tests {
         // 2048 + 1 is a tie in half precision (spacing 2 above 2048): rounds to even, 2048.
         let input = bytes_f16(&[1.0, 1.5, -3.0]);
         let mut inout = bytes_f16(&[2048.0, 2.25, 7.0]);
-        combine(DataType::Half, WireOp::Sum, &input, &mut inout);
+        combine_each(DataType::Half, WireOp::Sum, &input, &mut inout);
         assert_eq!(f16_values(&inout), vec![2048.0, 3.75, 4.0]);
     }
 
@@ -369,14 +378,14 @@ mod tests {
                 .collect()
         };
         let mut inout = to_bf(&[1.0, -2.0]);
-        combine(
+        combine_each(
             DataType::Bfloat16,
             WireOp::Max,
             &to_bf(&[3.0, -4.0]),
             &mut inout,
         );
         assert_eq!(inout, to_bf(&[3.0, -2.0]));
-        combine(
+        combine_each(
             DataType::Bfloat16,
             WireOp::Prod,
             &to_bf(&[0.5, 4.0]),
@@ -386,7 +395,7 @@ mod tests {
 
         let mut ints: Vec<u8> = [5i32, -7].iter().flat_map(|v| v.to_le_bytes()).collect();
         let other: Vec<u8> = [-9i32, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
-        combine(DataType::Int32, WireOp::Min, &other, &mut ints);
+        combine_each(DataType::Int32, WireOp::Min, &other, &mut ints);
         let back: Vec<i32> = ints
             .chunks_exact(4)
             .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
@@ -399,7 +408,7 @@ mod tests {
         let e4m3 = float_format(DataType::Fp8E4M3).unwrap();
         let enc = |x: f64| f64_to_bits(e4m3, x) as u8;
         let mut inout = vec![enc(1.5), enc(448.0)];
-        combine(
+        combine_each(
             DataType::Fp8E4M3,
             WireOp::Sum,
             &[enc(0.5), enc(448.0)],

@@ -2,6 +2,7 @@
 //! the transports (MPI or local copies) and the [`crate::collectives::Primitives`] on top of them.
 
 pub mod buffer;
+pub mod combine;
 pub mod elementwise;
 pub mod heap;
 pub mod local;
