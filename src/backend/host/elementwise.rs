@@ -1,6 +1,6 @@
 //! Element-wise arithmetic on little-endian byte buffers of any [`DataType`]: the definition of
 //! the user-defined MPI operators' reduction step (half, bfloat16, fp8, 8-bit integers), which
-//! [`super::combine`] computes block by block, and the `mulsum` pre-multiplication and `avg`
+//! [`super::blockwise`] computes block by block, and the `mulsum` pre-multiplication and `avg`
 //! division. Small float types are decoded to f64, combined, and rounded to nearest-even: the
 //! correctly rounded result, since f64 holds a product of two such values exactly, and a sum
 //! exactly or (bfloat16 values far apart) with more than twice their bits, where rounding twice
@@ -274,7 +274,7 @@ fn combine_with<T: Element>(input: &[u8], inout: &mut [u8], apply: impl Fn(T, T)
 }
 
 /// `inout[i] = input[i] op inout[i]` for every whole element both buffers hold, one element at a
-/// time: the definition [`super::combine::combine`] computes faster for half, bfloat16 and fp8.
+/// time: the definition [`super::blockwise::combine`] computes faster for half, bfloat16 and fp8.
 pub fn combine_each(dtype: DataType, op: WireOp, input: &[u8], inout: &mut [u8]) {
     with_element!(dtype, T => combine_typed::<T>(op, input, inout))
 }

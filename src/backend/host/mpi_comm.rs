@@ -9,7 +9,7 @@
 //! wrap; with the built-in MPI_SUM a healthy machine would report wrong results.
 //! Errors are returned (MPI_ERRORS_RETURN) and become `CollbenchError::Mpi` (exit 5).
 
-use super::combine::combine;
+use super::blockwise::combine;
 use super::elementwise::WireOp;
 use super::transport::{check_disjoint, checked_bytes, Sink, Source, Transfer, Transport};
 use crate::error::{CollbenchError, Result};

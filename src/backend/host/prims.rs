@@ -10,8 +10,9 @@
 //! `mulsum` multiplies this rank's input by `data::mulsum_scalar` before an MPI sum (in place, or
 //! into scratch); `avg` divides the summed output by the rank count.
 
+use super::blockwise::{divide_in_place, scale_in_place, scale_into};
 use super::buffer::HostBuffer;
-use super::elementwise::{divide_in_place, scale_in_place, scale_into, WireOp};
+use super::elementwise::WireOp;
 use super::transport::{Sink, Source, Transfer, Transport};
 use crate::collectives::{Counts, LaunchArgs, Primitives};
 use crate::data::mulsum_scalar;

@@ -1,19 +1,20 @@
-//! The reduction step of the user-defined MPI operators, `inout[i] = input[i] op inout[i]`, at
-//! memory speed. MPI calls it on every block it reduces, so it is the host backend's own
-//! arithmetic inside the timed loop of half, bfloat16, fp8 and 8-bit integer reductions.
+//! The host backend's arithmetic at memory speed: the reduction step of the user-defined MPI
+//! operators (`inout[i] = input[i] op inout[i]`, which MPI calls on every block it reduces for
+//! half, bfloat16, fp8 and 8-bit integers), `mulsum`'s pre-multiplication and `avg`'s division.
+//! All three run inside the timed loop.
 //!
-//! Every result equals [`combine_each`]'s, the one-element-at-a-time definition:
+//! Every result equals [`super::elementwise`]'s, the one-element-at-a-time definition:
 //! - half and bfloat16 are decoded to f32 a block at a time (half with the CPU's conversion
-//!   instructions where it has them), combined there and rounded once to nearest-even. A sum or
-//!   product of two such values rounded in f32 and then to the 16-bit format equals the exactly
-//!   rounded result: f32 carries at least 2p + 2 bits for their p-bit significands, where double
-//!   rounding is known to be harmless. Min and max compare in f32 (exact) and keep the chosen
-//!   input's bits.
-//! - fp8 has 256 × 256 pairs: each (format, operator) is a 64 KiB table built once by
-//!   [`combine_each`].
-//! - Everything else is [`combine_each`], whose loops the compiler vectorises.
+//!   instructions where it has them), computed there and rounded once to nearest-even. A sum,
+//!   product or quotient (by a rank count below 2^24, exact in f32) of such values rounded in f32
+//!   and then to the 16-bit format equals the exactly rounded result: f32 carries at least 2p + 2
+//!   bits for their p-bit significands, where double rounding is known to be harmless. Min and
+//!   max compare in f32 (exact) and keep the chosen input's bits.
+//! - fp8 has 256 × 256 pairs: each (format, operator) is a 64 KiB table built once from the
+//!   definition; a division of a one-byte type is a 256-entry table built per call.
+//! - Everything else is the definition, whose loops the compiler vectorises.
 
-use super::elementwise::{combine_each, WireOp};
+use super::elementwise::{self, combine_each, WireOp};
 use crate::types::DataType;
 use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
 use half::{bf16, f16};
@@ -26,6 +27,61 @@ pub fn combine(dtype: DataType, op: WireOp, input: &[u8], inout: &mut [u8]) {
         DataType::Bfloat16 => combine_in_f32::<bf16>(op, input, inout),
         DataType::Fp8E4M3 | DataType::Fp8E5M2 => combine_by_table(dtype, op, input, inout),
         _ => combine_each(dtype, op, input, inout),
+    }
+}
+
+/// `dst[i] = src[i] × scalar` (scalar given as a bit pattern of `dtype`), rounded once: `mulsum`'s
+/// pre-multiplication, out of place.
+pub fn scale_into(dtype: DataType, src: &[u8], dst: &mut [u8], scalar_bits: u64) {
+    match dtype {
+        DataType::Half => {
+            let scalar = half_value::<f16>(scalar_bits);
+            map_into::<f16>(src, dst, |x| x * scalar)
+        }
+        DataType::Bfloat16 => {
+            let scalar = half_value::<bf16>(scalar_bits);
+            map_into::<bf16>(src, dst, |x| x * scalar)
+        }
+        _ => elementwise::scale_into(dtype, src, dst, scalar_bits),
+    }
+}
+
+/// `data[i] ×= scalar`: `mulsum`'s pre-multiplication, in place.
+pub fn scale_in_place(dtype: DataType, data: &mut [u8], scalar_bits: u64) {
+    match dtype {
+        DataType::Half => {
+            let scalar = half_value::<f16>(scalar_bits);
+            map_in_place::<f16>(data, |x| x * scalar)
+        }
+        DataType::Bfloat16 => {
+            let scalar = half_value::<bf16>(scalar_bits);
+            map_in_place::<bf16>(data, |x| x * scalar)
+        }
+        _ => elementwise::scale_in_place(dtype, data, scalar_bits),
+    }
+}
+
+/// Rank counts up to this are exact in f32 (the quotient's double-rounding argument needs that).
+const EXACT_IN_F32: u64 = 1 << 24;
+
+/// `data[i] /= n`: the `avg` step after the sum (integers divide exactly, floats round once).
+pub fn divide_in_place(dtype: DataType, data: &mut [u8], n: u64) {
+    match dtype {
+        _ if n == 1 => {} // x / 1 is x in every type (a one-process run's average).
+        DataType::Half if n <= EXACT_IN_F32 => {
+            let n = n as f32;
+            map_in_place::<f16>(data, |x| x / n)
+        }
+        DataType::Bfloat16 if n <= EXACT_IN_F32 => {
+            let n = n as f32;
+            map_in_place::<bf16>(data, |x| x / n)
+        }
+        _ if dtype.size_bytes() == 1 => {
+            let mut table: [u8; 256] = std::array::from_fn(|byte| byte as u8);
+            elementwise::divide_in_place(dtype, &mut table, n);
+            data.iter_mut().for_each(|b| *b = table[usize::from(*b)]);
+        }
+        _ => elementwise::divide_in_place(dtype, data, n),
     }
 }
 
@@ -55,6 +111,13 @@ macro_rules! half16 {
 half16!(f16);
 half16!(bf16);
 
+/// The value of a 16-bit pattern of `T`, exactly.
+fn half_value<T: Half16>(bits: u64) -> f32 {
+    let mut value = [0f32];
+    T::to_f32_block(&[bits as u16], &mut value);
+    value[0]
+}
+
 /// Little-endian 16-bit words of `bytes` (a whole number of them) into `words`.
 fn read_words(bytes: &[u8], words: &mut [u16]) {
     for (word, pair) in words.iter_mut().zip(bytes.chunks_exact(2)) {
@@ -65,6 +128,34 @@ fn read_words(bytes: &[u8], words: &mut [u16]) {
 fn write_words(words: &[u16], bytes: &mut [u8]) {
     for (word, pair) in words.iter().zip(bytes.chunks_exact_mut(2)) {
         pair.copy_from_slice(&word.to_le_bytes());
+    }
+}
+
+/// `bits[i] = round(f(value of bits[i]))` through f32.
+#[inline(always)]
+fn apply_in_f32<T: Half16>(bits: &mut [u16], values: &mut [f32], f: &impl Fn(f32) -> f32) {
+    T::to_f32_block(bits, values);
+    values.iter_mut().for_each(|v| *v = f(*v));
+    T::from_f32_block(values, bits);
+}
+
+fn map_into<T: Half16>(src: &[u8], dst: &mut [u8], f: impl Fn(f32) -> f32) {
+    let (mut bits, mut values) = ([0u16; BLOCK], [0f32; BLOCK]);
+    for (from, to) in src.chunks(2 * BLOCK).zip(dst.chunks_mut(2 * BLOCK)) {
+        let n = from.len().min(to.len()) / 2;
+        read_words(from, &mut bits[..n]);
+        apply_in_f32::<T>(&mut bits[..n], &mut values[..n], &f);
+        write_words(&bits[..n], to);
+    }
+}
+
+fn map_in_place<T: Half16>(data: &mut [u8], f: impl Fn(f32) -> f32) {
+    let (mut bits, mut values) = ([0u16; BLOCK], [0f32; BLOCK]);
+    for block in data.chunks_mut(2 * BLOCK) {
+        let n = block.len() / 2;
+        read_words(block, &mut bits[..n]);
+        apply_in_f32::<T>(&mut bits[..n], &mut values[..n], &f);
+        write_words(&bits[..n], block);
     }
 }
 
@@ -157,29 +248,47 @@ mod tests {
             .collect()
     }
 
-    /// Both functions on the same buffers: the same bits, NaNs aside (any NaN is one NaN).
+    /// The 16-bit word `i` of `bytes`.
+    fn word(bytes: &[u8], i: usize) -> u16 {
+        u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]])
+    }
+
+    /// The words of `fast` and `each` are the same, any NaN matching any NaN; `describe(i)` says
+    /// what element `i` was computed from.
+    fn assert_same_words(
+        dtype: DataType,
+        fast: &[u8],
+        each: &[u8],
+        describe: impl Fn(usize) -> String,
+    ) {
+        let nan = |w: u16| match dtype {
+            DataType::Half => f16::from_bits(w).is_nan(),
+            _ => bf16::from_bits(w).is_nan(),
+        };
+        assert_eq!(fast.len(), each.len());
+        for i in 0..fast.len() / 2 {
+            let (f, e) = (word(fast, i), word(each, i));
+            assert!(
+                f == e || (nan(f) && nan(e)),
+                "{dtype:?} element {i}, {}: block {f:#06x}, element by element {e:#06x}",
+                describe(i)
+            );
+        }
+    }
+
+    /// Both combines on the same buffers give the same words.
     fn assert_same_as_each(dtype: DataType, op: WireOp, input: &[u8], inout: &[u8]) {
         let mut fast = inout.to_vec();
         let mut each = inout.to_vec();
         combine(dtype, op, input, &mut fast);
         combine_each(dtype, op, input, &mut each);
-        let nan = |w: u16| match dtype {
-            DataType::Half => f16::from_bits(w).is_nan(),
-            _ => bf16::from_bits(w).is_nan(),
-        };
-        for (i, (f, e)) in fast.chunks_exact(2).zip(each.chunks_exact(2)).enumerate() {
-            let (f, e) = (
-                u16::from_le_bytes([f[0], f[1]]),
-                u16::from_le_bytes([e[0], e[1]]),
-            );
-            assert!(
-                f == e || (nan(f) && nan(e)),
-                "{dtype:?} {op:?} element {i}: input {:#06x} inout {:#06x}: block {f:#06x}, \
-                 element by element {e:#06x}",
-                u16::from_le_bytes([input[2 * i], input[2 * i + 1]]),
-                u16::from_le_bytes([inout[2 * i], inout[2 * i + 1]]),
-            );
-        }
+        assert_same_words(dtype, &fast, &each, |i| {
+            format!(
+                "{op:?} of input {:#06x} and inout {:#06x}",
+                word(input, i),
+                word(inout, i)
+            )
+        });
     }
 
     #[test]
@@ -233,7 +342,7 @@ mod tests {
     }
 
     /// Every one of the 2^32 pairs of each format, for every operator (4-5 minutes in a
-    /// release build: `cargo test --release --lib combine -- --ignored`).
+    /// release build: `cargo test --release --lib blockwise -- --ignored`).
     #[test]
     #[ignore = "minutes: every pair of 16-bit values"]
     fn half_and_bfloat16_blocks_equal_the_element_definition_on_every_pair() {
@@ -247,6 +356,89 @@ mod tests {
                     assert_same_as_each(dtype, op, &every, &inout);
                 }
             }
+        }
+    }
+
+    /// Rank counts: small ones, powers of two, the largest exact in f32 and beyond it.
+    const RANK_COUNTS: [u64; 12] = [
+        1,
+        2,
+        3,
+        5,
+        7,
+        24,
+        255,
+        256,
+        1000,
+        EXACT_IN_F32,
+        EXACT_IN_F32 + 1,
+        1 << 40,
+    ];
+
+    fn assert_division_matches(dtype: DataType, values: &[u8], counts: impl Iterator<Item = u64>) {
+        for n in counts {
+            let mut fast = values.to_vec();
+            let mut each = values.to_vec();
+            divide_in_place(dtype, &mut fast, n);
+            elementwise::divide_in_place(dtype, &mut each, n);
+            match dtype.size_bytes() {
+                1 => assert_eq!(fast, each, "{dtype:?} / {n}"),
+                _ => assert_same_words(dtype, &fast, &each, |i| {
+                    format!("{:#06x} / {n}", word(values, i))
+                }),
+            }
+        }
+    }
+
+    #[test]
+    fn scaling_and_averages_equal_the_element_definition_on_every_value() {
+        let every: Vec<u8> = (0..=u16::MAX).flat_map(|w| w.to_le_bytes()).collect();
+        for dtype in [DataType::Half, DataType::Bfloat16] {
+            // Scalars: one, a half, three, the largest finite, the smallest subnormal, -2 and
+            // random patterns.
+            let mut scalars: Vec<u64> = match dtype {
+                DataType::Half => vec![0x3c00, 0x3800, 0x4200, 0x7bff, 0x0001, 0xc000],
+                _ => vec![0x3f80, 0x3f00, 0x4040, 0x7f7f, 0x0001, 0xc000],
+            };
+            scalars.extend(
+                bytes(16, 7)
+                    .chunks_exact(2)
+                    .map(|c| u64::from(c[0]) << 8 | u64::from(c[1])),
+            );
+            for scalar in scalars {
+                let mut each = every.clone();
+                elementwise::scale_in_place(dtype, &mut each, scalar);
+                let mut into = vec![0u8; every.len()];
+                scale_into(dtype, &every, &mut into, scalar);
+                assert_same_words(dtype, &into, &each, |i| {
+                    format!("{:#06x} x {scalar:#06x} into", word(&every, i))
+                });
+                let mut in_place = every.clone();
+                scale_in_place(dtype, &mut in_place, scalar);
+                assert_same_words(dtype, &in_place, &each, |i| {
+                    format!("{:#06x} x {scalar:#06x} in place", word(&every, i))
+                });
+            }
+            assert_division_matches(dtype, &every, RANK_COUNTS.into_iter());
+        }
+        let every_byte: Vec<u8> = (0..=u8::MAX).collect();
+        for dtype in [
+            DataType::Fp8E4M3,
+            DataType::Fp8E5M2,
+            DataType::Int8,
+            DataType::Uint8,
+        ] {
+            assert_division_matches(dtype, &every_byte, RANK_COUNTS.into_iter());
+        }
+    }
+
+    /// Every 16-bit value divided by every rank count up to 4096 (a minute or two in a release build).
+    #[test]
+    #[ignore = "minutes: 2^16 values by 4096 rank counts"]
+    fn averages_equal_the_element_definition_for_every_rank_count_to_4096() {
+        let every: Vec<u8> = (0..=u16::MAX).flat_map(|w| w.to_le_bytes()).collect();
+        for dtype in [DataType::Half, DataType::Bfloat16] {
+            assert_division_matches(dtype, &every, 1..=4096);
         }
     }
 
