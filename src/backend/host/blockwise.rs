@@ -6,7 +6,7 @@
 //! Every result equals [`super::elementwise`]'s, the one-element-at-a-time definition:
 //! - half and bfloat16 are decoded to f32 a block at a time (half with the CPU's conversion
 //!   instructions where it has them), computed there and rounded once to nearest-even. A sum,
-//!   product or quotient (by a rank count below 2^24, exact in f32) of such values rounded in f32
+//!   product or quotient (by a rank count up to 2^24, exact in f32) of such values rounded in f32
 //!   and then to the 16-bit format equals the exactly rounded result: f32 carries at least 2p + 2
 //!   bits for their p-bit significands, where double rounding is known to be harmless. Min and
 //!   max compare in f32 (exact) and keep the chosen input's bits.
@@ -89,7 +89,7 @@ pub fn divide_in_place(dtype: DataType, data: &mut [u8], n: u64) {
 const BLOCK: usize = 512;
 
 /// A 16-bit float format that converts whole slices to and from f32.
-trait Half16: Copy + Default {
+trait Half16: Copy {
     fn to_f32_block(bits: &[u16], out: &mut [f32]);
     fn from_f32_block(values: &[f32], bits: &mut [u16]);
 }
