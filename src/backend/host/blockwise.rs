@@ -11,7 +11,8 @@
 //!   bits for their p-bit significands, where double rounding is known to be harmless. Min and
 //!   max compare in f32 (exact) and keep the chosen input's bits.
 //! - fp8 has 256 × 256 pairs: each (format, operator) is a 64 KiB table built once from the
-//!   definition; a division of a one-byte type is a 256-entry table built per call.
+//!   definition; scaling or dividing a one-byte type looks each value up in a 256-entry table
+//!   built per call from the definition.
 //! - Everything else is the definition, whose loops the compiler vectorises.
 
 use super::elementwise::{self, combine_each, WireOp};
@@ -42,6 +43,12 @@ pub fn scale_into(dtype: DataType, src: &[u8], dst: &mut [u8], scalar_bits: u64)
             let scalar = half_value::<bf16>(scalar_bits);
             map_into::<bf16>(src, dst, |x| x * scalar)
         }
+        _ if dtype.size_bytes() == 1 => {
+            let table = byte_table(|t| elementwise::scale_in_place(dtype, t, scalar_bits));
+            for (a, b) in src.iter().zip(dst.iter_mut()) {
+                *b = table[usize::from(*a)];
+            }
+        }
         _ => elementwise::scale_into(dtype, src, dst, scalar_bits),
     }
 }
@@ -56,6 +63,10 @@ pub fn scale_in_place(dtype: DataType, data: &mut [u8], scalar_bits: u64) {
         DataType::Bfloat16 => {
             let scalar = half_value::<bf16>(scalar_bits);
             map_in_place::<bf16>(data, |x| x * scalar)
+        }
+        _ if dtype.size_bytes() == 1 => {
+            let table = byte_table(|t| elementwise::scale_in_place(dtype, t, scalar_bits));
+            data.iter_mut().for_each(|b| *b = table[usize::from(*b)]);
         }
         _ => elementwise::scale_in_place(dtype, data, scalar_bits),
     }
@@ -77,19 +88,26 @@ pub fn divide_in_place(dtype: DataType, data: &mut [u8], n: u64) {
             map_in_place::<bf16>(data, |x| x / n)
         }
         _ if dtype.size_bytes() == 1 => {
-            let mut table: [u8; 256] = std::array::from_fn(|byte| byte as u8);
-            elementwise::divide_in_place(dtype, &mut table, n);
+            let table = byte_table(|t| elementwise::divide_in_place(dtype, t, n));
             data.iter_mut().for_each(|b| *b = table[usize::from(*b)]);
         }
         _ => elementwise::divide_in_place(dtype, data, n),
     }
 }
 
+/// What `apply` makes of each of the 256 values of a one-byte type, indexed by the value: a
+/// lookup per element instead of a round trip through f64 (fp8) or a division.
+fn byte_table(apply: impl FnOnce(&mut [u8])) -> [u8; 256] {
+    let mut table = std::array::from_fn(|byte| byte as u8);
+    apply(&mut table);
+    table
+}
+
 /// Elements per block: small enough for the stack, large enough for the conversions' vectors.
 const BLOCK: usize = 512;
 
 /// A 16-bit float format that converts whole slices to and from f32.
-trait Half16: Copy {
+trait Half16 {
     fn to_f32_block(bits: &[u16], out: &mut [f32]);
     fn from_f32_block(values: &[f32], bits: &mut [u16]);
 }
@@ -429,6 +447,28 @@ mod tests {
             DataType::Uint8,
         ] {
             assert_division_matches(dtype, &every_byte, RANK_COUNTS.into_iter());
+        }
+    }
+
+    #[test]
+    fn scaling_one_byte_types_by_table_equals_scaling_each_element() {
+        let every_byte: Vec<u8> = (0..=255).collect();
+        for dtype in [
+            DataType::Fp8E4M3,
+            DataType::Fp8E5M2,
+            DataType::Int8,
+            DataType::Uint8,
+        ] {
+            for scalar_bits in [0x38, 0x40, 0x3C, 0xB8, 1, 2, 0xFF] {
+                let mut expected = every_byte.clone();
+                elementwise::scale_in_place(dtype, &mut expected, scalar_bits);
+                let mut scaled = vec![0u8; 256];
+                scale_into(dtype, &every_byte, &mut scaled, scalar_bits);
+                assert_eq!(scaled, expected, "{dtype} x {scalar_bits:#x} out of place");
+                let mut in_place = every_byte.clone();
+                scale_in_place(dtype, &mut in_place, scalar_bits);
+                assert_eq!(in_place, expected, "{dtype} x {scalar_bits:#x} in place");
+            }
         }
     }
 

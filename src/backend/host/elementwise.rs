@@ -279,27 +279,8 @@ pub fn combine_each(dtype: DataType, op: WireOp, input: &[u8], inout: &mut [u8])
     with_element!(dtype, T => combine_typed::<T>(op, input, inout))
 }
 
-/// `T::read(b).mul(scalar)` for every byte `b`: a one-byte type has only 256 values, so scaling a
-/// buffer of it is a table lookup per element instead of a round trip through f64 (fp8).
-fn byte_scale_table<T: Element>(scalar: T) -> [u8; 256] {
-    let mut table = [0u8; 256];
-    for (byte, scaled) in table.iter_mut().enumerate() {
-        T::read(&[byte as u8])
-            .mul(scalar)
-            .write(std::slice::from_mut(scaled));
-    }
-    table
-}
-
 fn scale_typed<T: Element>(src: &[u8], dst: &mut [u8], scalar_bits: u64) {
     let scalar = T::from_bits(scalar_bits);
-    if T::SIZE == 1 {
-        let table = byte_scale_table(scalar);
-        for (a, b) in src.iter().zip(dst.iter_mut()) {
-            *b = table[*a as usize];
-        }
-        return;
-    }
     for (a, b) in src.chunks_exact(T::SIZE).zip(dst.chunks_exact_mut(T::SIZE)) {
         T::read(a).mul(scalar).write(b);
     }
@@ -313,11 +294,6 @@ pub fn scale_into(dtype: DataType, src: &[u8], dst: &mut [u8], scalar_bits: u64)
 
 fn scale_in_place_typed<T: Element>(data: &mut [u8], scalar_bits: u64) {
     let scalar = T::from_bits(scalar_bits);
-    if T::SIZE == 1 {
-        let table = byte_scale_table(scalar);
-        data.iter_mut().for_each(|b| *b = table[*b as usize]);
-        return;
-    }
     for chunk in data.chunks_exact_mut(T::SIZE) {
         T::read(chunk).mul(scalar).write(chunk);
     }
@@ -437,35 +413,6 @@ mod tests {
         let mut signed: Vec<u8> = [-12i64].iter().flat_map(|v| v.to_le_bytes()).collect();
         divide_in_place(DataType::Int64, &mut signed, 3);
         assert_eq!(i64::from_le_bytes(signed.try_into().unwrap()), -4);
-    }
-
-    #[test]
-    fn scaling_one_byte_types_by_table_equals_scaling_each_element() {
-        fn each<T: Element>(src: &[u8], scalar_bits: u64) -> Vec<u8> {
-            let scalar = T::from_bits(scalar_bits);
-            let mut out = vec![0u8; src.len()];
-            for (a, b) in src.iter().zip(out.iter_mut()) {
-                T::read(&[*a]).mul(scalar).write(std::slice::from_mut(b));
-            }
-            out
-        }
-        let every_byte: Vec<u8> = (0..=255).collect();
-        for dtype in [
-            DataType::Fp8E4M3,
-            DataType::Fp8E5M2,
-            DataType::Int8,
-            DataType::Uint8,
-        ] {
-            for scalar_bits in [0x38, 0x40, 0x3C, 0xB8, 1, 2, 0xFF] {
-                let expected = with_element!(dtype, T => each::<T>(&every_byte, scalar_bits));
-                let mut scaled = vec![0u8; 256];
-                scale_into(dtype, &every_byte, &mut scaled, scalar_bits);
-                assert_eq!(scaled, expected, "{dtype} x {scalar_bits:#x} out of place");
-                let mut in_place = every_byte.clone();
-                scale_in_place(dtype, &mut in_place, scalar_bits);
-                assert_eq!(in_place, expected, "{dtype} x {scalar_bits:#x} in place");
-            }
-        }
     }
 
     #[test]
