@@ -8,8 +8,14 @@ column (-c 0); OSU's is its average latency; IMB's is t_avg. Every cell of a rou
 before the next round starts, and the order of the three tools rotates from round to round, so slow
 drift of the machine (other jobs, frequency) lands on every tool alike.
 
+A cell above 1.05 at its median is marked beyond the noise when its per-round ratios lie above 1.05
+by a one-sided exact Wilcoxon signed-rank test (p < 0.05), and inside the noise otherwise. With
+--control every round also runs collbench a second time, as a tool of its own ("collbench again"):
+collbench / collbench again is what two identical tools give on this machine, cell by cell, and the
+same test on it shows how often the test calls noise a gap.
+
 Usage:
-  benches/peers.py --peers DIR [--ranks 2,4] [--rounds 5] [--out FILE]
+  benches/peers.py --peers DIR [--ranks 2,4] [--rounds 5] [--control] [--out FILE]
   benches/peers.py --how-to-build
 
 DIR holds OSU 7.4's osu_* binaries and IMB's IMB-MPI1 anywhere below it. Nothing third-party lives in
@@ -20,6 +26,7 @@ measure the scheduler as much as the library). See docs/benchmarks.md.
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -211,6 +218,10 @@ def imb_time(ctx, collective, size, nranks):
 
 
 TOOLS = {"collbench": collbench_time, "OSU": osu_time, "IMB": imb_time}
+# The control: the same collbench command again, at its own place in the rotation.
+CONTROL = "collbench again"
+GOAL = 1.05
+NOISE_P = 0.05
 
 
 class Context:
@@ -224,10 +235,10 @@ class Context:
         return mpirun_prefix(nranks, self.cores)
 
 
-def measure(ctx, nranks, rounds, collectives, sizes, log):
+def measure(ctx, nranks, rounds, collectives, sizes, log, control):
     """times[(collective, size)][tool] = [µs per round]"""
-    times = {(c, s): {t: [] for t in TOOLS} for c in collectives for s in sizes}
-    tools = list(TOOLS)
+    tools = list(TOOLS) + ([CONTROL] if control else [])
+    times = {(c, s): {t: [] for t in tools} for c in collectives for s in sizes}
     for r in range(rounds):
         order = tools[r % len(tools):] + tools[: r % len(tools)]
         started = time.monotonic()
@@ -235,7 +246,7 @@ def measure(ctx, nranks, rounds, collectives, sizes, log):
             for size in sizes:
                 for tool in order:
                     try:
-                        value = TOOLS[tool](ctx, collective, size, nranks)
+                        value = TOOLS.get(tool, collbench_time)(ctx, collective, size, nranks)
                     except (RuntimeError, subprocess.TimeoutExpired) as error:
                         # One failed launch costs its cell this round, not the whole run.
                         log(f"  {tool} {collective} {label(size)} failed: {error}")
@@ -253,12 +264,44 @@ def load_average():
         return "unknown"
 
 
+def ratios(ours, theirs):
+    """Per-round ratios, over rounds where both launches worked."""
+    return [a / b for a, b in zip(ours, theirs) if a is not None and b]
+
+
 def ratio_cell(ours, theirs):
-    """(median, min, max) of the per-round ratios, over rounds where both launches worked."""
-    ratios = [a / b for a, b in zip(ours, theirs) if a is not None and b]
-    if not ratios:
+    """(median, min, max) of the per-round ratios, or None when no round worked."""
+    values = ratios(ours, theirs)
+    if not values:
         return None
-    return statistics.median(ratios), min(ratios), max(ratios)
+    return statistics.median(values), min(values), max(values)
+
+
+def signed_rank_p(values, above):
+    """Exact one-sided p-value of the Wilcoxon signed-rank test that the values' log lies above
+    log(`above`) (ranks of tied distances averaged; values equal to `above` dropped)."""
+    diffs = [math.log(v / above) for v in values if v != above]
+    if not diffs:
+        return 1.0
+    order = sorted(range(len(diffs)), key=lambda i: abs(diffs[i]))
+    doubled = [0] * len(diffs)  # twice each rank, so averaged ties stay whole numbers
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and abs(diffs[order[j + 1]]) == abs(diffs[order[i]]):
+            j += 1
+        for k in range(i, j + 1):
+            doubled[order[k]] = i + j + 2
+        i = j + 1
+    observed = sum(r for r, d in zip(doubled, diffs) if d > 0)
+    # Under the null each rank's sign is a fair coin: count the sign patterns per doubled sum.
+    ways = {0: 1}
+    for r in doubled:
+        nxt = dict(ways)
+        for total, count in ways.items():
+            nxt[total + r] = nxt.get(total + r, 0) + count
+        ways = nxt
+    return sum(c for total, c in ways.items() if total >= observed) / 2 ** len(diffs)
 
 
 def median_time(values):
@@ -266,39 +309,103 @@ def median_time(values):
     return f"{statistics.median(values):.2f}" if values else "failed"
 
 
-def report(times, nranks, cores, collectives, sizes, rounds):
+def beyond_noise(values):
+    """True when the per-round ratios lie above 1.05 beyond their round-to-round noise."""
+    return signed_rank_p(values, GOAL) < NOISE_P
+
+
+def ratio_table(times, collectives, sizes, other, header, rule):
+    """Rows of collbench / `other`, marked: "✗" above 1.05 beyond the noise, "~" above it inside
+    the noise; and how many cells are above 1.05, beyond the noise and inside it."""
+    lines, above, beyond = [], 0, 0
+    for c in collectives:
+        cells = []
+        for s in sizes:
+            t = times[(c, s)]
+            values = ratios(t["collbench"], t[other])
+            if not values:
+                cells.append("failed")
+                continue
+            median = statistics.median(values)
+            mark = "" if median <= GOAL else " ✗" if beyond_noise(values) else " ~"
+            above += median > GOAL
+            beyond += mark == " ✗"
+            cells.append(f"{median:.2f} ({min(values):.2f}–{max(values):.2f}){mark}")
+        lines.append(f"| {c} vs {other} | " + " | ".join(cells) + " |")
+    return [header, rule] + lines, above, beyond, above - beyond
+
+
+def report(times, nranks, cores, collectives, sizes, rounds, control):
     lines = []
     over = nranks > cores
     title = f"{nranks} ranks on {cores} cores" + (" — OVERSUBSCRIBED" if over else "")
     lines.append(f"## {title}, {rounds} rounds")
     header = "| collective | " + " | ".join(label(s) for s in sizes) + " |"
     rule = "|---|" + "---|" * len(sizes)
+    cells = len(collectives) * len(sizes)
+    summary = []
+    legend = (f"≤ {GOAL} is the goal; ✗ above it beyond the noise (the per-round ratios lie above "
+              f"{GOAL}: one-sided Wilcoxon signed-rank, exact, p < {NOISE_P}), ~ above it inside "
+              "the noise")
+    if control:
+        table, above, beyond, inside = ratio_table(times, collectives, sizes, CONTROL, header, rule)
+        lines += ["", "the control, collbench / collbench again (the same command twice per round: "
+                  f"what two identical tools give here); {legend}", "", *table]
+        summary.append(f"control: {above} of {cells} cells above {GOAL} ({beyond} beyond the "
+                       f"noise, {inside} inside it)")
     for peer in ("OSU", "IMB"):
-        lines += ["", f"collbench / {peer}: median per-round ratio (min–max); ≤ 1.05 is the goal", "",
-                  header, rule]
-        for c in collectives:
-            cells = []
-            for s in sizes:
-                cell = ratio_cell(times[(c, s)]["collbench"], times[(c, s)][peer])
-                if cell is None:
-                    cells.append("failed")
-                    continue
-                med, lo, hi = cell
-                mark = "" if med <= 1.05 else " ✗"
-                cells.append(f"{med:.2f} ({lo:.2f}–{hi:.2f}){mark}")
-            lines.append(f"| {c} vs {peer} | " + " | ".join(cells) + " |")
+        table, above, beyond, inside = ratio_table(times, collectives, sizes, peer, header, rule)
+        lines += ["", f"collbench / {peer}: median per-round ratio (min–max); {legend}", "", *table]
+        summary.append(f"vs {peer}: {above} of {cells} cells above {GOAL} ({beyond} beyond the "
+                       f"noise, {inside} inside it)")
+    if 2.0 ** -rounds >= NOISE_P:
+        summary.append(f"with {rounds} rounds no cell can test beyond the noise (the smallest "
+                       f"p-value is 2^-{rounds}): take 5 rounds or more")
+    lines[1:1] = ["", "summary: " + "; ".join(summary)]
     raised = [f"{c} {label(s)} → {label(peer_size(c, s, nranks))}" for c in collectives for s in sizes
               if peer_size(c, s, nranks) != s]
     if raised:
         lines += ["", "cells measured at a larger size (16 B blocks per rank): " + ", ".join(raised)]
-    lines += ["", "median time per operation, µs (collbench / OSU / IMB)", "", header, rule]
+    tools = list(TOOLS) + ([CONTROL] if control else [])
+    lines += ["", f"median time per operation, µs ({' / '.join(tools)})", "", header, rule]
     for c in collectives:
-        cells = []
+        row = []
         for s in sizes:
             t = times[(c, s)]
-            cells.append(" / ".join(median_time(t[k]) for k in TOOLS))
-        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+            row.append(" / ".join(median_time(t[k]) for k in tools))
+        lines.append(f"| {c} | " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def self_test():
+    """Checks of the noise test and the marks against values worked out by hand."""
+    checks = [
+        # Seven ratios above 1.05: only the all-positive sign pattern reaches W+ = 28.
+        (signed_rank_p([1.2] * 7, GOAL), 1 / 128),
+        # Negative rank 4 of 7: W+ = 24; sign patterns with a negative sum <= 4 number 7.
+        (signed_rank_p([1.2, 1.1, 1.3, 1.06, 1.07, 1.2, 1.0], GOAL), 7 / 128),
+        (signed_rank_p([0.9] * 7, GOAL), 1.0),
+        (signed_rank_p([1.2] * 5, GOAL), 1 / 32),
+        (signed_rank_p([1.2] * 4, GOAL), 1 / 16),
+    ]
+    for got, want in checks:
+        assert math.isclose(got, want), f"signed_rank_p gave {got}, expected {want}"
+    osu = [1.0] * 7
+    cells = {
+        "beyond": [1.2, 1.25, 1.3, 1.22, 1.21, 1.4, 1.19],
+        "inside": [0.8, 1.3, 0.9, 1.4, 1.1, 1.2, 0.7],
+        "under": [1.0, 1.02, 0.98, 1.04, 1.01, 0.99, 1.03],
+    }
+    times = {("allreduce", 8): {}, ("broadcast", 8): {}, ("alltoall", 8): {}}
+    for (key, ours) in zip(times, cells.values()):
+        times[key] = {"collbench": ours, "OSU": osu}
+    rows, above, beyond, inside = ratio_table(times, ["allreduce", "broadcast", "alltoall"], [8],
+                                              "OSU", "", "")
+    assert (above, beyond, inside) == (2, 1, 1), (above, beyond, inside)
+    marks = [row.rstrip(" |").split()[-1] for row in rows[2:]]
+    assert marks == ["✗", "~", "(0.98–1.04)"], marks
+    print(f"benches/peers.py: self-test passed ({len(checks) + 2} checks)")
+    return 0
 
 
 def main():
@@ -313,10 +420,17 @@ def main():
                         help=f"comma-separated subset of {','.join(COLLECTIVES)}")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
                         help="message sizes, comma-separated, in bytes or with K, M, G (default 8,1K,64K,1M,16M)")
+    parser.add_argument("--control", action="store_true",
+                        help="also run collbench a second time per round: the noise floor of every "
+                             "cell, and which cells above 1.05 are inside it")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per launch")
     parser.add_argument("--out", help="also write the report to this file")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check the noise test against values worked out by hand, and exit")
     args = parser.parse_args()
 
+    if args.self_test:
+        return self_test()
     if args.how_to_build:
         print(HOW_TO_BUILD, end="")
         return 0
@@ -368,8 +482,8 @@ def main():
     for nranks in ranks:
         log(f"measuring {nranks} ranks")
         before = load_average()
-        times = measure(ctx, nranks, args.rounds, collectives, sizes, log)
-        sections += ["", report(times, nranks, ctx.cores, collectives, sizes, args.rounds),
+        times = measure(ctx, nranks, args.rounds, collectives, sizes, log, args.control)
+        sections += ["", report(times, nranks, ctx.cores, collectives, sizes, args.rounds, args.control),
                      "", f"load average before: {before}; after: {load_average()} (other jobs on "
                      "the machine show here; a load above the core count makes every cell noise)"]
     text = "\n".join(sections) + "\n"
