@@ -128,27 +128,40 @@ fn builtin_op(op: WireOp) -> ffi::MPI_Op {
     }
 }
 
+// The checks below run on every operation of a timed loop; their errors are built out of line
+// (cold), so the calls that pass stay a compare and a branch.
+
 #[inline]
 fn check(call: &str, rank: usize, code: c_int) -> Result<()> {
     if code == ffi::MPI_SUCCESS as c_int {
         Ok(())
     } else {
-        Err(CollbenchError::Mpi(format!(
-            "{call} failed on rank {rank}: {}",
-            error_text(code)
-        )))
+        Err(call_failed(call, rank, code))
     }
+}
+
+#[cold]
+#[inline(never)]
+fn call_failed(call: &str, rank: usize, code: c_int) -> CollbenchError {
+    CollbenchError::Mpi(format!(
+        "{call} failed on rank {rank}: {}",
+        error_text(code)
+    ))
 }
 
 #[inline]
 fn count_arg(call: &str, count: usize) -> Result<c_int> {
-    c_int::try_from(count).map_err(|_| {
-        CollbenchError::Unsupported(format!(
-            "{call} of {count} elements: MPI counts are limited to {} elements on the mpi \
-             backend; lower -e/--maxbytes",
-            c_int::MAX
-        ))
-    })
+    c_int::try_from(count).map_err(|_| count_too_large(call, count))
+}
+
+#[cold]
+#[inline(never)]
+fn count_too_large(call: &str, count: usize) -> CollbenchError {
+    CollbenchError::Unsupported(format!(
+        "{call} of {count} elements: MPI counts are limited to {} elements on the mpi backend; \
+         lower -e/--maxbytes",
+        c_int::MAX
+    ))
 }
 
 #[inline]
@@ -202,11 +215,16 @@ fn source_ptr(src: Source, needed: usize, call: &str) -> Result<*const c_void> {
     match src {
         Source::InPlace => Ok(in_place() as *const c_void),
         Source::Buffer(s) if s.len() >= needed => Ok(send_ptr(s)),
-        Source::Buffer(s) => Err(CollbenchError::Mpi(format!(
-            "{call}: the send buffer holds {} bytes but {needed} are needed (internal size mismatch)",
-            s.len()
-        ))),
+        Source::Buffer(s) => Err(short_send_buffer(call, s.len(), needed)),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn short_send_buffer(call: &str, held: usize, needed: usize) -> CollbenchError {
+    CollbenchError::Mpi(format!(
+        "{call}: the send buffer holds {held} bytes but {needed} are needed (internal size mismatch)"
+    ))
 }
 
 impl MpiTransport {

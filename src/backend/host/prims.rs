@@ -81,6 +81,9 @@ pub struct HostPrims<'a> {
     pub group: &'a mut PendingGroup,
 }
 
+// Cold and out of line: the checks that call it run on every operation of a timed loop.
+#[cold]
+#[inline(never)]
 fn range_error(what: &str, start: usize, len: usize, available: usize) -> CollbenchError {
     CollbenchError::Mpi(format!(
         "{what}: bytes {start}..{} are outside the {available}-byte host buffer (internal size \

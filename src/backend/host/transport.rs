@@ -122,16 +122,20 @@ pub trait Transport {
 
 /// `count` elements of `dtype` in bytes, checked against a buffer of `available` bytes.
 pub fn checked_bytes(what: &str, count: usize, dtype: DataType, available: usize) -> Result<usize> {
-    let bytes = count
+    count
         .checked_mul(dtype.size_bytes())
         .filter(|&b| b <= available)
-        .ok_or_else(|| {
-            CollbenchError::Mpi(format!(
-                "{what}: {count} {dtype} elements do not fit the {available}-byte buffer the host \
-                 backend allocated (internal size mismatch)"
-            ))
-        })?;
-    Ok(bytes)
+        .ok_or_else(|| size_mismatch(what, count, dtype, available))
+}
+
+// Cold and out of line: `checked_bytes` runs on every operation of a timed loop.
+#[cold]
+#[inline(never)]
+fn size_mismatch(what: &str, count: usize, dtype: DataType, available: usize) -> CollbenchError {
+    CollbenchError::Mpi(format!(
+        "{what}: {count} {dtype} elements do not fit the {available}-byte buffer the host backend \
+         allocated (internal size mismatch)"
+    ))
 }
 
 /// Receive transfers must not overlap (MPI forbids it and the result would be undefined).
