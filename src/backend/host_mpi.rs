@@ -170,24 +170,17 @@ impl HostBackend {
         (args, self.layout(call, 0))
     }
 
-    /// Runs one operation of `collective` with both views of `unshifted` moved by `shift` bytes.
-    #[inline]
-    fn launch_at(
-        &mut self,
-        collective: &dyn Collective,
-        args: &LaunchArgs,
-        unshifted: Layout,
-        shift: usize,
-    ) -> Result<()> {
-        let mut prims = HostPrims {
+    /// The buffers and transport every operation of a loop works on, views at `unshifted`; each
+    /// operation only moves `layout.shift` (built once per loop: it shows at 8 B).
+    fn prims(&mut self, unshifted: Layout) -> HostPrims<'_> {
+        HostPrims {
             send: &self.send,
             recv: &mut self.recv,
             scratch: &mut self.scratch,
             transport: self.transport.as_mut(),
-            layout: Layout { shift, ..unshifted },
+            layout: unshifted,
             group: &mut self.group,
-        };
-        collective.launch(&mut prims, args)
+        }
     }
 
     /// Threads that filling and checking may use: the cores this process may run on, shared with
@@ -246,10 +239,9 @@ impl HostBackend {
 }
 
 struct HostLoop<'a, 'c> {
-    backend: &'a mut HostBackend,
+    prims: HostPrims<'a>,
     collective: &'c dyn Collective,
     args: LaunchArgs,
-    unshifted: Layout,
     footprint: usize,
     steps: usize,
     /// `op_index mod steps`, kept incrementally (a division per operation shows at 8 B).
@@ -268,15 +260,15 @@ impl LoopOps for HostLoop<'_, '_> {
             self.slot = 0;
         }
         self.next_index = op_index + 1;
-        self.backend
-            .launch_at(self.collective, &self.args, self.unshifted, shift)
+        self.prims.layout.shift = shift;
+        self.collective.launch(&mut self.prims, &self.args)
     }
     /// MPI calls return when complete: nothing is outstanding.
     fn complete(&mut self) -> Result<()> {
         Ok(())
     }
     fn barrier(&mut self) -> Result<()> {
-        self.backend.transport.barrier()
+        self.prims.transport.barrier()
     }
 }
 
@@ -393,13 +385,10 @@ impl Backend for HostBackend {
     fn warmup(&mut self, call: &CallSpec, iters: usize) -> Result<()> {
         let (footprint, steps) = self.shift_steps(call);
         let (args, unshifted) = self.launch_of(call);
+        let mut prims = self.prims(unshifted);
         for iter in 0..iters {
-            self.launch_at(
-                call.collective,
-                &args,
-                unshifted,
-                footprint * (iter % steps),
-            )?;
+            prims.layout.shift = footprint * (iter % steps);
+            call.collective.launch(&mut prims, &args)?;
             watchdog::heartbeat(iter as u64 + 1);
         }
         Ok(())
@@ -416,10 +405,9 @@ impl Backend for HostBackend {
         let (footprint, steps) = self.shift_steps(call);
         let (args, unshifted) = self.launch_of(call);
         let mut ops = HostLoop {
-            backend: self,
+            prims: self.prims(unshifted),
             collective: call.collective,
             args,
-            unshifted,
             footprint,
             steps,
             slot: 0,
