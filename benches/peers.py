@@ -269,14 +269,6 @@ def ratios(ours, theirs):
     return [a / b for a, b in zip(ours, theirs) if a is not None and b]
 
 
-def ratio_cell(ours, theirs):
-    """(median, min, max) of the per-round ratios, or None when no round worked."""
-    values = ratios(ours, theirs)
-    if not values:
-        return None
-    return statistics.median(values), min(values), max(values)
-
-
 def signed_rank_p(values, above):
     """Exact one-sided p-value of the Wilcoxon signed-rank test that the values' log lies above
     log(`above`) (ranks of tied distances averaged; values equal to `above` dropped)."""
