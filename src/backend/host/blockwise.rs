@@ -11,8 +11,9 @@
 //!   bits for their p-bit significands, where double rounding is known to be harmless. Min and
 //!   max compare in f32 (exact) and keep the chosen input's bits.
 //! - fp8 has 256 × 256 pairs: each (format, operator) is a 64 KiB table built once from the
-//!   definition; scaling or dividing a one-byte type looks each value up in a 256-entry table
-//!   built per call from the definition.
+//!   definition; scaling or dividing a buffer of at least 256 one-byte elements looks each value
+//!   up in a 256-entry table built per call from the definition (a shorter buffer is computed
+//!   element by element: building the table would cost more).
 //! - Everything else is the definition, whose loops the compiler vectorises.
 
 use super::elementwise::{self, combine_each, WireOp};
@@ -43,7 +44,7 @@ pub fn scale_into(dtype: DataType, src: &[u8], dst: &mut [u8], scalar_bits: u64)
             let scalar = half_value::<bf16>(scalar_bits);
             map_into::<bf16>(src, dst, |x| x * scalar)
         }
-        _ if dtype.size_bytes() == 1 => {
+        _ if by_byte_table(dtype, src.len()) => {
             let table = byte_table(|t| elementwise::scale_in_place(dtype, t, scalar_bits));
             for (a, b) in src.iter().zip(dst.iter_mut()) {
                 *b = table[usize::from(*a)];
@@ -64,9 +65,9 @@ pub fn scale_in_place(dtype: DataType, data: &mut [u8], scalar_bits: u64) {
             let scalar = half_value::<bf16>(scalar_bits);
             map_in_place::<bf16>(data, |x| x * scalar)
         }
-        _ if dtype.size_bytes() == 1 => {
+        _ if by_byte_table(dtype, data.len()) => {
             let table = byte_table(|t| elementwise::scale_in_place(dtype, t, scalar_bits));
-            data.iter_mut().for_each(|b| *b = table[usize::from(*b)]);
+            look_up_in_place(&table, data);
         }
         _ => elementwise::scale_in_place(dtype, data, scalar_bits),
     }
@@ -87,12 +88,19 @@ pub fn divide_in_place(dtype: DataType, data: &mut [u8], n: u64) {
             let n = n as f32;
             map_in_place::<bf16>(data, |x| x / n)
         }
-        _ if dtype.size_bytes() == 1 => {
+        _ if by_byte_table(dtype, data.len()) => {
             let table = byte_table(|t| elementwise::divide_in_place(dtype, t, n));
-            data.iter_mut().for_each(|b| *b = table[usize::from(*b)]);
+            look_up_in_place(&table, data);
         }
         _ => elementwise::divide_in_place(dtype, data, n),
     }
+}
+
+/// Whether `len` bytes of `dtype` are scaled or divided through a [`byte_table`]: one-byte types
+/// with at least as many elements as the table has entries. The table is built per call (inside
+/// the timed loop with `mulsum` and `avg`), so a shorter buffer is cheaper element by element.
+fn by_byte_table(dtype: DataType, len: usize) -> bool {
+    dtype.size_bytes() == 1 && len >= 256
 }
 
 /// What `apply` makes of each of the 256 values of a one-byte type, indexed by the value: a
@@ -101,6 +109,10 @@ fn byte_table(apply: impl FnOnce(&mut [u8])) -> [u8; 256] {
     let mut table = std::array::from_fn(|byte| byte as u8);
     apply(&mut table);
     table
+}
+
+fn look_up_in_place(table: &[u8; 256], data: &mut [u8]) {
+    data.iter_mut().for_each(|b| *b = table[usize::from(*b)]);
 }
 
 /// Elements per block: small enough for the stack, large enough for the conversions' vectors.
@@ -447,6 +459,7 @@ mod tests {
             DataType::Uint8,
         ] {
             assert_division_matches(dtype, &every_byte, RANK_COUNTS.into_iter());
+            assert_division_matches(dtype, &every_byte[..9], RANK_COUNTS.into_iter());
         }
     }
 
@@ -468,6 +481,14 @@ mod tests {
                 let mut in_place = every_byte.clone();
                 scale_in_place(dtype, &mut in_place, scalar_bits);
                 assert_eq!(in_place, expected, "{dtype} x {scalar_bits:#x} in place");
+                // Shorter than the table: element by element, the same values.
+                let mut short = every_byte[..9].to_vec();
+                scale_in_place(dtype, &mut short, scalar_bits);
+                assert_eq!(
+                    short,
+                    expected[..9],
+                    "{dtype} x {scalar_bits:#x}, 9 elements"
+                );
             }
         }
     }
