@@ -8,11 +8,13 @@ column (-c 0); OSU's is its average latency; IMB's is t_avg. Every cell of a rou
 before the next round starts, and the order of the three tools rotates from round to round, so slow
 drift of the machine (other jobs, frequency) lands on every tool alike.
 
-A cell above 1.05 at its median is marked beyond the noise when its per-round ratios lie above 1.05
-by a one-sided exact Wilcoxon signed-rank test (p < 0.05), and inside the noise otherwise. With
---control every round also runs collbench a second time, as a tool of its own ("collbench again"):
-collbench / collbench again is what two identical tools give on this machine, cell by cell, and the
-same test on it shows how often the test calls noise a gap.
+Every cell is marked by a one-sided exact Wilcoxon signed-rank test on the logarithms of its
+per-round ratios (p < 0.05): ✓ when they lie below 1.05 (the goal shown met), ✗ when they lie above
+it (shown missed), ~ when neither: inside the noise, whatever the median says. With --control every
+round also runs collbench a second time, as a tool of its own ("collbench again"): collbench /
+collbench again is what two identical tools give on this machine, cell by cell. Its ✓ cells show
+where this machine and this many rounds can resolve 1.05 at all, its ✗ cells how often the test
+calls noise a gap.
 
 Usage:
   benches/peers.py --peers DIR [--ranks 2,4] [--rounds 5] [--control] [--out FILE]
@@ -301,15 +303,19 @@ def median_time(values):
     return f"{statistics.median(values):.2f}" if values else "failed"
 
 
-def beyond_noise(values):
-    """True when the per-round ratios lie above 1.05 beyond their round-to-round noise."""
-    return signed_rank_p(values, GOAL) < NOISE_P
+def noise_mark(values):
+    """ "✓" when the per-round ratios lie below 1.05 beyond their round-to-round noise, "✗" when they
+    lie above it, "~" when the rounds cannot tell."""
+    if signed_rank_p([1 / v for v in values], 1 / GOAL) < NOISE_P:
+        return "✓"
+    if signed_rank_p(values, GOAL) < NOISE_P:
+        return "✗"
+    return "~"
 
 
 def ratio_table(times, collectives, sizes, other, header, rule):
-    """Rows of collbench / `other`, marked: "✗" above 1.05 beyond the noise, "~" above it inside
-    the noise; and how many cells are above 1.05, beyond the noise and inside it."""
-    lines, above, beyond = [], 0, 0
+    """Rows of collbench / `other`, each cell marked by `noise_mark`, and the count of each mark."""
+    lines, counts = [], {"✓": 0, "✗": 0, "~": 0}
     for c in collectives:
         cells = []
         for s in sizes:
@@ -318,13 +324,17 @@ def ratio_table(times, collectives, sizes, other, header, rule):
             if not values:
                 cells.append("failed")
                 continue
+            mark = noise_mark(values)
+            counts[mark] += 1
             median = statistics.median(values)
-            mark = "" if median <= GOAL else " ✗" if beyond_noise(values) else " ~"
-            above += median > GOAL
-            beyond += mark == " ✗"
-            cells.append(f"{median:.2f} ({min(values):.2f}–{max(values):.2f}){mark}")
+            cells.append(f"{median:.2f} ({min(values):.2f}–{max(values):.2f}) {mark}")
         lines.append(f"| {c} vs {other} | " + " | ".join(cells) + " |")
-    return [header, rule] + lines, above, beyond, above - beyond
+    return [header, rule] + lines, counts
+
+
+def count_words(counts):
+    return (f"{counts['✓']} shown at or under {GOAL} (✓), {counts['✗']} shown above it (✗), "
+            f"{counts['~']} inside the noise (~)")
 
 
 def report(times, nranks, cores, collectives, sizes, rounds, control):
@@ -336,24 +346,23 @@ def report(times, nranks, cores, collectives, sizes, rounds, control):
     rule = "|---|" + "---|" * len(sizes)
     cells = len(collectives) * len(sizes)
     summary = []
-    legend = (f"≤ {GOAL} is the goal; ✗ above it beyond the noise (the per-round ratios lie above "
-              f"{GOAL}: one-sided Wilcoxon signed-rank, exact, p < {NOISE_P}), ~ above it inside "
-              "the noise")
+    legend = (f"≤ {GOAL} is the goal; one-sided Wilcoxon signed-rank tests on the per-round "
+              f"ratios (exact, p < {NOISE_P}): ✓ they lie below {GOAL}, ✗ they lie above it, "
+              "~ inside the noise (neither)")
     if control:
-        table, above, beyond, inside = ratio_table(times, collectives, sizes, CONTROL, header, rule)
+        table, counts = ratio_table(times, collectives, sizes, CONTROL, header, rule)
         lines += ["", "the control, collbench / collbench again (the same command twice per round: "
-                  f"what two identical tools give here); {legend}", "", *table]
-        summary.append(f"control: {above} of {cells} cells above {GOAL} ({beyond} beyond the "
-                       f"noise, {inside} inside it)")
+                  f"what two identical tools give here; its ✓ cells are those this machine can "
+                  f"resolve with {rounds} rounds); {legend}", "", *table]
+        summary.append(f"control: {count_words(counts)}")
     for peer in ("OSU", "IMB"):
-        table, above, beyond, inside = ratio_table(times, collectives, sizes, peer, header, rule)
+        table, counts = ratio_table(times, collectives, sizes, peer, header, rule)
         lines += ["", f"collbench / {peer}: median per-round ratio (min–max); {legend}", "", *table]
-        summary.append(f"vs {peer}: {above} of {cells} cells above {GOAL} ({beyond} beyond the "
-                       f"noise, {inside} inside it)")
+        summary.append(f"vs {peer}: {count_words(counts)}")
     if 2.0 ** -rounds >= NOISE_P:
-        summary.append(f"with {rounds} rounds no cell can test beyond the noise (the smallest "
-                       f"p-value is 2^-{rounds}): take 5 rounds or more")
-    lines[1:1] = ["", "summary: " + "; ".join(summary)]
+        summary.append(f"with {rounds} rounds no cell can be ✓ or ✗ (the smallest p-value is "
+                       f"2^-{rounds}): take 5 rounds or more")
+    lines[1:1] = ["", f"summary, of {cells} cells per table: " + "; ".join(summary)]
     raised = [f"{c} {label(s)} → {label(peer_size(c, s, nranks))}" for c in collectives for s in sizes
               if peer_size(c, s, nranks) != s]
     if raised:
@@ -379,23 +388,27 @@ def self_test():
         (signed_rank_p([0.9] * 7, GOAL), 1.0),
         (signed_rank_p([1.2] * 5, GOAL), 1 / 32),
         (signed_rank_p([1.2] * 4, GOAL), 1 / 16),
+        # Below the goal, tested as its reciprocal: seven ratios under 1.05 are 1/128 too.
+        (signed_rank_p([1 / 0.9] * 7, 1 / GOAL), 1 / 128),
     ]
     for got, want in checks:
         assert math.isclose(got, want), f"signed_rank_p gave {got}, expected {want}"
     osu = [1.0] * 7
     cells = {
-        "beyond": [1.2, 1.25, 1.3, 1.22, 1.21, 1.4, 1.19],
-        "inside": [0.8, 1.3, 0.9, 1.4, 1.1, 1.2, 0.7],
-        "under": [1.0, 1.02, 0.98, 1.04, 1.01, 0.99, 1.03],
+        # Every ratio above 1.05.
+        "allreduce": [1.2, 1.25, 1.3, 1.22, 1.21, 1.4, 1.19],
+        # Median 1.1, both sides of 1.05.
+        "broadcast": [0.8, 1.3, 0.9, 1.4, 1.1, 1.2, 0.7],
+        # Every ratio below 1.05: the mirror of the first, p = 1/128.
+        "alltoall": [1.0, 1.02, 0.98, 1.04, 1.01, 0.99, 1.03],
+        # Median 1.0, under the goal, but the rounds straddle it: not shown.
+        "allgather": [0.9, 1.2, 1.0, 1.1, 0.8, 1.3, 0.95],
     }
-    times = {("allreduce", 8): {}, ("broadcast", 8): {}, ("alltoall", 8): {}}
-    for (key, ours) in zip(times, cells.values()):
-        times[key] = {"collbench": ours, "OSU": osu}
-    rows, above, beyond, inside = ratio_table(times, ["allreduce", "broadcast", "alltoall"], [8],
-                                              "OSU", "", "")
-    assert (above, beyond, inside) == (2, 1, 1), (above, beyond, inside)
+    times = {(c, 8): {"collbench": ours, "OSU": osu} for c, ours in cells.items()}
+    rows, counts = ratio_table(times, list(cells), [8], "OSU", "", "")
+    assert counts == {"✓": 1, "✗": 1, "~": 2}, counts
     marks = [row.rstrip(" |").split()[-1] for row in rows[2:]]
-    assert marks == ["✗", "~", "(0.98–1.04)"], marks
+    assert marks == ["✗", "~", "✓", "~"], marks
     print(f"benches/peers.py: self-test passed ({len(checks) + 2} checks)")
     return 0
 
