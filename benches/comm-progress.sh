@@ -6,9 +6,11 @@
 # rounds and, where `perf` is installed, the share of rank 0's cycles in ompi_coll_libnbc_progress:
 #   world             a bare C loop on MPI_COMM_WORLD, no communicator created (as OSU and IMB)
 #   split_type_freed  the same loop after one MPI_Comm_split_type, freed at once
-#   dup               the loop on a duplicate of MPI_COMM_WORLD
-#   collbench         allreduce-perf -b 8 -e 8 -c 0 (it creates three: the shared-memory split that
-#                     finds a host's processes, the NCCL_TESTS_SPLIT group, the transport's duplicate)
+#   dup               the loop on a duplicate of MPI_COMM_WORLD made by MPI_Comm_dup
+#   create_group      the loop on a duplicate made by MPI_Comm_create_group, whose id is agreed
+#                     point to point
+#   collbench         allreduce-perf -b 8 -e 8 -c 0 (it creates two communicators, both with
+#                     MPI_Comm_create_group: the NCCL_TESTS_SPLIT group and the transport's duplicate)
 # Usage: benches/comm-progress.sh [ROUNDS] (default 5). Needs mpicc (libopenmpi-dev) and
 # cargo build --release --features mpi --bins. See docs/benchmarks.md.
 set -euo pipefail
@@ -33,7 +35,7 @@ trap 'rm -rf "$work"' EXIT
 mpicc -O2 -o "$work/comm_progress" "$root/benches/comm_progress.c"
 mpirun_args=(-np 2 --bind-to core)
 [ "$(id -u)" = 0 ] && mpirun_args+=(--allow-run-as-root)
-variants=(world split_type_freed dup collbench)
+variants=(world split_type_freed dup create_group collbench)
 
 # The command each rank of a variant's run executes, into the array `command`.
 variant_command() {

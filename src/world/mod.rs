@@ -103,8 +103,8 @@ pub trait World {
     fn launcher(&self) -> String;
     /// A handle that ends the whole job from any thread (see [`AbortHandle`]).
     fn abort_handle(&self) -> AbortHandle;
-    /// Splits the world into groups (MPI_Comm_split): processes with the same `color` form one
-    /// group, ordered by `key`. Every process must call it. Used for NCCL_TESTS_SPLIT.
+    /// Splits the world into groups by MPI_Comm_split's rule: processes with the same `color` form
+    /// one group, ordered by `key`. Every process must call it. Used for NCCL_TESTS_SPLIT.
     fn split(&self, color: u64, key: usize) -> Result<Box<dyn World>>;
     /// The MPI world behind this one, for backends that talk MPI themselves.
     #[cfg(feature = "mpi")]

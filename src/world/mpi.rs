@@ -13,7 +13,7 @@ use crate::error::{CollbenchError, Result};
 use mpi::collective::SystemOperation;
 use mpi::datatype::PartitionMut;
 use mpi::environment::Universe;
-use mpi::topology::{Color, Communicator, SimpleCommunicator};
+use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
 use std::sync::Arc;
@@ -61,29 +61,57 @@ impl MpiWorld {
             )
         })?;
         let comm = universe.world();
-        let world = MpiWorld::from_comm(comm, Arc::new(universe), threading);
+        let world = MpiWorld::from_comm(comm, Arc::new(universe), threading)?;
         let init = MpiWorldInit {
             thread_multiple: threading == Threading::Multiple,
         };
         Ok((world, init))
     }
 
-    fn from_comm(comm: SimpleCommunicator, universe: Arc<Universe>, threading: Threading) -> Self {
+    fn from_comm(
+        comm: SimpleCommunicator,
+        universe: Arc<Universe>,
+        threading: Threading,
+    ) -> Result<Self> {
         let rank = comm.rank() as usize;
         let size = comm.size() as usize;
-        // Processes that can share memory are the processes of one host.
-        let local = comm.split_shared(rank as i32);
-        let (local_rank, local_size) = (local.rank() as usize, local.size() as usize);
-        MpiWorld {
+        let mut world = MpiWorld {
             comm,
             rank,
             size,
-            local_rank,
-            local_size,
+            local_rank: 0,
+            local_size: 1,
             host: super::hostname(),
             universe,
             threading,
+        };
+        // The processes of one host are those with its host name (nccl-tests' rule), found with
+        // blocking collectives rather than MPI_Comm_split_type: see `create_group`.
+        let hosts = world.host_names()?;
+        (world.local_rank, world.local_size) = super::local_rank_from_hosts(&hosts, rank);
+        Ok(world)
+    }
+
+    /// Every process's host name, in rank order, on every process.
+    fn host_names(&self) -> Result<Vec<String>> {
+        let mut joined = match self.gather_bytes(self.host.as_bytes())? {
+            Some(names) => names.join(&b'\n'),
+            None => Vec::new(),
+        };
+        self.broadcast_bytes(&mut joined)?;
+        let names: Vec<String> = String::from_utf8_lossy(&joined)
+            .split('\n')
+            .map(str::to_string)
+            .collect();
+        if names.len() != self.size {
+            return Err(CollbenchError::Mpi(format!(
+                "gathering host names gave {} names for {} processes (a host name containing a \
+                 newline?)",
+                names.len(),
+                self.size
+            )));
         }
+        Ok(names)
     }
 
     /// The communicator of this world (the backend duplicates it for its own traffic).
@@ -157,6 +185,33 @@ fn abort_job(code: i32) -> ! {
         mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, code);
     }
     std::process::exit(code)
+}
+
+/// The ranks whose color is `color`, from every rank's `[color, key]` pair in rank order, in
+/// MPI_Comm_split's order: by key, then by rank.
+fn split_members(color_key_pairs: &[i64], color: i64) -> Vec<i32> {
+    let mut members: Vec<(i64, i32)> = color_key_pairs
+        .chunks_exact(2)
+        .zip(0..)
+        .filter(|(pair, _)| pair[0] == color)
+        .map(|(pair, rank)| (pair[1], rank))
+        .collect();
+    members.sort_unstable();
+    members.into_iter().map(|(_, rank)| rank).collect()
+}
+
+/// The tag of the group creation in [`World::split`].
+const SPLIT_TAG: i32 = 0x6365;
+
+/// A communicator of `ranks` of `comm` (in that order), made with MPI_Comm_create_group, which
+/// only the processes in `ranks` call. Open MPI 4.1 agrees on the id of a communicator made by
+/// MPI_Comm_dup, MPI_Comm_split or MPI_Comm_split_type with a nonblocking allreduce, after which
+/// libnbc's progress function stays registered and runs in every later MPI call of the process
+/// (2-6 % of a small collective's time, `benches/comm-progress.sh`); MPI_Comm_create_group agrees
+/// on it point to point, and leaves nothing behind.
+fn create_group(comm: &SimpleCommunicator, ranks: &[i32], tag: i32) -> Option<SimpleCommunicator> {
+    let group = comm.group().include(ranks);
+    comm.split_by_subgroup_with_tag(&group, tag)
 }
 
 /// Which launcher started this process, from the environment it left.
@@ -413,20 +468,36 @@ impl World for MpiWorld {
                 i32::MAX
             ))
         })?;
-        let key = i32::try_from(key).unwrap_or(i32::MAX);
-        let comm = self
-            .comm
-            .split_by_color_with_key(Color::with_value(color_value), key)
-            .ok_or_else(|| {
-                CollbenchError::Mpi(format!(
-                    "MPI_Comm_split returned no communicator for rank {} (color {color})",
-                    self.rank
-                ))
-            })?;
+        let mine = [i64::from(color_value), key as i64];
+        let mut all = vec![0i64; 2 * self.size];
+        self.comm.all_gather_into(&mine[..], &mut all[..]);
+        let ranks = split_members(&all, i64::from(color_value));
+        let comm = create_group(&self.comm, &ranks, SPLIT_TAG).ok_or_else(|| {
+            CollbenchError::Mpi(format!(
+                "MPI_Comm_create_group returned no communicator for rank {} (color {color}, \
+                 group of ranks {ranks:?})",
+                self.rank
+            ))
+        })?;
         Ok(Box::new(MpiWorld::from_comm(
             comm,
             Arc::clone(&self.universe),
             self.threading,
-        )))
+        )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_members;
+
+    #[test]
+    fn split_members_keep_their_color_ordered_by_key_then_rank() {
+        // Ranks 0..5 as [color, key]: color 1 holds ranks 1, 3 and 4.
+        let pairs = [0, 0, 1, 9, 0, 2, 1, 3, 1, 3, 2, 0];
+        assert_eq!(split_members(&pairs, 1), vec![3, 4, 1]);
+        assert_eq!(split_members(&pairs, 0), vec![0, 2]);
+        assert_eq!(split_members(&pairs, 2), vec![5]);
+        assert!(split_members(&pairs, 7).is_empty());
     }
 }

@@ -227,15 +227,37 @@ fn short_send_buffer(call: &str, held: usize, needed: usize) -> CollbenchError {
     ))
 }
 
+/// The tag of the transport's MPI_Comm_create_group.
+const DUPLICATE_TAG: c_int = 0x6366;
+
+/// A duplicate of `comm`: the same processes in the same order. Made with MPI_Comm_create_group,
+/// not MPI_Comm_dup: Open MPI 4.1 agrees on the id of a communicator from MPI_Comm_dup with a
+/// nonblocking allreduce, which leaves libnbc's progress function registered for every later MPI
+/// call of the process (2-6 % of a small collective's time, `benches/comm-progress.sh`).
+fn duplicate(comm: ffi::MPI_Comm) -> Result<ffi::MPI_Comm> {
+    // SAFETY: zeroed handles are placeholders that the calls below overwrite.
+    let mut group = unsafe { std::mem::zeroed::<ffi::MPI_Group>() };
+    let mut dup = unsafe { std::mem::zeroed::<ffi::MPI_Comm>() };
+    // SAFETY: comm is a valid communicator; group and dup receive new handles, and the group is
+    // freed once the communicator holds it.
+    unsafe {
+        check("MPI_Comm_group", 0, ffi::MPI_Comm_group(comm, &mut group))?;
+        let created = check(
+            "MPI_Comm_create_group",
+            0,
+            ffi::MPI_Comm_create_group(comm, group, DUPLICATE_TAG, &mut dup),
+        );
+        ffi::MPI_Group_free(&mut group);
+        created?;
+    }
+    Ok(dup)
+}
+
 impl MpiTransport {
     /// Duplicates `comm` (so benchmark traffic never mixes with the runner's) and creates the
     /// user-defined operators. Collective over `comm`.
     pub fn new(comm: &mpi::topology::SimpleCommunicator) -> Result<MpiTransport> {
-        let mut dup = unsafe { std::mem::zeroed::<ffi::MPI_Comm>() };
-        // SAFETY: comm is a valid communicator; dup receives the new handle.
-        check("MPI_Comm_dup", 0, unsafe {
-            ffi::MPI_Comm_dup(comm.as_raw(), &mut dup)
-        })?;
+        let dup = duplicate(comm.as_raw())?;
         let mut rank: c_int = 0;
         let mut size: c_int = 0;
         // SAFETY: dup is a valid communicator from here on.
