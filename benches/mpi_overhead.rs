@@ -66,8 +66,12 @@ fn rank_main() {
     let mut backend = HostBackend::mpi(&world, host_placement(world.rank(), 0, world.hostname()))
         .expect("the mpi backend");
     let all_reduce = find("all_reduce").expect("all_reduce is registered");
-    // The backend runs on a private duplicate of the world communicator; so does the bare loop.
-    let bare = world.comm().duplicate();
+    // The backend runs on a private duplicate of the world communicator, made with
+    // MPI_Comm_create_group (no libnbc progress left registered); so does the bare loop.
+    let bare = world
+        .comm()
+        .split_by_subgroup_with_tag(&world.comm().group(), 7)
+        .expect("a duplicate of the world communicator");
     if world.rank() == 0 {
         println!(
             "# mpi backend vs bare rsmpi MPI_Allreduce (float, sum), {} ranks, alternating rounds; medians per rank, mean over ranks",
