@@ -231,9 +231,10 @@ fn short_send_buffer(call: &str, held: usize, needed: usize) -> CollbenchError {
 const DUPLICATE_TAG: c_int = 0x6366;
 
 /// A duplicate of `comm`: the same processes in the same order. Made with MPI_Comm_create_group,
-/// not MPI_Comm_dup: Open MPI 4.1 agrees on the id of a communicator from MPI_Comm_dup with a
-/// nonblocking allreduce, which leaves libnbc's progress function registered for every later MPI
-/// call of the process (2-6 % of a small collective's time, `benches/comm-progress.sh`).
+/// not MPI_Comm_dup, for the reason `create_group` in src/world/mpi.rs gives (MPI_Comm_dup would
+/// leave libnbc's progress function running in every later MPI call). Raw handles, not the
+/// world's rsmpi communicator: this transport frees its communicator itself, and only while MPI
+/// is not finalized.
 fn duplicate(comm: ffi::MPI_Comm) -> Result<ffi::MPI_Comm> {
     // SAFETY: zeroed handles are placeholders that the calls below overwrite.
     let mut group = unsafe { std::mem::zeroed::<ffi::MPI_Group>() };
